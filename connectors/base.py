@@ -1,0 +1,36 @@
+"""What every agency client offers, whatever its wire protocol."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from estelam.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
+
+#: Safe defaults, named once.
+DEFAULT_CONNECT_TIMEOUT_S = 2.0
+
+
+class AgencyClient(Protocol):
+    """One agency instance, reached over its own contract (SOAP or REST).
+
+    Every method either returns a domain object or raises an
+    ``estelam.exceptions.AgencyError`` subclass carrying agency, operation and request id.
+    """
+
+    instance: AgencyInstance
+
+    def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
+        """Ask what assets ``person_id`` has at this agency."""
+        ...
+
+    def freeze(self, order: FreezeOrder) -> Acknowledgement:
+        """Block an asset up to ``order.amount_rial`` for ``order.case_id``."""
+        ...
+
+    def release(self, order: FreezeOrder) -> Acknowledgement:
+        """Lift up to ``order.amount_rial`` of this case's block on the asset."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

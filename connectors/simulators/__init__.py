@@ -1,0 +1,1 @@
+"""Loopback agency simulators that honour the contracts in ``contracts/``."""

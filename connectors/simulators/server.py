@@ -1,0 +1,97 @@
+"""A small threaded HTTP server on loopback that hands each request to an application callable.
+
+Both the SOAP and the REST simulators are applications of this server, so
+they start, report their URL and stop the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+LOOPBACK = "127.0.0.1"
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Application = Callable[[Request], Response]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _AppServer
+    protocol_version = "HTTP/1.1"
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(Response(413, b"request too large"))
+            return
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        request = Request(self.command, parts.path, parse_qs(parts.query),
+                          {k.lower(): v for k, v in self.headers.items()}, body)
+        self._send(self.server.application(request))
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        """Simulators are quiet; the hub logs what matters."""
+
+
+class _AppServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], application: Application) -> None:
+        super().__init__(address, _Handler)
+        self.application = application
+
+
+class RunningServer:
+    """A server running in a background thread; ``stop()`` shuts it down and frees the port."""
+
+    def __init__(self, application: Application, host: str = LOOPBACK, port: int = 0) -> None:
+        self._server = _AppServer((host, port), application)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sim-{port}", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,249 @@
+"""Read the contracts: the agency registry and every landed feed's data contract.
+
+Everything else (connectors, Arrow schemas, GX suites, dbt sources) is built
+from what this module returns, so a feed's shape and rules live only in
+``contracts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import yaml
+
+from estelam import settings
+from estelam.domain import AgencyInstance, AgencyKind, Protocol
+from estelam.exceptions import ContractError
+
+#: Contract column types -> Arrow types. Money and counts are int64, time is UTC.
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+}
+
+#: Contract column types -> DuckDB types (for dbt sources and staging casts).
+DUCKDB_TYPES: dict[str, str] = {
+    "string": "varchar",
+    "int64": "bigint",
+    "bool": "boolean",
+    "date": "date",
+    "timestamp": "timestamp with time zone",
+}
+
+PII_CLASSES = frozenset({"none", "indirect", "direct"})
+RULE_NAMES = frozenset({"regex", "allowed", "min", "max", "check_digit"})
+CHECK_DIGIT_SCHEMES = frozenset({"person_id", "iran_national_code", "iban"})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool
+    pii: str
+    description: str
+    rules: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return ARROW_TYPES[self.type]
+
+    @property
+    def duckdb_type(self) -> str:
+        return DUCKDB_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class FeedContract:
+    feed: str
+    description: str
+    produced_by: str
+    grain: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise ContractError(f"feed {self.feed!r} has no column {name!r}")
+
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema every landed batch of this feed has."""
+        return pa.schema(
+            [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns],
+            metadata={"estelam.feed": self.feed},
+        )
+
+    @property
+    def personal_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.pii == "direct"]
+
+
+def _load_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise ContractError(f"contract file not found: {path}")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def _parse_column(feed: str, raw: dict[str, Any]) -> Column:
+    name = raw.get("name")
+    ctype = raw.get("type")
+    if not name or ctype not in ARROW_TYPES:
+        raise ContractError(f"feed {feed!r}: column {raw!r} needs a name and a type in {sorted(ARROW_TYPES)}")
+    pii = raw.get("pii", "none")
+    if pii not in PII_CLASSES:
+        raise ContractError(f"feed {feed!r}: column {name!r} has pii {pii!r}, expected one of {sorted(PII_CLASSES)}")
+    rules = dict(raw.get("rules") or {})
+    unknown = set(rules) - RULE_NAMES
+    if unknown:
+        raise ContractError(f"feed {feed!r}: column {name!r} has unknown rules {sorted(unknown)}")
+    scheme = rules.get("check_digit")
+    if scheme is not None and scheme not in CHECK_DIGIT_SCHEMES:
+        raise ContractError(f"feed {feed!r}: column {name!r} has unknown check_digit {scheme!r}")
+    return Column(
+        name=name,
+        type=ctype,
+        nullable=bool(raw.get("nullable", False)),
+        pii=pii,
+        description=str(raw.get("description", "")),
+        rules=rules,
+    )
+
+
+def load_feed(path: Path) -> FeedContract:
+    raw = _load_yaml(path)
+    feed = raw.get("feed")
+    if feed != path.stem:
+        raise ContractError(f"{path}: feed name {feed!r} must equal the file name {path.stem!r}")
+    columns = tuple(_parse_column(feed, c) for c in raw.get("columns") or [])
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        raise ContractError(f"feed {feed!r}: duplicate column names")
+    primary_key = tuple(raw.get("primary_key") or [])
+    missing = set(primary_key) - set(names)
+    if not primary_key or missing:
+        raise ContractError(f"feed {feed!r}: primary key {primary_key} must name existing columns")
+    return FeedContract(
+        feed=feed,
+        description=str(raw.get("description", "")),
+        produced_by=str(raw.get("produced_by", "")),
+        grain=str(raw.get("grain", "")),
+        primary_key=primary_key,
+        columns=columns,
+    )
+
+
+@cache
+def _feeds_in(folder: Path) -> dict[str, FeedContract]:
+    return {p.stem: load_feed(p) for p in sorted(folder.glob("*.yaml"))}
+
+
+def feeds() -> dict[str, FeedContract]:
+    """Every feed's data contract, by feed name."""
+    return _feeds_in(settings.contracts_dir() / "feeds")
+
+
+def feed(name: str) -> FeedContract:
+    try:
+        return feeds()[name]
+    except KeyError:
+        raise ContractError(f"no data contract for feed {name!r} in {settings.contracts_dir() / 'feeds'}") from None
+
+
+@dataclass(frozen=True)
+class AgencyKindContract:
+    kind: AgencyKind
+    protocol: Protocol
+    contract: str
+    answer_feed: str
+
+
+@dataclass(frozen=True)
+class AgencyRegistry:
+    kinds: dict[AgencyKind, AgencyKindContract]
+    instances: tuple[AgencyInstance, ...]
+
+    def instance(self, agency_id: str) -> AgencyInstance:
+        for inst in self.instances:
+            if inst.agency_id == agency_id:
+                return inst
+        raise ContractError(f"agency {agency_id!r} is not in the agency registry")
+
+    def of_kind(self, kind: AgencyKind) -> list[AgencyInstance]:
+        return [i for i in self.instances if i.kind == kind]
+
+    def contract_path(self, instance: AgencyInstance) -> Path:
+        return settings.contracts_dir() / instance.contract
+
+
+def _endpoint_overrides() -> dict[str, str]:
+    path = os.environ.get(settings.ENDPOINTS_FILE_ENV)
+    if not path:
+        return {}
+    try:
+        overrides = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ContractError(f"{settings.ENDPOINTS_FILE_ENV}={path}: cannot read endpoints: {exc}") from exc
+    if not isinstance(overrides, dict):
+        raise ContractError(f"{path}: expected a JSON object agency_id -> URL")
+    return {str(k): str(v) for k, v in overrides.items()}
+
+
+def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
+    """Read ``contracts/agencies.yaml``, applying endpoint overrides from the environment."""
+    path = path or settings.contracts_dir() / "agencies.yaml"
+    raw = _load_yaml(path)
+    defaults = raw.get("defaults") or {}
+    kinds: dict[AgencyKind, AgencyKindContract] = {}
+    for kind_name, spec in (raw.get("kinds") or {}).items():
+        try:
+            kind = AgencyKind(kind_name)
+            protocol = Protocol(spec["protocol"])
+        except (ValueError, KeyError) as exc:
+            raise ContractError(f"{path}: agency kind {kind_name!r} is invalid: {exc}") from exc
+        kinds[kind] = AgencyKindContract(kind, protocol, spec["contract"], spec["answer_feed"])
+    overrides = _endpoint_overrides()
+    instances = []
+    seen: set[str] = set()
+    for spec in raw.get("instances") or []:
+        agency_id = spec.get("agency_id")
+        if not agency_id or agency_id in seen:
+            raise ContractError(f"{path}: instance {spec!r} needs a unique agency_id")
+        seen.add(agency_id)
+        try:
+            kind = AgencyKind(spec["kind"])
+        except (ValueError, KeyError) as exc:
+            raise ContractError(f"{path}: agency {agency_id!r} has an unknown kind") from exc
+        if kind not in kinds:
+            raise ContractError(f"{path}: agency {agency_id!r} has kind {kind} with no contract")
+        kc = kinds[kind]
+        instances.append(
+            AgencyInstance(
+                agency_id=agency_id,
+                kind=kind,
+                name=str(spec.get("name", agency_id)),
+                protocol=kc.protocol,
+                contract=str(spec.get("contract", kc.contract)),
+                endpoint=overrides.get(agency_id, str(spec.get("endpoint", ""))).rstrip("/"),
+                reply_deadline_s=float(spec.get("reply_deadline_s", defaults.get("reply_deadline_s", 30))),
+                timeout_s=float(spec.get("timeout_s", defaults.get("timeout_s", 5))),
+            )
+        )
+    return AgencyRegistry(kinds=kinds, instances=tuple(instances))

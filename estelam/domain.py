@@ -1,0 +1,176 @@
+"""Domain types shared by the hub, its connectors and the agency simulators.
+
+Money is always an integer number of rials; time is always timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class AgencyKind(StrEnum):
+    BANK = "bank"
+    SECURITIES_DEPOSITORY = "securities_depository"
+    VEHICLE_REGISTRY = "vehicle_registry"
+    LAND_REGISTRY = "land_registry"
+
+
+class Protocol(StrEnum):
+    SOAP = "soap"
+    REST = "rest"
+
+
+class PersonKind(StrEnum):
+    NATURAL = "natural"
+    LEGAL = "legal"
+
+
+class AccountKind(StrEnum):
+    ORDINARY = "ordinary"
+    SALARY = "salary"
+    PENSION = "pension"
+
+
+#: Accounts the law protects from freezing.
+PROTECTED_ACCOUNT_KINDS = frozenset({AccountKind.SALARY, AccountKind.PENSION})
+
+
+class OrderKind(StrEnum):
+    FREEZE = "freeze"
+    RELEASE = "release"
+
+
+class AckStatus(StrEnum):
+    DONE = "done"
+    PARTIAL = "partial"
+    REFUSED = "refused"
+    UNKNOWN_ASSET = "unknown_asset"
+
+
+class InquiryStatus(StrEnum):
+    ANSWERED = "answered"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class CaseEventType(StrEnum):
+    FILED = "filed"
+    REFERRED = "referred"
+    NOTIFIED = "notified"
+    INVOICED = "invoiced"
+    PAID = "paid"
+    FREEZE_ORDERED = "freeze_ordered"
+    RELEASED = "released"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class AgencyInstance:
+    """One partner agency endpoint, as declared in ``contracts/agencies.yaml``."""
+
+    agency_id: str
+    kind: AgencyKind
+    name: str
+    protocol: Protocol
+    contract: str  # path of the WSDL/OpenAPI file, relative to contracts/
+    endpoint: str  # base URL
+    reply_deadline_s: float
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    iban: str
+    holder_id: str
+    holder_name: str
+    account_kind: AccountKind
+    balance_rial: int
+
+
+@dataclass(frozen=True)
+class SecurityHolding:
+    holder_id: str
+    holder_name: str
+    symbol: str
+    quantity: int
+    unit_price_rial: int
+
+    @property
+    def value_rial(self) -> int:
+        return self.quantity * self.unit_price_rial
+
+    @property
+    def asset_ref(self) -> str:
+        return f"{self.holder_id}:{self.symbol}"
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    plate: str
+    owner_id: str
+    owner_name: str
+    model: str
+    value_rial: int
+
+
+@dataclass(frozen=True)
+class Property:
+    registry_section: str
+    main_plate: int
+    sub_plate: int
+    owner_id: str
+    owner_name: str
+    share_percent: int
+    value_rial: int
+
+    @property
+    def asset_ref(self) -> str:
+        return f"{self.registry_section}/{self.main_plate}/{self.sub_plate}"
+
+
+Asset = BankAccount | SecurityHolding | Vehicle | Property
+
+
+@dataclass(frozen=True)
+class InquiryAnswer:
+    """What one agency said about one person."""
+
+    agency_id: str
+    person_id: str
+    request_id: str
+    assets: tuple[Asset, ...]
+    responded_at: datetime
+
+
+@dataclass(frozen=True)
+class FreezeOrder:
+    """An order to block (or lift a block on) one asset, up to an amount, for one case.
+
+    ``order_id`` is the idempotency key: agencies apply an order id at most once.
+    """
+
+    order_id: str
+    kind: OrderKind
+    case_id: str
+    agency_id: str
+    asset_ref: str
+    amount_rial: int
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """An agency's answer to a freeze or release order."""
+
+    order_id: str
+    agency_id: str
+    case_id: str
+    asset_ref: str
+    status: AckStatus
+    acknowledged_amount_rial: int  # how much this order actually blocked or released
+    frozen_total_rial: int  # what the agency holds frozen for (case, asset) after the order
+    acknowledged_at: datetime
+    reason: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
