@@ -30,6 +30,9 @@ DEFAULT_PERSONS = 120
 DEFAULT_CASES = 48
 #: The world's "today": fixed so that a seed always yields the same dates.
 DEFAULT_ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
+#: Share of asset records an agency keeps wrongly (a mistyped IBAN, a plate in Latin letters):
+#: real registries have such errors, and the hub must quarantine them, not lose or trust them.
+DEFAULT_DIRTY_SHARE = 0.03
 
 FIRST_NAMES = ["علی", "محمد", "زهرا", "فاطمه", "حسین", "مریم", "رضا", "سکینه", "مهدی", "کبری",
                "یاسر", "نرگس", "کاظم", "لیلا", "یوسف", "شکوفه", "عبدالله", "کیمیا", "مصطفی", "ریحانه"]
@@ -146,6 +149,7 @@ def generate(
     n_persons: int = DEFAULT_PERSONS,
     n_cases: int = DEFAULT_CASES,
     anchor: datetime = DEFAULT_ANCHOR,
+    dirty_share: float = DEFAULT_DIRTY_SHARE,
 ) -> World:
     """Build the world for the given agency instances. Deterministic in all arguments."""
     rng = random.Random(seed)
@@ -170,8 +174,11 @@ def generate(
                 if person.kind is PersonKind.LEGAL:
                     kind = AccountKind.ORDINARY
                 code = BANK_CODES.get(bank.agency_id, f"{sum(map(ord, bank.agency_id)) % 1000:03d}")
+                iban = _iban(rng, code)
+                if rng.random() < dirty_share:  # a mistyped IBAN: the check digits no longer hold
+                    iban = iban[:-1] + str((int(iban[-1]) + 1) % 10)
                 world.bank_accounts.setdefault(bank.agency_id, []).append(
-                    BankAccount(_iban(rng, code), person.person_id, spell(person.name, bank.agency_id),
+                    BankAccount(iban, person.person_id, spell(person.name, bank.agency_id),
                                 kind, _rial(rng, 6, 10.5)))
         for depo in by_kind.get(AgencyKind.SECURITIES_DEPOSITORY, []):
             if rng.random() < 0.3:
@@ -182,8 +189,8 @@ def generate(
         for registry in by_kind.get(AgencyKind.VEHICLE_REGISTRY, []):
             if rng.random() < 0.4:
                 for _ in range(rng.randint(1, 2)):
-                    plate = (f"{rng.randint(10, 99)}{rng.choice(PLATE_LETTERS)}"
-                             f"{rng.randint(100, 999)}-{rng.randint(10, 99)}")
+                    letter = "B" if rng.random() < dirty_share else rng.choice(PLATE_LETTERS)  # Latin: invalid
+                    plate = f"{rng.randint(10, 99)}{letter}{rng.randint(100, 999)}-{rng.randint(10, 99)}"
                     world.vehicles.setdefault(registry.agency_id, []).append(
                         Vehicle(plate, person.person_id, spell(person.name, registry.agency_id),
                                 rng.choice(VEHICLE_MODELS), _rial(rng, 9, 10.7)))

@@ -1,0 +1,77 @@
+"""Start every agency instance of the registry as a loopback simulator, and stop them all.
+
+The fleet writes an endpoints file (agency_id -> URL) so that connectors in the
+same process, or in Airflow tasks, find the simulators through the usual
+``ESTELAM_ENDPOINTS_FILE`` override of ``contracts/agencies.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from connectors.simulators.agency_state import AgencyState
+from connectors.simulators.server import LOOPBACK, RunningServer
+from connectors.simulators.world import World
+from estelam.contracts import AgencyRegistry
+from estelam.domain import Protocol
+
+
+@dataclass
+class Fleet:
+    """Running simulators, one per agency instance."""
+
+    states: dict[str, AgencyState] = field(default_factory=dict)
+    servers: dict[str, RunningServer] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, registry: AgencyRegistry, world: World, host: str = LOOPBACK, *,
+              fixed_ports: bool = False) -> Fleet:
+        """One simulator per instance: on ephemeral ports, or on the ports of the registry's endpoints."""
+        from connectors.simulators.rest_app import rest_application
+        from connectors.simulators.soap_app import soap_application
+
+        fleet = cls()
+        try:
+            for instance in registry.instances:
+                state = AgencyState(instance, world.assets_at(instance.agency_id))
+                contract = registry.contract_path(instance)
+                app = (soap_application(state, contract) if instance.protocol is Protocol.SOAP
+                       else rest_application(state, contract))
+                fleet.states[instance.agency_id] = state
+                port = (urlsplit(instance.endpoint).port or 0) if fixed_ports else 0
+                fleet.servers[instance.agency_id] = RunningServer(app, host=host, port=port)
+        except BaseException:
+            fleet.stop()
+            raise
+        return fleet
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        return {agency_id: server.url for agency_id, server in self.servers.items()}
+
+    def write_endpoints(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.endpoints, indent=2), encoding="utf-8")
+        return path
+
+    def held_freezes(self) -> dict[tuple[str, str, str], int]:
+        """What every agency actually holds frozen: (agency_id, case_id, asset_ref) -> rials."""
+        return {
+            (agency_id, case_id, ref): amount
+            for agency_id, state in self.states.items()
+            for (case_id, ref), amount in state.held_freezes().items()
+        }
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
