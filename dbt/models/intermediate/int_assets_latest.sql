@@ -1,0 +1,105 @@
+{%- set protected_kinds = var('protected_account_kinds') -%}
+{%- set rank = var('liquidity_rank') -%}
+
+with
+
+latest_answers as (
+
+    select * from {{ ref('int_latest_answers') }}
+
+),
+
+bank_accounts as (
+
+    select * from {{ ref('stg_bank__accounts') }}
+
+),
+
+holdings as (
+
+    select * from {{ ref('stg_depository__holdings') }}
+
+),
+
+vehicles as (
+
+    select * from {{ ref('stg_vehicle_registry__vehicles') }}
+
+),
+
+properties as (
+
+    select * from {{ ref('stg_land_registry__properties') }}
+
+),
+
+assets as (
+
+    select
+        inquiry_id, person_id, agency_id, asset_kind, asset_ref,
+        balance_rial as value_rial,
+        holder_name as owner_name,
+        account_kind as asset_detail,
+        account_kind in ('{{ protected_kinds | join("', '") }}') as is_protected,
+    from bank_accounts
+
+    union all
+
+    select
+        inquiry_id, person_id, agency_id, asset_kind, asset_ref,
+        value_rial,
+        holder_name as owner_name,
+        symbol || ' x ' || quantity as asset_detail,
+        false as is_protected,
+    from holdings
+
+    union all
+
+    select
+        inquiry_id, person_id, agency_id, asset_kind, asset_ref,
+        value_rial,
+        owner_name,
+        model as asset_detail,
+        false as is_protected,
+    from vehicles
+
+    union all
+
+    select
+        inquiry_id, person_id, agency_id, asset_kind, asset_ref,
+        value_rial,
+        owner_name,
+        share_percent || '% share' as asset_detail,
+        false as is_protected,
+    from properties
+
+),
+
+final as (
+
+    select
+        latest_answers.person_id,
+        latest_answers.agency_id,
+        latest_answers.agency_kind,
+        assets.asset_kind,
+        assets.asset_ref,
+        assets.value_rial,
+        latest_answers.answered_at as learned_at,
+        latest_answers.inquiry_id,
+        assets.is_protected,
+        case assets.asset_kind
+            {%- for kind, value in rank.items() %}
+            when '{{ kind }}' then {{ value }}
+            {%- endfor %}
+        end as liquidity_rank,
+        assets.owner_name,
+        assets.asset_detail,
+    from latest_answers
+    inner join assets
+        on assets.inquiry_id = latest_answers.inquiry_id
+        and assets.person_id = latest_answers.person_id
+        and assets.agency_id = latest_answers.agency_id
+
+)
+
+select * from final

@@ -1,0 +1,56 @@
+{#- The latest answered inquiry per person per agency: an answer replaces every earlier answer,
+    including when it lists fewer assets (sold, closed, emptied). -#}
+{%- set asset_models = [
+    ('bank', 'stg_bank__accounts'),
+    ('securities_depository', 'stg_depository__holdings'),
+    ('vehicle_registry', 'stg_vehicle_registry__vehicles'),
+    ('land_registry', 'stg_land_registry__properties'),
+] -%}
+
+with
+
+inquiries as (
+
+    select * from {{ ref('stg_hub__inquiries') }}
+
+),
+
+answers as (
+
+    select person_id, agency_id, agency_kind, inquiry_id, responded_at,
+    from inquiries
+    where status = 'answered'
+
+    {% for agency_kind, model in asset_models %}
+    -- an asset row also proves its inquiry was answered, should the inquiry log land later
+    union all
+    select distinct person_id, agency_id, '{{ agency_kind }}' as agency_kind, inquiry_id, responded_at,
+    from {{ ref(model) }}
+    {% endfor %}
+
+),
+
+per_inquiry as (
+
+    select
+        person_id,
+        agency_id,
+        agency_kind,
+        inquiry_id,
+        max(responded_at) as answered_at,
+    from answers
+    group by all
+
+),
+
+final as (
+
+    select * from per_inquiry
+    qualify row_number() over (
+        partition by person_id, agency_id
+        order by answered_at desc nulls last, inquiry_id desc
+    ) = 1
+
+)
+
+select * from final

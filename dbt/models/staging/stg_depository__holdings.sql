@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('landing', 'security_holdings') }}
+
+),
+
+renamed as (
+
+    select
+        inquiry_id,
+        agency_id,
+        person_id,
+        holder_name,
+        symbol,
+        quantity,
+        unit_price_rial,
+        value_rial,
+        responded_at,
+        'security_holding' as asset_kind,
+        -- a holding is the person's position in one symbol at the depository
+        person_id || ':' || symbol as asset_ref,
+        _batch_id as batch_id,
+        _landed_at as landed_at,
+
+    from source
+    qualify row_number() over (partition by inquiry_id, symbol order by _landed_at desc, _batch_id desc) = 1
+
+)
+
+select * from renamed

@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('landing', 'vehicles') }}
+
+),
+
+renamed as (
+
+    select
+        inquiry_id,
+        agency_id,
+        person_id,
+        owner_name,
+        plate,
+        model,
+        value_rial,
+        responded_at,
+        'vehicle' as asset_kind,
+        plate as asset_ref,
+        _batch_id as batch_id,
+        _landed_at as landed_at,
+
+    from source
+    qualify row_number() over (partition by inquiry_id, plate order by _landed_at desc, _batch_id desc) = 1
+
+)
+
+select * from renamed
