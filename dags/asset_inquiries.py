@@ -1,0 +1,39 @@
+"""Ask every partner agency about the debtors of open cases.
+
+One mapped task per agency instance of ``contracts/agencies.yaml``; each asks
+its agency about the debtors with no fresh answer, then lands the answers and
+the inquiry log (every inquiry ends answered, rejected or failed, with a reason).
+"""
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+from estelam.assets import INQUIRY_ANSWERS
+
+
+@dag(
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["estelam", "inquiries"],
+    doc_md=__doc__,
+)
+def asset_inquiries() -> None:
+    @task
+    def agencies() -> list[str]:
+        from estelam.inquiries import agencies_to_ask
+
+        return agencies_to_ask()
+
+    @task(outlets=[INQUIRY_ANSWERS])
+    def inquire(agency_id: str) -> dict[str, object]:
+        from estelam.ids import safe_batch_id
+        from estelam.inquiries import inquire_agency
+
+        return inquire_agency(agency_id, round_id=safe_batch_id(get_current_context()["run_id"]))
+
+    inquire.expand(agency_id=agencies())
+
+
+asset_inquiries()

@@ -1,0 +1,32 @@
+"""Take in the court system's case events.
+
+Every case-event file in the inbox becomes one validated batch in the landing
+zone (rejected events go to quarantine with their reasons). Re-running replaces
+the same batches.
+"""
+
+import pendulum
+from airflow.sdk import dag, task
+
+from estelam.assets import CASE_EVENTS
+
+
+@dag(
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["estelam", "court"],
+    doc_md=__doc__,
+)
+def case_events_ingest() -> None:
+    @task(outlets=[CASE_EVENTS])
+    def ingest_inbox() -> dict[str, int]:
+        from estelam.case_events import ingest_inbox
+
+        return ingest_inbox().as_dict()
+
+    ingest_inbox()
+
+
+case_events_ingest()

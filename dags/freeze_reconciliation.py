@@ -1,0 +1,39 @@
+"""Push freezes and releases: send agencies the difference between the freeze plan and what they hold.
+
+After each warehouse build. When there was nothing to send, no acknowledgements
+land and the warehouse is not rebuilt (the announce task is skipped).
+"""
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from estelam.assets import FREEZE_ACKNOWLEDGEMENTS, WAREHOUSE
+
+
+@dag(
+    schedule=[WAREHOUSE],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["estelam", "freezes"],
+    doc_md=__doc__,
+)
+def freeze_reconciliation() -> None:
+    @task
+    def reconcile() -> dict[str, object]:
+        from estelam.freezes import run_cycle
+        from estelam.ids import safe_batch_id
+
+        return run_cycle(safe_batch_id(get_current_context()["run_id"])).as_dict()
+
+    @task(outlets=[FREEZE_ACKNOWLEDGEMENTS])
+    def announce_acknowledgements(cycle: dict[str, object]) -> int:
+        if not cycle["delivered"]:
+            raise AirflowSkipException("no order was delivered: nothing new to build")
+        return int(cycle["delivered"])  # type: ignore[call-overload]
+
+    announce_acknowledgements(reconcile())
+
+
+freeze_reconciliation()

@@ -1,0 +1,33 @@
+"""Build the warehouse: one dbt process over the landing zone into the single DuckDB file.
+
+Runs whenever case events, inquiry answers or freeze acknowledgements land.
+DuckDB allows one writer, so this DAG never runs twice at once.
+"""
+
+import pendulum
+from airflow.sdk import dag, task
+
+from estelam.assets import CASE_EVENTS, FREEZE_ACKNOWLEDGEMENTS, INQUIRY_ANSWERS, WAREHOUSE
+
+
+@dag(
+    schedule=(CASE_EVENTS | INQUIRY_ANSWERS | FREEZE_ACKNOWLEDGEMENTS),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["estelam", "warehouse"],
+    doc_md=__doc__,
+)
+def warehouse_build() -> None:
+    @task(outlets=[WAREHOUSE])
+    def dbt_build() -> dict[str, object]:
+        from dataclasses import asdict
+
+        from estelam.warehouse import build
+
+        return asdict(build())
+
+    dbt_build()
+
+
+warehouse_build()

@@ -1,0 +1,65 @@
+"""The contracts are the single source of truth: they parse, and they are consistent."""
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from estelam import contracts
+from estelam.domain import AgencyKind, Protocol
+from estelam.exceptions import ContractError
+
+EXPECTED_FEEDS = {
+    "case_events", "inquiries", "bank_accounts", "security_holdings", "vehicles", "properties",
+    "freeze_orders", "freeze_acknowledgements",
+}
+
+
+def test_every_feed_has_a_contract_with_a_primary_key() -> None:
+    feeds = contracts.feeds()
+    assert set(feeds) == EXPECTED_FEEDS
+    for feed in feeds.values():
+        assert feed.primary_key
+        schema = feed.arrow_schema()
+        assert schema.names == feed.column_names
+        for col in feed.columns:
+            assert col.description, f"{feed.feed}.{col.name} has no description"
+
+
+def test_money_is_integer_and_time_is_utc() -> None:
+    for feed in contracts.feeds().values():
+        for col in feed.columns:
+            if col.name.endswith("_rial"):
+                assert col.arrow_type == pa.int64(), f"{feed.feed}.{col.name}"
+            if col.name.endswith("_at"):
+                assert col.arrow_type == pa.timestamp("us", tz="UTC"), f"{feed.feed}.{col.name}"
+
+
+def test_agency_registry_names_a_contract_file_for_every_instance() -> None:
+    registry = contracts.load_agency_registry()
+    assert {i.kind for i in registry.instances} == set(AgencyKind)
+    assert len(registry.of_kind(AgencyKind.BANK)) >= 3
+    for instance in registry.instances:
+        assert registry.contract_path(instance).is_file(), instance.contract
+        assert registry.kinds[instance.kind].answer_feed in contracts.feeds()
+        expected = ".wsdl" if instance.protocol is Protocol.SOAP else ".openapi.yaml"
+        assert instance.contract.endswith(expected)
+
+
+def test_endpoint_overrides_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoints = tmp_path / "endpoints.json"
+    endpoints.write_text('{"bank_melli": "http://127.0.0.1:9999/"}')
+    monkeypatch.setenv("ESTELAM_ENDPOINTS_FILE", str(endpoints))
+    assert contracts.load_agency_registry().instance("bank_melli").endpoint == "http://127.0.0.1:9999"
+
+
+def test_broken_feed_contract_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("feed: broken\nprimary_key: [id]\ncolumns:\n  - {name: id, type: money}\n")
+    with pytest.raises(ContractError, match="needs a name and a type"):
+        contracts.load_feed(bad)
+
+
+def test_unknown_agency_is_a_contract_error() -> None:
+    with pytest.raises(ContractError, match="not in the agency registry"):
+        contracts.load_agency_registry().instance("bank_of_atlantis")
