@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -27,6 +28,8 @@ def airflow_home() -> Path:
 
 def configure_airflow() -> Path:
     """Point Airflow at a project-local home and our dags folder; no examples, quiet logs."""
+    # Airflow's task runner imports svcs -> starlette's test client, which warns on import: not ours to fix.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     home = airflow_home()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["AIRFLOW_HOME"] = str(home)
