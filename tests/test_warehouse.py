@@ -18,6 +18,7 @@ from connectors.simulators.world import World, generate
 from estelam import contracts, warehouse
 from estelam.domain import PROTECTED_ACCOUNT_KINDS, BankAccount, Property, SecurityHolding, Vehicle
 from estelam.exceptions import WarehouseError
+from estelam.inquiries import asset_record
 
 SEED = 7
 PERSONS = 60
@@ -40,25 +41,13 @@ def land(data_dir: Path, feed: str, rows: list[dict[str, Any]], batch_id: str, l
     return path
 
 
+#: The feed each kind of asset lands in.
+FEED_OF = {BankAccount: "bank_accounts", SecurityHolding: "security_holdings", Vehicle: "vehicles",
+           Property: "properties"}
+
+
 def asset_row(asset: Any, inquiry_id: str, agency_id: str, responded_at: datetime) -> tuple[str, dict[str, Any]]:
-    base = {"inquiry_id": inquiry_id, "agency_id": agency_id, "responded_at": responded_at}
-    if isinstance(asset, BankAccount):
-        return "bank_accounts", base | {
-            "person_id": asset.holder_id, "holder_name": asset.holder_name, "iban": asset.iban,
-            "account_kind": str(asset.account_kind), "balance_rial": asset.balance_rial}
-    if isinstance(asset, SecurityHolding):
-        return "security_holdings", base | {
-            "person_id": asset.holder_id, "holder_name": asset.holder_name, "symbol": asset.symbol,
-            "quantity": asset.quantity, "unit_price_rial": asset.unit_price_rial, "value_rial": asset.value_rial}
-    if isinstance(asset, Vehicle):
-        return "vehicles", base | {
-            "person_id": asset.owner_id, "owner_name": asset.owner_name, "plate": asset.plate,
-            "model": asset.model, "value_rial": asset.value_rial}
-    assert isinstance(asset, Property)
-    return "properties", base | {
-        "person_id": asset.owner_id, "owner_name": asset.owner_name, "registry_section": asset.registry_section,
-        "main_plate": asset.main_plate, "sub_plate": asset.sub_plate, "share_percent": asset.share_percent,
-        "value_rial": asset.value_rial}
+    return FEED_OF[type(asset)], asset_record(inquiry_id, agency_id, asset, responded_at)
 
 
 @dataclass
