@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from estelam.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
 
 #: Safe defaults, named once.
 DEFAULT_CONNECT_TIMEOUT_S = 2.0
+#: Persons per batch inquiry call: how real agencies take volume.
+DEFAULT_INQUIRY_BATCH_SIZE = 100
 
 
 class AgencyClient(Protocol):
@@ -21,6 +24,14 @@ class AgencyClient(Protocol):
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` has at this agency."""
+        ...
+
+    def inquire_batch(self, person_ids: Sequence[str], request_id: str) -> dict[str, InquiryAnswer]:
+        """Ask about many persons in one call (the agency's batch operation).
+
+        Every person asked is a key of the result (an empty answer when they own nothing here);
+        an answer that leaves a person out, or a call that fails as a whole, raises ``AgencyError``.
+        """
         ...
 
     def freeze(self, order: FreezeOrder) -> Acknowledgement:
