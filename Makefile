@@ -7,13 +7,20 @@ UV := .tools/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean dashboard browser
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python -m estelam.demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(VENV)/bin/python -m pytest
+
+# The dashboard tests drive Debian's chromium (Playwright's own browser download cannot work offline);
+# Noto Naskh Arabic renders the Persian text in their screenshots.
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Naskh Arabic" || { \
+		echo "installing chromium for the dashboard tests (apt-get)"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-core >/dev/null; }
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -30,3 +37,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 clean:
 	rm -rf data dbt/target dbt/logs .pytest_cache
+
+dashboard: $(VENV)/.installed
+	$(VENV)/bin/python -m streamlit run dashboards/app.py --server.address 127.0.0.1 --server.port 8501 \
+		--server.headless true --browser.gatherUsageStats false

@@ -1,7 +1,8 @@
 """Build the warehouse: one dbt process over the landing zone into the single DuckDB file.
 
 Runs whenever case events, inquiry answers or freeze acknowledgements land.
-DuckDB allows one writer, so this DAG never runs twice at once.
+DuckDB allows one writer, so this DAG never runs twice at once. After the build,
+the KPI marts are published as Parquet for the dashboard, which never opens the warehouse.
 """
 
 import pendulum
@@ -27,7 +28,13 @@ def warehouse_build() -> None:
 
         return asdict(build())
 
-    dbt_build()
+    @task
+    def publish_kpis() -> dict[str, object]:
+        from estelam.publishing import publish_kpis
+
+        return publish_kpis().as_dict()
+
+    dbt_build() >> publish_kpis()
 
 
 warehouse_build()

@@ -72,6 +72,14 @@ def solar_hijri(instant: datetime | None, *, with_time: bool = True) -> str:
     return persian_digits(text)
 
 
+def solar_hijri_date(day: date | None) -> str:
+    """A calendar day (no time, no zone shift) in Solar Hijri with Persian digits, e.g. ۱۴۰۵/۰۸/۳۰."""
+    if day is None:
+        return "—"
+    y, m, d = to_jalali(day)
+    return persian_digits(f"{y:04d}/{m:02d}/{d:02d}")
+
+
 def rials(amount: int | None) -> str:
     """Rials grouped by thousands with Persian digits and the Persian thousands separator."""
     if amount is None:

@@ -16,3 +16,23 @@ os.environ.pop("ESTELAM_WAREHOUSE", None)
 from estelam.orchestration import configure_airflow  # noqa: E402
 
 configure_airflow()
+
+
+import pytest  # noqa: E402
+
+#: A small world for the shared end-to-end run: enough for every mart, quick on two cores.
+E2E_PERSONS = 60
+E2E_CASES = 24
+
+
+@pytest.fixture(scope="session")
+def demo_cycle(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One whole demo cycle through real Airflow, shared by the end-to-end and dashboard tests."""
+    from estelam.demo import run
+
+    data = tmp_path_factory.mktemp("e2e-data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ESTELAM_DATA_DIR", str(data))
+        result = run(persons=E2E_PERSONS, cases=E2E_CASES)
+    result.data_dir = data  # type: ignore[attr-defined]
+    return result

@@ -34,3 +34,9 @@ def test_solar_hijri_shows_tehran_time_with_persian_digits() -> None:
 def test_rials_grouped_with_persian_digits() -> None:
     assert rials(1234567890) == "۱٬۲۳۴٬۵۶۷٬۸۹۰"
     assert rials(None) == "—"
+
+
+def test_a_calendar_day_is_not_shifted_by_time_zone() -> None:
+    from estelam.calendars import solar_hijri_date
+
+    assert solar_hijri_date(date(2026, 11, 21)) == "۱۴۰۵/۰۸/۳۰"

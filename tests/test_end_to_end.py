@@ -10,19 +10,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from estelam.demo import DAG_SEQUENCE, DemoResult, run
+from estelam.demo import DAG_SEQUENCE, DemoResult
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def cycle(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    data = tmp_path_factory.mktemp("e2e-data")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ESTELAM_DATA_DIR", str(data))
-        result = run(persons=60, cases=24)
-        result.data_dir = data  # type: ignore[attr-defined]
-        yield result
+@pytest.fixture
+def cycle(demo_cycle: DemoResult) -> DemoResult:
+    return demo_cycle
 
 
 def _read(data: Path, feed: str, zone: str = "landing") -> list[dict]:
@@ -92,5 +87,6 @@ def test_outputs_are_where_the_readme_says(cycle: DemoResult) -> None:
     assert (data / "warehouse.duckdb").is_file()
     assert any((data / "landing").glob("*/*/*.parquet"))
     assert any((data / "quarantine").glob("*/*/*.parquet")), "the dirty records were not quarantined"
+    assert (data / "published" / "kpi_inquiries_daily.parquet").is_file(), "KPIs were not published"
     assert Path(cycle.report_path).is_file()
     assert Path(cycle.report_path).read_text(encoding="utf-8").count("<tr") > 1

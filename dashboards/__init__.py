@@ -1,0 +1,1 @@
+"""The statisticians' KPI dashboard (Streamlit), reading only the published KPI snapshot."""

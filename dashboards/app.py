@@ -1,0 +1,165 @@
+"""The statisticians' KPI dashboard.
+
+    make dashboard        # python -m streamlit run dashboards/app.py, on 127.0.0.1:8501
+
+Reads only the published KPI snapshot (``data/published``), so it never blocks a warehouse build.
+Persian by default, English on the toggle; small counts suppressed; every chart downloadable as CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import kpi_data
+from dashboards.labels import EN, FA, STEP_NAMES, number, percent, readable, t
+from estelam.calendars import solar_hijri
+
+st.set_page_config(page_title="Estelam KPIs", page_icon="⚖️", layout="wide")
+
+
+def lang() -> str:
+    return str(st.session_state.get("lang", FA))
+
+
+def _rtl() -> None:
+    if lang() == FA:
+        st.markdown(
+            "<style>.stMainBlockContainer, section[data-testid='stSidebar'] {direction: rtl; text-align: right;}"
+            "</style>",
+            unsafe_allow_html=True,
+        )
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names in the reader's language."""
+    return frame.rename(columns={c: t(c, lang()) for c in frame.columns})
+
+
+def _download(frame: pd.DataFrame, name: str) -> None:
+    st.download_button(t("download", lang()), frame.to_csv(index=False).encode("utf-8"),
+                       file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}")
+
+
+def _section(title_key: str, frame: pd.DataFrame, name: str, mart: str, filters: kpi_data.Filters,
+             chart: Callable[[pd.DataFrame], None] | None = None) -> None:
+    st.subheader(t(title_key, lang()))
+    for dim in kpi_data.unsplit_dimensions(mart, kpi_data.load(mart), filters):
+        st.caption(t("not_split", lang(), dim=t(dim, lang())))
+    if frame.empty:
+        st.info(t("no_data", lang()))
+        return
+    if chart is not None:
+        chart(frame)
+    st.dataframe(readable(frame, lang()), hide_index=True, width="stretch")
+    _download(frame, name)
+
+
+def sidebar() -> kpi_data.Filters:
+    with st.sidebar:
+        st.radio(t("language", lang()), [FA, EN], key="lang", horizontal=True,
+                 format_func=lambda code: "فارسی" if code == FA else "English")
+        st.header(t("filters", lang()))
+        bounds = kpi_data.date_bounds()
+        start = end = None
+        if bounds:
+            picked = st.date_input(t("date_range", lang()), value=bounds, key="dates")
+            if isinstance(picked, tuple) and len(picked) == 2:
+                start, end = picked
+        kinds = st.multiselect(t("agency_kind", lang()), kpi_data.choices("agency_kind"), key="kinds")
+        agencies = st.multiselect(t("agency", lang()), kpi_data.choices("agency_id"), key="agencies")
+        courts = st.multiselect(t("court", lang()), kpi_data.choices("court_code"), key="courts")
+        st.caption(t("suppressed_note", lang(), k=kpi_data.suppress_below()))
+        published = kpi_data.published_at()
+        if published:
+            when = datetime.fromisoformat(published)
+            shown = solar_hijri(when) if lang() == FA else f"{when:%Y-%m-%d %H:%M} UTC"
+            st.caption(f"{t('published_at', lang())}: {shown}")
+    return kpi_data.Filters(start, end, tuple(agencies), tuple(kinds), tuple(courts))
+
+
+def overview(filters: kpi_data.Filters) -> None:
+    st.title(t("title", lang()))
+    if kpi_data.published_at() is None:
+        st.warning(t("not_published", lang()))
+        return
+    columns = st.columns(5)
+    for column, headline in zip(columns, kpi_data.headlines(filters), strict=True):
+        show = percent if headline.kind == "percent" else number
+        value = show(headline.value, lang())
+        change = headline.change
+        column.metric(t(headline.key, lang()), value,
+                      None if change is None else f"{percent(change, lang())} {t('change', lang())}")
+    volume = kpi_data.inquiries_by_day(filters)
+    _section("volume_over_time", volume, "inquiries_by_day", "kpi_inquiries_daily", filters,
+             lambda f: st.bar_chart(_labelled(f.groupby("day", as_index=False)["inquiries_sent"].sum()),
+                                    x=t("day", lang()), y=t("inquiries_sent", lang())))
+
+
+def inquiries(filters: kpi_data.Filters) -> None:
+    st.title(t("inquiries", lang()))
+    volume = kpi_data.inquiries_by_day(filters)
+    _section("volume_over_time", volume, "inquiry_volume", "kpi_inquiries_daily", filters,
+             lambda f: st.bar_chart(_labelled(f), x=t("day", lang()), y=t("inquiries_sent", lang()),
+                                    color=t("agency_kind", lang())))
+    times = kpi_data.response_times(filters)
+    _section("response_distribution", times, "response_times", "kpi_response_times", filters,
+             lambda f: st.bar_chart(_labelled(f[["agency_id", "response_ms_p50", "response_ms_p95"]]),
+                                    x=t("agency_id", lang()), stack=False))
+
+
+def compliance(filters: kpi_data.Filters) -> None:
+    st.title(t("compliance", lang()))
+    board = kpi_data.compliance_scoreboard(filters)
+    _section("scoreboard", board, "compliance_scoreboard", "kpi_deadline_compliance", filters,
+             lambda f: st.bar_chart(_labelled(f[["agency_id", "unanswered", "late"]]), x=t("agency_id", lang()),
+                                    horizontal=True))
+
+
+def freezes(filters: kpi_data.Filters) -> None:
+    st.title(t("freezes", lang()))
+    frame = kpi_data.freezes(filters)
+    if not frame.empty:
+        over = frame["over_blocked_rial"].sum()
+        idle = frame["idle_blocked_rial"].sum()
+        left, right = st.columns(2)
+        left.metric(t("over_blocked_rial", lang()), number(over, lang()))
+        right.metric(t("idle_blocked_rial", lang()), number(idle, lang()))
+    _section("freezes", frame, "freezes", "kpi_freezes", filters,
+             lambda f: st.bar_chart(_labelled(f[["agency_id", "ack_seconds_p50", "ack_seconds_p95"]]),
+                                    x=t("agency_id", lang()), stack=False))
+
+
+def flow(filters: kpi_data.Filters) -> None:
+    st.title(t("flow", lang()))
+    steps = kpi_data.enforcement_steps(filters)
+    if not steps.empty:
+        # numbered, so the chart's axis (sorted by label) keeps the steps in order
+        steps = steps.assign(step=[f"{number(n, lang())}. {STEP_NAMES.get(s, (s, s))[0 if lang() == FA else 1]}"
+                                   for n, s in zip(steps["step_no"], steps["step"], strict=True)])
+    _section("flow", steps, "enforcement_steps", "kpi_enforcement_steps", filters,
+             lambda f: st.bar_chart(_labelled(f[["step", "hours_p50", "hours_p95"]]), x=t("step", lang()),
+                                    stack=False))
+    notices = kpi_data.notifications(filters)
+    _section("electronic_share", notices, "notifications", "kpi_notifications", filters,
+             lambda f: st.line_chart(_labelled(f[["month", "electronic_share"]]), x=t("month", lang()),
+                                     y=t("electronic_share", lang())))
+
+
+def main() -> None:
+    filters = sidebar()
+    _rtl()
+    pages = [
+        st.Page(lambda: overview(filters), title=t("overview", lang()), url_path="overview", default=True),
+        st.Page(lambda: inquiries(filters), title=t("inquiries", lang()), url_path="inquiries"),
+        st.Page(lambda: compliance(filters), title=t("compliance", lang()), url_path="compliance"),
+        st.Page(lambda: freezes(filters), title=t("freezes", lang()), url_path="freezes"),
+        st.Page(lambda: flow(filters), title=t("flow", lang()), url_path="flow"),
+    ]
+    st.navigation(pages).run()
+
+
+main()
