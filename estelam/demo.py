@@ -14,6 +14,7 @@ import argparse
 import os
 import shutil
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from time import perf_counter
 
@@ -81,8 +82,9 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
     with Fleet.start(registry, world) as fleet:
         endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
         os.environ[settings.ENDPOINTS_FILE_ENV] = str(endpoints)
+        kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers)
         _say(f"• simulators: {len(fleet.servers)} agencies on loopback "
-             f"({', '.join(f'{k}={v}' for k, v in fleet.endpoints.items())})")
+             f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}); endpoints in {endpoints}")
         drops = drop_case_events(world, settings.inbox_dir())
         _say(f"• court system: {len(drops)} case-event files dropped in {settings.inbox_dir()}")
         _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
