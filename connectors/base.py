@@ -6,11 +6,16 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from estelam.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
+from estelam.exceptions import AgencyError
 
 #: Safe defaults, named once.
 DEFAULT_CONNECT_TIMEOUT_S = 2.0
 #: Persons per batch inquiry call: how real agencies take volume.
 DEFAULT_INQUIRY_BATCH_SIZE = 100
+
+#: A batch inquiry's result: per person asked, the answer, or why that person alone got none
+#: (``AgencyFault``: the agency refused them; ``AgencyError``: an id no contract accepts, never sent).
+BatchAnswers = dict[str, InquiryAnswer | AgencyError]
 
 
 class AgencyClient(Protocol):
@@ -21,16 +26,21 @@ class AgencyClient(Protocol):
     """
 
     instance: AgencyInstance
+    max_batch_size: int  # persons per batch call, as the agency's contract allows
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` has at this agency."""
         ...
 
-    def inquire_batch(self, person_ids: Sequence[str], request_id: str) -> dict[str, InquiryAnswer]:
+    def inquire_batch(self, person_ids: Sequence[str], request_id: str) -> BatchAnswers:
         """Ask about many persons in one call (the agency's batch operation).
 
-        Every person asked is a key of the result (an empty answer when they own nothing here);
-        an answer that leaves a person out, or a call that fails as a whole, raises ``AgencyError``.
+        Every person asked is a key of the result: their ``InquiryAnswer`` (no assets when they own
+        nothing here), or an ``AgencyError`` for that person alone (an ``AgencyFault`` when the agency
+        refused them, e.g. an id failing its check digit; a plain ``AgencyError`` for an id that is not
+        10 or 11 digits, which is never sent) — each person ends in exactly one state. An answer that leaves a
+        person out, or a call that fails as a whole, raises ``AgencyError`` for the whole batch.
+        At most ``max_batch_size`` persons (the contract's limit) per call.
         """
         ...
 

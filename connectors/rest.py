@@ -5,26 +5,40 @@ read — lives in one table, ``ROUTES``; the client itself only sends, maps HTTP
 outcomes to the exception tree and reads answers into domain objects:
 
 - cannot connect, or timed out             -> ``AgencyUnavailable``
+- the agency's certificate is not trusted  -> ``AgencyFault`` (a retry would not change it)
 - HTTP status >= 400 (RFC 7807 problem)    -> ``AgencyFault`` with the status code and the problem's detail
-- not JSON, or a field missing / ill-typed -> ``AgencyAnswerMalformed``
+  (401: the agency refused the hub's bearer token)
+- not JSON, too large, or a field missing / ill-typed -> ``AgencyAnswerMalformed``
 
+Every call carries ``Authorization: Bearer <token>`` when the registry names credentials
+for the instance; TLS trust and the client certificate come from the instance's ``tls``.
 The client checks the answer's shape (what it needs to build domain objects);
 value rules (ranges, check digits, plate patterns) are the data contracts' job.
+Identifiers in answers (person ids, plates) are normalised to Latin digits; names are
+kept exactly as the agency wrote them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import ssl
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+import yaml
 
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S
+from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
+from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
+from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
+from connectors.xml_safety import MAX_DOCUMENT_BYTES
+from estelam import settings
 from estelam.domain import (
     Acknowledgement,
     AckStatus,
@@ -33,15 +47,19 @@ from estelam.domain import (
     FreezeOrder,
     InquiryAnswer,
     SecurityHolding,
+    TlsOptions,
     Vehicle,
 )
 from estelam.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable, ContractError
+from estelam.identifiers import latin_digits
 
 REQUEST_ID_HEADER = "X-Request-Id"
 #: What a vehicle restriction forbids when the order does not say: a change of owner.
 DEFAULT_RESTRICTION_TYPE = "transfer"
 #: How much of a non-JSON error body goes into an exception message.
 MAX_ERROR_TEXT_CHARS = 300
+#: The largest answer the client reads (JSON or not): the same limit as for XML documents.
+MAX_ANSWER_BYTES = MAX_DOCUMENT_BYTES
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -105,10 +123,15 @@ def _list(document: Mapping[str, Any], name: str, where: str) -> list[Any]:
     return value
 
 
+def _identifier(document: Mapping[str, Any], name: str, where: str) -> str:
+    """An identifier with Latin digits, whatever script the agency wrote it in."""
+    return latin_digits(_text(document, name, where))
+
+
 def _holding(item: Mapping[str, Any], where: str) -> SecurityHolding:
     _integer(item, "valueRial", where)  # required by the contract; the domain recomputes it
     return SecurityHolding(
-        holder_id=_text(item, "holderId", where),
+        holder_id=_identifier(item, "holderId", where),
         holder_name=_text(item, "holderName", where),
         symbol=_text(item, "symbol", where),
         quantity=_integer(item, "quantity", where),
@@ -118,8 +141,8 @@ def _holding(item: Mapping[str, Any], where: str) -> SecurityHolding:
 
 def _vehicle(item: Mapping[str, Any], where: str) -> Vehicle:
     return Vehicle(
-        plate=_text(item, "plate", where),
-        owner_id=_text(item, "ownerId", where),
+        plate=_identifier(item, "plate", where),
+        owner_id=_identifier(item, "ownerId", where),
         owner_name=_text(item, "ownerName", where),
         model=_text(item, "model", where),
         value_rial=_integer(item, "valueRial", where),
@@ -142,7 +165,7 @@ def _holding_order(order: FreezeOrder) -> dict[str, Any]:
 
 
 def _vehicle_restriction(order: FreezeOrder) -> dict[str, Any]:
-    return {**_vehicle_release(order), "restrictionType": DEFAULT_RESTRICTION_TYPE}
+    return {**_vehicle_release(order), "restrictionType": str(order.restriction_type or DEFAULT_RESTRICTION_TYPE)}
 
 
 def _vehicle_release(order: FreezeOrder) -> dict[str, Any]:
@@ -167,6 +190,7 @@ class RestRoutes:
     """How to speak to one REST agency kind."""
 
     inquiry: RestOperation
+    batch: RestOperation  # the batch inquiry: {requestId, personIds} -> {requestId, answeredAt, answers}
     freeze: RestOperation
     release: RestOperation
     assets_field: str  # the list in an inquiry answer
@@ -175,13 +199,14 @@ class RestRoutes:
     release_body: Callable[[FreezeOrder], dict[str, Any]]
 
     def operations(self) -> tuple[RestOperation, ...]:
-        return (self.inquiry, self.freeze, self.release)
+        return (self.inquiry, self.batch, self.freeze, self.release)
 
 
 #: Every REST agency kind the hub speaks to, as its OpenAPI file in ``contracts/agencies/`` declares it.
 ROUTES: dict[AgencyKind, RestRoutes] = {
     AgencyKind.SECURITIES_DEPOSITORY: RestRoutes(
         inquiry=RestOperation("GET", "/v1/holders/{personId}/holdings", "listHoldings"),
+        batch=RestOperation("POST", "/v1/holdings:query", "queryHoldings"),
         freeze=RestOperation("POST", "/v1/blocks", "blockHolding"),
         release=RestOperation("POST", "/v1/releases", "releaseHolding"),
         assets_field="holdings",
@@ -191,6 +216,7 @@ ROUTES: dict[AgencyKind, RestRoutes] = {
     ),
     AgencyKind.VEHICLE_REGISTRY: RestRoutes(
         inquiry=RestOperation("GET", "/v1/owners/{personId}/vehicles", "listVehicles"),
+        batch=RestOperation("POST", "/v1/vehicles:query", "queryVehicles"),
         freeze=RestOperation("POST", "/v1/restrictions", "restrictVehicle"),
         release=RestOperation("POST", "/v1/restrictions/release", "releaseRestriction"),
         assets_field="vehicles",
@@ -199,6 +225,55 @@ ROUTES: dict[AgencyKind, RestRoutes] = {
         release_body=_vehicle_release,
     ),
 }
+
+
+# --- the contract's batch limit, TLS -------------------------------------------------------------
+
+_batch_limits: dict[tuple[Path, int, str], int] = {}
+_batch_limits_lock = threading.Lock()
+
+
+def declared_batch_size(openapi_path: Path, operation: RestOperation) -> int:
+    """``maxItems`` of ``personIds`` in the batch operation's request body, as the OpenAPI file declares it."""
+    key = (openapi_path.resolve(), openapi_path.stat().st_mtime_ns, operation.path)
+    with _batch_limits_lock:
+        if key in _batch_limits:
+            return _batch_limits[key]
+    document = yaml.safe_load(openapi_path.read_text(encoding="utf-8"))
+    try:
+        schema = (document["paths"][operation.path][operation.method.lower()]["requestBody"]["content"]
+                  ["application/json"]["schema"])
+        while "$ref" in schema:  # local references only, as the agency contracts use
+            target: Any = document
+            for part in schema["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            schema = target
+        limit = int(schema["properties"]["personIds"]["maxItems"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ContractError(f"{openapi_path}: {operation.operation_id} declares no personIds.maxItems") from exc
+    with _batch_limits_lock:
+        _batch_limits[key] = limit
+    return limit
+
+
+def tls_context(tls: TlsOptions | None) -> ssl.SSLContext | bool:
+    """What httpx should verify with: the system store, or the instance's CA file and client certificate."""
+    if tls is None:
+        return True
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.client_cert:
+        context.load_cert_chain(tls.client_cert, tls.client_key)
+    return context
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    """Whether a connection failed because a certificate was not trusted (not a passing outage)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 # --- the client -----------------------------------------------------------------------------------
@@ -210,9 +285,12 @@ class RestAgencyClient:
     ``http`` may be injected (a shared pool, a test transport); requests use absolute URLs
     built from ``instance.endpoint``, so an injected client needs no ``base_url``. A client
     created here is closed by ``close()``; an injected one is left to its owner.
+    ``credentials`` default to what the registry's reference resolves to; ``None`` sends no token.
     """
 
-    def __init__(self, instance: AgencyInstance, *, http: httpx.Client | None = None) -> None:
+    def __init__(self, instance: AgencyInstance, *, http: httpx.Client | None = None,
+                 credentials: Credentials | FromRegistry | None = FROM_REGISTRY,
+                 max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
         routes = ROUTES.get(instance.kind)
         if routes is None:
             raise ContractError(f"agency {instance.agency_id!r}: no REST routes for kind {instance.kind}")
@@ -222,30 +300,60 @@ class RestAgencyClient:
         self._http = http or httpx.Client(
             base_url=instance.endpoint,
             timeout=httpx.Timeout(instance.timeout_s, connect=DEFAULT_CONNECT_TIMEOUT_S),
+            verify=tls_context(instance.tls),
         )
+        if isinstance(credentials, FromRegistry):
+            credentials = resolve_credentials(instance)
+        self._authorization = {"Authorization": f"Bearer {credentials.secret}"} if credentials else {}
+        self._max_answer_bytes = max_answer_bytes
+        self.max_batch_size = declared_batch_size(settings.contracts_dir() / instance.contract, routes.batch)
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` has at this agency."""
         operation = self._routes.inquiry
-        path = operation.path.format(personId=quote(person_id, safe=""))
+        path = operation.path.format(personId=quote(latin_digits(person_id), safe=""))
         document = self._send("inquire", operation, path, request_id)
         try:
             answer = _object(document, "answer")
-            answered_for = _text(answer, "personId", "answer")
-            if answered_for != person_id:
+            answered_for = _identifier(answer, "personId", "answer")
+            if answered_for != latin_digits(person_id):
                 raise _Malformed(f"answer is about person {answered_for!r}, not {person_id!r}")
             responded_at = _moment(answer, "answeredAt", "answer")
-            field = self._routes.assets_field
-            assets = tuple(
-                self._routes.read_asset(_object(item, f"{field}[{i}]"), f"{field}[{i}]")
-                for i, item in enumerate(_list(answer, field, "answer"))
-            )
-            strangers = sorted({_owner(a) for a in assets} - {person_id})
-            if strangers:  # another person's assets must never be landed under this inquiry
-                raise _Malformed(f"{field} include assets of other persons: {strangers}")
+            assets = self._assets(answer, person_id, "answer")
         except _Malformed as exc:
             raise self._malformed(exc, "inquire", request_id) from exc
         return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
+
+    def inquire_batch(self, person_ids: Sequence[str], request_id: str) -> BatchAnswers:
+        """Ask about up to ``max_batch_size`` persons in one call; see ``AgencyClient.inquire_batch``."""
+        operation = self._routes.batch
+        asked = wire_ids(person_ids)
+        refused = unsendable(person_ids, agency_id=self.instance.agency_id, operation="inquire_batch",
+                             request_id=request_id)
+        if not asked:
+            return dict(refused)
+        if len(asked) > self.max_batch_size:  # the agency would refuse it whole; nothing is sent
+            raise AgencyError(f"{len(asked)} persons exceed the contract's batch limit of {self.max_batch_size}",
+                              agency_id=self.instance.agency_id, operation="inquire_batch", request_id=request_id)
+        document = self._send("inquire_batch", operation, operation.path, request_id,
+                              {"requestId": request_id, "personIds": asked})
+        try:
+            answer = _object(document, "answer")
+            answered_request = _text(answer, "requestId", "answer")
+            if answered_request != request_id:
+                raise _Malformed(f"answer is for request {answered_request!r}, not {request_id!r}")
+            responded_at = _moment(answer, "answeredAt", "answer")
+            entries = [_object(item, f"answers[{i}]") for i, item in enumerate(_list(answer, "answers", "answer"))]
+            try:
+                by_person = match_answers(person_ids, ((_text(e, "personId", f"answers[{i}]"), (i, e))
+                                                       for i, e in enumerate(entries)))
+            except BatchMismatch as exc:
+                raise _Malformed(str(exc)) from exc
+            answered = {person_id: self._batch_entry(person_id, entry, f"answers[{i}]", request_id, responded_at)
+                        for person_id, (i, entry) in by_person.items()}
+        except _Malformed as exc:
+            raise self._malformed(exc, "inquire_batch", request_id) from exc
+        return {p: refused[p] if p in refused else answered[p] for p in person_ids}
 
     def freeze(self, order: FreezeOrder) -> Acknowledgement:
         """Block (restrict) an asset up to ``order.amount_rial`` for ``order.case_id``."""
@@ -267,6 +375,29 @@ class RestAgencyClient:
         self.close()
 
     # --- internals --------------------------------------------------------------------------------
+
+    def _assets(self, answer: Mapping[str, Any], person_id: str, where: str) -> tuple[SecurityHolding | Vehicle, ...]:
+        field = self._routes.assets_field
+        assets = tuple(
+            self._routes.read_asset(_object(item, f"{where}.{field}[{i}]"), f"{where}.{field}[{i}]")
+            for i, item in enumerate(_list(answer, field, where))
+        )
+        strangers = sorted({_owner(a) for a in assets} - {latin_digits(person_id)})
+        if strangers:  # another person's assets must never be landed under this inquiry
+            raise _Malformed(f"{where}.{field} include assets of other persons: {strangers}")
+        return assets
+
+    def _batch_entry(self, person_id: str, entry: Mapping[str, Any], where: str, request_id: str,
+                     responded_at: datetime) -> InquiryAnswer | AgencyFault:
+        if "error" in entry:
+            if entry.get(self._routes.assets_field):
+                raise _Malformed(f"{where} has both assets and an error")
+            error = _object(entry["error"], f"{where}.error")
+            return AgencyFault(f"refused for this person: {_text(error, 'code', f'{where}.error')}: "
+                               f"{_text(error, 'detail', f'{where}.error')}",
+                               agency_id=self.instance.agency_id, operation="inquire_batch", request_id=request_id)
+        assets = self._assets(entry, person_id, where)
+        return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
 
     def _order(
         self,
@@ -311,42 +442,64 @@ class RestAgencyClient:
     ) -> Any:
         """Send one request; the decoded JSON answer, or the matching ``AgencyError``."""
         context = {"agency_id": self.instance.agency_id, "operation": name, "request_id": request_id}
-        headers = {REQUEST_ID_HEADER: request_id, "Accept": "application/json"}
+        headers = {REQUEST_ID_HEADER: request_id, "Accept": "application/json", **self._authorization}
         try:
-            response = self._http.request(operation.method, self.instance.endpoint + path, headers=headers, json=body)
+            with self._http.stream(operation.method, self.instance.endpoint + path, headers=headers,
+                                   json=body) as response:
+                content = self._bounded_read(response, context)
+        except httpx.ConnectError as exc:
+            if _certificate_refused(exc):  # an untrusted certificate does not heal on a retry
+                raise AgencyFault(f"TLS handshake refused: {exc}", **context) from exc
+            raise AgencyUnavailable(f"{type(exc).__name__}: {exc}", **context) from exc
         except httpx.TransportError as exc:  # includes every timeout
             raise AgencyUnavailable(f"{type(exc).__name__}: {exc}", **context) from exc
         except httpx.DecodingError as exc:
             raise AgencyAnswerMalformed(f"answer cannot be decoded: {exc}", **context) from exc
         if response.status_code >= 400:
-            raise AgencyFault(_fault_message(response), status_code=response.status_code, **context)
+            raise AgencyFault(_fault_message(response, content), status_code=response.status_code, **context)
         if not response.is_success:
             raise AgencyAnswerMalformed(f"unexpected HTTP status {response.status_code}",
                                         status_code=response.status_code, **context)
         try:
-            return json.loads(response.content)
+            return json.loads(content)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
             raise AgencyAnswerMalformed(f"answer is not JSON: {exc}", status_code=response.status_code,
                                         **context) from exc
+
+    def _bounded_read(self, response: httpx.Response, context: dict[str, Any]) -> bytes:
+        """The answer's body, refused unread past ``max_answer_bytes`` (declared or actual)."""
+        limit = self._max_answer_bytes
+        declared = int(response.headers.get("Content-Length") or 0)
+        if declared > limit:
+            raise AgencyAnswerMalformed(f"answer of {declared} bytes exceeds the limit of {limit} bytes",
+                                        status_code=response.status_code, **context)
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise AgencyAnswerMalformed(f"answer exceeds the limit of {limit} bytes",
+                                            status_code=response.status_code, **context)
+        return bytes(body)
 
     def _malformed(self, exc: _Malformed, name: str, request_id: str) -> AgencyAnswerMalformed:
         return AgencyAnswerMalformed(str(exc), agency_id=self.instance.agency_id, operation=name,
                                      request_id=request_id)
 
 
-def _fault_message(response: httpx.Response) -> str:
+def _fault_message(response: httpx.Response, content: bytes) -> str:
     """The problem document's detail (or title), else the start of the body."""
     status = f"HTTP {response.status_code} {response.reason_phrase}"
     try:
-        document = json.loads(response.content)
+        document = json.loads(content)
     except ValueError:
         document = None
     if isinstance(document, dict):
         detail = document.get("detail") or document.get("title")
         if isinstance(detail, str) and detail:
             return f"{status}: {detail}"
-    text = response.text.strip()[:MAX_ERROR_TEXT_CHARS]
+    text = content.decode(response.encoding or "utf-8", errors="replace").strip()[:MAX_ERROR_TEXT_CHARS]
     return f"{status}: {text}" if text else status
 
 
-__all__ = ["DEFAULT_RESTRICTION_TYPE", "ROUTES", "RestAgencyClient", "RestOperation", "RestRoutes"]
+__all__ = ["DEFAULT_RESTRICTION_TYPE", "MAX_ANSWER_BYTES", "ROUTES", "RestAgencyClient", "RestOperation", "RestRoutes",
+           "declared_batch_size", "tls_context"]

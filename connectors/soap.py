@@ -2,19 +2,27 @@
 
 The WSDL is always read from the local contract file, never fetched from the
 agency, and the service is bound to the instance's own endpoint. zeep runs
-with strict, hardened settings: no DTDs, no entities, no external references.
-Every failure leaves as an ``AgencyError`` subclass:
+with strict, hardened settings: no DTDs, no entities, no external references,
+and no answer above ``xml_safety.MAX_DOCUMENT_BYTES`` is read. Every request
+carries a WS-Security UsernameToken (PasswordDigest) when the registry names
+credentials for the instance; TLS trust and the client certificate come from
+the instance's ``tls`` options. Every failure leaves as an ``AgencyError`` subclass:
 
 - could not connect, or timed out            -> ``AgencyUnavailable``
-- the agency answered with a SOAP fault       -> ``AgencyFault`` (status 500, the fault string as message)
+- the agency refused the hub's token          -> ``AgencyFault`` (status 401, ``Client.Authentication``)
+- the agency answered with another SOAP fault -> ``AgencyFault`` (status 500, the fault string as message;
+  transient only for ``Server`` faults: a ``Client`` fault will not change on a retry)
 - the agency answered with another HTTP error -> ``AgencyFault`` (its status code)
-- the answer is not XML, is hostile XML, or does not follow the contract -> ``AgencyAnswerMalformed``
+- the answer is not XML, is hostile XML, is too large, or does not follow the contract -> ``AgencyAnswerMalformed``
+
+Identifiers in answers (holder and owner ids) are normalised to Latin digits;
+names are kept exactly as the agency wrote them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,8 +36,12 @@ from zeep import exceptions as zeep_errors
 from zeep.proxy import ServiceProxy
 from zeep.transports import Transport
 from zeep.wsdl import Document
+from zeep.wsse.username import UsernameToken
 
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S
+from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
+from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
+from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
+from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge
 from estelam import settings
 from estelam.domain import (
     AccountKind,
@@ -43,8 +55,10 @@ from estelam.domain import (
     InquiryAnswer,
     OrderKind,
     Property,
+    TlsOptions,
 )
 from estelam.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable
+from estelam.identifiers import latin_digits
 
 #: Where every SOAP agency listens, below its base URL.
 SOAP_PATH = "/soap"
@@ -52,6 +66,11 @@ SOAP_PATH = "/soap"
 DEFAULT_WSDL_LOAD_TIMEOUT_S = 10.0
 #: The status zeep reports for SOAP faults: SOAP 1.1 over HTTP sends every fault with HTTP 500.
 SOAP_FAULT_STATUS = 500
+#: The fault code of a refused WS-Security token, and the status the hub records for it (as REST's 401).
+AUTHENTICATION_FAULT = "Client.Authentication"
+AUTHENTICATION_STATUS = 401
+#: How much of an answer is read per chunk while enforcing the size limit.
+_READ_CHUNK_BYTES = 64 * 1024
 
 #: zeep's parser settings: strict, and refusing DTDs, entities and external references in any answer.
 HARDENED_SETTINGS = Settings(
@@ -75,6 +94,10 @@ class _Unreadable(ValueError):
     """An answer field is missing or has a value outside the contract."""
 
 
+def _owner(asset: Asset) -> str:
+    return asset.holder_id if isinstance(asset, BankAccount) else asset.owner_id  # type: ignore[union-attr]
+
+
 def _field(value: Any, name: str) -> Any:
     field_value = getattr(value, name, None)
     if field_value is None:
@@ -96,19 +119,24 @@ def _utc(value: Any, name: str) -> datetime:
     return at.astimezone(UTC)
 
 
+def _identifier(value: Any, name: str) -> str:
+    """An identifier field with Latin digits, whatever script the agency wrote it in."""
+    return latin_digits(str(_field(value, name)))
+
+
 def _bank_account(row: Any) -> BankAccount:
     try:
         kind = AccountKind(_field(row, "accountKind"))
     except ValueError as exc:
         raise _Unreadable(f"accountKind {row.accountKind!r} is not in the contract") from exc
-    return BankAccount(iban=str(_field(row, "iban")), holder_id=str(_field(row, "holderId")),
+    return BankAccount(iban=latin_digits(str(_field(row, "iban"))), holder_id=_identifier(row, "holderId"),
                        holder_name=str(_field(row, "holderName")), account_kind=kind,
                        balance_rial=_rial(row, "balanceRial"))
 
 
 def _property(row: Any) -> Property:
     return Property(registry_section=str(_field(row, "registrySection")), main_plate=_rial(row, "mainPlate"),
-                    sub_plate=_rial(row, "subPlate"), owner_id=str(_field(row, "ownerId")),
+                    sub_plate=_rial(row, "subPlate"), owner_id=_identifier(row, "ownerId"),
                     owner_name=str(_field(row, "ownerName")), share_percent=_rial(row, "sharePercent"),
                     value_rial=_rial(row, "valueRial"))
 
@@ -127,7 +155,7 @@ class SoapOperations:
     """How one agency kind's WSDL names things: binding, operations, the repeated asset element."""
 
     binding: str  # QName of the binding in the WSDL
-    inquire: str
+    inquire: str  # the single inquiry; its batch twin is "<inquire>Batch"
     freeze: str
     release: str
     asset_element: str  # the repeated element of the inquiry answer
@@ -165,32 +193,134 @@ def wsdl_document(path: Path) -> Document:
         return document
 
 
-class SoapAgencyClient:
-    """A SOAP agency instance (bank or land registry), reached through zeep."""
+class _BoundedTransport(Transport):
+    """zeep's transport, reading at most ``max_answer_bytes`` of any answer (a huge answer is refused unread)."""
 
-    def __init__(self, instance: AgencyInstance, *, session: requests.Session | None = None) -> None:
+    def __init__(self, *args: Any, max_answer_bytes: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_answer_bytes = max_answer_bytes
+
+    def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
+        # verify and cert passed per request: requests lets REQUESTS_CA_BUNDLE override the session's own
+        response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout,
+                                     stream=True, verify=self.session.verify, cert=self.session.cert)
+        try:
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > self.max_answer_bytes:
+                raise DocumentTooLarge(declared, self.max_answer_bytes)
+            body = bytearray()
+            for chunk in response.iter_content(_READ_CHUNK_BYTES):
+                body += chunk
+                if len(body) > self.max_answer_bytes:
+                    raise DocumentTooLarge(len(body), self.max_answer_bytes)
+        finally:
+            response.close()
+        response._content = bytes(body)  # what requests would have read itself, now bounded
+        return response
+
+
+def _session(tls: TlsOptions | None) -> requests.Session:
+    session = requests.Session()
+    if tls is not None:
+        if tls.ca_file:
+            session.verify = tls.ca_file
+        if tls.client_cert:
+            session.cert = (tls.client_cert, tls.client_key) if tls.client_key else tls.client_cert
+    return session
+
+
+class SoapAgencyClient:
+    """A SOAP agency instance (bank or land registry), reached through zeep.
+
+    ``credentials`` default to what the registry's reference resolves to; pass ``None`` to send
+    no token (or other ``Credentials``, as tests do). An injected ``session`` is used as given
+    (its TLS settings included).
+    """
+
+    def __init__(self, instance: AgencyInstance, *, session: requests.Session | None = None,
+                 credentials: Credentials | FromRegistry | None = FROM_REGISTRY,
+                 max_answer_bytes: int = MAX_DOCUMENT_BYTES) -> None:
         if instance.kind not in OPERATIONS:
             raise ValueError(f"{instance.agency_id}: kind {instance.kind} has no SOAP operations")
         self.instance = instance
         self.operations = OPERATIONS[instance.kind]
         self._own_session = session is None
-        self._session = session or requests.Session()
-        transport = Transport(session=self._session, timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S,
-                              operation_timeout=(DEFAULT_CONNECT_TIMEOUT_S, instance.timeout_s))
+        self._session = session or _session(instance.tls)
+        if isinstance(credentials, FromRegistry):
+            credentials = resolve_credentials(instance)
+        # a fresh nonce and creation time per message: a captured message cannot be replayed
+        wsse = (UsernameToken(credentials.username, credentials.secret, use_digest=True, zulu_timestamp=True)
+                if credentials is not None else None)
+        transport = _BoundedTransport(session=self._session, timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S,
+                                      operation_timeout=(DEFAULT_CONNECT_TIMEOUT_S, instance.timeout_s),
+                                      max_answer_bytes=max_answer_bytes)
         self._client = Client(wsdl_document(settings.contracts_dir() / instance.contract),
-                              transport=transport, settings=HARDENED_SETTINGS)
+                              transport=transport, settings=HARDENED_SETTINGS, wsse=wsse)
         self._service: ServiceProxy = self._client.create_service(self.operations.binding,
                                                                   f"{instance.endpoint}{SOAP_PATH}")
+        self.batch_operation = f"{self.operations.inquire}Batch"
+        self.max_batch_size = self._declared_batch_size()
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` holds at this agency."""
         operation = self.operations.inquire
         with self._agency_call(operation, request_id):
-            answer = self._service[operation](personId=person_id, requestId=request_id)
+            answer = self._service[operation](personId=latin_digits(person_id), requestId=request_id)
             rows = getattr(answer, self.operations.asset_element, None) or []
             assets = tuple(self.operations.read_asset(row) for row in rows)
             responded_at = _utc(answer, "answeredAt")
         return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
+
+    def inquire_batch(self, person_ids: Sequence[str], request_id: str) -> BatchAnswers:
+        """Ask about up to ``max_batch_size`` persons in one call; see ``AgencyClient.inquire_batch``."""
+        operation = self.batch_operation
+        where: dict[str, Any] = {"agency_id": self.instance.agency_id, "operation": operation,
+                                 "request_id": request_id}
+        asked = wire_ids(person_ids)
+        refused = unsendable(person_ids, agency_id=self.instance.agency_id, operation=operation,
+                             request_id=request_id)
+        if not asked:
+            return dict(refused)
+        if len(asked) > self.max_batch_size:  # the agency would refuse it whole; nothing is sent
+            raise AgencyError(f"{len(asked)} persons exceed the contract's batch limit of {self.max_batch_size}",
+                              **where)
+        with self._agency_call(operation, request_id):
+            answer = self._service[operation](requestId=request_id, personId=asked)
+            answered_for = str(_field(answer, "requestId"))
+            if answered_for != request_id:
+                raise _Unreadable(f"answers request {answered_for!r} instead")
+            responded_at = _utc(answer, "answeredAt")
+            try:
+                entries = match_answers(person_ids, ((str(_field(p, "personId")), p)
+                                                     for p in getattr(answer, "person", None) or []))
+            except BatchMismatch as exc:
+                raise _Unreadable(str(exc)) from exc
+            answered = {person_id: self._batch_entry(person_id, entry, request_id, responded_at, where)
+                        for person_id, entry in entries.items()}
+        return {p: refused[p] if p in refused else answered[p] for p in person_ids}
+
+    def _batch_entry(self, person_id: str, entry: Any, request_id: str, responded_at: datetime,
+                     where: dict[str, Any]) -> InquiryAnswer | AgencyFault:
+        rows = getattr(entry, self.operations.asset_element, None) or []
+        error = getattr(entry, "error", None)
+        if error is not None:
+            if rows:
+                raise _Unreadable(f"person {person_id} has both assets and an error")
+            return AgencyFault(f"refused for this person: {error.code}: {error.message}", **where)
+        assets = tuple(self.operations.read_asset(row) for row in rows)
+        strangers = sorted({_owner(a) for a in assets} - {latin_digits(person_id)})
+        if strangers:  # another person's assets must never be landed under this person's inquiry
+            raise _Unreadable(f"the answer for {person_id} includes assets of other persons: {strangers}")
+        return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
+
+    def _declared_batch_size(self) -> int:
+        """The batch limit the WSDL declares: ``maxOccurs`` of the batch request's ``personId``."""
+        qname = self.operations.binding.split("}")[0] + "}" + self.batch_operation
+        element = self._client.get_element(qname)
+        for name, child in element.type.elements:
+            if name == "personId" and isinstance(child.max_occurs, int):
+                return child.max_occurs
+        raise ValueError(f"{self.instance.contract}: {self.batch_operation} declares no bounded personId")
 
     def freeze(self, order: FreezeOrder) -> Acknowledgement:
         """Block the order's asset up to ``order.amount_rial`` for ``order.case_id``."""
@@ -241,11 +371,20 @@ class SoapAgencyClient:
                                  "request_id": request_id}
         try:
             yield
+        except requests.exceptions.SSLError as exc:  # a certificate the hub does not trust will not change on a retry
+            raise AgencyFault(f"TLS handshake with {self.instance.endpoint} failed: {exc}", **where) from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise AgencyUnavailable(f"no answer from {self.instance.endpoint}: {exc}", **where) from exc
         except zeep_errors.Fault as exc:
-            raise AgencyFault(exc.message or "SOAP fault without a fault string",
-                              status_code=SOAP_FAULT_STATUS, **where) from exc
+            code = (exc.code or "").rpartition(":")[2]  # "soap:Client.Authentication" -> "Client.Authentication"
+            message = exc.message or "SOAP fault without a fault string"
+            if code == AUTHENTICATION_FAULT:
+                raise AgencyFault(f"{code}: {message}", status_code=AUTHENTICATION_STATUS, **where) from exc
+            fault = AgencyFault(message, status_code=SOAP_FAULT_STATUS, **where)
+            fault.transient = not code.startswith("Client")  # the caller's own fault: a retry gets the same
+            raise fault from exc
+        except DocumentTooLarge as exc:
+            raise AgencyAnswerMalformed(f"answer refused: {exc}", **where) from exc
         except zeep_errors.TransportError as exc:
             if exc.status_code == 200:  # zeep reports "answered 200 with something that is not XML" this way
                 raise AgencyAnswerMalformed(f"answer is not XML: {exc.message[:200]}", **where) from exc

@@ -40,6 +40,15 @@ PROTECTED_ACCOUNT_KINDS = frozenset({AccountKind.SALARY, AccountKind.PENSION})
 class OrderKind(StrEnum):
     FREEZE = "freeze"
     RELEASE = "release"
+    TRANSFER = "transfer"  # move frozen money to the court's account (the judge ordered collection)
+
+
+class RestrictionType(StrEnum):
+    """What a restriction on a vehicle forbids (the vehicle registry's ``restrictionType``)."""
+
+    TRANSFER = "transfer"  # no change of owner
+    CIRCULATION = "circulation"  # off the road
+    SEIZURE = "seizure"  # impounded
 
 
 class AckStatus(StrEnum):
@@ -53,6 +62,7 @@ class InquiryStatus(StrEnum):
     ANSWERED = "answered"
     FAILED = "failed"
     REJECTED = "rejected"
+    DEADLINE_MISSED = "deadline_missed"  # no usable answer within the agency's reply deadline
 
 
 class CaseEventType(StrEnum):
@@ -64,6 +74,20 @@ class CaseEventType(StrEnum):
     FREEZE_ORDERED = "freeze_ordered"
     RELEASED = "released"
     CLOSED = "closed"
+    #: the debtor proved a payment made outside the court: the registry drops the entry at once
+    PAYMENT_PROVED = "payment_proved"
+    #: the convict absconded / was caught: the register of fugitive convicts
+    ABSCONDED = "absconded"
+    APPREHENDED = "apprehended"
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """How a connector checks an agency's certificate and proves its own (paths to PEM files)."""
+
+    ca_file: str | None = None  # trust these CAs instead of the system store
+    client_cert: str | None = None  # the hub's certificate, for agencies that demand mutual TLS
+    client_key: str | None = None  # its private key, when not inside ``client_cert``
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,12 @@ class AgencyInstance:
     endpoint: str  # base URL
     reply_deadline_s: float
     timeout_s: float
+    name_fa: str = ""
+    rate_limit_per_s: float | None = None  # calls per second the agency accepts from the hub; None: no limit
+    credentials: str | None = None  # reference to the hub's secret at this agency: "env:NAME" or "file:PATH"
+    demo_credentials: bool = False  # an absent secret falls back to the demo secret the simulators expect
+    tls: TlsOptions | None = None
+    iban_bank_code: str | None = None  # banks only: the 3-digit code inside every IBAN the bank issues
 
 
 @dataclass(frozen=True)
@@ -158,6 +188,7 @@ class FreezeOrder:
     asset_ref: str
     amount_rial: int
     issued_at: datetime
+    restriction_type: RestrictionType | None = None  # vehicles only: what the restriction forbids
 
 
 @dataclass(frozen=True)

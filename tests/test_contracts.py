@@ -11,7 +11,7 @@ from estelam.exceptions import ContractError
 
 EXPECTED_FEEDS = {
     "case_events", "inquiries", "bank_accounts", "security_holdings", "vehicles", "properties",
-    "freeze_orders", "freeze_acknowledgements",
+    "freeze_orders", "freeze_acknowledgements", "case_directives", "debtor_notifications",
 }
 
 
@@ -44,6 +44,23 @@ def test_agency_registry_names_a_contract_file_for_every_instance() -> None:
         assert registry.kinds[instance.kind].answer_feed in contracts.feeds()
         expected = ".wsdl" if instance.protocol is Protocol.SOAP else ".openapi.yaml"
         assert instance.contract.endswith(expected)
+
+
+def test_the_registry_declares_thirty_banks_and_every_instance_fully() -> None:
+    registry = contracts.load_agency_registry()
+    banks = registry.of_kind(AgencyKind.BANK)
+    assert len(banks) == 30
+    codes = [b.iban_bank_code for b in banks]
+    assert all(c is not None and len(c) == 3 and c.isdigit() for c in codes)
+    assert len(set(codes)) == len(codes)  # an IBAN's bank code says which bank holds the account
+    assert registry.instance("bank_melli").iban_bank_code == "017"
+    assert len({i.endpoint for i in registry.instances}) == len(registry.instances)
+    for instance in registry.instances:
+        assert instance.endpoint.startswith("http://127.0.0.1:")
+        assert instance.reply_deadline_s > 0 and instance.timeout_s > 0
+        assert instance.rate_limit_per_s and instance.rate_limit_per_s > 0
+        assert instance.credentials and instance.name_fa
+        assert (instance.iban_bank_code is not None) == (instance.kind is AgencyKind.BANK)
 
 
 def test_endpoint_overrides_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,15 +7,21 @@ an operation the file declares but the simulator cannot serve, or the other way
 round, is a ``ContractError`` when the application is built.
 
 Validation, as a strict agency does it:
+- with credentials, ``Authorization: Bearer <token>`` on every operation -> 401 problem otherwise;
 - path and header parameters against their schemas, and ``personId`` against its
   check digit -> 400 problem;
 - a body that is not JSON -> 400 problem; JSON that breaks the body schema
-  (missing fields, amounts that are not positive integers) -> 422 problem.
+  (missing fields, amounts that are not positive integers, a batch above ``maxItems``) -> 422 problem.
 Errors are RFC 7807 ``application/problem+json`` documents.
+
+Batch inquiries answer each distinct person asked: their assets, or an ``error`` entry for that
+person alone (a person id failing its check digit). Identifiers in answers are written in the
+agency's own digit script (``world.spelling_of``), as real agencies do.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -28,8 +34,10 @@ from urllib.parse import unquote
 
 import yaml
 
+from connectors.credentials import Credentials
 from connectors.simulators.agency_state import AgencyAsset, AgencyState
 from connectors.simulators.server import Application, Request, Response
+from connectors.simulators.world import spelling_of
 from estelam.domain import AgencyKind, FreezeOrder, OrderKind, SecurityHolding, Vehicle
 from estelam.exceptions import ContractError
 from estelam.identifiers import is_person_id
@@ -41,6 +49,9 @@ OPENAPI_CONTENT_TYPE = "application/yaml; charset=utf-8"
 OPENAPI_DOCUMENT_PATH = "/openapi.yaml"
 REQUEST_ID_HEADER = "X-Request-Id"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+BEARER_PREFIX = "bearer "
+#: The per-person error code of a batch answer for a person id failing its check digit.
+INVALID_PERSON_ID = "invalid_person_id"
 INT64_MAX = 2**63 - 1
 
 #: Checks a schema cannot express: a person id's check digit.
@@ -100,27 +111,54 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _holding_json(asset: AgencyAsset) -> dict[str, Any]:
+Identifier = Callable[[str], str]  # an identifier as this agency writes it
+
+
+def _holding_json(asset: AgencyAsset, identifier: Identifier) -> dict[str, Any]:
     assert isinstance(asset, SecurityHolding)  # the state of a depository holds only holdings
-    return {"symbol": asset.symbol, "holderId": asset.holder_id, "holderName": asset.holder_name,
+    return {"symbol": asset.symbol, "holderId": identifier(asset.holder_id), "holderName": asset.holder_name,
             "quantity": asset.quantity, "unitPriceRial": asset.unit_price_rial, "valueRial": asset.value_rial}
 
 
-def _vehicle_json(asset: AgencyAsset) -> dict[str, Any]:
+def _vehicle_json(asset: AgencyAsset, identifier: Identifier) -> dict[str, Any]:
     assert isinstance(asset, Vehicle)  # the state of a vehicle registry holds only vehicles
-    return {"plate": asset.plate, "ownerId": asset.owner_id, "ownerName": asset.owner_name,
+    return {"plate": identifier(asset.plate), "ownerId": identifier(asset.owner_id), "ownerName": asset.owner_name,
             "model": asset.model, "valueRial": asset.value_rial}
 
 
 # --- handlers ------------------------------------------------------------------------------------
 
 
-def _inquiry(assets_field: str, asset_json: Callable[[AgencyAsset], dict[str, Any]]) -> Handler:
+AssetJson = Callable[[AgencyAsset, Identifier], dict[str, Any]]
+
+
+def _inquiry(assets_field: str, asset_json: AssetJson) -> Handler:
     def handle(state: AgencyState, call: _Call) -> Response:
         person_id = call.path_params["personId"]
-        answer = {"personId": person_id, "answeredAt": _timestamp(datetime.now(UTC)),
-                  assets_field: [asset_json(a) for a in state.assets_of(person_id)]}
+        identifier = spelling_of(state.instance.agency_id).identifier
+        answer = {"personId": identifier(person_id), "answeredAt": _timestamp(datetime.now(UTC)),
+                  assets_field: [asset_json(a, identifier) for a in state.assets_of(person_id)]}
         return _json(200, answer, {REQUEST_ID_HEADER: call.headers.get(REQUEST_ID_HEADER.lower(), "")})
+
+    return handle
+
+
+def _batch_inquiry(assets_field: str, asset_json: AssetJson) -> Handler:
+    """One answer per distinct person asked: their assets, or an error for that person alone."""
+
+    def handle(state: AgencyState, call: _Call) -> Response:
+        body = call.body or {}
+        identifier = spelling_of(state.instance.agency_id).identifier
+        answers: list[dict[str, Any]] = []
+        for person_id in dict.fromkeys(body["personIds"]):  # distinct, in the order asked
+            if not is_person_id(person_id):
+                answers.append({"personId": identifier(person_id), "error": {
+                    "code": INVALID_PERSON_ID, "detail": f"personId {person_id!r} fails its check digit"}})
+                continue
+            answers.append({"personId": identifier(person_id),
+                            assets_field: [asset_json(a, identifier) for a in state.assets_of(person_id)]})
+        answer = {"requestId": body["requestId"], "answeredAt": _timestamp(datetime.now(UTC)), "answers": answers}
+        return _json(200, answer, {REQUEST_ID_HEADER: body["requestId"]})
 
     return handle
 
@@ -131,7 +169,8 @@ def _order(kind: OrderKind, asset_ref_of: Callable[[Mapping[str, Any]], str]) ->
         now = datetime.now(UTC)
         order = FreezeOrder(order_id=body["orderId"], kind=kind, case_id=body["caseId"],
                             agency_id=state.instance.agency_id, asset_ref=asset_ref_of(body),
-                            amount_rial=body["amountRial"], issued_at=now)
+                            amount_rial=body["amountRial"], issued_at=now,
+                            restriction_type=body.get("restrictionType"))
         ack = state.apply(order, now)
         answer: dict[str, Any] = {
             "orderId": ack.order_id, "status": str(ack.status),
@@ -157,11 +196,13 @@ def _plate(body: Mapping[str, Any]) -> str:
 OPERATIONS: dict[AgencyKind, dict[str, Handler]] = {
     AgencyKind.SECURITIES_DEPOSITORY: {
         "listHoldings": _inquiry("holdings", _holding_json),
+        "queryHoldings": _batch_inquiry("holdings", _holding_json),
         "blockHolding": _order(OrderKind.FREEZE, _holding_ref),
         "releaseHolding": _order(OrderKind.RELEASE, _holding_ref),
     },
     AgencyKind.VEHICLE_REGISTRY: {
         "listVehicles": _inquiry("vehicles", _vehicle_json),
+        "queryVehicles": _batch_inquiry("vehicles", _vehicle_json),
         "restrictVehicle": _order(OrderKind.FREEZE, _plate),
         "releaseRestriction": _order(OrderKind.RELEASE, _plate),
     },
@@ -252,7 +293,12 @@ def schema_errors(value: Any, schema: Mapping[str, Any], document: Mapping[str, 
         for name, sub in properties.items():
             if name in value:
                 errors += schema_errors(value[name], sub, document, f"{where + '.' if where else ''}{name}")
-    if expected == "array" and "items" in schema:
+    if expected == "array":
+        if len(value) < schema.get("minItems", 0):
+            errors.append(f"{label} must have at least {schema['minItems']} items")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append(f"{label} must have at most {schema['maxItems']} items, got {len(value)}")
+    if expected == "array" and "items" in schema and not errors:
         for i, item in enumerate(value):
             errors += schema_errors(item, schema["items"], document, f"{label}[{i}]")
     return errors
@@ -261,10 +307,11 @@ def schema_errors(value: Any, schema: Mapping[str, Any], document: Mapping[str, 
 # --- the application -----------------------------------------------------------------------------
 
 
-def rest_application(state: AgencyState, openapi_path: Path) -> Application:
+def rest_application(state: AgencyState, openapi_path: Path, credentials: Credentials | None = None) -> Application:
     """The simulator of ``state.instance``: the operations of ``openapi_path`` over ``state``.
 
-    Also serves the OpenAPI document itself on ``GET /openapi.yaml``.
+    Also serves the OpenAPI document itself on ``GET /openapi.yaml`` (no token needed).
+    With ``credentials``, every operation needs ``Authorization: Bearer <credentials.secret>``.
     """
     document = load_openapi(openapi_path)
     document_bytes = openapi_path.read_bytes()
@@ -310,9 +357,21 @@ def rest_application(state: AgencyState, openapi_path: Path) -> Application:
             raise _Problem(422, "; ".join(errors))
         return body  # type: ignore[no-any-return]  # the schema says it is an object
 
+    def authorised(request: Request) -> bool:
+        if credentials is None:
+            return True
+        given = request.headers.get("authorization", "")
+        if given[:len(BEARER_PREFIX)].lower() != BEARER_PREFIX:
+            return False
+        return hmac.compare_digest(given[len(BEARER_PREFIX):].strip().encode(), credentials.secret.encode())
+
     def application(request: Request) -> Response:
         if request.method == "GET" and request.path == OPENAPI_DOCUMENT_PATH:
             return Response(200, document_bytes, {"Content-Type": OPENAPI_CONTENT_TYPE})
+        if not authorised(request):  # who is asking comes before what they ask
+            refusal = problem(401, "missing or invalid bearer token", request.path)
+            refusal.headers["WWW-Authenticate"] = 'Bearer realm="estelam-agency"'
+            return refusal
         matches = [(r, m) for r in routes if (m := r.pattern.match(request.path))]
         if not matches:
             return problem(404, f"no resource at {request.path}", request.path)

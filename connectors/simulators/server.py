@@ -6,6 +6,8 @@ they start, report their URL and stop the same way.
 
 from __future__ import annotations
 
+import ssl
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,12 +77,24 @@ class _AppServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.application = application
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that fails the TLS handshake or hangs up early is not the server's error: stay quiet."""
+        if isinstance(sys.exc_info()[1], ssl.SSLError | ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class RunningServer:
     """A server running in a background thread; ``stop()`` shuts it down and frees the port."""
 
-    def __init__(self, application: Application, host: str = LOOPBACK, port: int = 0) -> None:
+    def __init__(self, application: Application, host: str = LOOPBACK, port: int = 0, *,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._server = _AppServer((host, port), application)
+        self._scheme = "http"
+        if ssl_context is not None:  # TLS: every accepted connection is wrapped (handshake on first read)
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True,
+                                                          do_handshake_on_connect=False)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(SHUTDOWN_POLL_S,),
                                         name=f"sim-{port}", daemon=True)
         self._thread.start()
@@ -88,7 +102,7 @@ class RunningServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -1,9 +1,15 @@
 """A simulated SOAP agency (a bank or the land registry) that honours its WSDL in ``contracts/agencies/``.
 
 A small lxml handler, not a SOAP framework: it serves the contract's WSDL,
+checks the WS-Security UsernameToken of every request (when it has credentials),
 checks every request body against the WSDL's own XML Schema, answers from an
 ``AgencyState`` and writes SOAP 1.1 envelopes. Requests it will not process
-get a ``soap:Client`` fault with HTTP 500, as SOAP 1.1 over HTTP requires.
+get a ``soap:Client`` fault with HTTP 500, as SOAP 1.1 over HTTP requires; a
+missing or wrong token gets ``soap:Client.Authentication``.
+
+Identifiers in answers (holder and owner ids) are written in the agency's own
+digit script (``world.spelling_of``), as real agencies do; names come as the
+world spelled them for this agency.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from pathlib import Path
 
 from lxml import etree
 
+from connectors.credentials import Credentials
 from connectors.simulators.agency_state import AgencyAsset, AgencyState
 from connectors.simulators.server import Application, Request, Response
+from connectors.simulators.world import spelling_of
+from connectors.simulators.ws_security import AuthenticationFailed, UsernameTokenCheck
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.domain import Acknowledgement, AgencyKind, BankAccount, FreezeOrder, OrderKind, Property
 from estelam.identifiers import is_person_id
@@ -30,6 +39,10 @@ SOAP_PATH = "/soap"
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 #: The WSDL's soap:address; replaced by this server's own address when the WSDL is served.
 PLACEHOLDER_ADDRESS = b"http://agency.invalid/soap"
+#: The fault code for a request without a valid WS-Security token.
+AUTHENTICATION_FAULT = "Client.Authentication"
+#: The per-person error code of a batch answer for a person id failing its check digit.
+INVALID_PERSON_ID = "invalid_person_id"
 
 _ENV = f"{{{SOAP_ENV_NS}}}"
 
@@ -55,19 +68,24 @@ def _utc_text(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _write_account(parent: etree._Element, ns: str, asset: AgencyAsset) -> None:
+Identifier = Callable[[str], str]  # an identifier as this agency writes it
+
+
+def _write_account(parent: etree._Element, ns: str, asset: AgencyAsset, identifier: Identifier) -> None:
     assert isinstance(asset, BankAccount)
     row = etree.SubElement(parent, f"{{{ns}}}account")
-    for name, value in (("iban", asset.iban), ("holderId", asset.holder_id), ("holderName", asset.holder_name),
+    for name, value in (("iban", asset.iban), ("holderId", identifier(asset.holder_id)),
+                        ("holderName", asset.holder_name),
                         ("accountKind", asset.account_kind.value), ("balanceRial", asset.balance_rial)):
         _child(row, ns, name, value)
 
 
-def _write_property(parent: etree._Element, ns: str, asset: AgencyAsset) -> None:
+def _write_property(parent: etree._Element, ns: str, asset: AgencyAsset, identifier: Identifier) -> None:
     assert isinstance(asset, Property)
     row = etree.SubElement(parent, f"{{{ns}}}property")
     for name, value in (("registrySection", asset.registry_section), ("mainPlate", asset.main_plate),
-                        ("subPlate", asset.sub_plate), ("ownerId", asset.owner_id), ("ownerName", asset.owner_name),
+                        ("subPlate", asset.sub_plate), ("ownerId", identifier(asset.owner_id)),
+                        ("ownerName", asset.owner_name),
                         ("sharePercent", asset.share_percent), ("valueRial", asset.value_rial)):
         _child(row, ns, name, value)
 
@@ -89,7 +107,7 @@ class _Vocabulary:
     inquire: str
     freeze: str
     release: str
-    write_asset: Callable[[etree._Element, str, AgencyAsset], None]
+    write_asset: Callable[[etree._Element, str, AgencyAsset, Identifier], None]
     asset_ref: Callable[[etree._Element, str], str]
 
 
@@ -118,11 +136,13 @@ def fault_response(code: str, message: str) -> Response:
 class SoapAgency:
     """One simulated SOAP agency: the WSDL it serves, the schema it checks, the state it answers from."""
 
-    def __init__(self, state: AgencyState, wsdl_path: Path) -> None:
+    def __init__(self, state: AgencyState, wsdl_path: Path, credentials: Credentials | None = None) -> None:
         if state.instance.kind not in VOCABULARIES:
             raise ValueError(f"{state.instance.agency_id}: no SOAP vocabulary for kind {state.instance.kind}")
         self.state = state
         self.vocabulary = VOCABULARIES[state.instance.kind]
+        self.identifier: Identifier = spelling_of(state.instance.agency_id).identifier
+        self._token_check = UsernameTokenCheck(credentials) if credentials is not None else None
         self.wsdl = wsdl_path.read_bytes()
         definitions = parse_untrusted(self.wsdl)
         self.namespace: str = definitions.get("targetNamespace", "")
@@ -133,6 +153,7 @@ class SoapAgency:
         self._schema_lock = threading.Lock()  # the schema's error log is shared state
         self._operations: dict[str, Callable[[etree._Element], etree._Element]] = {
             self.vocabulary.inquire: self._inquire,
+            f"{self.vocabulary.inquire}Batch": self._inquire_batch,
             self.vocabulary.freeze: lambda el: self._order(el, OrderKind.FREEZE),
             self.vocabulary.release: lambda el: self._order(el, OrderKind.RELEASE),
         }
@@ -149,6 +170,8 @@ class SoapAgency:
         try:
             operation = self._operation_element(request.body)
             answer = self._operations[etree.QName(operation).localname](operation)
+        except AuthenticationFailed as refusal:
+            return fault_response(AUTHENTICATION_FAULT, f"authentication failed: {refusal}")
         except SoapFault as fault:
             return fault_response(fault.code, fault.message)
         return Response(200, envelope(answer), {"Content-Type": XML_CONTENT_TYPE})
@@ -168,13 +191,15 @@ class SoapAgency:
     def _operation_element(self, body: bytes) -> etree._Element:
         try:
             root = parse_untrusted(body)
-        except UnsafeXml as exc:
+        except UnsafeXml as exc:  # a DOCTYPE, entities, or a document above the size limit
             raise SoapFault("Client", str(exc)) from exc
         except etree.XMLSyntaxError as exc:
             raise SoapFault("Client", f"not well-formed XML: {exc}") from exc
         if root.tag != f"{_ENV}Envelope":
             raise SoapFault("VersionMismatch" if etree.QName(root).localname == "Envelope" else "Client",
                             "expected a SOAP 1.1 Envelope")
+        if self._token_check is not None:  # who is asking comes before what they ask
+            self._token_check.verify(root)
         body_element = root.find(f"{_ENV}Body")
         children = [] if body_element is None else [c for c in body_element if isinstance(c.tag, str)]
         if len(children) != 1:
@@ -195,7 +220,26 @@ class SoapAgency:
             raise SoapFault("Client", f"invalid personId {person_id!r}: check digit does not match")
         answer = etree.Element(f"{{{ns}}}{self.vocabulary.inquire}Response", nsmap={None: ns})
         for asset in self.state.assets_of(person_id):
-            self.vocabulary.write_asset(answer, ns, asset)
+            self.vocabulary.write_asset(answer, ns, asset, self.identifier)
+        _child(answer, ns, "answeredAt", _utc_text(datetime.now(UTC)))
+        return answer
+
+    def _inquire_batch(self, request: etree._Element) -> etree._Element:
+        """One answer per distinct person asked: their assets, or an error for that person alone."""
+        ns = self.namespace
+        answer = etree.Element(f"{{{ns}}}{self.vocabulary.inquire}BatchResponse", nsmap={None: ns})
+        _child(answer, ns, "requestId", _text(request, ns, "requestId"))
+        asked = [(el.text or "").strip() for el in request.findall(f"{{{ns}}}personId")]
+        for person_id in dict.fromkeys(asked):  # distinct, in the order asked
+            person = etree.SubElement(answer, f"{{{ns}}}person")
+            _child(person, ns, "personId", self.identifier(person_id))
+            if not is_person_id(person_id):
+                error = etree.SubElement(person, f"{{{ns}}}error")
+                _child(error, ns, "code", INVALID_PERSON_ID)
+                _child(error, ns, "message", f"invalid personId {person_id!r}: check digit does not match")
+                continue
+            for asset in self.state.assets_of(person_id):
+                self.vocabulary.write_asset(person, ns, asset, self.identifier)
         _child(answer, ns, "answeredAt", _utc_text(datetime.now(UTC)))
         return answer
 
@@ -230,6 +274,9 @@ class SoapAgency:
         return answer
 
 
-def soap_application(state: AgencyState, wsdl_path: Path) -> Application:
-    """The HTTP application of one simulated SOAP agency, for ``RunningServer``."""
-    return SoapAgency(state, wsdl_path)
+def soap_application(state: AgencyState, wsdl_path: Path, credentials: Credentials | None = None) -> Application:
+    """The HTTP application of one simulated SOAP agency, for ``RunningServer``.
+
+    With ``credentials``, every request must carry a valid WS-Security UsernameToken for them.
+    """
+    return SoapAgency(state, wsdl_path, credentials)

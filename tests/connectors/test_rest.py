@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from connectors import client_for
+from connectors import wire_client_for
 from connectors.rest import DEFAULT_RESTRICTION_TYPE, ROUTES, RestAgencyClient
 from connectors.simulators.agency_state import AgencyAsset, AgencyState, asset_owner, asset_ref, asset_value
 from connectors.simulators.rest_app import rest_application
@@ -410,7 +410,7 @@ def test_simulator_refuses_a_contract_it_cannot_honour() -> None:
 
 def test_client_for_picks_the_rest_client() -> None:
     for instance in REST_INSTANCES:
-        client = client_for(instance)
+        client = wire_client_for(instance)
         try:
             assert isinstance(client, RestAgencyClient)
         finally:

@@ -1,0 +1,96 @@
+"""A new agency instance that speaks an existing contract is configuration only: a 31st bank and a
+second land registry, added by a registry file, are simulated, found and inquired through ``client_for``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from connectors import client_for
+from connectors.simulators.fleet import Fleet
+from connectors.simulators.world import generate
+from estelam import settings
+from estelam.contracts import load_agency_registry
+from estelam.domain import AgencyKind, BankAccount, InquiryAnswer, Property
+from estelam.exceptions import ContractError
+from estelam.identifiers import is_iban
+
+NEW_AGENCIES = """
+  - agency_id: bank_kosar
+    kind: bank
+    name: Kosar Credit Institution
+    name_fa: موسسه اعتباری کوثر
+    iban_bank_code: "073"
+    endpoint: http://127.0.0.1:18131
+    reply_deadline_s: 20
+    rate_limit_per_s: 30
+    credentials: env:ESTELAM_CRED_BANK_KOSAR
+  - agency_id: land_registry_khorasan
+    kind: land_registry
+    name: Khorasan Razavi Deeds and Properties Registry
+    name_fa: اداره کل ثبت اسناد و املاک خراسان رضوی
+    endpoint: http://127.0.0.1:18402
+    reply_deadline_s: 30
+    credentials: env:ESTELAM_CRED_LAND_REGISTRY_KHORASAN
+"""
+
+
+@pytest.fixture
+def extended_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A contracts folder whose registry is the project's plus two instances; the contract files are shared."""
+    project = settings.contracts_dir()
+    for folder in ("agencies", "feeds"):
+        (tmp_path / folder).symlink_to(project / folder, target_is_directory=True)
+    registry = (project / "agencies.yaml").read_text(encoding="utf-8").rstrip("\n") + "\n" + NEW_AGENCIES
+    (tmp_path / "agencies.yaml").write_text(registry, encoding="utf-8")
+    monkeypatch.setenv("ESTELAM_CONTRACTS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_a_31st_bank_and_a_second_land_registry_are_configuration_only(
+        extended_contracts: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = load_agency_registry()
+    assert len(registry.of_kind(AgencyKind.BANK)) == 31
+    assert len(registry.of_kind(AgencyKind.LAND_REGISTRY)) == 2
+    world = generate(registry.instances, n_persons=300, n_cases=5, dirty_share=0.0)
+    kosar_accounts = world.bank_accounts["bank_kosar"]
+    khorasan = world.properties["land_registry_khorasan"]
+    assert kosar_accounts and khorasan
+    assert all(a.iban[4:7] == "073" and is_iban(a.iban) for a in kosar_accounts)  # the registry's bank code
+
+    with Fleet.start(registry, world) as fleet:
+        endpoints = fleet.write_endpoints(tmp_path_factory.mktemp("run") / "endpoints.json")
+        monkeypatch.setenv(settings.ENDPOINTS_FILE_ENV, str(endpoints))
+        found = load_agency_registry()  # the normal path: registry + endpoints file
+        for agency_id, asset in (("bank_kosar", kosar_accounts[0]), ("land_registry_khorasan", khorasan[0])):
+            instance = found.instance(agency_id)
+            assert instance.endpoint == fleet.endpoints[agency_id]
+            owner = asset.holder_id if isinstance(asset, BankAccount) else asset.owner_id
+            client = client_for(instance)
+            try:
+                answer = client.inquire(owner, f"new-{agency_id}")
+                batch = client.inquire_batch([owner, world.persons[0].person_id], f"new-batch-{agency_id}")
+            finally:
+                client.close()
+            assert asset in answer.assets
+            assert isinstance(batch[owner], InquiryAnswer) and batch[owner].assets == answer.assets
+            assert all(isinstance(a, BankAccount | Property) for a in answer.assets)
+
+
+def test_a_registry_entry_that_breaks_the_rules_is_refused(extended_contracts: Path) -> None:
+    path = extended_contracts / "agencies.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cases = {
+        "iban_bank_code 017 is already bank_melli's": {"iban_bank_code": "017"},
+        "must be 'env:VARIABLE' or 'file:PATH'": {"credentials": "vault:bank_kosar"},
+        "rate_limit_per_s must be positive": {"rate_limit_per_s": 0},
+        "tls takes only": {"tls": {"ca": "x.pem"}},
+    }
+    for message, change in cases.items():
+        broken = dict(raw)
+        broken["instances"] = [*raw["instances"][:-2], {**raw["instances"][-2], **change}]
+        path.write_text(yaml.safe_dump(broken, allow_unicode=True), encoding="utf-8")
+        with pytest.raises(ContractError, match=message):
+            load_agency_registry()
