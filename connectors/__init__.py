@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from connectors.base import AgencyClient
+from connectors.resilience import ResilientClient
 from estelam.domain import AgencyInstance, Protocol
 
 
-def client_for(instance: AgencyInstance) -> AgencyClient:
-    """The client that speaks ``instance``'s contract (zeep for SOAP, httpx for REST)."""
+def wire_client_for(instance: AgencyInstance) -> AgencyClient:
+    """The bare client that speaks ``instance``'s contract (zeep for SOAP, httpx for REST), one attempt per call."""
     if instance.protocol is Protocol.SOAP:
         from connectors.soap import SoapAgencyClient
 
@@ -17,4 +18,9 @@ def client_for(instance: AgencyInstance) -> AgencyClient:
     return RestAgencyClient(instance)
 
 
-__all__ = ["AgencyClient", "client_for"]
+def client_for(instance: AgencyInstance) -> ResilientClient:
+    """The client the hub uses for ``instance``: its wire client with retries, deadline, breaker and rate limit."""
+    return ResilientClient(wire_client_for(instance))
+
+
+__all__ = ["AgencyClient", "ResilientClient", "client_for", "wire_client_for"]

@@ -4,6 +4,7 @@
     ├── ContractError            a contract file is missing or says something impossible
     ├── AgencyError              an agency call went wrong (carries agency_id, operation, request_id)
     │   ├── AgencyUnavailable    could not reach the agency or it timed out (transient)
+    │   │   └── AgencyDeadlineMissed  no answer within the agency's reply deadline, over all attempts
     │   ├── AgencyFault          the agency answered with a fault or an error status
     │   └── AgencyAnswerMalformed the answer does not follow the agency's contract
     ├── LandingError             a batch could not be written to the landing zone
@@ -53,6 +54,19 @@ class AgencyUnavailable(AgencyError):
     """The agency could not be reached or did not answer in time."""
 
     transient = True
+
+
+class AgencyDeadlineMissed(AgencyUnavailable):
+    """The agency gave no usable answer within its reply deadline, however many attempts were made.
+
+    Final for the call that raised it (the resilient client does not retry it); recorded as the
+    inquiry's ``deadline_missed`` state, which the compliance scoreboard counts against the agency.
+    """
+
+    def __init__(self, message: str, *, deadline_s: float, attempts: int, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.deadline_s = deadline_s
+        self.attempts = attempts
 
 
 class AgencyFault(AgencyError):

@@ -1,9 +1,17 @@
 """An inquiry round at one agency: ask about every target person, land answers and the inquiry log.
 
-Every inquiry ends in exactly one recorded state in the ``inquiries`` feed:
-``answered`` (all asset rows valid), ``rejected`` (the agency answered but rows
-broke the data contract; they are in quarantine with reasons) or ``failed``
-(the agency could not be asked; the error is the reason).
+Persons are asked in batch calls (``DEFAULT_INQUIRY_BATCH_SIZE`` per call, the agency's batch
+operation) through the resilient client (retries on transient faults, the agency's reply deadline,
+circuit breaker, rate limit). Every inquiry ends in exactly one recorded state in the ``inquiries``
+feed, with its reason and the number of attempts its call took:
+
+- ``answered``: the agency answered and every asset row kept the data contract;
+- ``rejected``: the agency answered but rows broke the contract (they are in quarantine with reasons;
+  the person's valid rows are landed all the same);
+- ``failed``: the call failed for good (a 4xx, a malformed answer, retries exhausted, circuit open);
+- ``deadline_missed``: no usable answer within the agency's reply deadline.
+
+A batch call that fails gives every person in it the same final state and reason.
 """
 
 from __future__ import annotations
@@ -13,7 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
 
-from connectors import client_for
+from connectors import AgencyClient, client_for
+from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, BatchAnswers
 from estelam.contracts import load_agency_registry
 from estelam.domain import (
     AgencyInstance,
@@ -24,7 +33,7 @@ from estelam.domain import (
     SecurityHolding,
     Vehicle,
 )
-from estelam.exceptions import AgencyError
+from estelam.exceptions import AgencyDeadlineMissed, AgencyError
 from estelam.ids import stable_id
 from estelam.landing import validate_and_land
 
@@ -44,12 +53,14 @@ class InquiryTarget:
 @dataclass(frozen=True)
 class RoundSummary:
     agency_id: str
-    sent: int
+    sent: int  # inquiries: one per distinct person asked
     answered: int
     rejected: int
     failed: int
     assets_landed: int
     assets_quarantined: int
+    deadline_missed: int = 0
+    calls: int = 0  # batch calls made (attempts included)
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -104,51 +115,99 @@ def targets_for(agency_id: str, *, stale_after: timedelta = DEFAULT_STALE_AFTER,
     return [InquiryTarget(person_id, case_id) for person_id, case_id in rows]
 
 
+def _unique_persons(batch: Sequence[InquiryTarget]) -> list[str]:
+    return list(dict.fromkeys(t.person_id for t in batch))  # a debtor of two cases is asked once
+
+
+def _final_state(exc: AgencyError) -> InquiryStatus:
+    return InquiryStatus.DEADLINE_MISSED if isinstance(exc, AgencyDeadlineMissed) else InquiryStatus.FAILED
+
+
+def _ask(client: AgencyClient, person_ids: Sequence[str], request_id: str,
+         log: dict[str, dict[str, object]], ids: dict[str, str]) -> list[tuple[str, InquiryAnswer]]:
+    """One batch call; every person's log entry gets its outcome. The answers that came back, by person asked."""
+    requested_at = datetime.now(UTC)
+    started = perf_counter()
+    answers: BatchAnswers = {}
+    try:
+        answers = client.inquire_batch(person_ids, request_id)
+    except AgencyError as exc:
+        outcome: dict[str, object] = {"status": str(_final_state(exc)), "reason": str(exc)}
+    else:
+        outcome = {"latency_ms": round((perf_counter() - started) * 1000)}
+    attempts = getattr(client, "last_attempts", 1)  # a bare wire client makes one attempt
+    found: list[tuple[str, InquiryAnswer]] = []
+    for person_id in person_ids:
+        entry = log[ids[person_id]]
+        entry |= {"requested_at": requested_at, "attempts": attempts} | outcome
+        if entry["status"] != str(InquiryStatus.ANSWERED):
+            continue
+        answer = answers.get(person_id)
+        if isinstance(answer, AgencyError):  # the agency refused this person alone
+            entry |= {"status": str(_final_state(answer)), "reason": str(answer)}
+        elif answer is None:  # the client promises every person; never let one vanish silently
+            entry |= {"status": str(InquiryStatus.FAILED),
+                      "reason": f"{client.instance.agency_id}.inquire_batch [{request_id}]: "
+                                "the batch answer left this person out"}
+        else:
+            entry |= {"responded_at": answer.responded_at, "assets_found": len(answer.assets)}
+            found.append((person_id, answer))
+    return found
+
+
 def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, round_id: str,
-              batch_size: int = DEFAULT_BATCH_SIZE, today: date | None = None) -> RoundSummary:
-    """Ask ``instance`` about every target and land the answers and the inquiry log, batch by batch."""
+              batch_size: int = DEFAULT_BATCH_SIZE, today: date | None = None,
+              inquiry_batch_size: int = DEFAULT_INQUIRY_BATCH_SIZE,
+              client: AgencyClient | None = None) -> RoundSummary:
+    """Ask ``instance`` about every target and land the answers and the inquiry log, batch by batch.
+
+    ``batch_size`` persons make one landed file; ``inquiry_batch_size`` persons (at most the agency's
+    contract limit) make one batch call.
+    ``client`` defaults to ``connectors.client_for(instance)`` (resilient) and is then closed here.
+    """
     registry = load_agency_registry()
     answer_feed = registry.kinds[instance.kind].answer_feed
     partition = today or datetime.now(UTC).date()
-    client = client_for(instance)
-    totals = {"answered": 0, "rejected": 0, "failed": 0, "assets_landed": 0, "assets_quarantined": 0}
+    own_client = client is None
+    agency: AgencyClient = client if client is not None else client_for(instance)
+    totals = {str(s): 0 for s in InquiryStatus} | {"sent": 0, "assets_landed": 0, "assets_quarantined": 0,
+                                                    "calls": 0}
     try:
         for number, batch in _batches(targets, batch_size):
             batch_id = f"{round_id}-{instance.agency_id}-{number:04d}"
+            ids = {t.person_id: stable_id(round_id, instance.agency_id, t.person_id) for t in batch}
             log: dict[str, dict[str, object]] = {}
-            asset_rows: list[dict[str, object]] = []
             for target in batch:
-                inquiry_id = stable_id(round_id, instance.agency_id, target.person_id)
-                entry: dict[str, object] = {
-                    "inquiry_id": inquiry_id, "run_id": round_id, "agency_id": instance.agency_id,
+                log.setdefault(ids[target.person_id], {
+                    "inquiry_id": ids[target.person_id], "run_id": round_id, "agency_id": instance.agency_id,
                     "agency_kind": str(instance.kind), "person_id": target.person_id, "case_id": target.case_id,
-                    "requested_at": datetime.now(UTC), "responded_at": None, "latency_ms": None,
-                    "status": str(InquiryStatus.ANSWERED), "reason": None, "assets_found": 0,
-                }
-                started = perf_counter()
-                try:
-                    answer: InquiryAnswer = client.inquire(target.person_id, inquiry_id)
-                except AgencyError as exc:
-                    entry |= {"status": str(InquiryStatus.FAILED), "reason": str(exc)}
-                else:
-                    entry |= {"responded_at": answer.responded_at,
-                              "latency_ms": round((perf_counter() - started) * 1000),
-                              "assets_found": len(answer.assets)}
+                    "requested_at": None, "responded_at": None, "latency_ms": None,
+                    "status": str(InquiryStatus.ANSWERED), "reason": None, "assets_found": 0, "attempts": 0,
+                })
+            asset_rows: list[dict[str, object]] = []
+            persons = _unique_persons(batch)
+            per_call = max(1, min(inquiry_batch_size, getattr(agency, "max_batch_size", inquiry_batch_size)))
+            for call, start in enumerate(range(0, len(persons), per_call)):
+                request_id = stable_id(batch_id, call)
+                for person_id, answer in _ask(agency, persons[start:start + per_call], request_id, log, ids):
+                    inquiry_id = ids[person_id]
                     asset_rows.extend(asset_record(inquiry_id, instance.agency_id, a, answer.responded_at)
                                       for a in answer.assets)
-                log[inquiry_id] = entry
+                totals["calls"] += getattr(agency, "last_attempts", 1)
             answers = validate_and_land(answer_feed, asset_rows, batch_id=batch_id, partition=partition)
             for inquiry_id, reason in answers.rejected_reasons_by("inquiry_id").items():
                 if inquiry_id in log:
                     log[inquiry_id] |= {"status": str(InquiryStatus.REJECTED), "reason": reason}
             validate_and_land(INQUIRY_LOG_FEED, list(log.values()), batch_id=batch_id, partition=partition)
+            totals["sent"] += len(log)
             for entry in log.values():
                 totals[str(entry["status"])] += 1
             totals["assets_landed"] += answers.valid_rows
             totals["assets_quarantined"] += answers.rejected_rows
     finally:
-        client.close()
-    return RoundSummary(agency_id=instance.agency_id, sent=len(targets), **totals)
+        if own_client:
+            agency.close()
+    return RoundSummary(agency_id=instance.agency_id, **totals)
 
 
 def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:

@@ -8,11 +8,14 @@ same process, or in Airflow tasks, find the simulators through the usual
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from connectors.credentials import resolve_credentials
 from connectors.simulators.agency_state import AgencyState
+from connectors.simulators.faults import FaultProfile, FaultyApplication, with_faults
 from connectors.simulators.server import LOOPBACK, RunningServer
 from connectors.simulators.world import World
 from estelam.contracts import AgencyRegistry
@@ -25,11 +28,15 @@ class Fleet:
 
     states: dict[str, AgencyState] = field(default_factory=dict)
     servers: dict[str, RunningServer] = field(default_factory=dict)
+    faulty: dict[str, FaultyApplication] = field(default_factory=dict)  # instances with injected faults
 
     @classmethod
     def start(cls, registry: AgencyRegistry, world: World, host: str = LOOPBACK, *,
-              fixed_ports: bool = False) -> Fleet:
-        """One simulator per instance: on ephemeral ports, or on the ports of the registry's endpoints."""
+              fixed_ports: bool = False, faults: Mapping[str, FaultProfile] | None = None) -> Fleet:
+        """One simulator per instance: on ephemeral ports, or on the ports of the registry's endpoints.
+
+        ``faults`` (agency_id -> profile) makes those instances misbehave; see ``connectors.simulators.faults``.
+        """
         from connectors.simulators.rest_app import rest_application
         from connectors.simulators.soap_app import soap_application
 
@@ -38,8 +45,13 @@ class Fleet:
             for instance in registry.instances:
                 state = AgencyState(instance, world.assets_at(instance.agency_id))
                 contract = registry.contract_path(instance)
-                app = (soap_application(state, contract) if instance.protocol is Protocol.SOAP
-                       else rest_application(state, contract))
+                credentials = resolve_credentials(instance)  # the agency expects what the hub will show it
+                app = (soap_application(state, contract, credentials) if instance.protocol is Protocol.SOAP
+                       else rest_application(state, contract, credentials))
+                app = with_faults(app, (faults or {}).get(instance.agency_id), protocol=instance.protocol,
+                                  agency_id=instance.agency_id)
+                if isinstance(app, FaultyApplication):
+                    fleet.faulty[instance.agency_id] = app
                 fleet.states[instance.agency_id] = state
                 port = (urlsplit(instance.endpoint).port or 0) if fixed_ports else 0
                 fleet.servers[instance.agency_id] = RunningServer(app, host=host, port=port)
@@ -66,6 +78,8 @@ class Fleet:
         }
 
     def stop(self) -> None:
+        for app in self.faulty.values():
+            app.stop()  # answer held requests now, so stopping does not wait for them
         for server in self.servers.values():
             server.stop()
         self.servers.clear()

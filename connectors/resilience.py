@@ -1,0 +1,306 @@
+"""Resilience around any agency client: retries, a reply deadline, a circuit breaker, a rate limit.
+
+``ResilientClient`` wraps an ``AgencyClient`` and is one itself. For every call:
+
+- **rate limit**: a token bucket per instance honours ``instance.rate_limit_per_s`` (no limit when None);
+- **circuit breaker**: after ``failure_threshold`` consecutive transient failures the breaker opens and
+  calls fail fast with ``AgencyUnavailable("circuit open ...")``; after ``cool_down_s`` one trial call
+  is let through (half-open): success closes it, a transient failure opens it again;
+- **retries**: only transient errors (``AgencyError.transient``: unreachable, timed out, HTTP 5xx, SOAP
+  Server faults) are retried, with exponential backoff and full jitter
+  (``sleep = uniform(0, min(cap, base * 2**(retry-1)))``); a 4xx, a malformed answer or a SOAP Client
+  fault is final at once;
+- **deadline**: all attempts of one call share ``instance.reply_deadline_s``; when the next attempt could
+  not start before it, the call ends with ``AgencyDeadlineMissed`` (the agency's non-answer, recorded as
+  such for the compliance scoreboard). An answer that does arrive is kept, late or not: the inquiry log's
+  latency shows how late it was.
+
+Freeze and release orders are safe to retry: they carry an order id the agency applies at most once.
+The clock (``monotonic`` and ``sleep``) and the jitter's random source are injectable, so tests are fast
+and deterministic. Breaker and bucket belong to one client unless shared ones are passed in.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, TypeVar
+
+from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, AgencyClient, BatchAnswers
+from estelam.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
+from estelam.exceptions import AgencyDeadlineMissed, AgencyError, AgencyUnavailable
+
+#: Attempts per call, the first included.
+DEFAULT_MAX_ATTEMPTS = 3
+#: Backoff before the first retry is drawn from [0, base]; it doubles per retry up to the cap.
+DEFAULT_BACKOFF_BASE_S = 0.25
+DEFAULT_BACKOFF_CAP_S = 4.0
+#: Consecutive transient failures that open an instance's circuit.
+DEFAULT_BREAKER_FAILURE_THRESHOLD = 5
+#: How long an open circuit fails fast before it lets one trial call through.
+DEFAULT_BREAKER_COOL_DOWN_S = 30.0
+#: A rate-limited agency may receive this many seconds' worth of calls in one burst.
+DEFAULT_RATE_BURST_S = 1.0
+
+_T = TypeVar("_T")
+
+
+class Clock(Protocol):
+    """Where time comes from: the system's, or a test's fake one."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real monotonic clock and ``time.sleep``."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts a call gets and how long to back off between them (full jitter)."""
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    base_s: float = DEFAULT_BACKOFF_BASE_S
+    cap_s: float = DEFAULT_BACKOFF_CAP_S
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.base_s < 0 or self.cap_s < 0:
+            raise ValueError(f"invalid retry policy: {self}")
+
+    def ceiling_s(self, retry: int) -> float:
+        """The longest pause before retry number ``retry`` (1 for the first retry)."""
+        return float(min(self.cap_s, self.base_s * 2 ** (retry - 1)))
+
+    def backoff_s(self, retry: int, rng: random.Random) -> float:
+        """The pause before retry number ``retry``: uniform in [0, ceiling] (AWS's "full jitter")."""
+        return rng.uniform(0.0, self.ceiling_s(retry))
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """One agency instance's circuit: closed -> open after consecutive transient failures -> half-open."""
+
+    def __init__(self, agency_id: str, *, failure_threshold: int = DEFAULT_BREAKER_FAILURE_THRESHOLD,
+                 cool_down_s: float = DEFAULT_BREAKER_COOL_DOWN_S, clock: Clock = SYSTEM_CLOCK) -> None:
+        if failure_threshold < 1 or cool_down_s < 0:
+            raise ValueError("failure_threshold must be >= 1 and cool_down_s >= 0")
+        self.agency_id = agency_id
+        self.failure_threshold = failure_threshold
+        self.cool_down_s = cool_down_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial_in_flight = False
+
+    @property
+    def state(self) -> BreakerState:
+        with self._lock:
+            return self._state()
+
+    @property
+    def consecutive_failures(self) -> int:
+        with self._lock:
+            return self._failures
+
+    def _state(self) -> BreakerState:
+        if self._opened_at is None:
+            return BreakerState.CLOSED
+        if self._clock.monotonic() - self._opened_at >= self.cool_down_s:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
+
+    def admit(self, operation: str, request_id: str | None) -> None:
+        """Let a call through, or fail fast with ``AgencyUnavailable`` while the circuit is open."""
+        with self._lock:
+            state = self._state()
+            if state is BreakerState.CLOSED:
+                return
+            if state is BreakerState.HALF_OPEN and not self._trial_in_flight:
+                self._trial_in_flight = True  # one trial call at a time probes the agency
+                return
+            assert self._opened_at is not None
+            wait = max(self.cool_down_s - (self._clock.monotonic() - self._opened_at), 0.0)
+        raise AgencyUnavailable(
+            f"circuit open after {self._failures} consecutive transient failures; "
+            f"next trial in {wait:.1f} s", agency_id=self.agency_id, operation=operation, request_id=request_id)
+
+    def record_success(self) -> None:
+        """The agency answered (even with a non-transient error): close the circuit."""
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._trial_in_flight = False
+
+    def record_failure(self) -> None:
+        """A transient failure: count it; open the circuit at the threshold, or again after a failed trial."""
+        with self._lock:
+            self._failures += 1
+            if self._trial_in_flight or self._failures >= self.failure_threshold:
+                self._opened_at = self._clock.monotonic()
+            self._trial_in_flight = False
+
+
+class TokenBucket:
+    """A token bucket: on average ``rate_per_s`` calls per second, bursts up to ``capacity``."""
+
+    def __init__(self, rate_per_s: float, *, capacity: float | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+        if rate_per_s <= 0:
+            raise ValueError(f"rate_per_s must be positive, got {rate_per_s}")
+        self.rate_per_s = rate_per_s
+        self.capacity = capacity if capacity is not None else max(1.0, rate_per_s * DEFAULT_RATE_BURST_S)
+        self._clock = clock
+        self._tokens = self.capacity
+        self._updated = clock.monotonic()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Take one token now; the seconds to wait before using it (0 when one was there)."""
+        with self._lock:
+            now = self._clock.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate_per_s)
+            self._updated = now
+            self._tokens -= 1.0
+            return max(-self._tokens / self.rate_per_s, 0.0)
+
+    def give_back(self) -> None:
+        """Return a reserved token that will not be used (the call was abandoned)."""
+        with self._lock:
+            self._tokens = min(self.capacity, self._tokens + 1.0)
+
+
+class ResilientClient:
+    """An ``AgencyClient`` that retries, keeps the reply deadline, breaks the circuit and honours the rate limit.
+
+    ``last_attempts`` says how many attempts the latest call made (0 when the circuit or the
+    deadline stopped it before any); the inquiry log records it.
+    """
+
+    def __init__(self, inner: AgencyClient, *, retry: RetryPolicy | None = None,
+                 breaker: CircuitBreaker | None = None, limiter: TokenBucket | None = None,
+                 deadline_s: float | None = None, clock: Clock = SYSTEM_CLOCK,
+                 rng: random.Random | None = None) -> None:
+        self.instance: AgencyInstance = inner.instance
+        self.inner = inner
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker(self.instance.agency_id, clock=clock)
+        rate = getattr(self.instance, "rate_limit_per_s", None)
+        self.limiter = limiter if limiter is not None else (TokenBucket(rate, clock=clock) if rate else None)
+        self.deadline_s = deadline_s if deadline_s is not None else self.instance.reply_deadline_s
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.last_attempts = 0
+
+    def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
+        """Ask about one person, within the deadline."""
+        return self._call("inquire", request_id, lambda: self.inner.inquire(person_id, request_id))
+
+    @property
+    def max_batch_size(self) -> int:
+        """Persons per batch call, as the wrapped client's contract allows."""
+        return int(getattr(self.inner, "max_batch_size", DEFAULT_INQUIRY_BATCH_SIZE))
+
+    def inquire_batch(self, person_ids: Sequence[str], request_id: str) -> BatchAnswers:
+        """Ask about many persons in one batch call, within the deadline (a person refused alone is no retry)."""
+        return self._call("inquire_batch", request_id, lambda: self.inner.inquire_batch(person_ids, request_id))
+
+    def freeze(self, order: FreezeOrder) -> Acknowledgement:
+        """Send a freeze order; a retry is safe because the agency applies an order id once."""
+        return self._call("freeze", order.order_id, lambda: self.inner.freeze(order))
+
+    def release(self, order: FreezeOrder) -> Acknowledgement:
+        """Send a release order; a retry is safe because the agency applies an order id once."""
+        return self._call("release", order.order_id, lambda: self.inner.release(order))
+
+    def close(self) -> None:
+        """Close the wrapped client."""
+        self.inner.close()
+
+    def _call(self, operation: str, request_id: str, send: Callable[[], _T]) -> _T:
+        clock = self._clock
+        deadline = clock.monotonic() + self.deadline_s
+        attempts = 0
+        last_error: AgencyError | None = None
+        try:
+            while True:
+                try:
+                    self.breaker.admit(operation, request_id)
+                except AgencyUnavailable as open_circuit:
+                    if last_error is not None:
+                        raise open_circuit from last_error
+                    raise
+                if self.limiter is not None:
+                    wait = self.limiter.reserve()
+                    if clock.monotonic() + wait >= deadline:
+                        self.limiter.give_back()
+                        raise self._deadline_missed(operation, request_id, attempts,
+                                                    "the rate limit leaves no slot before it", last_error)
+                    clock.sleep(wait)
+                attempts += 1
+                try:
+                    result = send()
+                except AgencyError as exc:
+                    if not exc.transient:
+                        self.breaker.record_success()  # the agency is up; the answer was just bad
+                        raise
+                    self.breaker.record_failure()
+                    last_error = exc
+                    if clock.monotonic() >= deadline:
+                        raise self._deadline_missed(operation, request_id, attempts, str(exc), exc) from exc
+                    if attempts >= self.retry.max_attempts:
+                        raise
+                    pause = self.retry.backoff_s(attempts, self._rng)
+                    if clock.monotonic() + pause >= deadline:
+                        raise self._deadline_missed(operation, request_id, attempts, str(exc), exc) from exc
+                    clock.sleep(pause)
+                else:
+                    self.breaker.record_success()
+                    return result
+        finally:
+            self.last_attempts = attempts
+
+    def _deadline_missed(self, operation: str, request_id: str, attempts: int, why: str,
+                         last_error: AgencyError | None) -> AgencyDeadlineMissed:
+        status = last_error.status_code if last_error is not None else None
+        return AgencyDeadlineMissed(
+            f"no answer within the {self.deadline_s:g} s reply deadline after {attempts} attempt(s): {why}",
+            deadline_s=self.deadline_s, attempts=attempts, agency_id=self.instance.agency_id,
+            operation=operation, request_id=request_id, status_code=status)
+
+
+__all__ = [
+    "DEFAULT_BACKOFF_BASE_S",
+    "DEFAULT_BACKOFF_CAP_S",
+    "DEFAULT_BREAKER_COOL_DOWN_S",
+    "DEFAULT_BREAKER_FAILURE_THRESHOLD",
+    "DEFAULT_MAX_ATTEMPTS",
+    "SYSTEM_CLOCK",
+    "BreakerState",
+    "CircuitBreaker",
+    "Clock",
+    "ResilientClient",
+    "RetryPolicy",
+    "SystemClock",
+    "TokenBucket",
+]
