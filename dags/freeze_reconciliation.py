@@ -1,7 +1,9 @@
-"""Push freezes and releases: send agencies the difference between the freeze plan and what they hold.
+"""Push freezes, releases and transfers: send agencies the difference between the freeze plan and what they hold.
 
-After each warehouse build. When there was nothing to send, no acknowledgements
-land and the warehouse is not rebuilt (the announce task is skipped).
+After each warehouse build. One task runs one reconciliation cycle (estelam.freezes.run_cycle:
+plan, diff, push, land orders, acknowledgements and debtor notifications, again until nothing
+new is to be sent). When nothing was delivered, no acknowledgements land and the warehouse is
+not rebuilt (the announce task is skipped).
 """
 
 import pendulum

@@ -10,6 +10,7 @@ renamed as (
 
     select
         order_id,
+        order_kind,
         agency_id,
         case_id,
         asset_ref,

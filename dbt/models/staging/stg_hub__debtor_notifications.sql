@@ -1,0 +1,33 @@
+with
+
+source as (
+
+    select * from {{ source('landing', 'debtor_notifications') }}
+
+),
+
+renamed as (
+
+    select
+        notification_id,
+        case_id,
+        person_id,
+        action,
+        agency_id,
+        asset_kind,
+        asset_ref,
+        amount_rial,
+        frozen_total_rial,
+        reason_code,
+        message,
+        occurred_at,
+        confidential as is_confidential,
+        _batch_id as batch_id,
+        _landed_at as landed_at,
+
+    from source
+    qualify row_number() over (partition by notification_id order by _landed_at desc, _batch_id desc) = 1
+
+)
+
+select * from renamed

@@ -1,0 +1,218 @@
+"""The freeze plan: which assets to freeze, and for how much, so that every open case is covered, never more.
+
+A pure function of what the hub knows (open cases, the assets agencies reported, what their
+acknowledgements taught since), shared by the ``freeze_plan`` mart (a dbt Python model calls
+:func:`plan_freezes`) and by reconciliation, which re-plans after every round of acknowledgements.
+
+Per debtor, across every agency at once:
+
+1. Cases line up oldest first along one axis of cumulative need; a case needs what it still owes
+   minus what the hub already collected for it (transfers to the court's account).
+2. Assets line up along one axis of cumulative capacity: liquid first (bank balances, then
+   securities), then, only if those fall short, the smallest set of indivisible assets (vehicles,
+   properties) that covers the remainder. Protected (salary, pension) accounts never appear, and a
+   natural person keeps a subsistence minimum of their ordinary bank balances free.
+3. A case gets from an asset exactly the overlap of their two intervals, so no case gets more than
+   it needs and no asset gives more than it can: several cases against one debtor share the debtor's
+   assets without double counting.
+
+An asset's capacity is its reported value, less what was transferred out of it since, and capped by
+what its agency could actually block when it last answered an order with ``partial``, ``refused`` or
+``unknown_asset`` after that report (Brazil's "teimosinha": the next report re-opens it, and the
+top-up is asked again). Indivisible assets are restricted whole at the agency, so the value they
+take out of the debtor's hands may exceed the need by less than the value of the last one chosen:
+the one declared tolerance.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: The first rials of a natural person's ordinary (unprotected) bank balances that are never frozen,
+#: across all their banks. The ``freeze_plan`` mart reads the dbt var ``subsistence_minimum_rial`` and
+#: falls back to this.
+SUBSISTENCE_MINIMUM_RIAL = 50_000_000
+#: Liquid first: the order the plan reaches for assets (equal to the dbt var ``liquidity_rank``).
+LIQUIDITY_RANK: dict[str, int] = {"bank_account": 1, "security_holding": 2, "vehicle": 3, "property": 4}
+#: Frozen whole at the agency, whatever the claim: chosen only when liquid assets fall short.
+INDIVISIBLE_KINDS = frozenset({"vehicle", "property"})
+BANK_ACCOUNT = "bank_account"
+NATURAL_PERSON = "natural"
+
+AssetKey = tuple[str, str]  # (agency_id, asset_ref)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    """A case that may need freezes: what it still owes, by the court's account of payments."""
+
+    case_id: str
+    person_id: str
+    person_kind: str
+    filed_at: datetime
+    outstanding_rial: int
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAsset:
+    """An asset as its agency last reported it."""
+
+    person_id: str
+    agency_id: str
+    asset_kind: str
+    asset_ref: str
+    value_rial: int
+    learned_at: datetime
+    is_protected: bool = False
+
+    @property
+    def key(self) -> AssetKey:
+        return (self.agency_id, self.asset_ref)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetNews:
+    """What acknowledgements taught about an asset: a cap on what can be blocked, and money moved out."""
+
+    limit_rial: int | None = None  # what the agency could block in all, when it last fell short
+    limit_at: datetime | None = None
+    transfers: tuple[tuple[datetime, int], ...] = field(default=())  # (when, rials) sent to the court
+
+    def capacity(self, asset: KnownAsset) -> int:
+        """What can be frozen on ``asset`` now, given this news."""
+        moved_since_report = sum(r for at, r in self.transfers if at >= asset.learned_at)
+        capacity = asset.value_rial - moved_since_report
+        if self.limit_rial is not None and self.limit_at is not None and self.limit_at >= asset.learned_at:
+            moved_since_limit = sum(r for at, r in self.transfers if at > self.limit_at)
+            capacity = min(capacity, self.limit_rial - moved_since_limit)
+        return max(capacity, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedFreeze:
+    """One row of the plan: hold ``planned_freeze_rial`` of the asset frozen for the case."""
+
+    case_id: str
+    person_id: str
+    agency_id: str
+    asset_kind: str
+    asset_ref: str
+    planned_freeze_rial: int
+    liquidity_rank: int
+    asset_value_rial: int
+    blocks_whole_asset: bool
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.case_id, self.agency_id, self.asset_ref)
+
+
+def _order_key(asset: KnownAsset, capacity: int) -> tuple[int, int, str, str]:
+    return (LIQUIDITY_RANK[asset.asset_kind], -capacity, asset.agency_id, asset.asset_ref)
+
+
+def smallest_covering_set(pool: list[tuple[KnownAsset, int]], remainder: int) -> list[tuple[KnownAsset, int]]:
+    """Indivisible assets to cover ``remainder``: the smallest one that covers it alone, else the largest and repeat.
+
+    Every asset chosen but the last is used in full, so the value restricted beyond the need is less
+    than the last one's value. When even all of them fall short, all are chosen.
+    """
+    left = sorted(pool, key=lambda item: (-item[1], LIQUIDITY_RANK[item[0].asset_kind], *item[0].key))
+    chosen: list[tuple[KnownAsset, int]] = []
+    while remainder > 0 and left:
+        covering = [item for item in left if item[1] >= remainder]
+        pick = min(covering, key=lambda item: (item[1], *_order_key(item[0], item[1]))) if covering else left[0]
+        chosen.append(pick)
+        left.remove(pick)
+        remainder -= pick[1]
+    return chosen
+
+
+def _with_subsistence(accounts: list[tuple[KnownAsset, int]], minimum: int) -> list[tuple[KnownAsset, int]]:
+    """Leave ``minimum`` rials free across the accounts: the last ones in freezing order give it up first."""
+    freezable = max(sum(c for _, c in accounts) - minimum, 0)
+    kept = []
+    for asset, capacity in accounts:
+        take = min(capacity, freezable)
+        freezable -= take
+        kept.append((asset, take))
+    return kept
+
+
+def _plan_debtor(cases: list[OpenCase], assets: list[KnownAsset], news: Mapping[AssetKey, AssetNews],
+                 subsistence_minimum_rial: int) -> Iterable[PlannedFreeze]:
+    cases = sorted(cases, key=lambda c: (c.filed_at, c.case_id))
+    need = sum(c.outstanding_rial for c in cases)
+    empty = AssetNews()
+    usable = [(a, news.get(a.key, empty).capacity(a)) for a in assets if not a.is_protected]
+    usable = [(a, c) for a, c in usable if c > 0]
+    accounts = sorted(((a, c) for a, c in usable if a.asset_kind == BANK_ACCOUNT), key=lambda i: _order_key(*i))
+    if cases[0].person_kind == NATURAL_PERSON:
+        accounts = _with_subsistence(accounts, subsistence_minimum_rial)
+    others = sorted(((a, c) for a, c in usable if a.asset_kind != BANK_ACCOUNT
+                     and a.asset_kind not in INDIVISIBLE_KINDS), key=lambda i: _order_key(*i))
+    liquid = [(a, c) for a, c in accounts + others if c > 0]
+    remainder = need - sum(c for _, c in liquid)
+    indivisible = [(a, c) for a, c in usable if a.asset_kind in INDIVISIBLE_KINDS]
+    axis = liquid + (smallest_covering_set(indivisible, remainder) if remainder > 0 else [])
+
+    index, still_needed = 0, cases[0].outstanding_rial
+    for asset, capacity in axis:
+        while capacity > 0 and index < len(cases):
+            take = min(capacity, still_needed)
+            if take > 0:
+                case = cases[index]
+                yield PlannedFreeze(case.case_id, case.person_id, asset.agency_id, asset.asset_kind, asset.asset_ref,
+                                    take, LIQUIDITY_RANK[asset.asset_kind], asset.value_rial,
+                                    asset.asset_kind in INDIVISIBLE_KINDS)
+            capacity -= take
+            still_needed -= take
+            if still_needed == 0:
+                index += 1
+                still_needed = cases[index].outstanding_rial if index < len(cases) else 0
+        if index >= len(cases):
+            return
+
+
+def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
+                 news: Mapping[AssetKey, AssetNews] | None = None, *,
+                 collected: Mapping[str, int] | None = None,
+                 subsistence_minimum_rial: int = SUBSISTENCE_MINIMUM_RIAL) -> list[PlannedFreeze]:
+    """The desired state: for every open case still owing, the assets of its debtor to hold frozen and how much.
+
+    ``collected`` (case_id -> rials already transferred to the court's account) is subtracted from
+    what each case owes. Rows come out grouped by debtor, cases oldest first, assets in freezing order.
+    """
+    news = news or {}
+    collected = collected or {}
+    by_person: dict[str, list[OpenCase]] = defaultdict(list)
+    for case in cases:
+        owed = case.outstanding_rial - collected.get(case.case_id, 0)
+        if owed > 0:
+            by_person[case.person_id].append(
+                case if owed == case.outstanding_rial else OpenCase(case.case_id, case.person_id, case.person_kind,
+                                                                    case.filed_at, owed))
+    assets_of: dict[str, list[KnownAsset]] = defaultdict(list)
+    for asset in assets:
+        if asset.person_id in by_person:
+            assets_of[asset.person_id].append(asset)
+    plan: list[PlannedFreeze] = []
+    for person_id in sorted(by_person):
+        plan.extend(_plan_debtor(by_person[person_id], assets_of[person_id], news, subsistence_minimum_rial))
+    return plan
+
+
+__all__ = [
+    "INDIVISIBLE_KINDS",
+    "LIQUIDITY_RANK",
+    "SUBSISTENCE_MINIMUM_RIAL",
+    "AssetNews",
+    "KnownAsset",
+    "OpenCase",
+    "PlannedFreeze",
+    "plan_freezes",
+    "smallest_covering_set",
+]
