@@ -8,6 +8,7 @@ they can, and :func:`build` runs one dbt invocation at a time in this process
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -25,11 +26,24 @@ from estelam.exceptions import WarehouseError
 #: Published marts, in the DuckDB schema readers query without qualification.
 MARTS: tuple[str, ...] = (
     "asset_report",
+    "case_timeline",
+    "central_bank_feed",
     "financial_convictions",
     "freeze_plan",
+    "fugitives",
+    "identity_review",
     "inquiry_targets",
+    "kpi_deadline_compliance",
+    "kpi_enforcement_steps",
+    "kpi_freezes",
     "kpi_inquiries_daily",
+    "kpi_notifications",
+    "kpi_response_times",
+    "person_assets",
+    "persons",
 )
+#: Marts for statisticians: they must hold no personal data (tests compare their columns with the contracts).
+KPI_MARTS: tuple[str, ...] = tuple(m for m in MARTS if m.startswith("kpi_"))
 MARTS_SCHEMA = "main"
 
 #: dbt's own files (compiled SQL, manifest, logs) go under the data directory, never into the source tree.
@@ -80,16 +94,28 @@ def _dbt_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def dbt_args(command: str, select: str | None = None) -> list[str]:
-    """The dbt command line :func:`build` runs (also handy for ``dbt parse`` in tests)."""
+def contract_vars() -> dict[str, Any]:
+    """dbt vars that come from the contracts: every agency's reply deadline (``contracts/agencies.yaml``)."""
+    from estelam import contracts
+
+    registry = contracts.load_agency_registry()
+    return {"agency_reply_deadlines": {i.agency_id: float(i.reply_deadline_s) for i in registry.instances}}
+
+
+def dbt_args(command: str, select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> list[str]:
+    """The dbt command line :func:`build` runs (also handy for ``dbt parse`` in tests).
+
+    ``dbt_vars`` override the project's vars (e.g. ``{"as_of": ...}`` to replay the registry at a moment).
+    """
     data = settings.data_dir()
     args = [
-        command,
+        *command.split(),  # "build", or a subcommand such as "docs generate"
         "--project-dir", str(settings.DBT_PROJECT_DIR),
         "--profiles-dir", str(settings.DBT_PROJECT_DIR),
         "--target-path", str(data / DBT_TARGET_SUBDIR),
         "--log-path", str(data / DBT_LOG_SUBDIR),
         "--quiet",
+        "--vars", json.dumps(contract_vars() | (dbt_vars or {})),
     ]
     if select:
         args += ["--select", select]
@@ -155,13 +181,13 @@ def parse() -> tuple[str, ...]:
     return tuple(warnings)
 
 
-def build(select: str | None = None) -> BuildSummary:
-    """Run ``dbt build`` (models, sources' tests, data and unit tests) into the warehouse.
+def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> BuildSummary:
+    """Run ``dbt build`` (seeds, models, snapshots, sources' tests, data and unit tests) into the warehouse.
 
     Raises WarehouseError naming the failing nodes if any model, test or hook fails.
     """
     started = time.perf_counter()
-    outcome = _invoke(dbt_args("build", select))
+    outcome = _invoke(dbt_args("build", select, dbt_vars))
     duration = time.perf_counter() - started
 
     if outcome.exception is not None:
@@ -188,6 +214,17 @@ def build(select: str | None = None) -> BuildSummary:
         duration_s=round(duration, 3),
         warnings=tuple(f"{_node_name(r)}: {r.message}" for r in results if str(r.status) == "warn"),
     )
+
+
+def generate_docs() -> Path:
+    """Run ``dbt docs generate`` against the built warehouse; return the catalog's path (under the data dir)."""
+    outcome = _invoke(dbt_args("docs generate"))
+    if outcome.exception is not None or not outcome.success:
+        raise WarehouseError(f"dbt docs generate failed: {outcome.exception or 'see the dbt log'}")
+    catalog = settings.data_dir() / DBT_TARGET_SUBDIR / "catalog.json"
+    if not catalog.is_file():
+        raise WarehouseError(f"dbt docs generate wrote no catalog at {catalog}")
+    return catalog
 
 
 @contextmanager

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
 from estelam import contracts, dbt_sources, settings, warehouse
-from estelam.domain import PROTECTED_ACCOUNT_KINDS
+from estelam.domain import PROTECTED_ACCOUNT_KINDS, CaseEventType
 
 
 def committed_sources() -> dict:
@@ -66,3 +67,33 @@ def test_dbt_parse_has_no_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("ESTELAM_WAREHOUSE", raising=False)
     assert warehouse.parse() == ()
     assert not (settings.DBT_PROJECT_DIR / "target").exists()
+
+
+def test_staleness_and_registry_rules_are_configuration() -> None:
+    from estelam.reports import STALE_AFTER
+
+    project_vars = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    assert project_vars["stale_after_days"] == STALE_AFTER.days
+    assert project_vars["registry_retention_days"] > 0
+    assert isinstance(project_vars["registry_early_exit_on_proof_of_payment"], bool)
+    assert project_vars["as_of"] is None  # the build's clock unless a replay pins it
+
+
+def test_reply_deadlines_reach_dbt_from_the_agency_registry() -> None:
+    registry = contracts.load_agency_registry()
+    deadlines = warehouse.contract_vars()["agency_reply_deadlines"]
+    assert deadlines == {i.agency_id: i.reply_deadline_s for i in registry.instances}
+    args = warehouse.dbt_args("build", dbt_vars={"as_of": "2026-11-20 00:00:00+00"})
+    passed = json.loads(args[args.index("--vars") + 1])
+    assert passed["as_of"] == "2026-11-20 00:00:00+00" and passed["agency_reply_deadlines"] == deadlines
+
+
+def test_case_event_types_follow_the_domain() -> None:
+    allowed = next(c for c in contracts.feed("case_events").columns if c.name == "event_type").rules["allowed"]
+    assert set(allowed) == {str(t) for t in CaseEventType}
+
+
+def test_the_identity_plugin_is_in_the_profile() -> None:
+    profile = yaml.safe_load((settings.DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
+    (output,) = profile["estelam"]["outputs"].values()
+    assert {"module": "estelam.identity"} in output["plugins"]

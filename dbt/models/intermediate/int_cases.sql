@@ -24,6 +24,31 @@ filing as (
 
 ),
 
+payments as (
+
+    select
+        events.case_id,
+        events.occurred_at,
+        filing.amount_owed_rial,
+        sum(events.amount_rial) over (
+            partition by events.case_id order by events.occurred_at, events.event_id
+            rows between unbounded preceding and current row
+        ) as paid_to_date_rial,
+    from events
+    inner join filing using (case_id)
+    where events.event_type = 'paid'
+
+),
+
+paid_in_full as (
+
+    select case_id, min(occurred_at) as paid_in_full_at,
+    from payments
+    where paid_to_date_rial >= amount_owed_rial
+    group by case_id
+
+),
+
 progress as (
 
     select
@@ -32,6 +57,10 @@ progress as (
         max(occurred_at) filter (where event_type = 'closed') as closed_at,
         max(occurred_at) as last_event_at,
         count(*) as events,
+        arg_max(event_type, occurred_at) as last_event_type,
+        min(occurred_at) filter (where event_type = 'payment_proved') as payment_proved_at,
+        max(occurred_at) filter (where event_type = 'absconded') as absconded_at,
+        max(occurred_at) filter (where event_type = 'apprehended') as apprehended_at,
     from events
     group by case_id
 
@@ -54,8 +83,14 @@ final as (
         progress.closed_at,
         progress.last_event_at,
         progress.events,
+        progress.last_event_type,
+        paid_in_full.paid_in_full_at,
+        progress.payment_proved_at,
+        progress.absconded_at,
+        progress.apprehended_at,
     from filing
     inner join progress using (case_id)
+    left join paid_in_full using (case_id)
 
 )
 

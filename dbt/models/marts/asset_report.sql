@@ -54,9 +54,11 @@ case_assets as (
         assets.asset_detail,
         assets.value_rial,
         assets.learned_at,
+        assets.learned_at < {{ as_of() }} - to_days({{ var('stale_after_days') | int }}) as is_stale,
         assets.is_protected,
         coalesce(frozen_state.frozen_rial, 0) as frozen_rial,
         frozen_state.last_status as last_ack_status,
+        frozen_state.last_acknowledged_at,
         coalesce(freeze_plan.planned_freeze_rial, 0) as planned_freeze_rial,
     from cases
     left join case_asset_keys using (case_id)
@@ -112,9 +114,14 @@ final as (
         case when case_assets.asset_ref is null then null else case_assets.planned_freeze_rial end
             as planned_freeze_rial,
         coverage.case_frozen_rial,
-        case
+        cast(case
             when cases.outstanding_rial > 0 then round(coverage.case_frozen_rial / cases.outstanding_rial, 4)
-        end as coverage_ratio,
+        end as double) as coverage_ratio,
+        case_assets.last_acknowledged_at,
+        case_assets.is_stale,
+        cases.events as case_events,
+        cases.last_event_type,
+        cases.last_event_at,
     from cases
     inner join case_assets using (case_id)
     inner join coverage using (case_id)

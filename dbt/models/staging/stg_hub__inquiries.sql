@@ -21,6 +21,7 @@ renamed as (
         status,
         reason,
         assets_found,
+        attempts,
         _batch_id as batch_id,
         _landed_at as landed_at,
 

@@ -1,0 +1,118 @@
+{#- Every named record of a person, one row per source, agency, identifier as written and spelling,
+    with the identifier resolved (int_person_ids) and the name normalised by estelam.identifiers
+    (UDF on distinct spellings). Inquiries carry no name, so they are not evidence here. -#}
+
+with
+
+case_events as (
+
+    select * from {{ ref('stg_court__case_events') }}
+
+),
+
+bank_accounts as (
+
+    select * from {{ ref('stg_bank__accounts') }}
+
+),
+
+holdings as (
+
+    select * from {{ ref('stg_depository__holdings') }}
+
+),
+
+vehicles as (
+
+    select * from {{ ref('stg_vehicle_registry__vehicles') }}
+
+),
+
+properties as (
+
+    select * from {{ ref('stg_land_registry__properties') }}
+
+),
+
+person_ids as (
+
+    select * from {{ ref('int_person_ids') }}
+
+),
+
+records as (
+
+    -- the court's filing is where a debtor's kind is declared
+    select 'court' as source, court_code as agency_id, person_id as raw_person_id, debtor_name as raw_name,
+        person_kind as declared_kind, occurred_at as seen_at,
+    from case_events
+    where event_type = 'filed'
+
+    union all
+    select 'bank', agency_id, person_id, holder_name, null, responded_at,
+    from bank_accounts
+
+    union all
+    select 'securities_depository', agency_id, person_id, holder_name, null, responded_at,
+    from holdings
+
+    union all
+    select 'vehicle_registry', agency_id, person_id, owner_name, null, responded_at,
+    from vehicles
+
+    union all
+    select 'land_registry', agency_id, person_id, owner_name, null, responded_at,
+    from properties
+
+),
+
+grouped as (
+
+    select
+        source,
+        agency_id,
+        raw_person_id,
+        raw_name,
+        declared_kind,
+        count(*) as records,
+        min(seen_at) as first_seen_at,
+        max(seen_at) as last_seen_at,
+    from records
+    group by all
+
+),
+
+spellings as (
+
+    select
+        raw_name,
+        normalise_name(raw_name) as name_normalised,
+    from (select distinct raw_name from grouped where raw_name is not null)
+
+),
+
+final as (
+
+    select
+        grouped.source,
+        grouped.agency_id,
+        grouped.raw_person_id,
+        grouped.raw_name,
+        grouped.declared_kind,
+        person_ids.person_id,
+        person_ids.identifier_scheme,
+        spellings.name_normalised,
+        -- identity.name_key: the normalised name without spaces (word breaks vary by agency)
+        replace(spellings.name_normalised, ' ', '') as name_key,
+        -- the same words in any order ("کریمی علی" = "علی کریمی")
+        array_to_string(list_sort(string_split(spellings.name_normalised, ' ')), '') as name_token_key,
+        grouped.records,
+        grouped.first_seen_at,
+        grouped.last_seen_at,
+    from grouped
+    left join person_ids using (raw_person_id)
+    left join spellings using (raw_name)
+
+)
+
+select * from final
