@@ -46,7 +46,7 @@ def _say(message: str) -> None:
 
 
 #: What a demo run writes under the data directory; removed before each run (Airflow's DB is kept).
-DEMO_OUTPUTS = ("landing", "quarantine", "inbox", "run", "reports", "dbt", "published")
+DEMO_OUTPUTS = ("landing", "quarantine", "inbox", "run", "reports", "dbt", "published", "notifications")
 
 
 def reset_data_dir() -> None:

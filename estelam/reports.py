@@ -25,7 +25,8 @@ ASSET_KIND_FA = {"bank_account": "حساب بانکی", "security_holding": "س�
                  "property": "ملک"}
 EVENT_FA = {"filed": "ثبت درخواست اجرا", "referred": "ارجاع", "notified": "ابلاغ اجراییه", "invoiced": "صدور صورتحساب",
             "paid": "پرداخت", "freeze_ordered": "دستور توقیف", "released": "رفع توقیف", "closed": "مختومه"}
-STATUS_FA = {"answered": "پاسخ داده", "rejected": "پاسخ نامعتبر", "failed": "بی‌پاسخ", None: "استعلام نشده"}
+STATUS_FA = {"answered": "پاسخ داده", "rejected": "پاسخ نامعتبر", "failed": "بی‌پاسخ",
+             "deadline_missed": "بی‌پاسخ در مهلت مقرر", None: "استعلام نشده"}
 
 
 class ReportError(EstelamError):

@@ -35,6 +35,8 @@ def landing_counts() -> dict[str, int]:
             "inquiries rejected (quarantined)":
                 _count(con, "select count(*) from $files where status = 'rejected'", inquiries),
             "inquiries failed": _count(con, "select count(*) from $files where status = 'failed'", inquiries),
+            "inquiries past their deadline":
+                _count(con, "select count(*) from $files where status = 'deadline_missed'", inquiries),
             "rows in quarantine": sum(
                 _count(con, "select count(*) from $files", _scan(feed)) for feed in quarantine.glob("*")
             ) if quarantine.exists() else 0,
