@@ -1,4 +1,5 @@
-"""Show UTC instants in the reader's calendar: Solar Hijri (Iran) with Persian digits.
+"""Show UTC instants in the reader's calendar: Solar Hijri (Iran) with Persian digits, Hijri Umm al-Qura
+(Saudi Arabia) with Arabic-Indic digits, or Gregorian with Latin digits.
 
 Storage is always UTC; this module only formats for people.
 """
@@ -9,7 +10,11 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 TEHRAN = ZoneInfo("Asia/Tehran")
+RIYADH = ZoneInfo("Asia/Riyadh")
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+#: The Arabic thousands separator (U+066C), used with Persian and Arabic-Indic digits alike.
+ARABIC_THOUSANDS_SEPARATOR = "٬"
 _BREAKS = (-61, 9, 38, 199, 426, 686, 756, 818, 1111, 1181, 1210, 1635, 2060, 2097, 2192, 2262, 2324, 2394,
            2456, 3178)
 
@@ -85,3 +90,58 @@ def rials(amount: int | None) -> str:
     if amount is None:
         return "—"
     return persian_digits(f"{amount:,}".replace(",", "٬"))
+
+
+def arabic_indic_digits(text: object) -> str:
+    """Latin digits as Arabic-Indic digits (٠١٢…), as Saudi documents write them."""
+    return str(text).translate(ARABIC_INDIC_DIGITS)
+
+
+def to_hijri(day: date) -> tuple[int, int, int]:
+    """Gregorian date -> (year, month, day) in the Hijri Umm al-Qura calendar (valid 1937-2076)."""
+    from hijridate import Gregorian
+
+    hijri_day = Gregorian(day.year, day.month, day.day).to_hijri()
+    return hijri_day.year, hijri_day.month, hijri_day.day
+
+
+def hijri(instant: datetime | None, *, with_time: bool = True) -> str:
+    """A UTC instant as a Riyadh-time Umm al-Qura string with Arabic-Indic digits, e.g. ١٤٤٨/٠٦/١٢ ٠٣:٤٨."""
+    if instant is None:
+        return "—"
+    local = instant.astimezone(RIYADH)
+    y, m, d = to_hijri(local.date())
+    text = f"{y:04d}/{m:02d}/{d:02d}"
+    if with_time:
+        text += f" {local:%H:%M}"
+    return arabic_indic_digits(text)
+
+
+def hijri_date(day: date | None) -> str:
+    """A calendar day (no time, no zone shift) in Umm al-Qura with Arabic-Indic digits."""
+    if day is None:
+        return "—"
+    y, m, d = to_hijri(day)
+    return arabic_indic_digits(f"{y:04d}/{m:02d}/{d:02d}")
+
+
+def grouped(amount: int | None, *, digits: str = "fa") -> str:
+    """An integer amount grouped by thousands: ``fa`` Persian digits, ``ar`` Arabic-Indic (both with the
+    Arabic separator ٬), ``latin`` Latin digits with commas."""
+    if amount is None:
+        return "—"
+    if digits == "latin":
+        return f"{amount:,}"
+    text = f"{amount:,}".replace(",", ARABIC_THOUSANDS_SEPARATOR)
+    if digits == "fa":
+        return persian_digits(text)
+    if digits == "ar":
+        return arabic_indic_digits(text)
+    raise ValueError(f"digits must be fa, ar or latin, not {digits!r}")
+
+
+def utc_text(instant: datetime | None) -> str:
+    """A UTC instant as ``YYYY-MM-DD HH:MM UTC`` (Latin digits): the stored truth under a local date."""
+    if instant is None:
+        return ""
+    return f"{instant.astimezone(ZoneInfo('UTC')):%Y-%m-%d %H:%M} UTC"

@@ -35,7 +35,7 @@ from estelam.domain import (
 )
 from estelam.exceptions import AgencyDeadlineMissed, AgencyError
 from estelam.ids import stable_id
-from estelam.landing import validate_and_land
+from estelam.landing import LandingResult, validate_and_land
 
 INQUIRY_LOG_FEED = "inquiries"
 #: An answer older than this is stale: the person is asked again.
@@ -155,6 +155,62 @@ def _ask(client: AgencyClient, person_ids: Sequence[str], request_id: str,
     return found
 
 
+@dataclass
+class AskedBatch:
+    """One batch of targets asked at one agency, not yet landed: the inquiry log and the assets answered."""
+
+    agency_id: str
+    log: dict[str, dict[str, object]]  # inquiry_id -> entry; one per distinct person
+    asset_rows: list[dict[str, object]]  # every asset answered, in its feed's contract shape
+    calls: int  # batch calls made (attempts included)
+    asking_s: float  # time spent waiting for the agency (all calls, retries included)
+
+
+def ask_batch(agency: AgencyClient, instance: AgencyInstance, batch: Sequence[InquiryTarget], *,
+              round_id: str, batch_id: str, inquiry_batch_size: int = DEFAULT_INQUIRY_BATCH_SIZE) -> AskedBatch:
+    """Ask ``agency`` about one batch of targets; every inquiry's log entry gets its outcome (nothing landed)."""
+    ids = {t.person_id: stable_id(round_id, instance.agency_id, t.person_id) for t in batch}
+    log: dict[str, dict[str, object]] = {}
+    for target in batch:
+        log.setdefault(ids[target.person_id], {
+            "inquiry_id": ids[target.person_id], "run_id": round_id, "agency_id": instance.agency_id,
+            "agency_kind": str(instance.kind), "person_id": target.person_id, "case_id": target.case_id,
+            "requested_at": None, "responded_at": None, "latency_ms": None,
+            "status": str(InquiryStatus.ANSWERED), "reason": None, "assets_found": 0, "attempts": 0,
+        })
+    asset_rows: list[dict[str, object]] = []
+    persons = _unique_persons(batch)
+    per_call = max(1, min(inquiry_batch_size, getattr(agency, "max_batch_size", inquiry_batch_size)))
+    calls = 0
+    started = perf_counter()
+    for call, start in enumerate(range(0, len(persons), per_call)):
+        request_id = stable_id(batch_id, call)
+        for person_id, answer in _ask(agency, persons[start:start + per_call], request_id, log, ids):
+            inquiry_id = ids[person_id]
+            asset_rows.extend(asset_record(inquiry_id, instance.agency_id, a, answer.responded_at)
+                              for a in answer.assets)
+        calls += getattr(agency, "last_attempts", 1)
+    return AskedBatch(instance.agency_id, log, asset_rows, calls, perf_counter() - started)
+
+
+def land_answers(answer_feed: str, asked: Sequence[AskedBatch], *, batch_id: str, partition: date) -> LandingResult:
+    """Land the assets of ``asked`` (one agency kind's feed); inquiries with broken rows become ``rejected``."""
+    answers = validate_and_land(answer_feed, [row for a in asked for row in a.asset_rows],
+                                batch_id=batch_id, partition=partition)
+    rejected = answers.rejected_reasons_by("inquiry_id")
+    for batch in asked:
+        for inquiry_id, reason in rejected.items():
+            if inquiry_id in batch.log:
+                batch.log[inquiry_id] |= {"status": str(InquiryStatus.REJECTED), "reason": reason}
+    return answers
+
+
+def land_inquiry_log(asked: Sequence[AskedBatch], *, batch_id: str, partition: date) -> LandingResult:
+    """Land the final log entries of ``asked``: call after ``land_answers``, which may reject some."""
+    return validate_and_land(INQUIRY_LOG_FEED, [entry for a in asked for entry in a.log.values()],
+                             batch_id=batch_id, partition=partition)
+
+
 def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, round_id: str,
               batch_size: int = DEFAULT_BATCH_SIZE, today: date | None = None,
               inquiry_batch_size: int = DEFAULT_INQUIRY_BATCH_SIZE,
@@ -165,8 +221,7 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
     contract limit) make one batch call.
     ``client`` defaults to ``connectors.client_for(instance)`` (resilient) and is then closed here.
     """
-    registry = load_agency_registry()
-    answer_feed = registry.kinds[instance.kind].answer_feed
+    answer_feed = load_agency_registry().kinds[instance.kind].answer_feed
     partition = today or datetime.now(UTC).date()
     own_client = client is None
     agency: AgencyClient = client if client is not None else client_for(instance)
@@ -175,35 +230,16 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
     try:
         for number, batch in _batches(targets, batch_size):
             batch_id = f"{round_id}-{instance.agency_id}-{number:04d}"
-            ids = {t.person_id: stable_id(round_id, instance.agency_id, t.person_id) for t in batch}
-            log: dict[str, dict[str, object]] = {}
-            for target in batch:
-                log.setdefault(ids[target.person_id], {
-                    "inquiry_id": ids[target.person_id], "run_id": round_id, "agency_id": instance.agency_id,
-                    "agency_kind": str(instance.kind), "person_id": target.person_id, "case_id": target.case_id,
-                    "requested_at": None, "responded_at": None, "latency_ms": None,
-                    "status": str(InquiryStatus.ANSWERED), "reason": None, "assets_found": 0, "attempts": 0,
-                })
-            asset_rows: list[dict[str, object]] = []
-            persons = _unique_persons(batch)
-            per_call = max(1, min(inquiry_batch_size, getattr(agency, "max_batch_size", inquiry_batch_size)))
-            for call, start in enumerate(range(0, len(persons), per_call)):
-                request_id = stable_id(batch_id, call)
-                for person_id, answer in _ask(agency, persons[start:start + per_call], request_id, log, ids):
-                    inquiry_id = ids[person_id]
-                    asset_rows.extend(asset_record(inquiry_id, instance.agency_id, a, answer.responded_at)
-                                      for a in answer.assets)
-                totals["calls"] += getattr(agency, "last_attempts", 1)
-            answers = validate_and_land(answer_feed, asset_rows, batch_id=batch_id, partition=partition)
-            for inquiry_id, reason in answers.rejected_reasons_by("inquiry_id").items():
-                if inquiry_id in log:
-                    log[inquiry_id] |= {"status": str(InquiryStatus.REJECTED), "reason": reason}
-            validate_and_land(INQUIRY_LOG_FEED, list(log.values()), batch_id=batch_id, partition=partition)
-            totals["sent"] += len(log)
-            for entry in log.values():
+            asked = ask_batch(agency, instance, batch, round_id=round_id, batch_id=batch_id,
+                              inquiry_batch_size=inquiry_batch_size)
+            answers = land_answers(answer_feed, [asked], batch_id=batch_id, partition=partition)
+            land_inquiry_log([asked], batch_id=batch_id, partition=partition)
+            totals["sent"] += len(asked.log)
+            for entry in asked.log.values():
                 totals[str(entry["status"])] += 1
             totals["assets_landed"] += answers.valid_rows
             totals["assets_quarantined"] += answers.rejected_rows
+            totals["calls"] += asked.calls
     finally:
         if own_client:
             agency.close()

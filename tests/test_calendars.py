@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from estelam.calendars import rials, solar_hijri, to_jalali
+from estelam.calendars import arabic_indic_digits, grouped, hijri, rials, solar_hijri, to_hijri, to_jalali, utc_text
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,35 @@ def test_a_calendar_day_is_not_shifted_by_time_zone() -> None:
     from estelam.calendars import solar_hijri_date
 
     assert solar_hijri_date(date(2026, 11, 21)) == "۱۴۰۵/۰۸/۳۰"
+
+
+@pytest.mark.parametrize(
+    ("gregorian", "hijri_ymd"),
+    [
+        (date(2026, 2, 18), (1447, 9, 1)),  # 1 Ramadan 1447 (Umm al-Qura)
+        (date(2025, 6, 26), (1447, 1, 1)),  # 1 Muharram 1447
+    ],
+)
+def test_to_hijri_umm_al_qura(gregorian: date, hijri_ymd: tuple[int, int, int]) -> None:
+    assert to_hijri(gregorian) == hijri_ymd
+
+
+def test_hijri_shows_riyadh_time_with_arabic_indic_digits() -> None:
+    # 21:30 UTC is 00:30 the next day in Riyadh (UTC+3): 22 November 2026 = 12 Jumada al-Akhirah 1448.
+    assert hijri(datetime(2026, 11, 21, 21, 30, tzinfo=UTC)) == "١٤٤٨/٠٦/١٢ ٠٠:٣٠"
+    assert hijri(None) == "—"
+    assert arabic_indic_digits("2026") == "٢٠٢٦"
+
+
+def test_grouped_amounts_use_each_readers_digits() -> None:
+    assert grouped(1234567, digits="fa") == "۱٬۲۳۴٬۵۶۷" == rials(1234567)
+    assert grouped(1234567, digits="ar") == "١٬٢٣٤٬٥٦٧"
+    assert grouped(1234567, digits="latin") == "1,234,567"
+    assert grouped(None) == "—"
+    with pytest.raises(ValueError, match="digits"):
+        grouped(1, digits="roman")
+
+
+def test_utc_text_keeps_the_stored_instant() -> None:
+    assert utc_text(datetime(2026, 11, 21, 21, 30, tzinfo=UTC)) == "2026-11-21 21:30 UTC"
+    assert utc_text(None) == ""

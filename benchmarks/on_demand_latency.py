@@ -1,0 +1,90 @@
+"""What an on-demand inquiry adds above the slowest agency: p50/p95 over many runs, with the simulator fleet.
+
+    .venv/bin/python -m benchmarks.on_demand_latency [--runs 50] [--persons 60]
+
+Every agency of the registry runs as a loopback simulator (``connectors.simulators.fleet``), each with
+the ``latency`` fault on every request: each answer is delayed uniformly in ``LATENCY_S``, so which
+agency is slowest changes from run to run, as with real agencies. Each run calls
+``estelam.on_demand.inquire_person`` for one debtor (a different person each run) across all agencies,
+landing into a temporary data directory.
+
+Overhead of a run = its wall time (call to every answer and log entry landed) minus the slowest
+agency's own latency (the time the hub waited for that agency: client set-up plus its calls). The
+process first calls ``estelam.on_demand.warm_up()`` (as a server would at start) and makes one
+untimed run (WSDL caches); both are reported on their own.
+This is a measurement, not a test: nothing asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+from collections import Counter
+
+from connectors.simulators.faults import FaultProfile
+from connectors.simulators.fleet import Fleet
+from connectors.simulators.world import generate
+from estelam import settings
+from estelam.contracts import load_agency_registry
+
+DEFAULT_RUNS = 50
+DEFAULT_PERSONS = 60
+#: Each agency's added delay per answer, uniform in this range, in seconds.
+LATENCY_S = (0.05, 0.40)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    parser.add_argument("--persons", type=int, default=DEFAULT_PERSONS)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="on-demand-bench-") as data:
+        os.environ["ESTELAM_DATA_DIR"] = data
+        from estelam.on_demand import inquire_person, warm_up  # after the data dir is set
+
+        warm_up_s = warm_up()
+
+        registry = load_agency_registry()
+        world = generate(registry.instances, n_persons=args.persons)
+        n = len(registry.instances)
+        faults = {instance.agency_id: FaultProfile(rates={"latency": 1.0}, latency_s=LATENCY_S, seed=i)
+                  for i, instance in enumerate(registry.instances)}
+        with Fleet.start(registry, world, faults=faults) as fleet:
+            os.environ[settings.ENDPOINTS_FILE_ENV] = str(fleet.write_endpoints(
+                settings.data_dir() / "run" / "endpoints.json"))
+            warm = inquire_person(world.persons[0].person_id)
+            walls, slowest, overheads = [], [], []
+            states: Counter[str] = Counter()
+            for run in range(args.runs):
+                result = inquire_person(world.persons[(run + 1) % args.persons].person_id)
+                walls.append(result.wall_s)
+                slowest.append(result.slowest_agency_s)
+                overheads.append(result.overhead_s)
+                states.update(str(o.status) for o in result.outcomes.values())
+
+    def ms(x: float) -> float:
+        return round(x * 1000, 1)
+
+    print(json.dumps({
+        "agencies": n, "runs": args.runs,
+        "latency_s": LATENCY_S, "warm_up_ms": ms(warm_up_s),
+        "first_run": {"wall_ms": ms(warm.wall_s), "overhead_ms": ms(warm.overhead_s)},
+        "wall_ms": {"p50": ms(statistics.median(walls)), "p95": ms(_percentile(walls, 0.95))},
+        "slowest_agency_ms": {"p50": ms(statistics.median(slowest)), "p95": ms(_percentile(slowest, 0.95))},
+        "overhead_ms": {"p50": ms(statistics.median(overheads)), "p95": ms(_percentile(overheads, 0.95)),
+                        "max": ms(max(overheads))},
+        "final_states": dict(states),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
