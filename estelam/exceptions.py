@@ -9,7 +9,13 @@
     │   └── AgencyAnswerMalformed the answer does not follow the agency's contract
     ├── LandingError             a batch could not be written to the landing zone
     ├── WarehouseError           dbt failed to build the warehouse
-    └── DemoError                the end-to-end demo could not run a step
+    ├── ReportError              a report could not be produced (unknown case, language or variant)
+    ├── DemoError                the end-to-end demo could not run a step
+    └── AccessError              the serving API refuses a caller (carries the HTTP status it maps to)
+        ├── NotAuthenticated     no token, or a token the hub does not know (401)
+        ├── AccessDenied         a known caller asked for something their role or assignment does not allow (403)
+        ├── ConsentRefused       a registry lookup's consent code is unknown, used, expired or bound elsewhere (403)
+        └── RequestRejected      a request the hub will not act on: unknown or already acknowledged order (409/422)
 
 Connectors raise only AgencyError subclasses; callers record them as an
 inquiry's or order's final state with the message as its reason.
@@ -85,9 +91,45 @@ class LandingError(EstelamError):
     """A batch could not be written to the landing zone."""
 
 
+class ReportError(EstelamError):
+    """A report could not be produced (unknown case, empty warehouse, unknown language or variant)."""
+
+
 class WarehouseError(EstelamError):
     """dbt could not build the warehouse."""
 
 
 class DemoError(EstelamError):
     """A step of the end-to-end demo failed."""
+
+
+class AccessError(EstelamError):
+    """The serving API refuses a caller; ``status_code`` is the HTTP status it answers with."""
+
+    status_code: int = 403
+
+
+class NotAuthenticated(AccessError):
+    """No bearer token, or one the hub does not know."""
+
+    status_code = 401
+
+
+class AccessDenied(AccessError):
+    """The caller is known but their role, court assignment or agency does not allow this."""
+
+    status_code = 403
+
+
+class ConsentRefused(AccessError):
+    """A consent code is unknown, already used, expired, or bound to another requester, person or purpose."""
+
+    status_code = 403
+
+
+class RequestRejected(AccessError):
+    """A caller's well-formed request the hub will not act on (e.g. acknowledging an order it never sent them)."""
+
+    def __init__(self, message: str, *, status_code: int = 422) -> None:
+        super().__init__(message)
+        self.status_code = status_code

@@ -1,0 +1,94 @@
+"""The public and data subjects: consent codes, consent-checked registry lookups, who looked at my data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, Field
+
+from estelam.api.dependencies import Settings, require
+from estelam.audit import AuditAction, Outcome
+from estelam.auth import Principal, Role
+from estelam.consent import DEFAULT_TTL, MAX_TTL
+from estelam.exceptions import ConsentRefused
+from estelam.warehouse import connect_read_only
+
+router = APIRouter(tags=["registry"])
+Person = Annotated[Principal, Depends(require(Role.PERSON))]
+PublicCaller = Annotated[Principal, Depends(require(Role.PUBLIC))]
+PERSON_ID_PATTERN = r"^[0-9]{10,11}$"
+PURPOSE_MAX_LENGTH = 200
+SUBJECT_MAX_LENGTH = 200
+CODE_MAX_LENGTH = 100
+
+#: What a registry lookup shows: whether the person is listed, and the amounts; no names.
+REGISTRY_COLUMNS = ("status", "unpaid_cases", "satisfied_cases", "outstanding_rial", "unpaid_since",
+                    "listed_until", "as_of")
+
+
+class ConsentRequest(BaseModel):
+    requester: str = Field(min_length=1, max_length=SUBJECT_MAX_LENGTH,
+                           description="Who may use the code (the requester's user id).")
+    purpose: str = Field(min_length=1, max_length=PURPOSE_MAX_LENGTH,
+                         description="What for; the lookup must say the same.")
+    ttl_seconds: int = Field(default=int(DEFAULT_TTL.total_seconds()), ge=1, le=int(MAX_TTL.total_seconds()))
+
+
+class ConsentIssued(BaseModel):
+    code: str
+    person_id: str
+    requester: str
+    purpose: str
+    expires_at: datetime
+
+
+@router.post("/consents", status_code=201, response_model=ConsentIssued,
+             summary="A data subject lets one requester look them up once, for one purpose",
+             responses={401: {"description": "no or unknown token"}, 403: {"description": "not a data subject"}})
+def issue_consent(body: ConsentRequest, person: Person, settings: Settings) -> ConsentIssued:
+    assert person.person_id is not None  # guaranteed for the person role by the token store
+    consent = settings.consents.issue(person.person_id, requester=body.requester, purpose=body.purpose,
+                                      ttl=timedelta(seconds=body.ttl_seconds))
+    settings.audit.record(actor=person.subject, role=person.role, action=AuditAction.CONSENT_ISSUED,
+                          purpose=body.purpose, person_id=person.person_id,
+                          detail={"requester": body.requester, "expires_at": consent.expires_at.isoformat()})
+    return ConsentIssued(code=consent.code, person_id=consent.person_id, requester=consent.requester,
+                         purpose=consent.purpose, expires_at=consent.expires_at)
+
+
+@router.get("/registry/{person_id}", summary="Financial-convictions registry lookup, with the person's consent",
+            responses={401: {"description": "no or unknown token"},
+                       403: {"description": "not a public requester, or the consent does not hold"}})
+def registry_lookup(
+    person_id: Annotated[str, Path(pattern=PERSON_ID_PATTERN)],
+    consent: Annotated[str, Query(min_length=1, max_length=CODE_MAX_LENGTH, description="The consent code.")],
+    purpose: Annotated[str, Query(min_length=1, max_length=PURPOSE_MAX_LENGTH)],
+    requester: PublicCaller,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Whether ``person_id`` has unpaid financial convictions; spends the consent code."""
+    try:
+        settings.consents.spend(consent, person_id=person_id, requester=requester.subject, purpose=purpose)
+    except ConsentRefused as refused:
+        settings.audit.record(actor=requester.subject, role=requester.role, action=AuditAction.REGISTRY_LOOKUP,
+                              purpose=purpose, outcome=Outcome.REFUSED, person_id=person_id,
+                              detail={"reason": str(refused)})
+        raise
+    with connect_read_only() as con:
+        row = con.execute(f"select {', '.join(REGISTRY_COLUMNS)} from financial_convictions where person_id = ?",
+                          [person_id]).fetchone()
+    settings.audit.record(actor=requester.subject, role=requester.role, action=AuditAction.REGISTRY_LOOKUP,
+                          purpose=purpose, person_id=person_id, detail={"listed": row is not None})
+    entry = dict(zip(REGISTRY_COLUMNS, row, strict=True)) if row else {}
+    return jsonable_encoder({"person_id": person_id, "listed": row is not None, **entry})  # type: ignore[no-any-return]
+
+
+@router.get("/me/access-log", summary="Who looked at my data: every inquiry, report view and registry lookup",
+            responses={401: {"description": "no or unknown token"}, 403: {"description": "not a data subject"}})
+def access_log(person: Person, settings: Settings) -> list[dict[str, Any]]:
+    assert person.person_id is not None
+    return [{"at": e.at, "actor": e.actor, "role": e.role, "action": e.action, "purpose": e.purpose,
+             "outcome": e.outcome, "case_id": e.case_id} for e in settings.audit.who_looked_at(person.person_id)]

@@ -1,0 +1,133 @@
+"""The SOAP twin of the acknowledgement endpoint, for agencies that only speak SOAP.
+
+A small lxml handler: the request is parsed with :func:`connectors.xml_safety.parse_untrusted` (no
+DOCTYPE, no entities, size-capped), read against ``contracts/agencies/hub_acknowledgements.wsdl``'s
+elements, and landed by the same function as the REST endpoint. Not in the OpenAPI document: its
+contract is the WSDL, served at ``GET /soap/acknowledgements?wsdl``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+from lxml import etree
+from pydantic import ValidationError
+
+from connectors.xml_safety import UnsafeXml, parse_untrusted
+from estelam import settings
+from estelam.api.acknowledgements import PostedAcknowledgement, land_acknowledgements
+from estelam.api.agencies import AGENCY_PURPOSE, AcknowledgementIn
+from estelam.api.dependencies import api_settings
+from estelam.audit import AuditAction
+from estelam.auth import Role, bearer_token
+from estelam.exceptions import AccessDenied, AccessError, RequestRejected
+
+router = APIRouter(include_in_schema=False)
+
+WSDL_FILE = "agencies/hub_acknowledgements.wsdl"
+SOAP_PATH = "/soap/acknowledgements"
+TNS = "urn:estelam:hub:acknowledgements:v1"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
+WSDL_PLACEHOLDER_ADDRESS = "http://127.0.0.1:8000/soap/acknowledgements"
+#: SOAP 1.1 answers faults with HTTP 500; authentication faults keep their HTTP status (401, 403).
+FAULT_STATUS = 500
+
+
+class SoapClientFault(ValueError):
+    """The request is not an AcknowledgeOrders message the hub can read."""
+
+
+def _q(name: str) -> str:
+    return f"{{{TNS}}}{name}"
+
+
+def _fault(code: str, message: str, status: int = FAULT_STATUS) -> Response:
+    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+    fault = etree.SubElement(etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body"), f"{{{SOAP_ENV}}}Fault")
+    etree.SubElement(fault, "faultcode").text = f"soap:{code}"
+    etree.SubElement(fault, "faultstring").text = message
+    return Response(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"), status_code=status,
+                    media_type=SOAP_CONTENT_TYPE)
+
+
+def _text(parent: etree._Element, name: str, *, required: bool = True) -> str | None:
+    element = parent.find(_q(name))
+    if element is None or element.text is None:
+        if required:
+            raise SoapClientFault(f"{name} is missing")
+        return None
+    return element.text.strip()
+
+
+def read_request(document: bytes) -> tuple[str, list[PostedAcknowledgement]]:
+    """The agency id and acknowledgements of an AcknowledgeOrders envelope (:class:`SoapClientFault` if not one)."""
+    try:
+        root = parse_untrusted(document)
+    except etree.XMLSyntaxError as exc:
+        raise SoapClientFault(f"not well-formed XML: {exc}") from exc
+    except UnsafeXml as exc:
+        raise SoapClientFault(str(exc)) from exc
+    body = root.find(f"{{{SOAP_ENV}}}Body") if root.tag == f"{{{SOAP_ENV}}}Envelope" else None
+    request = body.find(_q("AcknowledgeOrders")) if body is not None else None
+    if request is None:
+        raise SoapClientFault("expected a SOAP 1.1 envelope with an AcknowledgeOrders body")
+    agency_id = _text(request, "agencyId")
+    posted = []
+    for element in request.findall(_q("acknowledgement")):
+        try:
+            ack = AcknowledgementIn(
+                order_id=_text(element, "orderId"), status=_text(element, "status"),
+                acknowledged_amount_rial=_text(element, "acknowledgedAmountRial"),
+                frozen_total_rial=_text(element, "frozenTotalRial"),
+                acknowledged_at=datetime.fromisoformat(_text(element, "acknowledgedAt") or ""),
+                reason=_text(element, "reason", required=False),
+            )
+        except (ValidationError, ValueError) as exc:
+            raise SoapClientFault(f"acknowledgement {len(posted) + 1}: {exc}") from exc
+        posted.append(PostedAcknowledgement(**ack.model_dump()))
+    return str(agency_id), posted
+
+
+def _response(batch_id: str, accepted: int, quarantined: int) -> Response:
+    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV, "tns": TNS})
+    answer = etree.SubElement(etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body"), _q("AcknowledgeOrdersResponse"))
+    for name, value in (("batchId", batch_id), ("accepted", accepted), ("quarantined", quarantined)):
+        etree.SubElement(answer, _q(name)).text = str(value)
+    return Response(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"), media_type=SOAP_CONTENT_TYPE)
+
+
+@router.get(SOAP_PATH)
+def wsdl(request: Request) -> Response:
+    """The WSDL, with its address pointing at this server."""
+    text = (settings.contracts_dir() / WSDL_FILE).read_text(encoding="utf-8")
+    address = str(request.url.replace(query=None))
+    return Response(text.replace(WSDL_PLACEHOLDER_ADDRESS, address), media_type="text/xml; charset=utf-8")
+
+
+@router.post(SOAP_PATH)
+async def acknowledge_orders(request: Request,
+                             authorization: Annotated[str | None, Header()] = None) -> Response:
+    """AcknowledgeOrders: land the agency's acknowledgements, answer how many were accepted."""
+    config = api_settings(request)
+    try:
+        principal = config.tokens.authenticate(bearer_token(authorization))
+        if principal.role is not Role.AGENCY:
+            raise AccessDenied(f"role {principal.role} may not acknowledge orders")
+    except AccessError as refused:
+        return _fault("Client.Authentication", str(refused), refused.status_code)
+    try:
+        agency_id, posted = read_request(await request.body())
+        if principal.agency_id != agency_id:
+            return _fault("Client.Authentication", f"{principal.subject} speaks for {principal.agency_id}, "
+                                                   f"not {agency_id}", AccessDenied.status_code)
+        receipt = land_acknowledgements(agency_id, posted)
+    except (SoapClientFault, RequestRejected) as exc:
+        return _fault("Client", str(exc))
+    config.audit.record(actor=principal.subject, role=principal.role, action=AuditAction.ACKNOWLEDGEMENT,
+                        purpose=AGENCY_PURPOSE, detail={"agency_id": agency_id, "channel": "soap",
+                                                        **receipt.as_dict()})
+    return _response(receipt.batch_id, receipt.accepted, receipt.quarantined)
