@@ -9,6 +9,7 @@ import pendulum
 from airflow.sdk import dag, get_current_context, task
 
 from estelam.assets import INQUIRY_ANSWERS
+from estelam.deployment import WAREHOUSE_POOL
 
 
 @dag(
@@ -26,7 +27,7 @@ def asset_inquiries() -> None:
 
         return agencies_to_ask()
 
-    @task(outlets=[INQUIRY_ANSWERS])
+    @task(outlets=[INQUIRY_ANSWERS], pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
     def inquire(agency_id: str) -> dict[str, object]:
         from estelam.ids import safe_batch_id
         from estelam.inquiries import inquire_agency

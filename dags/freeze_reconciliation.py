@@ -11,6 +11,7 @@ from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from estelam.assets import FREEZE_ACKNOWLEDGEMENTS, WAREHOUSE
+from estelam.deployment import WAREHOUSE_POOL
 
 
 @dag(
@@ -22,7 +23,7 @@ from estelam.assets import FREEZE_ACKNOWLEDGEMENTS, WAREHOUSE
     doc_md=__doc__,
 )
 def freeze_reconciliation() -> None:
-    @task
+    @task(pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
     def reconcile() -> dict[str, object]:
         from estelam.freezes import run_cycle
         from estelam.ids import safe_batch_id

@@ -1,7 +1,8 @@
 """Build the warehouse: one dbt process over the landing zone into the single DuckDB file.
 
 Runs whenever case events, inquiry answers or freeze acknowledgements land.
-DuckDB allows one writer, so this DAG never runs twice at once. After the build,
+DuckDB allows one writer, so this DAG never runs twice at once, and the build takes every slot
+of the warehouse pool (estelam.deployment) so no reader task holds the file open meanwhile. After the build,
 the KPI marts are published as Parquet for the dashboard, which never opens the warehouse.
 """
 
@@ -9,6 +10,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from estelam.assets import CASE_EVENTS, FREEZE_ACKNOWLEDGEMENTS, INQUIRY_ANSWERS, WAREHOUSE
+from estelam.deployment import WAREHOUSE_POOL, WAREHOUSE_WRITER_SLOTS
 
 
 @dag(
@@ -20,7 +22,7 @@ from estelam.assets import CASE_EVENTS, FREEZE_ACKNOWLEDGEMENTS, INQUIRY_ANSWERS
     doc_md=__doc__,
 )
 def warehouse_build() -> None:
-    @task(outlets=[WAREHOUSE])
+    @task(outlets=[WAREHOUSE], pool=WAREHOUSE_POOL, pool_slots=WAREHOUSE_WRITER_SLOTS)  # the one writer
     def dbt_build() -> dict[str, object]:
         from dataclasses import asdict
 
@@ -28,7 +30,7 @@ def warehouse_build() -> None:
 
         return asdict(build())
 
-    @task
+    @task(pool=WAREHOUSE_POOL)  # a reader
     def publish_kpis() -> dict[str, object]:
         from estelam.publishing import publish_kpis
 

@@ -16,6 +16,7 @@ from time import perf_counter
 from typing import Any
 
 from estelam import settings
+from estelam.deployment import ensure_pools
 from estelam.exceptions import DemoError
 
 #: Airflow's own chatter goes here instead of the terminal.
@@ -44,12 +45,13 @@ def configure_airflow() -> Path:
 
 
 def migrate_metadata_db() -> float:
-    """``airflow db migrate`` in a subprocess (idempotent); returns seconds taken."""
+    """``airflow db migrate`` in a subprocess (idempotent), then the pools; returns seconds taken."""
     started = perf_counter()
     result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True,
                             text=True, env=os.environ.copy(), check=False)
     if result.returncode != 0:
         raise DemoError(f"airflow db migrate failed:\n{result.stderr[-2000:]}")
+    ensure_pools()  # the DAGs' tasks name pools; a deployment's init step creates the same ones
     return perf_counter() - started
 
 
