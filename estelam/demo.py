@@ -15,7 +15,10 @@ import os
 import shutil
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from time import perf_counter
 
 from estelam import settings
@@ -59,6 +62,20 @@ def reset_data_dir() -> None:
     data.mkdir(parents=True, exist_ok=True)
 
 
+@contextmanager
+def _connectors_pointed_at(endpoints: Path) -> Iterator[None]:
+    """Connectors (and Airflow tasks in this process) use ``endpoints`` until the block ends."""
+    previous = os.environ.get(settings.ENDPOINTS_FILE_ENV)
+    os.environ[settings.ENDPOINTS_FILE_ENV] = str(endpoints)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(settings.ENDPOINTS_FILE_ENV, None)
+        else:
+            os.environ[settings.ENDPOINTS_FILE_ENV] = previous
+
+
 def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None) -> DemoResult:
     """Run the whole cycle once and return what happened."""
     from connectors.simulators import world as world_module
@@ -81,23 +98,23 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
     _say(f"• world: {len(world.persons)} persons, {len(world.cases)} cases (seed {world.seed})")
     with Fleet.start(registry, world) as fleet:
         endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
-        os.environ[settings.ENDPOINTS_FILE_ENV] = str(endpoints)
-        kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers)
-        _say(f"• simulators: {len(fleet.servers)} agencies on loopback "
-             f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}); endpoints in {endpoints}")
-        drops = drop_case_events(world, settings.inbox_dir())
-        _say(f"• court system: {len(drops)} case-event files dropped in {settings.inbox_dir()}")
-        _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
-        dags = load_dags()
-        for dag_id in DAG_SEQUENCE:
-            state, seconds, tasks = run_dag(dags[dag_id])
-            result.dag_states.append((dag_id, state, seconds))
-            failed = {t: s for t, s in tasks.items() if s not in {"success", "skipped"}}
-            _say(f"• dag {dag_id:<24} {state:<8} {seconds:5.1f}s  "
-                 f"({len(tasks)} tasks{', failed: ' + str(failed) if failed else ''})")
-            if state != "success":
-                raise DemoError(f"DAG {dag_id} ended {state}: {failed}")
-        result.held_freezes = fleet.held_freezes()
+        with _connectors_pointed_at(endpoints):
+            kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers)
+            _say(f"• simulators: {len(fleet.servers)} agencies on loopback "
+                 f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}); endpoints in {endpoints}")
+            drops = drop_case_events(world, settings.inbox_dir())
+            _say(f"• court system: {len(drops)} case-event files dropped in {settings.inbox_dir()}")
+            _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
+            dags = load_dags()
+            for dag_id in DAG_SEQUENCE:
+                state, seconds, tasks = run_dag(dags[dag_id])
+                result.dag_states.append((dag_id, state, seconds))
+                failed = {t: s for t, s in tasks.items() if s not in {"success", "skipped"}}
+                _say(f"• dag {dag_id:<24} {state:<8} {seconds:5.1f}s  "
+                     f"({len(tasks)} tasks{', failed: ' + str(failed) if failed else ''})")
+                if state != "success":
+                    raise DemoError(f"DAG {dag_id} ended {state}: {failed}")
+            result.held_freezes = fleet.held_freezes()
     result.summary = cycle_summary(result.held_freezes)
     result.report_path = str(write_case_report())
     return result
