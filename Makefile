@@ -16,11 +16,13 @@ test: $(VENV)/.installed browser
 	$(VENV)/bin/python -m pytest
 
 # The dashboard tests drive Debian's chromium (Playwright's own browser download cannot work offline);
-# Noto Naskh Arabic renders the Persian text in their screenshots.
+# Noto Naskh Arabic renders the Persian text in screenshots and PDFs; poppler-utils reads the PDFs back.
 browser:
-	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Naskh Arabic" || { \
-		echo "installing chromium for the dashboard tests (apt-get)"; \
-		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-core >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 \
+		&& fc-list 2>/dev/null | grep -qi "Noto Naskh Arabic" || { \
+		echo "installing chromium, fonts-noto-core and poppler-utils for the browser and PDF tests (apt-get)"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q chromium fonts-noto-core poppler-utils >/dev/null; }
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
