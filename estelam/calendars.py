@@ -6,6 +6,7 @@ Storage is always UTC; this module only formats for people.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -65,24 +66,29 @@ def persian_digits(text: object) -> str:
     return str(text).translate(PERSIAN_DIGITS)
 
 
+def _calendar_text(instant_or_day: datetime | date | None, *, zone: ZoneInfo | None,
+                   convert: Callable[[date], tuple[int, int, int]], digits: Callable[[object], str],
+                   with_time: bool) -> str:
+    """One formatter for every calendar: an instant is shown in ``zone``'s local time, a day as it is."""
+    if instant_or_day is None:
+        return "—"
+    if isinstance(instant_or_day, datetime):
+        local = instant_or_day.astimezone(zone)
+        day, clock = local.date(), f" {local:%H:%M}" if with_time else ""
+    else:
+        day, clock = instant_or_day, ""
+    y, m, d = convert(day)
+    return digits(f"{y:04d}/{m:02d}/{d:02d}{clock}")
+
+
 def solar_hijri(instant: datetime | None, *, with_time: bool = True) -> str:
     """A UTC instant as a Tehran-time Solar Hijri string with Persian digits, e.g. ۱۴۰۵/۰۸/۱۰ ۱۴:۳۰."""
-    if instant is None:
-        return "—"
-    local = instant.astimezone(TEHRAN)
-    y, m, d = to_jalali(local.date())
-    text = f"{y:04d}/{m:02d}/{d:02d}"
-    if with_time:
-        text += f" {local:%H:%M}"
-    return persian_digits(text)
+    return _calendar_text(instant, zone=TEHRAN, convert=to_jalali, digits=persian_digits, with_time=with_time)
 
 
 def solar_hijri_date(day: date | None) -> str:
     """A calendar day (no time, no zone shift) in Solar Hijri with Persian digits, e.g. ۱۴۰۵/۰۸/۳۰."""
-    if day is None:
-        return "—"
-    y, m, d = to_jalali(day)
-    return persian_digits(f"{y:04d}/{m:02d}/{d:02d}")
+    return _calendar_text(day, zone=None, convert=to_jalali, digits=persian_digits, with_time=False)
 
 
 def rials(amount: int | None) -> str:
@@ -107,22 +113,12 @@ def to_hijri(day: date) -> tuple[int, int, int]:
 
 def hijri(instant: datetime | None, *, with_time: bool = True) -> str:
     """A UTC instant as a Riyadh-time Umm al-Qura string with Arabic-Indic digits, e.g. ١٤٤٨/٠٦/١٢ ٠٣:٤٨."""
-    if instant is None:
-        return "—"
-    local = instant.astimezone(RIYADH)
-    y, m, d = to_hijri(local.date())
-    text = f"{y:04d}/{m:02d}/{d:02d}"
-    if with_time:
-        text += f" {local:%H:%M}"
-    return arabic_indic_digits(text)
+    return _calendar_text(instant, zone=RIYADH, convert=to_hijri, digits=arabic_indic_digits, with_time=with_time)
 
 
 def hijri_date(day: date | None) -> str:
     """A calendar day (no time, no zone shift) in Umm al-Qura with Arabic-Indic digits."""
-    if day is None:
-        return "—"
-    y, m, d = to_hijri(day)
-    return arabic_indic_digits(f"{y:04d}/{m:02d}/{d:02d}")
+    return _calendar_text(day, zone=None, convert=to_hijri, digits=arabic_indic_digits, with_time=False)
 
 
 def grouped(amount: int | None, *, digits: str = "fa") -> str:
