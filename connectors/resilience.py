@@ -15,7 +15,7 @@
   such for the compliance scoreboard). An answer that does arrive is kept, late or not: the inquiry log's
   latency shows how late it was.
 
-Freeze and release orders are safe to retry: they carry an order id the agency applies at most once.
+Freeze, release and transfer orders are safe to retry: they carry an order id the agency applies at most once.
 The clock (``monotonic`` and ``sleep``) and the jitter's random source are injectable, so tests are fast
 and deterministic. Breaker and bucket belong to one client unless shared ones are passed in.
 """
@@ -232,6 +232,19 @@ class ResilientClient:
     def release(self, order: FreezeOrder) -> Acknowledgement:
         """Send a release order; a retry is safe because the agency applies an order id once."""
         return self._call("release", order.order_id, lambda: self.inner.release(order))
+
+    def transfer(self, order: FreezeOrder) -> Acknowledgement:
+        """Send a transfer order (frozen money to the court's account); a retry is safe as for freezes.
+
+        A wrapped client without a ``transfer`` operation (its agency's contract has none) gets a final
+        ``AgencyError`` at once: nothing is sent and the breaker is not touched.
+        """
+        send: Callable[[FreezeOrder], Acknowledgement] | None = getattr(self.inner, "transfer", None)
+        if send is None:
+            self.last_attempts = 0
+            raise AgencyError("this agency's contract has no transfer operation", agency_id=self.instance.agency_id,
+                              operation="transfer", request_id=order.order_id)
+        return self._call("transfer", order.order_id, lambda: send(order))
 
     def close(self) -> None:
         """Close the wrapped client."""

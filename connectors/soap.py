@@ -161,13 +161,19 @@ class SoapOperations:
     asset_element: str  # the repeated element of the inquiry answer
     read_asset: Callable[[Any], Asset]
     order_fields: Callable[[str], dict[str, object]]  # asset_ref -> request fields naming the asset
+    transfer: str | None = None  # moving frozen money to the court's account: only banks hold money
+
+    def operation_for(self, kind: OrderKind) -> str | None:
+        """The operation sending an order of ``kind``; None when the contract has none."""
+        return {OrderKind.FREEZE: self.freeze, OrderKind.RELEASE: self.release,
+                OrderKind.TRANSFER: self.transfer}[kind]
 
 
 #: The one table of SOAP agency kinds.
 OPERATIONS: dict[AgencyKind, SoapOperations] = {
     AgencyKind.BANK: SoapOperations(
         "{urn:estelam:agency:bank:v1}BankSoapBinding", "InquireAccounts", "FreezeAccount", "ReleaseAccount",
-        "account", _bank_account, _iban_fields),
+        "account", _bank_account, _iban_fields, transfer="TransferToCourt"),
     AgencyKind.LAND_REGISTRY: SoapOperations(
         "{urn:estelam:agency:land_registry:v1}LandRegistrySoapBinding", "InquireProperties", "FreezeProperty",
         "ReleaseProperty", "property", _property, _plate_fields),
@@ -330,15 +336,25 @@ class SoapAgencyClient:
         """Lift up to ``order.amount_rial`` of the case's block on the order's asset."""
         return self._send(order, OrderKind.RELEASE)
 
+    def transfer(self, order: FreezeOrder) -> Acknowledgement:
+        """Move up to ``order.amount_rial`` of the case's block on a bank account to the court's account.
+
+        Raises ``AgencyError`` (final, nothing sent) when this agency's contract has no transfer operation.
+        """
+        return self._send(order, OrderKind.TRANSFER)
+
     def close(self) -> None:
         """Close the HTTP session, if this client opened it."""
         if self._own_session:
             self._session.close()
 
     def _send(self, order: FreezeOrder, kind: OrderKind) -> Acknowledgement:
-        operation = self.operations.freeze if kind is OrderKind.FREEZE else self.operations.release
         if order.kind is not kind:
             raise ValueError(f"order {order.order_id} is a {order.kind} order, not a {kind} order")
+        operation = self.operations.operation_for(kind)
+        if operation is None:
+            raise AgencyError(f"this agency's contract ({self.instance.contract}) has no {kind} operation",
+                              agency_id=self.instance.agency_id, operation=str(kind), request_id=order.order_id)
         try:
             asset_fields = self.operations.order_fields(order.asset_ref)
         except ValueError as exc:

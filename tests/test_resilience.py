@@ -21,7 +21,16 @@ from connectors.resilience import (
     RetryPolicy,
     TokenBucket,
 )
-from estelam.domain import AgencyInstance, AgencyKind, InquiryAnswer, Protocol
+from estelam.domain import (
+    Acknowledgement,
+    AckStatus,
+    AgencyInstance,
+    AgencyKind,
+    FreezeOrder,
+    InquiryAnswer,
+    OrderKind,
+    Protocol,
+)
 from estelam.exceptions import (
     AgencyAnswerMalformed,
     AgencyDeadlineMissed,
@@ -349,3 +358,52 @@ def test_the_round_records_one_final_state_per_person_with_reasons_and_attempts(
     assert "invalid_person_id" in rows[persons[1]]["reason"]
     assert "reply deadline" in rows[persons[2]]["reason"] and "not XML" in rows[persons[4]]["reason"]
     assert (summary.sent, summary.answered, summary.failed, summary.deadline_missed) == (6, 1, 3, 2)
+
+
+# --- transfers (collection orders) ----------------------------------------------------------------
+
+
+@dataclass
+class ScriptedBank(ScriptedAgency):
+    """A scripted agency whose contract has a transfer operation."""
+
+    def transfer(self, order: FreezeOrder) -> Acknowledgement:
+        self._attempt()
+        return Acknowledgement(order.order_id, INSTANCE.agency_id, order.case_id, order.asset_ref, AckStatus.DONE,
+                               order.amount_rial, 0, datetime.now(UTC))
+
+
+TRANSFER = FreezeOrder("C1/t1", OrderKind.TRANSFER, "C1", INSTANCE.agency_id, "IR" + "0" * 24, 1_000,
+                       datetime(2026, 11, 1, tzinfo=UTC))
+
+
+def test_transfers_are_retried_like_freezes() -> None:
+    agency = ScriptedBank(FakeClock(), failures=[unavailable(), fault(503)])
+    client = resilient(agency)
+    ack = client.transfer(TRANSFER)
+    assert (ack.status, ack.acknowledged_amount_rial) == (AckStatus.DONE, 1_000)
+    assert agency.calls == 3 and client.last_attempts == 3
+    assert len(agency.clock.sleeps) == 2
+
+
+def test_a_refused_transfer_is_final_and_an_open_circuit_stops_transfers() -> None:
+    agency = ScriptedBank(FakeClock(), failures=[fault(400)])
+    client = resilient(agency)
+    with pytest.raises(AgencyFault):
+        client.transfer(TRANSFER)
+    assert agency.calls == 1
+    agency = ScriptedBank(FakeClock(), failures=[unavailable()] * 10)
+    client = resilient(agency, breaker=CircuitBreaker("a", failure_threshold=2, clock=agency.clock),
+                       retry=RetryPolicy(max_attempts=5))
+    with pytest.raises(AgencyUnavailable, match="circuit open"):
+        client.transfer(TRANSFER)
+    assert agency.calls == 2
+
+
+def test_a_client_without_transfer_is_refused_at_once_without_a_call() -> None:
+    agency = ScriptedAgency(FakeClock())
+    client = resilient(agency)
+    with pytest.raises(AgencyError, match="no transfer operation") as raised:
+        client.transfer(TRANSFER)
+    assert not raised.value.transient
+    assert agency.calls == 0 and client.last_attempts == 0

@@ -109,10 +109,20 @@ class _Vocabulary:
     release: str
     write_asset: Callable[[etree._Element, str, AgencyAsset, Identifier], None]
     asset_ref: Callable[[etree._Element, str], str]
+    transfer: str | None = None  # moving frozen money to the court's account; only banks hold money
+
+    def operation_for(self, kind: OrderKind) -> str:
+        """The operation name of an order of ``kind``."""
+        name = {OrderKind.FREEZE: self.freeze, OrderKind.RELEASE: self.release,
+                OrderKind.TRANSFER: self.transfer}[kind]
+        if name is None:
+            raise ValueError(f"no operation for {kind} orders")
+        return name
 
 
 VOCABULARIES: dict[AgencyKind, _Vocabulary] = {
-    AgencyKind.BANK: _Vocabulary("InquireAccounts", "FreezeAccount", "ReleaseAccount", _write_account, _iban_ref),
+    AgencyKind.BANK: _Vocabulary("InquireAccounts", "FreezeAccount", "ReleaseAccount", _write_account, _iban_ref,
+                                 transfer="TransferToCourt"),
     AgencyKind.LAND_REGISTRY: _Vocabulary("InquireProperties", "FreezeProperty", "ReleaseProperty",
                                           _write_property, _plate_ref),
 }
@@ -157,6 +167,8 @@ class SoapAgency:
             self.vocabulary.freeze: lambda el: self._order(el, OrderKind.FREEZE),
             self.vocabulary.release: lambda el: self._order(el, OrderKind.RELEASE),
         }
+        if self.vocabulary.transfer is not None:
+            self._operations[self.vocabulary.transfer] = lambda el: self._order(el, OrderKind.TRANSFER)
 
     def __call__(self, request: Request) -> Response:
         # The server's parse_qs drops the blank "wsdl" of "/soap?wsdl", so every GET of the endpoint gets the WSDL.
@@ -258,8 +270,7 @@ class SoapAgency:
         if not order.order_id or not order.case_id:
             raise SoapFault("Client", "orderId and caseId must not be empty")
         ack = self.state.apply(order, now)
-        operation = self.vocabulary.freeze if kind is OrderKind.FREEZE else self.vocabulary.release
-        return self._acknowledgement(f"{operation}Response", ack)
+        return self._acknowledgement(f"{self.vocabulary.operation_for(kind)}Response", ack)
 
     def _acknowledgement(self, element_name: str, ack: Acknowledgement) -> etree._Element:
         ns = self.namespace

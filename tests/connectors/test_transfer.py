@@ -1,0 +1,236 @@
+"""Transfers to the court's account (collection) over the wire: the bank's TransferToCourt operation.
+
+Each module runs one bank simulator and one land-registry simulator on loopback from a fresh
+state; tests keep apart by case id and by account.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connectors import client_for
+from connectors.resilience import BreakerState, ResilientClient
+from connectors.simulators.agency_state import AgencyState
+from connectors.simulators.server import RunningServer
+from connectors.simulators.soap_app import soap_application
+from connectors.simulators.world import World, generate
+from connectors.soap import SoapAgencyClient
+from estelam import settings
+from estelam.contracts import load_agency_registry
+from estelam.domain import (
+    AccountKind,
+    Acknowledgement,
+    AckStatus,
+    AgencyInstance,
+    BankAccount,
+    FreezeOrder,
+    InquiryAnswer,
+    OrderKind,
+)
+from estelam.exceptions import AgencyError
+from estelam.freezes import IssuedOrder, OrderStatus, ReasonCode, push_orders
+
+REGISTRY = load_agency_registry()
+ISSUED_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+
+
+@dataclasses.dataclass
+class Agency:
+    instance: AgencyInstance
+    state: AgencyState
+    server: RunningServer
+    client: SoapAgencyClient
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return generate(REGISTRY.instances)
+
+
+def _start(world: World, agency_id: str) -> Agency:
+    instance = REGISTRY.instance(agency_id)
+    state = AgencyState(instance, world.assets_at(agency_id))
+    server = RunningServer(soap_application(state, settings.contracts_dir() / instance.contract))
+    local = dataclasses.replace(instance, endpoint=server.url)
+    return Agency(local, state, server, SoapAgencyClient(local))
+
+
+@pytest.fixture(scope="module")
+def agencies(world: World) -> Iterator[dict[str, Agency]]:
+    running = {agency_id: _start(world, agency_id) for agency_id in ("bank_melli", "land_registry")}
+    yield running
+    for agency in running.values():
+        agency.client.close()
+        agency.server.stop()
+
+
+@pytest.fixture
+def bank(agencies: dict[str, Agency]) -> Agency:
+    return agencies["bank_melli"]
+
+
+@pytest.fixture
+def land(agencies: dict[str, Agency]) -> Agency:
+    return agencies["land_registry"]
+
+
+@pytest.fixture
+def case_id(request: pytest.FixtureRequest) -> str:
+    return f"1403-{zlib.crc32(request.node.nodeid.encode()):010d}"
+
+
+@pytest.fixture(scope="module")
+def ordinary_accounts(world: World) -> Iterator[BankAccount]:
+    return iter([a for a in world.bank_accounts["bank_melli"]
+                 if a.account_kind is AccountKind.ORDINARY and a.balance_rial >= 1_000_000])
+
+
+def order(kind: OrderKind, case_id: str, ref: str, amount: int, order_id: str,
+          agency_id: str = "bank_melli") -> FreezeOrder:
+    return FreezeOrder(f"{case_id}/{order_id}", kind, case_id, agency_id, ref, amount, ISSUED_AT)
+
+
+def held_for(agency: Agency, case_id: str) -> dict[tuple[str, str], int]:
+    return {key: amount for key, amount in agency.state.held_freezes().items() if key[0] == case_id}
+
+
+def test_transfer_moves_part_of_the_block_to_the_court(bank: Agency, case_id: str,
+                                                      ordinary_accounts: Iterator[BankAccount]) -> None:
+    account = next(ordinary_accounts)
+    frozen = account.balance_rial // 2
+    part = frozen // 3
+    bank.client.freeze(order(OrderKind.FREEZE, case_id, account.iban, frozen, "f1"))
+    ack = bank.client.transfer(order(OrderKind.TRANSFER, case_id, account.iban, part, "t1"))
+    assert ack.status is AckStatus.DONE
+    assert (ack.acknowledged_amount_rial, ack.frozen_total_rial) == (part, frozen - part)
+    assert (ack.order_id, ack.case_id, ack.asset_ref, ack.agency_id) == (f"{case_id}/t1", case_id, account.iban,
+                                                                         "bank_melli")
+    assert ack.acknowledged_at.tzinfo is UTC
+    assert held_for(bank, case_id) == {(case_id, account.iban): frozen - part}
+    assert bank.state.collected(case_id) == part
+    balance = next(a for a in bank.state.assets_of(account.holder_id) if isinstance(a, BankAccount)
+                   and a.iban == account.iban).balance_rial
+    assert balance == account.balance_rial - part
+
+
+def test_transfer_beyond_the_block_moves_only_what_is_frozen(bank: Agency, case_id: str,
+                                                             ordinary_accounts: Iterator[BankAccount]) -> None:
+    account = next(ordinary_accounts)
+    frozen = account.balance_rial // 4
+    bank.client.freeze(order(OrderKind.FREEZE, case_id, account.iban, frozen, "f1"))
+    ack = bank.client.transfer(order(OrderKind.TRANSFER, case_id, account.iban, frozen + 1_000, "t1"))
+    assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial) == (AckStatus.PARTIAL, frozen, 0)
+    assert held_for(bank, case_id) == {}
+    assert bank.state.collected(case_id) == frozen
+    # nothing frozen any more: a further transfer is refused and moves nothing
+    again = bank.client.transfer(order(OrderKind.TRANSFER, case_id, account.iban, 1_000, "t2"))
+    assert (again.status, again.acknowledged_amount_rial) == (AckStatus.REFUSED, 0)
+    assert again.reason
+    assert bank.state.collected(case_id) == frozen
+
+
+def test_transfer_without_a_block_is_refused(bank: Agency, case_id: str,
+                                             ordinary_accounts: Iterator[BankAccount]) -> None:
+    account = next(ordinary_accounts)
+    ack = bank.client.transfer(order(OrderKind.TRANSFER, case_id, account.iban, 1_000, "t1"))
+    assert (ack.status, ack.acknowledged_amount_rial) == (AckStatus.REFUSED, 0)
+    assert "nothing frozen" in ack.reason
+    assert bank.state.collected(case_id) == 0
+
+
+def test_repeating_a_transfer_order_id_moves_the_money_once(bank: Agency, case_id: str,
+                                                            ordinary_accounts: Iterator[BankAccount]) -> None:
+    account = next(ordinary_accounts)
+    frozen = account.balance_rial // 2
+    bank.client.freeze(order(OrderKind.FREEZE, case_id, account.iban, frozen, "f1"))
+    transfer = order(OrderKind.TRANSFER, case_id, account.iban, frozen // 2, "t1")
+    applied_before = bank.state.applied_orders()
+    first = bank.client.transfer(transfer)
+    again = bank.client.transfer(transfer)
+    assert again == first
+    assert bank.state.applied_orders() == applied_before + 1
+    assert bank.state.collected(case_id) == frozen // 2
+    assert held_for(bank, case_id) == {(case_id, account.iban): frozen - frozen // 2}
+
+
+def test_transfer_refuses_an_order_of_another_kind(bank: Agency, case_id: str) -> None:
+    with pytest.raises(ValueError, match="not a transfer order"):
+        bank.client.transfer(order(OrderKind.FREEZE, case_id, "IR" + "0" * 24, 1, "f1"))
+
+
+def test_the_land_registry_contract_has_no_transfer(world: World, land: Agency, case_id: str) -> None:
+    prop = world.properties["land_registry"][0]
+    applied_before = land.state.applied_orders()
+    with pytest.raises(AgencyError, match="no transfer operation") as raised:
+        land.client.transfer(order(OrderKind.TRANSFER, case_id, prop.asset_ref, 1, "t1", "land_registry"))
+    assert not raised.value.transient
+    assert land.state.applied_orders() == applied_before  # nothing was sent
+
+
+# --- through the hub's own path: client_for and push_orders -----------------------------------------------
+
+
+def issued(the_order: FreezeOrder, *, asset_kind: str = "bank_account") -> IssuedOrder:
+    return IssuedOrder(order=the_order, version=1, reason_code=ReasonCode.COLLECTION, first_issued_at=ISSUED_AT,
+                       deadline_at=ISSUED_AT + timedelta(hours=1), person_id="P", asset_kind=asset_kind,
+                       confidential=False)
+
+
+def test_push_orders_sends_a_transfer_through_the_hubs_bank_client(bank: Agency, case_id: str,
+                                                                   ordinary_accounts: Iterator[BankAccount]) -> None:
+    account = next(ordinary_accounts)
+    frozen = account.balance_rial // 2
+    client = client_for(bank.instance)
+    try:
+        assert isinstance(client, ResilientClient)
+        freeze = order(OrderKind.FREEZE, case_id, account.iban, frozen, "f1")
+        transfer = order(OrderKind.TRANSFER, case_id, account.iban, frozen, "t1")
+        log, acks = push_orders([issued(freeze), issued(transfer)], {"bank_melli": client}, cycle_id="c1",
+                                now=ISSUED_AT)
+    finally:
+        client.close()
+    assert [row["delivery"] for row in log] == ["delivered", "delivered"]
+    assert [row["status"] for row in log] == [str(OrderStatus.ACKNOWLEDGED)] * 2
+    assert [(a.status, a.acknowledged_amount_rial) for a in acks] == [(AckStatus.DONE, frozen)] * 2
+    assert acks[1].frozen_total_rial == 0
+    assert bank.state.collected(case_id) == frozen
+    assert held_for(bank, case_id) == {}
+
+
+class _NoTransfer:
+    """A wire client whose agency's contract has freeze and release only (as the REST agencies)."""
+
+    def __init__(self, instance: AgencyInstance) -> None:
+        self.instance = instance
+        self.calls = 0
+
+    def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
+        raise NotImplementedError
+
+    def freeze(self, order: FreezeOrder) -> Acknowledgement:
+        self.calls += 1
+        raise NotImplementedError
+
+    release = freeze
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_wrapped_client_without_transfer_records_the_order_failed_with_the_reason(bank: Agency,
+                                                                                     case_id: str) -> None:
+    inner = _NoTransfer(bank.instance)
+    client = ResilientClient(inner)  # type: ignore[arg-type]
+    transfer = order(OrderKind.TRANSFER, case_id, "IR" + "0" * 24, 1_000, "t1")
+    log, acks = push_orders([issued(transfer)], {"bank_melli": client}, cycle_id="c1", now=ISSUED_AT)
+    assert acks == []
+    assert log[0]["delivery"] == "failed"
+    assert log[0]["status"] == str(OrderStatus.PENDING)
+    assert "no transfer operation" in str(log[0]["reason"])
+    assert inner.calls == 0 and client.last_attempts == 0
+    assert client.breaker.state is BreakerState.CLOSED
