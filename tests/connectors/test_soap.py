@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -91,19 +90,6 @@ def bank(agencies: dict[str, RunningAgency]) -> RunningAgency:
 @pytest.fixture
 def land(agencies: dict[str, RunningAgency]) -> RunningAgency:
     return agencies["land_registry"]
-
-
-@pytest.fixture
-def case_id(request: pytest.FixtureRequest) -> str:
-    """A case of this test's own, so freezes of other tests never show in its assertions."""
-    return f"1403-{zlib.crc32(request.node.nodeid.encode()):010d}"
-
-
-@pytest.fixture(scope="module")
-def ordinary_accounts(world: World) -> Iterator[BankAccount]:
-    """Unfrozen ordinary accounts at bank_melli, each handed out once per module."""
-    return iter([a for a in world.bank_accounts["bank_melli"]
-                 if a.account_kind is AccountKind.ORDINARY and a.balance_rial >= 1_000_000])
 
 
 def held_for(agency: RunningAgency, case_id: str) -> dict[tuple[str, str], int]:

@@ -7,7 +7,6 @@ state; tests keep apart by case id and by account.
 from __future__ import annotations
 
 import dataclasses
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +22,6 @@ from connectors.soap import SoapAgencyClient
 from estelam import settings
 from estelam.contracts import load_agency_registry
 from estelam.domain import (
-    AccountKind,
     Acknowledgement,
     AckStatus,
     AgencyInstance,
@@ -77,17 +75,6 @@ def bank(agencies: dict[str, Agency]) -> Agency:
 @pytest.fixture
 def land(agencies: dict[str, Agency]) -> Agency:
     return agencies["land_registry"]
-
-
-@pytest.fixture
-def case_id(request: pytest.FixtureRequest) -> str:
-    return f"1403-{zlib.crc32(request.node.nodeid.encode()):010d}"
-
-
-@pytest.fixture(scope="module")
-def ordinary_accounts(world: World) -> Iterator[BankAccount]:
-    return iter([a for a in world.bank_accounts["bank_melli"]
-                 if a.account_kind is AccountKind.ORDINARY and a.balance_rial >= 1_000_000])
 
 
 def order(kind: OrderKind, case_id: str, ref: str, amount: int, order_id: str,
