@@ -50,11 +50,9 @@ def landing_counts() -> dict[str, int]:
 
 
 def mart_counts() -> dict[str, int]:
-    from estelam.warehouse import connect_read_only
+    from estelam import warehouse
 
-    with connect_read_only() as con:
-        return {f"{mart} rows": int(con.execute(f"select count(*) from {mart}").fetchone()[0])  # type: ignore[index]
-                for mart in MARTS}
+    return {f"{mart} rows": rows for mart, rows in warehouse.mart_counts(MARTS).items()}
 
 
 def cycle_summary(held_freezes: dict[tuple[str, str, str], int]) -> dict[str, int]:
