@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 .PHONY: demo test lint install clean dashboard browser
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/python -m estelam.demo
+	$(VENV)/bin/python -m simulators.demo
 
 test: $(VENV)/.installed browser
 	$(VENV)/bin/python -m pytest

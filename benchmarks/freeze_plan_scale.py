@@ -9,9 +9,9 @@ cycle that froze the plan of the day before, after which 10% of the cases receiv
 closed, 2% of the freezes came back partial and 1% of the orders are still unanswered.
 
 Times what one reconciliation pass computes before it sends anything:
-- ``state``: :func:`estelam.freezes.ledger_state` (held amounts, versions, asset news, order book from the logs);
-- ``plan``: :func:`estelam.freeze_plan.plan_freezes` (the desired state for every open case);
-- ``diff``: :func:`estelam.freezes.plan_orders` (resends plus freezes, top-ups, releases, transfers).
+- ``state``: :func:`estelam.freeze.reconciliation.ledger_state` (held amounts, versions, asset news, order book);
+- ``plan``: :func:`estelam.freeze.planner.plan_freezes` (the desired state for every open case);
+- ``diff``: :func:`estelam.freeze.reconciliation.plan_orders` (resends plus freezes, top-ups, releases, transfers).
 
 The floor is the least any plan-and-diff must do on the same data in Python: group assets by debtor,
 sort each debtor's cases and assets, and compare a dict of planned amounts with a dict of held ones.
@@ -27,9 +27,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from estelam.domain import OrderKind
-from estelam.freeze_plan import LIQUIDITY_RANK, KnownAsset, plan_freezes
-from estelam.freezes import CaseFacts, HubView, ReasonCode, ledger_state, order_id_for, plan_orders
+from estelam.core.domain import OrderKind
+from estelam.freeze.planner import LIQUIDITY_RANK, KnownAsset, plan_freezes
+from estelam.freeze.reconciliation import CaseFacts, HubView, ReasonCode, ledger_state, order_id_for, plan_orders
 
 DEFAULT_CASES = 100_000
 DEFAULT_ROUNDS = 3

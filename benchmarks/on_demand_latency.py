@@ -2,15 +2,15 @@
 
     .venv/bin/python -m benchmarks.on_demand_latency [--runs 50] [--persons 60]
 
-Every agency of the registry runs as a loopback simulator (``connectors.simulators.fleet``), each with
+Every agency of the registry runs as a loopback simulator (``simulators.fleet``), each with
 the ``latency`` fault on every request: each answer is delayed uniformly in ``LATENCY_S``, so which
 agency is slowest changes from run to run, as with real agencies. Each run calls
-``estelam.on_demand.inquire_person`` for one debtor (a different person each run) across all agencies,
+``estelam.inquiry.on_demand.inquire_person`` for one debtor (a different person each run) across all agencies,
 landing into a temporary data directory.
 
 Overhead of a run = its wall time (call to every answer and log entry landed) minus the slowest
 agency's own latency (the time the hub waited for that agency: client set-up plus its calls). The
-process first calls ``estelam.on_demand.warm_up()`` (as a server would at start) and makes one
+process first calls ``estelam.inquiry.on_demand.warm_up()`` (as a server would at start) and makes one
 untimed run (WSDL caches); both are reported on their own.
 This is a measurement, not a test: nothing asserts.
 """
@@ -24,11 +24,11 @@ import statistics
 import tempfile
 from collections import Counter
 
-from connectors.simulators.faults import FaultProfile
-from connectors.simulators.fleet import Fleet
-from connectors.simulators.world import generate
-from estelam import settings
-from estelam.contracts import load_agency_registry
+from estelam.contracts.registry import load_agency_registry
+from estelam.core import settings
+from simulators.faults import FaultProfile
+from simulators.fleet import Fleet
+from simulators.world import generate
 
 DEFAULT_RUNS = 50
 DEFAULT_PERSONS = 60
@@ -49,7 +49,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="on-demand-bench-") as data:
         os.environ["ESTELAM_DATA_DIR"] = data
-        from estelam.on_demand import inquire_person, warm_up  # after the data dir is set
+        from estelam.inquiry.on_demand import inquire_person, warm_up  # after the data dir is set
 
         warm_up_s = warm_up()
 

@@ -31,13 +31,13 @@ import httpx
 from lxml import etree
 
 from connectors.resilience import ResilientClient
-from connectors.simulators.agency_state import AgencyState, asset_owner
-from connectors.simulators.server import RunningServer
-from connectors.simulators.soap_app import soap_application
-from connectors.simulators.world import generate
 from connectors.soap import SOAP_PATH, SoapAgencyClient
-from estelam.contracts import load_agency_registry
-from estelam.domain import AgencyInstance
+from estelam.contracts.registry import load_agency_registry
+from estelam.core.domain import AgencyInstance
+from simulators.agency_state import AgencyState, asset_owner
+from simulators.server import RunningServer
+from simulators.soap_app import soap_application
+from simulators.world import generate
 
 BANK = "bank_melli"
 DEFAULT_SECONDS = 3.0

@@ -8,8 +8,8 @@
    debtor to six agencies (three banks, the depository, the vehicle and land registries) with the answers'
    bank accounts, holdings, vehicles and properties, names spelled each agency's way (Arabic yeh/kaf,
    ZWNJ as space or dropped), valid check digits throughout, and freeze orders with acknowledgements for
-   10% of the cases. Files carry the contract's columns plus lineage, as ``estelam.landing`` writes them.
-2. Times ``estelam.warehouse.build()``: every seed, model, snapshot, data test and unit test.
+   10% of the cases. Files carry the contract's columns plus lineage, as ``estelam.ingest.landing`` writes them.
+2. Times ``estelam.warehouse.dbt_build.build()``: every seed, model, snapshot, data test and unit test.
 3. Times the floor: the same core aggregations (the registry per person, each case's assets and coverage,
    the daily inquiry KPIs with p50/p95) as one raw DuckDB query over the same Parquet: no dbt, no
    staging or deduplication, no identity resolution, no tests, nothing written.
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import duckdb
 
-from estelam import contracts, warehouse
+from estelam.contracts import registry as contracts
+from estelam.warehouse import dbt_build as warehouse
 
 DEFAULT_PERSONS = 1_000_000
 #: Extra cases, as a share of persons, on random debtors (so some debtors have several cases).

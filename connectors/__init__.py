@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors.base import AgencyClient
 from connectors.resilience import ResilientClient
-from estelam.domain import AgencyInstance, Protocol
+from estelam.core.domain import AgencyInstance, Protocol
 
 
 def wire_client_for(instance: AgencyInstance) -> AgencyClient:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from estelam.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
-from estelam.exceptions import AgencyError
+from estelam.core.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
+from estelam.core.exceptions import AgencyError
 
 #: Safe defaults, named once.
 DEFAULT_CONNECT_TIMEOUT_S = 2.0
@@ -22,7 +22,7 @@ class AgencyClient(Protocol):
     """One agency instance, reached over its own contract (SOAP or REST).
 
     Every method either returns a domain object or raises an
-    ``estelam.exceptions.AgencyError`` subclass carrying agency, operation and request id.
+    ``estelam.core.exceptions.AgencyError`` subclass carrying agency, operation and request id.
     """
 
     instance: AgencyInstance

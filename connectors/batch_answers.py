@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from estelam.exceptions import AgencyError
-from estelam.identifiers import latin_digits
+from estelam.core.exceptions import AgencyError
+from estelam.core.identifiers import latin_digits
 
 #: What every agency contract accepts as a person id on the wire (check digits are the agency's to judge).
 WIRE_PERSON_ID = re.compile(r"[0-9]{10,11}")

@@ -21,8 +21,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from estelam.domain import AgencyInstance, Protocol
-from estelam.exceptions import ContractError
+from estelam.core.domain import AgencyInstance, Protocol
+from estelam.core.exceptions import ContractError
 
 #: The hub's user name at every agency when a SOAP secret gives only a password.
 DEFAULT_USERNAME = "estelam-hub"

@@ -31,8 +31,8 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, AgencyClient, BatchAnswers
-from estelam.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
-from estelam.exceptions import AgencyDeadlineMissed, AgencyError, AgencyUnavailable
+from estelam.core.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
+from estelam.core.exceptions import AgencyDeadlineMissed, AgencyError, AgencyUnavailable
 
 #: Attempts per call, the first included.
 DEFAULT_MAX_ATTEMPTS = 3

@@ -38,8 +38,8 @@ from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.xml_safety import MAX_DOCUMENT_BYTES
-from estelam import settings
-from estelam.domain import (
+from estelam.core import settings
+from estelam.core.domain import (
     Acknowledgement,
     AckStatus,
     AgencyInstance,
@@ -50,8 +50,8 @@ from estelam.domain import (
     TlsOptions,
     Vehicle,
 )
-from estelam.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable, ContractError
-from estelam.identifiers import latin_digits
+from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable, ContractError
+from estelam.core.identifiers import latin_digits
 
 REQUEST_ID_HEADER = "X-Request-Id"
 #: What a vehicle restriction forbids when the order does not say: a change of owner.

@@ -42,8 +42,8 @@ from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge
-from estelam import settings
-from estelam.domain import (
+from estelam.core import settings
+from estelam.core.domain import (
     AccountKind,
     Acknowledgement,
     AckStatus,
@@ -57,8 +57,8 @@ from estelam.domain import (
     Property,
     TlsOptions,
 )
-from estelam.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable
-from estelam.identifiers import latin_digits
+from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable
+from estelam.core.identifiers import latin_digits
 
 #: Where every SOAP agency listens, below its base URL.
 SOAP_PATH = "/soap"

@@ -8,8 +8,8 @@ the inquiry log (every inquiry ends answered, rejected or failed, with a reason)
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-from estelam.assets import INQUIRY_ANSWERS
-from estelam.deployment import WAREHOUSE_POOL
+from estelam.orchestration.airflow_assets import INQUIRY_ANSWERS
+from estelam.orchestration.pools import WAREHOUSE_POOL
 
 
 @dag(
@@ -23,14 +23,14 @@ from estelam.deployment import WAREHOUSE_POOL
 def asset_inquiries() -> None:
     @task
     def agencies() -> list[str]:
-        from estelam.inquiries import agencies_to_ask
+        from estelam.inquiry.rounds import agencies_to_ask
 
         return agencies_to_ask()
 
     @task(outlets=[INQUIRY_ANSWERS], pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
     def inquire(agency_id: str) -> dict[str, object]:
-        from estelam.ids import safe_batch_id
-        from estelam.inquiries import inquire_agency
+        from estelam.core.keys import safe_batch_id
+        from estelam.inquiry.rounds import inquire_agency
 
         return inquire_agency(agency_id, round_id=safe_batch_id(get_current_context()["run_id"]))
 

@@ -8,7 +8,7 @@ the same batches.
 import pendulum
 from airflow.sdk import dag, task
 
-from estelam.assets import CASE_EVENTS
+from estelam.orchestration.airflow_assets import CASE_EVENTS
 
 
 @dag(
@@ -22,7 +22,7 @@ from estelam.assets import CASE_EVENTS
 def case_events_ingest() -> None:
     @task(outlets=[CASE_EVENTS])
     def ingest_inbox() -> dict[str, int]:
-        from estelam.case_events import ingest_inbox
+        from estelam.ingest.case_events import ingest_inbox
 
         return ingest_inbox().as_dict()
 

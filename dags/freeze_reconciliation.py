@@ -1,6 +1,6 @@
 """Push freezes, releases and transfers: send agencies the difference between the freeze plan and what they hold.
 
-After each warehouse build. One task runs one reconciliation cycle (estelam.freezes.run_cycle:
+After each warehouse build. One task runs one reconciliation cycle (estelam.freeze.reconciliation.run_cycle:
 plan, diff, push, land orders, acknowledgements and debtor notifications, again until nothing
 new is to be sent). When nothing was delivered, no acknowledgements land and the warehouse is
 not rebuilt (the announce task is skipped).
@@ -10,8 +10,8 @@ import pendulum
 from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from estelam.assets import FREEZE_ACKNOWLEDGEMENTS, WAREHOUSE
-from estelam.deployment import WAREHOUSE_POOL
+from estelam.orchestration.airflow_assets import FREEZE_ACKNOWLEDGEMENTS, WAREHOUSE
+from estelam.orchestration.pools import WAREHOUSE_POOL
 
 
 @dag(
@@ -25,8 +25,8 @@ from estelam.deployment import WAREHOUSE_POOL
 def freeze_reconciliation() -> None:
     @task(pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
     def reconcile() -> dict[str, object]:
-        from estelam.freezes import run_cycle
-        from estelam.ids import safe_batch_id
+        from estelam.core.keys import safe_batch_id
+        from estelam.freeze.reconciliation import run_cycle
 
         return run_cycle(safe_batch_id(get_current_context()["run_id"])).as_dict()
 

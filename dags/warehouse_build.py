@@ -2,15 +2,15 @@
 
 Runs whenever case events, inquiry answers or freeze acknowledgements land.
 DuckDB allows one writer, so this DAG never runs twice at once, and the build takes every slot
-of the warehouse pool (estelam.deployment) so no reader task holds the file open meanwhile. After the build,
+of the warehouse pool (estelam.orchestration.pools) so no reader task holds the file open meanwhile. After the build,
 the KPI marts are published as Parquet for the dashboard, which never opens the warehouse.
 """
 
 import pendulum
 from airflow.sdk import dag, task
 
-from estelam.assets import CASE_EVENTS, FREEZE_ACKNOWLEDGEMENTS, INQUIRY_ANSWERS, WAREHOUSE
-from estelam.deployment import WAREHOUSE_POOL, WAREHOUSE_WRITER_SLOTS
+from estelam.orchestration.airflow_assets import CASE_EVENTS, FREEZE_ACKNOWLEDGEMENTS, INQUIRY_ANSWERS, WAREHOUSE
+from estelam.orchestration.pools import WAREHOUSE_POOL, WAREHOUSE_WRITER_SLOTS
 
 
 @dag(
@@ -26,13 +26,13 @@ def warehouse_build() -> None:
     def dbt_build() -> dict[str, object]:
         from dataclasses import asdict
 
-        from estelam.warehouse import build
+        from estelam.warehouse.dbt_build import build
 
         return asdict(build())
 
     @task(pool=WAREHOUSE_POOL)  # a reader
     def publish_kpis() -> dict[str, object]:
-        from estelam.publishing import publish_kpis
+        from estelam.warehouse.publishing import publish_kpis
 
         return publish_kpis().as_dict()
 

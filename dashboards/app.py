@@ -16,7 +16,7 @@ import streamlit as st
 
 from dashboards import kpi_data
 from dashboards.labels import EN, FA, STEP_NAMES, number, percent, readable, t
-from estelam.calendars import solar_hijri
+from estelam.core.calendars import solar_hijri
 
 st.set_page_config(page_title="Estelam KPIs", page_icon="⚖️", layout="wide")
 

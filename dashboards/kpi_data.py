@@ -1,6 +1,6 @@
 """What the dashboard shows: published KPI marts, filtered and with small counts suppressed.
 
-Reads only ``data/published/*.parquet`` (see ``estelam.publishing``), never the
+Reads only ``data/published/*.parquet`` (see ``estelam.warehouse.publishing``), never the
 warehouse, so an open dashboard cannot block ``dbt build``. Every table is
 aggregated first and suppressed last: a count from 1 to ``threshold - 1`` is
 hidden, and so is every measure of a row built on fewer than ``threshold`` events,
@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from estelam.publishing import published_dir, read_manifest
+from estelam.warehouse.publishing import published_dir, read_manifest
 
 #: Counts below this are not shown (``ESTELAM_SUPPRESS_BELOW``).
 DEFAULT_SUPPRESS_BELOW = 5

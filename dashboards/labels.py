@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from estelam.calendars import persian_digits, solar_hijri, solar_hijri_date
+from estelam.core.calendars import persian_digits, solar_hijri, solar_hijri_date
 
 FA, EN = "fa", "en"
 

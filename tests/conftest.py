@@ -13,7 +13,7 @@ os.environ.setdefault("ESTELAM_DATA_DIR", str(_SESSION_DIR / "data"))
 os.environ.pop("ESTELAM_ENDPOINTS_FILE", None)
 os.environ.pop("ESTELAM_WAREHOUSE", None)
 
-from estelam.orchestration import configure_airflow  # noqa: E402
+from estelam.orchestration.in_process import configure_airflow  # noqa: E402
 
 configure_airflow()
 
@@ -28,7 +28,7 @@ E2E_CASES = 24
 @pytest.fixture(scope="session")
 def demo_cycle(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One whole demo cycle through real Airflow, shared by the end-to-end and dashboard tests."""
-    from estelam.demo import run
+    from simulators.demo import run
 
     data = tmp_path_factory.mktemp("e2e-data")
     with pytest.MonkeyPatch.context() as mp:

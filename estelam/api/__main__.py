@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args()
     # Validation setup costs seconds once per process: pay it before the first judge waits on it.
-    from estelam.on_demand import warm_up
+    from estelam.inquiry.on_demand import warm_up
 
     warm_up()
     uvicorn.run(create_app(), host=args.host, port=args.port)

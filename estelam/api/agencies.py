@@ -9,18 +9,18 @@ from fastapi import APIRouter, Body, Depends, Path
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field, field_validator
 
-from estelam.api.acknowledgements import (
+from estelam.access.audit import AuditAction
+from estelam.access.auth import Principal, Role
+from estelam.api.dependencies import Settings, require
+from estelam.core.domain import AckStatus
+from estelam.core.exceptions import AccessDenied
+from estelam.freeze.acknowledgements import (
     MAX_ACKNOWLEDGEMENTS_PER_CALL,
     PostedAcknowledgement,
     acknowledgements_of,
     land_acknowledgements,
     orders_of,
 )
-from estelam.api.dependencies import Settings, require
-from estelam.audit import AuditAction
-from estelam.auth import Principal, Role
-from estelam.domain import AckStatus
-from estelam.exceptions import AccessDenied
 
 router = APIRouter(tags=["agencies"])
 AgencyCaller = Annotated[Principal, Depends(require(Role.AGENCY))]

@@ -8,9 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from estelam.api import agencies, central_bank, judges, public, soap, statistics
-from estelam.api.config import ApiSettings
-from estelam.exceptions import AccessError, NotAuthenticated, ReportError, WarehouseError
-from estelam.warehouse import connect_read_only
+from estelam.api.services import ApiSettings
+from estelam.core.exceptions import AccessError, NotAuthenticated, ReportError, WarehouseError
+from estelam.warehouse.dbt_build import connect_read_only
 
 TITLE = "Estelam hub API"
 VERSION = "1.0.0"

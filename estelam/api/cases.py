@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from estelam.auth import Principal
-from estelam.exceptions import AccessDenied, ReportError
-from estelam.freezes import DIRECTIVES_FEED, NO_DIRECTIVES, case_directives, read_landed
-from estelam.warehouse import connect_read_only
+from estelam.access.auth import Principal
+from estelam.core.exceptions import AccessDenied, ReportError
+from estelam.freeze.reconciliation import DIRECTIVES_FEED, NO_DIRECTIVES, case_directives, read_landed
+from estelam.warehouse.dbt_build import connect_read_only
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from estelam.access.audit import AuditAction
+from estelam.access.auth import Principal, Role
 from estelam.api.dependencies import Settings, require
-from estelam.audit import AuditAction
-from estelam.auth import Principal, Role
-from estelam.warehouse import connect_read_only
+from estelam.warehouse.dbt_build import connect_read_only
 
 router = APIRouter(tags=["central bank"])
 CentralBank = Annotated[Principal, Depends(require(Role.CENTRAL_BANK))]

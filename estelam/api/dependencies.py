@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from estelam.api.config import ApiSettings
-from estelam.auth import Principal, Role
-from estelam.exceptions import AccessDenied
+from estelam.access.auth import Principal, Role
+from estelam.api.services import ApiSettings
+from estelam.core.exceptions import AccessDenied
 
 #: The OpenAPI security scheme (``bearerAuth``); missing tokens are answered by our own 401, not FastAPI's 403.
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearerAuth",

@@ -11,12 +11,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from estelam import reports
+from estelam.access.audit import AuditAction
+from estelam.access.auth import Principal, Role
 from estelam.api.cases import case_header, check_case_access
 from estelam.api.dependencies import Settings, require
-from estelam.audit import AuditAction
-from estelam.auth import Principal, Role
-from estelam.exceptions import AccessDenied
+from estelam.core.exceptions import AccessDenied
+from estelam.reporting import asset_report as reports
 
 router = APIRouter(tags=["judges"])
 Judge = Annotated[Principal, Depends(require(Role.JUDGE))]

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
+from estelam.access.audit import AuditAction, Outcome
+from estelam.access.auth import Principal, Role
+from estelam.access.consent import DEFAULT_TTL, MAX_TTL
 from estelam.api.dependencies import Settings, require
-from estelam.audit import AuditAction, Outcome
-from estelam.auth import Principal, Role
-from estelam.consent import DEFAULT_TTL, MAX_TTL
-from estelam.exceptions import ConsentRefused
-from estelam.warehouse import connect_read_only
+from estelam.core.exceptions import ConsentRefused
+from estelam.warehouse.dbt_build import connect_read_only
 
 router = APIRouter(tags=["registry"])
 Person = Annotated[Principal, Depends(require(Role.PERSON))]

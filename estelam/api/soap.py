@@ -17,13 +17,13 @@ from lxml import etree
 from pydantic import ValidationError
 
 from connectors.xml_safety import UnsafeXml, parse_untrusted
-from estelam import settings
-from estelam.api.acknowledgements import PostedAcknowledgement, land_acknowledgements
+from estelam.access.audit import AuditAction
+from estelam.access.auth import Role, bearer_token
 from estelam.api.agencies import AGENCY_PURPOSE, AcknowledgementIn
 from estelam.api.dependencies import api_settings
-from estelam.audit import AuditAction
-from estelam.auth import Role, bearer_token
-from estelam.exceptions import AccessDenied, AccessError, RequestRejected
+from estelam.core import settings
+from estelam.core.exceptions import AccessDenied, AccessError, RequestRejected
+from estelam.freeze.acknowledgements import PostedAcknowledgement, land_acknowledgements
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,11 +9,11 @@ import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends
 from fastapi.encoders import jsonable_encoder
 
+from estelam.access.auth import Principal, Role
 from estelam.api.dependencies import require
-from estelam.auth import Principal, Role
-from estelam.exceptions import RequestRejected
-from estelam.publishing import published_dir, read_manifest
-from estelam.warehouse import KPI_MARTS
+from estelam.core.exceptions import RequestRejected
+from estelam.warehouse.dbt_build import KPI_MARTS
+from estelam.warehouse.publishing import published_dir, read_manifest
 
 router = APIRouter(tags=["statisticians"])
 Statistician = Annotated[Principal, Depends(require(Role.STATISTICIAN))]

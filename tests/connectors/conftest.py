@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors.simulators.world import World
-from estelam.domain import AccountKind, BankAccount
+from estelam.core.domain import AccountKind, BankAccount
+from simulators.world import World
 
 
 @pytest.fixture

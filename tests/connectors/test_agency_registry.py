@@ -9,13 +9,13 @@ import pytest
 import yaml
 
 from connectors import client_for
-from connectors.simulators.fleet import Fleet
-from connectors.simulators.world import generate
-from estelam import settings
-from estelam.contracts import load_agency_registry
-from estelam.domain import AgencyKind, BankAccount, InquiryAnswer, Property
-from estelam.exceptions import ContractError
-from estelam.identifiers import is_iban
+from estelam.contracts.registry import load_agency_registry
+from estelam.core import settings
+from estelam.core.domain import AgencyKind, BankAccount, InquiryAnswer, Property
+from estelam.core.exceptions import ContractError
+from estelam.core.identifiers import is_iban
+from simulators.fleet import Fleet
+from simulators.world import generate
 
 NEW_AGENCIES = """
   - agency_id: bank_kosar

@@ -13,16 +13,16 @@ from connectors import wire_client_for
 from connectors.base import AgencyClient
 from connectors.credentials import demo_credentials
 from connectors.rest import RestAgencyClient
-from connectors.simulators.agency_state import asset_owner
-from connectors.simulators.fleet import Fleet
-from connectors.simulators.server import Request, Response, RunningServer
-from connectors.simulators.soap_app import SOAP_ENV_NS
-from connectors.simulators.world import World, generate, render_digits, spelling_of
 from connectors.soap import SoapAgencyClient
-from estelam.contracts import AgencyRegistry, load_agency_registry
-from estelam.domain import AgencyInstance, InquiryAnswer, Protocol
-from estelam.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault
-from estelam.identifiers import iran_national_code_check_digit
+from estelam.contracts.registry import AgencyRegistry, load_agency_registry
+from estelam.core.domain import AgencyInstance, InquiryAnswer, Protocol
+from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault
+from estelam.core.identifiers import iran_national_code_check_digit
+from simulators.agency_state import asset_owner
+from simulators.fleet import Fleet
+from simulators.server import Request, Response, RunningServer
+from simulators.soap_app import SOAP_ENV_NS
+from simulators.world import World, generate, render_digits, spelling_of
 
 REGISTRY = load_agency_registry()
 #: One agency per contract, chosen so that identifiers come back in Persian or Arabic-Indic digits.

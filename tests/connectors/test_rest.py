@@ -15,14 +15,14 @@ import yaml
 
 from connectors import wire_client_for
 from connectors.rest import DEFAULT_RESTRICTION_TYPE, ROUTES, RestAgencyClient
-from connectors.simulators.agency_state import AgencyAsset, AgencyState, asset_owner, asset_ref, asset_value
-from connectors.simulators.rest_app import rest_application
-from connectors.simulators.server import Request, Response, RunningServer
-from connectors.simulators.world import World, generate
-from estelam.contracts import load_agency_registry
-from estelam.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind, Protocol
-from estelam.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable, ContractError
-from estelam.identifiers import iran_national_code_check_digit, is_person_id
+from estelam.contracts.registry import load_agency_registry
+from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind, Protocol
+from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable, ContractError
+from estelam.core.identifiers import iran_national_code_check_digit, is_person_id
+from simulators.agency_state import AgencyAsset, AgencyState, asset_owner, asset_ref, asset_value
+from simulators.rest_app import rest_application
+from simulators.server import Request, Response, RunningServer
+from simulators.world import World, generate
 
 REGISTRY = load_agency_registry()
 REST_INSTANCES = [i for i in REGISTRY.instances if i.protocol is Protocol.REST]

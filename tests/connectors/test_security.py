@@ -22,17 +22,17 @@ from cryptography.x509.oid import NameOID
 
 from connectors.credentials import Credentials, demo_credentials, resolve_credentials
 from connectors.rest import RestAgencyClient
-from connectors.simulators.agency_state import AgencyState
-from connectors.simulators.rest_app import rest_application
-from connectors.simulators.server import Response, RunningServer
-from connectors.simulators.soap_app import SOAP_ENV_NS, soap_application
-from connectors.simulators.world import World, generate
-from connectors.simulators.ws_security import PASSWORD_DIGEST, WSSE_NS, WSU_NS
 from connectors.soap import SoapAgencyClient
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge, check_size, parse_untrusted
-from estelam.contracts import load_agency_registry
-from estelam.domain import AgencyInstance, InquiryAnswer, TlsOptions
-from estelam.exceptions import AgencyAnswerMalformed, AgencyFault, ContractError
+from estelam.contracts.registry import load_agency_registry
+from estelam.core.domain import AgencyInstance, InquiryAnswer, TlsOptions
+from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, ContractError
+from simulators.agency_state import AgencyState
+from simulators.rest_app import rest_application
+from simulators.server import Response, RunningServer
+from simulators.soap_app import SOAP_ENV_NS, soap_application
+from simulators.world import World, generate
+from simulators.ws_security import PASSWORD_DIGEST, WSSE_NS, WSU_NS
 
 REGISTRY = load_agency_registry()
 BANK = REGISTRY.instance("bank_melli")

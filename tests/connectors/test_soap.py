@@ -17,14 +17,10 @@ import httpx
 import pytest
 from lxml import etree
 
-from connectors.simulators.agency_state import AgencyState, asset_ref
-from connectors.simulators.server import Response, RunningServer
-from connectors.simulators.soap_app import SOAP_ENV_NS, SoapAgency, soap_application
-from connectors.simulators.world import World, generate
 from connectors.soap import SoapAgencyClient, wsdl_document
-from estelam import settings
-from estelam.contracts import load_agency_registry
-from estelam.domain import (
+from estelam.contracts.registry import load_agency_registry
+from estelam.core import settings
+from estelam.core.domain import (
     AccountKind,
     AckStatus,
     AgencyInstance,
@@ -35,8 +31,12 @@ from estelam.domain import (
     Property,
     Protocol,
 )
-from estelam.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable
-from estelam.identifiers import is_person_id
+from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable
+from estelam.core.identifiers import is_person_id
+from simulators.agency_state import AgencyState, asset_ref
+from simulators.server import Response, RunningServer
+from simulators.soap_app import SOAP_ENV_NS, SoapAgency, soap_application
+from simulators.world import World, generate
 
 REGISTRY = load_agency_registry()
 SOAP_INSTANCES = [i for i in REGISTRY.instances if i.protocol is Protocol.SOAP]

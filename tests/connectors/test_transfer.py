@@ -14,14 +14,10 @@ import pytest
 
 from connectors import client_for
 from connectors.resilience import BreakerState, ResilientClient
-from connectors.simulators.agency_state import AgencyState
-from connectors.simulators.server import RunningServer
-from connectors.simulators.soap_app import soap_application
-from connectors.simulators.world import World, generate
 from connectors.soap import SoapAgencyClient
-from estelam import settings
-from estelam.contracts import load_agency_registry
-from estelam.domain import (
+from estelam.contracts.registry import load_agency_registry
+from estelam.core import settings
+from estelam.core.domain import (
     Acknowledgement,
     AckStatus,
     AgencyInstance,
@@ -30,8 +26,12 @@ from estelam.domain import (
     InquiryAnswer,
     OrderKind,
 )
-from estelam.exceptions import AgencyError
-from estelam.freezes import IssuedOrder, OrderStatus, ReasonCode, push_orders
+from estelam.core.exceptions import AgencyError
+from estelam.freeze.reconciliation import IssuedOrder, OrderStatus, ReasonCode, push_orders
+from simulators.agency_state import AgencyState
+from simulators.server import RunningServer
+from simulators.soap_app import soap_application
+from simulators.world import World, generate
 
 REGISTRY = load_agency_registry()
 ISSUED_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)

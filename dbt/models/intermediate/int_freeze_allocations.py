@@ -1,4 +1,4 @@
-"""The freeze plan, computed by the hub's own planner (estelam.freeze_plan.plan_freezes).
+"""The freeze plan, computed by the hub's own planner (estelam.freeze.planner.plan_freezes).
 
 One implementation serves both the published mart and reconciliation: this model feeds the
 planner the open cases, the latest assets and the acknowledgement log (what agencies could
@@ -25,7 +25,7 @@ def _close_worker_event_loop():
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from estelam.freezes import plan_table
+    from estelam.freeze.reconciliation import plan_table
 
     minimum = dbt.config.get("subsistence_minimum_rial")
     plan = plan_table(

@@ -1,0 +1,68 @@
+"""Take in the court system's case events: every inbox file becomes one validated, landed batch.
+
+A file is a batch named after the file, so ingesting the same file twice replaces
+its batch. A line that is not JSON is not dropped: it is quarantined with the parse
+error as its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from estelam.core import settings
+from estelam.ingest.landing import LandingResult, validate_and_land
+
+FEED = "case_events"
+INBOX_PATTERN = "case_events-*.jsonl"
+_DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    files: int
+    events_landed: int
+    events_quarantined: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"files": self.files, "events_landed": self.events_landed,
+                "events_quarantined": self.events_quarantined}
+
+
+def read_inbox_file(path: Path) -> list[dict[str, object]]:
+    """The records of one inbox file; an unreadable line becomes a record carrying its parse error."""
+    records: list[dict[str, object]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            record = {"event_id": f"{path.name}:{number}", "_error": f"line {number} is not JSON: {exc.msg}"}
+        if not isinstance(record, dict):
+            record = {"event_id": f"{path.name}:{number}", "_error": f"line {number} is not a JSON object"}
+        records.append(record)
+    return records
+
+
+def _partition_of(path: Path) -> date:
+    match = _DAY_IN_NAME.search(path.name)
+    return date.fromisoformat(match.group(1)) if match else datetime.now(UTC).date()
+
+
+def ingest_file(path: Path) -> LandingResult:
+    return validate_and_land(FEED, read_inbox_file(path), batch_id=path.stem, partition=_partition_of(path))
+
+
+def ingest_inbox(inbox: Path | None = None) -> IngestSummary:
+    """Land every case-event file in the inbox (``data/inbox`` by default)."""
+    inbox = inbox or settings.inbox_dir()
+    results = [ingest_file(p) for p in sorted(inbox.glob(INBOX_PATTERN))]
+    return IngestSummary(
+        files=len(results),
+        events_landed=sum(r.valid_rows for r in results),
+        events_quarantined=sum(r.rejected_rows for r in results),
+    )

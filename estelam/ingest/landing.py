@@ -1,0 +1,188 @@
+"""Land a validated batch as Parquet: valid rows to the landing zone, rejected rows to quarantine.
+
+    landing/<feed>/dt=YYYY-MM-DD/<batch_id>.parquet      contract schema + lineage
+    quarantine/<feed>/dt=YYYY-MM-DD/<batch_id>.parquet   contract columns as strings, _reasons, _input_row + lineage
+
+Paths are deterministic, so landing a batch again *replaces* it: each file is
+written to a hidden temporary file in the same folder and moved into place with
+``os.replace`` (readers never see half a file), and a file the new run does not
+produce (no valid rows, or no rejects) is removed. No file is written for an
+empty side: a batch of zero rows leaves nothing behind.
+
+Lineage columns on both sides: ``_batch_id`` (string) and ``_landed_at``
+(UTC timestamp, the same instant for both files of one landing).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from estelam.contracts import registry as contracts
+from estelam.contracts.registry import FeedContract
+from estelam.core import settings
+from estelam.core.exceptions import LandingError
+from estelam.ingest.validation import REASONS_COLUMN, ValidationOutcome, validate
+
+#: A batch id becomes a file name: letters, digits, ``_ . -``, starting with a letter or digit.
+BATCH_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+BATCH_ID_COLUMN = "_batch_id"
+LANDED_AT_COLUMN = "_landed_at"
+LINEAGE_FIELDS = (
+    pa.field(BATCH_ID_COLUMN, pa.string(), nullable=False),
+    pa.field(LANDED_AT_COLUMN, pa.timestamp("us", tz="UTC"), nullable=False),
+)
+PARQUET_COMPRESSION = "zstd"
+#: Temporary files start with a dot and do not end in .parquet, so ``*.parquet`` readers skip them.
+TEMP_PREFIX = "."
+TEMP_SUFFIX = ".tmp"
+#: How a row's several reasons are joined when one string is wanted.
+REASON_SEPARATOR = "; "
+
+
+@dataclass(frozen=True)
+class LandingResult:
+    """What one landing wrote: counts, the two paths (None when that side is empty) and why rows were rejected."""
+
+    feed: str
+    batch_id: str
+    partition: date
+    valid_rows: int
+    rejected_rows: int
+    landing_path: Path | None
+    quarantine_path: Path | None
+    reasons: Counter[str] = field(default_factory=Counter)
+    rejected: pa.Table | None = field(default=None, repr=False, compare=False)
+
+    def rejected_reasons_by(self, column: str) -> dict[str, str]:
+        """Each value of ``column`` among rejected rows -> its rows' distinct reasons, joined."""
+        if self.rejected is None or self.rejected.num_rows == 0:
+            return {}
+        by_key: dict[str, list[str]] = {}
+        keys = self.rejected.column(column).to_pylist()
+        for key, reasons in zip(keys, self.rejected.column(REASONS_COLUMN).to_pylist(), strict=True):
+            if key is None:
+                continue
+            seen = by_key.setdefault(key, [])
+            seen.extend(r for r in reasons if r not in seen)
+        return {key: REASON_SEPARATOR.join(reasons) for key, reasons in by_key.items()}
+
+    def as_dict(self) -> dict[str, object]:
+        """A small JSON-friendly summary (for a DAG task's return value)."""
+        return {
+            "feed": self.feed,
+            "batch_id": self.batch_id,
+            "partition": self.partition.isoformat(),
+            "valid_rows": self.valid_rows,
+            "rejected_rows": self.rejected_rows,
+            "landing_path": str(self.landing_path) if self.landing_path else None,
+            "quarantine_path": str(self.quarantine_path) if self.quarantine_path else None,
+            "reasons": dict(self.reasons),
+        }
+
+
+def check_batch_id(batch_id: str) -> str:
+    """``batch_id`` if it is safe as a file name, else :class:`LandingError`."""
+    if not isinstance(batch_id, str) or not BATCH_ID_PATTERN.fullmatch(batch_id):
+        raise LandingError(
+            f"batch id {batch_id!r} must match {BATCH_ID_PATTERN.pattern} (see estelam.core.keys.safe_batch_id)"
+        )
+    return batch_id
+
+
+def batch_path(root: Path, feed: str, partition: date, batch_id: str) -> Path:
+    """Where one batch of one feed lives under ``root`` (landing or quarantine)."""
+    return root / feed / f"dt={partition.isoformat()}" / f"{check_batch_id(batch_id)}.parquet"
+
+
+def _with_lineage(table: pa.Table, batch_id: str, landed_at: datetime) -> pa.Table:
+    n = table.num_rows
+    schema = pa.schema([*table.schema, *LINEAGE_FIELDS], metadata=table.schema.metadata)
+    columns = [*table.columns,
+               pa.array([batch_id] * n, type=pa.string()),
+               pa.array([landed_at] * n, type=pa.timestamp("us", tz="UTC"))]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _write_atomically(table: pa.Table, path: Path) -> None:
+    """Write ``path`` so that readers see the old file or the new one, never a part."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX + path.stem + ".", suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        raise LandingError(f"cannot create {path.parent}: {exc}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            pq.write_table(table, sink, compression=PARQUET_COMPRESSION)
+            sink.flush()
+            os.fsync(sink.fileno())  # the rename must not overtake the data on a crash
+        os.replace(tmp, path)
+    except (OSError, pa.ArrowException) as exc:
+        tmp.unlink(missing_ok=True)
+        raise LandingError(f"cannot write {path}: {exc}") from exc
+
+
+def _remove_stale(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise LandingError(f"cannot remove stale {path}: {exc}") from exc
+
+
+def land(contract: FeedContract, outcome: ValidationOutcome, *, batch_id: str, partition: date) -> LandingResult:
+    """Write a validated batch: valid rows to landing, rejected rows (if any) to quarantine.
+
+    Replaces whatever an earlier landing of the same feed, partition and batch id wrote.
+    """
+    check_batch_id(batch_id)
+    if outcome.feed != contract.feed:
+        raise LandingError(f"outcome of feed {outcome.feed!r} cannot land as feed {contract.feed!r}")
+    if not outcome.valid.schema.equals(contract.arrow_schema()):
+        raise LandingError(f"feed {contract.feed!r}: valid rows do not have the contract's schema")
+    landing_path = batch_path(settings.landing_dir(), contract.feed, partition, batch_id)
+    quarantine_path = batch_path(settings.quarantine_dir(), contract.feed, partition, batch_id)
+    landed_at = datetime.now(UTC)
+
+    if outcome.valid_rows:
+        _write_atomically(_with_lineage(outcome.valid, batch_id, landed_at), landing_path)
+    else:
+        _remove_stale(landing_path)
+    if outcome.rejected_rows:
+        _write_atomically(_with_lineage(outcome.rejected, batch_id, landed_at), quarantine_path)
+    else:
+        _remove_stale(quarantine_path)
+
+    return LandingResult(
+        feed=contract.feed,
+        batch_id=batch_id,
+        partition=partition,
+        valid_rows=outcome.valid_rows,
+        rejected_rows=outcome.rejected_rows,
+        landing_path=landing_path if outcome.valid_rows else None,
+        quarantine_path=quarantine_path if outcome.rejected_rows else None,
+        reasons=outcome.reasons_summary(),
+        rejected=outcome.rejected,
+    )
+
+
+def validate_and_land(
+    feed_name: str,
+    records: Sequence[Mapping[str, object]] | pa.Table,
+    *,
+    batch_id: str,
+    partition: date,
+) -> LandingResult:
+    """Validate ``records`` against the feed's contract and land them: the one entry point of every producer."""
+    check_batch_id(batch_id)  # before the work, not after
+    contract = contracts.feed(feed_name)
+    return land(contract, validate(contract, records), batch_id=batch_id, partition=partition)

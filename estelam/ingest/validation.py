@@ -1,0 +1,577 @@
+"""Validate a batch against its feed's data contract with Great Expectations.
+
+Three steps, none of which stops the batch on a bad row:
+
+1. **Conform**: every value is cast to the contract's type (``string``, ``int64``,
+   ``bool``, ``date``, ``timestamp`` in UTC). A row with a value that cannot be cast
+   (wrong type, a float for money, a timestamp without a time zone, an unknown
+   column) is rejected with its cast reasons; its other rules are not evaluated.
+   A missing key is a null. A record may carry the reserved key ``_error``
+   (a producer could not read it): it is rejected with that text as its reason.
+2. **Expect**: the conformed rows run through a GX suite built only from the
+   contract (:func:`suite_for`), on an Arrow-backed pandas frame (GX on DuckDB's
+   SQL path reports every expectation as failed).
+3. **Split**: GX's ``unexpected_index_list`` (result format ``COMPLETE``) names the
+   failing rows of each expectation; a row may collect several reasons. For a
+   duplicated primary key the first row is kept and the repeats are rejected.
+
+Reasons read ``"<column>: <rule>"``, e.g. ``"balance_rial: min 0"`` or
+``"person_id: check digit person_id failed"``; they carry no values, so they can
+be counted and shown without leaking personal data.
+
+The rejected table keeps every contract column **as a string** (the raw value as
+received, since it may not fit the contract's type), plus ``_reasons``
+(``list<string>``) and ``_input_row`` (the row's position in the batch).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from estelam.contracts.registry import FeedContract
+from estelam.core.exceptions import ContractError
+from estelam.core.identifiers import CHECKS, latin_digits
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+    import pandas as pd
+
+#: Prefix of the derived boolean columns holding a check-digit verdict.
+CHECK_COLUMN_PREFIX = "__check__"
+#: Rejected-table columns added after the contract's.
+REASONS_COLUMN = "_reasons"
+INPUT_ROW_COLUMN = "_input_row"
+#: A record carrying this key was unreadable to its producer; the value is the reason.
+PRODUCER_ERROR_KEY = "_error"
+#: GX must name every failing row, not a sample of them.
+RESULT_FORMAT: dict[str, Any] = {"result_format": "COMPLETE"}
+#: Names inside the process-wide ephemeral GX context.
+GX_DATASOURCE = "estelam"
+GX_BATCH_DEFINITION = "whole_batch"
+#: Keys of every expectation's ``meta``.
+META_RULE = "contract_rule"
+META_COLUMN = "contract_column"
+META_KIND = "contract_rule_kind"
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_BOOLEANS = {"true": True, "false": False}
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """A validated batch: the rows that keep the contract, and the rejected rows with reasons."""
+
+    feed: str
+    valid: pa.Table
+    rejected: pa.Table
+    input_rows: int
+    gx_success: bool
+    gx_statistics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def valid_rows(self) -> int:
+        return self.valid.num_rows
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.rejected.num_rows
+
+    def reasons_summary(self) -> Counter[str]:
+        """How many rejected rows each reason accounts for (a row may count under several)."""
+        counts: Counter[str] = Counter()
+        for reasons in self.rejected.column(REASONS_COLUMN).to_pylist():
+            counts.update(reasons)
+        return counts
+
+
+# ---------------------------------------------------------------- the suite
+
+
+def check_column(column: str) -> str:
+    """Name of the derived column holding ``column``'s check-digit verdict."""
+    return f"{CHECK_COLUMN_PREFIX}{column}"
+
+
+def _without_capture_groups(regex: str) -> str:
+    """The same pattern with ``(`` made ``(?:``: pandas warns on capture groups in ``str.contains``,
+    and GX turns that warning (an error under ``-W error``) into a silently failed expectation."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(regex):
+        ch = regex[i]
+        if ch == "\\":
+            out.append(regex[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(" and not regex.startswith("?", i + 1):
+            out.append("(?:")
+            i += 1
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def suite_for(contract: FeedContract) -> gx.ExpectationSuite:
+    """The GX suite of a feed, built only from its data contract.
+
+    Each expectation's ``meta`` names the contract rule it enforces (``contract_rule``),
+    which is the reason a failing row gets. Check digits are expected on derived
+    boolean columns (:func:`check_column`) that :func:`validate` computes.
+    """
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    def meta(column: str, kind: str, rule: str) -> dict[str, str]:
+        return {META_RULE: rule, META_COLUMN: column, META_KIND: kind}
+
+    expectations: list[gxe.Expectation] = []
+    for col in contract.columns:
+        name = col.name
+        expectations.append(gxe.ExpectColumnToExist(column=name, meta=meta(name, "present", f"{name}: present")))
+        if not col.nullable:
+            expectations.append(
+                gxe.ExpectColumnValuesToNotBeNull(column=name, meta=meta(name, "not_null", f"{name}: not null"))
+            )
+        rules = col.rules
+        if "allowed" in rules:
+            allowed = list(rules["allowed"])
+            expectations.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=name, value_set=allowed,
+                    meta=meta(name, "allowed", f"{name}: allowed {', '.join(map(str, allowed))}"),
+                )
+            )
+        if "regex" in rules:
+            pattern = str(rules["regex"])
+            expectations.append(
+                gxe.ExpectColumnValuesToMatchRegex(
+                    column=name, regex=_without_capture_groups(pattern),
+                    meta=meta(name, "regex", f"{name}: regex {pattern}"),
+                )
+            )
+        # min and max are separate expectations so a reason says which bound broke
+        if "min" in rules:
+            expectations.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=name, min_value=rules["min"], meta=meta(name, "min", f"{name}: min {rules['min']}")
+                )
+            )
+        if "max" in rules:
+            expectations.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=name, max_value=rules["max"], meta=meta(name, "max", f"{name}: max {rules['max']}")
+                )
+            )
+        if "check_digit" in rules:
+            scheme = rules["check_digit"]
+            if scheme not in CHECKS:
+                raise ContractError(f"feed {contract.feed!r}: no check for check_digit {scheme!r}")
+            expectations.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=check_column(name), value_set=[True],
+                    meta=meta(name, "check_digit", f"{name}: check digit {scheme} failed"),
+                )
+            )
+    key = list(contract.primary_key)
+    key_meta = meta(", ".join(key), "primary_key", f"{', '.join(key)}: duplicate primary key")
+    if len(key) == 1:
+        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=key[0], meta=key_meta))
+    else:
+        expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=key, meta=key_meta))
+    return gx.ExpectationSuite(name=contract.feed, expectations=expectations, meta={"feed": contract.feed})
+
+
+# ---------------------------------------------------------------- the GX context, once per process
+
+
+@dataclass
+class _FeedRunner:
+    contract: FeedContract
+    suite: gx.ExpectationSuite
+    batch_definition: Any
+
+
+_lock = threading.Lock()
+_context: Any = None
+_runners: dict[str, _FeedRunner] = {}
+
+
+def _gx_context() -> Any:
+    """The process-wide ephemeral GX context: in memory, no analytics, no progress bars."""
+    global _context
+    if _context is None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # read by GX before any context exists
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+            progress_bars=ProgressBarsConfig(globally=False),
+            analytics_enabled=False,
+        )
+        context = gx.get_context(mode="ephemeral", project_config=config)
+        context.data_sources.add_pandas(GX_DATASOURCE)
+        _context = context
+    return _context
+
+
+def _runner_for(contract: FeedContract) -> _FeedRunner:
+    """The cached suite and batch definition of a feed; rebuilt if its contract changed."""
+    runner = _runners.get(contract.feed)
+    if runner is not None and runner.contract == contract:
+        return runner
+    context = _gx_context()
+    datasource = context.data_sources.get(GX_DATASOURCE)
+    if runner is None:
+        asset = datasource.add_dataframe_asset(contract.feed)
+        batch_definition = asset.add_batch_definition_whole_dataframe(GX_BATCH_DEFINITION)
+    else:
+        batch_definition = runner.batch_definition
+        context.suites.delete(runner.suite.name)
+    suite = context.suites.add(suite_for(contract))
+    runner = _FeedRunner(contract, suite, batch_definition)
+    _runners[contract.feed] = runner
+    return runner
+
+
+# ---------------------------------------------------------------- step 1: conform
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _to_string(value: object) -> tuple[object, str | None]:
+    return (value, None) if isinstance(value, str) else (None, f"cannot cast {_type_name(value)} to string")
+
+
+def _to_int64(value: object) -> tuple[object, str | None]:
+    if isinstance(value, bool):  # a bool is an int in Python, never in a contract
+        return None, "cannot cast bool to int64"
+    if isinstance(value, str):
+        text = latin_digits(value.strip())
+        if not _INTEGER.fullmatch(text):
+            return None, "cannot cast str to int64"
+        value = int(text)
+    if not isinstance(value, int):
+        return None, f"cannot cast {_type_name(value)} to int64"
+    if not INT64_MIN <= value <= INT64_MAX:
+        return None, "out of int64 range"
+    return value, None
+
+
+def _to_bool(value: object) -> tuple[object, str | None]:
+    if isinstance(value, bool):
+        return value, None
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()], None
+    return None, f"cannot cast {_type_name(value)} to bool"
+
+
+def _to_date(value: object) -> tuple[object, str | None]:
+    if isinstance(value, datetime):
+        return None, "cannot cast datetime to date"
+    if isinstance(value, date):
+        return value, None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()), None
+        except ValueError:
+            return None, "cannot cast str to date"
+    return None, f"cannot cast {_type_name(value)} to date"
+
+
+def _to_timestamp(value: object) -> tuple[object, str | None]:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None, "cannot cast str to timestamp"
+    if not isinstance(value, datetime):
+        return None, f"cannot cast {_type_name(value)} to timestamp"
+    if value.tzinfo is None or value.utcoffset() is None:
+        return None, "timestamp without time zone"
+    return value.astimezone(UTC), None
+
+
+_CONVERTERS: dict[str, Callable[[object], tuple[object, str | None]]] = {
+    "string": _to_string,
+    "int64": _to_int64,
+    "bool": _to_bool,
+    "date": _to_date,
+    "timestamp": _to_timestamp,
+}
+#: Python types that need no conversion (a timestamp must also be aware), checked before the per-value path.
+_NATIVE_TYPES: dict[str, frozenset[type]] = {
+    "string": frozenset({str, type(None)}),
+    "int64": frozenset({int, type(None)}),
+    "bool": frozenset({bool, type(None)}),
+    "date": frozenset({date, type(None)}),
+    "timestamp": frozenset({datetime, type(None)}),
+}
+
+
+def _all_native(ctype: str, values: list[object]) -> bool:
+    if not set(map(type, values)) <= _NATIVE_TYPES[ctype]:
+        return False
+    if ctype == "timestamp":
+        return all(v.utcoffset() is not None for v in values if v is not None)  # type: ignore[attr-defined]
+    return True
+
+
+def _conform_values(ctype: str, arrow_type: pa.DataType, values: list[object]) -> tuple[pa.Array, dict[int, str]]:
+    """Cast one column's values; bad cells become null and are reported by row."""
+    if _all_native(ctype, values):
+        try:
+            return pa.array(values, type=arrow_type), {}
+        except (OverflowError, pa.ArrowInvalid):
+            pass  # an int beyond int64: the per-value path names the rows
+    convert = _CONVERTERS[ctype]
+    converted: list[object] = []
+    errors: dict[int, str] = {}
+    for i, value in enumerate(values):
+        if value is None:
+            converted.append(None)
+            continue
+        cast, error = convert(value)
+        if error is not None:
+            errors[i] = error
+        converted.append(cast)
+    return pa.array(converted, type=arrow_type), errors
+
+
+def _conform_column(ctype: str, arrow_type: pa.DataType, source: pa.ChunkedArray) -> tuple[pa.Array, dict[int, str]]:
+    """An Arrow column: cast in Arrow when that cannot change meaning, else value by value."""
+    src = source.type
+    lossless = (
+        src == arrow_type
+        or (pa.types.is_integer(src) and pa.types.is_integer(arrow_type))
+        or (pa.types.is_timestamp(src) and src.tz is not None and pa.types.is_timestamp(arrow_type))
+        or (pa.types.is_large_string(src) and pa.types.is_string(arrow_type))
+    )
+    if lossless:
+        try:
+            return source.cast(arrow_type).combine_chunks(), {}
+        except pa.ArrowInvalid:
+            pass  # e.g. uint64 beyond int64: the per-value path names the rows
+    return _conform_values(ctype, arrow_type, source.to_pylist())
+
+
+@dataclass
+class _Conformed:
+    table: pa.Table  # every input row, bad cells null
+    reasons: list[list[str]]  # per input row, conform reasons
+    raw_rows: Callable[[Sequence[int]], list[Mapping[str, object]]]
+
+
+def _conform(contract: FeedContract, batch: Sequence[Mapping[str, object]] | pa.Table) -> _Conformed:
+    names = contract.column_names
+    known = set(names)
+    arrays: list[pa.Array] = []
+    if isinstance(batch, pa.Table):
+        n = batch.num_rows
+        reasons: list[list[str]] = [[] for _ in range(n)]
+        for extra in (c for c in batch.column_names if c not in known):
+            column = batch.column(extra)
+            for i, value in enumerate(column.to_pylist()):
+                if value is not None:
+                    reasons[i].append(str(value) if extra == PRODUCER_ERROR_KEY else f"unknown column {extra}")
+        for col in contract.columns:
+            if col.name in batch.column_names:
+                array, errors = _conform_column(col.type, col.arrow_type, batch.column(col.name))
+            else:
+                array, errors = pa.nulls(n, type=col.arrow_type), {}
+            arrays.append(array)
+            for i, error in errors.items():
+                reasons[i].append(f"{col.name}: {error}")
+
+        def raw_rows(indices: Sequence[int]) -> list[Mapping[str, object]]:
+            return batch.take(pa.array(indices, type=pa.int64())).to_pylist()
+
+    else:
+        records = batch if isinstance(batch, list) else list(batch)
+        n = len(records)
+        reasons = [[] for _ in range(n)]
+        for i, record in enumerate(records):
+            if not isinstance(record, Mapping):
+                raise TypeError(f"record {i} of feed {contract.feed!r} is a {_type_name(record)}, not a mapping")
+            if record.keys() <= known:
+                continue
+            for key, value in record.items():
+                if key not in known and value is not None:
+                    reasons[i].append(str(value) if key == PRODUCER_ERROR_KEY else f"unknown column {key}")
+        for col in contract.columns:
+            name = col.name
+            array, errors = _conform_values(col.type, col.arrow_type, [r.get(name) for r in records])
+            arrays.append(array)
+            for i, error in errors.items():
+                reasons[i].append(f"{name}: {error}")
+
+        def raw_rows(indices: Sequence[int]) -> list[Mapping[str, object]]:
+            return [records[i] for i in indices]
+
+    table = pa.Table.from_arrays(arrays, schema=contract.arrow_schema())
+    return _Conformed(table, reasons, raw_rows)
+
+
+# ---------------------------------------------------------------- step 2: expect
+
+
+def _frame_for_gx(contract: FeedContract, table: pa.Table) -> pd.DataFrame:
+    """The Arrow-backed pandas frame GX validates, with the derived check-digit columns."""
+    import pandas as pd
+
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    for col in contract.columns:
+        scheme = col.rules.get("check_digit")
+        if scheme is None:
+            continue
+        check = CHECKS[scheme]
+        values = table.column(col.name).to_pylist()
+        known = {v: check(v) for v in set(values) if v is not None}  # one person, many accounts
+        verdicts = [None if v is None else known[v] for v in values]
+        frame[check_column(col.name)] = pd.Series(pa.array(verdicts, type=pa.bool_()), dtype=pd.ArrowDtype(pa.bool_()))
+    return frame
+
+
+def _gx_error(exception_info: Mapping[str, Any] | None) -> str | None:
+    """The message of an exception GX caught while evaluating an expectation, if any.
+
+    GX reports it either at the top level or per failed metric, and then marks the
+    expectation failed with no failing rows: read naively, every row looks bad.
+    """
+    if not exception_info:
+        return None
+    if exception_info.get("raised_exception"):
+        return str(exception_info.get("exception_message"))
+    for detail in exception_info.values():
+        if isinstance(detail, Mapping) and detail.get("raised_exception"):
+            return str(detail.get("exception_message"))
+    return None
+
+
+def _expect(contract: FeedContract, table: pa.Table) -> tuple[list[list[str]], bool, dict[str, Any]]:
+    """Run the feed's suite; per conformed row, the rules it broke (in suite order)."""
+    reasons: list[list[str]] = [[] for _ in range(table.num_rows)]
+    if table.num_rows == 0:
+        return reasons, True, {}
+    from great_expectations.validator.v1_validator import Validator as V1Validator
+
+    frame = _frame_for_gx(contract, table)
+    with _lock:  # one GX context per process; its stores are not made for concurrent writers
+        runner = _runner_for(contract)
+        # What ValidationDefinition.run does, minus keeping every result in the context's store
+        # (a leak in a long-lived worker) and unlike Batch.validate, fingerprinting the frame once
+        validator = V1Validator(
+            batch_definition=runner.batch_definition,
+            batch_parameters={"dataframe": frame},
+            result_format=RESULT_FORMAT,
+        )
+        result = validator.validate_expectation_suite(runner.suite)
+    order = {e.meta[META_RULE]: i for i, e in enumerate(runner.suite.expectations)}
+    hits: list[list[tuple[int, str]]] = [[] for _ in range(table.num_rows)]
+    for expectation in result.results:
+        config = expectation.expectation_config
+        rule = config.meta[META_RULE]
+        error = _gx_error(expectation.exception_info)
+        if error is not None:
+            raise ContractError(f"feed {contract.feed!r}: GX could not evaluate {rule!r}: {error}")
+        if expectation.success:
+            continue
+        rows: Iterable[int]
+        if "unexpected_index_list" in expectation.result:
+            rows = expectation.result["unexpected_index_list"]
+            if config.meta[META_KIND] == "primary_key":
+                # GX flags every row of a duplicated key; the first one is kept
+                repeats = frame.duplicated(subset=list(contract.primary_key), keep="first")
+                rows = [i for i in rows if repeats.iat[i]]
+        else:
+            rows = range(table.num_rows)  # a table-level rule (a missing column) fails every row
+        for i in rows:
+            hits[int(i)].append((order[rule], rule))
+    for i, row_hits in enumerate(hits):
+        reasons[i] = [rule for _, rule in sorted(row_hits)]
+    statistics = dict(result.statistics)
+    return reasons, bool(result.success), statistics
+
+
+# ---------------------------------------------------------------- step 3: split
+
+
+def rejected_schema(contract: FeedContract) -> pa.Schema:
+    """Schema of a rejected table: contract columns as strings, then reasons and input row."""
+    return pa.schema(
+        [pa.field(name, pa.string()) for name in contract.column_names]
+        + [pa.field(REASONS_COLUMN, pa.list_(pa.string()), nullable=False),
+           pa.field(INPUT_ROW_COLUMN, pa.int64(), nullable=False)],
+        metadata={"estelam.feed": contract.feed, "estelam.part": "rejected"},
+    )
+
+
+def _as_text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):  # also datetime
+        return value.isoformat()
+    return str(value)
+
+
+def _rejected_table(contract: FeedContract, conformed: _Conformed, rows: list[int],
+                    reasons: list[list[str]]) -> pa.Table:
+    raw = conformed.raw_rows(rows)
+    columns: list[pa.Array] = [
+        pa.array([_as_text(r.get(name)) for r in raw], type=pa.string()) for name in contract.column_names
+    ]
+    columns.append(pa.array(reasons, type=pa.list_(pa.string())))
+    columns.append(pa.array(rows, type=pa.int64()))
+    return pa.Table.from_arrays(columns, schema=rejected_schema(contract))
+
+
+def validate(contract: FeedContract, records: Sequence[Mapping[str, object]] | pa.Table) -> ValidationOutcome:
+    """Split a batch into rows that keep ``contract`` and rejected rows with their reasons.
+
+    ``valid`` has exactly ``contract.arrow_schema()``; ``rejected`` has
+    :func:`rejected_schema`. Every input row ends up in exactly one of them.
+    """
+    conformed = _conform(contract, records)
+    n = conformed.table.num_rows
+    castable = [i for i in range(n) if not conformed.reasons[i]]
+    candidates = conformed.table.take(pa.array(castable, type=pa.int64()))
+    rule_reasons, gx_success, statistics = _expect(contract, candidates)
+
+    reasons = conformed.reasons
+    for position, i in enumerate(castable):
+        reasons[i] = rule_reasons[position]
+    valid_rows = [i for i in range(n) if not reasons[i]]
+    rejected_rows = [i for i in range(n) if reasons[i]]
+    valid = conformed.table.take(pa.array(valid_rows, type=pa.int64()))
+    rejected = _rejected_table(contract, conformed, rejected_rows, [reasons[i] for i in rejected_rows])
+    return ValidationOutcome(
+        feed=contract.feed,
+        valid=valid,
+        rejected=rejected,
+        input_rows=n,
+        gx_success=gx_success,
+        gx_statistics=statistics,
+    )

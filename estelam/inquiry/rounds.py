@@ -1,0 +1,257 @@
+"""An inquiry round at one agency: ask about every target person, land answers and the inquiry log.
+
+Persons are asked in batch calls (``DEFAULT_INQUIRY_BATCH_SIZE`` per call, the agency's batch
+operation) through the resilient client (retries on transient faults, the agency's reply deadline,
+circuit breaker, rate limit). Every inquiry ends in exactly one recorded state in the ``inquiries``
+feed, with its reason and the number of attempts its call took:
+
+- ``answered``: the agency answered and every asset row kept the data contract;
+- ``rejected``: the agency answered but rows broke the contract (they are in quarantine with reasons;
+  the person's valid rows are landed all the same);
+- ``failed``: the call failed for good (a 4xx, a malformed answer, retries exhausted, circuit open);
+- ``deadline_missed``: no usable answer within the agency's reply deadline.
+
+A batch call that fails gives every person in it the same final state and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from time import perf_counter
+
+from connectors import AgencyClient, client_for
+from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, BatchAnswers
+from estelam.contracts.registry import load_agency_registry
+from estelam.core.domain import (
+    AgencyInstance,
+    BankAccount,
+    InquiryAnswer,
+    InquiryStatus,
+    Property,
+    SecurityHolding,
+    Vehicle,
+)
+from estelam.core.exceptions import AgencyDeadlineMissed, AgencyError
+from estelam.core.keys import stable_id
+from estelam.ingest.landing import LandingResult, validate_and_land
+
+INQUIRY_LOG_FEED = "inquiries"
+#: An answer older than this is stale: the person is asked again.
+DEFAULT_STALE_AFTER = timedelta(days=7)
+#: Persons per landed batch: one Parquet file per batch per agency.
+DEFAULT_BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class InquiryTarget:
+    person_id: str
+    case_id: str | None
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    agency_id: str
+    sent: int  # inquiries: one per distinct person asked
+    answered: int
+    rejected: int
+    failed: int
+    assets_landed: int
+    assets_quarantined: int
+    deadline_missed: int = 0
+    calls: int = 0  # batch calls made (attempts included)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def asset_record(inquiry_id: str, agency_id: str, asset: object, responded_at: datetime) -> dict[str, object]:
+    """One asset of an answer, shaped as its feed's data contract wants it."""
+    base: dict[str, object] = {"inquiry_id": inquiry_id, "agency_id": agency_id, "responded_at": responded_at}
+    if isinstance(asset, BankAccount):
+        return base | {"person_id": asset.holder_id, "holder_name": asset.holder_name, "iban": asset.iban,
+                       "account_kind": str(asset.account_kind), "balance_rial": asset.balance_rial}
+    if isinstance(asset, SecurityHolding):
+        return base | {"person_id": asset.holder_id, "holder_name": asset.holder_name, "symbol": asset.symbol,
+                       "quantity": asset.quantity, "unit_price_rial": asset.unit_price_rial,
+                       "value_rial": asset.value_rial}
+    if isinstance(asset, Vehicle):
+        return base | {"person_id": asset.owner_id, "owner_name": asset.owner_name, "plate": asset.plate,
+                       "model": asset.model, "value_rial": asset.value_rial}
+    if isinstance(asset, Property):
+        return base | {"person_id": asset.owner_id, "owner_name": asset.owner_name,
+                       "registry_section": asset.registry_section, "main_plate": asset.main_plate,
+                       "sub_plate": asset.sub_plate, "share_percent": asset.share_percent,
+                       "value_rial": asset.value_rial}
+    raise TypeError(f"not an asset: {asset!r}")
+
+
+def _batches(targets: Sequence[InquiryTarget], size: int) -> Iterator[tuple[int, Sequence[InquiryTarget]]]:
+    for start in range(0, len(targets), size):
+        yield start // size, targets[start:start + size]
+
+
+def targets_for(agency_id: str, *, stale_after: timedelta = DEFAULT_STALE_AFTER,
+                now: datetime | None = None) -> list[InquiryTarget]:
+    """Debtors of open cases with no fresh answer from this agency (from the warehouse)."""
+    from estelam.warehouse.dbt_build import connect_read_only
+
+    cutoff = (now or datetime.now(UTC)) - stale_after
+    with connect_read_only() as con:
+        rows = con.execute(
+            """
+            select t.person_id, t.case_id
+            from inquiry_targets as t
+            where not exists (
+                select 1 from staging.stg_hub__inquiries as i
+                where i.person_id = t.person_id and i.agency_id = ?
+                  and i.status = 'answered' and i.responded_at >= ?
+            )
+            order by t.person_id
+            """,
+            [agency_id, cutoff],
+        ).fetchall()
+    return [InquiryTarget(person_id, case_id) for person_id, case_id in rows]
+
+
+def _unique_persons(batch: Sequence[InquiryTarget]) -> list[str]:
+    return list(dict.fromkeys(t.person_id for t in batch))  # a debtor of two cases is asked once
+
+
+def _final_state(exc: AgencyError) -> InquiryStatus:
+    return InquiryStatus.DEADLINE_MISSED if isinstance(exc, AgencyDeadlineMissed) else InquiryStatus.FAILED
+
+
+def _ask(client: AgencyClient, person_ids: Sequence[str], request_id: str,
+         log: dict[str, dict[str, object]], ids: dict[str, str]) -> list[tuple[str, InquiryAnswer]]:
+    """One batch call; every person's log entry gets its outcome. The answers that came back, by person asked."""
+    requested_at = datetime.now(UTC)
+    started = perf_counter()
+    answers: BatchAnswers = {}
+    try:
+        answers = client.inquire_batch(person_ids, request_id)
+    except AgencyError as exc:
+        outcome: dict[str, object] = {"status": str(_final_state(exc)), "reason": str(exc)}
+    else:
+        outcome = {"latency_ms": round((perf_counter() - started) * 1000)}
+    attempts = getattr(client, "last_attempts", 1)  # a bare wire client makes one attempt
+    found: list[tuple[str, InquiryAnswer]] = []
+    for person_id in person_ids:
+        entry = log[ids[person_id]]
+        entry |= {"requested_at": requested_at, "attempts": attempts} | outcome
+        if entry["status"] != str(InquiryStatus.ANSWERED):
+            continue
+        answer = answers.get(person_id)
+        if isinstance(answer, AgencyError):  # the agency refused this person alone
+            entry |= {"status": str(_final_state(answer)), "reason": str(answer)}
+        elif answer is None:  # the client promises every person; never let one vanish silently
+            entry |= {"status": str(InquiryStatus.FAILED),
+                      "reason": f"{client.instance.agency_id}.inquire_batch [{request_id}]: "
+                                "the batch answer left this person out"}
+        else:
+            entry |= {"responded_at": answer.responded_at, "assets_found": len(answer.assets)}
+            found.append((person_id, answer))
+    return found
+
+
+@dataclass
+class AskedBatch:
+    """One batch of targets asked at one agency, not yet landed: the inquiry log and the assets answered."""
+
+    agency_id: str
+    log: dict[str, dict[str, object]]  # inquiry_id -> entry; one per distinct person
+    asset_rows: list[dict[str, object]]  # every asset answered, in its feed's contract shape
+    calls: int  # batch calls made (attempts included)
+    asking_s: float  # time spent waiting for the agency (all calls, retries included)
+
+
+def ask_batch(agency: AgencyClient, instance: AgencyInstance, batch: Sequence[InquiryTarget], *,
+              round_id: str, batch_id: str, inquiry_batch_size: int = DEFAULT_INQUIRY_BATCH_SIZE) -> AskedBatch:
+    """Ask ``agency`` about one batch of targets; every inquiry's log entry gets its outcome (nothing landed)."""
+    ids = {t.person_id: stable_id(round_id, instance.agency_id, t.person_id) for t in batch}
+    log: dict[str, dict[str, object]] = {}
+    for target in batch:
+        log.setdefault(ids[target.person_id], {
+            "inquiry_id": ids[target.person_id], "run_id": round_id, "agency_id": instance.agency_id,
+            "agency_kind": str(instance.kind), "person_id": target.person_id, "case_id": target.case_id,
+            "requested_at": None, "responded_at": None, "latency_ms": None,
+            "status": str(InquiryStatus.ANSWERED), "reason": None, "assets_found": 0, "attempts": 0,
+        })
+    asset_rows: list[dict[str, object]] = []
+    persons = _unique_persons(batch)
+    per_call = max(1, min(inquiry_batch_size, getattr(agency, "max_batch_size", inquiry_batch_size)))
+    calls = 0
+    started = perf_counter()
+    for call, start in enumerate(range(0, len(persons), per_call)):
+        request_id = stable_id(batch_id, call)
+        for person_id, answer in _ask(agency, persons[start:start + per_call], request_id, log, ids):
+            inquiry_id = ids[person_id]
+            asset_rows.extend(asset_record(inquiry_id, instance.agency_id, a, answer.responded_at)
+                              for a in answer.assets)
+        calls += getattr(agency, "last_attempts", 1)
+    return AskedBatch(instance.agency_id, log, asset_rows, calls, perf_counter() - started)
+
+
+def land_answers(answer_feed: str, asked: Sequence[AskedBatch], *, batch_id: str, partition: date) -> LandingResult:
+    """Land the assets of ``asked`` (one agency kind's feed); inquiries with broken rows become ``rejected``."""
+    answers = validate_and_land(answer_feed, [row for a in asked for row in a.asset_rows],
+                                batch_id=batch_id, partition=partition)
+    rejected = answers.rejected_reasons_by("inquiry_id")
+    for batch in asked:
+        for inquiry_id, reason in rejected.items():
+            if inquiry_id in batch.log:
+                batch.log[inquiry_id] |= {"status": str(InquiryStatus.REJECTED), "reason": reason}
+    return answers
+
+
+def land_inquiry_log(asked: Sequence[AskedBatch], *, batch_id: str, partition: date) -> LandingResult:
+    """Land the final log entries of ``asked``: call after ``land_answers``, which may reject some."""
+    return validate_and_land(INQUIRY_LOG_FEED, [entry for a in asked for entry in a.log.values()],
+                             batch_id=batch_id, partition=partition)
+
+
+def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, round_id: str,
+              batch_size: int = DEFAULT_BATCH_SIZE, today: date | None = None,
+              inquiry_batch_size: int = DEFAULT_INQUIRY_BATCH_SIZE,
+              client: AgencyClient | None = None) -> RoundSummary:
+    """Ask ``instance`` about every target and land the answers and the inquiry log, batch by batch.
+
+    ``batch_size`` persons make one landed file; ``inquiry_batch_size`` persons (at most the agency's
+    contract limit) make one batch call.
+    ``client`` defaults to ``connectors.client_for(instance)`` (resilient) and is then closed here.
+    """
+    answer_feed = load_agency_registry().kinds[instance.kind].answer_feed
+    partition = today or datetime.now(UTC).date()
+    own_client = client is None
+    agency: AgencyClient = client if client is not None else client_for(instance)
+    totals = {str(s): 0 for s in InquiryStatus} | {"sent": 0, "assets_landed": 0, "assets_quarantined": 0,
+                                                    "calls": 0}
+    try:
+        for number, batch in _batches(targets, batch_size):
+            batch_id = f"{round_id}-{instance.agency_id}-{number:04d}"
+            asked = ask_batch(agency, instance, batch, round_id=round_id, batch_id=batch_id,
+                              inquiry_batch_size=inquiry_batch_size)
+            answers = land_answers(answer_feed, [asked], batch_id=batch_id, partition=partition)
+            land_inquiry_log([asked], batch_id=batch_id, partition=partition)
+            totals["sent"] += len(asked.log)
+            for entry in asked.log.values():
+                totals[str(entry["status"])] += 1
+            totals["assets_landed"] += answers.valid_rows
+            totals["assets_quarantined"] += answers.rejected_rows
+            totals["calls"] += asked.calls
+    finally:
+        if own_client:
+            agency.close()
+    return RoundSummary(agency_id=instance.agency_id, **totals)
+
+
+def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:
+    """The DAG's task: find this agency's targets, run the round, return a small summary."""
+    instance = load_agency_registry().instance(agency_id)
+    return run_round(instance, targets_for(agency_id), round_id=round_id).as_dict()
+
+
+def agencies_to_ask() -> list[str]:
+    """Every agency instance of the registry: the inquiry DAG fans out over these."""
+    return [i.agency_id for i in load_agency_registry().instances]

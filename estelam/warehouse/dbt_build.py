@@ -1,0 +1,255 @@
+"""Warehouse access: build the DuckDB warehouse with dbt, and read it briefly.
+
+DuckDB allows one writer per file, and a reader in another process blocks
+``dbt build``; so readers use :func:`connect_read_only` for as short a time as
+they can, and :func:`build` runs one dbt invocation at a time in this process
+(dbtRunner is not safe to run concurrently).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from estelam.core import settings
+from estelam.core.exceptions import WarehouseError
+
+#: Published marts, in the DuckDB schema readers query without qualification.
+MARTS: tuple[str, ...] = (
+    "asset_report",
+    "case_timeline",
+    "central_bank_feed",
+    "financial_convictions",
+    "freeze_plan",
+    "fugitives",
+    "identity_review",
+    "inquiry_targets",
+    "kpi_deadline_compliance",
+    "kpi_enforcement_steps",
+    "kpi_freezes",
+    "kpi_inquiries_daily",
+    "kpi_notifications",
+    "kpi_response_times",
+    "person_assets",
+    "persons",
+)
+#: Marts for statisticians: they must hold no personal data (tests compare their columns with the contracts).
+KPI_MARTS: tuple[str, ...] = tuple(m for m in MARTS if m.startswith("kpi_"))
+MARTS_SCHEMA = "main"
+
+#: dbt's own files (compiled SQL, manifest, logs) go under the data directory, never into the source tree.
+DBT_TARGET_SUBDIR = Path("dbt") / "target"
+DBT_LOG_SUBDIR = Path("dbt") / "logs"
+
+#: Readers see timestamps in UTC whatever the machine's zone; they convert for display.
+READER_TIMEZONE = "UTC"
+
+_FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+_PASSED_TEST_STATUSES = frozenset({"pass", "success"})
+
+_build_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What one ``dbt build`` did."""
+
+    models: int
+    tests_passed: int
+    tests_failed: int
+    tests_warned: int
+    unit_tests: int
+    skipped: int
+    duration_s: float
+    warnings: tuple[str, ...] = field(default=())
+
+
+@contextmanager
+def _dbt_environment() -> Iterator[None]:
+    """Point dbt's profile and landing hook at this process's settings, and restore the environment after."""
+    wanted = {
+        "ESTELAM_WAREHOUSE": str(settings.warehouse_path()),
+        "ESTELAM_DATA_DIR": str(settings.data_dir()),
+        # no anonymous usage pings: the hub runs offline
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def contract_vars() -> dict[str, Any]:
+    """dbt vars that come from the contracts: every agency's reply deadline (``contracts/agencies.yaml``)."""
+    from estelam.contracts import registry as contracts
+
+    registry = contracts.load_agency_registry()
+    return {"agency_reply_deadlines": {i.agency_id: float(i.reply_deadline_s) for i in registry.instances}}
+
+
+def dbt_args(command: str, select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> list[str]:
+    """The dbt command line :func:`build` runs (also handy for ``dbt parse`` in tests).
+
+    ``dbt_vars`` override the project's vars (e.g. ``{"as_of": ...}`` to replay the registry at a moment).
+    """
+    data = settings.data_dir()
+    args = [
+        *command.split(),  # "build", or a subcommand such as "docs generate"
+        "--project-dir", str(settings.DBT_PROJECT_DIR),
+        "--profiles-dir", str(settings.DBT_PROJECT_DIR),
+        "--target-path", str(data / DBT_TARGET_SUBDIR),
+        "--log-path", str(data / DBT_LOG_SUBDIR),
+        "--quiet",
+        "--vars", json.dumps(contract_vars() | (dbt_vars or {})),
+    ]
+    if select:
+        args += ["--select", select]
+    return args
+
+
+def _node_name(result: object) -> str:
+    node = getattr(result, "node", None)
+    return str(getattr(node, "unique_id", None) or getattr(node, "name", "?"))
+
+
+def _release_dbt_connection() -> None:
+    """Close the DuckDB connection dbt-duckdb keeps open after an invocation.
+
+    dbt-duckdb holds its environment (and the file's write lock) in a class attribute until the
+    process ends: other processes could not even read the warehouse, and readers in this process
+    would fail with "different configuration than existing connections".
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+        DuckDBConnectionManager.close_all_connections()
+
+
+def _release_dbt_log_files() -> None:
+    """Close dbt's log file: its next invocation drops the handler without closing it (a leaked file)."""
+    from dbt_common.events.event_manager_client import cleanup_event_logger, get_event_manager
+
+    for event_logger in get_event_manager().loggers:
+        python_logger = getattr(event_logger, "_python_logger", None)
+        for handler in getattr(python_logger, "handlers", []):
+            handler.close()
+    cleanup_event_logger()
+
+
+def _invoke(args: list[str], callbacks: list[Callable[[Any], None]] | None = None) -> Any:
+    """One dbt invocation, serialised, with this process's settings, releasing what dbt leaves open."""
+    from dbt.cli.main import dbtRunner  # heavy import, only when building
+
+    settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock, _dbt_environment():
+        try:
+            return dbtRunner(callbacks=callbacks or []).invoke(args)
+        finally:
+            _release_dbt_connection()
+            _release_dbt_log_files()
+
+
+def parse() -> tuple[str, ...]:
+    """Run ``dbt parse`` and return its warnings (deprecations, unused config paths, ...)."""
+    warnings: list[str] = []
+
+    def collect(event: Any) -> None:
+        if event.info.level in ("warn", "error"):
+            warnings.append(f"{event.info.name}: {event.info.msg}")
+
+    outcome = _invoke(dbt_args("parse"), callbacks=[collect])
+    if not outcome.success:
+        raise WarehouseError(f"dbt parse failed: {outcome.exception or '; '.join(warnings)}")
+    return tuple(warnings)
+
+
+def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> BuildSummary:
+    """Run ``dbt build`` (seeds, models, snapshots, sources' tests, data and unit tests) into the warehouse.
+
+    Raises WarehouseError naming the failing nodes if any model, test or hook fails.
+    """
+    started = time.perf_counter()
+    outcome = _invoke(dbt_args("build", select, dbt_vars))
+    duration = time.perf_counter() - started
+
+    if outcome.exception is not None:
+        raise WarehouseError(f"dbt build could not run: {outcome.exception}") from outcome.exception
+    results = list(getattr(outcome.result, "results", None) or [])
+    failures = [r for r in results if str(r.status) in _FAILED_STATUSES]
+    if failures or not outcome.success:
+        detail = "; ".join(f"{_node_name(r)}: {str(r.message or r.status).strip()}" for r in failures)
+        raise WarehouseError(f"dbt build failed ({len(failures)} nodes): {detail or 'see the dbt log'}")
+
+    def count(resource: str, statuses: frozenset[str] | None = None) -> int:
+        return sum(
+            1 for r in results
+            if str(r.node.resource_type) == resource and (statuses is None or str(r.status) in statuses)
+        )
+
+    return BuildSummary(
+        models=count("model", frozenset({"success"})),
+        tests_passed=count("test", _PASSED_TEST_STATUSES),
+        tests_failed=count("test", _FAILED_STATUSES),
+        tests_warned=count("test", frozenset({"warn"})),
+        unit_tests=count("unit_test", _PASSED_TEST_STATUSES),
+        skipped=sum(1 for r in results if str(r.status) == "skipped"),
+        duration_s=round(duration, 3),
+        warnings=tuple(f"{_node_name(r)}: {r.message}" for r in results if str(r.status) == "warn"),
+    )
+
+
+def generate_docs() -> Path:
+    """Run ``dbt docs generate`` against the built warehouse; return the catalog's path (under the data dir)."""
+    outcome = _invoke(dbt_args("docs generate"))
+    if outcome.exception is not None or not outcome.success:
+        raise WarehouseError(f"dbt docs generate failed: {outcome.exception or 'see the dbt log'}")
+    catalog = settings.data_dir() / DBT_TARGET_SUBDIR / "catalog.json"
+    if not catalog.is_file():
+        raise WarehouseError(f"dbt docs generate wrote no catalog at {catalog}")
+    return catalog
+
+
+@contextmanager
+def connect_read_only(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection to the warehouse; close it quickly, a reader blocks builds."""
+    path = path or settings.warehouse_path()
+    if not path.is_file():
+        raise WarehouseError(f"no warehouse at {path}: run estelam.warehouse.dbt_build.build() first")
+    try:
+        connection = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:  # typically: a build holds the write lock
+        raise WarehouseError(f"cannot open the warehouse {path} for reading: {exc}") from exc
+    try:
+        # a SET, not connect(config=...): the config route does not autoload the icu extension
+        connection.execute(f"set TimeZone = '{READER_TIMEZONE}'")
+        yield connection
+    finally:
+        connection.close()
+
+
+def mart_counts(marts: Sequence[str] = MARTS) -> dict[str, int]:
+    """Rows in each of ``marts`` (every published mart by default)."""
+    counts: dict[str, int] = {}
+    with connect_read_only() as connection:
+        for mart in marts:
+            row = connection.execute(f'select count(*) from "{MARTS_SCHEMA}"."{mart}"').fetchone()
+            counts[mart] = int(row[0]) if row else 0
+    return counts

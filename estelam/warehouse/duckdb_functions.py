@@ -1,0 +1,133 @@
+"""Identity resolution's building blocks, and the same functions inside the warehouse.
+
+Normalisation lives once: :mod:`estelam.core.identifiers` (names, digits, check
+digits). The warehouse does not re-implement it in SQL; it calls these very
+functions as DuckDB Python UDFs that the dbt-duckdb plugin below registers on
+dbt's connection (``plugins:`` in ``dbt/profiles.yml``). Two consequences,
+both deliberate:
+
+- Models that call a UDF are materialised as tables: readers open the
+  warehouse read-only without the plugin, so a view calling a UDF would fail
+  for them.
+- A UDF crosses into Python per value, so models call it on *distinct* values
+  only (a million people share far fewer distinct spellings) and join back;
+  each Arrow batch is also memoised, since one person fills many rows.
+
+Rules of resolution (used by the identity models): identifiers first, names
+only as evidence. Records with the same normalised identifier are one person,
+whatever the spelling; two records with the same name and different
+identifiers are two persons; a record whose identifier passes no check digit,
+or whose name disagrees with the rest of its identifier's records, is shown
+for review (``identity_review``), never merged by guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from estelam.core.identifiers import (
+    is_iban,
+    is_iran_legal_id,
+    is_iran_national_code,
+    is_saudi_national_id,
+    latin_digits,
+    normalise_name,
+)
+
+#: Identifier schemes, in the order a bare 10- or 11-digit string is tried (the hub is Iranian first).
+IDENTIFIER_SCHEMES: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("iran_national_code", is_iran_national_code),
+    ("iran_legal_id", is_iran_legal_id),
+    ("saudi_national_id", is_saudi_national_id),
+)
+#: What an agency puts between digit groups of an identifier: spaces, hyphens, dots, slashes.
+_SEPARATORS = re.compile(r"[\s\-./\u200c\u200f\u200e]+")
+
+
+def normalise_identifier(raw: str) -> str:
+    """An identifier as digits in Latin script with no separators ("۰۰۱-۲۳۴ ۵۶۷۹" -> "0012345679")."""
+    return _SEPARATORS.sub("", latin_digits(raw.strip()))
+
+
+def identifier_scheme(raw: str) -> str | None:
+    """Which scheme's check digit the (normalised) identifier passes, or None if none does."""
+    code = normalise_identifier(raw)
+    for scheme, check in IDENTIFIER_SCHEMES:
+        if check(code):
+            return scheme
+    return None
+
+
+def name_key(name: str) -> str:
+    """The normalised name without spaces: "نیک‌نژاد", "نیک نژاد" and "نیکنژاد" are one key."""
+    return normalise_name(name).replace(" ", "")
+
+
+def is_valid_iban(raw: str) -> bool:
+    """ISO 13616 check on an IBAN written with any digits and spaces."""
+    return is_iban(latin_digits(raw))
+
+
+#: name -> (function, DuckDB return type); every function takes one VARCHAR.
+WAREHOUSE_FUNCTIONS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "normalise_name": (normalise_name, "VARCHAR"),
+    "name_key": (name_key, "VARCHAR"),
+    "latin_digits": (latin_digits, "VARCHAR"),
+    "normalise_identifier": (normalise_identifier, "VARCHAR"),
+    "identifier_scheme": (identifier_scheme, "VARCHAR"),
+    "is_valid_iban": (is_valid_iban, "BOOLEAN"),
+}
+_ARROW_TYPES = {"VARCHAR": pa.string(), "BOOLEAN": pa.bool_()}
+
+
+def _vectorised(function: Callable[[str], Any], arrow_type: pa.DataType) -> Callable[[Any], pa.Array]:
+    """Apply ``function`` to an Arrow batch, once per distinct value, nulls staying null."""
+
+    def apply(values: Any) -> pa.Array:
+        memo: dict[str, Any] = {}
+        out = []
+        for value in values.to_pylist():
+            if value is None:
+                out.append(None)
+                continue
+            if value not in memo:
+                memo[value] = function(value)
+            out.append(memo[value])
+        return pa.array(out, arrow_type)
+
+    return apply
+
+
+def register(connection: duckdb.DuckDBPyConnection) -> None:
+    """Register :data:`WAREHOUSE_FUNCTIONS` on a DuckDB connection (and so on its cursors)."""
+    registered = {row[0] for row in connection.execute(
+        "select function_name from duckdb_functions() where function_type = 'scalar'").fetchall()}
+    for name, (function, return_type) in WAREHOUSE_FUNCTIONS.items():
+        if name in registered:
+            continue
+        connection.create_function(
+            name, _vectorised(function, _ARROW_TYPES[return_type]), ["VARCHAR"], return_type,
+            # special: the function sees nulls (and passes them through) and may answer null (no scheme)
+            type="arrow", null_handling="special", side_effects=False,
+        )
+
+
+def __getattr__(name: str) -> Any:
+    """``Plugin``, the dbt-duckdb plugin, built on first access: dbt's adapter is a heavy import others skip."""
+    if name != "Plugin":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from dbt.adapters.duckdb.plugins import BasePlugin
+
+    class Plugin(BasePlugin):  # type: ignore[misc]
+        """Registers the identity functions on dbt's DuckDB connection."""
+
+        def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
+            register(conn)
+
+    globals()["Plugin"] = Plugin
+    return Plugin

@@ -1,0 +1,195 @@
+"""What one simulated agency knows and holds: its assets, its freezes, the orders it applied.
+
+Order semantics, as a real bank or registry applies them:
+- an order id is applied at most once; a repeat returns the first acknowledgement;
+- a freeze blocks up to the amount asked, limited by what is still unblocked on the asset
+  (``partial`` when less, ``refused`` when nothing is left);
+- protected (salary, pension) accounts are refused;
+- vehicles and properties are indivisible: a freeze registers the case's claim (up to the asset's
+  unclaimed value) but restricts the *whole* asset, so the value it takes out of the owner's hands
+  (:meth:`AgencyState.immobilised_value`) is the asset's full value as soon as any claim is on it;
+  a vehicle restriction carries its type (transfer, circulation, seizure), refused when unknown;
+- a release lifts up to the amount asked of what this case holds on the asset;
+- a transfer (the judge ordered collection) moves up to the amount asked of what this case holds
+  on a bank account to the court's account: the block and the balance both go down by it; only
+  money can be transferred, any other asset is refused (it must be sold first).
+
+The owner's own moves (deposits, withdrawals of unblocked money) change what later orders find:
+that is how partial acknowledgements arise, as they do at real banks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from estelam.core.domain import (
+    PROTECTED_ACCOUNT_KINDS,
+    Acknowledgement,
+    AckStatus,
+    AgencyInstance,
+    BankAccount,
+    FreezeOrder,
+    OrderKind,
+    Property,
+    RestrictionType,
+    SecurityHolding,
+    Vehicle,
+)
+
+AgencyAsset = BankAccount | SecurityHolding | Vehicle | Property
+_AckMaker = Callable[..., Acknowledgement]
+
+
+def asset_ref(asset: AgencyAsset) -> str:
+    if isinstance(asset, BankAccount):
+        return asset.iban
+    if isinstance(asset, Vehicle):
+        return asset.plate
+    return asset.asset_ref
+
+
+def asset_owner(asset: AgencyAsset) -> str:
+    return asset.holder_id if isinstance(asset, BankAccount | SecurityHolding) else asset.owner_id
+
+
+def asset_value(asset: AgencyAsset) -> int:
+    return asset.balance_rial if isinstance(asset, BankAccount) else asset.value_rial
+
+
+def is_indivisible(asset: AgencyAsset) -> bool:
+    """Vehicles and properties are restricted whole, whatever the claim on them."""
+    return isinstance(asset, Vehicle | Property)
+
+
+class AgencyState:
+    """Thread-safe state of one agency instance."""
+
+    def __init__(self, instance: AgencyInstance, assets: list[AgencyAsset]) -> None:
+        self.instance = instance
+        self._assets = {asset_ref(a): a for a in assets}
+        self._refs_of: dict[str, list[str]] = defaultdict(list)  # owner -> refs (owners never change)
+        for a in assets:
+            self._refs_of[asset_owner(a)].append(asset_ref(a))
+        self._frozen: dict[tuple[str, str], int] = defaultdict(int)  # (case_id, asset_ref) -> rials
+        self._restrictions: dict[tuple[str, str], RestrictionType] = {}  # (case_id, plate) -> type
+        self._court_account: dict[str, int] = defaultdict(int)  # case_id -> rials collected
+        self._applied: dict[str, Acknowledgement] = {}
+        self._lock = threading.Lock()
+
+    def assets_of(self, person_id: str) -> list[AgencyAsset]:
+        """The person's assets as they are now (balances after transfers, deposits, withdrawals)."""
+        with self._lock:
+            return [self._assets[ref] for ref in self._refs_of.get(person_id, [])]
+
+    def held_freezes(self) -> dict[tuple[str, str], int]:
+        """What this agency actually holds frozen, by (case_id, asset_ref); zero entries left out."""
+        with self._lock:
+            return {k: v for k, v in self._frozen.items() if v > 0}
+
+    def immobilised_value(self, ref: str) -> int:
+        """How much of the asset's value its owner cannot use: the blocks, or the whole of an indivisible asset."""
+        with self._lock:
+            asset = self._assets.get(ref)
+            claimed = self._blocked(ref)
+            if asset is None or claimed == 0:
+                return 0
+            return asset_value(asset) if is_indivisible(asset) else claimed
+
+    def restriction(self, case_id: str, plate: str) -> RestrictionType | None:
+        """The restriction type this case holds on a vehicle, if any."""
+        with self._lock:
+            return self._restrictions.get((case_id, plate)) if self._frozen.get((case_id, plate)) else None
+
+    def collected(self, case_id: str) -> int:
+        """Rials transferred to the court's account for the case."""
+        with self._lock:
+            return self._court_account.get(case_id, 0)
+
+    def applied_orders(self) -> int:
+        with self._lock:
+            return len(self._applied)
+
+    def deposit(self, ref: str, amount_rial: int) -> None:
+        """The owner pays money into a bank account (new balance, not yet reported to the hub)."""
+        with self._lock:
+            account = self._assets[ref]
+            assert isinstance(account, BankAccount)  # only accounts take deposits
+            self._assets[ref] = replace(account, balance_rial=account.balance_rial + amount_rial)
+
+    def withdraw(self, ref: str, amount_rial: int) -> int:
+        """The owner takes money out of an account: only its unblocked part; returns what was taken."""
+        with self._lock:
+            account = self._assets[ref]
+            assert isinstance(account, BankAccount)  # only accounts pay out
+            taken = min(amount_rial, max(account.balance_rial - self._blocked(ref), 0))
+            self._assets[ref] = replace(account, balance_rial=account.balance_rial - taken)
+            return taken
+
+    def apply(self, order: FreezeOrder, now: datetime | None = None) -> Acknowledgement:
+        now = now or datetime.now(UTC)
+        with self._lock:
+            if order.order_id in self._applied:
+                return self._applied[order.order_id]
+            ack = self._apply(order, now)
+            self._applied[order.order_id] = ack
+            return ack
+
+    def _blocked(self, ref: str) -> int:
+        return sum(v for (_, r), v in self._frozen.items() if r == ref)
+
+    def _apply(self, order: FreezeOrder, now: datetime) -> Acknowledgement:
+        key = (order.case_id, order.asset_ref)
+
+        def ack(status: AckStatus, amount: int, reason: str = "") -> Acknowledgement:
+            return Acknowledgement(order.order_id, self.instance.agency_id, order.case_id, order.asset_ref,
+                                   status, amount, self._frozen.get(key, 0), now, reason)
+
+        asset = self._assets.get(order.asset_ref)
+        if asset is None:
+            return ack(AckStatus.UNKNOWN_ASSET, 0, "no such asset at this agency")
+        if order.kind is OrderKind.RELEASE:
+            released = min(order.amount_rial, self._frozen.get(key, 0))
+            self._frozen[key] -= released
+            return ack(AckStatus.DONE, released)
+        if order.kind is OrderKind.TRANSFER:
+            return self._transfer(order, asset, key, ack)
+        if isinstance(asset, BankAccount) and asset.account_kind in PROTECTED_ACCOUNT_KINDS:
+            return ack(AckStatus.REFUSED, 0, f"{asset.account_kind} account is protected by law")
+        if isinstance(asset, Vehicle):
+            restriction = order.restriction_type or RestrictionType.TRANSFER
+            if restriction not in set(RestrictionType):
+                return ack(AckStatus.REFUSED, 0, f"unknown restriction type {restriction!r}")
+        available = max(asset_value(asset) - self._blocked(order.asset_ref), 0)
+        blocked = min(order.amount_rial, available)
+        if blocked == 0:
+            return ack(AckStatus.REFUSED, 0, "nothing left to block on this asset")
+        self._frozen[key] += blocked
+        if isinstance(asset, Vehicle):
+            # a stronger restriction replaces a weaker one; seizure is the strongest
+            held = self._restrictions.get(key)
+            wanted = RestrictionType(order.restriction_type or RestrictionType.TRANSFER)
+            self._restrictions[key] = max((r for r in (held, wanted) if r is not None),
+                                          key=_RESTRICTION_STRENGTH.index)
+        if blocked < order.amount_rial:
+            return ack(AckStatus.PARTIAL, blocked, f"only {blocked} rials available")
+        return ack(AckStatus.DONE, blocked)
+
+    def _transfer(self, order: FreezeOrder, asset: AgencyAsset, key: tuple[str, str],
+                  ack: _AckMaker) -> Acknowledgement:
+        if not isinstance(asset, BankAccount):
+            return ack(AckStatus.REFUSED, 0, "only money can be transferred: sell the asset first")
+        moved = min(order.amount_rial, self._frozen.get(key, 0), asset.balance_rial)
+        if moved == 0:
+            return ack(AckStatus.REFUSED, 0, "nothing frozen for this case on this account")
+        self._frozen[key] -= moved
+        self._assets[order.asset_ref] = replace(asset, balance_rial=asset.balance_rial - moved)
+        self._court_account[order.case_id] += moved
+        return ack(AckStatus.DONE if moved == order.amount_rial else AckStatus.PARTIAL, moved)
+
+
+#: Weakest first: a vehicle keeps the strongest restriction any order of the case asked for.
+_RESTRICTION_STRENGTH = (RestrictionType.TRANSFER, RestrictionType.CIRCULATION, RestrictionType.SEIZURE)

@@ -1,0 +1,91 @@
+"""Start every agency instance of the registry as a loopback simulator, and stop them all.
+
+The fleet writes an endpoints file (agency_id -> URL) so that connectors in the
+same process, or in Airflow tasks, find the simulators through the usual
+``ESTELAM_ENDPOINTS_FILE`` override of ``contracts/agencies.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from connectors.credentials import resolve_credentials
+from estelam.contracts.registry import AgencyRegistry
+from estelam.core.domain import Protocol
+from simulators.agency_state import AgencyState
+from simulators.faults import FaultProfile, FaultyApplication, with_faults
+from simulators.server import LOOPBACK, RunningServer
+from simulators.world import World
+
+
+@dataclass
+class Fleet:
+    """Running simulators, one per agency instance."""
+
+    states: dict[str, AgencyState] = field(default_factory=dict)
+    servers: dict[str, RunningServer] = field(default_factory=dict)
+    faulty: dict[str, FaultyApplication] = field(default_factory=dict)  # instances with injected faults
+
+    @classmethod
+    def start(cls, registry: AgencyRegistry, world: World, host: str = LOOPBACK, *,
+              fixed_ports: bool = False, faults: Mapping[str, FaultProfile] | None = None) -> Fleet:
+        """One simulator per instance: on ephemeral ports, or on the ports of the registry's endpoints.
+
+        ``faults`` (agency_id -> profile) makes those instances misbehave; see ``simulators.faults``.
+        """
+        from simulators.rest_app import rest_application
+        from simulators.soap_app import soap_application
+
+        fleet = cls()
+        try:
+            for instance in registry.instances:
+                state = AgencyState(instance, world.assets_at(instance.agency_id))
+                contract = registry.contract_path(instance)
+                credentials = resolve_credentials(instance)  # the agency expects what the hub will show it
+                app = (soap_application(state, contract, credentials) if instance.protocol is Protocol.SOAP
+                       else rest_application(state, contract, credentials))
+                app = with_faults(app, (faults or {}).get(instance.agency_id), protocol=instance.protocol,
+                                  agency_id=instance.agency_id)
+                if isinstance(app, FaultyApplication):
+                    fleet.faulty[instance.agency_id] = app
+                fleet.states[instance.agency_id] = state
+                port = (urlsplit(instance.endpoint).port or 0) if fixed_ports else 0
+                fleet.servers[instance.agency_id] = RunningServer(app, host=host, port=port)
+        except BaseException:
+            fleet.stop()
+            raise
+        return fleet
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        return {agency_id: server.url for agency_id, server in self.servers.items()}
+
+    def write_endpoints(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.endpoints, indent=2), encoding="utf-8")
+        return path
+
+    def held_freezes(self) -> dict[tuple[str, str, str], int]:
+        """What every agency actually holds frozen: (agency_id, case_id, asset_ref) -> rials."""
+        return {
+            (agency_id, case_id, ref): amount
+            for agency_id, state in self.states.items()
+            for (case_id, ref), amount in state.held_freezes().items()
+        }
+
+    def stop(self) -> None:
+        for app in self.faulty.values():
+            app.stop()  # answer held requests now, so stopping does not wait for them
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,470 @@
+"""A deterministic synthetic world: persons, their assets at every agency, and enforcement cases.
+
+The same seed always gives the same world, so simulators, the court system's
+event drops and tests agree on who owns what.
+
+It scales from tens to millions of persons because nothing is drawn ahead of
+need: person ``i`` (identity, name, and every asset at every agency) comes from
+its own random stream, seeded by ``(seed, i)``, and its national code is a
+bijection of ``i``, so a simulator can find a person by id without an index
+(``World.person``, ``World.assets_of``). Asking for every agency's asset lists
+(``bank_accounts``, ``assets_at`` ...) draws the whole world once, in O(n).
+
+Real data is messy, and so is this world:
+- each agency spells names its own way (``Spelling``): Arabic or Persian yeh and kaf,
+  the zero-width non-joiner kept, turned into a space or dropped, double spaces,
+  and digits inside names in Persian, Arabic-Indic or Latin script;
+- some agencies write identifiers with Persian or Arabic-Indic digits on the wire
+  (the simulators render them; connectors normalise them back at the edge);
+- a few records are kept wrongly (``dirty_share``): a mistyped IBAN, a plate in Latin letters;
+- some persons own nothing; most bank with one to three banks; a few with many.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache, cached_property
+from typing import overload
+
+from estelam.core.domain import (
+    AccountKind,
+    AgencyInstance,
+    AgencyKind,
+    BankAccount,
+    CaseEventType,
+    PersonKind,
+    Property,
+    SecurityHolding,
+    Vehicle,
+)
+from estelam.core.identifiers import (
+    iban_check_digits,
+    iran_legal_id_check_digit,
+    iran_national_code_check_digit,
+    latin_digits,
+)
+
+DEFAULT_SEED = 1403
+DEFAULT_PERSONS = 120
+DEFAULT_CASES = 48
+#: The world's "today": fixed so that a seed always yields the same dates.
+DEFAULT_ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
+#: Share of asset records an agency keeps wrongly (a mistyped IBAN, a plate in Latin letters):
+#: real registries have such errors, and the hub must quarantine them, not lose or trust them.
+DEFAULT_DIRTY_SHARE = 0.03
+
+#: Share of legal persons (companies) among persons.
+LEGAL_SHARE = 0.15
+#: Share of persons who own nothing anywhere: debtors like these exist, and the hub must say so.
+ASSETLESS_SHARE = 0.05
+#: How many banks a person banks with, and how often: most one to three, a few many.
+BANKS_PER_PERSON = {0: 10, 1: 34, 2: 27, 3: 14, 4: 6, 5: 4, 8: 3, 12: 1, 20: 1}
+#: Accounts a person holds at one bank.
+ACCOUNTS_PER_BANK = {1: 70, 2: 25, 3: 5}
+
+FIRST_NAMES = ["علی", "محمد", "زهرا", "فاطمه", "حسین", "مریم", "رضا", "سکینه", "مهدی", "کبری",
+               "یاسر", "نرگس", "کاظم", "لیلا", "یوسف", "شکوفه", "عبدالله", "کیمیا", "مصطفی", "ریحانه",
+               "امیرحسین", "محمدعلی", "یگانه", "کوثر", "یحیی", "ملیکا", "اکبر", "نیکو", "یعقوب", "کیوان"]
+LAST_NAMES = ["کریمی", "رضایی", "محمدی", "حسینی", "کاظمی", "یزدانی", "کیانی", "شکیبا", "نیک‌نژاد",
+              "میرکریمی", "ملک‌زاده", "یگانه", "بیگی", "کامکار", "زنگنه", "پاک‌نیت", "کوهی", "نیکی",
+              "علی‌پور", "کاشانی", "یزدی", "شریفی‌کیا", "مهدی‌زاده", "بیک‌محمدی", "کرمانی", "یکتا"]
+COMPANY_WORDS = ["شرکت", "صنایع", "بازرگانی", "تولیدی", "شرکت تعاونی", "گروه صنعتی"]
+#: Company names, some with digits: each agency writes those digits in its own script.
+COMPANY_NAMES = ["کیان پارس", "یکتا", "نیک‌اندیشان", "پیک ایران", "کاوه", "کوثر", "یاران", "پارس ۲۰۰۰",
+                 "کیمیا ۱۴", "نوین ۹۸", "سپهر ۳", "یکتاسازان ۱۴۰۲"]
+SYMBOLS = ["FOOLAD", "KHODRO", "SHEPNA", "VABEMELLAT", "FAMELI", "SHASTA", "VATEJARAT", "KACHAD",
+           "FEMELI", "SHABANDAR", "VAGHADIR", "KHESAPA", "VANAFT", "RMAPNA", "AKHABER", "HEMRAH"]
+VEHICLE_MODELS = ["Peugeot 206", "Saipa Pride", "IKCO Samand", "Peugeot Pars", "Kia Cerato", "Toyota Corolla",
+                  "Saipa Tiba", "IKCO Dena", "Renault Tondar 90", "Hyundai Sonata"]
+#: Letters of Iranian plates (the feed contract lists them).
+PLATE_LETTERS = ["ب", "ج", "د", "س", "ص", "ط", "ق", "ل", "م", "ن", "و", "ه", "ی", "الف", "ت", "ع"]
+COURTS = ["THR-01", "THR-02", "ISF-01", "MHD-01", "TBZ-01", "SHZ-01", "AHZ-01"]
+
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+ARABIC_INDIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+DIGIT_SETS = {"latin": "0123456789", "persian": PERSIAN_DIGITS, "arabic": ARABIC_INDIC_DIGITS}
+ZWNJ = "\u200c"
+
+#: National codes are a bijection of the person's index: x -> (A*x + B) mod 10**9, A coprime with 10.
+_ID_SPACE = 10**9
+_ID_MULTIPLIER = 3**18
+_ID_INVERSE = pow(_ID_MULTIPLIER, -1, _ID_SPACE)
+#: Case numbers likewise (per year prefix): unique for up to a million cases.
+_CASE_SPACE = 10**6
+_CASE_MULTIPLIER = 7**7
+#: Random streams: (seed, purpose, index) -> one stream each, so nothing depends on draw order elsewhere.
+_PERSON_STREAM, _CASE_STREAM = 0, 1
+
+
+# --- how each agency writes things ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How one agency writes names and identifiers."""
+
+    arabic_letters: bool  # ي and ك instead of the Persian ی and ک
+    joiner: str  # what it writes for the zero-width non-joiner: ZWNJ, a space, or nothing
+    double_spaces: bool  # two spaces between words
+    name_digits: str  # digit script inside names: latin, persian or arabic
+    id_digits: str  # digit script of identifiers (person ids, plates) on the wire
+
+    def name(self, canonical: str) -> str:
+        """``canonical`` (Persian letters, ZWNJ, Persian digits) as this agency writes it."""
+        text = canonical.replace(ZWNJ, self.joiner)
+        if self.arabic_letters:
+            text = text.replace("ی", "ي").replace("ک", "ك")
+        if self.double_spaces:
+            text = text.replace(" ", "  ")
+        return render_digits(text, self.name_digits)
+
+    def identifier(self, text: str) -> str:
+        """An identifier (digits in any script) as this agency writes it on the wire."""
+        return render_digits(text, self.id_digits)
+
+
+def render_digits(text: str, script: str) -> str:
+    """``text`` with every digit (Latin, Persian or Arabic-Indic) written in ``script``."""
+    return latin_digits(text).translate(str.maketrans("0123456789", DIGIT_SETS[script]))
+
+
+@cache
+def spelling_of(agency_id: str) -> Spelling:
+    """The fixed spelling habits of one agency, derived from its id (stable across runs and machines)."""
+    h = zlib.crc32(agency_id.encode("utf-8"))
+    return Spelling(
+        arabic_letters=h % 3 == 1,
+        joiner=(ZWNJ, " ", "")[(h >> 4) % 3],
+        double_spaces=(h >> 8) % 5 == 0,
+        name_digits=("persian", "persian", "arabic", "latin")[(h >> 12) % 4],
+        id_digits=("latin", "latin", "latin", "persian", "persian", "arabic")[(h >> 16) % 6],
+    )
+
+
+def spell(name: str, agency_id: str) -> str:
+    """The name as one agency writes it."""
+    return spelling_of(agency_id).name(name)
+
+
+# --- persons and cases ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: str
+    kind: PersonKind
+    name: str  # canonical Persian spelling (Persian yeh and kaf, ZWNJ, Persian digits)
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    event_id: str
+    case_id: str
+    event_type: CaseEventType
+    occurred_at: datetime
+    court_code: str
+    debtor_id: str
+    debtor_kind: PersonKind
+    debtor_name: str
+    creditor_name: str
+    amount_rial: int | None = None
+    channel: str | None = None
+    automated: bool = True
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: str
+    debtor: Person
+    creditor_name: str
+    court_code: str
+    amount_owed_rial: int
+    events: tuple[CaseEvent, ...]
+
+
+AgencyAsset = BankAccount | SecurityHolding | Vehicle | Property
+
+
+def _stream(seed: int, purpose: int, index: int) -> random.Random:
+    return random.Random((seed << 34) | (purpose << 32) | index)
+
+
+def _id_offset(seed: int) -> int:
+    return zlib.crc32(f"persons:{seed}".encode()) % _ID_SPACE
+
+
+def _weighted(rng: random.Random, table: dict[int, int]) -> int:
+    return rng.choices(list(table), weights=list(table.values()))[0]
+
+
+def _rial(rng: random.Random, low_exp: float, high_exp: float) -> int:
+    """A round amount in rials, log-uniform between 10**low_exp and 10**high_exp."""
+    return int(10 ** rng.uniform(low_exp, high_exp)) // 10_000 * 10_000
+
+
+def _iban(rng: random.Random, bank_code: str) -> str:
+    bban = bank_code + "0" + f"{rng.randrange(10**18):018d}"
+    return "IR" + iban_check_digits("IR", bban) + bban
+
+
+def bank_code_of(instance: AgencyInstance) -> str:
+    """The 3-digit IBAN bank code of a bank: from the registry, else a stable stand-in in 9xx."""
+    if instance.iban_bank_code:
+        return instance.iban_bank_code
+    return f"9{zlib.crc32(instance.agency_id.encode()) % 100:02d}"  # codes 9xx are not issued to real banks
+
+
+class _Persons(Sequence[Person]):
+    """The world's persons as a sequence computed on demand: a million cost nothing until read."""
+
+    def __init__(self, world: World) -> None:
+        self._world = world
+
+    def __len__(self) -> int:
+        return self._world.n_persons
+
+    @overload
+    def __getitem__(self, index: int) -> Person: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Person]: ...
+    def __getitem__(self, index: int | slice) -> Person | list[Person]:
+        if isinstance(index, slice):
+            return [self._world.person_at(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._world.person_at(index)
+
+    def __iter__(self) -> Iterator[Person]:
+        return (self._world.person_at(i) for i in range(len(self)))
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, Person) and self._world.find(item.person_id) == item
+
+
+class World:
+    """Persons, their assets at the given agency instances, and enforcement cases; all from one seed."""
+
+    def __init__(self, instances: Sequence[AgencyInstance], *, seed: int, n_persons: int, n_cases: int,
+                 anchor: datetime, dirty_share: float) -> None:
+        if n_persons < 2 or n_persons > _ID_SPACE:
+            raise ValueError(f"a world needs between 2 and {_ID_SPACE} persons, not {n_persons}")
+        self.seed = seed
+        self.anchor = anchor
+        self.n_persons = n_persons
+        self.dirty_share = dirty_share
+        self.instances = tuple(instances)
+        self._id_offset = _id_offset(seed)
+        by_kind: dict[AgencyKind, list[AgencyInstance]] = {}
+        for inst in self.instances:
+            by_kind.setdefault(inst.kind, []).append(inst)
+        self._banks = by_kind.get(AgencyKind.BANK, [])
+        self._bank_codes = [bank_code_of(b) for b in self._banks]
+        self._depositories = by_kind.get(AgencyKind.SECURITIES_DEPOSITORY, [])
+        self._vehicle_registries = by_kind.get(AgencyKind.VEHICLE_REGISTRY, [])
+        self._land_registries = by_kind.get(AgencyKind.LAND_REGISTRY, [])
+        self.persons: Sequence[Person] = _Persons(self)
+        self.cases = [self._case(i) for i in range(n_cases)]
+
+    # --- persons, one at a time --------------------------------------------------------------
+
+    def person_at(self, index: int) -> Person:
+        """Person number ``index`` (0-based)."""
+        return self._draw_person(index, _stream(self.seed, _PERSON_STREAM, index))
+
+    def index_of(self, person_id: str) -> int | None:
+        """The index of the person with this id (any digit script), or None if the world has no such person."""
+        digits = latin_digits(person_id)
+        if len(digits) == 10 and digits.isdigit():
+            body = int(digits[:9])
+        elif len(digits) == 11 and digits.isdigit() and digits[0] == "1":
+            body = int(digits[1:10])
+        else:
+            return None
+        index = (body - self._id_offset) * _ID_INVERSE % _ID_SPACE
+        if index >= self.n_persons or self.person_at(index).person_id != digits:
+            return None
+        return index
+
+    def find(self, person_id: str) -> Person | None:
+        index = self.index_of(person_id)
+        return None if index is None else self.person_at(index)
+
+    def person(self, person_id: str) -> Person:
+        """The person with this id; ``KeyError`` when the world has none. O(1)."""
+        found = self.find(person_id)
+        if found is None:
+            raise KeyError(person_id)
+        return found
+
+    def assets_of(self, agency_id: str, person_id: str) -> list[AgencyAsset]:
+        """What ``agency_id`` holds for ``person_id``, drawn for this person alone (no full world needed)."""
+        index = self.index_of(person_id)
+        if index is None:
+            return []
+        return self._draw_assets(index).get(agency_id, [])
+
+    def iter_assets(self) -> Iterator[tuple[Person, dict[str, list[AgencyAsset]]]]:
+        """Every person with their assets by agency, one at a time: O(1) memory."""
+        for index in range(self.n_persons):
+            rng = _stream(self.seed, _PERSON_STREAM, index)
+            person = self._draw_person(index, rng)
+            yield person, self._draw_assets_of(person, rng)
+
+    # --- the whole world, drawn once ---------------------------------------------------------
+
+    @cached_property
+    def _assets_by_agency(self) -> dict[str, list[AgencyAsset]]:
+        by_agency: dict[str, list[AgencyAsset]] = {}
+        for _, assets in self.iter_assets():
+            for agency_id, rows in assets.items():
+                by_agency.setdefault(agency_id, []).extend(rows)
+        return by_agency
+
+    def _of_kind(self, instances: list[AgencyInstance]) -> dict[str, list[AgencyAsset]]:
+        return {i.agency_id: self._assets_by_agency[i.agency_id] for i in instances
+                if i.agency_id in self._assets_by_agency}
+
+    @property
+    def bank_accounts(self) -> dict[str, list[BankAccount]]:
+        return self._of_kind(self._banks)  # type: ignore[return-value]  # banks hold only accounts
+
+    @property
+    def holdings(self) -> dict[str, list[SecurityHolding]]:
+        return self._of_kind(self._depositories)  # type: ignore[return-value]
+
+    @property
+    def vehicles(self) -> dict[str, list[Vehicle]]:
+        return self._of_kind(self._vehicle_registries)  # type: ignore[return-value]
+
+    @property
+    def properties(self) -> dict[str, list[Property]]:
+        return self._of_kind(self._land_registries)  # type: ignore[return-value]
+
+    def assets_at(self, agency_id: str) -> list[AgencyAsset]:
+        return list(self._assets_by_agency.get(agency_id, []))
+
+    def case_events(self) -> list[CaseEvent]:
+        return sorted((e for c in self.cases for e in c.events), key=lambda e: (e.occurred_at, e.event_id))
+
+    # --- drawing -----------------------------------------------------------------------------
+
+    def _draw_person(self, index: int, rng: random.Random) -> Person:
+        body = (_ID_MULTIPLIER * index + self._id_offset) % _ID_SPACE
+        first = f"{body:09d}"
+        code = first + str(iran_national_code_check_digit(first))
+        if rng.random() < LEGAL_SHARE or len(set(code)) == 1:  # an all-one-digit code is never issued
+            legal = "1" + first
+            name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_NAMES)}"
+            return Person(legal + str(iran_legal_id_check_digit(legal)), PersonKind.LEGAL, name)
+        return Person(code, PersonKind.NATURAL, f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}")
+
+    def _draw_assets(self, index: int) -> dict[str, list[AgencyAsset]]:
+        rng = _stream(self.seed, _PERSON_STREAM, index)
+        return self._draw_assets_of(self._draw_person(index, rng), rng)
+
+    def _draw_assets_of(self, person: Person, rng: random.Random) -> dict[str, list[AgencyAsset]]:
+        """Every asset of ``person`` at every agency, continuing the person's own stream."""
+        assets: dict[str, list[AgencyAsset]] = {}
+        if rng.random() < ASSETLESS_SHARE:
+            return assets
+        legal = person.kind is PersonKind.LEGAL
+        dirty = self.dirty_share
+        n_banks = min(_weighted(rng, BANKS_PER_PERSON), len(self._banks))
+        for b in sorted(rng.sample(range(len(self._banks)), n_banks)):
+            bank = self._banks[b]
+            name = spell(person.name, bank.agency_id)
+            rows = assets.setdefault(bank.agency_id, [])
+            for _ in range(_weighted(rng, ACCOUNTS_PER_BANK)):
+                kind = AccountKind.ORDINARY if legal else rng.choices(list(AccountKind), weights=[75, 15, 10])[0]
+                iban = _iban(rng, self._bank_codes[b])
+                if rng.random() < dirty:  # a mistyped IBAN: the check digits no longer hold
+                    iban = iban[:-1] + str((int(iban[-1]) + 1) % 10)
+                balance = _rial(rng, 7, 11.5) if legal else _rial(rng, 6, 10.5)
+                rows.append(BankAccount(iban, person.person_id, name, kind, balance))
+        for depo in self._depositories:
+            if rng.random() < (0.5 if legal else 0.3):
+                name = spell(person.name, depo.agency_id)
+                assets[depo.agency_id] = [
+                    SecurityHolding(person.person_id, name, symbol, rng.randint(100, 200_000),
+                                    rng.randint(2_000, 90_000))
+                    for symbol in rng.sample(SYMBOLS, rng.randint(1, 4))]
+        for registry in self._vehicle_registries:
+            if rng.random() < (0.3 if legal else 0.4):
+                name = spell(person.name, registry.agency_id)
+                rows = assets.setdefault(registry.agency_id, [])
+                for _ in range(rng.randint(1, 6) if legal else rng.choice([1, 1, 1, 2, 3])):
+                    letter = "B" if rng.random() < dirty else rng.choice(PLATE_LETTERS)  # Latin: invalid
+                    plate = f"{rng.randint(10, 99)}{letter}{rng.randint(100, 999)}-{rng.randint(10, 99)}"
+                    rows.append(Vehicle(plate, person.person_id, name, rng.choice(VEHICLE_MODELS),
+                                        _rial(rng, 9, 10.7)))
+        for land in self._land_registries:
+            if rng.random() < 0.25:
+                name = spell(person.name, land.agency_id)
+                rows = assets.setdefault(land.agency_id, [])
+                for _ in range(rng.choice([1, 1, 1, 2, 3])):
+                    share = rng.choice([100, 100, 50, 33, 25])
+                    rows.append(Property(str(rng.randint(1, 30)), rng.randint(1, 9999), rng.randint(0, 500),
+                                         person.person_id, name, share, _rial(rng, 10, 11.5) * share // 100))
+        return assets
+
+    def _case(self, index: int) -> Case:
+        rng = _stream(self.seed, _CASE_STREAM, index)
+        debtor = self.person_at(rng.randrange(self.n_persons))
+        creditor = debtor
+        while creditor.person_id == debtor.person_id:
+            creditor = self.person_at(rng.randrange(self.n_persons))
+        number = (_CASE_MULTIPLIER * index + self.seed) % _CASE_SPACE
+        case_id = f"{1403 + index % 3}-{number:06d}"
+        court = rng.choice(COURTS)
+        owed = _rial(rng, 8, 10.8)
+        at = self.anchor - timedelta(days=rng.randint(5, 60), minutes=rng.randint(0, 1440))
+        events: list[CaseEvent] = []
+
+        def add(event_type: CaseEventType, delay_h: float, **extra: object) -> None:
+            nonlocal at
+            at = at + timedelta(hours=delay_h)
+            events.append(CaseEvent(
+                event_id=f"{case_id}-{len(events) + 1:02d}", case_id=case_id, event_type=event_type,
+                occurred_at=at, court_code=court, debtor_id=debtor.person_id, debtor_kind=debtor.kind,
+                debtor_name=debtor.name, creditor_name=creditor.name, **extra))  # type: ignore[arg-type]
+
+        add(CaseEventType.FILED, 0, amount_rial=owed, automated=True)
+        add(CaseEventType.REFERRED, rng.uniform(0.1, 4), automated=rng.random() < 0.9)
+        add(CaseEventType.NOTIFIED, rng.uniform(2, 48), channel="electronic" if rng.random() < 0.94 else "paper",
+            automated=True)
+        add(CaseEventType.INVOICED, rng.uniform(1, 24), automated=True)
+        outcome = rng.random()
+        if outcome < 0.2:  # paid in full and closed
+            add(CaseEventType.PAID, rng.uniform(24, 240), amount_rial=owed, automated=True)
+            add(CaseEventType.CLOSED, rng.uniform(1, 48), automated=rng.random() < 0.8)
+        elif outcome < 0.45:  # partly paid
+            add(CaseEventType.PAID, rng.uniform(24, 240), amount_rial=owed * rng.randint(10, 60) // 100,
+                automated=True)
+        # registry and police events: drawn last, so the case's other events stay as they were
+        if outcome < 0.2 and rng.random() < 0.5:
+            add(CaseEventType.PAYMENT_PROVED, rng.uniform(1, 72), automated=False)
+        elif outcome >= 0.45 and rng.random() < 0.15:
+            add(CaseEventType.ABSCONDED, rng.uniform(24, 480), automated=False)
+            if rng.random() < 0.3:
+                add(CaseEventType.APPREHENDED, rng.uniform(24, 240), automated=False)
+        return Case(case_id, debtor, creditor.name, court, owed, tuple(events))
+
+
+def generate(
+    instances: list[AgencyInstance] | tuple[AgencyInstance, ...],
+    *,
+    seed: int = DEFAULT_SEED,
+    n_persons: int = DEFAULT_PERSONS,
+    n_cases: int = DEFAULT_CASES,
+    anchor: datetime = DEFAULT_ANCHOR,
+    dirty_share: float = DEFAULT_DIRTY_SHARE,
+) -> World:
+    """The world for the given agency instances. Deterministic in all arguments; O(n_cases) until read."""
+    return World(instances, seed=seed, n_persons=n_persons, n_cases=n_cases, anchor=anchor,
+                 dirty_share=dirty_share)

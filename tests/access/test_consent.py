@@ -1,0 +1,80 @@
+"""Consent codes: single use, short-lived, bound to the requester, the person and the purpose."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from estelam.access.consent import MAX_TTL, ConsentStore
+from estelam.core.exceptions import ConsentRefused
+
+PERSON = "0012345679"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ConsentStore:
+    return ConsentStore(tmp_path / "consents.sqlite")
+
+
+def test_a_code_is_spent_once(store: ConsentStore) -> None:
+    consent = store.issue(PERSON, requester="bank-x", purpose="loan")
+    spent = store.spend(consent.code, person_id=PERSON, requester="bank-x", purpose="loan")
+    assert spent.person_id == PERSON and spent.purpose == "loan"
+    with pytest.raises(ConsentRefused, match="already used"):
+        store.spend(consent.code, person_id=PERSON, requester="bank-x", purpose="loan")
+
+
+@pytest.mark.parametrize(("person", "requester", "purpose", "why"), [
+    ("9999999999", "bank-x", "loan", "another person"),
+    (PERSON, "bank-y", "loan", "another requester"),
+    (PERSON, "bank-x", "marketing", "another purpose"),
+])
+def test_a_code_holds_only_for_what_it_was_issued_for(store: ConsentStore, person: str, requester: str,
+                                                      purpose: str, why: str) -> None:
+    consent = store.issue(PERSON, requester="bank-x", purpose="loan")
+    with pytest.raises(ConsentRefused, match=why):
+        store.spend(consent.code, person_id=person, requester=requester, purpose=purpose)
+    # a refused attempt does not spend it
+    store.spend(consent.code, person_id=PERSON, requester="bank-x", purpose="loan")
+
+
+def test_an_expired_or_unknown_code_is_refused(store: ConsentStore) -> None:
+    issued_at = datetime(2026, 1, 1, tzinfo=UTC)
+    consent = store.issue(PERSON, requester="bank-x", purpose="loan", ttl=timedelta(minutes=5), now=issued_at)
+    with pytest.raises(ConsentRefused, match="expired"):
+        store.spend(consent.code, person_id=PERSON, requester="bank-x", purpose="loan",
+                    now=issued_at + timedelta(minutes=5, seconds=1))
+    with pytest.raises(ConsentRefused, match="unknown"):
+        store.spend("not-a-code", person_id=PERSON, requester="bank-x", purpose="loan")
+
+
+def test_codes_are_stored_only_as_digests(store: ConsentStore) -> None:
+    consent = store.issue(PERSON, requester="bank-x", purpose="loan")
+    assert consent.code.encode() not in store.path.read_bytes()
+
+
+def test_lifetime_is_bounded(store: ConsentStore) -> None:
+    with pytest.raises(ValueError, match="at most"):
+        store.issue(PERSON, requester="bank-x", purpose="loan", ttl=MAX_TTL + timedelta(seconds=1))
+
+
+def test_two_racing_lookups_cannot_both_spend_a_code(store: ConsentStore) -> None:
+    consent = store.issue(PERSON, requester="bank-x", purpose="loan")
+    outcomes: list[str] = []
+
+    def spend() -> None:
+        try:
+            store.spend(consent.code, person_id=PERSON, requester="bank-x", purpose="loan")
+            outcomes.append("spent")
+        except ConsentRefused:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=spend) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] * 7 + ["spent"]

@@ -1,0 +1,265 @@
+"""The serving API: every role against every endpoint, and the flows behind them (consent, acknowledgements, audit)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+from lxml import etree
+
+from estelam.access.audit import AuditLog, main
+from estelam.api import create_app
+from estelam.contracts import registry as contracts
+from estelam.core.settings import contracts_dir
+from estelam.freeze.acknowledgements import orders_of
+from estelam.freeze.reconciliation import ORDERS_FEED, read_landed
+from estelam.ingest.landing import validate_and_land
+from tests.api.api_harness import PUBLIC_SUBJECT, TOKENS, DemoFacts, auth, copy_demo, demo_facts
+
+ROLES = [None, *TOKENS]
+
+
+@pytest.fixture(scope="module")
+def facts(demo_cycle: Any, tmp_path_factory: pytest.TempPathFactory) -> DemoFacts:
+    data = copy_demo(demo_cycle.data_dir, tmp_path_factory.mktemp("api-data"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ESTELAM_DATA_DIR", str(data))
+        return demo_facts(data)
+
+
+@pytest.fixture
+def client(facts: DemoFacts, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("ESTELAM_DATA_DIR", str(facts.data_dir))
+    with TestClient(create_app(facts.settings())) as test_client:
+        yield test_client
+
+
+# role -> expected status; roles not named get `default`
+def _expect(default: int, **by_role: int) -> dict[str | None, int]:
+    expected: dict[str | None, int] = dict.fromkeys(TOKENS, default)
+    expected[None] = 401
+    expected.update(by_role)
+    return expected
+
+
+ENDPOINTS: dict[str, tuple[str, str, dict[str | None, int]]] = {
+    "asset report": ("GET", "/cases/{case_id}/asset-report", _expect(403, judge=200, judge_named=200)),
+    "asset report html": ("GET", "/cases/{case_id}/asset-report?format=html&lang=en",
+                          _expect(403, judge=200, judge_named=200)),
+    "confidential asset report": ("GET", "/cases/{confidential_case_id}/asset-report", _expect(403, judge_named=200)),
+    "unknown case": ("GET", "/cases/1399-000000/asset-report", _expect(403, judge=404, judge_named=404,
+                                                                         judge_other=404)),
+    "on-demand inquiry": ("POST", "/persons/{person_id}/inquiries", _expect(403, judge=200, judge_named=200)),
+    "own orders": ("GET", "/agencies/{agency_id}/orders", _expect(403, agency=200)),
+    "another agency's orders": ("GET", "/agencies/{other_agency_id}/orders", _expect(403, agency_other=200)),
+    "own acknowledgements": ("GET", "/agencies/{agency_id}/acknowledgements", _expect(403, agency=200)),
+    "post acknowledgements": ("POST", "/agencies/{agency_id}/acknowledgements", _expect(403, agency=422)),
+    "issue consent": ("POST", "/consents", _expect(403, person=201)),
+    "registry lookup": ("GET", "/registry/{person_id}?consent={consent}&purpose=loan", _expect(403, public=200)),
+    "access log": ("GET", "/me/access-log", _expect(403, person=200)),
+    "central-bank feed": ("GET", "/central-bank/feed?format=csv", _expect(403, central_bank=200)),
+    "kpi manifest": ("GET", "/kpis", _expect(403, statistician=200)),
+    "kpi mart": ("GET", "/kpis/kpi_freezes", _expect(403, statistician=200)),
+    "health": ("GET", "/health", dict.fromkeys(ROLES, 200)),
+}
+
+BODIES: dict[str, dict[str, Any]] = {
+    "on-demand inquiry": {"case_id": "{case_id}", "purpose": "enforcement"},
+    # an order this agency never received: past authorisation, refused as 422
+    "post acknowledgements": {"acknowledgements": [{
+        "order_id": "no-such-order", "status": "done", "acknowledged_amount_rial": 1, "frozen_total_rial": 1,
+        "acknowledged_at": "2026-01-01T00:00:00Z"}]},
+    "issue consent": {"requester": PUBLIC_SUBJECT, "purpose": "loan"},
+}
+
+
+def _fill(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**names)
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "anonymous")
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_role_matrix(client: TestClient, facts: DemoFacts, endpoint: str, role: str | None) -> None:
+    method, template, expected = ENDPOINTS[endpoint]
+    consent = client.app.state.api_settings.consents.issue(  # type: ignore[attr-defined]
+        facts.person_id, requester=PUBLIC_SUBJECT, purpose="loan").code
+    names = {"case_id": facts.case_id, "confidential_case_id": facts.confidential_case_id,
+             "person_id": facts.person_id, "agency_id": facts.agency_id, "other_agency_id": facts.other_agency_id,
+             "consent": consent}
+    body = _fill(BODIES.get(endpoint), names)
+    response = client.request(method, _fill(template, names), headers=auth(role), json=body)
+    assert response.status_code == expected[role], response.text
+    if response.status_code == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_openapi_document_declares_bearer_auth_and_every_endpoint(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": spec["components"]["securitySchemes"]["bearerAuth"][
+            "description"]}
+    assert {"/cases/{case_id}/asset-report", "/persons/{person_id}/inquiries", "/agencies/{agency_id}/orders",
+            "/agencies/{agency_id}/acknowledgements", "/consents", "/registry/{person_id}", "/me/access-log",
+            "/central-bank/feed", "/kpis/{mart}", "/health"} <= set(spec["paths"])
+
+
+def test_asset_report_json_is_the_case_and_the_view_is_audited(client: TestClient, facts: DemoFacts) -> None:
+    response = client.get(f"/cases/{facts.case_id}/asset-report?purpose=hearing", headers=auth("judge"))
+    report = response.json()
+    assert report["case"]["case_id"] == facts.case_id and report["case"]["person_id"] == facts.person_id
+    last = list(AuditLog(facts.data_dir / "audit" / "audit.jsonl").entries())[-1]
+    assert (last.actor, last.action, last.purpose, last.case_id, last.person_id) == (
+        "judge-a", "report_view", "hearing", facts.case_id, facts.person_id)
+
+
+def test_asset_report_pdf(client: TestClient, facts: DemoFacts) -> None:
+    response = client.get(f"/cases/{facts.case_id}/asset-report?format=pdf&lang=en", headers=auth("judge"))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert response.headers["content-type"] == "application/pdf"
+
+
+def test_an_inquiry_for_someone_not_the_cases_debtor_is_refused(client: TestClient, facts: DemoFacts) -> None:
+    response = client.post("/persons/0012345679/inquiries", json={"case_id": facts.case_id, "purpose": "x"},
+                           headers=auth("judge"))
+    assert response.status_code == 403
+    calls = len(facts.inquiries)
+    ok = client.post(f"/persons/{facts.person_id}/inquiries", json={"case_id": facts.case_id}, headers=auth("judge"))
+    assert ok.status_code == 200 and ok.json()["person_id"] == facts.person_id
+    assert facts.inquiries[calls:] == [{"person_id": facts.person_id, "case_id": facts.case_id}]
+
+
+def test_consent_flow_lookup_once_and_the_person_sees_who_looked(client: TestClient, facts: DemoFacts) -> None:
+    issued = client.post("/consents", json={"requester": PUBLIC_SUBJECT, "purpose": "lease", "ttl_seconds": 60},
+                         headers=auth("person"))
+    assert issued.status_code == 201
+    code = issued.json()["code"]
+    url = f"/registry/{facts.person_id}?consent={code}&purpose="
+    assert client.get(url + "marketing", headers=auth("public")).status_code == 403  # bound to "lease"
+    answer = client.get(url + "lease", headers=auth("public"))
+    assert answer.status_code == 200
+    assert answer.json()["person_id"] == facts.person_id and "listed" in answer.json()
+    assert "person_name" not in answer.json()
+    assert client.get(url + "lease", headers=auth("public")).status_code == 403  # single use
+    looked = client.get("/me/access-log", headers=auth("person")).json()
+    lookups = [(e["actor"], e["purpose"], e["outcome"]) for e in looked if e["action"] == "registry_lookup"]
+    assert ("business-7", "lease", "allowed") in lookups and ("business-7", "marketing", "refused") in lookups
+
+
+def _pending_order(facts: DemoFacts, suffix: str) -> str:
+    """Land an unacknowledged order for the agency (as a cycle whose delivery failed would)."""
+    row = dict(next(r for r in read_landed(ORDERS_FEED) if r["agency_id"] == facts.agency_id))
+    row = {name: row[name] for name in contracts.feed(ORDERS_FEED).column_names}
+    row.update(order_id=f"test-order-{suffix}", cycle_id=f"test-cycle-{suffix}", delivery="failed",
+               status="pending", reason="agency unreachable")
+    landed = validate_and_land(ORDERS_FEED, [row], batch_id=f"test-{suffix}", partition=date.today())
+    assert landed.valid_rows == 1, landed.reasons
+    return str(row["order_id"])
+
+
+def test_posted_acknowledgements_land_for_the_next_cycle(client: TestClient, facts: DemoFacts) -> None:
+    order_id = _pending_order(facts, "rest")
+    body = {"acknowledgements": [{"order_id": order_id, "status": "partial", "acknowledged_amount_rial": 500,
+                                  "frozen_total_rial": 500, "acknowledged_at": "2026-03-01T10:00:00",
+                                  "reason": "balance short"}]}
+    url = f"/agencies/{facts.agency_id}/acknowledgements"
+    posted = client.post(url, json=body, headers=auth("agency"))
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["accepted"] == 1 and posted.json()["quarantined"] == 0
+    landed = [a for a in client.get(url, headers=auth("agency")).json() if a["order_id"] == order_id]
+    order = next(o for o in orders_of(facts.agency_id) if o["order_id"] == order_id)
+    assert landed == [{"order_id": order_id, "order_kind": order["kind"], "case_id": order["case_id"],
+                       "asset_ref": order["asset_ref"], "status": "partial", "acknowledged_amount_rial": 500,
+                       "frozen_total_rial": 500, "acknowledged_at": "2026-03-01T10:00:00+00:00",
+                       "reason": "balance short"}]
+    assert client.post(url, json=body, headers=auth("agency")).status_code == 409  # once only
+    other = client.post(f"/agencies/{facts.other_agency_id}/acknowledgements", json=body,
+                        headers=auth("agency_other"))
+    assert other.status_code == 422  # not an order sent to that agency
+
+
+def _envelope(agency_id: str, order_id: str) -> bytes:
+    """An AcknowledgeOrders request built by zeep from the published WSDL (proves the contract is usable)."""
+    import zeep
+
+    client = zeep.Client(str(contracts_dir() / "agencies" / "hub_acknowledgements.wsdl"))
+    message = client.create_message(client.service, "AcknowledgeOrders", agencyId=agency_id, acknowledgement=[{
+        "orderId": order_id, "status": "done", "acknowledgedAmountRial": 700, "frozenTotalRial": 700,
+        "acknowledgedAt": datetime(2026, 3, 2, 9, 30, tzinfo=UTC)}])
+    return etree.tostring(message)  # type: ignore[no-any-return]
+
+
+def test_soap_acknowledgements_land_like_rest_ones(client: TestClient, facts: DemoFacts) -> None:
+    order_id = _pending_order(facts, "soap")
+    envelope = _envelope(facts.agency_id, order_id)
+    headers = {"Content-Type": "text/xml; charset=utf-8"}
+    assert client.post("/soap/acknowledgements", content=envelope, headers=headers).status_code == 401
+    for role in ("judge", "public", "agency_other"):
+        refused = client.post("/soap/acknowledgements", content=envelope, headers=headers | auth(role))
+        assert refused.status_code == 403 and b"Client.Authentication" in refused.content
+    answered = client.post("/soap/acknowledgements", content=envelope, headers=headers | auth("agency"))
+    assert answered.status_code == 200, answered.text
+    root = etree.fromstring(answered.content)
+    assert root.findtext(".//{urn:estelam:hub:acknowledgements:v1}accepted") == "1"
+    landed = client.get(f"/agencies/{facts.agency_id}/acknowledgements", headers=auth("agency")).json()
+    assert [a["acknowledged_amount_rial"] for a in landed if a["order_id"] == order_id] == [700]
+    again = client.post("/soap/acknowledgements", content=envelope, headers=headers | auth("agency"))
+    assert again.status_code == 500 and b"already acknowledged" in again.content
+
+
+@pytest.mark.parametrize("document", [
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
+    b"<not-xml",
+    b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>',
+])
+def test_soap_refuses_unsafe_or_malformed_documents(client: TestClient, facts: DemoFacts, document: bytes) -> None:
+    response = client.post("/soap/acknowledgements", content=document, headers=auth("agency"))
+    assert response.status_code == 500 and b"soap:Client" in response.content
+
+
+def test_the_wsdl_is_served_with_this_servers_address(client: TestClient) -> None:
+    wsdl = client.get("/soap/acknowledgements?wsdl")
+    assert wsdl.status_code == 200
+    assert b'location="http://testserver/soap/acknowledgements"' in wsdl.content
+
+
+def test_central_bank_feed_is_bulk_or_incremental(client: TestClient, facts: DemoFacts) -> None:
+    headers = auth("central_bank")
+    full = pq.read_table(io.BytesIO(client.get("/central-bank/feed", headers=headers).content))
+    assert full.num_rows > 0 and "person_name" not in full.column_names and "changed_at" in full.column_names
+    cutoff = sorted(full.column("changed_at").to_pylist())[full.num_rows // 2].date()
+    since = pq.read_table(io.BytesIO(client.get(f"/central-bank/feed?since={cutoff}", headers=headers).content))
+    assert 0 < since.num_rows < full.num_rows
+    assert all(t.date() >= cutoff for t in since.column("changed_at").to_pylist())
+    future = client.get("/central-bank/feed?since=2999-01-01&format=csv", headers=headers)
+    assert future.headers["content-type"].startswith("text/csv") and future.text.count("\n") == 1  # header only
+
+
+def test_statisticians_get_published_aggregates_only(client: TestClient) -> None:
+    rows = client.get("/kpis/kpi_freezes", headers=auth("statistician")).json()
+    assert rows and "person_id" not in rows[0]
+    assert client.get("/kpis/persons", headers=auth("statistician")).status_code == 422  # not a KPI mart
+
+
+def test_the_api_audit_log_verifies_and_tampering_is_found(client: TestClient, facts: DemoFacts,
+                                                           tmp_path: Path) -> None:
+    client.get(f"/cases/{facts.case_id}/asset-report", headers=auth("judge"))
+    log_path = facts.data_dir / "audit" / "audit.jsonl"
+    assert main(["--log", str(log_path), "verify"]) == 0
+    copy = tmp_path / "audit.jsonl"
+    lines = log_path.read_text(encoding="utf-8").splitlines()
+    lines[0] = lines[0].replace('"judge-a"', '"judge-z"', 1) if '"judge-a"' in lines[0] else lines[0].replace(
+        '"allowed"', '"refused"', 1)
+    copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["--log", str(copy), "verify"]) == 1

@@ -1,0 +1,82 @@
+"""The contracts are the single source of truth: they parse, and they are consistent."""
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from estelam.contracts import registry as contracts
+from estelam.core.domain import AgencyKind, Protocol
+from estelam.core.exceptions import ContractError
+
+EXPECTED_FEEDS = {
+    "case_events", "inquiries", "bank_accounts", "security_holdings", "vehicles", "properties",
+    "freeze_orders", "freeze_acknowledgements", "case_directives", "debtor_notifications",
+}
+
+
+def test_every_feed_has_a_contract_with_a_primary_key() -> None:
+    feeds = contracts.feeds()
+    assert set(feeds) == EXPECTED_FEEDS
+    for feed in feeds.values():
+        assert feed.primary_key
+        schema = feed.arrow_schema()
+        assert schema.names == feed.column_names
+        for col in feed.columns:
+            assert col.description, f"{feed.feed}.{col.name} has no description"
+
+
+def test_money_is_integer_and_time_is_utc() -> None:
+    for feed in contracts.feeds().values():
+        for col in feed.columns:
+            if col.name.endswith("_rial"):
+                assert col.arrow_type == pa.int64(), f"{feed.feed}.{col.name}"
+            if col.name.endswith("_at"):
+                assert col.arrow_type == pa.timestamp("us", tz="UTC"), f"{feed.feed}.{col.name}"
+
+
+def test_agency_registry_names_a_contract_file_for_every_instance() -> None:
+    registry = contracts.load_agency_registry()
+    assert {i.kind for i in registry.instances} == set(AgencyKind)
+    assert len(registry.of_kind(AgencyKind.BANK)) >= 3
+    for instance in registry.instances:
+        assert registry.contract_path(instance).is_file(), instance.contract
+        assert registry.kinds[instance.kind].answer_feed in contracts.feeds()
+        expected = ".wsdl" if instance.protocol is Protocol.SOAP else ".openapi.yaml"
+        assert instance.contract.endswith(expected)
+
+
+def test_the_registry_declares_thirty_banks_and_every_instance_fully() -> None:
+    registry = contracts.load_agency_registry()
+    banks = registry.of_kind(AgencyKind.BANK)
+    assert len(banks) == 30
+    codes = [b.iban_bank_code for b in banks]
+    assert all(c is not None and len(c) == 3 and c.isdigit() for c in codes)
+    assert len(set(codes)) == len(codes)  # an IBAN's bank code says which bank holds the account
+    assert registry.instance("bank_melli").iban_bank_code == "017"
+    assert len({i.endpoint for i in registry.instances}) == len(registry.instances)
+    for instance in registry.instances:
+        assert instance.endpoint.startswith("http://127.0.0.1:")
+        assert instance.reply_deadline_s > 0 and instance.timeout_s > 0
+        assert instance.rate_limit_per_s and instance.rate_limit_per_s > 0
+        assert instance.credentials and instance.name_fa
+        assert (instance.iban_bank_code is not None) == (instance.kind is AgencyKind.BANK)
+
+
+def test_endpoint_overrides_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoints = tmp_path / "endpoints.json"
+    endpoints.write_text('{"bank_melli": "http://127.0.0.1:9999/"}')
+    monkeypatch.setenv("ESTELAM_ENDPOINTS_FILE", str(endpoints))
+    assert contracts.load_agency_registry().instance("bank_melli").endpoint == "http://127.0.0.1:9999"
+
+
+def test_broken_feed_contract_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("feed: broken\nprimary_key: [id]\ncolumns:\n  - {name: id, type: money}\n")
+    with pytest.raises(ContractError, match="needs a name and a type"):
+        contracts.load_feed(bad)
+
+
+def test_unknown_agency_is_a_contract_error() -> None:
+    with pytest.raises(ContractError, match="not in the agency registry"):
+        contracts.load_agency_registry().instance("bank_of_atlantis")

@@ -1,0 +1,171 @@
+"""An in-memory enforcement world for freeze reconciliation: agencies as AgencyState objects, no HTTP.
+
+Agencies can misbehave per cycle: ``down`` (the order never arrives), ``lost`` (the order is applied but
+the acknowledgement never comes back: a timeout after the fact). Time is a fake clock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from estelam.core.domain import (
+    AccountKind,
+    Acknowledgement,
+    AgencyInstance,
+    AgencyKind,
+    BankAccount,
+    FreezeOrder,
+    Property,
+    Protocol,
+    SecurityHolding,
+    Vehicle,
+)
+from estelam.core.exceptions import AgencyUnavailable
+from estelam.freeze.planner import KnownAsset
+from estelam.freeze.reconciliation import (
+    CaseDirectives,
+    CaseFacts,
+    CycleSummary,
+    HubView,
+    LedgerState,
+    MemoryLedger,
+    ledger_state,
+    reconcile,
+)
+from simulators.agency_state import AgencyAsset, AgencyState, asset_owner, asset_ref, asset_value
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+DEADLINE_S = 30.0
+CYCLE_EVERY = timedelta(seconds=20)  # so an unanswered order is pending one cycle, late the next
+AGENCIES = {
+    "bank_a": AgencyKind.BANK, "bank_b": AgencyKind.BANK, "csdi": AgencyKind.SECURITIES_DEPOSITORY,
+    "traffic_police": AgencyKind.VEHICLE_REGISTRY, "land_registry": AgencyKind.LAND_REGISTRY,
+}
+KIND_OF = {BankAccount: "bank_account", SecurityHolding: "security_holding", Vehicle: "vehicle",
+           Property: "property"}
+
+
+def instance(agency_id: str) -> AgencyInstance:
+    kind = AGENCIES[agency_id]
+    rest = kind in (AgencyKind.SECURITIES_DEPOSITORY, AgencyKind.VEHICLE_REGISTRY)
+    protocol = Protocol.REST if rest else Protocol.SOAP
+    return AgencyInstance(agency_id, kind, agency_id, protocol, "", "http://127.0.0.1:1", DEADLINE_S, 1.0)
+
+
+class FakeClock:
+    """Cycle instants, and strictly increasing acknowledgement instants within them."""
+
+    def __init__(self) -> None:
+        self.now = T0
+        self._tick = 0
+
+    def advance(self, by: timedelta = CYCLE_EVERY) -> datetime:
+        self.now += by
+        self._tick = 0
+        return self.now
+
+    def stamp(self) -> datetime:
+        self._tick += 1
+        return self.now + timedelta(microseconds=self._tick)
+
+
+@dataclass
+class FlakyAgency:
+    """An AgencyClient over an AgencyState, with the cycle's fault mode."""
+
+    state: AgencyState
+    clock: FakeClock
+    mode: str = "ok"  # ok | down | lost
+    calls: int = 0
+
+    @property
+    def instance(self) -> AgencyInstance:
+        return self.state.instance
+
+    def _call(self, order: FreezeOrder) -> Acknowledgement:
+        self.calls += 1
+        where = {"agency_id": order.agency_id, "operation": str(order.kind), "request_id": order.order_id}
+        if self.mode == "down":
+            raise AgencyUnavailable("connection refused", **where)  # type: ignore[arg-type]
+        ack = self.state.apply(order, self.clock.stamp())
+        if self.mode == "lost":
+            raise AgencyUnavailable("read timed out", **where)  # type: ignore[arg-type]
+        return ack
+
+    freeze = release = transfer = _call
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+@dataclass
+class EnforcementWorld:
+    """Debtors, their cases and assets at the agencies, and the hub's logs."""
+
+    assets: list[AgencyAsset]
+    cases: dict[str, CaseFacts]
+    person_kind: dict[str, str]
+    subsistence_minimum_rial: int = 0
+    clock: FakeClock = field(default_factory=FakeClock)
+    ledger: MemoryLedger = field(default_factory=MemoryLedger)
+    directives: dict[str, CaseDirectives] = field(default_factory=dict)
+    phantoms: list[KnownAsset] = field(default_factory=list)  # reported by an agency, unknown when ordered
+    filed: dict[str, int] = field(default_factory=dict)  # case_id -> amount owed when filed
+
+    def __post_init__(self) -> None:
+        placed: dict[str, list[AgencyAsset]] = defaultdict(list)
+        self.agency_of: dict[str, str] = {}
+        for asset in self.assets:
+            agency_id = self._agency_for(asset)
+            placed[agency_id].append(asset)
+            self.agency_of[asset_ref(asset)] = agency_id
+        self.states = {a: AgencyState(instance(a), placed[a]) for a in AGENCIES}
+        self.clients = {a: FlakyAgency(s, self.clock) for a, s in self.states.items()}
+        self.reported: list[KnownAsset] = []
+        self.inquire()
+
+    @staticmethod
+    def _agency_for(asset: AgencyAsset) -> str:
+        if isinstance(asset, BankAccount):
+            return "bank_a" if int(asset.iban[-1]) % 2 == 0 else "bank_b"
+        return {SecurityHolding: "csdi", Vehicle: "traffic_police", Property: "land_registry"}[type(asset)]
+
+    def inquire(self) -> None:
+        """Every agency reports every debtor's assets as they are now."""
+        now = self.clock.now
+        self.reported = [
+            KnownAsset(asset_owner(a), agency_id, KIND_OF[type(a)], asset_ref(a), asset_value(a), now,
+                       isinstance(a, BankAccount) and a.account_kind is not AccountKind.ORDINARY)
+            for agency_id, state in self.states.items()
+            for person in self.person_kind for a in state.assets_of(person)
+        ] + [KnownAsset(p.person_id, p.agency_id, p.asset_kind, p.asset_ref, p.value_rial, now) for p in self.phantoms]
+
+    def pay(self, case_id: str, amount_rial: int) -> None:
+        case = self.cases[case_id]
+        self.cases[case_id] = CaseFacts(case.case_id, case.person_id, case.person_kind, case.filed_at,
+                                        max(case.outstanding_rial - amount_rial, 0), case.is_open)
+
+    def close(self, case_id: str) -> None:
+        case = self.cases[case_id]
+        self.cases[case_id] = CaseFacts(case.case_id, case.person_id, case.person_kind, case.filed_at,
+                                        case.outstanding_rial, False)
+
+    def view(self) -> HubView:
+        return HubView(list(self.cases.values()), list(self.reported), dict(self.directives))
+
+    def cycle(self, cycle_id: str, faults: dict[str, str] | None = None) -> CycleSummary:
+        for agency_id, client in self.clients.items():
+            client.mode = (faults or {}).get(agency_id, "ok")
+        return reconcile(cycle_id, self.view(), self.ledger, self.clients,
+                         deadlines_s=dict.fromkeys(AGENCIES, DEADLINE_S), now=self.clock.now,
+                         subsistence_minimum_rial=self.subsistence_minimum_rial)
+
+    def held_truth(self) -> dict[tuple[str, str, str], int]:
+        """What the agencies really hold: (case_id, agency_id, asset_ref) -> rials."""
+        return {(case_id, agency_id, ref): amount for agency_id, state in self.states.items()
+                for (case_id, ref), amount in state.held_freezes().items()}
+
+    def state(self) -> LedgerState:
+        return ledger_state(self.ledger.attempts(), self.ledger.acknowledgements())

@@ -1,0 +1,194 @@
+"""Property: whatever cases, payments, partial acknowledgements, refusals and agency faults happen,
+at every cycle end the freezes cover the debt and never more, protected money stays free, every
+order has a state, and a cycle re-run sends nothing new.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from estelam.core.domain import AccountKind, BankAccount, Property, SecurityHolding, Vehicle
+from estelam.freeze.planner import INDIVISIBLE_KINDS, KnownAsset
+from estelam.freeze.reconciliation import CaseDirectives, CaseFacts, OrderStatus, plan_freezes, plan_orders
+from tests.freeze.freeze_harness import AGENCIES, T0, EnforcementWorld
+
+PERSONS = ("P1", "P2", "P3")
+FAULTS = st.sampled_from(["ok", "ok", "down", "lost"])
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> EnforcementWorld:
+    assets = []
+    serial = 0
+    for person in PERSONS:
+        for _ in range(draw(st.integers(0, 3))):
+            serial += 1
+            kind = draw(st.sampled_from(list(AccountKind)))
+            assets.append(BankAccount(f"IR{serial:024d}", person, person, kind, draw(st.integers(0, 1_000))))
+        for _ in range(draw(st.integers(0, 1))):
+            serial += 1
+            assets.append(SecurityHolding(person, person, f"SYM{serial}", draw(st.integers(1, 10)),
+                                          draw(st.integers(1, 100))))
+        for _ in range(draw(st.integers(0, 2))):
+            serial += 1
+            assets.append(Vehicle(f"PLATE-{serial}", person, person, "Pride", draw(st.integers(100, 3_000))))
+        for _ in range(draw(st.integers(0, 1))):
+            serial += 1
+            assets.append(Property("11", serial, 1, person, person, 100, draw(st.integers(500, 5_000))))
+    cases = {}
+    for index in range(draw(st.integers(1, 5))):
+        person = draw(st.sampled_from(PERSONS))
+        case_id = f"1403-{index:06d}"
+        cases[case_id] = CaseFacts(case_id, person, "natural" if person != "P3" else "legal",
+                                   T0 + timedelta(days=draw(st.integers(0, 3))), draw(st.integers(1, 4_000)), True)
+    world = EnforcementWorld(assets, cases, {p: "natural" if p != "P3" else "legal" for p in PERSONS},
+                             subsistence_minimum_rial=draw(st.sampled_from([0, 150])))
+    for _ in range(draw(st.integers(0, 2))):  # the debtor moves money after the agency reported it
+        accounts = [a for a in assets if isinstance(a, BankAccount)]
+        if accounts:
+            account = draw(st.sampled_from(accounts))
+            world.states[world.agency_of[account.iban]].withdraw(account.iban, draw(st.integers(1, 1_000)))
+    world.filed = {case_id: case.outstanding_rial for case_id, case in cases.items()}
+    if draw(st.booleans()):  # an agency lists an asset it will not know when ordered
+        world.phantoms.append(KnownAsset("P1", "bank_a", "bank_account", "IR-PHANTOM", 500, T0))
+        world.inquire()
+    return world
+
+
+steps = st.lists(st.fixed_dictionaries({
+    "file": st.lists(st.tuples(st.sampled_from(PERSONS), st.integers(1, 4_000)), max_size=1),
+    "pay": st.lists(st.tuples(st.integers(0, 4), st.integers(1, 3_000)), max_size=2),
+    "close": st.lists(st.integers(0, 4), max_size=1),
+    "withdraw": st.lists(st.tuples(st.integers(0, 20), st.integers(1, 800)), max_size=2),
+    "deposit": st.lists(st.tuples(st.integers(0, 20), st.integers(1, 800)), max_size=1),
+    "collect": st.lists(st.integers(0, 4), max_size=1),
+    "inquire": st.booleans(),
+    "faults": st.fixed_dictionaries({a: FAULTS for a in AGENCIES}),
+}), min_size=1, max_size=4)
+
+
+def _apply_step(world: EnforcementWorld, step: dict) -> None:
+    case_ids = sorted(world.cases)
+    accounts = [a for a in world.assets if isinstance(a, BankAccount)]
+    for person, amount in step["file"]:
+        case_id = f"1403-{len(world.cases):06d}"
+        world.cases[case_id] = CaseFacts(case_id, person, world.person_kind[person], world.clock.now, amount, True)
+        world.filed[case_id] = amount
+    for index, amount in step["pay"]:
+        world.pay(case_ids[index % len(case_ids)], amount)
+    for index in step["close"]:
+        world.close(case_ids[index % len(case_ids)])
+    for index, amount in step["withdraw"]:
+        if accounts:
+            iban = accounts[index % len(accounts)].iban
+            world.states[world.agency_of[iban]].withdraw(iban, amount)
+    for index, amount in step["deposit"]:
+        if accounts:
+            iban = accounts[index % len(accounts)].iban
+            world.states[world.agency_of[iban]].deposit(iban, amount)
+    for index in step["collect"]:
+        world.directives[case_ids[index % len(case_ids)]] = CaseDirectives(collect=True)
+    if step["inquire"]:
+        world.inquire()
+
+
+def _check_cycle_end(world: EnforcementWorld) -> None:
+    state = world.state()
+    in_flight = state.in_flight
+    acked = {k: v for k, v in state.held.items() if v > 0}
+
+    # every order is acknowledged, or pending within its deadline, or marked late
+    last_row = {}
+    for row in world.ledger.attempts():
+        last_row[row["order_id"]] = row
+    for order_id, issued in state.issued.items():
+        if order_id in state.acknowledged:
+            continue
+        expected = OrderStatus.LATE if world.clock.now > issued.deadline_at else OrderStatus.PENDING
+        assert last_row[order_id]["status"] == expected, (order_id, last_row[order_id])
+        assert last_row[order_id]["issued_at"] == world.clock.now  # re-sent in this very cycle
+
+    # the agencies hold what they acknowledged, except where an acknowledgement is still missing
+    truth = world.held_truth()
+    for key in acked.keys() | truth.keys():
+        if key not in in_flight:
+            assert truth.get(key, 0) == acked.get(key, 0), key
+
+    # no protected account is frozen, at any agency
+    protected = {a.iban for a in world.assets if isinstance(a, BankAccount)
+                 and a.account_kind is not AccountKind.ORDINARY}
+    assert not {ref for (_, _, ref) in truth if ref in protected}
+
+    # per case: acknowledged freezes never exceed what is still owed, beyond what waits on an answer
+    owed = {c.case_id: max(c.outstanding_rial - state.collected[c.case_id], 0) if c.is_open else 0
+            for c in world.cases.values()}
+    per_case: Counter[str] = Counter()
+    unsure: Counter[str] = Counter()
+    for key, amount in acked.items():
+        per_case[key[0]] += amount
+        if key in in_flight:
+            unsure[key[0]] += amount
+    for case_id, amount in per_case.items():
+        assert amount <= owed[case_id] + unsure[case_id], (case_id, amount, owed[case_id])
+    # money transferred to the court never exceeds what the case was filed for
+    for case_id in world.cases:
+        at_court = sum(s.collected(case_id) for s in world.states.values())
+        assert state.collected[case_id] <= at_court <= world.filed[case_id], (case_id, at_court)
+        if not any(o.order.case_id == case_id for o in in_flight.values()):
+            assert state.collected[case_id] == at_court
+
+    # per debtor: value taken out of their hands <= debt + one indivisible asset's value
+    value_of = {(world.agency_of[r], r): v for r, v in
+                ((a.iban if isinstance(a, BankAccount) else a.plate if isinstance(a, Vehicle) else a.asset_ref,
+                  a.balance_rial if isinstance(a, BankAccount) else a.value_rial) for a in world.assets)}
+    owner = {(a.agency_id, a.asset_ref): (a.person_id, a.asset_kind) for a in world.reported}
+    immobilised: dict[str, int] = defaultdict(int)
+    largest_whole: dict[str, int] = defaultdict(int)
+    unsure_person: Counter[str] = Counter()
+    per_asset: Counter[tuple[str, str]] = Counter()
+    for (case_id, agency_id, ref), amount in acked.items():
+        per_asset[(agency_id, ref)] += amount
+        if (case_id, agency_id, ref) in in_flight:
+            unsure_person[world.cases[case_id].person_id] += value_of.get((agency_id, ref), amount)
+    for asset, amount in per_asset.items():
+        person, kind = owner.get(asset, (None, None))
+        if person is None:
+            continue
+        whole = kind in INDIVISIBLE_KINDS
+        immobilised[person] += value_of[asset] if whole else amount
+        if whole:
+            largest_whole[person] = max(largest_whole[person], value_of[asset])
+    debt: Counter[str] = Counter()
+    for case in world.cases.values():
+        debt[case.person_id] += owed[case.case_id]
+    for person, value in immobilised.items():
+        assert value <= debt[person] + largest_whole[person] + unsure_person[person], (person, value, debt[person])
+
+    # a re-run of the cycle sends nothing new: only what is still waiting for an answer
+    plan = plan_freezes(world.view().open_cases(), world.view().assets, state.news, collected=state.collected,
+                        subsistence_minimum_rial=world.subsistence_minimum_rial)
+    again = plan_orders(plan, state, world.view(), now=world.clock.now, deadlines_s=dict.fromkeys(AGENCIES, 30.0))
+    assert {o.order.order_id for o in again} <= set(state.issued) - state.acknowledged
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=worlds(), story=steps)
+def test_freezes_cover_the_debt_never_more_through_faults(world: EnforcementWorld, story: list[dict]) -> None:
+    world.cycle("c0")
+    _check_cycle_end(world)
+    for n, step in enumerate(story, start=1):
+        world.clock.advance()
+        _apply_step(world, step)
+        world.cycle(f"c{n}", step["faults"])
+        _check_cycle_end(world)
+    # once the agencies answer again, everything settles: nothing in flight, the agencies agree
+    world.clock.advance()
+    world.cycle("settle")
+    _check_cycle_end(world)
+    assert not world.state().in_flight
+    world.clock.advance()
+    assert world.cycle("rerun").orders == 0

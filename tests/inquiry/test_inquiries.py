@@ -1,0 +1,48 @@
+"""An inquiry round ends every inquiry in one recorded state: answered, rejected or failed."""
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from estelam.contracts.registry import load_agency_registry
+from estelam.inquiry.rounds import InquiryTarget, run_round
+from simulators.agency_state import AgencyState
+from simulators.server import RunningServer
+from simulators.soap_app import soap_application
+from simulators.world import generate
+
+
+def _log(data: Path) -> dict[str, dict]:
+    rows = [r for f in (data / "landing" / "inquiries").glob("*/*.parquet") for r in pq.read_table(f).to_pylist()]
+    return {r["person_id"]: r for r in rows}
+
+
+def test_answers_rejections_and_failures_are_all_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
+    registry = load_agency_registry()
+    bank = registry.instance("bank_saderat")
+    world = generate(registry.instances, n_persons=120, dirty_share=0.2)
+    accounts = world.bank_accounts[bank.agency_id]
+    from estelam.core.identifiers import is_iban
+
+    dirty_owner = next(a.holder_id for a in accounts if not is_iban(a.iban))
+    clean_owner = next(a.holder_id for a in accounts if all(is_iban(b.iban) for b in accounts
+                                                            if b.holder_id == a.holder_id))
+    targets = [InquiryTarget(clean_owner, "1403-000001"), InquiryTarget(dirty_owner, "1403-000002")]
+    state = AgencyState(bank, world.assets_at(bank.agency_id))
+    with RunningServer(soap_application(state, registry.contract_path(bank))) as server:
+        summary = run_round(replace(bank, endpoint=server.url), targets, round_id="r1", today=date(2026, 11, 1))
+    assert (summary.answered, summary.rejected, summary.failed) == (1, 1, 0)
+    log = _log(tmp_path)
+    assert log[clean_owner]["status"] == "answered"
+    assert log[dirty_owner]["status"] == "rejected" and "iban" in log[dirty_owner]["reason"]
+
+    # A retry of the same round replaces its batches: now the agency is gone, so both end failed, with reasons.
+    summary = run_round(replace(bank, endpoint=server.url), targets, round_id="r1", today=date(2026, 11, 1))
+    assert (summary.answered, summary.failed) == (0, 2)
+    log = _log(tmp_path)
+    assert len(log) == 2 and {r["status"] for r in log.values()} == {"failed"}
+    assert all(r["reason"] and "bank_saderat" in r["reason"] for r in log.values())

@@ -1,0 +1,41 @@
+"""Every DAG file imports without errors and is wired as the architecture says."""
+
+from pathlib import Path
+
+import pytest
+
+from estelam.core import settings
+
+EXPECTED = {"case_events_ingest", "asset_inquiries", "warehouse_build", "freeze_reconciliation"}
+
+
+@pytest.fixture(scope="module")
+def dagbag():  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(settings.DAGS_DIR))
+
+
+def test_every_dag_file_imports_without_errors(dagbag) -> None:  # type: ignore[no-untyped-def]
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == EXPECTED
+
+
+def test_one_dag_per_file_named_after_it(dagbag) -> None:  # type: ignore[no-untyped-def]
+    for dag_id in EXPECTED:
+        dag = dagbag.dags.get(dag_id)
+        assert Path(dag.fileloc).stem == dag_id
+        assert dag.doc_md, f"{dag_id} has no doc_md"
+
+
+def test_inquiries_fan_out_over_agencies_with_dynamic_mapping(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags.get("asset_inquiries")
+    assert dag.get_task("inquire").is_mapped
+
+
+def test_dags_are_chained_by_assets(dagbag) -> None:  # type: ignore[no-untyped-def]
+    warehouse = dagbag.dags.get("warehouse_build")
+    freezes = dagbag.dags.get("freeze_reconciliation")
+    assert warehouse.timetable.asset_condition is not None
+    assert {a.name for a in warehouse.get_task("dbt_build").outlets} == {"warehouse"}
+    assert "warehouse" in str(freezes.timetable.asset_condition)

@@ -1,0 +1,92 @@
+"""The whole cycle through real Airflow: court drop -> inquiries -> warehouse -> freezes -> warehouse.
+
+The agencies' own books (the simulators) are the referee: what they hold frozen
+must equal what their acknowledgements say, and no case may be frozen beyond what it owes.
+"""
+
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from simulators.demo import DAG_SEQUENCE, DemoResult
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def cycle(demo_cycle: DemoResult) -> DemoResult:
+    return demo_cycle
+
+
+def _read(data: Path, feed: str, zone: str = "landing") -> list[dict]:
+    files = sorted((data / zone / feed).glob("*/*.parquet"))
+    if not files:
+        return []
+    with duckdb.connect() as con:
+        rel = con.execute("select * from read_parquet(?)", [[str(f) for f in files]])
+        cols = [d[0] for d in rel.description]
+        return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
+
+
+def test_every_dag_succeeds_in_order(cycle: DemoResult) -> None:
+    assert [name for name, _, _ in cycle.dag_states] == list(DAG_SEQUENCE)
+    assert all(state == "success" for _, state, _ in cycle.dag_states)
+
+
+def test_marts_are_built_and_not_empty(cycle: DemoResult) -> None:
+    for mart in ("financial_convictions", "asset_report", "freeze_plan", "kpi_inquiries_daily"):
+        assert cycle.summary[f"{mart} rows"] > 0, mart
+
+
+def test_every_inquiry_has_exactly_one_final_state(cycle: DemoResult) -> None:
+    log = _read(cycle.data_dir, "inquiries")  # type: ignore[attr-defined]
+    assert log, "no inquiry was logged"
+    ids = [row["inquiry_id"] for row in log]
+    assert len(ids) == len(set(ids))
+    assert {row["status"] for row in log} <= {"answered", "rejected", "failed"}
+    assert all(row["reason"] for row in log if row["status"] != "answered")
+
+
+def test_agencies_hold_exactly_what_their_acknowledgements_say(cycle: DemoResult) -> None:
+    acks = _read(cycle.data_dir, "freeze_acknowledgements")  # type: ignore[attr-defined]
+    assert acks, "no freeze was acknowledged"
+    latest: dict[tuple[str, str, str], tuple] = {}
+    for ack in acks:
+        key = (ack["agency_id"], ack["case_id"], ack["asset_ref"])
+        stamp = (ack["acknowledged_at"], ack["order_id"])
+        if key not in latest or stamp > latest[key][0]:
+            latest[key] = (stamp, ack["frozen_total_rial"])
+    said = {key: total for key, (_, total) in latest.items() if total > 0}
+    assert said == cycle.held_freezes
+    assert cycle.held_freezes, "nothing is frozen at any agency"
+
+
+def test_no_case_is_frozen_beyond_what_it_owes(cycle: DemoResult) -> None:
+    events = _read(cycle.data_dir, "case_events")  # type: ignore[attr-defined]
+    outstanding: dict[str, int] = defaultdict(int)
+    closed = set()
+    for event in events:
+        if event["event_type"] == "filed":
+            outstanding[event["case_id"]] += event["amount_rial"]
+        elif event["event_type"] == "paid":
+            outstanding[event["case_id"]] -= event["amount_rial"]
+        elif event["event_type"] == "closed":
+            closed.add(event["case_id"])
+    frozen: dict[str, int] = defaultdict(int)
+    for (_, case_id, _), amount in cycle.held_freezes.items():
+        frozen[case_id] += amount
+    for case_id, amount in frozen.items():
+        assert case_id not in closed, f"closed case {case_id} still has freezes"
+        assert amount <= max(outstanding[case_id], 0), f"case {case_id} frozen {amount} > owed"
+
+
+def test_outputs_are_where_the_readme_says(cycle: DemoResult) -> None:
+    data = cycle.data_dir  # type: ignore[attr-defined]
+    assert (data / "warehouse.duckdb").is_file()
+    assert any((data / "landing").glob("*/*/*.parquet"))
+    assert any((data / "quarantine").glob("*/*/*.parquet")), "the dirty records were not quarantined"
+    assert (data / "published" / "kpi_inquiries_daily.parquet").is_file(), "KPIs were not published"
+    assert Path(cycle.report_path).is_file()
+    assert Path(cycle.report_path).read_text(encoding="utf-8").count("<tr") > 1

@@ -1,0 +1,168 @@
+"""The synthetic world: deterministic, valid identifiers, messy spellings, scalable by derivation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from time import perf_counter
+
+import pytest
+
+from estelam.contracts.registry import load_agency_registry
+from estelam.core.domain import AccountKind, AgencyKind, PersonKind
+from estelam.core.identifiers import is_iban, is_iran_legal_id, is_iran_national_code, latin_digits, normalise_name
+from simulators.agency_state import asset_owner
+from simulators.world import (
+    ARABIC_INDIC_DIGITS,
+    PERSIAN_DIGITS,
+    ZWNJ,
+    World,
+    bank_code_of,
+    generate,
+    render_digits,
+    spell,
+    spelling_of,
+)
+
+REGISTRY = load_agency_registry()
+BANKS = REGISTRY.of_kind(AgencyKind.BANK)
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return generate(REGISTRY.instances, n_persons=600, n_cases=40, dirty_share=0.0)
+
+
+def _fingerprint(w: World) -> list[object]:
+    return [list(w.persons), {a: w.assets_at(a) for a in sorted(i.agency_id for i in REGISTRY.instances)},
+            w.case_events()]
+
+
+def test_the_same_seed_gives_the_same_world_and_another_seed_another() -> None:
+    one = generate(REGISTRY.instances, seed=7, n_persons=80, n_cases=10)
+    assert _fingerprint(one) == _fingerprint(generate(REGISTRY.instances, seed=7, n_persons=80, n_cases=10))
+    assert _fingerprint(one) != _fingerprint(generate(REGISTRY.instances, seed=8, n_persons=80, n_cases=10))
+
+
+def test_person_ids_are_valid_unique_and_of_both_kinds(world: World) -> None:
+    persons = list(world.persons)
+    assert len({p.person_id for p in persons}) == len(persons) == 600
+    for p in persons:
+        valid = is_iran_national_code if p.kind is PersonKind.NATURAL else is_iran_legal_id
+        assert valid(p.person_id), p
+    kinds = Counter(p.kind for p in persons)
+    assert kinds[PersonKind.LEGAL] > 30 and kinds[PersonKind.NATURAL] > 400
+
+
+def test_a_person_is_found_by_id_in_any_digit_script_without_an_index(world: World) -> None:
+    person = world.persons[417]
+    assert world.person(person.person_id) == person
+    assert world.index_of(render_digits(person.person_id, "persian")) == 417
+    stranger = "1" + person.person_id[1:] if person.person_id[0] != "1" else "2" + person.person_id[1:]
+    assert world.find(stranger) is None
+    with pytest.raises(KeyError):
+        world.person("0000000000")
+
+
+def test_assets_drawn_per_person_equal_the_whole_world_drawn_at_once(world: World) -> None:
+    for person in world.persons[:150]:
+        for instance in REGISTRY.instances:
+            whole = [a for a in world.assets_at(instance.agency_id) if asset_owner(a) == person.person_id]
+            assert world.assets_of(instance.agency_id, person.person_id) == whole
+
+
+def test_ibans_are_valid_and_carry_their_banks_code_from_the_registry(world: World) -> None:
+    for bank in BANKS:
+        assert bank.iban_bank_code and bank_code_of(bank) == bank.iban_bank_code
+        for account in world.bank_accounts.get(bank.agency_id, []):
+            assert is_iban(account.iban), account
+            assert account.iban[4:7] == bank.iban_bank_code
+    assert len({b.iban_bank_code for b in BANKS}) == len(BANKS) == 30
+
+
+def test_accounts_salary_pension_and_ordinary_legal_persons_only_ordinary(world: World) -> None:
+    accounts = [a for rows in world.bank_accounts.values() for a in rows]
+    assert set(Counter(a.account_kind for a in accounts)) == set(AccountKind)
+    legal = {p.person_id for p in world.persons if p.kind is PersonKind.LEGAL}
+    assert all(a.account_kind is AccountKind.ORDINARY for a in accounts if a.holder_id in legal)
+    assert all(isinstance(a.balance_rial, int) and a.balance_rial >= 0 for a in accounts)
+
+
+def test_some_own_nothing_most_bank_with_few_some_with_many(world: World) -> None:
+    banks_per_person = Counter()
+    owns_something = set()
+    for agency_id in {i.agency_id for i in REGISTRY.instances}:
+        for asset in world.assets_at(agency_id):
+            owns_something.add(asset_owner(asset))
+    for bank in BANKS:
+        for holder in {a.holder_id for a in world.bank_accounts.get(bank.agency_id, [])}:
+            banks_per_person[holder] += 1
+    assert len(owns_something) < len(world.persons)  # some persons own nothing anywhere
+    assert max(banks_per_person.values()) >= 8  # some bank with many institutions
+    assert Counter(banks_per_person.values()).most_common(1)[0][0] <= 3
+
+
+def test_every_bank_and_every_other_agency_holds_something(world: World) -> None:
+    for instance in REGISTRY.instances:
+        assert world.assets_at(instance.agency_id), instance.agency_id
+
+
+def test_plates_and_registry_plates_have_the_iranian_shapes(world: World) -> None:
+    for rows in world.vehicles.values():
+        for v in rows:
+            digits, letter_and_rest = v.plate[:2], v.plate[2:]
+            assert digits.isdigit() and letter_and_rest[-3] == "-", v.plate
+    for rows in world.properties.values():
+        for p in rows:
+            assert p.registry_section.isdigit() and p.main_plate >= 1 and p.sub_plate >= 0
+            assert 1 <= p.share_percent <= 100
+
+
+def test_agencies_spell_the_same_name_differently_but_it_normalises_to_one(world: World) -> None:
+    habits = [spelling_of(i.agency_id) for i in REGISTRY.instances]
+    assert {h.arabic_letters for h in habits} == {True, False}
+    assert {h.joiner for h in habits} == {ZWNJ, " ", ""}
+    assert {h.double_spaces for h in habits} == {True, False}
+    assert {h.name_digits for h in habits} == {h.id_digits for h in habits} == {"latin", "persian", "arabic"}
+    name = "شرکت نیک‌اندیشان ۱۴"
+    spellings = {spell(name, i.agency_id) for i in REGISTRY.instances}
+    assert len(spellings) >= 5
+    assert any("ي" in s and "ك" in s for s in spellings)
+    assert any(ZWNJ in s for s in spellings) and any("نیک اندیشان" in s or "نيك اندیشان" in s for s in spellings)
+    assert any(ch in s for s in spellings for ch in ARABIC_INDIC_DIGITS)
+    assert any(ch in s for s in spellings for ch in PERSIAN_DIGITS)
+    assert any("14" in s for s in spellings)
+    # the join gap (ZWNJ -> space vs nothing) is the one difference normalisation keeps apart
+    assert len({normalise_name(s).replace(" ", "") for s in spellings}) == 1
+    assert latin_digits(render_digits("0123456789", "arabic")) == "0123456789"
+
+
+def test_names_at_agencies_are_the_agencys_spelling_of_the_person(world: World) -> None:
+    for bank in BANKS[:5]:
+        for account in world.bank_accounts.get(bank.agency_id, [])[:20]:
+            assert account.holder_name == spell(world.person(account.holder_id).name, bank.agency_id)
+
+
+def test_dirty_share_keeps_some_records_wrongly() -> None:
+    dirty = generate(REGISTRY.instances, n_persons=300, dirty_share=0.3)
+    accounts = [a for rows in dirty.bank_accounts.values() for a in rows]
+    assert 0 < sum(not is_iban(a.iban) for a in accounts) < len(accounts)
+    plates = [v.plate for rows in dirty.vehicles.values() for v in rows]
+    assert any("B" in p for p in plates)
+
+
+def test_cases_have_distinct_numbers_and_two_different_parties(world: World) -> None:
+    assert len({c.case_id for c in world.cases}) == len(world.cases) == 40
+    for case in world.cases:
+        assert case.creditor_name and case.debtor in world.persons
+        assert [e.event_type for e in case.events][:4] == ["filed", "referred", "notified", "invoiced"]
+
+
+def test_a_world_of_a_million_is_drawn_per_person_on_demand() -> None:
+    started = perf_counter()
+    big = generate(REGISTRY.instances, n_persons=1_000_000, n_cases=100)
+    last = big.persons[-1]
+    assets = big.assets_of("bank_melli", last.person_id)
+    assert big.person(last.person_id) == last
+    assert len(big.persons) == 1_000_000
+    assert all(a.holder_id == last.person_id for a in assets)
+    assert perf_counter() - started < 5  # nothing is drawn for the 999,900 persons nobody asked about
