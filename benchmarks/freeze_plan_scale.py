@@ -28,8 +28,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from estelam.core.domain import OrderKind
+from estelam.freeze.ledger import CaseFacts, HubView, ReasonCode, ledger_state, order_id_for, plan_orders
 from estelam.freeze.planner import LIQUIDITY_RANK, KnownAsset, plan_freezes
-from estelam.freeze.reconciliation import CaseFacts, HubView, ReasonCode, ledger_state, order_id_for, plan_orders
 
 DEFAULT_CASES = 100_000
 DEFAULT_ROUNDS = 3

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from estelam.access.auth import Principal
+from estelam.cases.directives import NO_DIRECTIVES, standing_directives
 from estelam.core.exceptions import AccessDenied, ReportError
-from estelam.freeze.reconciliation import DIRECTIVES_FEED, NO_DIRECTIVES, case_directives, read_landed
 from estelam.warehouse.dbt_build import connect_read_only
 
 
@@ -31,6 +31,6 @@ def check_case_access(principal: Principal, case: CaseHeader) -> None:
     """Allow a judge assigned to the case; a confidential case only to its named users (the landed directives)."""
     if not principal.is_assigned(case.case_id, case.court_code):
         raise AccessDenied(f"case {case.case_id} is not assigned to {principal.subject}")
-    directives = case_directives(read_landed(DIRECTIVES_FEED)).get(case.case_id, NO_DIRECTIVES)
+    directives = standing_directives().get(case.case_id, NO_DIRECTIVES)
     if directives.confidential and principal.subject not in directives.authorised_users:
         raise AccessDenied(f"case {case.case_id} is confidential and {principal.subject} is not named in it")

@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from estelam.core import settings
 from estelam.core.domain import AckStatus
 from estelam.core.exceptions import RequestRejected
-from estelam.freeze.reconciliation import ACKS_FEED, ORDERS_FEED
-from estelam.ingest.landing import validate_and_land
+from estelam.freeze.ledger import ACKS_FEED, ORDERS_FEED
+from estelam.ingest.landing import landed_glob, validate_and_land
 
 #: The most acknowledgements one call may carry (as the agencies' batch operations).
 MAX_ACKNOWLEDGEMENTS_PER_CALL = 500
@@ -47,14 +46,9 @@ class AcknowledgementReceipt:
                 "reasons": self.reasons}
 
 
-def _landed_glob(feed: str) -> str | None:
-    folder = settings.landing_dir() / feed
-    return str(folder / "*" / "*.parquet") if any(folder.glob("*/*.parquet")) else None
-
-
 def _query(feed: str, sql: str, params: list[object]) -> list[dict[str, object]]:
     """Rows of ``sql`` over the landed feed (``{feed}`` in the SQL); empty when nothing landed yet."""
-    pattern = _landed_glob(feed)
+    pattern = landed_glob(feed)
     if pattern is None:
         return []
     with duckdb.connect() as con:

@@ -26,10 +26,12 @@ the one declared tolerance.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import pyarrow as pa
 
 #: The first rials of a natural person's ordinary (unprotected) bank balances that are never frozen,
 #: across all their banks. The ``freeze_plan`` mart reads the dbt var ``subsistence_minimum_rial`` and
@@ -205,14 +207,70 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
     return plan
 
 
+def asset_news(acks: Iterable[Mapping[str, object]]) -> tuple[dict[AssetKey, AssetNews], Counter[str]]:
+    """Replay acknowledgement rows (oldest first) into per-asset news and the rials collected per case."""
+    holds: dict[AssetKey, dict[str, int]] = defaultdict(dict)
+    limits: dict[AssetKey, tuple[int, datetime]] = {}
+    transfers: dict[AssetKey, list[tuple[datetime, int]]] = defaultdict(list)
+    collected: Counter[str] = Counter()
+    for ack in acks:
+        asset: AssetKey = (str(ack["agency_id"]), str(ack["asset_ref"]))
+        at: datetime = ack["acknowledged_at"]  # type: ignore[assignment]
+        holds[asset][str(ack["case_id"])] = int(ack["frozen_total_rial"])  # type: ignore[call-overload]
+        status, kind = ack["status"], ack["order_kind"]
+        if status == "unknown_asset":
+            limits[asset] = (0, at)
+        elif kind == "freeze" and status in ("partial", "refused"):
+            limits[asset] = (sum(holds[asset].values()), at)  # the agency could block no more than this
+        elif kind == "transfer" and int(ack["acknowledged_amount_rial"]) > 0:  # type: ignore[call-overload]
+            moved = int(ack["acknowledged_amount_rial"])  # type: ignore[call-overload]
+            transfers[asset].append((at, moved))
+            collected[str(ack["case_id"])] += moved
+    news = {
+        asset: AssetNews(limits[asset][0] if asset in limits else None,
+                         limits[asset][1] if asset in limits else None, tuple(transfers.get(asset, ())))
+        for asset in limits.keys() | transfers.keys()
+    }
+    return news, collected
+
+
+
+#: Columns of the plan table the dbt Python model ``int_freeze_allocations`` returns.
+PLAN_SCHEMA = pa.schema([
+    ("case_id", pa.string()), ("person_id", pa.string()), ("agency_id", pa.string()),
+    ("asset_kind", pa.string()), ("asset_ref", pa.string()), ("planned_freeze_rial", pa.int64()),
+    ("liquidity_rank", pa.int32()), ("asset_value_rial", pa.int64()), ("blocks_whole_asset", pa.bool_()),
+])
+
+
+def plan_table(cases: Iterable[Mapping[str, object]], assets: Iterable[Mapping[str, object]],
+               acks: Iterable[Mapping[str, object]], *, subsistence_minimum_rial: int | None = None) -> pa.Table:
+    """The plan as an Arrow table, from rows shaped like ``int_cases``, ``int_assets_latest`` and the ack feed."""
+    open_cases = [OpenCase(str(c["case_id"]), str(c["person_id"]), str(c["person_kind"]), c["filed_at"],  # type: ignore[arg-type]
+                           int(c["outstanding_rial"]))  # type: ignore[call-overload]
+                  for c in cases if c["status"] == "open"]
+    known = [KnownAsset(str(a["person_id"]), str(a["agency_id"]), str(a["asset_kind"]), str(a["asset_ref"]),
+                        int(a["value_rial"]), a["learned_at"], bool(a["is_protected"]))  # type: ignore[call-overload,arg-type]
+             for a in assets if a["value_rial"] is not None]
+    news, collected = asset_news(sorted(acks, key=lambda a: a["acknowledged_at"]))  # type: ignore[arg-type,return-value]
+    plan = plan_freezes(open_cases, known, news, collected=collected,
+                        subsistence_minimum_rial=SUBSISTENCE_MINIMUM_RIAL if subsistence_minimum_rial is None
+                        else subsistence_minimum_rial)
+    return pa.Table.from_pylist([{name: getattr(row, name) for name in PLAN_SCHEMA.names} for row in plan],
+                                schema=PLAN_SCHEMA)
+
+
 __all__ = [
     "INDIVISIBLE_KINDS",
     "LIQUIDITY_RANK",
+    "PLAN_SCHEMA",
     "SUBSISTENCE_MINIMUM_RIAL",
     "AssetNews",
     "KnownAsset",
     "OpenCase",
     "PlannedFreeze",
+    "asset_news",
     "plan_freezes",
+    "plan_table",
     "smallest_covering_set",
 ]

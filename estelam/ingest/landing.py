@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -186,3 +187,21 @@ def validate_and_land(
     check_batch_id(batch_id)  # before the work, not after
     contract = contracts.feed(feed_name)
     return land(contract, validate(contract, records), batch_id=batch_id, partition=partition)
+
+
+def landed_glob(feed: str) -> str | None:
+    """The Parquet glob of every landed batch of ``feed``; None when nothing landed yet."""
+    folder = settings.landing_dir() / feed
+    return str(folder / "*" / "*.parquet") if any(folder.glob("*/*.parquet")) else None
+
+
+def read_landed(feed: str) -> list[dict[str, object]]:
+    """Every landed row of ``feed`` (empty when nothing landed yet)."""
+    pattern = landed_glob(feed)
+    if pattern is None:
+        return []
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        rel = con.execute("select * from read_parquet(?, union_by_name = true)", [pattern])
+        names = [d[0] for d in rel.description]
+        return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]

@@ -76,7 +76,7 @@ def copy_demo(source: Path, target: Path) -> Path:
 
 def demo_facts(data_dir: Path) -> DemoFacts:
     """Pick the cases and agencies; mark the confidential case (needs ESTELAM_DATA_DIR = data_dir)."""
-    from estelam.freeze.reconciliation import Directive, mark_directive
+    from estelam.cases.directives import Directive, mark_directive
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         court, first, second = con.execute("""

@@ -18,8 +18,8 @@ from estelam.api import create_app
 from estelam.contracts import registry as contracts
 from estelam.core.settings import contracts_dir
 from estelam.freeze.acknowledgements import orders_of
-from estelam.freeze.reconciliation import ORDERS_FEED, read_landed
-from estelam.ingest.landing import validate_and_land
+from estelam.freeze.ledger import ORDERS_FEED
+from estelam.ingest.landing import read_landed, validate_and_land
 from tests.api.api_harness import PUBLIC_SUBJECT, TOKENS, DemoFacts, auth, copy_demo, demo_facts
 
 ROLES = [None, *TOKENS]

@@ -27,7 +27,8 @@ from estelam.core.domain import (
     OrderKind,
 )
 from estelam.core.exceptions import AgencyError
-from estelam.freeze.reconciliation import IssuedOrder, OrderStatus, ReasonCode, push_orders
+from estelam.freeze.ledger import IssuedOrder, OrderStatus, ReasonCode
+from estelam.freeze.reconciliation import push_orders
 from simulators.agency_state import AgencyState
 from simulators.server import RunningServer
 from simulators.soap_app import soap_application

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from estelam.cases.directives import CaseDirectives
 from estelam.core.domain import (
     AccountKind,
     Acknowledgement,
@@ -23,17 +24,9 @@ from estelam.core.domain import (
     Vehicle,
 )
 from estelam.core.exceptions import AgencyUnavailable
+from estelam.freeze.ledger import CaseFacts, HubView, LedgerState, ledger_state
 from estelam.freeze.planner import KnownAsset
-from estelam.freeze.reconciliation import (
-    CaseDirectives,
-    CaseFacts,
-    CycleSummary,
-    HubView,
-    LedgerState,
-    MemoryLedger,
-    ledger_state,
-    reconcile,
-)
+from estelam.freeze.reconciliation import CycleSummary, MemoryLedger, reconcile
 from simulators.agency_state import AgencyAsset, AgencyState, asset_owner, asset_ref, asset_value
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

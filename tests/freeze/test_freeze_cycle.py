@@ -19,7 +19,8 @@ from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
 from estelam.core.domain import CaseEventType
 from estelam.freeze import notifications
-from estelam.freeze.reconciliation import load_view, plan_freezes, run_cycle
+from estelam.freeze.planner import plan_freezes
+from estelam.freeze.reconciliation import load_view, run_cycle
 from estelam.ingest.case_events import ingest_inbox
 from estelam.inquiry.rounds import agencies_to_ask, inquire_agency
 from estelam.warehouse import dbt_build as warehouse

@@ -11,9 +11,10 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from estelam.cases.directives import CaseDirectives
 from estelam.core.domain import AccountKind, BankAccount, Property, SecurityHolding, Vehicle
-from estelam.freeze.planner import INDIVISIBLE_KINDS, KnownAsset
-from estelam.freeze.reconciliation import CaseDirectives, CaseFacts, OrderStatus, plan_freezes, plan_orders
+from estelam.freeze.ledger import CaseFacts, OrderStatus, plan_orders
+from estelam.freeze.planner import INDIVISIBLE_KINDS, KnownAsset, plan_freezes
 from tests.freeze.freeze_harness import AGENCIES, T0, EnforcementWorld
 
 PERSONS = ("P1", "P2", "P3")

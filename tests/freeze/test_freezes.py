@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from estelam.cases.directives import CaseDirectives, Directive, case_directives
 from estelam.core.domain import (
     AccountKind,
     Acknowledgement,
@@ -20,24 +21,20 @@ from estelam.core.domain import (
 )
 from estelam.core.exceptions import AgencyUnavailable
 from estelam.freeze import notifications
-from estelam.freeze.planner import AssetNews, KnownAsset, OpenCase, plan_freezes, smallest_covering_set
-from estelam.freeze.reconciliation import (
-    CaseDirectives,
+from estelam.freeze.ledger import (
     CaseFacts,
-    Directive,
     HubView,
     IssuedOrder,
-    LandedLedger,
     LedgerState,
     OrderStatus,
     ReasonCode,
-    case_directives,
     compliance_scoreboard,
     ledger_state,
     order_id_for,
     plan_orders,
-    push_orders,
 )
+from estelam.freeze.planner import AssetNews, KnownAsset, OpenCase, plan_freezes, smallest_covering_set
+from estelam.freeze.reconciliation import LandedLedger, push_orders
 from tests.freeze.freeze_harness import EnforcementWorld
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -253,7 +250,7 @@ def test_landed_logs_give_the_same_state_and_notify_the_debtor(tmp_path: Path,
     bad = Acknowledgement("o2", "bank_melli", "1403-000001", "IR1", AckStatus.DONE, -5, 0, NOW)
     log, _ = push_orders([order], {"bank_melli": _Down()}, cycle_id="c1", now=NOW)  # type: ignore[dict-item]
     log[0] |= {"delivery": "delivered", "status": "acknowledged", "reason": None}
-    from estelam.freeze.reconciliation import acknowledgement_record
+    from estelam.freeze.ledger import acknowledgement_record
 
     notices = notifications.notification_records(
         [ack], {"o1": notifications.OrderContext(OrderKind.FREEZE, "0499370899", "bank_account", "new_freeze", True)})

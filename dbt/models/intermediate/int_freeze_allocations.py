@@ -25,7 +25,7 @@ def _close_worker_event_loop():
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from estelam.freeze.reconciliation import plan_table
+    from estelam.freeze.planner import plan_table
 
     minimum = dbt.config.get("subsistence_minimum_rial")
     plan = plan_table(
