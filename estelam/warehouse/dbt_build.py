@@ -42,8 +42,6 @@ MARTS: tuple[str, ...] = (
     "person_assets",
     "persons",
 )
-#: Marts for statisticians: they must hold no personal data (tests compare their columns with the contracts).
-KPI_MARTS: tuple[str, ...] = tuple(m for m in MARTS if m.startswith("kpi_"))
 MARTS_SCHEMA = "main"
 
 #: dbt's own files (compiled SQL, manifest, logs) go under the data directory, never into the source tree.
@@ -214,6 +212,15 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> 
         duration_s=round(duration, 3),
         warnings=tuple(f"{_node_name(r)}: {r.message}" for r in results if str(r.status) == "warn"),
     )
+
+
+def dbt_manifest() -> dict[str, Any]:
+    """dbt's ``manifest.json`` of the last parse or build (under the data directory)."""
+    path = settings.data_dir() / DBT_TARGET_SUBDIR / "manifest.json"
+    if not path.is_file():
+        raise WarehouseError(f"no dbt manifest at {path}: build or parse the warehouse first")
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return manifest
 
 
 def generate_docs() -> Path:

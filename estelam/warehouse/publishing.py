@@ -1,28 +1,53 @@
-"""Publish the KPI marts as a read-only snapshot of Parquet files for the dashboard.
+"""Publish the marts flagged for statisticians as a read-only snapshot of Parquet files.
 
 DuckDB allows one writer, and a reader in another process blocks ``dbt build``.
-So readers never open the warehouse: after each build, every ``kpi_*`` mart is
-copied to ``data/published/<mart>.parquet`` (write to a temporary file, then an
-atomic rename), with a manifest saying when and how many rows. Only KPI marts
-are published: they hold no personal data.
+So readers never open the warehouse: after each build, every mart whose dbt config
+says ``meta: {publish: true}`` is copied to ``data/published/<mart>.parquet`` (write
+to a temporary file, then an atomic rename), with a manifest saying when and how
+many rows. What a model declares decides, not its name; a test checks that no
+published mart has a personal-data column.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from estelam.core import settings
 
-KPI_PREFIX = "kpi_"
+#: The dbt model config ``meta`` key that marks a mart for publication.
+PUBLISH_META_KEY = "publish"
 MANIFEST = "manifest.json"
 
 
 def published_dir() -> Path:
     return settings.data_dir() / "published"
+
+
+def published_models(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """Sorted names of the models of a dbt ``manifest.json`` whose config meta has ``publish: true``.
+
+    Only ``true`` itself counts (not a truthy string); disabled models are not in ``nodes``.
+    """
+    names = {
+        node["name"]
+        for node in (manifest.get("nodes") or {}).values()
+        if node.get("resource_type") == "model"
+        and ((node.get("config") or {}).get("meta") or {}).get(PUBLISH_META_KEY) is True
+    }
+    return tuple(sorted(names))
+
+
+def marts_to_publish() -> tuple[str, ...]:
+    """The flagged marts of the last dbt parse or build (its ``manifest.json`` under the data directory)."""
+    from estelam.warehouse.dbt_build import dbt_manifest
+
+    return published_models(dbt_manifest())
 
 
 @dataclass(frozen=True)
@@ -35,19 +60,14 @@ class Publication:
 
 
 def publish_kpis() -> Publication:
-    """Copy every KPI mart of the warehouse to the published folder, atomically, file by file."""
+    """Copy every mart flagged for publication to the published folder, atomically, file by file."""
     from estelam.warehouse.dbt_build import connect_read_only
 
     target = published_dir()
     target.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
     with connect_read_only() as con:
-        marts = [name for (name,) in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'main' and starts_with(table_name, ?) order by table_name",
-            [KPI_PREFIX],
-        ).fetchall()]
-        for mart in marts:
+        for mart in marts_to_publish():
             final = target / f"{mart}.parquet"
             tmp = target / f".{mart}.parquet.tmp"
             con.execute(f"copy (select * from main.\"{mart}\") to '{tmp}' (format parquet)")

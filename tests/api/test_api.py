@@ -249,7 +249,7 @@ def test_central_bank_feed_is_bulk_or_incremental(client: TestClient, facts: Dem
 def test_statisticians_get_published_aggregates_only(client: TestClient) -> None:
     rows = client.get("/kpis/kpi_freezes", headers=auth("statistician")).json()
     assert rows and "person_id" not in rows[0]
-    assert client.get("/kpis/persons", headers=auth("statistician")).status_code == 422  # not a KPI mart
+    assert client.get("/kpis/persons", headers=auth("statistician")).status_code == 404  # not a published mart
 
 
 def test_the_api_audit_log_verifies_and_tampering_is_found(client: TestClient, facts: DemoFacts,
