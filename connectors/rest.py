@@ -25,10 +25,9 @@ import ssl
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -37,6 +36,22 @@ import yaml
 from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
+from connectors.json_answers import (
+    Malformed,
+    as_object,
+    choice_of,
+    holding,
+    holding_order,
+    identifier_of,
+    integer_of,
+    list_of,
+    moment_of,
+    owner_of,
+    text_of,
+    vehicle,
+    vehicle_release,
+    vehicle_restriction,
+)
 from connectors.xml_safety import MAX_DOCUMENT_BYTES
 from estelam.core import settings
 from estelam.core.domain import (
@@ -54,124 +69,10 @@ from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFa
 from estelam.core.identifiers import latin_digits
 
 REQUEST_ID_HEADER = "X-Request-Id"
-#: What a vehicle restriction forbids when the order does not say: a change of owner.
-DEFAULT_RESTRICTION_TYPE = "transfer"
 #: How much of a non-JSON error body goes into an exception message.
 MAX_ERROR_TEXT_CHARS = 300
 #: The largest answer the client reads (JSON or not): the same limit as for XML documents.
 MAX_ANSWER_BYTES = MAX_DOCUMENT_BYTES
-
-_E = TypeVar("_E", bound=StrEnum)
-
-
-class _Malformed(ValueError):
-    """A field of an answer is missing or of the wrong type."""
-
-
-# --- reading answers ------------------------------------------------------------------------------
-
-
-def _object(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise _Malformed(f"{where} is not a JSON object")
-    return value
-
-
-def _field(document: Mapping[str, Any], name: str, where: str) -> Any:
-    if name not in document:
-        raise _Malformed(f"{where}.{name} is missing")
-    return document[name]
-
-
-def _text(document: Mapping[str, Any], name: str, where: str) -> str:
-    value = _field(document, name, where)
-    if not isinstance(value, str):
-        raise _Malformed(f"{where}.{name} is not a string: {value!r}")
-    return value
-
-
-def _integer(document: Mapping[str, Any], name: str, where: str) -> int:
-    value = _field(document, name, where)
-    if not isinstance(value, int) or isinstance(value, bool):  # money is never a float, nor a bool
-        raise _Malformed(f"{where}.{name} is not an integer: {value!r}")
-    return value
-
-
-def _moment(document: Mapping[str, Any], name: str, where: str) -> datetime:
-    text = _text(document, name, where)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise _Malformed(f"{where}.{name} is not an ISO 8601 time: {text!r}") from exc
-    if moment.tzinfo is None:
-        raise _Malformed(f"{where}.{name} has no time zone: {text!r}")
-    return moment.astimezone(UTC)
-
-
-def _choice(document: Mapping[str, Any], name: str, where: str, allowed: type[_E]) -> _E:
-    text = _text(document, name, where)
-    try:
-        return allowed(text)
-    except ValueError as exc:
-        raise _Malformed(f"{where}.{name} is not one of {[str(v) for v in allowed]}: {text!r}") from exc
-
-
-def _list(document: Mapping[str, Any], name: str, where: str) -> list[Any]:
-    value = _field(document, name, where)
-    if not isinstance(value, list):
-        raise _Malformed(f"{where}.{name} is not a list")
-    return value
-
-
-def _identifier(document: Mapping[str, Any], name: str, where: str) -> str:
-    """An identifier with Latin digits, whatever script the agency wrote it in."""
-    return latin_digits(_text(document, name, where))
-
-
-def _holding(item: Mapping[str, Any], where: str) -> SecurityHolding:
-    _integer(item, "valueRial", where)  # required by the contract; the domain recomputes it
-    return SecurityHolding(
-        holder_id=_identifier(item, "holderId", where),
-        holder_name=_text(item, "holderName", where),
-        symbol=_text(item, "symbol", where),
-        quantity=_integer(item, "quantity", where),
-        unit_price_rial=_integer(item, "unitPriceRial", where),
-    )
-
-
-def _vehicle(item: Mapping[str, Any], where: str) -> Vehicle:
-    return Vehicle(
-        plate=_identifier(item, "plate", where),
-        owner_id=_identifier(item, "ownerId", where),
-        owner_name=_text(item, "ownerName", where),
-        model=_text(item, "model", where),
-        value_rial=_integer(item, "valueRial", where),
-    )
-
-
-def _owner(asset: SecurityHolding | Vehicle) -> str:
-    return asset.holder_id if isinstance(asset, SecurityHolding) else asset.owner_id
-
-
-# --- writing orders -------------------------------------------------------------------------------
-
-
-def _holding_order(order: FreezeOrder) -> dict[str, Any]:
-    holder_id, sep, symbol = order.asset_ref.partition(":")
-    if not (sep and holder_id and symbol):
-        raise ValueError(f"asset_ref {order.asset_ref!r} is not of the form holderId:symbol")
-    return {"orderId": order.order_id, "caseId": order.case_id, "holderId": holder_id, "symbol": symbol,
-            "amountRial": order.amount_rial}
-
-
-def _vehicle_restriction(order: FreezeOrder) -> dict[str, Any]:
-    return {**_vehicle_release(order), "restrictionType": str(order.restriction_type or DEFAULT_RESTRICTION_TYPE)}
-
-
-def _vehicle_release(order: FreezeOrder) -> dict[str, Any]:
-    return {"orderId": order.order_id, "caseId": order.case_id, "plate": order.asset_ref,
-            "amountRial": order.amount_rial}
-
 
 # --- the route table ------------------------------------------------------------------------------
 
@@ -210,9 +111,9 @@ ROUTES: dict[AgencyKind, RestRoutes] = {
         freeze=RestOperation("POST", "/v1/blocks", "blockHolding"),
         release=RestOperation("POST", "/v1/releases", "releaseHolding"),
         assets_field="holdings",
-        read_asset=_holding,
-        freeze_body=_holding_order,
-        release_body=_holding_order,
+        read_asset=holding,
+        freeze_body=holding_order,
+        release_body=holding_order,
     ),
     AgencyKind.VEHICLE_REGISTRY: RestRoutes(
         inquiry=RestOperation("GET", "/v1/owners/{personId}/vehicles", "listVehicles"),
@@ -220,9 +121,9 @@ ROUTES: dict[AgencyKind, RestRoutes] = {
         freeze=RestOperation("POST", "/v1/restrictions", "restrictVehicle"),
         release=RestOperation("POST", "/v1/restrictions/release", "releaseRestriction"),
         assets_field="vehicles",
-        read_asset=_vehicle,
-        freeze_body=_vehicle_restriction,
-        release_body=_vehicle_release,
+        read_asset=vehicle,
+        freeze_body=vehicle_restriction,
+        release_body=vehicle_release,
     ),
 }
 
@@ -314,13 +215,13 @@ class RestAgencyClient:
         path = operation.path.format(personId=quote(latin_digits(person_id), safe=""))
         document = self._send("inquire", operation, path, request_id)
         try:
-            answer = _object(document, "answer")
-            answered_for = _identifier(answer, "personId", "answer")
+            answer = as_object(document, "answer")
+            answered_for = identifier_of(answer, "personId", "answer")
             if answered_for != latin_digits(person_id):
-                raise _Malformed(f"answer is about person {answered_for!r}, not {person_id!r}")
-            responded_at = _moment(answer, "answeredAt", "answer")
+                raise Malformed(f"answer is about person {answered_for!r}, not {person_id!r}")
+            responded_at = moment_of(answer, "answeredAt", "answer")
             assets = self._assets(answer, person_id, "answer")
-        except _Malformed as exc:
+        except Malformed as exc:
             raise self._malformed(exc, "inquire", request_id) from exc
         return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
 
@@ -338,20 +239,20 @@ class RestAgencyClient:
         document = self._send("inquire_batch", operation, operation.path, request_id,
                               {"requestId": request_id, "personIds": asked})
         try:
-            answer = _object(document, "answer")
-            answered_request = _text(answer, "requestId", "answer")
+            answer = as_object(document, "answer")
+            answered_request = text_of(answer, "requestId", "answer")
             if answered_request != request_id:
-                raise _Malformed(f"answer is for request {answered_request!r}, not {request_id!r}")
-            responded_at = _moment(answer, "answeredAt", "answer")
-            entries = [_object(item, f"answers[{i}]") for i, item in enumerate(_list(answer, "answers", "answer"))]
+                raise Malformed(f"answer is for request {answered_request!r}, not {request_id!r}")
+            responded_at = moment_of(answer, "answeredAt", "answer")
+            entries = [as_object(item, f"answers[{i}]") for i, item in enumerate(list_of(answer, "answers", "answer"))]
             try:
-                by_person = match_answers(person_ids, ((_text(e, "personId", f"answers[{i}]"), (i, e))
+                by_person = match_answers(person_ids, ((text_of(e, "personId", f"answers[{i}]"), (i, e))
                                                        for i, e in enumerate(entries)))
             except BatchMismatch as exc:
-                raise _Malformed(str(exc)) from exc
+                raise Malformed(str(exc)) from exc
             answered = {person_id: self._batch_entry(person_id, entry, f"answers[{i}]", request_id, responded_at)
                         for person_id, (i, entry) in by_person.items()}
-        except _Malformed as exc:
+        except Malformed as exc:
             raise self._malformed(exc, "inquire_batch", request_id) from exc
         return {p: refused[p] if p in refused else answered[p] for p in person_ids}
 
@@ -379,22 +280,22 @@ class RestAgencyClient:
     def _assets(self, answer: Mapping[str, Any], person_id: str, where: str) -> tuple[SecurityHolding | Vehicle, ...]:
         field = self._routes.assets_field
         assets = tuple(
-            self._routes.read_asset(_object(item, f"{where}.{field}[{i}]"), f"{where}.{field}[{i}]")
-            for i, item in enumerate(_list(answer, field, where))
+            self._routes.read_asset(as_object(item, f"{where}.{field}[{i}]"), f"{where}.{field}[{i}]")
+            for i, item in enumerate(list_of(answer, field, where))
         )
-        strangers = sorted({_owner(a) for a in assets} - {latin_digits(person_id)})
+        strangers = sorted({owner_of(a) for a in assets} - {latin_digits(person_id)})
         if strangers:  # another person's assets must never be landed under this inquiry
-            raise _Malformed(f"{where}.{field} include assets of other persons: {strangers}")
+            raise Malformed(f"{where}.{field} include assets of other persons: {strangers}")
         return assets
 
     def _batch_entry(self, person_id: str, entry: Mapping[str, Any], where: str, request_id: str,
                      responded_at: datetime) -> InquiryAnswer | AgencyFault:
         if "error" in entry:
             if entry.get(self._routes.assets_field):
-                raise _Malformed(f"{where} has both assets and an error")
-            error = _object(entry["error"], f"{where}.error")
-            return AgencyFault(f"refused for this person: {_text(error, 'code', f'{where}.error')}: "
-                               f"{_text(error, 'detail', f'{where}.error')}",
+                raise Malformed(f"{where} has both assets and an error")
+            error = as_object(entry["error"], f"{where}.error")
+            return AgencyFault(f"refused for this person: {text_of(error, 'code', f'{where}.error')}: "
+                               f"{text_of(error, 'detail', f'{where}.error')}",
                                agency_id=self.instance.agency_id, operation="inquire_batch", request_id=request_id)
         assets = self._assets(entry, person_id, where)
         return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
@@ -413,23 +314,23 @@ class RestAgencyClient:
                               request_id=order.order_id) from exc
         document = self._send(name, operation, operation.path, order.order_id, body)
         try:
-            ack = _object(document, "acknowledgement")
-            order_id = _text(ack, "orderId", "acknowledgement")
+            ack = as_object(document, "acknowledgement")
+            order_id = text_of(ack, "orderId", "acknowledgement")
             if order_id != order.order_id:
-                raise _Malformed(f"acknowledgement is for order {order_id!r}, not {order.order_id!r}")
-            reason = _text(ack, "reason", "acknowledgement") if "reason" in ack else ""
+                raise Malformed(f"acknowledgement is for order {order_id!r}, not {order.order_id!r}")
+            reason = text_of(ack, "reason", "acknowledgement") if "reason" in ack else ""
             return Acknowledgement(
                 order_id=order_id,
                 agency_id=self.instance.agency_id,
                 case_id=order.case_id,
                 asset_ref=order.asset_ref,
-                status=_choice(ack, "status", "acknowledgement", AckStatus),
-                acknowledged_amount_rial=_integer(ack, "acknowledgedAmountRial", "acknowledgement"),
-                frozen_total_rial=_integer(ack, "frozenTotalRial", "acknowledgement"),
-                acknowledged_at=_moment(ack, "acknowledgedAt", "acknowledgement"),
+                status=choice_of(ack, "status", "acknowledgement", AckStatus),
+                acknowledged_amount_rial=integer_of(ack, "acknowledgedAmountRial", "acknowledgement"),
+                frozen_total_rial=integer_of(ack, "frozenTotalRial", "acknowledgement"),
+                acknowledged_at=moment_of(ack, "acknowledgedAt", "acknowledgement"),
                 reason=reason,
             )
-        except _Malformed as exc:
+        except Malformed as exc:
             raise self._malformed(exc, name, order.order_id) from exc
 
     def _send(
@@ -481,7 +382,7 @@ class RestAgencyClient:
                                             status_code=response.status_code, **context)
         return bytes(body)
 
-    def _malformed(self, exc: _Malformed, name: str, request_id: str) -> AgencyAnswerMalformed:
+    def _malformed(self, exc: Malformed, name: str, request_id: str) -> AgencyAnswerMalformed:
         return AgencyAnswerMalformed(str(exc), agency_id=self.instance.agency_id, operation=name,
                                      request_id=request_id)
 
@@ -501,5 +402,5 @@ def _fault_message(response: httpx.Response, content: bytes) -> str:
     return f"{status}: {text}" if text else status
 
 
-__all__ = ["DEFAULT_RESTRICTION_TYPE", "MAX_ANSWER_BYTES", "ROUTES", "RestAgencyClient", "RestOperation", "RestRoutes",
+__all__ = ["MAX_ANSWER_BYTES", "ROUTES", "RestAgencyClient", "RestOperation", "RestRoutes",
            "declared_batch_size", "tls_context"]

@@ -49,7 +49,16 @@ from lxml import etree
 
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.core.domain import AgencyInstance, Protocol
-from estelam.core.identifiers import is_iban, latin_digits
+from simulators.answer_records import (
+    BREACHES,
+    OWNER_FIELDS,
+    UNKNOWN_ENUMS,
+    JsonRecord,
+    Record,
+    XmlRecord,
+    asset_ref_of,
+    owner_of,
+)
 from simulators.server import Application, Request, Response
 
 #: Added latency when the ``latency`` fault fires: a uniform range, in seconds.
@@ -64,8 +73,6 @@ DEFAULT_MIX: Mapping[str, float] = {
     "latency": 3, "timeout": 2, "server_error": 2, "soap_fault": 1, "malformed": 1,
     "contract_breach": 3, "duplicate": 1, "unknown_enum": 1,
 }
-#: Fields whose presence marks an asset record in an answer (SOAP element or JSON object).
-OWNER_FIELDS = ("holderId", "ownerId")
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -154,97 +161,6 @@ def everywhere(instances: Iterable[AgencyInstance], share: float, *, seed: int =
                                  latency_s=latency_s, hold_s=hold_s)
         for i in instances
     }
-
-
-# --- reading and changing records, the same way in XML and JSON -----------------------------------
-
-
-class _Record:
-    """One asset or acknowledgement of an answer, whatever its wire format."""
-
-    def get(self, name: str) -> str | None:
-        raise NotImplementedError
-
-    def set(self, name: str, value: str | int) -> None:
-        raise NotImplementedError
-
-    def has(self, name: str) -> bool:
-        return self.get(name) is not None
-
-    def number(self, name: str) -> int:
-        return int(self.get(name) or 0)
-
-
-class _XmlRecord(_Record):
-    def __init__(self, element: etree._Element) -> None:
-        self.element = element
-
-    def _child(self, name: str) -> etree._Element | None:
-        return next((c for c in self.element if isinstance(c.tag, str) and etree.QName(c).localname == name), None)
-
-    def get(self, name: str) -> str | None:
-        child = self._child(name)
-        return None if child is None else (child.text or "")
-
-    def set(self, name: str, value: str | int) -> None:
-        child = self._child(name)
-        if child is None:  # only "reason" is ever added: it is the last element of an acknowledgement
-            child = etree.SubElement(self.element, etree.QName(etree.QName(self.element).namespace, name).text)
-        child.text = str(value)
-
-
-class _JsonRecord(_Record):
-    def __init__(self, document: dict[str, Any], siblings: list[Any] | None = None) -> None:
-        self.document = document
-        self.siblings = siblings  # the list holding it, if any
-
-    def get(self, name: str) -> str | None:
-        value = self.document.get(name)
-        return None if value is None else str(value)
-
-    def set(self, name: str, value: str | int) -> None:
-        self.document[name] = value
-
-
-def asset_ref_of(record: _Record) -> str:
-    """The asset's reference, spelled as the hub's orders spell it."""
-    if record.has("iban"):
-        return latin_digits(str(record.get("iban")))
-    if record.has("plate"):
-        return latin_digits(str(record.get("plate")))
-    if record.has("registrySection"):
-        section = latin_digits(str(record.get("registrySection")))
-        return f"{section}/{record.number('mainPlate')}/{record.number('subPlate')}"
-    return f"{_owner(record)}:{record.get('symbol')}"
-
-
-def _owner(record: _Record) -> str | None:
-    """The asset's owner in Latin digits (agencies may write ids in Persian or Arabic-Indic digits)."""
-    owner = next((record.get(f) for f in OWNER_FIELDS if record.has(f)), None)
-    return None if owner is None else latin_digits(owner)
-
-
-def _broken_iban(written: str) -> str:
-    iban = latin_digits(written)
-    for step in range(1, 100):  # the first other pair of check digits that fails the mod-97 check
-        candidate = f"{iban[:2]}{(int(iban[2:4]) + step) % 100:02d}{iban[4:]}"
-        if not is_iban(candidate):
-            return candidate
-    raise AssertionError("unreachable: only one pair of check digits is valid")
-
-
-#: Contract breaches: (field that must be present, field that must be absent, change, description).
-_BREACHES: tuple[tuple[str, str | None, Callable[[_Record], str | int], str], ...] = (
-    ("iban", None, lambda r: _broken_iban(str(r.get("iban"))), "IBAN check digits broken"),
-    ("balanceRial", None, lambda r: -abs(r.number("balanceRial")) - 1, "negative balance"),
-    ("sharePercent", None, lambda r: r.number("sharePercent") + 100, "share above 100 %"),
-    ("valueRial", "quantity", lambda r: -abs(r.number("valueRial")) - 1, "negative value"),
-    ("plate", None, lambda r: str(r.get("plate")).replace("-", ""), "plate without its region dash"),
-    ("symbol", None, lambda r: str(r.get("symbol")).lower(), "symbol in lower case"),
-    ("quantity", None, lambda r: -abs(r.number("quantity")) - 1, "negative quantity"),
-)
-#: Values no contract allows, for the enum fields of answers.
-_UNKNOWN_ENUMS = {"accountKind": "blocked_by_bank", "status": "queued"}
 
 
 # --- the wrapper ----------------------------------------------------------------------------------
@@ -346,7 +262,7 @@ class FaultyApplication:
             operation = next((c for c in (body if body is not None else []) if isinstance(c.tag, str)), None)
             if operation is None:
                 return _Seen("unreadable", None, False, False, root, None)
-            record = _XmlRecord(operation)
+            record = XmlRecord(operation)
             name = etree.QName(operation).localname
             is_order = record.has("orderId")
             return _Seen(name, record.get("orderId") or record.get("requestId"), is_order,
@@ -411,31 +327,31 @@ class FaultyApplication:
         if document is None:
             return response
         if fault is Fault.UNKNOWN_ENUM:
-            candidates = [(r, name) for r in records for name in _UNKNOWN_ENUMS if r.has(name)]
+            candidates = [(r, name) for r in records for name in UNKNOWN_ENUMS if r.has(name)]
             if not candidates:
                 return response
             record, name = candidates[rng.randrange(len(candidates))]
-            record.set(name, _UNKNOWN_ENUMS[name])
-            self._note(fault, seen, person_id=_owner(record), asset_ref=_asset_ref_or_none(record),
-                       detail=f"{name} = {_UNKNOWN_ENUMS[name]!r}")
+            record.set(name, UNKNOWN_ENUMS[name])
+            self._note(fault, seen, person_id=owner_of(record), asset_ref=_asset_ref_or_none(record),
+                       detail=f"{name} = {UNKNOWN_ENUMS[name]!r}")
             return replace(response, body=serialise())
-        assets = [r for r in records if _owner(r) is not None]
+        assets = [r for r in records if owner_of(r) is not None]
         if not assets:
             return response
         chosen = assets[rng.randrange(len(assets))]
-        person_id, ref = _owner(chosen), asset_ref_of(chosen)
+        person_id, ref = owner_of(chosen), asset_ref_of(chosen)
         if fault is Fault.DUPLICATE:
             if not _duplicate(chosen):
                 return response
             self._note(fault, seen, person_id=person_id, asset_ref=ref, detail="asset sent twice")
             return replace(response, body=serialise())
-        breaches = [b for b in _BREACHES if chosen.has(b[0]) and (b[1] is None or not chosen.has(b[1]))]
+        breaches = [b for b in BREACHES if chosen.has(b[0]) and (b[1] is None or not chosen.has(b[1]))]
         name, _, change, what = breaches[rng.randrange(len(breaches))]
         chosen.set(name, change(chosen))
         self._note(fault, seen, person_id=person_id, asset_ref=ref, sent_ref=asset_ref_of(chosen), detail=what)
         return replace(response, body=serialise())
 
-    def _records(self, response: Response) -> tuple[Any, list[_Record], Callable[[], bytes]]:
+    def _records(self, response: Response) -> tuple[Any, list[Record], Callable[[], bytes]]:
         """The answer's document, its records (assets, acknowledgements) and how to write it back."""
         if self.protocol is Protocol.SOAP:
             try:
@@ -443,19 +359,19 @@ class FaultyApplication:
             except etree.XMLSyntaxError:
                 return None, [], lambda: response.body
             elements = [e for e in root.iter() if isinstance(e.tag, str)
-                        and any(_XmlRecord(e).has(f) for f in (*OWNER_FIELDS, *_UNKNOWN_ENUMS))]
-            return root, [_XmlRecord(e) for e in elements], lambda: etree.tostring(
+                        and any(XmlRecord(e).has(f) for f in (*OWNER_FIELDS, *UNKNOWN_ENUMS))]
+            return root, [XmlRecord(e) for e in elements], lambda: etree.tostring(
                 root, xml_declaration=True, encoding="utf-8")
         try:
             document = json.loads(response.body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return None, [], lambda: response.body
-        records: list[_Record] = []
+        records: list[Record] = []
 
         def walk(node: Any, siblings: list[Any] | None) -> None:
             if isinstance(node, dict):
-                if any(k in node for k in (*OWNER_FIELDS, *_UNKNOWN_ENUMS)):
-                    records.append(_JsonRecord(node, siblings))
+                if any(k in node for k in (*OWNER_FIELDS, *UNKNOWN_ENUMS)):
+                    records.append(JsonRecord(node, siblings))
                 for value in node.values():
                     walk(value, None)
             elif isinstance(node, list):
@@ -468,10 +384,10 @@ class FaultyApplication:
     def _partial(self, request: Request, seen: _Seen) -> Response:
         """Block only part of a freeze, as a bank does when the balance is lower than asked."""
         if seen.xml is not None:
-            orders = [e for e in seen.xml.iter() if isinstance(e.tag, str) and _XmlRecord(e).has("amountRial")]
+            orders = [e for e in seen.xml.iter() if isinstance(e.tag, str) and XmlRecord(e).has("amountRial")]
             if not orders:
                 return self.app(request)
-            order: _Record = _XmlRecord(orders[0])
+            order: Record = XmlRecord(orders[0])
             asked = order.number("amountRial")
             order.set("amountRial", max(int(asked * PARTIAL_ACK_SHARE), 1))
             body = etree.tostring(seen.xml, xml_declaration=True, encoding="utf-8")
@@ -495,16 +411,16 @@ class FaultyApplication:
         return replace(response, body=serialise())
 
 
-def _asset_ref_or_none(record: _Record) -> str | None:
-    return asset_ref_of(record) if _owner(record) is not None else None
+def _asset_ref_or_none(record: Record) -> str | None:
+    return asset_ref_of(record) if owner_of(record) is not None else None
 
 
-def _duplicate(record: _Record) -> bool:
+def _duplicate(record: Record) -> bool:
     """Send the record twice, right after itself; False when it is not in a list."""
-    if isinstance(record, _XmlRecord):
+    if isinstance(record, XmlRecord):
         record.element.addnext(copy.deepcopy(record.element))
         return True
-    assert isinstance(record, _JsonRecord)
+    assert isinstance(record, JsonRecord)
     if record.siblings is None:
         return False
     at = next(i for i, item in enumerate(record.siblings) if item is record.document)

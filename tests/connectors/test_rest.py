@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from connectors import wire_client_for
-from connectors.rest import DEFAULT_RESTRICTION_TYPE, ROUTES, RestAgencyClient
+from connectors.json_answers import DEFAULT_RESTRICTION_TYPE
+from connectors.rest import ROUTES, RestAgencyClient
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind, Protocol
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable, ContractError
