@@ -52,6 +52,7 @@ from connectors.json_answers import (
     vehicle_release,
     vehicle_restriction,
 )
+from connectors.wire import REQUEST_ID_HEADER
 from connectors.xml_safety import MAX_DOCUMENT_BYTES
 from estelam.core import settings
 from estelam.core.domain import (
@@ -68,7 +69,6 @@ from estelam.core.domain import (
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable, ContractError
 from estelam.core.identifiers import latin_digits
 
-REQUEST_ID_HEADER = "X-Request-Id"
 #: How much of a non-JSON error body goes into an exception message.
 MAX_ERROR_TEXT_CHARS = 300
 #: The largest answer the client reads (JSON or not): the same limit as for XML documents.

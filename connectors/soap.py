@@ -41,6 +41,7 @@ from zeep.wsse.username import UsernameToken
 from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
+from connectors.wire import AUTHENTICATION_FAULT, AUTHENTICATION_STATUS, SOAP_FAULT_STATUS
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge
 from estelam.core import settings
 from estelam.core.domain import (
@@ -64,11 +65,6 @@ from estelam.core.identifiers import latin_digits
 SOAP_PATH = "/soap"
 #: Reading the local WSDL file; it never leaves the machine.
 DEFAULT_WSDL_LOAD_TIMEOUT_S = 10.0
-#: The status zeep reports for SOAP faults: SOAP 1.1 over HTTP sends every fault with HTTP 500.
-SOAP_FAULT_STATUS = 500
-#: The fault code of a refused WS-Security token, and the status the hub records for it (as REST's 401).
-AUTHENTICATION_FAULT = "Client.Authentication"
-AUTHENTICATION_STATUS = 401
 #: How much of an answer is read per chunk while enforcing the size limit.
 _READ_CHUNK_BYTES = 64 * 1024
 

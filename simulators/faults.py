@@ -47,6 +47,7 @@ from typing import Any
 
 from lxml import etree
 
+from connectors.wire import SOAP_ENV_NS, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.core.domain import AgencyInstance, Protocol
 from simulators.answer_records import (
@@ -73,8 +74,6 @@ DEFAULT_MIX: Mapping[str, float] = {
     "latency": 3, "timeout": 2, "server_error": 2, "soap_fault": 1, "malformed": 1,
     "contract_breach": 3, "duplicate": 1, "unknown_enum": 1,
 }
-XML_CONTENT_TYPE = "text/xml; charset=utf-8"
-SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
 class Fault(StrEnum):

@@ -35,6 +35,7 @@ from urllib.parse import unquote
 import yaml
 
 from connectors.credentials import Credentials
+from connectors.wire import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER
 from estelam.core.domain import AgencyKind, FreezeOrder, OrderKind, SecurityHolding, Vehicle
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id
@@ -42,12 +43,9 @@ from simulators.agency_state import AgencyAsset, AgencyState
 from simulators.server import Application, Request, Response
 from simulators.world import spelling_of
 
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
-PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8"
 OPENAPI_CONTENT_TYPE = "application/yaml; charset=utf-8"
 #: Where the simulator serves its own contract.
 OPENAPI_DOCUMENT_PATH = "/openapi.yaml"
-REQUEST_ID_HEADER = "X-Request-Id"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 BEARER_PREFIX = "bearer "
 #: The per-person error code of a batch answer for a person id failing its check digit.

@@ -24,6 +24,7 @@ from pathlib import Path
 from lxml import etree
 
 from connectors.credentials import Credentials
+from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, FAULT_VERSION_MISMATCH, SOAP_ENV_NS, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.core.domain import Acknowledgement, AgencyKind, BankAccount, FreezeOrder, OrderKind, Property
 from estelam.core.identifiers import is_person_id
@@ -32,15 +33,11 @@ from simulators.server import Application, Request, Response
 from simulators.world import spelling_of
 from simulators.ws_security import AuthenticationFailed, UsernameTokenCheck
 
-SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 SOAP_PATH = "/soap"
-XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 #: The WSDL's soap:address; replaced by this server's own address when the WSDL is served.
 PLACEHOLDER_ADDRESS = b"http://agency.invalid/soap"
-#: The fault code for a request without a valid WS-Security token.
-AUTHENTICATION_FAULT = "Client.Authentication"
 #: The per-person error code of a batch answer for a person id failing its check digit.
 INVALID_PERSON_ID = "invalid_person_id"
 
@@ -52,7 +49,7 @@ class SoapFault(Exception):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.code = code  # "Client" (the caller's fault) or "Server"
+        self.code = code  # FAULT_CLIENT (the caller's fault) or "Server"
         self.message = message
 
 
@@ -204,32 +201,32 @@ class SoapAgency:
         try:
             root = parse_untrusted(body)
         except UnsafeXml as exc:  # a DOCTYPE, entities, or a document above the size limit
-            raise SoapFault("Client", str(exc)) from exc
+            raise SoapFault(FAULT_CLIENT, str(exc)) from exc
         except etree.XMLSyntaxError as exc:
-            raise SoapFault("Client", f"not well-formed XML: {exc}") from exc
+            raise SoapFault(FAULT_CLIENT, f"not well-formed XML: {exc}") from exc
         if root.tag != f"{_ENV}Envelope":
-            raise SoapFault("VersionMismatch" if etree.QName(root).localname == "Envelope" else "Client",
+            raise SoapFault(FAULT_VERSION_MISMATCH if etree.QName(root).localname == "Envelope" else FAULT_CLIENT,
                             "expected a SOAP 1.1 Envelope")
         if self._token_check is not None:  # who is asking comes before what they ask
             self._token_check.verify(root)
         body_element = root.find(f"{_ENV}Body")
         children = [] if body_element is None else [c for c in body_element if isinstance(c.tag, str)]
         if len(children) != 1:
-            raise SoapFault("Client", "the SOAP Body must hold exactly one operation element")
+            raise SoapFault(FAULT_CLIENT, "the SOAP Body must hold exactly one operation element")
         operation = children[0]
         qname = etree.QName(operation)
         if qname.namespace != self.namespace or qname.localname not in self._operations:
-            raise SoapFault("Client", f"unknown operation {operation.tag}")
+            raise SoapFault(FAULT_CLIENT, f"unknown operation {operation.tag}")
         errors = self.validate(operation)
         if errors:
-            raise SoapFault("Client", f"{qname.localname} does not follow the contract: {'; '.join(errors)}")
+            raise SoapFault(FAULT_CLIENT, f"{qname.localname} does not follow the contract: {'; '.join(errors)}")
         return operation
 
     def _inquire(self, request: etree._Element) -> etree._Element:
         ns = self.namespace
         person_id = _text(request, ns, "personId")
         if not is_person_id(person_id):
-            raise SoapFault("Client", f"invalid personId {person_id!r}: check digit does not match")
+            raise SoapFault(FAULT_CLIENT, f"invalid personId {person_id!r}: check digit does not match")
         answer = etree.Element(f"{{{ns}}}{self.vocabulary.inquire}Response", nsmap={None: ns})
         for asset in self.state.assets_of(person_id):
             self.vocabulary.write_asset(answer, ns, asset, self.identifier)
@@ -268,7 +265,7 @@ class SoapAgency:
             issued_at=now,
         )
         if not order.order_id or not order.case_id:
-            raise SoapFault("Client", "orderId and caseId must not be empty")
+            raise SoapFault(FAULT_CLIENT, "orderId and caseId must not be empty")
         ack = self.state.apply(order, now)
         return self._acknowledgement(f"{self.vocabulary.operation_for(kind)}Response", ack)
 

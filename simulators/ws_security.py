@@ -24,10 +24,8 @@ from datetime import UTC, datetime, timedelta
 from lxml import etree
 
 from connectors.credentials import Credentials
+from connectors.wire import SOAP_ENV_NS, WSSE_NS, WSU_NS
 
-SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 _PROFILE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
 PASSWORD_TEXT = f"{_PROFILE}#PasswordText"
 PASSWORD_DIGEST = f"{_PROFILE}#PasswordDigest"

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from lxml import etree
 from pydantic import ValidationError
 
+from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, SOAP_ENV_NS, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.access.audit import AuditAction
 from estelam.access.auth import Role, bearer_token
@@ -30,8 +31,6 @@ router = APIRouter(include_in_schema=False)
 WSDL_FILE = "agencies/hub_acknowledgements.wsdl"
 SOAP_PATH = "/soap/acknowledgements"
 TNS = "urn:estelam:hub:acknowledgements:v1"
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
 WSDL_PLACEHOLDER_ADDRESS = "http://127.0.0.1:8000/soap/acknowledgements"
 #: SOAP 1.1 answers faults with HTTP 500; authentication faults keep their HTTP status (401, 403).
 FAULT_STATUS = 500
@@ -46,12 +45,12 @@ def _q(name: str) -> str:
 
 
 def _fault(code: str, message: str, status: int = FAULT_STATUS) -> Response:
-    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
-    fault = etree.SubElement(etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body"), f"{{{SOAP_ENV}}}Fault")
+    envelope = etree.Element(f"{{{SOAP_ENV_NS}}}Envelope", nsmap={"soap": SOAP_ENV_NS})
+    fault = etree.SubElement(etree.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Body"), f"{{{SOAP_ENV_NS}}}Fault")
     etree.SubElement(fault, "faultcode").text = f"soap:{code}"
     etree.SubElement(fault, "faultstring").text = message
     return Response(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"), status_code=status,
-                    media_type=SOAP_CONTENT_TYPE)
+                    media_type=XML_CONTENT_TYPE)
 
 
 def _text(parent: etree._Element, name: str, *, required: bool = True) -> str | None:
@@ -71,7 +70,7 @@ def read_request(document: bytes) -> tuple[str, list[PostedAcknowledgement]]:
         raise SoapClientFault(f"not well-formed XML: {exc}") from exc
     except UnsafeXml as exc:
         raise SoapClientFault(str(exc)) from exc
-    body = root.find(f"{{{SOAP_ENV}}}Body") if root.tag == f"{{{SOAP_ENV}}}Envelope" else None
+    body = root.find(f"{{{SOAP_ENV_NS}}}Body") if root.tag == f"{{{SOAP_ENV_NS}}}Envelope" else None
     request = body.find(_q("AcknowledgeOrders")) if body is not None else None
     if request is None:
         raise SoapClientFault("expected a SOAP 1.1 envelope with an AcknowledgeOrders body")
@@ -93,11 +92,11 @@ def read_request(document: bytes) -> tuple[str, list[PostedAcknowledgement]]:
 
 
 def _response(batch_id: str, accepted: int, quarantined: int) -> Response:
-    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV, "tns": TNS})
-    answer = etree.SubElement(etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body"), _q("AcknowledgeOrdersResponse"))
+    envelope = etree.Element(f"{{{SOAP_ENV_NS}}}Envelope", nsmap={"soap": SOAP_ENV_NS, "tns": TNS})
+    answer = etree.SubElement(etree.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Body"), _q("AcknowledgeOrdersResponse"))
     for name, value in (("batchId", batch_id), ("accepted", accepted), ("quarantined", quarantined)):
         etree.SubElement(answer, _q(name)).text = str(value)
-    return Response(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"), media_type=SOAP_CONTENT_TYPE)
+    return Response(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"), media_type=XML_CONTENT_TYPE)
 
 
 @router.get(SOAP_PATH)
@@ -105,7 +104,7 @@ def wsdl(request: Request) -> Response:
     """The WSDL, with its address pointing at this server."""
     text = (settings.contracts_dir() / WSDL_FILE).read_text(encoding="utf-8")
     address = str(request.url.replace(query=None))
-    return Response(text.replace(WSDL_PLACEHOLDER_ADDRESS, address), media_type="text/xml; charset=utf-8")
+    return Response(text.replace(WSDL_PLACEHOLDER_ADDRESS, address), media_type=XML_CONTENT_TYPE)
 
 
 @router.post(SOAP_PATH)
@@ -118,15 +117,15 @@ async def acknowledge_orders(request: Request,
         if principal.role is not Role.AGENCY:
             raise AccessDenied(f"role {principal.role} may not acknowledge orders")
     except AccessError as refused:
-        return _fault("Client.Authentication", str(refused), refused.status_code)
+        return _fault(AUTHENTICATION_FAULT, str(refused), refused.status_code)
     try:
         agency_id, posted = read_request(await request.body())
         if principal.agency_id != agency_id:
-            return _fault("Client.Authentication", f"{principal.subject} speaks for {principal.agency_id}, "
+            return _fault(AUTHENTICATION_FAULT, f"{principal.subject} speaks for {principal.agency_id}, "
                                                    f"not {agency_id}", AccessDenied.status_code)
         receipt = land_acknowledgements(agency_id, posted)
     except (SoapClientFault, RequestRejected) as exc:
-        return _fault("Client", str(exc))
+        return _fault(FAULT_CLIENT, str(exc))
     config.audit.record(actor=principal.subject, role=principal.role, action=AuditAction.ACKNOWLEDGEMENT,
                         purpose=AGENCY_PURPOSE, detail={"agency_id": agency_id, "channel": "soap",
                                                         **receipt.as_dict()})

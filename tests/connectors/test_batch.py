@@ -14,6 +14,7 @@ from connectors.base import AgencyClient
 from connectors.credentials import demo_credentials
 from connectors.rest import RestAgencyClient
 from connectors.soap import SoapAgencyClient
+from connectors.wire import SOAP_ENV_NS
 from estelam.contracts.registry import AgencyRegistry, load_agency_registry
 from estelam.core.domain import AgencyInstance, InquiryAnswer, Protocol
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault
@@ -21,7 +22,6 @@ from estelam.core.identifiers import iran_national_code_check_digit
 from simulators.agency_state import asset_owner
 from simulators.fleet import Fleet
 from simulators.server import Request, Response, RunningServer
-from simulators.soap_app import SOAP_ENV_NS
 from simulators.world import World, generate, render_digits, spelling_of
 
 REGISTRY = load_agency_registry()

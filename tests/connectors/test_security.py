@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from connectors.credentials import Credentials, demo_credentials, resolve_credentials
 from connectors.rest import RestAgencyClient
 from connectors.soap import SoapAgencyClient
+from connectors.wire import SOAP_ENV_NS, WSSE_NS, WSU_NS
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge, check_size, parse_untrusted
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AgencyInstance, InquiryAnswer, TlsOptions
@@ -30,9 +31,9 @@ from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, Contract
 from simulators.agency_state import AgencyState
 from simulators.rest_app import rest_application
 from simulators.server import Response, RunningServer
-from simulators.soap_app import SOAP_ENV_NS, soap_application
+from simulators.soap_app import soap_application
 from simulators.world import World, generate
-from simulators.ws_security import PASSWORD_DIGEST, WSSE_NS, WSU_NS
+from simulators.ws_security import PASSWORD_DIGEST
 
 REGISTRY = load_agency_registry()
 BANK = REGISTRY.instance("bank_melli")

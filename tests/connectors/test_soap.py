@@ -18,6 +18,7 @@ import pytest
 from lxml import etree
 
 from connectors.soap import SoapAgencyClient, wsdl_document
+from connectors.wire import SOAP_ENV_NS
 from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
 from estelam.core.domain import (
@@ -35,7 +36,7 @@ from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUn
 from estelam.core.identifiers import is_person_id
 from simulators.agency_state import AgencyState, asset_ref
 from simulators.server import Response, RunningServer
-from simulators.soap_app import SOAP_ENV_NS, SoapAgency, soap_application
+from simulators.soap_app import SoapAgency, soap_application
 from simulators.world import World, generate
 
 REGISTRY = load_agency_registry()
