@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 from collections import Counter
@@ -47,9 +46,9 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=DEFAULT_PERSONS)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="on-demand-bench-") as data:
-        os.environ["ESTELAM_DATA_DIR"] = data
-        from estelam.inquiry.on_demand import inquire_person, warm_up  # after the data dir is set
+    with tempfile.TemporaryDirectory(prefix="on-demand-bench-") as data, \
+            settings.use(settings.current().with_changes(data_dir=data)):
+        from estelam.inquiry.on_demand import inquire_person, warm_up
 
         warm_up_s = warm_up()
 
@@ -58,9 +57,8 @@ def main() -> None:
         n = len(registry.instances)
         faults = {instance.agency_id: FaultProfile(rates={"latency": 1.0}, latency_s=LATENCY_S, seed=i)
                   for i, instance in enumerate(registry.instances)}
-        with Fleet.start(registry, world, faults=faults) as fleet:
-            os.environ[settings.ENDPOINTS_FILE_ENV] = str(fleet.write_endpoints(
-                settings.data_dir() / "run" / "endpoints.json"))
+        with Fleet.start(registry, world, faults=faults) as fleet, settings.use(settings.current().with_changes(
+                endpoints_file=fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json"))):
             warm = inquire_person(world.persons[0].person_id)
             walls, slowest, overheads = [], [], []
             states: Counter[str] = Counter()

@@ -21,7 +21,6 @@ machine and with whatever else runs on it.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from estelam.contracts import registry as contracts
+from estelam.core import settings
 from estelam.warehouse import dbt_build as warehouse
 
 DEFAULT_PERSONS = 1_000_000
@@ -385,24 +385,25 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="estelam-scale-"))).resolve()
-    os.environ["ESTELAM_DATA_DIR"] = str(data_dir)
-    os.environ["ESTELAM_WAREHOUSE"] = str(data_dir / "warehouse.duckdb")
+    scale_settings = settings.current().with_changes(data_dir=data_dir, warehouse=data_dir / "warehouse.duckdb")
     try:
-        started = time.perf_counter()
-        rows = generate_landing(data_dir, args.persons)
-        generated = time.perf_counter() - started
-        print(f"generated in {generated:.1f} s: " + ", ".join(f"{feed} {n:,}" for feed, n in rows.items()))
+        with settings.use(scale_settings):
+            started = time.perf_counter()
+            rows = generate_landing(data_dir, args.persons)
+            generated = time.perf_counter() - started
+            print(f"generated in {generated:.1f} s: " + ", ".join(f"{feed} {n:,}" for feed, n in rows.items()))
 
-        floor_s, floor_result = run_floor(data_dir / "landing")
-        print(f"floor (one raw DuckDB query over the Parquet): {floor_s:.1f} s "
-              f"(registry {floor_result[0]:,} persons, {floor_result[2]:,} cases, {floor_result[4]:,} KPI rows)")
+            floor_s, floor_result = run_floor(data_dir / "landing")
+            print(f"floor (one raw DuckDB query over the Parquet): {floor_s:.1f} s "
+                  f"(registry {floor_result[0]:,} persons, {floor_result[2]:,} cases, {floor_result[4]:,} KPI rows)")
 
-        summary = warehouse.build()
-        print(f"warehouse.build(): {summary.duration_s:.1f} s ({summary.models} models, {summary.tests_passed} tests, "
-              f"{summary.unit_tests} unit tests, {summary.tests_failed} failed, {summary.tests_warned} warned)")
-        counts = warehouse.mart_counts()
-        print("marts: " + ", ".join(f"{mart} {n:,}" for mart, n in counts.items()))
-        print(f"ratio build / floor: {summary.duration_s / floor_s:.1f}x")
+            summary = warehouse.build()
+            print(f"warehouse.build(): {summary.duration_s:.1f} s ({summary.models} models, "
+                  f"{summary.tests_passed} tests, {summary.unit_tests} unit tests, {summary.tests_failed} failed, "
+                  f"{summary.tests_warned} warned)")
+            counts = warehouse.mart_counts()
+            print("marts: " + ", ".join(f"{mart} {n:,}" for mart, n in counts.items()))
+            print(f"ratio build / floor: {summary.duration_s / floor_s:.1f}x")
     finally:
         if not args.keep and args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)

@@ -54,7 +54,6 @@ from connectors.json_answers import (
 )
 from connectors.wire import REQUEST_ID_HEADER
 from connectors.xml_safety import MAX_DOCUMENT_BYTES
-from estelam.core import settings
 from estelam.core.domain import (
     Acknowledgement,
     AckStatus,
@@ -207,7 +206,7 @@ class RestAgencyClient:
             credentials = resolve_credentials(instance)
         self._authorization = {"Authorization": f"Bearer {credentials.secret}"} if credentials else {}
         self._max_answer_bytes = max_answer_bytes
-        self.max_batch_size = declared_batch_size(settings.contracts_dir() / instance.contract, routes.batch)
+        self.max_batch_size = declared_batch_size(Path(instance.contract), routes.batch)
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` has at this agency."""

@@ -43,7 +43,6 @@ from connectors.batch_answers import BatchMismatch, match_answers, unsendable, w
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.wire import AUTHENTICATION_FAULT, AUTHENTICATION_STATUS, SOAP_FAULT_STATUS
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge
-from estelam.core import settings
 from estelam.core.domain import (
     AccountKind,
     Acknowledgement,
@@ -256,7 +255,7 @@ class SoapAgencyClient:
         transport = _BoundedTransport(session=self._session, timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S,
                                       operation_timeout=(DEFAULT_CONNECT_TIMEOUT_S, instance.timeout_s),
                                       max_answer_bytes=max_answer_bytes)
-        self._client = Client(wsdl_document(settings.contracts_dir() / instance.contract),
+        self._client = Client(wsdl_document(Path(instance.contract)),
                               transport=transport, settings=HARDENED_SETTINGS, wsse=wsse)
         self._service: ServiceProxy = self._client.create_service(self.operations.binding,
                                                                   f"{instance.endpoint}{SOAP_PATH}")

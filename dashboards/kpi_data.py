@@ -9,7 +9,6 @@ so no person can be singled out from what is shown or downloaded.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -18,10 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from estelam.core import settings
 from estelam.warehouse.publishing import published_dir, read_manifest
-
-#: Counts below this are not shown (``ESTELAM_SUPPRESS_BELOW``).
-DEFAULT_SUPPRESS_BELOW = 5
 
 #: Per mart: the columns that count events (suppressed when small) and the one that sizes a row.
 COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -45,7 +42,8 @@ ROW_SIZE: dict[str, str] = {
 
 
 def suppress_below() -> int:
-    return int(os.environ.get("ESTELAM_SUPPRESS_BELOW", DEFAULT_SUPPRESS_BELOW))
+    """Counts below this are not shown (``ESTELAM_SUPPRESS_BELOW``)."""
+    return settings.current().suppress_below
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,10 @@ and stops everything it started.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from time import perf_counter
 
 from estelam.core import settings
@@ -62,20 +58,6 @@ def reset_data_dir() -> None:
     data.mkdir(parents=True, exist_ok=True)
 
 
-@contextmanager
-def _connectors_pointed_at(endpoints: Path) -> Iterator[None]:
-    """Connectors (and Airflow tasks in this process) use ``endpoints`` until the block ends."""
-    previous = os.environ.get(settings.ENDPOINTS_FILE_ENV)
-    os.environ[settings.ENDPOINTS_FILE_ENV] = str(endpoints)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(settings.ENDPOINTS_FILE_ENV, None)
-        else:
-            os.environ[settings.ENDPOINTS_FILE_ENV] = previous
-
-
 def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None) -> DemoResult:
     """Run the whole cycle once and return what happened."""
     from estelam.contracts.registry import load_agency_registry
@@ -98,7 +80,8 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
     _say(f"• world: {len(world.persons)} persons, {len(world.cases)} cases (seed {world.seed})")
     with Fleet.start(registry, world) as fleet:
         endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
-        with _connectors_pointed_at(endpoints):
+        # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints
+        with settings.use(settings.current().with_changes(endpoints_file=endpoints)):
             kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers)
             _say(f"• simulators: {len(fleet.servers)} agencies on loopback "
                  f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}); endpoints in {endpoints}")

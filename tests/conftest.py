@@ -20,6 +20,8 @@ configure_airflow()
 
 import pytest  # noqa: E402
 
+from tests.settings_support import override  # noqa: E402
+
 #: A small world for the shared end-to-end run: enough for every mart, quick on two cores.
 E2E_PERSONS = 60
 E2E_CASES = 24
@@ -32,7 +34,7 @@ def demo_cycle(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
     data = tmp_path_factory.mktemp("e2e-data")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ESTELAM_DATA_DIR", str(data))
+        override(mp, data_dir=data)
         result = run(persons=E2E_PERSONS, cases=E2E_CASES)
     result.data_dir = data  # type: ignore[attr-defined]
     return result

@@ -9,7 +9,8 @@
     feed's first file is picked up by the next build.
 -#}
 {% macro landing_glob(feed) -%}
-    {%- set root = env_var('ESTELAM_DATA_DIR') | replace('\\', '/') -%}
+    {#- the data directory: a var from estelam.warehouse.dbt_build, or ESTELAM_DATA_DIR for a hand-run dbt -#}
+    {%- set root = var('data_dir', env_var('ESTELAM_DATA_DIR', '')) | replace('\\', '/') -%}
     {{ root.rstrip('/') }}/landing/{{ feed }}/dt=*/*.parquet
 {%- endmacro %}
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from estelam.core import settings
 from estelam.core.exceptions import ContractError, NotAuthenticated
 
 TOKENS_FILE_ENV = "ESTELAM_API_TOKENS"
@@ -106,9 +106,9 @@ class TokenStore:
 
     @classmethod
     def from_environment(cls) -> TokenStore:
-        """The file named by ``ESTELAM_API_TOKENS``, else the embedded demo tokens."""
-        path = os.environ.get(TOKENS_FILE_ENV)
-        return cls.from_file(Path(path)) if path else cls.from_config(DEMO_TOKENS)
+        """The file the settings name (``ESTELAM_API_TOKENS``), else the embedded demo tokens."""
+        path = settings.current().api_tokens
+        return cls.from_file(path) if path else cls.from_config(DEMO_TOKENS)
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal holding ``token``; :class:`NotAuthenticated` when there is none or it is unknown."""

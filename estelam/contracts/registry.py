@@ -8,7 +8,6 @@ from what this module returns, so a feed's shape and rules live only in
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -204,17 +203,18 @@ class AgencyRegistry:
         return [i for i in self.instances if i.kind == kind]
 
     def contract_path(self, instance: AgencyInstance) -> Path:
+        """The instance's interface file (the loader resolves it against the registry's folder)."""
         return self.root / instance.contract
 
 
 def _endpoint_overrides() -> dict[str, str]:
-    path = os.environ.get(settings.ENDPOINTS_FILE_ENV)
+    path = settings.current().endpoints_file
     if not path:
         return {}
     try:
         overrides = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ContractError(f"{settings.ENDPOINTS_FILE_ENV}={path}: cannot read endpoints: {exc}") from exc
+        raise ContractError(f"endpoints file {path}: cannot read endpoints: {exc}") from exc
     if not isinstance(overrides, dict):
         raise ContractError(f"{path}: expected a JSON object agency_id -> URL")
     return {str(k): str(v) for k, v in overrides.items()}
@@ -315,7 +315,7 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
                 kind=kind,
                 name=str(spec.get("name", agency_id)),
                 protocol=kc.protocol,
-                contract=str(spec.get("contract", kc.contract)),
+                contract=str(root / str(spec.get("contract", kc.contract))),
                 endpoint=overrides.get(agency_id, str(spec.get("endpoint", ""))).rstrip("/"),
                 reply_deadline_s=_seconds(spec, "reply_deadline_s",
                                           defaults.get("reply_deadline_s", DEFAULT_REPLY_DEADLINE_S), where),

@@ -98,7 +98,7 @@ class AgencyInstance:
     kind: AgencyKind
     name: str
     protocol: Protocol
-    contract: str  # path of the WSDL/OpenAPI file, relative to contracts/
+    contract: str  # path of the WSDL/OpenAPI file (the registry loader makes it absolute)
     endpoint: str  # base URL
     reply_deadline_s: float
     timeout_s: float

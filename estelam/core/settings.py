@@ -1,13 +1,36 @@
-"""Where things are: the project's folders and the data directory, from the environment.
+"""The hub's configuration: one :class:`Settings` object, read once from the environment and passed down.
 
-Every path has an embedded default so the demo runs with no configuration;
-deployments override them with environment variables.
+Every value has an embedded default so the demo runs with no configuration; a deployment sets
+``ESTELAM_*`` environment variables (see ``.env.example`` and ``docs/operations.md``):
+
+==========================  =====================================================================
+variable                    what
+==========================  =====================================================================
+ESTELAM_DATA_DIR            root of landing, quarantine, warehouse, reports, audit (``data/``)
+ESTELAM_CONTRACTS_DIR       agency registry, interface files, feed contracts (``contracts/``)
+ESTELAM_WAREHOUSE           the one DuckDB file dbt writes (``<data>/warehouse.duckdb``)
+ESTELAM_ENDPOINTS_FILE      JSON ``agency_id -> base URL`` overriding the registry's endpoints
+ESTELAM_API_TOKENS          the API's token file (SHA-256 digests); the demo tokens without it
+ESTELAM_LOG_FORMAT          ``plain`` (default) or ``json`` (one JSON object per line, production)
+ESTELAM_LOG_LEVEL           ``INFO`` by default
+ESTELAM_SUPPRESS_BELOW      statistics: counts below this are never shown (5)
+==========================  =====================================================================
+
+:func:`current` reads them the first time it is called in a process and keeps the result; code
+that runs the hub in-process with other values (the demo, tests) swaps the whole object with
+:func:`use` instead of changing ``os.environ``.
 """
 
 from __future__ import annotations
 
-import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,19 +38,78 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 DAGS_DIR = PROJECT_ROOT / "dags"
+#: Counts below this are suppressed wherever statistics leave the hub.
+DEFAULT_SUPPRESS_BELOW = 5
 
-#: JSON file mapping agency_id -> base URL; written by the simulator fleet, read by connectors.
+#: Environment variable naming the endpoints file (the simulator fleet writes one for child processes).
 ENDPOINTS_FILE_ENV = "ESTELAM_ENDPOINTS_FILE"
 
 
+class Settings(BaseSettings):
+    """Where things are and how the hub behaves; immutable once read."""
+
+    model_config = SettingsConfigDict(env_prefix="ESTELAM_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="root of landing, quarantine, warehouse, reports")
+    contracts_dir: Path = Field(default=DEFAULT_CONTRACTS_DIR, description="registry, interfaces, feed contracts")
+    warehouse: Path | None = Field(default=None, description="the DuckDB file; <data_dir>/warehouse.duckdb if unset")
+    endpoints_file: Path | None = Field(default=None, description="JSON agency_id -> base URL overrides")
+    api_tokens: Path | None = Field(default=None, description="the API's token file")
+    log_format: Literal["plain", "json"] = "plain"
+    log_level: str = "INFO"
+    suppress_below: int = Field(default=DEFAULT_SUPPRESS_BELOW, ge=1)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return (self.warehouse or self.data_dir / "warehouse.duckdb").resolve()
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied and validated (paths given as strings become paths)."""
+        return Settings.model_validate(self.model_dump() | changes)
+
+
+_lock = threading.Lock()
+_current: Settings | None = None
+
+
+def current() -> Settings:
+    """The process's settings: read from the environment on first use, then kept."""
+    global _current
+    if _current is None:
+        with _lock:
+            if _current is None:
+                _current = Settings()
+    return _current
+
+
+@contextmanager
+def use(settings: Settings) -> Iterator[Settings]:
+    """Run the block with ``settings`` as the process's settings (the in-process demo, tests)."""
+    global _current
+    with _lock:
+        previous, _current = _current, settings
+    try:
+        yield settings
+    finally:
+        with _lock:
+            _current = previous
+
+
+def reset() -> None:
+    """Forget the settings read so far: the next :func:`current` reads the environment again."""
+    global _current
+    with _lock:
+        _current = None
+
+
 def data_dir() -> Path:
-    """Root of landing, quarantine, warehouse and reports (``ESTELAM_DATA_DIR``)."""
-    return Path(os.environ.get("ESTELAM_DATA_DIR", DEFAULT_DATA_DIR)).resolve()
+    """Root of landing, quarantine, warehouse and reports."""
+    return current().data_dir.resolve()
 
 
 def contracts_dir() -> Path:
-    """Folder of agency and feed contracts (``ESTELAM_CONTRACTS_DIR``)."""
-    return Path(os.environ.get("ESTELAM_CONTRACTS_DIR", DEFAULT_CONTRACTS_DIR)).resolve()
+    """Folder of agency and feed contracts."""
+    return current().contracts_dir.resolve()
 
 
 def landing_dir() -> Path:
@@ -39,8 +121,8 @@ def quarantine_dir() -> Path:
 
 
 def warehouse_path() -> Path:
-    """The single DuckDB file dbt writes (``ESTELAM_WAREHOUSE``)."""
-    return Path(os.environ.get("ESTELAM_WAREHOUSE", data_dir() / "warehouse.duckdb")).resolve()
+    """The single DuckDB file dbt writes."""
+    return current().warehouse_path
 
 
 def reports_dir() -> Path:
@@ -50,3 +132,25 @@ def reports_dir() -> Path:
 def inbox_dir() -> Path:
     """Where the court system drops case-event files."""
     return data_dir() / "inbox"
+
+
+__all__ = [
+    "DAGS_DIR",
+    "DBT_PROJECT_DIR",
+    "DEFAULT_CONTRACTS_DIR",
+    "DEFAULT_DATA_DIR",
+    "DEFAULT_SUPPRESS_BELOW",
+    "ENDPOINTS_FILE_ENV",
+    "PROJECT_ROOT",
+    "Settings",
+    "contracts_dir",
+    "current",
+    "data_dir",
+    "inbox_dir",
+    "landing_dir",
+    "quarantine_dir",
+    "reports_dir",
+    "reset",
+    "use",
+    "warehouse_path",
+]

@@ -9,7 +9,6 @@ they can, and :func:`build` runs one dbt invocation at a time in this process
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -71,33 +70,18 @@ class BuildSummary:
     warnings: tuple[str, ...] = field(default=())
 
 
-@contextmanager
-def _dbt_environment() -> Iterator[None]:
-    """Point dbt's profile and landing hook at this process's settings, and restore the environment after."""
-    wanted = {
-        "ESTELAM_WAREHOUSE": str(settings.warehouse_path()),
-        "ESTELAM_DATA_DIR": str(settings.data_dir()),
-        # no anonymous usage pings: the hub runs offline
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    saved = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def contract_vars() -> dict[str, Any]:
-    """dbt vars that come from the contracts: every agency's reply deadline (``contracts/agencies.yaml``)."""
+    """dbt vars from the settings and the contracts: where the warehouse and the landing zone are, and
+    every agency's reply deadline (``contracts/agencies.yaml``). dbt's profile and landing macro read the
+    paths with ``var()``, so nothing is passed through the environment."""
     from estelam.contracts import registry as contracts
 
     registry = contracts.load_agency_registry()
-    return {"agency_reply_deadlines": {i.agency_id: float(i.reply_deadline_s) for i in registry.instances}}
+    return {
+        "warehouse_path": str(settings.warehouse_path()),
+        "data_dir": str(settings.data_dir()),
+        "agency_reply_deadlines": {i.agency_id: float(i.reply_deadline_s) for i in registry.instances},
+    }
 
 
 def dbt_args(command: str, select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> list[str]:
@@ -157,7 +141,7 @@ def _invoke(args: list[str], callbacks: list[Callable[[Any], None]] | None = Non
     from dbt.cli.main import dbtRunner  # heavy import, only when building
 
     settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
-    with _build_lock, _dbt_environment():
+    with _build_lock:
         try:
             return dbtRunner(callbacks=callbacks or []).invoke(args)
         finally:

@@ -21,6 +21,7 @@ from estelam.freeze.acknowledgements import orders_of
 from estelam.freeze.ledger import ORDERS_FEED
 from estelam.ingest.landing import read_landed, validate_and_land
 from tests.api.api_harness import PUBLIC_SUBJECT, TOKENS, DemoFacts, auth, copy_demo, demo_facts
+from tests.settings_support import override
 
 ROLES = [None, *TOKENS]
 
@@ -29,13 +30,13 @@ ROLES = [None, *TOKENS]
 def facts(demo_cycle: Any, tmp_path_factory: pytest.TempPathFactory) -> DemoFacts:
     data = copy_demo(demo_cycle.data_dir, tmp_path_factory.mktemp("api-data"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ESTELAM_DATA_DIR", str(data))
+        override(mp, data_dir=data)
         return demo_facts(data)
 
 
 @pytest.fixture
 def client(facts: DemoFacts, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(facts.data_dir))
+    override(monkeypatch, data_dir=facts.data_dir)
     with TestClient(create_app(facts.settings())) as test_client:
         yield test_client
 

@@ -12,6 +12,7 @@ from schemathesis.checks import not_a_server_error
 
 from estelam.api import create_app
 from tests.api.api_harness import auth, copy_demo, demo_facts
+from tests.settings_support import override
 
 #: Generated requests per operation and token: bounded to keep the suite quick.
 EXAMPLES_PER_OPERATION = 8
@@ -23,7 +24,7 @@ ROLES = ("judge", "agency", "public", "central_bank")
 def api_schema(demo_cycle: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     data = copy_demo(demo_cycle.data_dir, tmp_path_factory.mktemp("api-fuzz-data"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ESTELAM_DATA_DIR", str(data))
+        override(mp, data_dir=data)
         app = create_app(demo_facts(data).settings())
         yield schemathesis.openapi.from_asgi("/openapi.json", app)
 

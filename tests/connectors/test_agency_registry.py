@@ -16,6 +16,7 @@ from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_iban
 from simulators.fleet import Fleet
 from simulators.world import generate
+from tests.settings_support import override
 
 NEW_AGENCIES = """
   - agency_id: bank_kosar
@@ -45,7 +46,7 @@ def extended_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (tmp_path / folder).symlink_to(project / folder, target_is_directory=True)
     registry = (project / "agencies.yaml").read_text(encoding="utf-8").rstrip("\n") + "\n" + NEW_AGENCIES
     (tmp_path / "agencies.yaml").write_text(registry, encoding="utf-8")
-    monkeypatch.setenv("ESTELAM_CONTRACTS_DIR", str(tmp_path))
+    override(monkeypatch, contracts_dir=tmp_path)
     return tmp_path
 
 
@@ -62,7 +63,7 @@ def test_a_31st_bank_and_a_second_land_registry_are_configuration_only(
 
     with Fleet.start(registry, world) as fleet:
         endpoints = fleet.write_endpoints(tmp_path_factory.mktemp("run") / "endpoints.json")
-        monkeypatch.setenv(settings.ENDPOINTS_FILE_ENV, str(endpoints))
+        override(monkeypatch, endpoints_file=endpoints)
         found = load_agency_registry()  # the normal path: registry + endpoints file
         for agency_id, asset in (("bank_kosar", kosar_accounts[0]), ("land_registry_khorasan", khorasan[0])):
             instance = found.instance(agency_id)

@@ -38,6 +38,7 @@ from estelam.core.exceptions import (
     AgencyFault,
     AgencyUnavailable,
 )
+from tests.settings_support import override
 
 INSTANCE = AgencyInstance("bank_test", AgencyKind.BANK, "Test Bank", Protocol.SOAP, "agencies/bank.wsdl",
                           "http://127.0.0.1:1", reply_deadline_s=10.0, timeout_s=2.0)
@@ -331,7 +332,7 @@ def test_the_round_records_one_final_state_per_person_with_reasons_and_attempts(
     from estelam.core.identifiers import iran_national_code_check_digit
     from estelam.inquiry.rounds import InquiryTarget, run_round
 
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
+    override(monkeypatch, data_dir=tmp_path)
     persons = [f"{n:09d}{iran_national_code_check_digit(f'{n:09d}')}" for n in range(123456781, 123456787)]
     clock = FakeClock()
 

@@ -8,6 +8,7 @@ import pytest
 from estelam.contracts import registry as contracts
 from estelam.core.domain import AgencyKind, Protocol
 from estelam.core.exceptions import ContractError
+from tests.settings_support import override
 
 EXPECTED_FEEDS = {
     "case_events", "inquiries", "bank_accounts", "security_holdings", "vehicles", "properties",
@@ -66,7 +67,7 @@ def test_the_registry_declares_thirty_banks_and_every_instance_fully() -> None:
 def test_endpoint_overrides_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     endpoints = tmp_path / "endpoints.json"
     endpoints.write_text('{"bank_melli": "http://127.0.0.1:9999/"}')
-    monkeypatch.setenv("ESTELAM_ENDPOINTS_FILE", str(endpoints))
+    override(monkeypatch, endpoints_file=endpoints)
     assert contracts.load_agency_registry().instance("bank_melli").endpoint == "http://127.0.0.1:9999"
 
 

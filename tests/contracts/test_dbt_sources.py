@@ -13,6 +13,7 @@ from estelam.contracts import registry as contracts
 from estelam.core import settings
 from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, CaseEventType
 from estelam.warehouse import dbt_build as warehouse
+from tests.settings_support import override
 
 
 def committed_sources() -> dict:
@@ -51,7 +52,7 @@ def test_a_contract_change_changes_the_rendered_sources(tmp_path: Path, monkeypa
         if path.stem == "vehicles":
             text = text.replace("description: Make and model.", "description: Make and model of the vehicle.")
         (feeds / path.name).write_text(text, encoding="utf-8")
-    monkeypatch.setenv("ESTELAM_CONTRACTS_DIR", str(tmp_path))
+    override(monkeypatch, contracts_dir=tmp_path)
     rendered = dbt_sources.render_sources()
     assert "Make and model of the vehicle." in rendered
     written = dbt_sources.write_sources(tmp_path / "__sources.yml")
@@ -66,8 +67,8 @@ def test_project_vars_follow_the_domain() -> None:
 
 
 def test_dbt_parse_has_no_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("ESTELAM_WAREHOUSE", raising=False)
+    override(monkeypatch, data_dir=tmp_path)
+    override(monkeypatch, warehouse=None)
     assert warehouse.parse() == ()
     assert not (settings.DBT_PROJECT_DIR / "target").exists()
 

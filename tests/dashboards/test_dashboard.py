@@ -23,6 +23,7 @@ import pytest
 
 from dashboards import kpi_data
 from estelam.core import settings
+from tests.settings_support import override
 
 pytestmark = pytest.mark.e2e
 
@@ -178,7 +179,7 @@ def test_warehouse_builds_while_the_dashboard_is_open(
 ) -> None:
     page = _open(browser, f"{dashboard}/freezes")
     _settle(page)
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(demo_cycle.data_dir))
+    override(monkeypatch, data_dir=demo_cycle.data_dir)
     from estelam.warehouse.dbt_build import build
     from estelam.warehouse.publishing import publish_kpis
 

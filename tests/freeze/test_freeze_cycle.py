@@ -28,6 +28,7 @@ from simulators import world as world_module
 from simulators.court import drop_case_events, event_record
 from simulators.fleet import Fleet
 from simulators.world import CaseEvent
+from tests.settings_support import override
 
 pytestmark = pytest.mark.e2e
 
@@ -43,12 +44,12 @@ class Frozen:
 def frozen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Frozen]:
     data = tmp_path_factory.mktemp("freeze-cycle")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ESTELAM_DATA_DIR", str(data))
-        mp.delenv("ESTELAM_WAREHOUSE", raising=False)
+        override(mp, data_dir=data)
+        override(mp, warehouse=None)
         registry = load_agency_registry()
         world = world_module.generate(registry.instances, seed=world_module.DEFAULT_SEED, n_persons=40, n_cases=16)
         with Fleet.start(registry, world) as fleet:
-            mp.setenv(settings.ENDPOINTS_FILE_ENV, str(fleet.write_endpoints(data / "run" / "endpoints.json")))
+            override(mp, endpoints_file=fleet.write_endpoints(data / "run" / "endpoints.json"))
             drop_case_events(world, settings.inbox_dir())
             ingest_inbox()
             warehouse.build()

@@ -36,6 +36,7 @@ from estelam.freeze.ledger import (
 from estelam.freeze.planner import AssetNews, KnownAsset, OpenCase, plan_freezes, smallest_covering_set
 from estelam.freeze.reconciliation import LandedLedger, push_orders
 from tests.freeze.freeze_harness import EnforcementWorld
+from tests.settings_support import override
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 LEARNED = NOW - timedelta(days=1)
@@ -242,7 +243,7 @@ def test_vehicles_are_restricted_whole_with_their_type_and_money_moves_to_the_co
 
 def test_landed_logs_give_the_same_state_and_notify_the_debtor(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
+    override(monkeypatch, data_dir=tmp_path)
     order = IssuedOrder(FreezeOrder("o1", OrderKind.FREEZE, "1403-000001", "bank_melli", "IR1", 900, NOW),
                         0, ReasonCode.NEW_FREEZE, NOW, NOW + timedelta(seconds=30), "0499370899", "bank_account",
                         True)

@@ -10,11 +10,12 @@ from estelam.contracts.registry import load_agency_registry
 from estelam.ingest.case_events import ingest_inbox
 from simulators.court import drop_case_events, event_record
 from simulators.world import generate
+from tests.settings_support import override
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
+    override(monkeypatch, data_dir=tmp_path)
     return tmp_path
 
 

@@ -15,6 +15,7 @@ from estelam.core.identifiers import iban_check_digits, iran_national_code_check
 from estelam.ingest import landing
 from estelam.ingest.landing import LINEAGE_FIELDS, land, validate_and_land
 from estelam.ingest.validation import rejected_schema, validate
+from tests.settings_support import override
 
 PARTITION = date(2026, 10, 30)
 RESPONDED_AT = datetime(2026, 10, 30, 9, 15, tzinfo=UTC)
@@ -22,7 +23,7 @@ RESPONDED_AT = datetime(2026, 10, 30, 9, 15, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
+    override(monkeypatch, data_dir=tmp_path)
     return tmp_path
 
 

@@ -33,6 +33,7 @@ from simulators.agency_state import asset_owner, asset_ref
 from simulators.faults import Fault, FaultProfile, everywhere
 from simulators.fleet import Fleet
 from simulators.world import generate
+from tests.settings_support import override
 
 FAULT_SHARE = 0.2
 SEED = 20
@@ -67,7 +68,7 @@ def _rows(root: Path, feed: str) -> list[dict[str, object]]:
 def fault_round(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     data = tmp_path_factory.mktemp("fault-round")
     patch = pytest.MonkeyPatch()
-    patch.setenv("ESTELAM_DATA_DIR", str(data))
+    override(patch, data_dir=data)
     registry = load_agency_registry()
     banks = registry.of_kind(AgencyKind.BANK)
     assert len(banks) >= 30, "the registry should hold 30 banks"

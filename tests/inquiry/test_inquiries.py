@@ -13,6 +13,7 @@ from simulators.agency_state import AgencyState
 from simulators.server import RunningServer
 from simulators.soap_app import soap_application
 from simulators.world import generate
+from tests.settings_support import override
 
 
 def _log(data: Path) -> dict[str, dict]:
@@ -21,7 +22,7 @@ def _log(data: Path) -> dict[str, dict]:
 
 
 def test_answers_rejections_and_failures_are_all_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
+    override(monkeypatch, data_dir=tmp_path)
     registry = load_agency_registry()
     bank = registry.instance("bank_saderat")
     world = generate(registry.instances, n_persons=120, dirty_share=0.2)

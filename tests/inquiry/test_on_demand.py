@@ -10,7 +10,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from estelam.contracts.registry import load_agency_registry
-from estelam.core import settings
 from estelam.core.domain import InquiryStatus
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_iban
@@ -18,6 +17,7 @@ from estelam.inquiry.on_demand import inquire_person, on_demand_round_id
 from simulators.faults import FaultProfile
 from simulators.fleet import Fleet
 from simulators.world import World, generate
+from tests.settings_support import override
 
 FAILING_AGENCY = "bank_mellat"  # answers 503 to everything: retries run out
 BREACHING_AGENCY = "bank_melli"  # every answer has one asset breaking its contract
@@ -32,13 +32,13 @@ def _rows(data: Path, feed: str, round_id: str) -> list[dict[str, Any]]:
 def fleet_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, World]]:
     data = tmp_path_factory.mktemp("on-demand")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ESTELAM_DATA_DIR", str(data))
+        override(mp, data_dir=data)
         registry = load_agency_registry()
         world = generate(registry.instances, n_persons=40, n_cases=16)
         faults = {FAILING_AGENCY: FaultProfile(rates={"server_error": 1.0}),
                   BREACHING_AGENCY: FaultProfile(rates={"contract_breach": 1.0})}
         with Fleet.start(registry, world, faults=faults) as fleet:
-            mp.setenv(settings.ENDPOINTS_FILE_ENV, str(fleet.write_endpoints(data / "run" / "endpoints.json")))
+            override(mp, endpoints_file=fleet.write_endpoints(data / "run" / "endpoints.json"))
             yield data, world
 
 

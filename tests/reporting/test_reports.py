@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from estelam.reporting.asset_report import CaseReport, ReportError, render_case_report, render_case_report_pdf
+from tests.settings_support import override
 
 NOW = datetime(2026, 11, 21, 21, 30, tzinfo=UTC)  # 22 Nov in Tehran and Riyadh: ۱۴۰۵/۰۹/۰۱, ١٤٤٨/٠٦/١٢
 FILED = datetime(2026, 9, 1, 5, 52, tzinfo=UTC)  # ۱۴۰۵/۰۶/۱۰ in Tehran
@@ -153,7 +154,7 @@ def test_a_case_from_the_warehouse_has_its_timeline_and_every_agency(demo_cycle,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from estelam.reporting.asset_report import default_case, load_case_report
 
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(demo_cycle.data_dir))
+    override(monkeypatch, data_dir=demo_cycle.data_dir)
     report = load_case_report(default_case())
     assert report.timeline and [e["seq"] for e in report.timeline] == sorted(e["seq"] for e in report.timeline)
     assert report.agencies and all("deadlines_missed" in a and "stale" in a for a in report.agencies)

@@ -17,6 +17,7 @@ import pytest
 from estelam.core.identifiers import normalise_name
 from estelam.warehouse import dbt_build as warehouse
 from estelam.warehouse import duckdb_functions as identity
+from tests.settings_support import override
 from tests.warehouse.test_warehouse import land
 
 #: Real-world spellings of names: Arabic yeh/kaf, ZWNJ kept, spaced or dropped, diacritics, doubled spaces,
@@ -148,8 +149,8 @@ def land_three_spellings(data_dir: Path) -> None:
 def resolved(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     data_dir = tmp_path_factory.mktemp("identity")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ESTELAM_DATA_DIR", str(data_dir))
-        mp.setenv("ESTELAM_WAREHOUSE", str(data_dir / "warehouse.duckdb"))
+        override(mp, data_dir=data_dir)
+        override(mp, warehouse=data_dir / "warehouse.duckdb")
         # only the tests of the selected models (not e.g. freeze_plan's, whose model is not built here)
         mp.setenv("DBT_INDIRECT_SELECTION", "cautious")
         land_three_spellings(data_dir)

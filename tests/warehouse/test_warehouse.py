@@ -23,6 +23,7 @@ from estelam.warehouse import dbt_build as warehouse
 from estelam.warehouse.publishing import marts_to_publish
 from simulators.agency_state import asset_owner, asset_ref
 from simulators.world import World, generate
+from tests.settings_support import override
 
 SEED = 7
 PERSONS = 60
@@ -164,8 +165,8 @@ def land_freezes(data_dir: Path, landed: Landed, at: datetime) -> None:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Landed, warehouse.BuildSummary]]:
     data_dir = tmp_path_factory.mktemp("data")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ESTELAM_DATA_DIR", str(data_dir))
-        mp.setenv("ESTELAM_WAREHOUSE", str(data_dir / "warehouse.duckdb"))
+        override(mp, data_dir=data_dir)
+        override(mp, warehouse=data_dir / "warehouse.duckdb")
         landed = land_world(data_dir, with_freezes=True)
         started = time.perf_counter()
         summary = warehouse.build()
@@ -448,8 +449,8 @@ def test_docs_generate_works(built: tuple[Landed, warehouse.BuildSummary]) -> No
 
 
 def test_build_succeeds_before_any_freeze_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("ESTELAM_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    override(monkeypatch, data_dir=tmp_path)
+    override(monkeypatch, warehouse=tmp_path / "warehouse.duckdb")
     land_world(tmp_path, with_freezes=False)
     assert not (tmp_path / "landing" / "freeze_acknowledgements").exists()
     summary = warehouse.build()
@@ -461,8 +462,8 @@ def test_build_succeeds_before_any_freeze_cycle(tmp_path: Path, monkeypatch: pyt
 
 
 def test_build_failure_names_the_failing_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("ESTELAM_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    override(monkeypatch, data_dir=tmp_path)
+    override(monkeypatch, warehouse=tmp_path / "warehouse.duckdb")
     land_world(tmp_path, with_freezes=False)
     rows = [{"event_id": "bad-1", "case_id": "1403-999999", "event_type": "teleported",
              "occurred_at": datetime(2026, 11, 1, tzinfo=UTC), "court_code": "THR-01",
@@ -474,15 +475,15 @@ def test_build_failure_names_the_failing_node(tmp_path: Path, monkeypatch: pytes
 
 
 def test_reader_refuses_a_missing_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ESTELAM_WAREHOUSE", str(tmp_path / "none.duckdb"))
+    override(monkeypatch, warehouse=tmp_path / "none.duckdb")
     with pytest.raises(WarehouseError, match=r"run estelam\.warehouse\.build"), warehouse.connect_read_only():
         pass
 
 
 def test_a_landed_file_without_the_contract_columns_fails_naming_the_feed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ESTELAM_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("ESTELAM_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    override(monkeypatch, data_dir=tmp_path)
+    override(monkeypatch, warehouse=tmp_path / "warehouse.duckdb")
     stray = tmp_path / "landing" / "vehicles" / "dt=2026-11-01" / "stray.parquet"
     stray.parent.mkdir(parents=True)
     pq.write_table(pa.table({"plate": ["12ب345-67"]}), stray)
