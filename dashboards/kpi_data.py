@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from estelam.core import settings
-from estelam.warehouse.publishing import published_dir, read_manifest
+from estelam.warehouse.published import published_dir, read_manifest
 
 #: Per mart: the columns that count events (suppressed when small) and the one that sizes a row.
 COUNT_COLUMNS: dict[str, tuple[str, ...]] = {

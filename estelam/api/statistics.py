@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from estelam.access.auth import Principal, Role
 from estelam.api.dependencies import require
 from estelam.core.exceptions import RequestRejected
-from estelam.warehouse.publishing import published_dir, read_manifest
+from estelam.warehouse.published import published_dir, read_manifest
 
 router = APIRouter(tags=["statisticians"])
 Statistician = Annotated[Principal, Depends(require(Role.STATISTICIAN))]

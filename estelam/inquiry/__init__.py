@@ -1,1 +1,21 @@
-"""inquiry."""
+"""Asking agencies about persons: batched inquiry rounds (the DAG path) and the on-demand inquiry for one debtor,
+each inquiry ending in one recorded state.
+
+May import: core, contracts, connectors, ingest.
+"""
+
+from __future__ import annotations
+
+from estelam.inquiry.on_demand import inquire_person, on_demand_round_id, warm_up
+from estelam.inquiry.rounds import InquiryTarget, agencies_to_ask, asset_record, inquire_agency, run_round
+
+__all__ = [
+    "InquiryTarget",
+    "agencies_to_ask",
+    "asset_record",
+    "inquire_agency",
+    "inquire_person",
+    "on_demand_round_id",
+    "run_round",
+    "warm_up",
+]

@@ -15,18 +15,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from estelam.core import settings
+from estelam.warehouse.published import MANIFEST, published_dir
 
 #: The dbt model config ``meta`` key that marks a mart for publication.
 PUBLISH_META_KEY = "publish"
-MANIFEST = "manifest.json"
-
-
-def published_dir() -> Path:
-    return settings.data_dir() / "published"
 
 
 def published_models(manifest: Mapping[str, Any]) -> tuple[str, ...]:
@@ -78,9 +72,3 @@ def publish_kpis() -> Publication:
     manifest_tmp.write_text(json.dumps(publication.as_dict(), indent=2), encoding="utf-8")
     os.replace(manifest_tmp, target / MANIFEST)
     return publication
-
-
-def read_manifest() -> dict[str, object] | None:
-    """What was last published, or None before the first publication."""
-    path = published_dir() / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
