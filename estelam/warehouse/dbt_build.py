@@ -223,7 +223,7 @@ def connect_read_only(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConne
     """A short-lived read-only connection to the warehouse; close it quickly, a reader blocks builds."""
     path = path or settings.warehouse_path()
     if not path.is_file():
-        raise WarehouseError(f"no warehouse at {path}: run estelam.warehouse.dbt_build.build() first")
+        raise WarehouseError(f"no warehouse at {path}: build it first (`estelam warehouse build`)")
     try:
         connection = duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as exc:  # typically: a build holds the write lock

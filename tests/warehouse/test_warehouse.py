@@ -476,7 +476,7 @@ def test_build_failure_names_the_failing_node(tmp_path: Path, monkeypatch: pytes
 
 def test_reader_refuses_a_missing_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     override(monkeypatch, warehouse=tmp_path / "none.duckdb")
-    with pytest.raises(WarehouseError, match=r"run estelam\.warehouse\.build"), warehouse.connect_read_only():
+    with pytest.raises(WarehouseError, match=r"estelam warehouse build"), warehouse.connect_read_only():
         pass
 
 
