@@ -22,6 +22,7 @@ and deterministic. Breaker and bucket belong to one client unless shared ones ar
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -33,6 +34,8 @@ from typing import Protocol, TypeVar
 from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, AgencyClient, BatchAnswers
 from estelam.core.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
 from estelam.core.exceptions import AgencyDeadlineMissed, AgencyError, AgencyUnavailable
+
+logger = logging.getLogger(__name__)
 
 #: Attempts per call, the first included.
 DEFAULT_MAX_ATTEMPTS = 3
@@ -158,6 +161,9 @@ class CircuitBreaker:
         with self._lock:
             self._failures += 1
             if self._trial_in_flight or self._failures >= self.failure_threshold:
+                if self._opened_at is None or self._trial_in_flight:
+                    logger.warning("circuit to %s opened after %d consecutive transient failures",
+                                   self.agency_id, self._failures, extra={"agency_id": self.agency_id})
                 self._opened_at = self._clock.monotonic()
             self._trial_in_flight = False
 
@@ -284,6 +290,8 @@ class ResilientClient:
                     if attempts >= self.retry.max_attempts:
                         raise
                     pause = self.retry.backoff_s(attempts, self._rng)
+                    logger.info("%s %s to %s failed (attempt %d: %s); retrying in %.2f s", operation, request_id,
+                                self.instance.agency_id, attempts, exc, pause)
                     if clock.monotonic() + pause >= deadline:
                         raise self._deadline_missed(operation, request_id, attempts, str(exc), exc) from exc
                     clock.sleep(pause)

@@ -8,6 +8,7 @@ feed, where the next reconciliation cycle reads them.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,8 +18,11 @@ import duckdb
 
 from estelam.core.domain import AckStatus
 from estelam.core.exceptions import RequestRejected
+from estelam.core.log import event_fields
 from estelam.freeze.ledger import ACKS_FEED, ORDERS_FEED
 from estelam.ingest.landing import landed_glob, validate_and_land
+
+logger = logging.getLogger(__name__)
 
 #: The most acknowledgements one call may carry (as the agencies' batch operations).
 MAX_ACKNOWLEDGEMENTS_PER_CALL = 500
@@ -109,4 +113,6 @@ def land_acknowledgements(agency_id: str, posted: Sequence[PostedAcknowledgement
     now = datetime.now(UTC)
     batch_id = f"api-{agency_id}-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
     result = validate_and_land(ACKS_FEED, rows, batch_id=batch_id, partition=now.date())
+    logger.info("%s acknowledged %d orders over the API (%d quarantined)", agency_id, result.valid_rows,
+                result.rejected_rows, extra=event_fields(agency_id=agency_id, batch_id=batch_id))
     return AcknowledgementReceipt(batch_id, result.valid_rows, result.rejected_rows, dict(result.reasons))

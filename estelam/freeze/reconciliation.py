@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,6 +28,7 @@ from connectors import AgencyClient
 from estelam.cases.directives import standing_directives
 from estelam.core.domain import Acknowledgement, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError
+from estelam.core.log import event_fields
 from estelam.freeze import notifications
 from estelam.freeze.ledger import (
     ACKS_FEED,
@@ -42,6 +44,8 @@ from estelam.freeze.ledger import (
 )
 from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL, KnownAsset, plan_freezes
 from estelam.ingest.landing import read_landed, validate_and_land
+
+logger = logging.getLogger(__name__)
 
 #: Passes per cycle at most; a pass only follows one that learned something (new acknowledgements).
 MAX_PASSES = 8
@@ -77,10 +81,15 @@ def push_orders(orders: Sequence[IssuedOrder], clients: Mapping[str, AgencyClien
         try:
             ack = _send(clients[order.agency_id], order)
         except AgencyError as exc:
+            logger.warning("order %s (%s) to %s not acknowledged: %s", order.order_id, order.kind, order.agency_id, exc,
+                           extra=event_fields(order_id=order.order_id, agency_id=order.agency_id, cycle_id=cycle_id))
             late = now > issued.deadline_at
             entry |= {"delivery": "failed", "status": str(OrderStatus.LATE if late else OrderStatus.PENDING),
                       "reason": str(exc)}
         else:
+            logger.info("order %s (%s, %d rials) sent to %s: %s", order.order_id, order.kind, order.amount_rial,
+                        order.agency_id, ack.status, extra=event_fields(
+                            order_id=order.order_id, agency_id=order.agency_id, cycle_id=cycle_id, status=ack.status))
             acks.append(ack)
         log.append(entry)
     return log, acks

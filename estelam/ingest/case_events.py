@@ -8,6 +8,7 @@ error as its reason.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from estelam.core import settings
 from estelam.ingest.landing import LandingResult, validate_and_land
+
+logger = logging.getLogger(__name__)
 
 FEED = "case_events"
 INBOX_PATTERN = "case_events-*.jsonl"
@@ -61,8 +64,11 @@ def ingest_inbox(inbox: Path | None = None) -> IngestSummary:
     """Land every case-event file in the inbox (``data/inbox`` by default)."""
     inbox = inbox or settings.inbox_dir()
     results = [ingest_file(p) for p in sorted(inbox.glob(INBOX_PATTERN))]
-    return IngestSummary(
+    summary = IngestSummary(
         files=len(results),
         events_landed=sum(r.valid_rows for r in results),
         events_quarantined=sum(r.rejected_rows for r in results),
     )
+    logger.info("case events: %d files, %d events landed, %d quarantined", summary.files, summary.events_landed,
+                summary.events_quarantined)
+    return summary

@@ -15,6 +15,7 @@ Lineage columns on both sides: ``_batch_id`` (string) and ``_landed_at``
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -32,7 +33,10 @@ from estelam.contracts import registry as contracts
 from estelam.contracts.registry import FeedContract
 from estelam.core import settings
 from estelam.core.exceptions import LandingError
+from estelam.core.log import event_fields
 from estelam.ingest.validation import REASONS_COLUMN, ValidationOutcome, validate
+
+logger = logging.getLogger(__name__)
 
 #: A batch id becomes a file name: letters, digits, ``_ . -``, starting with a letter or digit.
 BATCH_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
@@ -186,7 +190,13 @@ def validate_and_land(
     """Validate ``records`` against the feed's contract and land them: the one entry point of every producer."""
     check_batch_id(batch_id)  # before the work, not after
     contract = contracts.feed(feed_name)
-    return land(contract, validate(contract, records), batch_id=batch_id, partition=partition)
+    result = land(contract, validate(contract, records), batch_id=batch_id, partition=partition)
+    logger.log(logging.WARNING if result.rejected_rows else logging.DEBUG,
+               "%s batch %s: %d rows landed, %d quarantined %s", feed_name, batch_id, result.valid_rows,
+               result.rejected_rows, dict(result.reasons) if result.rejected_rows else "",
+               extra=event_fields(feed=feed_name, batch_id=batch_id, landed=result.valid_rows,
+                                  quarantined=result.rejected_rows))
+    return result
 
 
 def landed_glob(feed: str) -> str | None:

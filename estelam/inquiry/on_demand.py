@@ -12,6 +12,7 @@ fan-out itself adds on top (threads, clients, landing) is ``OnDemandResult.overh
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -24,6 +25,8 @@ from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AgencyInstance, InquiryStatus
 from estelam.core.keys import safe_batch_id
 from estelam.inquiry.rounds import AskedBatch, InquiryTarget, ask_batch, land_answers, land_inquiry_log
+
+logger = logging.getLogger(__name__)
 
 ROUND_PREFIX = "ondemand"
 #: Threads asking agencies at once; the registry has ~33 agencies, all asked in one wave.
@@ -148,9 +151,12 @@ def inquire_person(person_id: str, *, case_id: str | None = None,
             agency_id=batch.agency_id, status=InquiryStatus(str(entry["status"])),
             reason=entry["reason"] if isinstance(entry["reason"], str) else None,
             assets=batch.asset_rows, attempts=batch.calls, latency_s=latency_s)
-    return OnDemandResult(round_id=round_id, person_id=person_id, case_id=case_id, requested_at=requested_at,
+    result = OnDemandResult(round_id=round_id, person_id=person_id, case_id=case_id, requested_at=requested_at,
                           outcomes=outcomes, assets_landed=sum(r.valid_rows for r in landed),
                           assets_quarantined=sum(r.rejected_rows for r in landed), wall_s=wall_s)
+    logger.info("on-demand inquiry %s about %s: %d agencies in %.2f s (slowest agency %.2f s)", round_id,
+                person_id, len(outcomes), wall_s, result.slowest_agency_s)
+    return result
 
 
 def warm_up() -> float:

@@ -16,6 +16,7 @@ A batch call that fails gives every person in it the same final state and reason
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +36,10 @@ from estelam.core.domain import (
 )
 from estelam.core.exceptions import AgencyDeadlineMissed, AgencyError
 from estelam.core.keys import stable_id
+from estelam.core.log import event_fields
 from estelam.ingest.landing import LandingResult, validate_and_land
+
+logger = logging.getLogger(__name__)
 
 INQUIRY_LOG_FEED = "inquiries"
 #: An answer older than this is stale: the person is asked again.
@@ -227,6 +231,8 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
     agency: AgencyClient = client if client is not None else client_for(instance)
     totals = {str(s): 0 for s in InquiryStatus} | {"sent": 0, "assets_landed": 0, "assets_quarantined": 0,
                                                     "calls": 0}
+    logger.info("round %s: asking %s about %d persons", round_id, instance.agency_id, len(targets),
+                extra=event_fields(round_id=round_id, agency_id=instance.agency_id, persons=len(targets)))
     try:
         for number, batch in _batches(targets, batch_size):
             batch_id = f"{round_id}-{instance.agency_id}-{number:04d}"
@@ -243,7 +249,12 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
     finally:
         if own_client:
             agency.close()
-    return RoundSummary(agency_id=instance.agency_id, **totals)
+    summary = RoundSummary(agency_id=instance.agency_id, **totals)
+    logger.info("round %s: %s answered %d of %d inquiries in %d calls (%d assets landed, %d quarantined)",
+                round_id, instance.agency_id, totals[str(InquiryStatus.ANSWERED)], totals["sent"], totals["calls"],
+                totals["assets_landed"], totals["assets_quarantined"],
+                extra=event_fields(round_id=round_id, **summary.as_dict()))
+    return summary
 
 
 def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:

@@ -9,6 +9,7 @@ they can, and :func:`build` runs one dbt invocation at a time in this process
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +22,8 @@ import duckdb
 
 from estelam.core import settings
 from estelam.core.exceptions import WarehouseError
+
+logger = logging.getLogger(__name__)
 
 #: Published marts, in the DuckDB schema readers query without qualification.
 MARTS: tuple[str, ...] = (
@@ -169,6 +172,7 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> 
     Raises WarehouseError naming the failing nodes if any model, test or hook fails.
     """
     started = time.perf_counter()
+    logger.info("dbt build started%s", f" (select {select})" if select else "")
     outcome = _invoke(dbt_args("build", select, dbt_vars))
     duration = time.perf_counter() - started
 
@@ -186,7 +190,7 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> 
             if str(r.node.resource_type) == resource and (statuses is None or str(r.status) in statuses)
         )
 
-    return BuildSummary(
+    summary = BuildSummary(
         models=count("model", frozenset({"success"})),
         tests_passed=count("test", _PASSED_TEST_STATUSES),
         tests_failed=count("test", _FAILED_STATUSES),
@@ -196,6 +200,9 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> 
         duration_s=round(duration, 3),
         warnings=tuple(f"{_node_name(r)}: {r.message}" for r in results if str(r.status) == "warn"),
     )
+    logger.info("dbt build done in %.1f s: %d models, %d tests passed, %d unit tests, %d warned",
+                summary.duration_s, summary.models, summary.tests_passed, summary.unit_tests, summary.tests_warned)
+    return summary
 
 
 def dbt_manifest() -> dict[str, Any]:

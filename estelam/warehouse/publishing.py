@@ -11,6 +11,7 @@ published mart has a personal-data column.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from estelam.warehouse.published import MANIFEST, published_dir
+
+logger = logging.getLogger(__name__)
 
 #: The dbt model config ``meta`` key that marks a mart for publication.
 PUBLISH_META_KEY = "publish"
@@ -71,4 +74,5 @@ def publish_kpis() -> Publication:
     manifest_tmp = target / f".{MANIFEST}.tmp"
     manifest_tmp.write_text(json.dumps(publication.as_dict(), indent=2), encoding="utf-8")
     os.replace(manifest_tmp, target / MANIFEST)
+    logger.info("published %d marts to %s", len(rows), target)
     return publication
