@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +179,30 @@ def test_the_demo_path_creates_the_pools(demo_cycle: Any) -> None:
     for pool in POOLS:
         assert Pool.get_pool(pool.name) is not None
         assert Pool.get_pool(pool.name).slots == pool.slots
+
+
+def test_the_wheel_holds_no_simulator_nor_benchmark(tmp_path: Path) -> None:
+    """What `uv build --wheel` ships: the hub's packages only, never the development ones."""
+    uv = ROOT / ".tools" / "bin" / "uv"
+    assert uv.is_file(), "make install puts uv in .tools/bin"
+    source = tmp_path / "source"  # a copy: setuptools writes build/ and *.egg-info beside the sources
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("estelam", "connectors", "simulators", "benchmarks", "dags"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=skip)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    subprocess.run([str(uv), "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(source)], check=True,
+                   capture_output=True, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("estelam-*.whl")
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert {"estelam", "connectors"} <= tops
+    assert not tops & {"simulators", "benchmarks", "tests", "dags"}, tops
+    assert "estelam/reporting/templates/asset_report.html.j2" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_the_production_image_copies_no_simulator() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    production, _, simulators = dockerfile.partition("AS simulators")
+    assert "simulators" not in re.findall(r"^COPY[^\n]*", production, re.MULTILINE).__str__()
+    assert "COPY . ." not in production
+    assert re.search(r"^COPY [^\n]*simulators", simulators, re.MULTILINE)
