@@ -24,8 +24,11 @@ browser:
 		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -q chromium fonts-noto-core poppler-utils >/dev/null; }
 
+# The house's rules: style (ruff), types (mypy, strict), and the rooms' import direction (import-linter).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 install: $(VENV)/.installed
 
