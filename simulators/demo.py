@@ -14,6 +14,7 @@ import argparse
 import shutil
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 
@@ -58,8 +59,9 @@ def reset_data_dir() -> None:
     data.mkdir(parents=True, exist_ok=True)
 
 
-def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None) -> DemoResult:
-    """Run the whole cycle once and return what happened."""
+def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None,
+        on_step: Callable[[str], None] | None = None) -> DemoResult:
+    """Run the whole cycle once and return what happened; ``on_step(dag_id)`` is called as each DAG starts."""
     from estelam.contracts.registry import load_agency_registry
     from estelam.reporting.asset_report import write_case_report
     from estelam.warehouse.summary import cycle_summary
@@ -90,6 +92,8 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
             _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
             dags = load_dags()
             for dag_id in DAG_SEQUENCE:
+                if on_step is not None:
+                    on_step(dag_id)
                 state, seconds, tasks = run_dag(dags[dag_id])
                 result.dag_states.append((dag_id, state, seconds))
                 failed = {t: s for t, s in tasks.items() if s not in {"success", "skipped"}}
