@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 .PHONY: demo test lint install clean dashboard browser
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/python -m simulators.demo
+	$(VENV)/bin/estelam demo
 
 test: $(VENV)/.installed browser
 	$(VENV)/bin/python -m pytest
@@ -44,5 +44,4 @@ clean:
 	rm -rf data dbt/target dbt/logs .pytest_cache
 
 dashboard: $(VENV)/.installed
-	$(VENV)/bin/python -m streamlit run dashboards/app.py --server.address 127.0.0.1 --server.port 8501 \
-		--server.headless true --browser.gatherUsageStats false
+	$(VENV)/bin/estelam dashboard

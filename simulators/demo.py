@@ -1,6 +1,6 @@
 """The whole flow on one machine: simulators on loopback, DAGs in-process with real Airflow.
 
-    python -m simulators.demo            # what `make demo` runs
+    estelam demo            # what `make demo` runs (`python -m simulators.demo` is an alias)
 
 Steps: start the agency simulators; the court system drops case events; then
 the DAGs in the order their Assets chain them: ingest -> build -> inquire ->
@@ -10,15 +10,14 @@ and stops everything it started.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from time import perf_counter
 
 from estelam.core import settings
-from estelam.core.exceptions import DemoError, EstelamError
+from estelam.core.exceptions import DemoError
 from estelam.orchestration.in_process import configure_airflow, load_dags, migrate_metadata_db, run_dag
 
 #: The DAGs in the order their Assets would trigger them after one court drop.
@@ -58,8 +57,9 @@ def reset_data_dir() -> None:
     data.mkdir(parents=True, exist_ok=True)
 
 
-def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None) -> DemoResult:
-    """Run the whole cycle once and return what happened."""
+def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None,
+        on_step: Callable[[str], None] | None = None) -> DemoResult:
+    """Run the whole cycle once and return what happened; ``on_step(dag_id)`` is called as each DAG starts."""
     from estelam.contracts.registry import load_agency_registry
     from estelam.reporting.asset_report import write_case_report
     from estelam.warehouse.summary import cycle_summary
@@ -90,6 +90,8 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
             _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
             dags = load_dags()
             for dag_id in DAG_SEQUENCE:
+                if on_step is not None:
+                    on_step(dag_id)
                 state, seconds, tasks = run_dag(dags[dag_id])
                 result.dag_states.append((dag_id, state, seconds))
                 failed = {t: s for t, s in tasks.items() if s not in {"success", "skipped"}}
@@ -103,27 +105,7 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, help="synthetic persons (default 120)")
-    parser.add_argument("--cases", type=int, help="enforcement cases (default 48)")
-    parser.add_argument("--seed", type=int, help="seed of the synthetic world")
-    args = parser.parse_args(argv)
-    started = perf_counter()
-    try:
-        result = run(persons=args.persons, cases=args.cases, seed=args.seed)
-    except EstelamError as exc:
-        print(f"demo failed: {exc}", file=sys.stderr)
-        return 1
-    _say("\nSummary")
-    for name, value in result.summary.items():
-        _say(f"  {name:<34} {value:>14,}")
-    _say(f"\nAsset report for a judge: {result.report_path}")
-    _say(f"Warehouse: {settings.warehouse_path()}   landing: {settings.landing_dir()}   "
-         f"quarantine: {settings.quarantine_dir()}")
-    _say(f"Done in {perf_counter() - started:.1f}s")
-    return 0
+if __name__ == "__main__":  # an alias of `estelam demo`
+    from estelam.cli import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    main(["demo", *sys.argv[1:]])

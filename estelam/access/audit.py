@@ -4,23 +4,21 @@ Every inquiry, order read, acknowledgement, report view and registry lookup the 
 (or refuses) is one JSON line in ``data/audit/audit.jsonl``. Each entry carries the hash of the
 previous one and its own hash over its content and that link (SHA-256 of canonical JSON), so
 changing, inserting or deleting any entry but the last breaks the chain at that point;
-``python -m estelam.access.audit verify`` walks it and exits non-zero where it breaks. (Cutting off the tail
+``estelam audit verify`` walks it and exits non-zero where it breaks. (Cutting off the tail
 is only visible against a head published elsewhere: :meth:`AuditLog.head` gives it.)
 
 A person can ask who looked at their data (:meth:`AuditLog.who_looked_at`); :func:`unusual_lookups`
 flags a user who looked at many unrelated persons (different cases, or no case) in a short window.
 
-Usage: ``python -m estelam.access.audit verify | who-looked-at PERSON_ID | anomalies [--log PATH]``.
+Usage: ``estelam audit verify | who-looked-at PERSON_ID | anomalies [--log PATH]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import hashlib
 import json
 import os
-import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -251,35 +249,3 @@ def unusual_lookups(entries: Sequence[AuditEntry], *, window: timedelta = ANOMAL
                 flagged.append(Anomaly(actor, role, looks[start][0].isoformat(), len(subjects)))
                 break
     return flagged
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m estelam.access.audit", description=__doc__.splitlines()[0])
-    parser.add_argument("--log", type=Path, default=None, help="audit log file (default data/audit/audit.jsonl)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("verify", help="check the hash chain; exit 1 where it breaks")
-    who = commands.add_parser("who-looked-at", help="who looked at a person's data")
-    who.add_argument("person_id")
-    commands.add_parser("anomalies", help="users who looked at many unrelated persons in a short window")
-    args = parser.parse_args(argv)
-    log = AuditLog(args.log)
-    if args.command == "verify":
-        report = log.verify()
-        for problem in report.problems:
-            print(problem, file=sys.stderr)
-        print(f"{log.path}: {report.entries} entries, chain {'intact' if report.ok else 'BROKEN'}, "
-              f"head {report.head_hash[:16]}")
-        return 0 if report.ok else 1
-    if args.command == "who-looked-at":
-        for entry in log.who_looked_at(args.person_id):
-            print(f"{entry.at}  {entry.actor} ({entry.role})  {entry.action}  {entry.outcome}  "
-                  f"purpose: {entry.purpose}")
-        return 0
-    for anomaly in log.unusual_lookups():
-        print(f"{anomaly.actor} ({anomaly.role}): {anomaly.distinct_subjects} unrelated persons "
-              f"from {anomaly.window_start}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,9 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from estelam.access.audit import AuditAction, AuditLog, Outcome, main, unusual_lookups
+from estelam.access.audit import AuditAction, AuditLog, Outcome, unusual_lookups
+from estelam.cli import app
 from estelam.core.settings import PROJECT_ROOT
+
+
+def _verify_exit_code(log: AuditLog) -> int:
+    return CliRunner().invoke(app, ["audit", "verify", "--log", str(log.path)]).exit_code
 
 
 def _log(tmp_path: Path, entries: int = 5) -> AuditLog:
@@ -40,7 +46,7 @@ def test_an_untouched_log_verifies_and_entries_chain(tmp_path: Path) -> None:
     report = log.verify()
     assert report.ok and report.entries == 5 and report.head_hash == entries[-1].hash
     assert log.head() == (5, entries[-1].hash)
-    assert main(["--log", str(log.path), "verify"]) == 0
+    assert _verify_exit_code(log) == 0
 
 
 @pytest.mark.parametrize("change", [{"actor": "someone-else"}, {"purpose": "curiosity"}, {"person_id": "1111111111"}])
@@ -50,7 +56,7 @@ def test_changing_one_entry_is_found_at_that_entry(tmp_path: Path, change: dict[
     report = log.verify()
     assert not report.ok
     assert report.first_broken_line == 3
-    assert main(["--log", str(log.path), "verify"]) == 1
+    assert _verify_exit_code(log) == 1
 
 
 def test_recomputing_the_changed_entrys_hash_breaks_the_next_link(tmp_path: Path) -> None:
@@ -76,7 +82,7 @@ def test_deleting_an_entry_is_found(tmp_path: Path) -> None:
 
 def test_the_command_line_exits_non_zero_on_tampering(tmp_path: Path) -> None:
     log = _log(tmp_path)
-    command = [sys.executable, "-m", "estelam.access.audit", "--log", str(log.path), "verify"]
+    command = [sys.executable, "-m", "estelam", "audit", "verify", "--log", str(log.path)]
     assert subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, check=False).returncode == 0
     _rewrite(log, 4, {"outcome": "refused"})
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)

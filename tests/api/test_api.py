@@ -12,9 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
+from typer.testing import CliRunner
 
-from estelam.access.audit import AuditLog, main
+from estelam.access.audit import AuditLog
 from estelam.api import create_app
+from estelam.cli import app as estelam_cli
 from estelam.contracts import registry as contracts
 from estelam.core.settings import contracts_dir
 from estelam.freeze.acknowledgements import orders_of
@@ -257,10 +259,10 @@ def test_the_api_audit_log_verifies_and_tampering_is_found(client: TestClient, f
                                                            tmp_path: Path) -> None:
     client.get(f"/cases/{facts.case_id}/asset-report", headers=auth("judge"))
     log_path = facts.data_dir / "audit" / "audit.jsonl"
-    assert main(["--log", str(log_path), "verify"]) == 0
+    assert CliRunner().invoke(estelam_cli, ["audit", "verify", "--log", str(log_path)]).exit_code == 0
     copy = tmp_path / "audit.jsonl"
     lines = log_path.read_text(encoding="utf-8").splitlines()
     lines[0] = lines[0].replace('"judge-a"', '"judge-z"', 1) if '"judge-a"' in lines[0] else lines[0].replace(
         '"allowed"', '"refused"', 1)
     copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert main(["--log", str(copy), "verify"]) == 1
+    assert CliRunner().invoke(estelam_cli, ["audit", "verify", "--log", str(copy)]).exit_code == 1

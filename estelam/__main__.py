@@ -1,0 +1,5 @@
+"""``python -m estelam``: the ``estelam`` command (see ``estelam --help``)."""
+
+from estelam.cli import main
+
+main()

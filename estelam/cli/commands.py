@@ -1,0 +1,153 @@
+"""The ``estelam`` command: the root of the command tree, its error handling, and the commands that run things.
+
+Heavy imports (Airflow, dbt, FastAPI, Streamlit) happen inside the commands, so ``estelam --help`` is quick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from time import perf_counter
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from estelam.cli.audit import audit_app
+from estelam.cli.bench import bench_app
+from estelam.cli.checkout import environment_with_checkout, import_development_module
+from estelam.cli.progress import progress
+from estelam.cli.warehouse import warehouse_app
+from estelam.core import settings
+from estelam.core.exceptions import EstelamError
+
+PROG_NAME = "estelam"
+DEFAULT_API_HOST = "127.0.0.1"
+DEFAULT_API_PORT = 8000
+DEFAULT_DASHBOARD_HOST = "127.0.0.1"
+DEFAULT_DASHBOARD_PORT = 8501
+DEFAULT_SIMULATORS_HOST = "127.0.0.1"
+#: The Streamlit script of the statisticians' dashboard, relative to the checkout.
+DASHBOARD_SCRIPT = Path("dashboards") / "app.py"
+#: Exit code of a command stopped by an Estelam error.
+EXIT_ESTELAM_ERROR = 1
+
+
+class EstelamGroup(TyperGroup):
+    """The root group: an :class:`EstelamError` from any command becomes ``error: <message>`` and exit 1."""
+
+    # ctx: Any, as Typer's base class takes its vendored click Context, which it does not export.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EstelamError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(EXIT_ESTELAM_ERROR) from None
+
+
+app = typer.Typer(
+    name=PROG_NAME,
+    cls=EstelamGroup,
+    help="Estelam, the judicial-enforcement data hub: run the demo, serve the API and the dashboard, "
+         "check the audit log, build the warehouse, run the benchmarks.",
+    epilog="Example: estelam demo   (then: estelam dashboard)",
+    no_args_is_help=True,
+    add_completion=False,
+    # Plain tracebacks for bugs: they land in service logs, where rich's boxes only get in the way.
+    pretty_exceptions_enable=False,
+)
+app.add_typer(audit_app, name="audit")
+app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(bench_app, name="bench")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the ``estelam`` command with ``argv`` (default: this process's arguments); exits the process."""
+    app(args=None if argv is None else list(argv), prog_name=PROG_NAME)
+
+
+@app.command(epilog="Example: estelam demo --persons 60 --cases 24 --seed 7")
+def demo(
+    persons: Annotated[int | None, typer.Option(help="synthetic persons (default 120)")] = None,
+    cases: Annotated[int | None, typer.Option(help="enforcement cases (default 48)")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the synthetic world (default 1403)")] = None,
+) -> None:
+    """Run the whole cycle on one machine: agency simulators on loopback, the DAGs in-process with real Airflow."""
+    demo_module = import_development_module("simulators.demo", needed_by="the demo")
+    started = perf_counter()
+    with progress(demo_module.DAG_SEQUENCE, label="DAG") as start_dag:
+        result = demo_module.run(persons=persons, cases=cases, seed=seed, on_step=start_dag)
+    typer.echo("\nSummary")
+    for name, value in result.summary.items():
+        typer.echo(f"  {name:<34} {value:>14,}")
+    typer.echo(f"\nAsset report for a judge: {result.report_path}")
+    typer.echo(f"Warehouse: {settings.warehouse_path()}   landing: {settings.landing_dir()}   "
+               f"quarantine: {settings.quarantine_dir()}")
+    typer.echo(f"Done in {perf_counter() - started:.1f}s")
+
+
+@app.command(epilog="Example: estelam api --host 127.0.0.1 --port 8000   (OpenAPI at /docs)")
+def api(
+    host: Annotated[str, typer.Option(help="address to bind")] = DEFAULT_API_HOST,
+    port: Annotated[int, typer.Option(help="port to listen on")] = DEFAULT_API_PORT,
+) -> None:
+    """Serve the API (FastAPI with uvicorn) over the warehouse and the landing zone."""
+    import uvicorn
+
+    from estelam.api import create_app
+    from estelam.inquiry.on_demand import warm_up
+
+    # Validation setup costs seconds once per process: pay it before the first judge waits on it.
+    warm_up()
+    uvicorn.run(create_app(), host=host, port=port)
+
+
+@app.command(epilog="Example: estelam dashboard --port 8501   (then open http://127.0.0.1:8501)")
+def dashboard(
+    host: Annotated[str, typer.Option(help="address to bind")] = DEFAULT_DASHBOARD_HOST,
+    port: Annotated[int, typer.Option(help="port to listen on")] = DEFAULT_DASHBOARD_PORT,
+) -> None:
+    """Serve the statisticians' KPI dashboard (Streamlit) on the published KPI snapshot."""
+    script = settings.PROJECT_ROOT / DASHBOARD_SCRIPT
+    if not script.is_file():
+        typer.echo(f"error: the dashboard's script {script} is missing: it ships in the checkout and the image, "
+                   "not in the wheel", err=True)
+        raise typer.Exit(EXIT_ESTELAM_ERROR)
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", host,
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    sys.stdout.flush()
+    # Streamlit takes over this process (its signals, its exit code); the dashboard imports dashboards.*.
+    os.execve(sys.executable, command, environment_with_checkout())
+
+
+@app.command(epilog="Example: estelam simulators --fixed-ports --seed 1403 --persons 120")
+def simulators(
+    host: Annotated[str, typer.Option(help="address to bind")] = DEFAULT_SIMULATORS_HOST,
+    fixed_ports: Annotated[bool, typer.Option("--fixed-ports",
+                                              help="use the ports of contracts/agencies.yaml")] = False,
+    seed: Annotated[int | None, typer.Option(help="seed of the synthetic world (default 1403)")] = None,
+    persons: Annotated[int | None, typer.Option(help="synthetic persons (default 120)")] = None,
+) -> None:
+    """Serve every agency of the registry as a simulator until interrupted; prints agency_id and URL per line."""
+    world_module = import_development_module("simulators.world", needed_by="the simulator fleet")
+    fleet_module = import_development_module("simulators.fleet", needed_by="the simulator fleet")
+    from estelam.contracts.registry import load_agency_registry
+
+    registry = load_agency_registry()
+    world = world_module.generate(
+        registry.instances,
+        seed=world_module.DEFAULT_SEED if seed is None else seed,
+        n_persons=world_module.DEFAULT_PERSONS if persons is None else persons,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with fleet_module.Fleet.start(registry, world, host=host, fixed_ports=fixed_ports) as fleet:
+        for agency_id, url in fleet.endpoints.items():
+            typer.echo(f"{agency_id}\t{url}")
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
