@@ -6,6 +6,7 @@ Heavy imports (Airflow, dbt, FastAPI, Streamlit) happen inside the commands, so 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -25,6 +26,7 @@ from estelam.cli.progress import progress
 from estelam.cli.warehouse import warehouse_app
 from estelam.core import settings
 from estelam.core.exceptions import EstelamError
+from estelam.core.log import configure_logging
 
 PROG_NAME = "estelam"
 DEFAULT_API_HOST = "127.0.0.1"
@@ -66,6 +68,12 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(bench_app, name="bench")
 
 
+@app.callback()
+def configure() -> None:
+    """Every command logs through the settings' format and level (``ESTELAM_LOG_FORMAT``, ``ESTELAM_LOG_LEVEL``)."""
+    configure_logging()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the ``estelam`` command with ``argv`` (default: this process's arguments); exits the process."""
     app(args=None if argv is None else list(argv), prog_name=PROG_NAME)
@@ -79,6 +87,10 @@ def demo(
 ) -> None:
     """Run the whole cycle on one machine: agency simulators on loopback, the DAGs in-process with real Airflow."""
     demo_module = import_development_module("simulators.demo", needed_by="the demo")
+    trail = settings.data_dir() / "logs" / "estelam.log"
+    trail.unlink(missing_ok=True)  # one demo run, one trail
+    # the screen shows the story and any warning; every round, order and build goes to the trail
+    configure_logging(file=trail, stream_level=logging.WARNING)
     started = perf_counter()
     with progress(demo_module.DAG_SEQUENCE, label="DAG") as start_dag:
         result = demo_module.run(persons=persons, cases=cases, seed=seed, on_step=start_dag)
@@ -88,6 +100,7 @@ def demo(
     typer.echo(f"\nAsset report for a judge: {result.report_path}")
     typer.echo(f"Warehouse: {settings.warehouse_path()}   landing: {settings.landing_dir()}   "
                f"quarantine: {settings.quarantine_dir()}")
+    typer.echo(f"Log of every round, order and build: {trail}")
     typer.echo(f"Done in {perf_counter() - started:.1f}s")
 
 
