@@ -24,12 +24,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Literal, overload
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from estelam.contracts import registry as contracts
+from estelam.contracts import rows
 from estelam.contracts.registry import FeedContract
 from estelam.core import settings
 from estelam.core.exceptions import LandingError
@@ -205,8 +207,35 @@ def landed_glob(feed: str) -> str | None:
     return str(folder / "*" / "*.parquet") if any(folder.glob("*/*.parquet")) else None
 
 
-def read_landed(feed: str) -> list[dict[str, object]]:
-    """Every landed row of ``feed`` (empty when nothing landed yet)."""
+# One overload per feed contract (tests/ingest/test_landing_types.py checks they match estelam.contracts.rows).
+@overload
+def read_landed(feed: Literal["bank_accounts"]) -> list[rows.LandedBankAccountsRow]: ...
+@overload
+def read_landed(feed: Literal["case_directives"]) -> list[rows.LandedCaseDirectivesRow]: ...
+@overload
+def read_landed(feed: Literal["case_events"]) -> list[rows.LandedCaseEventsRow]: ...
+@overload
+def read_landed(feed: Literal["debtor_notifications"]) -> list[rows.LandedDebtorNotificationsRow]: ...
+@overload
+def read_landed(feed: Literal["freeze_acknowledgements"]) -> list[rows.LandedFreezeAcknowledgementsRow]: ...
+@overload
+def read_landed(feed: Literal["freeze_orders"]) -> list[rows.LandedFreezeOrdersRow]: ...
+@overload
+def read_landed(feed: Literal["inquiries"]) -> list[rows.LandedInquiriesRow]: ...
+@overload
+def read_landed(feed: Literal["properties"]) -> list[rows.LandedPropertiesRow]: ...
+@overload
+def read_landed(feed: Literal["security_holdings"]) -> list[rows.LandedSecurityHoldingsRow]: ...
+@overload
+def read_landed(feed: Literal["vehicles"]) -> list[rows.LandedVehiclesRow]: ...
+@overload
+def read_landed(feed: str) -> Sequence[Mapping[str, object]]: ...
+def read_landed(feed: str) -> Sequence[Mapping[str, object]]:
+    """Every landed row of ``feed`` (empty when nothing landed yet), typed by the feed's contract.
+
+    A feed named by a literal gets its generated row type (``estelam.contracts.rows``); the rows are
+    what DuckDB reads back from the Parquet files, so the contract's types hold by construction.
+    """
     pattern = landed_glob(feed)
     if pattern is None:
         return []

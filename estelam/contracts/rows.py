@@ -1,0 +1,443 @@
+# GENERATED from contracts/feeds/*.yaml by estelam.contracts.row_types.write_rows(): do not edit by hand.
+# Regenerate: .venv/bin/python -c "from estelam.contracts.row_types import write_rows; write_rows()"
+# tests/contracts/test_rows.py fails when this file and the contracts disagree.
+"""Typed rows of every landed feed, one TypedDict per feed contract (generated).
+
+``<Feed>Row`` is a row as its producer writes it; ``Landed<Feed>Row`` is the same row read back from
+the landing zone (``estelam.ingest.landing.read_landed``), with the lineage columns and the partition.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal, TypedDict
+
+#: Every landed feed, by name.
+FeedName = Literal[
+    "bank_accounts",
+    "case_directives",
+    "case_events",
+    "debtor_notifications",
+    "freeze_acknowledgements",
+    "freeze_orders",
+    "inquiries",
+    "properties",
+    "security_holdings",
+    "vehicles",
+]
+
+
+class BankAccountsRow(TypedDict):
+    """bank_accounts: Bank accounts found by bank inquiries, with their balances."""
+
+    inquiry_id: str
+    """The inquiry that found it."""
+    agency_id: str
+    """The bank."""
+    person_id: str
+    """Account holder's national code or national id."""
+    holder_name: str
+    """Holder's name as the bank spells it."""
+    iban: str
+    """IBAN (ISO 13616)."""
+    account_kind: str
+    """Salary and pension accounts are protected from freezing."""
+    balance_rial: int
+    """Available balance in rials."""
+    responded_at: datetime
+    """When the bank answered."""
+
+
+class LandedBankAccountsRow(BankAccountsRow):
+    """A ``bank_accounts`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class CaseDirectivesRow(TypedDict):
+    """case_directives: A judge's standing directives on a case's freezes: confidential (orders and reports visible
+    to the named users only) or lifted, collect (transfer frozen money to the court's account, seize vehicles),
+    restrict circulation (vehicle restrictions take them off the road). The latest of each kind holds.
+    """
+
+    directive_id: str
+    """The directive's id."""
+    case_id: str
+    """Enforcement case (file) number."""
+    directive: str
+    """What the judge directed."""
+    authorised_users: str | None
+    """For confidential"""
+    issued_by: str
+    """The judge who directed it."""
+    issued_at: datetime
+    """When (UTC)."""
+
+
+class LandedCaseDirectivesRow(CaseDirectivesRow):
+    """A ``case_directives`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class CaseEventsRow(TypedDict):
+    """case_events: Steps in the life of an enforcement case, as sent by the court system."""
+
+    event_id: str
+    """The court system's id of the event."""
+    case_id: str
+    """Enforcement case (file) number."""
+    event_type: str
+    """Which step (payment_proved - the debtor proved payment made outside the court; absconded and apprehended - for
+    the register of fugitive convicts).
+    """
+    occurred_at: datetime
+    """When the step happened (UTC)."""
+    court_code: str
+    """The enforcement branch that owns the case."""
+    debtor_id: str
+    """National code (natural) or national id (legal) of the debtor."""
+    debtor_kind: str
+    """natural or legal person."""
+    debtor_name: str
+    """The debtor's name as the court spells it."""
+    creditor_name: str
+    """The creditor's name."""
+    amount_rial: int | None
+    """For filed the amount owed; for paid the amount paid; otherwise empty."""
+    channel: str | None
+    """For notified"""
+    automated: bool
+    """Whether the step ran without human intervention."""
+
+
+class LandedCaseEventsRow(CaseEventsRow):
+    """A ``case_events`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class DebtorNotificationsRow(TypedDict):
+    """debtor_notifications: What the debtor is told about every acknowledged freeze, release and transfer of their
+    assets: what, where, how much, why and under which case. Written by the reconciliation cycle; delivered as
+    files.
+    """
+
+    notification_id: str
+    """The order acknowledged (one notification per order)."""
+    case_id: str
+    """The case the order served."""
+    person_id: str
+    """The debtor notified."""
+    action: str
+    """What was done."""
+    agency_id: str
+    """Where"""
+    asset_kind: str
+    """The kind of asset."""
+    asset_ref: str
+    """Where"""
+    amount_rial: int
+    """How much was frozen"""
+    frozen_total_rial: int
+    """What stays frozen on the asset for the case afterwards."""
+    reason_code: str
+    """Why."""
+    message: str
+    """The sentence the debtor reads (Persian)."""
+    occurred_at: datetime
+    """When the agency acted."""
+    confidential: bool
+    """The case is confidential; the serving layer shows it to its named users only."""
+
+
+class LandedDebtorNotificationsRow(DebtorNotificationsRow):
+    """A ``debtor_notifications`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class FreezeAcknowledgementsRow(TypedDict):
+    """freeze_acknowledgements: Agencies' acknowledgements of freeze, release and transfer orders."""
+
+    order_id: str
+    """The order acknowledged."""
+    order_kind: str | None
+    """The kind of the order acknowledged (as the hub sent it)."""
+    agency_id: str
+    """The agency that acknowledged."""
+    case_id: str
+    """The case of the order."""
+    asset_ref: str
+    """The asset."""
+    status: str
+    """Outcome."""
+    acknowledged_amount_rial: int
+    """Amount this order actually blocked"""
+    frozen_total_rial: int
+    """What the agency holds frozen for this case and asset after the order."""
+    acknowledged_at: datetime
+    """When the agency acknowledged."""
+    reason: str | None
+    """Why refused or partial."""
+
+
+class LandedFreezeAcknowledgementsRow(FreezeAcknowledgementsRow):
+    """A ``freeze_acknowledgements`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class FreezeOrdersRow(TypedDict):
+    """freeze_orders: Every sending of a freeze, release or transfer order by the hub, with its outcome. An order is
+    sent again, under the same idempotency key, in every cycle until its agency acknowledges it; each sending is
+    one row, so the log shows when it was first issued, its deadline and whether it went late.
+    """
+
+    order_id: str
+    """Idempotency key derived from case"""
+    cycle_id: str
+    """The reconciliation cycle that sent it this time."""
+    kind: str
+    """freeze"""
+    case_id: str
+    """The case the order serves."""
+    person_id: str
+    """The debtor who owns the asset."""
+    agency_id: str
+    """The agency told."""
+    asset_kind: str
+    """The kind of asset."""
+    asset_ref: str
+    """The asset at that agency (IBAN"""
+    amount_rial: int
+    """Amount to block"""
+    restriction_type: str | None
+    """Vehicle freezes only"""
+    version: int
+    """Acknowledgements already received for this case and asset when the order was issued."""
+    reason_code: str
+    """Why the order was issued."""
+    confidential: bool
+    """The case is confidential (visible to its named users only)."""
+    first_issued_at: datetime
+    """When the hub first issued this order."""
+    deadline_at: datetime
+    """First issue plus the agency's reply deadline."""
+    issued_at: datetime
+    """When the hub sent it this time (the cycle's instant)."""
+    delivery: str
+    """Whether the agency acknowledged this sending."""
+    status: str
+    """acknowledged"""
+    reason: str | None
+    """Why delivery failed."""
+
+
+class LandedFreezeOrdersRow(FreezeOrdersRow):
+    """A ``freeze_orders`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class InquiriesRow(TypedDict):
+    """inquiries: The inquiry log. One row per question the hub asked one agency about one person, with its final
+    state.
+    """
+
+    inquiry_id: str
+    """Deterministic id of the inquiry (run"""
+    run_id: str
+    """The inquiry round that sent it."""
+    agency_id: str
+    """Agency instance asked."""
+    agency_kind: str
+    """Kind of agency."""
+    person_id: str
+    """Who was asked about."""
+    case_id: str | None
+    """The case that needed the inquiry."""
+    requested_at: datetime
+    """When the request left the hub."""
+    responded_at: datetime | None
+    """When the answer arrived; empty if none did."""
+    latency_ms: int | None
+    """Response time in milliseconds."""
+    status: str
+    """Final state."""
+    reason: str | None
+    """Why it failed, missed its deadline or was rejected."""
+    assets_found: int
+    """Assets in the answer (valid or not)."""
+    attempts: int | None
+    """Calls the hub made for this inquiry, retries included (0: the circuit was open or the deadline had passed;
+    empty in logs written before it was recorded).
+    """
+
+
+class LandedInquiriesRow(InquiriesRow):
+    """A ``inquiries`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class PropertiesRow(TypedDict):
+    """properties: Real estate registered to a person at the land registry."""
+
+    inquiry_id: str
+    """The inquiry that found it."""
+    agency_id: str
+    """The land registry."""
+    person_id: str
+    """Owner's national code or national id."""
+    owner_name: str
+    """Owner's name as the registry spells it."""
+    registry_section: str
+    """Registry section (district)."""
+    main_plate: int
+    """Main registry plate."""
+    sub_plate: int
+    """Sub plate within the main plate."""
+    share_percent: int
+    """Owner's share of the property in percent."""
+    value_rial: int
+    """Appraised value of the owner's share in rials."""
+    responded_at: datetime
+    """When the registry answered."""
+
+
+class LandedPropertiesRow(PropertiesRow):
+    """A ``properties`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class SecurityHoldingsRow(TypedDict):
+    """security_holdings: Listed securities held by a person at the central securities depository."""
+
+    inquiry_id: str
+    """The inquiry that found it."""
+    agency_id: str
+    """The depository."""
+    person_id: str
+    """Holder's national code or national id."""
+    holder_name: str
+    """Holder's name as the depository spells it."""
+    symbol: str
+    """Ticker symbol."""
+    quantity: int
+    """Number of shares."""
+    unit_price_rial: int
+    """Last price per share in rials."""
+    value_rial: int
+    """quantity times unit price."""
+    responded_at: datetime
+    """When the depository answered."""
+
+
+class LandedSecurityHoldingsRow(SecurityHoldingsRow):
+    """A ``security_holdings`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class VehiclesRow(TypedDict):
+    """vehicles: Vehicles registered to a person at the police vehicle registry."""
+
+    inquiry_id: str
+    """The inquiry that found it."""
+    agency_id: str
+    """The registry."""
+    person_id: str
+    """Owner's national code or national id."""
+    owner_name: str
+    """Owner's name as the registry spells it."""
+    plate: str
+    """Iranian plate: two digits, a letter, three digits, dash, two-digit region."""
+    model: str
+    """Make and model."""
+    value_rial: int
+    """Appraised value in rials."""
+    responded_at: datetime
+    """When the registry answered."""
+
+
+class LandedVehiclesRow(VehiclesRow):
+    """A ``vehicles`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+__all__ = [
+    "BankAccountsRow",
+    "CaseDirectivesRow",
+    "CaseEventsRow",
+    "DebtorNotificationsRow",
+    "FeedName",
+    "FreezeAcknowledgementsRow",
+    "FreezeOrdersRow",
+    "InquiriesRow",
+    "LandedBankAccountsRow",
+    "LandedCaseDirectivesRow",
+    "LandedCaseEventsRow",
+    "LandedDebtorNotificationsRow",
+    "LandedFreezeAcknowledgementsRow",
+    "LandedFreezeOrdersRow",
+    "LandedInquiriesRow",
+    "LandedPropertiesRow",
+    "LandedSecurityHoldingsRow",
+    "LandedVehiclesRow",
+    "PropertiesRow",
+    "SecurityHoldingsRow",
+    "VehiclesRow",
+]
