@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from estelam.core.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
+from estelam.core.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer, OrderKind
 from estelam.core.exceptions import AgencyError
 
 #: Safe defaults, named once.
@@ -18,6 +18,11 @@ DEFAULT_INQUIRY_BATCH_SIZE = 100
 BatchAnswers = dict[str, InquiryAnswer | AgencyError]
 
 
+#: The order kinds every agency's contract has operations for; transfer is the optional one.
+FREEZE_AND_RELEASE: frozenset[OrderKind] = frozenset({OrderKind.FREEZE, OrderKind.RELEASE})
+
+
+@runtime_checkable
 class AgencyClient(Protocol):
     """One agency instance, reached over its own contract (SOAP or REST).
 
@@ -26,7 +31,17 @@ class AgencyClient(Protocol):
     """
 
     instance: AgencyInstance
-    max_batch_size: int  # persons per batch call, as the agency's contract allows
+
+    @property
+    def max_batch_size(self) -> int:
+        """Persons per batch call, as the agency's contract allows."""
+        ...
+
+    @property
+    def order_kinds(self) -> frozenset[OrderKind]:
+        """The order kinds this agency's contract has operations for: freeze and release, and transfer where
+        the agency holds money (banks)."""
+        ...
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` has at this agency."""
@@ -50,6 +65,14 @@ class AgencyClient(Protocol):
 
     def release(self, order: FreezeOrder) -> Acknowledgement:
         """Lift up to ``order.amount_rial`` of this case's block on the asset."""
+        ...
+
+    def transfer(self, order: FreezeOrder) -> Acknowledgement:
+        """Move up to ``order.amount_rial`` of this case's block on a bank account to the court's account.
+
+        Raises ``OperationNotInContract`` (final, nothing sent) when ``OrderKind.TRANSFER`` is not in
+        ``order_kinds``: this agency's contract has no transfer operation.
+        """
         ...
 
     def close(self) -> None:

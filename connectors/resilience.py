@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, AgencyClient, BatchAnswers
-from estelam.core.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer
-from estelam.core.exceptions import AgencyDeadlineMissed, AgencyError, AgencyUnavailable
+from connectors.base import AgencyClient, BatchAnswers
+from estelam.core.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer, OrderKind
+from estelam.core.exceptions import AgencyDeadlineMissed, AgencyError, AgencyUnavailable, OperationNotInContract
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ class ResilientClient:
         self.inner = inner
         self.retry = retry or RetryPolicy()
         self.breaker = breaker or CircuitBreaker(self.instance.agency_id, clock=clock)
-        rate = getattr(self.instance, "rate_limit_per_s", None)
+        rate = self.instance.rate_limit_per_s
         self.limiter = limiter if limiter is not None else (TokenBucket(rate, clock=clock) if rate else None)
         self.deadline_s = deadline_s if deadline_s is not None else self.instance.reply_deadline_s
         self._clock = clock
@@ -225,7 +225,12 @@ class ResilientClient:
     @property
     def max_batch_size(self) -> int:
         """Persons per batch call, as the wrapped client's contract allows."""
-        return int(getattr(self.inner, "max_batch_size", DEFAULT_INQUIRY_BATCH_SIZE))
+        return self.inner.max_batch_size
+
+    @property
+    def order_kinds(self) -> frozenset[OrderKind]:
+        """The order kinds the wrapped client's contract has operations for."""
+        return self.inner.order_kinds
 
     def inquire_batch(self, person_ids: Sequence[str], request_id: str) -> BatchAnswers:
         """Ask about many persons in one batch call, within the deadline (a person refused alone is no retry)."""
@@ -242,15 +247,16 @@ class ResilientClient:
     def transfer(self, order: FreezeOrder) -> Acknowledgement:
         """Send a transfer order (frozen money to the court's account); a retry is safe as for freezes.
 
-        A wrapped client without a ``transfer`` operation (its agency's contract has none) gets a final
-        ``AgencyError`` at once: nothing is sent and the breaker is not touched.
+        When the wrapped client's contract has no transfer operation (``OrderKind.TRANSFER`` not in its
+        ``order_kinds``) the call ends at once with ``OperationNotInContract``: nothing is sent and neither
+        the breaker nor the rate limit is touched.
         """
-        send: Callable[[FreezeOrder], Acknowledgement] | None = getattr(self.inner, "transfer", None)
-        if send is None:
+        if OrderKind.TRANSFER not in self.inner.order_kinds:
             self.last_attempts = 0
-            raise AgencyError("this agency's contract has no transfer operation", agency_id=self.instance.agency_id,
-                              operation="transfer", request_id=order.order_id)
-        return self._call("transfer", order.order_id, lambda: send(order))
+            raise OperationNotInContract("this agency's contract has no transfer operation",
+                                         agency_id=self.instance.agency_id, operation="transfer",
+                                         request_id=order.order_id)
+        return self._call("transfer", order.order_id, lambda: self.inner.transfer(order))
 
     def close(self) -> None:
         """Close the wrapped client."""

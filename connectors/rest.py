@@ -33,7 +33,7 @@ from urllib.parse import quote
 import httpx
 import yaml
 
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
+from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, FREEZE_AND_RELEASE, BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.json_answers import (
@@ -65,7 +65,14 @@ from estelam.core.domain import (
     TlsOptions,
     Vehicle,
 )
-from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable, ContractError
+from estelam.core.exceptions import (
+    AgencyAnswerMalformed,
+    AgencyError,
+    AgencyFault,
+    AgencyUnavailable,
+    ContractError,
+    OperationNotInContract,
+)
 from estelam.core.identifiers import latin_digits
 
 #: How much of a non-JSON error body goes into an exception message.
@@ -207,6 +214,7 @@ class RestAgencyClient:
         self._authorization = {"Authorization": f"Bearer {credentials.secret}"} if credentials else {}
         self._max_answer_bytes = max_answer_bytes
         self.max_batch_size = declared_batch_size(Path(instance.contract), routes.batch)
+        self.order_kinds = FREEZE_AND_RELEASE  # no REST agency holds money: none has a transfer operation
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` has at this agency."""
@@ -262,6 +270,12 @@ class RestAgencyClient:
     def release(self, order: FreezeOrder) -> Acknowledgement:
         """Lift up to ``order.amount_rial`` of this case's block on the asset."""
         return self._order("release", self._routes.release, self._routes.release_body, order)
+
+    def transfer(self, order: FreezeOrder) -> Acknowledgement:
+        """No REST agency's contract has a transfer operation: ``OperationNotInContract``, nothing is sent."""
+        raise OperationNotInContract(f"this agency's contract ({self.instance.contract}) has no transfer operation",
+                                     agency_id=self.instance.agency_id, operation="transfer",
+                                     request_id=order.order_id)
 
     def close(self) -> None:
         """Close the HTTP connection pool if this client created it."""

@@ -57,7 +57,13 @@ from estelam.core.domain import (
     Property,
     TlsOptions,
 )
-from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable
+from estelam.core.exceptions import (
+    AgencyAnswerMalformed,
+    AgencyError,
+    AgencyFault,
+    AgencyUnavailable,
+    OperationNotInContract,
+)
 from estelam.core.identifiers import latin_digits
 
 #: Where every SOAP agency listens, below its base URL.
@@ -261,6 +267,7 @@ class SoapAgencyClient:
                                                                   f"{instance.endpoint}{SOAP_PATH}")
         self.batch_operation = f"{self.operations.inquire}Batch"
         self.max_batch_size = self._declared_batch_size()
+        self.order_kinds = frozenset(k for k in OrderKind if self.operations.operation_for(k) is not None)
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` holds at this agency."""
@@ -334,7 +341,7 @@ class SoapAgencyClient:
     def transfer(self, order: FreezeOrder) -> Acknowledgement:
         """Move up to ``order.amount_rial`` of the case's block on a bank account to the court's account.
 
-        Raises ``AgencyError`` (final, nothing sent) when this agency's contract has no transfer operation.
+        Raises ``OperationNotInContract`` (final, nothing sent) when this agency's contract has no transfer operation.
         """
         return self._send(order, OrderKind.TRANSFER)
 
@@ -348,7 +355,7 @@ class SoapAgencyClient:
             raise ValueError(f"order {order.order_id} is a {order.kind} order, not a {kind} order")
         operation = self.operations.operation_for(kind)
         if operation is None:
-            raise AgencyError(f"this agency's contract ({self.instance.contract}) has no {kind} operation",
+            raise OperationNotInContract(f"this agency's contract ({self.instance.contract}) has no {kind} operation",
                               agency_id=self.instance.agency_id, operation=str(kind), request_id=order.order_id)
         try:
             asset_fields = self.operations.order_fields(order.asset_ref)

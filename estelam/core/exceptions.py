@@ -6,6 +6,7 @@
     │   ├── AgencyUnavailable    could not reach the agency or it timed out (transient)
     │   │   └── AgencyDeadlineMissed  no answer within the agency's reply deadline, over all attempts
     │   ├── AgencyFault          the agency answered with a fault or an error status
+    │   ├── OperationNotInContract  the agency's contract has no such operation (e.g. transfer): nothing sent
     │   └── AgencyAnswerMalformed the answer does not follow the agency's contract
     ├── LandingError             a batch could not be written to the landing zone
     ├── WarehouseError           dbt failed to build the warehouse
@@ -85,6 +86,10 @@ class AgencyFault(AgencyError):
 
 class AgencyAnswerMalformed(AgencyError):
     """The agency's answer could not be read against its contract."""
+
+
+class OperationNotInContract(AgencyError):
+    """The agency's contract has no such operation (a registry cannot transfer money): final, nothing was sent."""
 
 
 class LandingError(EstelamError):

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, FREEZE_AND_RELEASE
 from connectors.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -68,6 +69,8 @@ class ScriptedAgency:
     calls: int = 0
     instance: AgencyInstance = INSTANCE
     sent_at: list[float] = field(default_factory=list)
+    max_batch_size = DEFAULT_INQUIRY_BATCH_SIZE
+    order_kinds = FREEZE_AND_RELEASE
 
     def _attempt(self) -> None:
         self.calls += 1
@@ -88,7 +91,7 @@ class ScriptedAgency:
     def freeze(self, order: object) -> object:
         raise NotImplementedError
 
-    release = freeze
+    release = transfer = freeze
 
     def close(self) -> None:
         pass
@@ -367,6 +370,8 @@ def test_the_round_records_one_final_state_per_person_with_reasons_and_attempts(
 @dataclass
 class ScriptedBank(ScriptedAgency):
     """A scripted agency whose contract has a transfer operation."""
+
+    order_kinds = frozenset(OrderKind)
 
     def transfer(self, order: FreezeOrder) -> Acknowledgement:
         self._attempt()

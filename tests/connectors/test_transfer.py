@@ -7,12 +7,13 @@ state; tests keep apart by case id and by account.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connectors import client_for
+from connectors.base import FREEZE_AND_RELEASE, BatchAnswers
 from connectors.resilience import BreakerState, ResilientClient
 from connectors.soap import SoapAgencyClient
 from estelam.contracts.registry import load_agency_registry
@@ -193,6 +194,9 @@ def test_push_orders_sends_a_transfer_through_the_hubs_bank_client(bank: Agency,
 class _NoTransfer:
     """A wire client whose agency's contract has freeze and release only (as the REST agencies)."""
 
+    max_batch_size = 1
+    order_kinds = FREEZE_AND_RELEASE
+
     def __init__(self, instance: AgencyInstance) -> None:
         self.instance = instance
         self.calls = 0
@@ -200,11 +204,14 @@ class _NoTransfer:
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         raise NotImplementedError
 
+    def inquire_batch(self, person_ids: Sequence[str], request_id: str) -> BatchAnswers:
+        raise NotImplementedError
+
     def freeze(self, order: FreezeOrder) -> Acknowledgement:
         self.calls += 1
         raise NotImplementedError
 
-    release = freeze
+    release = transfer = freeze
 
     def close(self) -> None:
         pass

@@ -1,0 +1,101 @@
+"""Every client the hub holds is an ``AgencyClient``: the wire clients and the resilient wrapper.
+
+This module is in mypy's ``files`` (pyproject ``[tool.mypy]``): the assignments below are checked
+statically, and the same clients are checked at run time against the ``runtime_checkable`` protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors import AgencyClient, ResilientClient, client_for
+from connectors.base import FREEZE_AND_RELEASE
+from connectors.rest import RestAgencyClient
+from connectors.soap import SoapAgencyClient
+from estelam.contracts.registry import load_agency_registry
+from estelam.core.domain import AgencyInstance, AgencyKind, FreezeOrder, OrderKind
+from estelam.core.exceptions import AgencyError, OperationNotInContract
+
+REGISTRY = load_agency_registry()
+
+
+def _first(kind: AgencyKind) -> AgencyInstance:
+    return next(i for i in REGISTRY.instances if i.kind is kind)
+
+
+def as_agency_client(client: SoapAgencyClient | RestAgencyClient | ResilientClient) -> AgencyClient:
+    """Accepted by mypy only while all three satisfy the protocol."""
+    return client
+
+
+@pytest.fixture
+def clients() -> Iterator[dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient]]:
+    bank = SoapAgencyClient(_first(AgencyKind.BANK), credentials=None)
+    land = SoapAgencyClient(_first(AgencyKind.LAND_REGISTRY), credentials=None)
+    depository = RestAgencyClient(_first(AgencyKind.SECURITIES_DEPOSITORY), credentials=None)
+    made: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient] = {
+        "soap_bank": bank, "soap_land_registry": land, "rest_depository": depository,
+        "resilient_bank": ResilientClient(bank), "resilient_depository": ResilientClient(depository),
+    }
+    yield made
+    for client in made.values():
+        client.close()
+
+
+def test_wire_clients_and_the_resilient_client_are_agency_clients(
+        clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient]) -> None:
+    for name, client in clients.items():
+        typed: AgencyClient = as_agency_client(client)
+        assert isinstance(typed, AgencyClient), name
+        assert typed.max_batch_size >= 1, name
+    resilient: AgencyClient = client_for(_first(AgencyKind.VEHICLE_REGISTRY))
+    try:
+        assert isinstance(resilient, AgencyClient)
+    finally:
+        resilient.close()
+
+
+class _FreezeOnly:
+    """A client written before transfers existed: no ``transfer``, no ``order_kinds``."""
+
+    instance = _first(AgencyKind.BANK)
+    max_batch_size = 1
+
+    def inquire(self, person_id: str, request_id: str) -> None: ...
+
+    def inquire_batch(self, person_ids: list[str], request_id: str) -> None: ...
+
+    def freeze(self, order: FreezeOrder) -> None: ...
+
+    def release(self, order: FreezeOrder) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def test_a_client_without_the_transfer_operation_is_not_an_agency_client() -> None:
+    assert not isinstance(_FreezeOnly(), AgencyClient)
+
+
+def test_order_kinds_follow_each_contract(
+        clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient]) -> None:
+    assert clients["soap_bank"].order_kinds == frozenset(OrderKind)
+    assert clients["resilient_bank"].order_kinds == frozenset(OrderKind)
+    assert clients["soap_land_registry"].order_kinds == FREEZE_AND_RELEASE
+    assert clients["rest_depository"].order_kinds == FREEZE_AND_RELEASE
+    assert clients["resilient_depository"].order_kinds == FREEZE_AND_RELEASE
+
+
+@pytest.mark.parametrize("name", ["soap_land_registry", "rest_depository", "resilient_depository"])
+def test_transfer_where_the_contract_has_none_is_a_final_typed_error(
+        clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient], name: str) -> None:
+    client = clients[name]
+    order = FreezeOrder("t1", OrderKind.TRANSFER, "C1", client.instance.agency_id, "IR" + "0" * 24, 1_000,
+                        datetime(2026, 11, 1, tzinfo=UTC))
+    with pytest.raises(OperationNotInContract, match="no transfer operation") as raised:
+        client.transfer(order)  # no simulator runs: reaching the network would fail differently
+    error: AgencyError = raised.value
+    assert (error.agency_id, error.operation, error.request_id) == (client.instance.agency_id, "transfer", "t1")
+    assert not error.transient
