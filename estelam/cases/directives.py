@@ -6,16 +6,18 @@ freeze reconciliation reads each case's standing directives when it plans.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Final
 
+from estelam.contracts.rows import CaseDirectivesRow
 from estelam.core.domain import RestrictionType
 from estelam.core.keys import stable_id
 from estelam.ingest.landing import read_landed, validate_and_land
 
-DIRECTIVES_FEED = "case_directives"
+DIRECTIVES_FEED: Final = "case_directives"
 #: The restriction a vehicle freeze asks for unless the judge directed otherwise.
 DEFAULT_RESTRICTION = RestrictionType.TRANSFER
 
@@ -42,10 +44,10 @@ class CaseDirectives:
 NO_DIRECTIVES = CaseDirectives()
 
 
-def case_directives(records: Iterable[Mapping[str, object]]) -> dict[str, CaseDirectives]:
+def case_directives(records: Iterable[CaseDirectivesRow]) -> dict[str, CaseDirectives]:
     """Fold the directive log (oldest first by ``issued_at``) into each case's standing directives."""
     state: dict[str, CaseDirectives] = {}
-    for row in sorted(records, key=lambda r: (r["issued_at"], str(r["directive_id"]))):  # type: ignore[return-value]
+    for row in sorted(records, key=lambda r: (r["issued_at"], str(r["directive_id"]))):
         case_id = str(row["case_id"])
         now = state.get(case_id, NO_DIRECTIVES)
         directive = Directive(str(row["directive"]))
@@ -71,7 +73,9 @@ def mark_directive(case_id: str, directive: Directive, *, issued_by: str, author
                    issued_at: datetime | None = None) -> None:
     """Record a judge's directive on a case (confidential, collect, ...) as a landed ``case_directives`` row."""
     issued_at = issued_at or datetime.now(UTC)
-    row = {"directive_id": stable_id(case_id, directive, issued_at.isoformat()), "case_id": case_id,
-           "directive": str(directive), "authorised_users": ",".join(authorised_users) or None,
-           "issued_by": issued_by, "issued_at": issued_at}
-    validate_and_land(DIRECTIVES_FEED, [row], batch_id=str(row["directive_id"]), partition=issued_at.date())
+    row: CaseDirectivesRow = {
+        "directive_id": stable_id(case_id, directive, issued_at.isoformat()), "case_id": case_id,
+        "directive": str(directive), "authorised_users": ",".join(authorised_users) or None,
+        "issued_by": issued_by, "issued_at": issued_at,
+    }
+    validate_and_land(DIRECTIVES_FEED, [row], batch_id=row["directive_id"], partition=issued_at.date())

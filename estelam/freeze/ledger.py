@@ -12,14 +12,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Final
 
 from estelam.cases.directives import NO_DIRECTIVES, CaseDirectives
+from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
 from estelam.core.domain import Acknowledgement, FreezeOrder, OrderKind, RestrictionType
 from estelam.core.keys import stable_id
 from estelam.freeze.planner import AssetKey, AssetNews, KnownAsset, OpenCase, PlannedFreeze, asset_news
 
-ORDERS_FEED = "freeze_orders"
-ACKS_FEED = "freeze_acknowledgements"
+ORDERS_FEED: Final = "freeze_orders"
+ACKS_FEED: Final = "freeze_acknowledgements"
 
 Key = tuple[str, str, str]  # (case_id, agency_id, asset_ref)
 
@@ -112,17 +114,17 @@ class LedgerState:
         return {o.key: o for oid, o in self.issued.items() if oid not in self.acknowledged}
 
 
-def ledger_state(attempts: Iterable[Mapping[str, object]], acks: Iterable[Mapping[str, object]]) -> LedgerState:
+def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAcknowledgementsRow]) -> LedgerState:
     """Derive held amounts, versions, asset news and the order book from the two logs."""
     state = LedgerState()
-    ordered_acks = sorted(acks, key=lambda a: a["acknowledged_at"])  # type: ignore[arg-type,return-value]
+    ordered_acks = sorted(acks, key=lambda a: a["acknowledged_at"])
     for ack in ordered_acks:
         key: Key = (str(ack["case_id"]), str(ack["agency_id"]), str(ack["asset_ref"]))
-        state.held[key] = int(ack["frozen_total_rial"])  # type: ignore[call-overload]
+        state.held[key] = int(ack["frozen_total_rial"])
         state.versions[key] += 1
         state.acknowledged.add(str(ack["order_id"]))
     state.news, state.collected = asset_news(ordered_acks)
-    for row in sorted(attempts, key=lambda r: r["issued_at"]):  # type: ignore[arg-type,return-value]
+    for row in sorted(attempts, key=lambda r: r["issued_at"]):
         order_id = str(row["order_id"])
         state.last_status[order_id] = OrderStatus(str(row["status"]))
         if order_id in state.issued:
@@ -131,12 +133,12 @@ def ledger_state(attempts: Iterable[Mapping[str, object]], acks: Iterable[Mappin
         restriction = row.get("restriction_type")
         state.issued[order_id] = IssuedOrder(
             order=FreezeOrder(order_id, kind, str(row["case_id"]), str(row["agency_id"]), str(row["asset_ref"]),
-                              int(row["amount_rial"]), row["first_issued_at"],  # type: ignore[call-overload,arg-type]
+                              int(row["amount_rial"]), row["first_issued_at"],
                               RestrictionType(str(restriction)) if restriction else None),
-            version=int(row["version"]),  # type: ignore[call-overload]
+            version=int(row["version"]),
             reason_code=ReasonCode(str(row["reason_code"])),
-            first_issued_at=row["first_issued_at"],  # type: ignore[arg-type]
-            deadline_at=row["deadline_at"],  # type: ignore[arg-type]
+            first_issued_at=row["first_issued_at"],
+            deadline_at=row["deadline_at"],
             person_id=str(row["person_id"]),
             asset_kind=str(row["asset_kind"]),
             confidential=bool(row["confidential"]),
@@ -204,7 +206,7 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     return orders
 
 
-def order_log_row(issued: IssuedOrder, *, cycle_id: str, sent_at: datetime) -> dict[str, object]:
+def order_log_row(issued: IssuedOrder, *, cycle_id: str, sent_at: datetime) -> FreezeOrdersRow:
     """The ``freeze_orders`` row of one sending of an order (as delivered and acknowledged)."""
     order = issued.order
     return {
@@ -218,7 +220,7 @@ def order_log_row(issued: IssuedOrder, *, cycle_id: str, sent_at: datetime) -> d
     }
 
 
-def acknowledgement_record(ack: Acknowledgement, kind: OrderKind) -> dict[str, object]:
+def acknowledgement_record(ack: Acknowledgement, kind: OrderKind) -> FreezeAcknowledgementsRow:
     """The ``freeze_acknowledgements`` row of an acknowledgement to an order of ``kind``."""
     return {
         "order_id": ack.order_id, "order_kind": str(kind), "agency_id": ack.agency_id, "case_id": ack.case_id,
@@ -229,7 +231,7 @@ def acknowledgement_record(ack: Acknowledgement, kind: OrderKind) -> dict[str, o
 
 
 
-def compliance_scoreboard(attempts: Iterable[Mapping[str, object]], acks: Iterable[Mapping[str, object]],
+def compliance_scoreboard(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAcknowledgementsRow],
                           *, now: datetime) -> dict[str, dict[str, int]]:
     """Per agency: orders issued, acknowledged, pending and late now, and orders ever recorded late."""
     attempts = list(attempts)

@@ -30,8 +30,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 import pyarrow as pa
+
+if TYPE_CHECKING:  # types only: the dbt Python model imports this module and nothing of the contracts loader
+    from estelam.contracts.rows import FreezeAcknowledgementsRow
 
 #: The first rials of a natural person's ordinary (unprotected) bank balances that are never frozen,
 #: across all their banks. The ``freeze_plan`` mart reads the dbt var ``subsistence_minimum_rial`` and
@@ -207,7 +211,7 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
     return plan
 
 
-def asset_news(acks: Iterable[Mapping[str, object]]) -> tuple[dict[AssetKey, AssetNews], Counter[str]]:
+def asset_news(acks: Iterable[FreezeAcknowledgementsRow]) -> tuple[dict[AssetKey, AssetNews], Counter[str]]:
     """Replay acknowledgement rows (oldest first) into per-asset news and the rials collected per case."""
     holds: dict[AssetKey, dict[str, int]] = defaultdict(dict)
     limits: dict[AssetKey, tuple[int, datetime]] = {}
@@ -215,15 +219,15 @@ def asset_news(acks: Iterable[Mapping[str, object]]) -> tuple[dict[AssetKey, Ass
     collected: Counter[str] = Counter()
     for ack in acks:
         asset: AssetKey = (str(ack["agency_id"]), str(ack["asset_ref"]))
-        at: datetime = ack["acknowledged_at"]  # type: ignore[assignment]
-        holds[asset][str(ack["case_id"])] = int(ack["frozen_total_rial"])  # type: ignore[call-overload]
+        at = ack["acknowledged_at"]
+        holds[asset][str(ack["case_id"])] = int(ack["frozen_total_rial"])
         status, kind = ack["status"], ack["order_kind"]
         if status == "unknown_asset":
             limits[asset] = (0, at)
         elif kind == "freeze" and status in ("partial", "refused"):
             limits[asset] = (sum(holds[asset].values()), at)  # the agency could block no more than this
-        elif kind == "transfer" and int(ack["acknowledged_amount_rial"]) > 0:  # type: ignore[call-overload]
-            moved = int(ack["acknowledged_amount_rial"])  # type: ignore[call-overload]
+        elif kind == "transfer" and int(ack["acknowledged_amount_rial"]) > 0:
+            moved = int(ack["acknowledged_amount_rial"])
             transfers[asset].append((at, moved))
             collected[str(ack["case_id"])] += moved
     news = {
@@ -243,16 +247,39 @@ PLAN_SCHEMA = pa.schema([
 ])
 
 
-def plan_table(cases: Iterable[Mapping[str, object]], assets: Iterable[Mapping[str, object]],
-               acks: Iterable[Mapping[str, object]], *, subsistence_minimum_rial: int | None = None) -> pa.Table:
+class WarehouseCaseRow(TypedDict):
+    """The columns of a warehouse ``int_cases`` row the plan reads."""
+
+    case_id: str
+    person_id: str
+    person_kind: str
+    filed_at: datetime
+    outstanding_rial: int
+    status: str
+
+
+class WarehouseAssetRow(TypedDict):
+    """The columns of a warehouse ``int_assets_latest`` row the plan reads (no value: not plannable)."""
+
+    person_id: str
+    agency_id: str
+    asset_kind: str
+    asset_ref: str
+    value_rial: int | None
+    learned_at: datetime
+    is_protected: bool
+
+
+def plan_table(cases: Iterable[WarehouseCaseRow], assets: Iterable[WarehouseAssetRow],
+               acks: Iterable[FreezeAcknowledgementsRow], *, subsistence_minimum_rial: int | None = None) -> pa.Table:
     """The plan as an Arrow table, from rows shaped like ``int_cases``, ``int_assets_latest`` and the ack feed."""
-    open_cases = [OpenCase(str(c["case_id"]), str(c["person_id"]), str(c["person_kind"]), c["filed_at"],  # type: ignore[arg-type]
-                           int(c["outstanding_rial"]))  # type: ignore[call-overload]
+    open_cases = [OpenCase(str(c["case_id"]), str(c["person_id"]), str(c["person_kind"]), c["filed_at"],
+                           int(c["outstanding_rial"]))
                   for c in cases if c["status"] == "open"]
     known = [KnownAsset(str(a["person_id"]), str(a["agency_id"]), str(a["asset_kind"]), str(a["asset_ref"]),
-                        int(a["value_rial"]), a["learned_at"], bool(a["is_protected"]))  # type: ignore[call-overload,arg-type]
-             for a in assets if a["value_rial"] is not None]
-    news, collected = asset_news(sorted(acks, key=lambda a: a["acknowledged_at"]))  # type: ignore[arg-type,return-value]
+                        int(value), a["learned_at"], bool(a["is_protected"]))
+             for a in assets if (value := a["value_rial"]) is not None]
+    news, collected = asset_news(sorted(acks, key=lambda a: a["acknowledged_at"]))
     plan = plan_freezes(open_cases, known, news, collected=collected,
                         subsistence_minimum_rial=SUBSISTENCE_MINIMUM_RIAL if subsistence_minimum_rial is None
                         else subsistence_minimum_rial)
@@ -269,6 +296,8 @@ __all__ = [
     "KnownAsset",
     "OpenCase",
     "PlannedFreeze",
+    "WarehouseAssetRow",
+    "WarehouseCaseRow",
     "asset_news",
     "plan_freezes",
     "plan_table",

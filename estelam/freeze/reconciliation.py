@@ -26,6 +26,12 @@ from typing import Protocol
 
 from connectors import AgencyClient
 from estelam.cases.directives import standing_directives
+from estelam.contracts.rows import (
+    FreezeAcknowledgementsRow,
+    FreezeOrdersRow,
+    LandedFreezeAcknowledgementsRow,
+    LandedFreezeOrdersRow,
+)
 from estelam.core.domain import Acknowledgement, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError
 from estelam.core.log import event_fields
@@ -59,21 +65,18 @@ def _send(client: AgencyClient, order: FreezeOrder) -> Acknowledgement:
         return client.freeze(order)
     if order.kind is OrderKind.RELEASE:
         return client.release(order)
-    transfer: Callable[[FreezeOrder], Acknowledgement] | None = getattr(client, "transfer", None)
-    if transfer is None:  # the agency's contract has no transfer operation (yet): recorded, resent later
-        raise AgencyError("this agency's contract has no transfer operation", agency_id=order.agency_id,
-                          operation="transfer", request_id=order.order_id)
-    return transfer(order)
+    # an agency whose contract has no transfer operation raises OperationNotInContract: recorded, resent later
+    return client.transfer(order)
 
 
 def push_orders(orders: Sequence[IssuedOrder], clients: Mapping[str, AgencyClient], *, cycle_id: str,
-                now: datetime) -> tuple[list[dict[str, object]], list[Acknowledgement]]:
+                now: datetime) -> tuple[list[FreezeOrdersRow], list[Acknowledgement]]:
     """Send each order through its agency's connector; returns the order log rows and the acknowledgements.
 
     An order that got no acknowledgement (unreachable, timed out, faulted) is recorded ``pending``
     until its deadline and ``late`` after it, with the reason.
     """
-    log: list[dict[str, object]] = []
+    log: list[FreezeOrdersRow] = []
     acks: list[Acknowledgement] = []
     for issued in orders:
         order = issued.order
@@ -101,11 +104,11 @@ def push_orders(orders: Sequence[IssuedOrder], clients: Mapping[str, AgencyClien
 class FreezeLedger(Protocol):
     """Where the order, acknowledgement and notification logs live: append-only."""
 
-    def attempts(self) -> list[dict[str, object]]: ...
+    def attempts(self) -> Sequence[FreezeOrdersRow]: ...
 
-    def acknowledgements(self) -> list[dict[str, object]]: ...
+    def acknowledgements(self) -> Sequence[FreezeAcknowledgementsRow]: ...
 
-    def record(self, batch_id: str, attempts: list[dict[str, object]], acks: list[dict[str, object]],
+    def record(self, batch_id: str, attempts: list[FreezeOrdersRow], acks: list[FreezeAcknowledgementsRow],
                notices: list[dict[str, object]], *, partition: date) -> None: ...
 
 
@@ -113,17 +116,17 @@ class FreezeLedger(Protocol):
 class MemoryLedger:
     """The logs in memory (tests, benchmarks): the same rows the landing zone would hold."""
 
-    attempt_rows: list[dict[str, object]] = field(default_factory=list)
-    ack_rows: list[dict[str, object]] = field(default_factory=list)
+    attempt_rows: list[FreezeOrdersRow] = field(default_factory=list)
+    ack_rows: list[FreezeAcknowledgementsRow] = field(default_factory=list)
     notice_rows: list[dict[str, object]] = field(default_factory=list)
 
-    def attempts(self) -> list[dict[str, object]]:
+    def attempts(self) -> list[FreezeOrdersRow]:
         return list(self.attempt_rows)
 
-    def acknowledgements(self) -> list[dict[str, object]]:
+    def acknowledgements(self) -> list[FreezeAcknowledgementsRow]:
         return list(self.ack_rows)
 
-    def record(self, batch_id: str, attempts: list[dict[str, object]], acks: list[dict[str, object]],
+    def record(self, batch_id: str, attempts: list[FreezeOrdersRow], acks: list[FreezeAcknowledgementsRow],
                notices: list[dict[str, object]], *, partition: date) -> None:
         self.attempt_rows += attempts
         self.ack_rows += acks
@@ -133,13 +136,13 @@ class MemoryLedger:
 class LandedLedger:
     """The logs as landed feeds: every batch validated against its contract and written as Parquet."""
 
-    def attempts(self) -> list[dict[str, object]]:
+    def attempts(self) -> list[LandedFreezeOrdersRow]:
         return read_landed(ORDERS_FEED)
 
-    def acknowledgements(self) -> list[dict[str, object]]:
+    def acknowledgements(self) -> list[LandedFreezeAcknowledgementsRow]:
         return read_landed(ACKS_FEED)
 
-    def record(self, batch_id: str, attempts: list[dict[str, object]], acks: list[dict[str, object]],
+    def record(self, batch_id: str, attempts: list[FreezeOrdersRow], acks: list[FreezeAcknowledgementsRow],
                notices: list[dict[str, object]], *, partition: date) -> None:
         validate_and_land(ORDERS_FEED, attempts, batch_id=batch_id, partition=partition)
         validate_and_land(ACKS_FEED, acks, batch_id=batch_id, partition=partition)
@@ -175,7 +178,7 @@ def reconcile(cycle_id: str, view: HubView, ledger: FreezeLedger, clients: Mappi
               ) -> CycleSummary:
     """One reconciliation cycle at ``now``: plan, diff, push, record; again until nothing new is to be sent."""
     sent: list[IssuedOrder] = []
-    log: list[dict[str, object]] = []
+    log: list[FreezeOrdersRow] = []
     acks: list[Acknowledgement] = []
     notices = 0
     passes = 0
