@@ -26,7 +26,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
+from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
 from estelam.core.domain import OrderKind
 from estelam.freeze.ledger import CaseFacts, HubView, ReasonCode, ledger_state, order_id_for, plan_orders
 from estelam.freeze.planner import LIQUIDITY_RANK, KnownAsset, plan_freezes
@@ -40,8 +42,10 @@ AGENCY_DEADLINE_S = 30.0
 BANKS = ("bank_melli", "bank_mellat", "bank_saderat")
 PAID_SHARE, CLOSED_SHARE, PARTIAL_SHARE, UNANSWERED_SHARE = 0.10, 0.03, 0.02, 0.01
 
+T = TypeVar("T")
 
-def book(n_cases: int, rng: random.Random) -> tuple[HubView, list[dict[str, object]], list[dict[str, object]]]:
+
+def book(n_cases: int, rng: random.Random) -> tuple[HubView, list[FreezeOrdersRow], list[FreezeAcknowledgementsRow]]:
     """Cases, reported assets, and yesterday's order and acknowledgement logs."""
     cases: list[CaseFacts] = []
     assets: list[KnownAsset] = []
@@ -67,8 +71,8 @@ def book(n_cases: int, rng: random.Random) -> tuple[HubView, list[dict[str, obje
                                      rng.randrange(5_000_000_000, 90_000_000_000), YESTERDAY))
     view = HubView(cases, assets)
     yesterday = plan_freezes(view.open_cases(), assets)
-    attempts: list[dict[str, object]] = []
-    acks: list[dict[str, object]] = []
+    attempts: list[FreezeOrdersRow] = []
+    acks: list[FreezeAcknowledgementsRow] = []
     for row in yesterday:
         key = row.key
         order_id = order_id_for(key, OrderKind.FREEZE, 0)
@@ -103,7 +107,7 @@ def book(n_cases: int, rng: random.Random) -> tuple[HubView, list[dict[str, obje
     return HubView(today, assets), attempts, acks
 
 
-def floor(view: HubView, acks: list[dict[str, object]]) -> int:
+def floor(view: HubView, acks: list[FreezeAcknowledgementsRow]) -> int:
     """Group, sort, and diff two dicts: the least work a plan-and-diff does on these inputs."""
     by_person: dict[str, list[KnownAsset]] = defaultdict(list)
     for asset in view.assets:
@@ -117,13 +121,14 @@ def floor(view: HubView, acks: list[dict[str, object]]) -> int:
         owned = sorted(by_person[person_id], key=lambda a: (LIQUIDITY_RANK[a.asset_kind], -a.value_rial))
         if owned:
             wanted[(cases[0].case_id, owned[0].agency_id, owned[0].asset_ref)] = cases[0].outstanding_rial
-    held = {(str(a["case_id"]), str(a["agency_id"]), str(a["asset_ref"])): int(a["frozen_total_rial"])  # type: ignore[call-overload]
+    held = {(str(a["case_id"]), str(a["agency_id"]), str(a["asset_ref"])): int(a["frozen_total_rial"])
             for a in acks}
     return sum(1 for key in wanted.keys() | held.keys() if wanted.get(key, 0) != held.get(key, 0))
 
 
-def best_of(rounds: int, work: Callable[[], object]) -> tuple[float, object]:
-    times, result = [], None
+def best_of(rounds: int, work: Callable[[], T]) -> tuple[float, T]:
+    """The fastest of ``rounds`` runs of ``work``, and what the last run returned."""
+    times: list[float] = []
     for _ in range(rounds):
         started = time.perf_counter()
         result = work()
@@ -143,16 +148,16 @@ def main(argv: list[str] | None = None) -> None:
     deadlines = {a.agency_id: AGENCY_DEADLINE_S for a in view.assets}
     t_state, state = best_of(args.rounds, lambda: ledger_state(attempts, acks))
     open_cases = view.open_cases()
-    t_plan, plan = best_of(args.rounds, lambda: plan_freezes(open_cases, view.assets, state.news,  # type: ignore[attr-defined]
-                                                             collected=state.collected))  # type: ignore[attr-defined]
-    t_diff, orders = best_of(args.rounds, lambda: plan_orders(plan, state, view, now=NOW,  # type: ignore[arg-type]
+    t_plan, plan = best_of(args.rounds, lambda: plan_freezes(open_cases, view.assets, state.news,
+                                                             collected=state.collected))
+    t_diff, orders = best_of(args.rounds, lambda: plan_orders(plan, state, view, now=NOW,
                                                               deadlines_s=deadlines))
     t_floor, _ = best_of(args.rounds, lambda: floor(view, acks))
     total = t_state + t_plan + t_diff
     by_kind: dict[str, int] = defaultdict(int)
-    for order in orders:  # type: ignore[attr-defined]
+    for order in orders:
         by_kind[str(order.order.kind)] += 1
-    print(f"plan rows: {len(plan):,}; orders: {len(orders):,} {dict(by_kind)}")  # type: ignore[arg-type]
+    print(f"plan rows: {len(plan):,}; orders: {len(orders):,} {dict(by_kind)}")
     print(f"{'step':<8}{'seconds':>10}")
     for name, seconds in (("state", t_state), ("plan", t_plan), ("diff", t_diff), ("total", total),
                           ("floor", t_floor)):

@@ -25,7 +25,7 @@ from collections import Counter
 
 from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
-from simulators.faults import FaultProfile
+from simulators.faults import Fault, FaultProfile
 from simulators.fleet import Fleet
 from simulators.world import generate
 
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         registry = load_agency_registry()
         world = generate(registry.instances, n_persons=args.persons)
         n = len(registry.instances)
-        faults = {instance.agency_id: FaultProfile(rates={"latency": 1.0}, latency_s=LATENCY_S, seed=i)
+        faults = {instance.agency_id: FaultProfile(rates={Fault.LATENCY: 1.0}, latency_s=LATENCY_S, seed=i)
                   for i, instance in enumerate(registry.instances)}
         with Fleet.start(registry, world, faults=faults) as fleet, settings.use(settings.current().with_changes(
                 endpoints_file=fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json"))):

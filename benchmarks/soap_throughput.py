@@ -133,8 +133,7 @@ def measure(bank: AgencyInstance, persons: Sequence[str], seconds: float, batch:
 
     def group(n: int) -> list[str]:
         start = (n * batch) % len(persons)
-        chosen = (persons[start:] + persons)[:batch]
-        return chosen
+        return [*persons[start:], *persons][:batch]
 
     def floor_single(n: int) -> int:
         response = http.post(url, content=single_body.replace(PLACEHOLDER_ID.encode(), person(n).encode()),

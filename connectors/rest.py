@@ -67,6 +67,7 @@ from estelam.core.domain import (
 )
 from estelam.core.exceptions import (
     AgencyAnswerMalformed,
+    AgencyCallSite,
     AgencyError,
     AgencyFault,
     AgencyUnavailable,
@@ -355,7 +356,7 @@ class RestAgencyClient:
         body: dict[str, Any] | None = None,
     ) -> Any:
         """Send one request; the decoded JSON answer, or the matching ``AgencyError``."""
-        context = {"agency_id": self.instance.agency_id, "operation": name, "request_id": request_id}
+        context: AgencyCallSite = {"agency_id": self.instance.agency_id, "operation": name, "request_id": request_id}
         headers = {REQUEST_ID_HEADER: request_id, "Accept": "application/json", **self._authorization}
         try:
             with self._http.stream(operation.method, self.instance.endpoint + path, headers=headers,
@@ -380,7 +381,7 @@ class RestAgencyClient:
             raise AgencyAnswerMalformed(f"answer is not JSON: {exc}", status_code=response.status_code,
                                         **context) from exc
 
-    def _bounded_read(self, response: httpx.Response, context: dict[str, Any]) -> bytes:
+    def _bounded_read(self, response: httpx.Response, context: AgencyCallSite) -> bytes:
         """The answer's body, refused unread past ``max_answer_bytes`` (declared or actual)."""
         limit = self._max_answer_bytes
         declared = int(response.headers.get("Content-Length") or 0)

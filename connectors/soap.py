@@ -195,7 +195,8 @@ def wsdl_document(path: Path) -> Document:
         document = _documents.get(key)
         if document is None:
             loader = Transport(timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S, cache=None)
-            document = Document(str(key[0]), loader, settings=HARDENED_SETTINGS)
+            # zeep annotates ``transport`` as a class, but Document takes (and uses) an instance
+            document = Document(str(key[0]), loader, settings=HARDENED_SETTINGS)  # type: ignore[arg-type]
             _documents[key] = document
         return document
 
@@ -204,7 +205,7 @@ class _BoundedTransport(Transport):
     """zeep's transport, reading at most ``max_answer_bytes`` of any answer (a huge answer is refused unread)."""
 
     def __init__(self, *args: Any, max_answer_bytes: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # zeep's Transport.__init__ is unannotated
         self.max_answer_bytes = max_answer_bytes
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:

@@ -68,6 +68,7 @@ def parse_untrusted(document: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> 
     check_size(len(document), max_bytes)
     root = etree.fromstring(document, parser=hardened_parser())
     docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+    doctype: str = docinfo.doctype  # type: ignore[union-attr]  # lxml-stubs 0.5 lacks DocInfo.doctype
+    if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise UnsafeXml("XML documents with a DOCTYPE are refused")
     return root

@@ -6,6 +6,8 @@ new is to be sent). When nothing was delivered, no acknowledgements land and the
 not rebuilt (the announce task is skipped).
 """
 
+from typing import Any
+
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
@@ -24,19 +26,20 @@ from estelam.orchestration.pools import WAREHOUSE_POOL
 )
 def freeze_reconciliation() -> None:
     @task(pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
-    def reconcile() -> dict[str, object]:
+    def reconcile() -> dict[str, int | str]:
         from estelam.core.keys import safe_batch_id
         from estelam.freeze.reconciliation import run_cycle
 
         return run_cycle(safe_batch_id(get_current_context()["run_id"])).as_dict()
 
     @task(outlets=[FREEZE_ACKNOWLEDGEMENTS])
-    def announce_acknowledgements(cycle: dict[str, object]) -> int:
+    def announce_acknowledgements(cycle: dict[str, int | str]) -> int:
         if not cycle["delivered"]:
             raise AirflowSkipException("no order was delivered: nothing new to build")
-        return int(cycle["delivered"])  # type: ignore[call-overload]
+        return int(cycle["delivered"])
 
-    announce_acknowledgements(reconcile())
+    cycle: Any = reconcile()  # an XComArg while the DAG is parsed; the task receives reconcile's dict
+    announce_acknowledgements(cycle)
 
 
 freeze_reconciliation()

@@ -45,7 +45,7 @@ def _download(frame: pd.DataFrame, name: str) -> None:
 
 
 def _section(title_key: str, frame: pd.DataFrame, name: str, mart: str, filters: kpi_data.Filters,
-             chart: Callable[[pd.DataFrame], None] | None = None) -> None:
+             chart: Callable[[pd.DataFrame], object] | None = None) -> None:
     st.subheader(t(title_key, lang()))
     for dim in kpi_data.unsplit_dimensions(mart, kpi_data.load(mart), filters):
         st.caption(t("not_split", lang(), dim=t(dim, lang())))

@@ -272,11 +272,11 @@ class FaultyApplication:
                 document = json.loads(request.body)
             except (UnicodeDecodeError, json.JSONDecodeError):
                 document = None
-        body = document if isinstance(document, dict) else None
-        is_order = body is not None and "orderId" in body
-        request_id = (body or {}).get("orderId") or request.headers.get("x-request-id") or None
+        json_body = document if isinstance(document, dict) else None
+        is_order = json_body is not None and "orderId" in json_body
+        request_id = (json_body or {}).get("orderId") or request.headers.get("x-request-id") or None
         return _Seen(f"{request.method} {request.path}", request_id, is_order, "release" in request.path.lower(),
-                     None, body)
+                     None, json_body)
 
     # --- injecting --------------------------------------------------------------------------------
 

@@ -331,7 +331,8 @@ def rest_application(state: AgencyState, openapi_path: Path, credentials: Creden
             elif place == "header":
                 value = request.headers.get(name.lower())
             else:
-                value = (request.query.get(name) or [None])[0]
+                given = request.query.get(name)
+                value = given[0] if given else None
             if value is None:
                 if parameter.get("required"):
                     raise _Problem(400, f"{place} parameter {name} is required")

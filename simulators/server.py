@@ -102,7 +102,8 @@ class RunningServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"{self._scheme}://{host}:{port}"
+        host_text = host.decode() if isinstance(host, bytes) else host
+        return f"{self._scheme}://{host_text}:{port}"
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -43,6 +44,11 @@ INVALID_PERSON_ID = "invalid_person_id"
 
 _ENV = f"{{{SOAP_ENV_NS}}}"
 
+
+
+def _default_namespace(ns: str) -> dict[Any, str]:
+    """``ns`` as a new element's default namespace: lxml's ``None`` prefix (lxml-stubs allow only str keys)."""
+    return {None: ns}
 
 class SoapFault(Exception):
     """A request this agency refuses; becomes a SOAP 1.1 fault."""
@@ -190,7 +196,8 @@ class SoapAgency:
         with self._schema_lock:
             if self._schema.validate(element):
                 return []
-            return [f"{e.message} (line {e.line})" for e in self._schema.error_log]
+            errors = self._schema.error_log  # lxml-stubs 0.5 do not declare _ErrorLog iterable; lxml's is
+            return [f"{e.message} (line {e.line})" for e in errors]  # type: ignore[attr-defined]
 
     def _serve_wsdl(self, request: Request) -> Response:
         host = request.headers.get("host")
@@ -227,7 +234,7 @@ class SoapAgency:
         person_id = _text(request, ns, "personId")
         if not is_person_id(person_id):
             raise SoapFault(FAULT_CLIENT, f"invalid personId {person_id!r}: check digit does not match")
-        answer = etree.Element(f"{{{ns}}}{self.vocabulary.inquire}Response", nsmap={None: ns})
+        answer = etree.Element(f"{{{ns}}}{self.vocabulary.inquire}Response", nsmap=_default_namespace(ns))
         for asset in self.state.assets_of(person_id):
             self.vocabulary.write_asset(answer, ns, asset, self.identifier)
         _child(answer, ns, "answeredAt", _utc_text(datetime.now(UTC)))
@@ -236,7 +243,7 @@ class SoapAgency:
     def _inquire_batch(self, request: etree._Element) -> etree._Element:
         """One answer per distinct person asked: their assets, or an error for that person alone."""
         ns = self.namespace
-        answer = etree.Element(f"{{{ns}}}{self.vocabulary.inquire}BatchResponse", nsmap={None: ns})
+        answer = etree.Element(f"{{{ns}}}{self.vocabulary.inquire}BatchResponse", nsmap=_default_namespace(ns))
         _child(answer, ns, "requestId", _text(request, ns, "requestId"))
         asked = [(el.text or "").strip() for el in request.findall(f"{{{ns}}}personId")]
         for person_id in dict.fromkeys(asked):  # distinct, in the order asked
@@ -271,7 +278,7 @@ class SoapAgency:
 
     def _acknowledgement(self, element_name: str, ack: Acknowledgement) -> etree._Element:
         ns = self.namespace
-        answer = etree.Element(f"{{{ns}}}{element_name}", nsmap={None: ns})
+        answer = etree.Element(f"{{{ns}}}{element_name}", nsmap=_default_namespace(ns))
         _child(answer, ns, "orderId", ack.order_id)
         _child(answer, ns, "status", ack.status.value)
         _child(answer, ns, "acknowledgedAmountRial", ack.acknowledged_amount_rial)

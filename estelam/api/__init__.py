@@ -3,6 +3,7 @@
 ``create_app()`` builds the FastAPI application; ``python -m estelam.api`` serves it with uvicorn.
 """
 
-from estelam.api.app import ApiSettings, create_app
+from estelam.api.app import create_app
+from estelam.api.services import ApiSettings
 
 __all__ = ["ApiSettings", "create_app"]

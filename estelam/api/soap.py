@@ -75,16 +75,16 @@ def read_request(document: bytes) -> tuple[str, list[PostedAcknowledgement]]:
     if request is None:
         raise SoapClientFault("expected a SOAP 1.1 envelope with an AcknowledgeOrders body")
     agency_id = _text(request, "agencyId")
-    posted = []
+    posted: list[PostedAcknowledgement] = []
     for element in request.findall(_q("acknowledgement")):
-        try:
-            ack = AcknowledgementIn(
-                order_id=_text(element, "orderId"), status=_text(element, "status"),
-                acknowledged_amount_rial=_text(element, "acknowledgedAmountRial"),
-                frozen_total_rial=_text(element, "frozenTotalRial"),
-                acknowledged_at=datetime.fromisoformat(_text(element, "acknowledgedAt") or ""),
-                reason=_text(element, "reason", required=False),
-            )
+        try:  # the texts are validated (and the amounts parsed) by the model, as a JSON body would be
+            ack = AcknowledgementIn.model_validate({
+                "order_id": _text(element, "orderId"), "status": _text(element, "status"),
+                "acknowledged_amount_rial": _text(element, "acknowledgedAmountRial"),
+                "frozen_total_rial": _text(element, "frozenTotalRial"),
+                "acknowledged_at": datetime.fromisoformat(_text(element, "acknowledgedAt") or ""),
+                "reason": _text(element, "reason", required=False),
+            })
         except (ValidationError, ValueError) as exc:
             raise SoapClientFault(f"acknowledgement {len(posted) + 1}: {exc}") from exc
         posted.append(PostedAcknowledgement(**ack.model_dump()))

@@ -24,6 +24,8 @@ inquiry's or order's final state with the message as its reason.
 
 from __future__ import annotations
 
+from typing import NotRequired, TypedDict, Unpack
+
 
 class EstelamError(Exception):
     """Base of every error Estelam raises on purpose."""
@@ -31,6 +33,14 @@ class EstelamError(Exception):
 
 class ContractError(EstelamError):
     """A contract (agency registry, WSDL, OpenAPI, data contract) is missing or invalid."""
+
+
+class AgencyCallSite(TypedDict):
+    """Where an agency call went wrong: the keyword arguments every ``AgencyError`` takes besides the status."""
+
+    agency_id: str
+    operation: str
+    request_id: NotRequired[str | None]
 
 
 class AgencyError(EstelamError):
@@ -70,8 +80,9 @@ class AgencyDeadlineMissed(AgencyUnavailable):
     inquiry's ``deadline_missed`` state, which the compliance scoreboard counts against the agency.
     """
 
-    def __init__(self, message: str, *, deadline_s: float, attempts: int, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, deadline_s: float, attempts: int, status_code: int | None = None,
+                 **kwargs: Unpack[AgencyCallSite]) -> None:
+        super().__init__(message, status_code=status_code, **kwargs)
         self.deadline_s = deadline_s
         self.attempts = attempts
 
@@ -79,8 +90,8 @@ class AgencyDeadlineMissed(AgencyUnavailable):
 class AgencyFault(AgencyError):
     """The agency answered with a SOAP fault or an HTTP error status."""
 
-    def __init__(self, message: str, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, status_code: int | None = None, **kwargs: Unpack[AgencyCallSite]) -> None:
+        super().__init__(message, status_code=status_code, **kwargs)
         self.transient = self.status_code is not None and self.status_code >= 500
 
 

@@ -168,7 +168,8 @@ class CycleSummary:
     pending: int  # orders in flight within their deadline at the end of the cycle
     late: int  # orders in flight past their deadline at the end of the cycle
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, int | str]:
+        """The summary as a small JSON-friendly dict (a DAG task's return value)."""
         return dict(self.__dict__)
 
 

@@ -103,7 +103,7 @@ def _all_native(ctype: str, values: list[object]) -> bool:
     if not set(map(type, values)) <= _NATIVE_TYPES[ctype]:
         return False
     if ctype == "timestamp":
-        return all(v.utcoffset() is not None for v in values if v is not None)  # type: ignore[attr-defined]
+        return all(isinstance(v, datetime) and v.utcoffset() is not None for v in values if v is not None)
     return True
 
 
@@ -174,7 +174,8 @@ def conform(contract: FeedContract, batch: Sequence[Mapping[str, object]] | pa.T
                 reasons[i].append(f"{col.name}: {error}")
 
         def raw_rows(indices: Sequence[int]) -> list[Mapping[str, object]]:
-            return batch.take(pa.array(indices, type=pa.int64())).to_pylist()
+            taken: list[Mapping[str, object]] = batch.take(pa.array(indices, type=pa.int64())).to_pylist()
+            return taken
 
     else:
         records = batch if isinstance(batch, list) else list(batch)

@@ -75,11 +75,11 @@ class ValidationOutcome:
 
     @property
     def valid_rows(self) -> int:
-        return self.valid.num_rows
+        return int(self.valid.num_rows)
 
     @property
     def rejected_rows(self) -> int:
-        return self.rejected.num_rows
+        return int(self.rejected.num_rows)
 
     def reasons_summary(self) -> Counter[str]:
         """How many rejected rows each reason accounts for (a row may count under several)."""
@@ -284,6 +284,14 @@ def _gx_error(exception_info: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+
+def _meta_of(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """The meta every expectation of ours carries (rule, column, kind: set by the suite builder)."""
+    if meta is None:
+        raise ContractError("a GX expectation without Estelam's meta: the suite was not built from a contract")
+    return meta
+
+
 def _expect(contract: FeedContract, table: pa.Table) -> tuple[list[list[str]], bool, dict[str, Any]]:
     """Run the feed's suite; per conformed row, the rules it broke (in suite order)."""
     reasons: list[list[str]] = [[] for _ in range(table.num_rows)]
@@ -302,11 +310,12 @@ def _expect(contract: FeedContract, table: pa.Table) -> tuple[list[list[str]], b
             result_format=RESULT_FORMAT,
         )
         result = validator.validate_expectation_suite(runner.suite)
-    order = {e.meta[META_RULE]: i for i, e in enumerate(runner.suite.expectations)}
+    order = {_meta_of(e.meta)[META_RULE]: i for i, e in enumerate(runner.suite.expectations)}
     hits: list[list[tuple[int, str]]] = [[] for _ in range(table.num_rows)]
     for expectation in result.results:
         config = expectation.expectation_config
-        rule = config.meta[META_RULE]
+        meta = _meta_of(config.meta if config is not None else None)
+        rule = meta[META_RULE]
         error = _gx_error(expectation.exception_info)
         if error is not None:
             raise ContractError(f"feed {contract.feed!r}: GX could not evaluate {rule!r}: {error}")
@@ -315,7 +324,7 @@ def _expect(contract: FeedContract, table: pa.Table) -> tuple[list[list[str]], b
         rows: Iterable[int]
         if "unexpected_index_list" in expectation.result:
             rows = expectation.result["unexpected_index_list"]
-            if config.meta[META_KIND] == "primary_key":
+            if meta[META_KIND] == "primary_key":
                 # GX flags every row of a duplicated key; the first one is kept
                 repeats = frame.duplicated(subset=list(contract.primary_key), keep="first")
                 rows = [i for i in rows if repeats.iat[i]]

@@ -122,7 +122,7 @@ def _release_dbt_connection() -> None:
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
     with DuckDBConnectionManager._LOCK:
-        environment = DuckDBConnectionManager._ENV
+        environment: Any = DuckDBConnectionManager._ENV  # dbt-duckdb declares it as a bare None: untyped
         if environment is not None:
             environment.close()
         DuckDBConnectionManager.close_all_connections()

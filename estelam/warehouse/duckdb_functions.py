@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from duckdb import func
 
 from estelam.core.identifiers import (
     is_iban,
@@ -90,7 +91,7 @@ def _vectorised(function: Callable[[str], Any], arrow_type: pa.DataType) -> Call
 
     def apply(values: Any) -> pa.Array:
         memo: dict[str, Any] = {}
-        out = []
+        out: list[Any] = []
         for value in values.to_pylist():
             if value is None:
                 out.append(None)
@@ -113,7 +114,7 @@ def register(connection: duckdb.DuckDBPyConnection) -> None:
         connection.create_function(
             name, _vectorised(function, _ARROW_TYPES[return_type]), ["VARCHAR"], return_type,
             # special: the function sees nulls (and passes them through) and may answer null (no scheme)
-            type="arrow", null_handling="special", side_effects=False,
+            type=func.ARROW, null_handling=func.SPECIAL, side_effects=False,
         )
 
 
@@ -123,7 +124,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from dbt.adapters.duckdb.plugins import BasePlugin
 
-    class Plugin(BasePlugin):  # type: ignore[misc]
+    class Plugin(BasePlugin):
         """Registers the identity functions on dbt's DuckDB connection."""
 
         def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
