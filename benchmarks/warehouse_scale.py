@@ -129,7 +129,8 @@ def _copy(con: duckdb.DuckDBPyConnection, root: Path, feed: str, select_sql: str
     con.execute(f"""copy (select {", ".join(columns)}, '{BATCH_ID}' as _batch_id,
                          timestamptz '{ANCHOR}' + interval 3 day as _landed_at from produced)
                     to '{path}' (format parquet, compression zstd, row_group_size 122880)""")
-    return int(con.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0])  # type: ignore[index]
+    ((count,),) = con.execute(f"select count(*) from read_parquet('{path}')").fetchall()
+    return int(count)
 
 
 def generate_landing(root: Path, n_persons: int) -> dict[str, int]:

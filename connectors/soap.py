@@ -55,6 +55,7 @@ from estelam.core.domain import (
     InquiryAnswer,
     OrderKind,
     Property,
+    SecurityHolding,
     TlsOptions,
 )
 from estelam.core.exceptions import (
@@ -96,7 +97,7 @@ class _Unreadable(ValueError):
 
 
 def _owner(asset: Asset) -> str:
-    return asset.holder_id if isinstance(asset, BankAccount) else asset.owner_id  # type: ignore[union-attr]
+    return asset.holder_id if isinstance(asset, BankAccount | SecurityHolding) else asset.owner_id
 
 
 def _field(value: Any, name: str) -> Any:

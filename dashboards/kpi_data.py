@@ -209,9 +209,9 @@ class Headline:
 
     @property
     def change(self) -> float | None:
-        if self.value is None or self.previous in (None, 0):
+        if self.value is None or self.previous is None or self.previous == 0:
             return None
-        return (self.value - self.previous) / self.previous  # type: ignore[operator]
+        return (self.value - self.previous) / self.previous
 
 
 def _total(frame: pd.DataFrame, column: str) -> float | None:

@@ -6,12 +6,14 @@ they start, report their URL and stop the same way.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 LOOPBACK = "127.0.0.1"
@@ -77,11 +79,11 @@ class _AppServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.application = application
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
         """A client that fails the TLS handshake or hangs up early is not the server's error: stay quiet."""
         if isinstance(sys.exc_info()[1], ssl.SSLError | ConnectionError):
             return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
+        super().handle_error(request, client_address)
 
 
 class RunningServer:

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
-from typing import overload
+from typing import TypedDict, TypeVar, Unpack, overload
 
 from estelam.core.domain import (
     AccountKind,
@@ -176,6 +176,14 @@ class CaseEvent:
     automated: bool = True
 
 
+class _EventDetails(TypedDict, total=False):
+    """The fields of a ``CaseEvent`` that depend on its type."""
+
+    amount_rial: int | None
+    channel: str | None
+    automated: bool
+
+
 @dataclass(frozen=True)
 class Case:
     case_id: str
@@ -187,6 +195,7 @@ class Case:
 
 
 AgencyAsset = BankAccount | SecurityHolding | Vehicle | Property
+_A = TypeVar("_A", BankAccount, SecurityHolding, Vehicle, Property)
 
 
 def _stream(seed: int, purpose: int, index: int) -> random.Random:
@@ -326,25 +335,26 @@ class World:
                 by_agency.setdefault(agency_id, []).extend(rows)
         return by_agency
 
-    def _of_kind(self, instances: list[AgencyInstance]) -> dict[str, list[AgencyAsset]]:
-        return {i.agency_id: self._assets_by_agency[i.agency_id] for i in instances
-                if i.agency_id in self._assets_by_agency}
+    def _of_kind(self, instances: list[AgencyInstance], kind: type[_A]) -> dict[str, list[_A]]:
+        """Per agency among ``instances``, its assets (all of ``kind``: a bank holds only accounts)."""
+        return {i.agency_id: [a for a in self._assets_by_agency[i.agency_id] if isinstance(a, kind)]
+                for i in instances if i.agency_id in self._assets_by_agency}
 
     @property
     def bank_accounts(self) -> dict[str, list[BankAccount]]:
-        return self._of_kind(self._banks)  # type: ignore[return-value]  # banks hold only accounts
+        return self._of_kind(self._banks, BankAccount)
 
     @property
     def holdings(self) -> dict[str, list[SecurityHolding]]:
-        return self._of_kind(self._depositories)  # type: ignore[return-value]
+        return self._of_kind(self._depositories, SecurityHolding)
 
     @property
     def vehicles(self) -> dict[str, list[Vehicle]]:
-        return self._of_kind(self._vehicle_registries)  # type: ignore[return-value]
+        return self._of_kind(self._vehicle_registries, Vehicle)
 
     @property
     def properties(self) -> dict[str, list[Property]]:
-        return self._of_kind(self._land_registries)  # type: ignore[return-value]
+        return self._of_kind(self._land_registries, Property)
 
     def assets_at(self, agency_id: str) -> list[AgencyAsset]:
         return list(self._assets_by_agency.get(agency_id, []))
@@ -426,13 +436,13 @@ class World:
         at = self.anchor - timedelta(days=rng.randint(5, 60), minutes=rng.randint(0, 1440))
         events: list[CaseEvent] = []
 
-        def add(event_type: CaseEventType, delay_h: float, **extra: object) -> None:
+        def add(event_type: CaseEventType, delay_h: float, **extra: Unpack[_EventDetails]) -> None:
             nonlocal at
             at = at + timedelta(hours=delay_h)
             events.append(CaseEvent(
                 event_id=f"{case_id}-{len(events) + 1:02d}", case_id=case_id, event_type=event_type,
                 occurred_at=at, court_code=court, debtor_id=debtor.person_id, debtor_kind=debtor.kind,
-                debtor_name=debtor.name, creditor_name=creditor.name, **extra))  # type: ignore[arg-type]
+                debtor_name=debtor.name, creditor_name=creditor.name, **extra))
 
         add(CaseEventType.FILED, 0, amount_rial=owed, automated=True)
         add(CaseEventType.REFERRED, rng.uniform(0.1, 4), automated=rng.random() < 0.9)

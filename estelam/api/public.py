@@ -83,7 +83,8 @@ def registry_lookup(
     settings.audit.record(actor=requester.subject, role=requester.role, action=AuditAction.REGISTRY_LOOKUP,
                           purpose=purpose, person_id=person_id, detail={"listed": row is not None})
     entry = dict(zip(REGISTRY_COLUMNS, row, strict=True)) if row else {}
-    return jsonable_encoder({"person_id": person_id, "listed": row is not None, **entry})  # type: ignore[no-any-return]
+    answer: dict[str, Any] = jsonable_encoder({"person_id": person_id, "listed": row is not None, **entry})
+    return answer
 
 
 @router.get("/me/access-log", summary="Who looked at my data: every inquiry, report view and registry lookup",

@@ -33,4 +33,5 @@ def kpi(mart: str, statistician: Statistician) -> list[dict[str, Any]]:
     path = published_dir() / f"{mart}.parquet"
     if not path.is_file():
         raise RequestRejected(f"{mart} has not been published yet", status_code=404)
-    return jsonable_encoder(pq.read_table(path).to_pylist())  # type: ignore[no-any-return]
+    rows: list[dict[str, Any]] = jsonable_encoder(pq.read_table(path).to_pylist())
+    return rows

@@ -69,7 +69,8 @@ def publish_kpis() -> Publication:
             tmp = target / f".{mart}.parquet.tmp"
             con.execute(f"copy (select * from main.\"{mart}\") to '{tmp}' (format parquet)")
             os.replace(tmp, final)
-            rows[mart] = int(con.execute(f'select count(*) from main."{mart}"').fetchone()[0])  # type: ignore[index]
+            ((count,),) = con.execute(f'select count(*) from main."{mart}"').fetchall()
+            rows[mart] = int(count)
     publication = Publication(datetime.now(UTC), rows)
     manifest_tmp = target / f".{MANIFEST}.tmp"
     manifest_tmp.write_text(json.dumps(publication.as_dict(), indent=2), encoding="utf-8")
