@@ -1,5 +1,5 @@
-"""Contracts first: loading the feed contracts and the agency registry from ``contracts/``, and the dbt sources
-generated from them.
+"""Contracts first: loading the feed contracts and the agency registry from ``contracts/``, and what is
+generated from them: the dbt sources (``dbt_sources``) and the typed rows of every feed (``rows``, by ``row_types``).
 
 May import: core.
 """
