@@ -184,7 +184,7 @@ def ask_batch(agency: AgencyClient, instance: AgencyInstance, batch: Sequence[In
         })
     asset_rows: list[dict[str, object]] = []
     persons = _unique_persons(batch)
-    per_call = max(1, min(inquiry_batch_size, getattr(agency, "max_batch_size", inquiry_batch_size)))
+    per_call = max(1, min(inquiry_batch_size, agency.max_batch_size))
     calls = 0
     started = perf_counter()
     for call, start in enumerate(range(0, len(persons), per_call)):
