@@ -21,6 +21,9 @@ from estelam.orchestration.pools import POOLS, SIMULATORS_SERVICE, WAREHOUSE_POO
 ROOT = settings.PROJECT_ROOT
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 COMPOSE_SCHEMA = Path(__file__).parents[1] / "fixtures" / "compose-spec.json"
+#: The vendored schema declares draft 2019-09 as "http://json-schema.org/draft/2019-09/schema#", a spelling
+#: jsonschema no longer looks up (it warns, and will fail): name the draft instead.
+COMPOSE_VALIDATOR = jsonschema.Draft201909Validator
 ENV_EXAMPLE = ROOT / ".env.example"
 #: ${NAME}, ${NAME:-default}, ${NAME:?message}; $$ escapes a dollar for the container's shell.
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}")
@@ -48,8 +51,7 @@ def _env_example() -> dict[str, str]:
 
 def test_compose_file_follows_the_compose_specification(compose: dict[str, Any]) -> None:
     schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
-    validator_class = jsonschema.validators.validator_for(schema)
-    errors = sorted(validator_class(schema).iter_errors(compose), key=lambda e: list(e.absolute_path))
+    errors = sorted(COMPOSE_VALIDATOR(schema).iter_errors(compose), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
 
 
@@ -57,7 +59,7 @@ def test_the_schema_check_rejects_a_broken_compose_file(compose: dict[str, Any])
     schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
     broken = {**compose, "services": {**compose["services"], "redis": {**compose["services"]["redis"],
                                                                        "healthcheck": {"tset": "typo"}}}}
-    assert not jsonschema.validators.validator_for(schema)(schema).is_valid(broken)
+    assert not COMPOSE_VALIDATOR(schema).is_valid(broken)
 
 
 def test_every_service_the_hub_needs_is_there(compose: dict[str, Any]) -> None:
