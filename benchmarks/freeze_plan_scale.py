@@ -84,7 +84,7 @@ def book(n_cases: int, rng: random.Random) -> tuple[HubView, list[FreezeOrdersRo
             "version": 0, "reason_code": str(ReasonCode.NEW_FREEZE), "confidential": False,
             "first_issued_at": YESTERDAY, "deadline_at": YESTERDAY + timedelta(seconds=AGENCY_DEADLINE_S),
             "issued_at": YESTERDAY, "delivery": "failed" if unanswered else "delivered",
-            "status": "late" if unanswered else "acknowledged", "reason": None,
+            "status": "late" if unanswered else "acknowledged", "reason": None, "message_id": None,
         })
         if unanswered:
             continue

@@ -25,7 +25,7 @@ import ssl
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +33,7 @@ from urllib.parse import quote
 import httpx
 import yaml
 
+from connectors import message_hook
 from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, FREEZE_AND_RELEASE, BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
@@ -358,18 +359,22 @@ class RestAgencyClient:
         """Send one request; the decoded JSON answer, or the matching ``AgencyError``."""
         context: AgencyCallSite = {"agency_id": self.instance.agency_id, "operation": name, "request_id": request_id}
         headers = {REQUEST_ID_HEADER: request_id, "Accept": "application/json", **self._authorization}
-        try:
-            with self._http.stream(operation.method, self.instance.endpoint + path, headers=headers,
-                                   json=body) as response:
-                content = self._bounded_read(response, context)
-        except httpx.ConnectError as exc:
-            if _certificate_refused(exc):  # an untrusted certificate does not heal on a retry
-                raise AgencyFault(f"TLS handshake refused: {exc}", **context) from exc
-            raise AgencyUnavailable(f"{type(exc).__name__}: {exc}", **context) from exc
-        except httpx.TransportError as exc:  # includes every timeout
-            raise AgencyUnavailable(f"{type(exc).__name__}: {exc}", **context) from exc
-        except httpx.DecodingError as exc:
-            raise AgencyAnswerMalformed(f"answer cannot be decoded: {exc}", **context) from exc
+        # the bytes sent are the bytes the message log keeps: the body is encoded here, not inside httpx
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() if body is not None else b""
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        sent_at = datetime.now(UTC)
+        with message_hook.call_site(self.instance.agency_id, name, request_id):
+            try:
+                with self._http.stream(operation.method, self.instance.endpoint + path, headers=headers,
+                                       content=payload if body is not None else None) as response:
+                    content = self._bounded_read(response, context)
+            except (httpx.TransportError, httpx.DecodingError, AgencyError) as exc:
+                message_hook.record(_request_line(operation.method, path, payload), None, sent_at=sent_at,
+                                    error=f"{type(exc).__name__}: {exc}"[:500])
+                raise self._call_failed(exc, context) from exc
+            message_hook.record(_request_line(operation.method, path, payload), content, sent_at=sent_at,
+                                http_status=response.status_code)
         if response.status_code >= 400:
             raise AgencyFault(_fault_message(response, content), status_code=response.status_code, **context)
         if not response.is_success:
@@ -380,6 +385,17 @@ class RestAgencyClient:
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
             raise AgencyAnswerMalformed(f"answer is not JSON: {exc}", status_code=response.status_code,
                                         **context) from exc
+
+    @staticmethod
+    def _call_failed(exc: Exception, context: AgencyCallSite) -> AgencyError:
+        """The ``AgencyError`` for a call that got no readable answer."""
+        if isinstance(exc, AgencyError):
+            return exc
+        if isinstance(exc, httpx.ConnectError) and _certificate_refused(exc):
+            return AgencyFault(f"TLS handshake refused: {exc}", **context)  # does not heal on a retry
+        if isinstance(exc, httpx.DecodingError):
+            return AgencyAnswerMalformed(f"answer cannot be decoded: {exc}", **context)
+        return AgencyUnavailable(f"{type(exc).__name__}: {exc}", **context)  # includes every timeout
 
     def _bounded_read(self, response: httpx.Response, context: AgencyCallSite) -> bytes:
         """The answer's body, refused unread past ``max_answer_bytes`` (declared or actual)."""
@@ -399,6 +415,12 @@ class RestAgencyClient:
     def _malformed(self, exc: Malformed, name: str, request_id: str) -> AgencyAnswerMalformed:
         return AgencyAnswerMalformed(str(exc), agency_id=self.instance.agency_id, operation=name,
                                      request_id=request_id)
+
+
+def _request_line(method: str, path: str, payload: bytes) -> bytes:
+    """What the message log keeps of a REST request: its method and path (a person's id may travel there), then
+    the body as sent."""
+    return f"{method} {path}\n".encode() + payload
 
 
 def _fault_message(response: httpx.Response, content: bytes) -> str:

@@ -38,6 +38,7 @@ from zeep.transports import Transport
 from zeep.wsdl import Document
 from zeep.wsse.username import UsernameToken
 
+from connectors import message_hook
 from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
@@ -210,6 +211,18 @@ class _BoundedTransport(Transport):
         self.max_answer_bytes = max_answer_bytes
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
+        if not message_hook.recording():
+            return self._post(address, message, headers)
+        sent_at = datetime.now(UTC)
+        try:
+            response = self._post(address, message, headers)
+        except Exception as exc:  # the request left (or tried to): it is on the record with why no answer came
+            message_hook.record(message, None, sent_at=sent_at, error=f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        message_hook.record(message, response.content, sent_at=sent_at, http_status=response.status_code)
+        return response
+
+    def _post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         # verify and cert passed per request: requests lets REQUESTS_CA_BUNDLE override the session's own
         response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout,
                                      stream=True, verify=self.session.verify, cert=self.session.cert)
@@ -390,7 +403,8 @@ class SoapAgencyClient:
         where: dict[str, Any] = {"agency_id": self.instance.agency_id, "operation": operation,
                                  "request_id": request_id}
         try:
-            yield
+            with message_hook.call_site(self.instance.agency_id, operation, request_id):
+                yield
         except requests.exceptions.SSLError as exc:  # a certificate the hub does not trust will not change on a retry
             raise AgencyFault(f"TLS handshake with {self.instance.endpoint} failed: {exc}", **where) from exc
         except (requests.ConnectionError, requests.Timeout) as exc:

@@ -1,25 +1,22 @@
-"""The audit log: who looked at what, when and why; append-only and tamper-evident.
+"""The audit log: who looked at what or ordered what, when and why; append-only, hash-chained and signed.
 
-Every inquiry, order read, acknowledgement, report view and registry lookup the serving API answers
-(or refuses) is one JSON line in ``data/audit/audit.jsonl``. Each entry carries the hash of the
-previous one and its own hash over its content and that link (SHA-256 of canonical JSON), so
-changing, inserting or deleting any entry but the last breaks the chain at that point;
-``estelam audit verify`` walks it and exits non-zero where it breaks. (Cutting off the tail
-is only visible against a head published elsewhere: :meth:`AuditLog.head` gives it.)
+Every inquiry and order the DAGs and the on-demand path send (with the purpose derived from the
+case), every order read, acknowledgement, report view and registry lookup the API answers, and every
+request it refuses (with the reason, never the token) is one entry. Entries form a hash chain and
+every write is followed by a signed checkpoint (:mod:`estelam.access.chain`,
+:mod:`estelam.access.checkpoints`), so an edited, removed, inserted or appended entry, a cut tail and
+a deleted log are all found by ``estelam audit verify``. The log is a JSON-lines file under
+``data/audit/`` (checkpoints in ``data/checkpoints/``) or, with ``ESTELAM_RECORD_DATABASE``, rows of
+PostgreSQL shared by every API replica and worker.
 
 A person can ask who looked at their data (:meth:`AuditLog.who_looked_at`); :func:`unusual_lookups`
 flags a user who looked at many unrelated persons (different cases, or no case) in a short window.
 
-Usage: ``estelam audit verify | who-looked-at PERSON_ID | anomalies [--log PATH]``.
+Usage: ``estelam audit verify | who-looked-at PERSON_ID | anomalies | checkpoint [--log PATH]``.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
-import os
-import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,12 +25,23 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from estelam.access import checkpoints
+from estelam.access.chain import (
+    GENESIS_HASH,
+    ChainStore,
+    FileChainStore,
+    PostgresChainStore,
+    Verification,
+    verify,
+)
+from estelam.access.checkpoints import Checkpoint
 from estelam.core import settings
 
+LOG_NAME = "audit"
 LOG_FILE = Path("audit") / "audit.jsonl"
-GENESIS_HASH = "0" * 64
-#: How far back from the end of the file the last entry is looked for at first (grows if needed).
-TAIL_CHUNK_BYTES = 8192
+CHECKPOINT_FILE = Path("checkpoints") / "audit.jsonl"
 #: A user looking at more unrelated persons than this within the window is flagged.
 ANOMALY_DISTINCT_SUBJECTS = 20
 ANOMALY_WINDOW = timedelta(hours=1)
@@ -48,10 +56,13 @@ class AuditAction(StrEnum):
     CONSENT_ISSUED = "consent_issued"
     FEED_EXPORT = "feed_export"
     ACCESS_LOG_VIEW = "access_log_view"
+    ORDER = "order"  # a freeze, release or transfer order sent to an agency
+    REQUEST = "request"  # an API request refused before it reached an action (bad token, role)
 
 
 #: Actions that look at one person's data (what "who looked at my data" lists).
-LOOKING_ACTIONS = frozenset({AuditAction.INQUIRY, AuditAction.REPORT_VIEW, AuditAction.REGISTRY_LOOKUP})
+LOOKING_ACTIONS = frozenset({AuditAction.INQUIRY, AuditAction.REPORT_VIEW, AuditAction.REGISTRY_LOOKUP,
+                             AuditAction.ORDER})
 
 
 class Outcome(StrEnum):
@@ -78,32 +89,6 @@ class AuditEntry:
         return asdict(self)
 
 
-def _entry_hash(fields: dict[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of an entry without its own hash (its prev_hash included)."""
-    body = {k: v for k, v in fields.items() if k != "hash"}
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-@dataclass
-class VerificationReport:
-    """What :meth:`AuditLog.verify` found: the entries checked and where the chain breaks, if it does."""
-
-    entries: int = 0
-    problems: list[str] = field(default_factory=list)
-    first_broken_line: int | None = None
-    head_hash: str = GENESIS_HASH
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def broken(self, line: int, problem: str) -> None:
-        if self.first_broken_line is None:
-            self.first_broken_line = line
-        self.problems.append(f"line {line}: {problem}")
-
-
 @dataclass(frozen=True)
 class Anomaly:
     """A user who looked at many unrelated persons within one window."""
@@ -121,103 +106,95 @@ def default_log_path() -> Path:
     return settings.data_dir() / LOG_FILE
 
 
-def _last_line(handle: Any) -> bytes | None:
-    """The last non-empty line of a file opened in binary mode (read from the end)."""
-    handle.seek(0, os.SEEK_END)
-    size = handle.tell()
-    chunk = TAIL_CHUNK_BYTES
-    while True:
-        start = max(0, size - chunk)
-        handle.seek(start)
-        lines = handle.read(size - start).rstrip(b"\n").split(b"\n")
-        if len(lines) > 1 or start == 0:
-            return lines[-1] or None
-        chunk *= 2
+def _checkpoint_path(path: Path) -> Path:
+    """Checkpoints live apart from the entries: ``<data>/checkpoints/audit.jsonl`` for the default log."""
+    if path.resolve() == default_log_path().resolve():
+        return settings.data_dir() / CHECKPOINT_FILE
+    return path.with_name(f"{path.stem}.checkpoints.jsonl")
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One entry to be written (see :meth:`AuditLog.record` for the fields)."""
+
+    actor: str
+    role: str
+    action: str
+    purpose: str
+    outcome: str = Outcome.ALLOWED
+    person_id: str | None = None
+    case_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {"at": (self.at or datetime.now(UTC)).isoformat(), "actor": self.actor, "role": str(self.role),
+                "action": str(self.action), "purpose": self.purpose, "outcome": str(self.outcome),
+                "person_id": self.person_id, "case_id": self.case_id, "detail": self.detail}
+
+
+def _entry(fields: dict[str, Any]) -> AuditEntry | None:
+    try:
+        return AuditEntry(**{name: fields[name] for name in AuditEntry.__dataclass_fields__})
+    except (KeyError, TypeError):
+        return None
 
 
 class AuditLog:
-    """The append-only, hash-chained audit log in one JSON-lines file."""
+    """The append-only, hash-chained, signed audit log (a file, or PostgreSQL when configured)."""
 
-    _lock = threading.Lock()  # appends within this process; flock serialises processes
+    def __init__(self, path: Path | None = None, *, store: ChainStore | None = None) -> None:
+        if store is None:
+            database = settings.current().record_database
+            if database and path is None:
+                store = PostgresChainStore(LOG_NAME, database)
+            else:
+                log_path = path or default_log_path()
+                store = FileChainStore(LOG_NAME, log_path, _checkpoint_path(log_path))
+        self.store = store
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or default_log_path()
+    @property
+    def path(self) -> Path | None:
+        """The log file, when the log is a file."""
+        return self.store.path if isinstance(self.store, FileChainStore) else None
 
     def record(self, *, actor: str, role: str, action: AuditAction | str, purpose: str,
                outcome: Outcome | str = Outcome.ALLOWED, person_id: str | None = None,
                case_id: str | None = None, detail: dict[str, Any] | None = None,
                at: datetime | None = None) -> AuditEntry:
-        """Append one entry chained to the last; returns it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.path, "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                last = _last_line(handle)
-                previous = json.loads(last) if last else None
-                fields: dict[str, Any] = {
-                    "seq": previous["seq"] + 1 if previous else 1,
-                    "at": (at or datetime.now(UTC)).isoformat(),
-                    "actor": actor, "role": str(role), "action": str(action), "purpose": purpose,
-                    "outcome": str(outcome), "person_id": person_id, "case_id": case_id,
-                    "detail": detail or {},
-                    "prev_hash": previous["hash"] if previous else GENESIS_HASH,
-                }
-                fields["hash"] = _entry_hash(fields)
-                handle.seek(0, os.SEEK_END)
-                handle.write(json.dumps(fields, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
-                             + b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        return AuditEntry(**fields)
+        """Append one entry chained to the last (and sign the new head); returns it."""
+        return self.record_many([AuditRecord(actor, role, str(action), purpose, str(outcome), person_id, case_id,
+                                             detail or {}, at)])[0]
+
+    def record_many(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+        """Append several entries in one write and one signature (a batch inquiry's persons)."""
+        written = self.store.append([r.payload() for r in records], checkpoints.signer())
+        return [entry for fields in written if (entry := _entry(fields)) is not None]
 
     def entries(self) -> Iterator[AuditEntry]:
-        """Every entry, oldest first (does not verify: see :meth:`verify`)."""
-        if not self.path.is_file():
-            return
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    yield AuditEntry(**json.loads(line))
+        """Every readable entry, oldest first (a damaged line is skipped here; :meth:`verify` names it)."""
+        for stored in self.store.stored():
+            entry = _entry(stored.fields) if stored.fields is not None else None
+            if entry is not None:
+                yield entry
 
-    def verify(self) -> VerificationReport:
-        """Walk the chain: every line parses, numbers follow, links match and hashes recompute."""
-        report = VerificationReport()
-        if not self.path.is_file():
-            return report
-        previous_hash, expected_seq = GENESIS_HASH, 1
-        with open(self.path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    report.broken(number, "empty line")
-                    continue
-                report.entries += 1
-                try:
-                    fields = json.loads(line)
-                    recorded_hash, seq, prev = fields["hash"], fields["seq"], fields["prev_hash"]
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    report.broken(number, f"not an audit entry ({exc})")
-                    continue
-                if seq != expected_seq:
-                    report.broken(number, f"sequence {seq}, expected {expected_seq}")
-                if prev != previous_hash:
-                    report.broken(number, "previous-hash link does not match the entry before")
-                if _entry_hash(fields) != recorded_hash:
-                    report.broken(number, "content does not match its hash (entry altered)")
-                previous_hash, expected_seq = recorded_hash, (seq + 1 if isinstance(seq, int) else expected_seq + 1)
-        report.head_hash = previous_hash
-        return report
+    def verify(self, *, public_key: Ed25519PublicKey | None = None,
+               held: Sequence[Checkpoint] = ()) -> Verification:
+        """Check the chain against the signed checkpoints (and any ``held`` by an outside party)."""
+        return verify(self.store, public_key or checkpoints.signer().public_key, held=held)
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The newest signed checkpoint (what ``GET /audit/checkpoint`` serves)."""
+        found = [c for c in self.store.checkpoints() if isinstance(c, Checkpoint)]
+        return max(found, key=lambda c: c.entries) if found else None
 
     def head(self) -> tuple[int, str]:
-        """(number of entries, hash of the last): publish it elsewhere to make truncation evident too."""
-        last: AuditEntry | None = None
-        for last in self.entries():  # noqa: B007
-            pass
-        return (last.seq, last.hash) if last else (0, GENESIS_HASH)
+        """(number of entries, hash of the last), as the latest checkpoint signed them."""
+        latest = self.latest_checkpoint()
+        return (latest.entries, latest.head) if latest else (0, GENESIS_HASH)
 
     def who_looked_at(self, person_id: str) -> list[AuditEntry]:
-        """Every inquiry, report view and registry lookup about ``person_id``, allowed or refused."""
+        """Every inquiry, order, report view and registry lookup about ``person_id``, allowed or refused."""
         return [e for e in self.entries() if e.person_id == person_id and e.action in LOOKING_ACTIONS]
 
     def unusual_lookups(self, *, window: timedelta = ANOMALY_WINDOW,

@@ -108,7 +108,8 @@ def inquire(person_id: Annotated[str, Path(pattern=PERSON_ID_PATTERN)], body: In
         settings.audit.record(actor=judge.subject, role=judge.role, action=AuditAction.INQUIRY, purpose=body.purpose,
                               outcome="refused", person_id=person_id, case_id=body.case_id)
         raise
-    result = settings.inquire(person_id, case_id=body.case_id)
+    result = settings.inquire(person_id, case_id=body.case_id, requested_by=(judge.subject, str(judge.role)),
+                              purpose=body.purpose)
     answer: dict[str, Any] = jsonable_encoder(result.as_dict() if hasattr(result, "as_dict") else result)
     settings.audit.record(actor=judge.subject, role=judge.role, action=AuditAction.INQUIRY, purpose=body.purpose,
                           person_id=person_id, case_id=body.case_id)

@@ -10,14 +10,16 @@ from estelam.access.audit import AuditLog
 from estelam.access.auth import TokenStore
 from estelam.access.consent import ConsentStore
 
-#: inquire(person_id, case_id=...) -> an object with ``as_dict()`` (estelam.inquiry.on_demand.inquire_person).
+#: inquire(person_id, case_id=..., requested_by=(actor, role), purpose=...) -> an object with ``as_dict()``
+#: (estelam.inquiry.on_demand.inquire_person).
 Inquirer = Callable[..., Any]
 
 
-def _on_demand_inquirer(person_id: str, *, case_id: str | None = None) -> Any:
+def _on_demand_inquirer(person_id: str, *, case_id: str | None = None, requested_by: tuple[str, str] | None = None,
+                        purpose: str | None = None) -> Any:
     from estelam.inquiry.on_demand import inquire_person  # imported on use: it brings the connectors
 
-    return inquire_person(person_id, case_id=case_id)
+    return inquire_person(person_id, case_id=case_id, requested_by=requested_by, purpose=purpose)
 
 
 @dataclass

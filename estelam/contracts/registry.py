@@ -18,7 +18,7 @@ import pyarrow as pa
 import yaml
 
 from estelam.core import settings
-from estelam.core.domain import AgencyInstance, AgencyKind, Protocol, TlsOptions
+from estelam.core.domain import MESSAGE_LOG_MODES, AgencyInstance, AgencyKind, MessageLogMode, Protocol, TlsOptions
 from estelam.core.exceptions import ContractError
 
 #: Contract column types -> Arrow types. Money and counts are int64, time is UTC.
@@ -220,6 +220,13 @@ def _endpoint_overrides() -> dict[str, str]:
     return {str(k): str(v) for k, v in overrides.items()}
 
 
+def _message_log_mode(value: object, where: str) -> MessageLogMode:
+    for mode in MESSAGE_LOG_MODES:
+        if value == mode:
+            return mode
+    raise ContractError(f"{where}: message_log must be one of {list(MESSAGE_LOG_MODES)}, got {value!r}")
+
+
 def _positive(spec: dict[str, Any], name: str, default: float | None, where: str) -> float | None:
     value = spec.get(name, default)
     if value is None:
@@ -326,6 +333,7 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
                 demo_credentials=bool(spec.get("demo_credentials", defaults.get("demo_credentials", False))),
                 tls=_tls(spec.get("tls", defaults.get("tls")), where, root),
                 iban_bank_code=bank_code,
+                message_log=_message_log_mode(spec.get("message_log", defaults.get("message_log", "full")), where),
             )
         )
     return AgencyRegistry(kinds=kinds, instances=tuple(instances), root=root)

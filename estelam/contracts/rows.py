@@ -21,6 +21,7 @@ FeedName = Literal[
     "freeze_acknowledgements",
     "freeze_orders",
     "inquiries",
+    "message_log",
     "properties",
     "security_holdings",
     "vehicles",
@@ -257,6 +258,10 @@ class FreezeOrdersRow(TypedDict):
     """acknowledged"""
     reason: str | None
     """Why delivery failed."""
+    message_id: str | None
+    """The message (in the message log) this sending travelled in; empty when nothing reached the wire and in logs
+    written before the message log.
+    """
 
 
 class LandedFreezeOrdersRow(FreezeOrdersRow):
@@ -303,10 +308,66 @@ class InquiriesRow(TypedDict):
     """Calls the hub made for this inquiry, retries included (0: the circuit was open or the deadline had passed;
     empty in logs written before it was recorded).
     """
+    message_id: str | None
+    """The message (in the message log) the answer or failure travelled in; empty when nothing was sent (circuit
+    open, deadline passed) and in logs written before the message log.
+    """
 
 
 class LandedInquiriesRow(InquiriesRow):
     """A ``inquiries`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class MessageLogRow(TypedDict):
+    """message_log: The index of the message log: every message the hub exchanged with an agency (inquiries and their
+    answers, single and batch; freeze, release and transfer orders and their acknowledgements; inbound
+    acknowledgements over SOAP and REST), with its time, size and the SHA-256 of its exact bytes. The bodies stay
+    in the message log (compressed, readable only by the roles that may see them); this index holds none. Exported
+    from the hash-chained log before each warehouse build, so every landed inquiry and order row can be traced to
+    its message by message_id.
+    """
+
+    seq: int
+    """Position in the hash-chained message log."""
+    message_id: str
+    """One id per exchange (attempt); the request and its answer share it."""
+    direction: str
+    """outbound (the hub's request or order) or inbound (the agency's answer)."""
+    agency_id: str
+    """The agency the message went to or came from."""
+    operation: str
+    """The operation of the agency's contract (or the hub's"""
+    request_id: str | None
+    """The request or order id the message carried."""
+    at: datetime
+    """When the message left or arrived (UTC)."""
+    size_bytes: int
+    """Bytes on the wire."""
+    sha256: str
+    """SHA-256 of the exact bytes on the wire."""
+    body_kept: bool
+    """Whether the body is in the message log (false: the agency's registry entry says message_log: metadata)."""
+    http_status: int | None
+    """The HTTP status of an answer."""
+    error: str | None
+    """Why no answer was read (timeout"""
+    purpose: str
+    """The declared purpose (e.g. enforcement of case N)."""
+    case_ids: str | None
+    """The cases the exchange served"""
+    persons: int
+    """How many persons the exchange was about."""
+
+
+class LandedMessageLogRow(MessageLogRow):
+    """A ``message_log`` row read from the landing zone."""
 
     _batch_id: str
     """Lineage: the landed batch (file) this row came from."""
@@ -434,9 +495,11 @@ __all__ = [
     "LandedFreezeAcknowledgementsRow",
     "LandedFreezeOrdersRow",
     "LandedInquiriesRow",
+    "LandedMessageLogRow",
     "LandedPropertiesRow",
     "LandedSecurityHoldingsRow",
     "LandedVehiclesRow",
+    "MessageLogRow",
     "PropertiesRow",
     "SecurityHoldingsRow",
     "VehiclesRow",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 
 class AgencyKind(StrEnum):
@@ -90,6 +91,11 @@ class TlsOptions:
     client_key: str | None = None  # its private key, when not inside ``client_cert``
 
 
+#: What the message log keeps of an agency's messages: the bodies too, or only their metadata and hashes.
+MessageLogMode = Literal["full", "metadata"]
+MESSAGE_LOG_MODES: tuple[MessageLogMode, ...] = ("full", "metadata")
+
+
 @dataclass(frozen=True)
 class AgencyInstance:
     """One partner agency endpoint, as declared in ``contracts/agencies.yaml``."""
@@ -108,6 +114,7 @@ class AgencyInstance:
     demo_credentials: bool = False  # an absent secret falls back to the demo secret the simulators expect
     tls: TlsOptions | None = None
     iban_bank_code: str | None = None  # banks only: the 3-digit code inside every IBAN the bank issues
+    message_log: MessageLogMode = "full"  # "metadata": the message log keeps this agency's hashes, not bodies
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@
     ├── WarehouseError           dbt failed to build the warehouse
     ├── ReportError              a report could not be produced (unknown case, language or variant)
     ├── DemoError                the end-to-end demo could not run a step
+    ├── RecordError              the audit log or message log cannot be written or read (store, key)
     └── AccessError              the serving API refuses a caller (carries the HTTP status it maps to)
         ├── NotAuthenticated     no token, or a token the hub does not know (401)
         ├── AccessDenied         a known caller asked for something their role or assignment does not allow (403)
@@ -117,6 +118,10 @@ class WarehouseError(EstelamError):
 
 class DemoError(EstelamError):
     """A step of the end-to-end demo failed."""
+
+
+class RecordError(EstelamError):
+    """The audit log, the message log or their signing key cannot be written or read."""
 
 
 class AccessError(EstelamError):

@@ -14,6 +14,11 @@ ESTELAM_API_TOKENS          the API's token file (SHA-256 digests); the demo tok
 ESTELAM_LOG_FORMAT          ``plain`` (default) or ``json`` (one JSON object per line, production)
 ESTELAM_LOG_LEVEL           ``INFO`` by default
 ESTELAM_SUPPRESS_BELOW      statistics: counts below this are never shown (5)
+ESTELAM_RECORD_DATABASE     PostgreSQL URL for the audit log, message-log index and consent codes
+                            (unset: files and SQLite under the data directory)
+ESTELAM_SIGNING_KEY_FILE    Ed25519 checkpoint key (base64 seed); ``<data>/keys/record-signing.key``
+ESTELAM_SIGNING_KEY         the same key given inline (a secret manager's injection)
+ESTELAM_MESSAGE_RETENTION_DAYS  how long message bodies are kept (the index and hashes stay) (3650)
 ==========================  =====================================================================
 
 :func:`current` reads them the first time it is called in a process and keeps the result; code
@@ -41,6 +46,9 @@ DAGS_DIR = PROJECT_ROOT / "dags"
 #: Counts below this are suppressed wherever statistics leave the hub.
 DEFAULT_SUPPRESS_BELOW = 5
 
+#: Message bodies are personal data: kept this long, then purged (their hashes stay in the index).
+DEFAULT_MESSAGE_RETENTION_DAYS = 3650
+
 #: Environment variable naming the endpoints file (the simulator fleet writes one for child processes).
 ENDPOINTS_FILE_ENV = "ESTELAM_ENDPOINTS_FILE"
 
@@ -58,6 +66,10 @@ class Settings(BaseSettings):
     log_format: Literal["plain", "json"] = "plain"
     log_level: str = "INFO"
     suppress_below: int = Field(default=DEFAULT_SUPPRESS_BELOW, ge=1)
+    record_database: str | None = Field(default=None, description="postgresql://… for the record stores")
+    signing_key_file: Path | None = Field(default=None, description="Ed25519 checkpoint key file")
+    signing_key: str | None = Field(default=None, repr=False, description="the checkpoint key, inline")
+    message_retention_days: int = Field(default=DEFAULT_MESSAGE_RETENTION_DAYS, ge=1)
 
     @property
     def warehouse_path(self) -> Path:
@@ -139,6 +151,7 @@ __all__ = [
     "DBT_PROJECT_DIR",
     "DEFAULT_CONTRACTS_DIR",
     "DEFAULT_DATA_DIR",
+    "DEFAULT_MESSAGE_RETENTION_DAYS",
     "DEFAULT_SUPPRESS_BELOW",
     "ENDPOINTS_FILE_ENV",
     "PROJECT_ROOT",

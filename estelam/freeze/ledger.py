@@ -216,7 +216,7 @@ def order_log_row(issued: IssuedOrder, *, cycle_id: str, sent_at: datetime) -> F
         "restriction_type": str(order.restriction_type) if order.restriction_type else None,
         "version": issued.version, "reason_code": str(issued.reason_code), "confidential": issued.confidential,
         "first_issued_at": issued.first_issued_at, "deadline_at": issued.deadline_at, "issued_at": sent_at,
-        "delivery": "delivered", "status": str(OrderStatus.ACKNOWLEDGED), "reason": None,
+        "delivery": "delivered", "status": str(OrderStatus.ACKNOWLEDGED), "reason": None, "message_id": None,
     }
 
 

@@ -25,6 +25,8 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 
 from connectors import AgencyClient
+from estelam.access.audit import AuditAction, AuditRecord
+from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record, enforcement_purpose
 from estelam.cases.directives import standing_directives
 from estelam.contracts.rows import (
     FreezeAcknowledgementsRow,
@@ -70,31 +72,46 @@ def _send(client: AgencyClient, order: FreezeOrder) -> Acknowledgement:
 
 
 def push_orders(orders: Sequence[IssuedOrder], clients: Mapping[str, AgencyClient], *, cycle_id: str,
-                now: datetime) -> tuple[list[FreezeOrdersRow], list[Acknowledgement]]:
+                now: datetime, record: Record | None = None) -> tuple[list[FreezeOrdersRow], list[Acknowledgement]]:
     """Send each order through its agency's connector; returns the order log rows and the acknowledgements.
 
     An order that got no acknowledgement (unreachable, timed out, faulted) is recorded ``pending``
-    until its deadline and ``late`` after it, with the reason.
+    until its deadline and ``late`` after it, with the reason. Every sending's messages go to the message
+    log (its row carries the ``message_id``) and every order to the audit log, with the case as purpose.
     """
+    record = record or Record.for_agencies([c.instance for c in clients.values()])
     log: list[FreezeOrdersRow] = []
     acks: list[Acknowledgement] = []
+    audited: list[AuditRecord] = []
     for issued in orders:
         order = issued.order
         entry = order_log_row(issued, cycle_id=cycle_id, sent_at=now)
-        try:
-            ack = _send(clients[order.agency_id], order)
-        except AgencyError as exc:
-            logger.warning("order %s (%s) to %s not acknowledged: %s", order.order_id, order.kind, order.agency_id, exc,
-                           extra=event_fields(order_id=order.order_id, agency_id=order.agency_id, cycle_id=cycle_id))
-            late = now > issued.deadline_at
-            entry |= {"delivery": "failed", "status": str(OrderStatus.LATE if late else OrderStatus.PENDING),
-                      "reason": str(exc)}
-        else:
-            logger.info("order %s (%s, %d rials) sent to %s: %s", order.order_id, order.kind, order.amount_rial,
-                        order.agency_id, ack.status, extra=event_fields(
-                            order_id=order.order_id, agency_id=order.agency_id, cycle_id=cycle_id, status=ack.status))
-            acks.append(ack)
+        purpose = enforcement_purpose([order.case_id])
+        with record.exchange(purpose=purpose, case_ids=[order.case_id], person_ids=[issued.person_id]) as exchange:
+            try:
+                ack = _send(clients[order.agency_id], order)
+            except AgencyError as exc:
+                logger.warning("order %s (%s) to %s not acknowledged: %s", order.order_id, order.kind,
+                               order.agency_id, exc, extra=event_fields(order_id=order.order_id,
+                                                                        agency_id=order.agency_id, cycle_id=cycle_id))
+                late = now > issued.deadline_at
+                entry |= {"delivery": "failed", "status": str(OrderStatus.LATE if late else OrderStatus.PENDING),
+                          "reason": str(exc)}
+            else:
+                logger.info("order %s (%s, %d rials) sent to %s: %s", order.order_id, order.kind, order.amount_rial,
+                            order.agency_id, ack.status, extra=event_fields(
+                                order_id=order.order_id, agency_id=order.agency_id, cycle_id=cycle_id,
+                                status=ack.status))
+                acks.append(ack)
+        entry["message_id"] = exchange.message_id
         log.append(entry)
+        audited.append(AuditRecord(
+            actor=SYSTEM_ACTOR, role=SYSTEM_ROLE, action=AuditAction.ORDER, purpose=purpose,
+            person_id=issued.person_id, case_id=order.case_id,
+            detail={"agency_id": order.agency_id, "order_id": order.order_id, "kind": str(order.kind),
+                    "amount_rial": order.amount_rial, "reason_code": str(issued.reason_code),
+                    "message_id": exchange.message_id, "delivery": entry["delivery"]}))
+    record.audit_many(audited)
     return log, acks
 
 

@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from time import perf_counter
 
 from connectors import AgencyClient, client_for
+from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AgencyInstance, InquiryStatus
 from estelam.core.keys import safe_batch_id
-from estelam.inquiry.rounds import AskedBatch, InquiryTarget, ask_batch, land_answers, land_inquiry_log
+from estelam.inquiry.rounds import AskedBatch, Asking, InquiryTarget, ask_batch, land_answers, land_inquiry_log
 
 logger = logging.getLogger(__name__)
 
@@ -97,19 +98,21 @@ def on_demand_round_id(person_id: str, at: datetime) -> str:
     return safe_batch_id(f"{ROUND_PREFIX}-{at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}-{person_id}")
 
 
-def _ask_one(instance: AgencyInstance, target: InquiryTarget, round_id: str) -> tuple[AskedBatch, float]:
+def _ask_one(instance: AgencyInstance, target: InquiryTarget, round_id: str,
+             asking: Asking) -> tuple[AskedBatch, float]:
     """Ask one agency with its own resilient client; (what it said, seconds the hub waited for it)."""
     started = perf_counter()
     agency: AgencyClient = client_for(instance)
     try:
-        asked = ask_batch(agency, instance, [target], round_id=round_id, batch_id=f"{round_id}-{instance.agency_id}")
+        asked = ask_batch(agency, instance, [target], round_id=round_id, batch_id=f"{round_id}-{instance.agency_id}",
+                          asking=asking)
     finally:
         agency.close()
     return asked, perf_counter() - started
 
 
-def inquire_person(person_id: str, *, case_id: str | None = None,
-                   agencies: Sequence[str] | None = None) -> OnDemandResult:
+def inquire_person(person_id: str, *, case_id: str | None = None, agencies: Sequence[str] | None = None,
+                   requested_by: tuple[str, str] | None = None, purpose: str | None = None) -> OnDemandResult:
     """Ask every agency (or those named) about ``person_id`` at once; land answers and the inquiry log.
 
     Agencies are asked concurrently; their answers are landed through the scheduled rounds'
@@ -117,6 +120,8 @@ def inquire_person(person_id: str, *, case_id: str | None = None,
     while the others are still being asked) and one inquiry-log batch for the whole round: validation
     costs per batch, not per row. Every agency ends in exactly one final state (answered, rejected,
     failed, deadline_missed). Unknown agency ids raise ``ContractError`` before anything is asked.
+    Every agency's inquiry is in the audit log under ``requested_by`` (actor, role; the hub by default) and
+    ``purpose`` (derived from the case by default), and its messages in the message log.
     """
     registry = load_agency_registry()
     instances = ([registry.instance(a) for a in dict.fromkeys(agencies)] if agencies is not None
@@ -124,6 +129,8 @@ def inquire_person(person_id: str, *, case_id: str | None = None,
     requested_at = datetime.now(UTC)
     round_id = on_demand_round_id(person_id, requested_at)
     target = InquiryTarget(person_id, case_id)
+    actor, role = requested_by or (SYSTEM_ACTOR, SYSTEM_ROLE)
+    asking = Asking(Record.for_agencies(instances), actor=actor, role=role, purpose=purpose)
     partition = requested_at.date()
     feed_of = {i.agency_id: registry.kinds[i.kind].answer_feed for i in instances}
     waiting = Counter(feed_of.values())  # agencies still to answer, per answer feed
@@ -132,7 +139,7 @@ def inquire_person(person_id: str, *, case_id: str | None = None,
     started = perf_counter()
     workers = max(1, min(MAX_PARALLEL_AGENCIES, len(instances)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ondemand") as pool:
-        futures = [pool.submit(_ask_one, i, target, round_id) for i in instances]
+        futures = [pool.submit(_ask_one, i, target, round_id, asking) for i in instances]
         for future in as_completed(futures):
             batch, latency_s = future.result()
             asked[batch.agency_id] = batch, latency_s

@@ -17,13 +17,16 @@ A batch call that fails gives every person in it the same final state and reason
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
 
 from connectors import AgencyClient, client_for
 from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, BatchAnswers
+from estelam.access.audit import AuditAction, AuditRecord
+from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record, enforcement_purpose
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import (
     AgencyInstance,
@@ -127,23 +130,38 @@ def _final_state(exc: AgencyError) -> InquiryStatus:
     return InquiryStatus.DEADLINE_MISSED if isinstance(exc, AgencyDeadlineMissed) else InquiryStatus.FAILED
 
 
-def _ask(client: AgencyClient, person_ids: Sequence[str], request_id: str,
-         log: dict[str, dict[str, object]], ids: dict[str, str]) -> list[tuple[str, InquiryAnswer]]:
-    """One batch call; every person's log entry gets its outcome. The answers that came back, by person asked."""
+@dataclass(frozen=True)
+class Asking:
+    """Who asks and why: the DAGs for their cases by default, or a judge with a declared purpose (on demand)."""
+
+    record: Record
+    actor: str = SYSTEM_ACTOR
+    role: str = SYSTEM_ROLE
+    purpose: str | None = None  # None: derived from each person's cases ("enforcement of case N")
+
+
+def _ask(client: AgencyClient, person_ids: Sequence[str], request_id: str, log: dict[str, dict[str, object]],
+         ids: dict[str, str], *, asking: Asking,
+         cases: Mapping[str, list[str | None]]) -> list[tuple[str, InquiryAnswer]]:
+    """One batch call; every person's log entry gets its outcome and the message id, and every person asked gets
+    an audit entry with its purpose. The answers that came back, by person asked."""
     requested_at = datetime.now(UTC)
     started = perf_counter()
     answers: BatchAnswers = {}
-    try:
-        answers = client.inquire_batch(person_ids, request_id)
-    except AgencyError as exc:
-        outcome: dict[str, object] = {"status": str(_final_state(exc)), "reason": str(exc)}
-    else:
-        outcome = {"latency_ms": round((perf_counter() - started) * 1000)}
+    batch_cases = [c for p in person_ids for c in cases[p]]
+    with asking.record.exchange(purpose=asking.purpose or enforcement_purpose(batch_cases), case_ids=batch_cases,
+                                person_ids=person_ids) as exchange:
+        try:
+            answers = client.inquire_batch(person_ids, request_id)
+        except AgencyError as exc:
+            outcome: dict[str, object] = {"status": str(_final_state(exc)), "reason": str(exc)}
+        else:
+            outcome = {"latency_ms": round((perf_counter() - started) * 1000)}
     attempts = getattr(client, "last_attempts", 1)  # a bare wire client makes one attempt
     found: list[tuple[str, InquiryAnswer]] = []
     for person_id in person_ids:
         entry = log[ids[person_id]]
-        entry |= {"requested_at": requested_at, "attempts": attempts} | outcome
+        entry |= {"requested_at": requested_at, "attempts": attempts, "message_id": exchange.message_id} | outcome
         if entry["status"] != str(InquiryStatus.ANSWERED):
             continue
         answer = answers.get(person_id)
@@ -156,6 +174,15 @@ def _ask(client: AgencyClient, person_ids: Sequence[str], request_id: str,
         else:
             entry |= {"responded_at": answer.responded_at, "assets_found": len(answer.assets)}
             found.append((person_id, answer))
+    asking.record.audit_many([
+        AuditRecord(actor=asking.actor, role=asking.role, action=AuditAction.INQUIRY,
+                    purpose=asking.purpose or enforcement_purpose(cases[person_id]), person_id=person_id,
+                    case_id=next((c for c in cases[person_id] if c), None),
+                    detail={"agency_id": client.instance.agency_id, "request_id": request_id,
+                            "message_id": exchange.message_id, "status": log[ids[person_id]]["status"]},
+                    at=requested_at)
+        for person_id in person_ids
+    ])
     return found
 
 
@@ -171,16 +198,24 @@ class AskedBatch:
 
 
 def ask_batch(agency: AgencyClient, instance: AgencyInstance, batch: Sequence[InquiryTarget], *,
-              round_id: str, batch_id: str, inquiry_batch_size: int = DEFAULT_INQUIRY_BATCH_SIZE) -> AskedBatch:
-    """Ask ``agency`` about one batch of targets; every inquiry's log entry gets its outcome (nothing landed)."""
+              round_id: str, batch_id: str, inquiry_batch_size: int = DEFAULT_INQUIRY_BATCH_SIZE,
+              asking: Asking | None = None) -> AskedBatch:
+    """Ask ``agency`` about one batch of targets; every inquiry's log entry gets its outcome (nothing landed).
+
+    Every message goes to the message log and every person asked to the audit log (``asking``: the DAGs
+    for their cases unless given)."""
+    asking = asking or Asking(Record.for_agencies([instance]))
     ids = {t.person_id: stable_id(round_id, instance.agency_id, t.person_id) for t in batch}
     log: dict[str, dict[str, object]] = {}
+    cases: dict[str, list[str | None]] = defaultdict(list)
     for target in batch:
+        cases[target.person_id].append(target.case_id)
         log.setdefault(ids[target.person_id], {
             "inquiry_id": ids[target.person_id], "run_id": round_id, "agency_id": instance.agency_id,
             "agency_kind": str(instance.kind), "person_id": target.person_id, "case_id": target.case_id,
             "requested_at": None, "responded_at": None, "latency_ms": None,
             "status": str(InquiryStatus.ANSWERED), "reason": None, "assets_found": 0, "attempts": 0,
+            "message_id": None,
         })
     asset_rows: list[dict[str, object]] = []
     persons = _unique_persons(batch)
@@ -189,7 +224,8 @@ def ask_batch(agency: AgencyClient, instance: AgencyInstance, batch: Sequence[In
     started = perf_counter()
     for call, start in enumerate(range(0, len(persons), per_call)):
         request_id = stable_id(batch_id, call)
-        for person_id, answer in _ask(agency, persons[start:start + per_call], request_id, log, ids):
+        for person_id, answer in _ask(agency, persons[start:start + per_call], request_id, log, ids,
+                                      asking=asking, cases=cases):
             inquiry_id = ids[person_id]
             asset_rows.extend(asset_record(inquiry_id, instance.agency_id, a, answer.responded_at)
                               for a in answer.assets)
@@ -229,6 +265,7 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
     partition = today or datetime.now(UTC).date()
     own_client = client is None
     agency: AgencyClient = client if client is not None else client_for(instance)
+    asking = Asking(Record.for_agencies([instance]))
     totals = {str(s): 0 for s in InquiryStatus} | {"sent": 0, "assets_landed": 0, "assets_quarantined": 0,
                                                     "calls": 0}
     logger.info("round %s: asking %s about %d persons", round_id, instance.agency_id, len(targets),
@@ -237,7 +274,7 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
         for number, batch in _batches(targets, batch_size):
             batch_id = f"{round_id}-{instance.agency_id}-{number:04d}"
             asked = ask_batch(agency, instance, batch, round_id=round_id, batch_id=batch_id,
-                              inquiry_batch_size=inquiry_batch_size)
+                              inquiry_batch_size=inquiry_batch_size, asking=asking)
             answers = land_answers(answer_feed, [asked], batch_id=batch_id, partition=partition)
             land_inquiry_log([asked], batch_id=batch_id, partition=partition)
             totals["sent"] += len(asked.log)

@@ -43,7 +43,7 @@ class DemoFacts:
     inquiries: list[dict[str, Any]] = field(default_factory=list)
 
     def settings(self) -> ApiSettings:
-        def inquire(person_id: str, *, case_id: str | None = None) -> dict[str, Any]:
+        def inquire(person_id: str, *, case_id: str | None = None, **who: Any) -> dict[str, Any]:
             self.inquiries.append({"person_id": person_id, "case_id": case_id})
             return {"person_id": person_id, "case_id": case_id, "agencies": 0}
 

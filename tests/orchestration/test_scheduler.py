@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from estelam.core import settings
+from tests.postgres_support import throwaway_database
 
 pytestmark = pytest.mark.scheduler
 
@@ -91,21 +92,8 @@ def _free_port() -> int:
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """A fresh database ``estelam_test_<random>`` on the local PostgreSQL, dropped afterwards."""
-    if not _port_open(POSTGRES_PORT):
-        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
-    import psycopg2
-
-    name = f"estelam_test_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(host=LOOPBACK, port=POSTGRES_PORT, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
+    with throwaway_database() as name:
         yield name
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.close()
 
 
 @pytest.fixture
