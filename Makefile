@@ -16,13 +16,15 @@ test: $(VENV)/.installed browser
 	$(VENV)/bin/python -m pytest
 
 # The dashboard tests drive Debian's chromium (Playwright's own browser download cannot work offline);
-# Noto Naskh Arabic renders the Persian text in screenshots and PDFs; poppler-utils reads the PDFs back.
+# Noto Naskh Arabic renders the Persian text in screenshots and PDFs; poppler-utils reads the PDFs back;
+# WeasyPrint subsets fonts with HarfBuzz's subsetter (libharfbuzz-subset0).
 browser:
 	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 \
-		&& fc-list 2>/dev/null | grep -qi "Noto Naskh Arabic" || { \
-		echo "installing chromium, fonts-noto-core and poppler-utils for the browser and PDF tests (apt-get)"; \
+		&& fc-list 2>/dev/null | grep -qi "Noto Naskh Arabic" \
+		&& ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || { \
+		echo "installing chromium, fonts-noto-core, poppler-utils and libharfbuzz-subset0 (apt-get)"; \
 		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -q chromium fonts-noto-core poppler-utils >/dev/null; }
+			apt-get install -y -q chromium fonts-noto-core poppler-utils libharfbuzz-subset0 >/dev/null; }
 
 # The house's rules: style (ruff), types (mypy, strict), and the rooms' import direction (import-linter).
 lint: $(VENV)/.installed

@@ -58,6 +58,7 @@ class AuditAction(StrEnum):
     ACCESS_LOG_VIEW = "access_log_view"
     ORDER = "order"  # a freeze, release or transfer order sent to an agency
     REQUEST = "request"  # an API request refused before it reached an action (bad token, role)
+    MESSAGE_READ = "message_read"  # an auditor read a message body
 
 
 #: Actions that look at one person's data (what "who looked at my data" lists).

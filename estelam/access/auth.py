@@ -40,6 +40,7 @@ class Role(StrEnum):
     CENTRAL_BANK = "central_bank"
     PUBLIC = "public"
     PERSON = "person"
+    AUDITOR = "auditor"  # reads the record: message bodies (an inspectorate, the data protection officer)
 
 
 @dataclass(frozen=True)
@@ -139,4 +140,5 @@ DEMO_TOKENS: dict[str, list[dict[str, Any]]] = {"tokens": [
     {"token": "demo-central-bank", "subject": "central-bank", "role": "central_bank"},
     {"token": "demo-public", "subject": "business-1", "role": "public"},
     {"token": "demo-person", "subject": "person-demo", "role": "person", "person_id": "0000000000"},
+    {"token": "demo-auditor", "subject": "inspector-1", "role": "auditor"},
 ]}

@@ -3,8 +3,9 @@
 A data subject (an authenticated ``person`` principal) issues a code bound to one requester (the
 subject of a ``public`` principal) and one purpose; it lives ``DEFAULT_TTL`` (at most ``MAX_TTL``) and
 is spent by its first successful use. Codes are random (``CODE_BYTES`` of entropy) and stored only as
-SHA-256 digests in a small SQLite file under ``data/consents/``; spending is one conditional UPDATE, so
-two lookups racing with one code cannot both succeed.
+SHA-256 digests, in a small SQLite file under ``data/consents/`` (embedded default) or in PostgreSQL
+(``ESTELAM_RECORD_DATABASE``, shared by every API replica); spending is one conditional UPDATE, so
+two lookups racing with one code cannot both succeed, in one process or many.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from estelam.core import settings
 from estelam.core.exceptions import ConsentRefused
@@ -37,6 +39,34 @@ create table if not exists consents (
     used_at     text
 )
 """
+
+
+class _Connection:
+    """One SQL dialect over SQLite and PostgreSQL: statements are written with ``?`` placeholders."""
+
+    def __init__(self, connection: Any, placeholder: str) -> None:
+        self._connection = connection
+        self._placeholder = placeholder
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", self._placeholder)
+
+    def execute(self, statement: str, parameters: tuple[object, ...] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(self._sql(statement), parameters)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def fetch_one(self, statement: str, parameters: tuple[object, ...] = ()) -> Any:
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(self._sql(statement), parameters)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 
 
 def default_store_path() -> Path:
@@ -70,18 +100,34 @@ class SpentConsent:
 
 
 class ConsentStore:
-    """Issue and spend consent codes in a SQLite file."""
+    """Issue and spend consent codes in a SQLite file, or in PostgreSQL when ``database`` (a libpq URL) is given."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, database: str | None = None) -> None:
         self.path = path or default_store_path()
+        self.database = database if database is not None else (
+            settings.current().record_database if path is None else None)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> Iterator[_Connection]:
+        if self.database:
+            import psycopg2
+
+            pg = psycopg2.connect(self.database, connect_timeout=10)
+            pg.autocommit = True
+            try:
+                with pg.cursor() as cursor:
+                    cursor.execute("select pg_advisory_lock(hashtext('estelam consents schema'))")
+                    cursor.execute(_SCHEMA)
+                    cursor.execute("select pg_advisory_unlock(hashtext('estelam consents schema'))")
+                yield _Connection(pg, "%s")
+            finally:
+                pg.close()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             con.execute(_SCHEMA)
-            yield con
+            yield _Connection(con, "?")
         finally:
             con.close()
 
@@ -109,11 +155,11 @@ class ConsentStore:
                 "update consents set used_at = ? where code_sha256 = ? and used_at is null and expires_at > ? "
                 "and person_id = ? and requester = ? and purpose = ?",
                 (now.isoformat(), digest, now.isoformat(), person_id, requester, purpose),
-            ).rowcount
+            )
             if spent == 1:
                 return SpentConsent(person_id, requester, purpose, now)
-            row = con.execute("select person_id, requester, purpose, expires_at, used_at from consents "
-                              "where code_sha256 = ?", (digest,)).fetchone()
+            row = con.fetch_one("select person_id, requester, purpose, expires_at, used_at from consents "
+                                "where code_sha256 = ?", (digest,))
         raise ConsentRefused(_why_refused(row, person_id=person_id, requester=requester, purpose=purpose, now=now))
 
 

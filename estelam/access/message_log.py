@@ -46,7 +46,7 @@ INDEX_FILE = "index.jsonl"
 CHECKPOINT_FILE = Path("checkpoints") / "messages.jsonl"
 BODIES = "bodies"
 #: Roles that may read a message's body (it holds persons' data as the agency sent it).
-BODY_READERS = frozenset({"operator", "auditor"})
+BODY_READERS = frozenset({"auditor"})
 
 
 def default_root() -> Path:

@@ -27,8 +27,11 @@ def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The caller behind the bearer token (401 without one or with an unknown one)."""
-    return api_settings(request).tokens.authenticate(credentials.credentials if credentials else None)
+    """The caller behind the bearer token (401 without one or with an unknown one); kept on the request so a
+    refusal further on is audited under their name."""
+    principal = api_settings(request).tokens.authenticate(credentials.credentials if credentials else None)
+    request.state.principal = principal
+    return principal
 
 
 def require(*roles: Role) -> Callable[[Principal], Principal]:

@@ -79,9 +79,11 @@ def asset_report(
     case = case_header(case_id)
     try:
         check_case_access(judge, case)
-    except AccessDenied:
+    except AccessDenied as refused:
         settings.audit.record(actor=judge.subject, role=judge.role, action=AuditAction.REPORT_VIEW,
-                              purpose=purpose, outcome="refused", person_id=case.person_id, case_id=case_id)
+                              purpose=purpose, outcome="refused", person_id=case.person_id, case_id=case_id,
+                              detail={"reason": str(refused)})
+        refused.audited = True
         raise
     response = _render(reports.load_case_report(case_id), format, lang, variant)
     settings.audit.record(actor=judge.subject, role=judge.role, action=AuditAction.REPORT_VIEW, purpose=purpose,
@@ -104,9 +106,11 @@ def inquire(person_id: Annotated[str, Path(pattern=PERSON_ID_PATTERN)], body: In
         check_case_access(judge, case)
         if case.person_id != person_id:
             raise AccessDenied(f"{person_id} is not the debtor of case {body.case_id}")
-    except AccessDenied:
+    except AccessDenied as refused:
         settings.audit.record(actor=judge.subject, role=judge.role, action=AuditAction.INQUIRY, purpose=body.purpose,
-                              outcome="refused", person_id=person_id, case_id=body.case_id)
+                              outcome="refused", person_id=person_id, case_id=body.case_id,
+                              detail={"reason": str(refused)})
+        refused.audited = True
         raise
     result = settings.inquire(person_id, case_id=body.case_id, requested_by=(judge.subject, str(judge.role)),
                               purpose=body.purpose)

@@ -76,6 +76,7 @@ def registry_lookup(
         settings.audit.record(actor=requester.subject, role=requester.role, action=AuditAction.REGISTRY_LOOKUP,
                               purpose=purpose, outcome=Outcome.REFUSED, person_id=person_id,
                               detail={"reason": str(refused)})
+        refused.audited = True
         raise
     with connect_read_only() as con:
         row = con.execute(f"select {', '.join(REGISTRY_COLUMNS)} from financial_convictions where person_id = ?",
@@ -87,9 +88,10 @@ def registry_lookup(
     return answer
 
 
-@router.get("/me/access-log", summary="Who looked at my data: every inquiry, report view and registry lookup",
+@router.get("/me/access-log", summary="Who looked at my data: every inquiry, order, report view and registry lookup",
             responses={401: {"description": "no or unknown token"}, 403: {"description": "not a data subject"}})
 def access_log(person: Person, settings: Settings) -> list[dict[str, Any]]:
     assert person.person_id is not None
     return [{"at": e.at, "actor": e.actor, "role": e.role, "action": e.action, "purpose": e.purpose,
-             "outcome": e.outcome, "case_id": e.case_id} for e in settings.audit.who_looked_at(person.person_id)]
+             "outcome": e.outcome, "case_id": e.case_id, "agency_id": e.detail.get("agency_id")}
+            for e in settings.audit.who_looked_at(person.person_id)]

@@ -9,6 +9,7 @@ from typing import Any
 from estelam.access.audit import AuditLog
 from estelam.access.auth import TokenStore
 from estelam.access.consent import ConsentStore
+from estelam.access.message_log import MessageLog
 
 #: inquire(person_id, case_id=..., requested_by=(actor, role), purpose=...) -> an object with ``as_dict()``
 #: (estelam.inquiry.on_demand.inquire_person).
@@ -29,6 +30,7 @@ class ApiSettings:
     tokens: TokenStore = field(default_factory=TokenStore.from_environment)
     audit: AuditLog = field(default_factory=AuditLog)
     consents: ConsentStore = field(default_factory=ConsentStore)
+    messages: MessageLog = field(default_factory=MessageLog)
     inquire: Inquirer = _on_demand_inquirer
 
     @classmethod

@@ -346,7 +346,7 @@ class MessageLogRow(TypedDict):
     """The operation of the agency's contract (or the hub's"""
     request_id: str | None
     """The request or order id the message carried."""
-    at: datetime
+    message_at: datetime
     """When the message left or arrived (UTC)."""
     size_bytes: int
     """Bytes on the wire."""

@@ -128,6 +128,8 @@ class AccessError(EstelamError):
     """The serving API refuses a caller; ``status_code`` is the HTTP status it answers with."""
 
     status_code: int = 403
+    #: Set by a route that wrote this refusal to the audit log itself (with more context than the API can).
+    audited: bool = False
 
 
 class NotAuthenticated(AccessError):

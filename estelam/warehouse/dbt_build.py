@@ -169,8 +169,13 @@ def parse() -> tuple[str, ...]:
 def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None) -> BuildSummary:
     """Run ``dbt build`` (seeds, models, snapshots, sources' tests, data and unit tests) into the warehouse.
 
-    Raises WarehouseError naming the failing nodes if any model, test or hook fails.
+    The message log's new entries are landed first (``message_log`` feed), so every inquiry and order row
+    built can be traced to its message. Raises WarehouseError naming the failing nodes if any model, test or
+    hook fails.
     """
+    from estelam.warehouse.message_index import land_message_index  # the record's index, before dbt reads it
+
+    land_message_index()
     started = time.perf_counter()
     logger.info("dbt build started%s", f" (select {select})" if select else "")
     outcome = _invoke(dbt_args("build", select, dbt_vars))

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from estelam.access.consent import MAX_TTL, ConsentStore
 from estelam.core.exceptions import ConsentRefused
+from tests.access.record_support import Backend
+from tests.postgres_support import dsn
 
 PERSON = "0012345679"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ConsentStore:
-    return ConsentStore(tmp_path / "consents.sqlite")
+def store(backend: Backend) -> ConsentStore:
+    """The embedded SQLite file, or PostgreSQL: every test runs on both."""
+    if backend.database is not None:
+        return ConsentStore(database=dsn(backend.database))
+    return ConsentStore(backend.root / "consents.sqlite")
 
 
 def test_a_code_is_spent_once(store: ConsentStore) -> None:
@@ -53,7 +57,9 @@ def test_an_expired_or_unknown_code_is_refused(store: ConsentStore) -> None:
 
 def test_codes_are_stored_only_as_digests(store: ConsentStore) -> None:
     consent = store.issue(PERSON, requester="bank-x", purpose="loan")
-    assert consent.code.encode() not in store.path.read_bytes()
+    with store._connect() as con:
+        stored = con.fetch_one("select * from consents")
+    assert consent.code not in repr(stored) and len(stored[0]) == 64
 
 
 def test_lifetime_is_bounded(store: ConsentStore) -> None:

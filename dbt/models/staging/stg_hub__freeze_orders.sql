@@ -28,6 +28,7 @@ renamed as (
         delivery,
         status as order_status,
         reason,
+        message_id,
         _batch_id as batch_id,
         _landed_at as landed_at,
 

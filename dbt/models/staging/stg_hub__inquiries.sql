@@ -22,6 +22,7 @@ renamed as (
         reason,
         assets_found,
         attempts,
+        message_id,
         _batch_id as batch_id,
         _landed_at as landed_at,
 
