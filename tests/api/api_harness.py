@@ -22,11 +22,12 @@ from estelam.api import ApiSettings
 TOKENS = {
     "judge": "t-judge", "judge_named": "t-judge-named", "judge_other": "t-judge-other",
     "statistician": "t-statistician", "agency": "t-agency", "agency_other": "t-agency-other",
-    "central_bank": "t-central-bank", "public": "t-public", "person": "t-person",
+    "central_bank": "t-central-bank", "public": "t-public", "person": "t-person", "auditor": "t-auditor",
 }
 PUBLIC_SUBJECT = "business-7"
 NAMED_JUDGE = "judge-named"
-COPIED = ("warehouse.duckdb", "landing", "published")
+#: What the API reads of the demo: the warehouse and its feeds, and the record (message log, checkpoints, key).
+COPIED = ("warehouse.duckdb", "landing", "published", "messages", "checkpoints", "keys", "audit")
 
 
 @dataclass
@@ -59,6 +60,7 @@ class DemoFacts:
             {"token": TOKENS["central_bank"], "subject": "cbi", "role": "central_bank"},
             {"token": TOKENS["public"], "subject": PUBLIC_SUBJECT, "role": "public"},
             {"token": TOKENS["person"], "subject": "citizen-1", "role": "person", "person_id": self.person_id},
+            {"token": TOKENS["auditor"], "subject": "inspector-1", "role": "auditor"},
         ]})
         return ApiSettings(tokens=tokens, audit=AuditLog(self.data_dir / "audit" / "audit.jsonl"),
                            consents=ConsentStore(self.data_dir / "consents" / "consents.sqlite"), inquire=inquire)
@@ -69,7 +71,7 @@ def copy_demo(source: Path, target: Path) -> Path:
     for name in COPIED:
         if (source / name).is_dir():
             shutil.copytree(source / name, target / name)
-        else:
+        elif (source / name).exists():
             shutil.copy2(source / name, target / name)
     return target
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,7 +16,8 @@ from fastapi.testclient import TestClient
 from lxml import etree
 from typer.testing import CliRunner
 
-from estelam.access.audit import AuditLog
+from estelam.access.audit import AuditEntry, AuditLog
+from estelam.access.message_log import MessageLog
 from estelam.api import create_app
 from estelam.cli import app as estelam_cli
 from estelam.contracts import registry as contracts
@@ -266,3 +269,90 @@ def test_the_api_audit_log_verifies_and_tampering_is_found(client: TestClient, f
         '"allowed"', '"refused"', 1)
     copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert CliRunner().invoke(estelam_cli, ["audit", "verify", "--log", str(copy)]).exit_code == 1
+
+
+# --- the record: refusals audited, checkpoints served, bodies for auditors ---------------------------------
+
+
+def _refusals(facts: DemoFacts, since: int) -> list[AuditEntry]:
+    return [e for e in AuditLog(facts.data_dir / "audit" / "audit.jsonl").entries()
+            if e.seq > since and e.outcome == "refused"]
+
+
+def _last_seq(facts: DemoFacts) -> int:
+    return AuditLog(facts.data_dir / "audit" / "audit.jsonl").head()[0]
+
+
+@pytest.mark.parametrize("kind", ["bad token", "no token", "role", "another agency's orders",
+                                  "unknown order", "repeated acknowledgement", "another agency's order"])
+def test_every_refused_request_is_audited_with_its_reason(client: TestClient, facts: DemoFacts, kind: str) -> None:
+    acks = f"/agencies/{facts.agency_id}/acknowledgements"
+    ack = {"status": "done", "acknowledged_amount_rial": 1, "frozen_total_rial": 1,
+           "acknowledged_at": "2026-03-01T10:00:00"}
+    if kind == "repeated acknowledgement":
+        order_id = _pending_order(facts, "audited-repeat")
+        assert client.post(acks, json={"acknowledgements": [ack | {"order_id": order_id}]},
+                           headers=auth("agency")).status_code == 201
+    since = _last_seq(facts)
+    if kind == "bad token":
+        response = client.get(f"/cases/{facts.case_id}/asset-report", headers={"Authorization": "Bearer stolen-xyz"})
+    elif kind == "no token":
+        response = client.get(f"/agencies/{facts.agency_id}/orders")
+    elif kind == "role":
+        response = client.get(f"/cases/{facts.case_id}/asset-report", headers=auth("statistician"))
+    elif kind == "another agency's orders":
+        response = client.get(f"/agencies/{facts.agency_id}/orders", headers=auth("agency_other"))
+    elif kind == "unknown order":
+        response = client.post(acks, json={"acknowledgements": [ack | {"order_id": "no-such-order"}]},
+                               headers=auth("agency"))
+    elif kind == "repeated acknowledgement":
+        response = client.post(acks, json={"acknowledgements": [ack | {"order_id": order_id}]},
+                               headers=auth("agency"))
+    else:
+        order_id = _pending_order(facts, "audited-foreign")
+        response = client.post(f"/agencies/{facts.other_agency_id}/acknowledgements",
+                               json={"acknowledgements": [ack | {"order_id": order_id}]},
+                               headers=auth("agency_other"))
+    assert response.status_code in (401, 403, 409, 422), response.text
+    (entry,) = _refusals(facts, since)
+    assert entry.detail["status"] == response.status_code
+    assert entry.detail["reason"] and entry.detail["reason"] in response.json()["detail"]
+    assert "stolen-xyz" not in json.dumps(entry.as_dict())  # never the token
+    other_agency = f"agency-{facts.other_agency_id}"
+    expected_actor = {"bad token": "anonymous", "no token": "anonymous", "role": "stat-1",
+                      "another agency's orders": other_agency,
+                      "another agency's order": other_agency}.get(kind, f"agency-{facts.agency_id}")
+    assert entry.actor == expected_actor
+
+
+def test_the_checkpoint_is_served_to_anyone_and_holds_the_hub_to_its_log(client: TestClient, facts: DemoFacts,
+                                                                         tmp_path: Path) -> None:
+    client.get(f"/cases/{facts.case_id}/asset-report", headers=auth("judge"))
+    served = client.get("/audit/checkpoint")
+    assert served.status_code == 200
+    document = served.json()
+    audit = document["checkpoints"]["audit"]
+    assert audit["entries"] == _last_seq(facts) and document["algorithm"] == "Ed25519"
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps(audit))
+    command = ["audit", "verify", "--checkpoint", str(kept), "--public-key", document["public_key"]]
+    assert CliRunner().invoke(estelam_cli, command).exit_code == 0
+    log = facts.data_dir / "audit" / "audit.jsonl"
+    original = log.read_bytes()
+    try:
+        log.write_bytes(b"".join(original.splitlines(keepends=True)[:-1]))  # the hub's last entry removed
+        result = CliRunner().invoke(estelam_cli, command)
+        assert result.exit_code == 1 and "were removed" in result.output
+    finally:
+        log.write_bytes(original)
+
+
+def test_message_bodies_are_for_auditors_and_match_their_hashes(client: TestClient, facts: DemoFacts) -> None:
+    logged = next(m for m in MessageLog().messages() if m.body is not None)
+    url = f"/audit/messages/{logged.message_id}/{logged.direction}"
+    assert client.get(url, headers=auth("judge")).status_code == 403
+    body = client.get(url, headers=auth("auditor"))
+    assert body.status_code == 200
+    assert hashlib.sha256(body.content).hexdigest() == logged.sha256
+    read = [e for e in AuditLog(facts.data_dir / "audit" / "audit.jsonl").entries() if e.action == "message_read"]
+    assert read[-1].actor == "inspector-1" and read[-1].detail["message_id"] == logged.message_id
