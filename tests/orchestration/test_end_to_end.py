@@ -90,3 +90,48 @@ def test_outputs_are_where_the_readme_says(cycle: DemoResult) -> None:
     assert (data / "published" / "kpi_inquiries_daily.parquet").is_file(), "KPIs were not published"
     assert Path(cycle.report_path).is_file()
     assert Path(cycle.report_path).read_text(encoding="utf-8").count("<tr") > 1
+
+
+def test_every_exchange_is_on_the_record(cycle: DemoResult, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every landed inquiry and order row names a message found in the message_log model; every stored body still
+    matches its hash; the debtor sees the agencies that were asked about them, with the purpose; both logs verify,
+    and stop verifying when the audit log's last line is removed."""
+    import hashlib
+
+    from typer.testing import CliRunner
+
+    from estelam.access.audit import AuditLog
+    from estelam.access.message_log import MessageLog
+    from estelam.cli import app
+    from tests.settings_support import override
+
+    data = cycle.data_dir  # type: ignore[attr-defined]
+    override(monkeypatch, data_dir=data)
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        logged = {m for (m,) in con.execute("select message_id from message_log").fetchall()}
+        inquiry_ids = [m for (m,) in con.execute("select message_id from staging.stg_hub__inquiries").fetchall()]
+        order_ids = [m for (m,) in con.execute("select message_id from staging.stg_hub__freeze_orders").fetchall()]
+    assert inquiry_ids and order_ids
+    assert set(inquiry_ids) <= logged and set(order_ids) <= logged  # None is not logged: every row has one
+    messages = MessageLog()
+    kept = [m for m in messages.messages() if m.body is not None]
+    assert kept and any(m.body is None for m in messages.messages())  # bank_sina: metadata only
+    for message in kept:
+        assert hashlib.sha256(messages.body(message.message_id, message.direction)).hexdigest() == message.sha256
+    debtor = next(i for i in _read(data, "inquiries") if i["case_id"])
+    looked = [e for e in AuditLog().who_looked_at(debtor["person_id"]) if e.action == "inquiry"]
+    assert len({e.detail["agency_id"] for e in looked}) >= 30  # every agency asked about them is named
+    assert all(e.purpose.startswith("enforcement of case") for e in looked)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["audit", "who-looked-at", debtor["person_id"]])
+    assert f"inquiry at bank_melli  allowed  purpose: enforcement of case {debtor['case_id']}" in listed.output
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    log = data / "audit" / "audit.jsonl"
+    original = log.read_bytes()
+    try:
+        log.write_bytes(b"".join(original.splitlines(keepends=True)[:-1]))
+        cut = runner.invoke(app, ["audit", "verify"])
+        assert cut.exit_code == 1 and "were removed" in cut.output
+    finally:
+        log.write_bytes(original)
