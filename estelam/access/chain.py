@@ -68,15 +68,16 @@ def entry_hash(fields: dict[str, Any]) -> str:
 
 
 def chained(payloads: Sequence[dict[str, Any]], *, after_seq: int, after_hash: str) -> list[dict[str, Any]]:
-    """``payloads`` as entries continuing a chain whose last entry is (``after_seq``, ``after_hash``)."""
+    """``payloads`` (plain JSON values only) as entries continuing a chain whose last entry is
+    (``after_seq``, ``after_hash``)."""
     entries: list[dict[str, Any]] = []
     seq, previous = after_seq, after_hash
     for payload in payloads:
         seq += 1
         fields = {k: v for k, v in payload.items() if k not in ("seq", "prev_hash", "hash")}
         fields |= {"seq": seq, "prev_hash": previous}
-        fields["hash"] = previous = entry_hash(fields)
-        entries.append(json.loads(canonical(fields)))  # exactly what is stored and read back
+        fields["hash"] = previous = hashlib.sha256(canonical(fields)).hexdigest()
+        entries.append(fields)
     return entries
 
 

@@ -254,18 +254,19 @@ def land_inquiry_log(asked: Sequence[AskedBatch], *, batch_id: str, partition: d
 def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, round_id: str,
               batch_size: int = DEFAULT_BATCH_SIZE, today: date | None = None,
               inquiry_batch_size: int = DEFAULT_INQUIRY_BATCH_SIZE,
-              client: AgencyClient | None = None) -> RoundSummary:
+              client: AgencyClient | None = None, asking: Asking | None = None) -> RoundSummary:
     """Ask ``instance`` about every target and land the answers and the inquiry log, batch by batch.
 
     ``batch_size`` persons make one landed file; ``inquiry_batch_size`` persons (at most the agency's
     contract limit) make one batch call.
-    ``client`` defaults to ``connectors.client_for(instance)`` (resilient) and is then closed here.
+    ``client`` defaults to ``connectors.client_for(instance)`` (resilient) and is then closed here;
+    ``asking`` to the hub asking for its cases, recorded in the deployment's audit and message logs.
     """
     answer_feed = load_agency_registry().kinds[instance.kind].answer_feed
     partition = today or datetime.now(UTC).date()
     own_client = client is None
     agency: AgencyClient = client if client is not None else client_for(instance)
-    asking = Asking(Record.for_agencies([instance]))
+    asking = asking or Asking(Record.for_agencies([instance]))
     totals = {str(s): 0 for s in InquiryStatus} | {"sent": 0, "assets_landed": 0, "assets_quarantined": 0,
                                                     "calls": 0}
     logger.info("round %s: asking %s about %d persons", round_id, instance.agency_id, len(targets),
