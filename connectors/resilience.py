@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
+from connectors import metrics
 from connectors.base import AgencyClient, BatchAnswers
 from estelam.core.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer, OrderKind
 from estelam.core.exceptions import AgencyDeadlineMissed, AgencyError, AgencyUnavailable, OperationNotInContract
@@ -264,6 +265,7 @@ class ResilientClient:
 
     def _call(self, operation: str, request_id: str, send: Callable[[], _T]) -> _T:
         clock = self._clock
+        agency_id = self.instance.agency_id
         deadline = clock.monotonic() + self.deadline_s
         attempts = 0
         last_error: AgencyError | None = None
@@ -272,6 +274,8 @@ class ResilientClient:
                 try:
                     self.breaker.admit(operation, request_id)
                 except AgencyUnavailable as open_circuit:
+                    metrics.CALLS.labels(agency_id, operation, "circuit_open").inc()
+                    metrics.BREAKER_OPEN.labels(agency_id).set(1)
                     if last_error is not None:
                         raise open_circuit from last_error
                     raise
@@ -283,18 +287,22 @@ class ResilientClient:
                                                     "the rate limit leaves no slot before it", last_error)
                     clock.sleep(wait)
                 attempts += 1
+                started = time.perf_counter()
                 try:
                     result = send()
                 except AgencyError as exc:
+                    metrics.observe_attempt(agency_id, operation, time.perf_counter() - started, exc)
                     if not exc.transient:
                         self.breaker.record_success()  # the agency is up; the answer was just bad
                         raise
                     self.breaker.record_failure()
+                    metrics.BREAKER_OPEN.labels(agency_id).set(self.breaker.state is not BreakerState.CLOSED)
                     last_error = exc
                     if clock.monotonic() >= deadline:
                         raise self._deadline_missed(operation, request_id, attempts, str(exc), exc) from exc
                     if attempts >= self.retry.max_attempts:
                         raise
+                    metrics.RETRIES.labels(agency_id, operation).inc()
                     pause = self.retry.backoff_s(attempts, self._rng)
                     logger.info("%s %s to %s failed (attempt %d: %s); retrying in %.2f s", operation, request_id,
                                 self.instance.agency_id, attempts, exc, pause)
@@ -302,7 +310,9 @@ class ResilientClient:
                         raise self._deadline_missed(operation, request_id, attempts, str(exc), exc) from exc
                     clock.sleep(pause)
                 else:
+                    metrics.observe_attempt(agency_id, operation, time.perf_counter() - started, None)
                     self.breaker.record_success()
+                    metrics.BREAKER_OPEN.labels(agency_id).set(0)
                     return result
         finally:
             self.last_attempts = attempts
@@ -310,6 +320,7 @@ class ResilientClient:
     def _deadline_missed(self, operation: str, request_id: str, attempts: int, why: str,
                          last_error: AgencyError | None) -> AgencyDeadlineMissed:
         status = last_error.status_code if last_error is not None else None
+        metrics.DEADLINE_MISSED.labels(self.instance.agency_id, operation).inc()
         return AgencyDeadlineMissed(
             f"no answer within the {self.deadline_s:g} s reply deadline after {attempts} attempt(s): {why}",
             deadline_s=self.deadline_s, attempts=attempts, agency_id=self.instance.agency_id,

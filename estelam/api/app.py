@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from estelam.access.audit import AuditAction, Outcome
-from estelam.api import agencies, central_bank, judges, public, record, soap, statistics
+from estelam.api import agencies, central_bank, judges, metrics, public, record, soap, statistics
 from estelam.api.services import ApiSettings
 from estelam.core.exceptions import AccessError, EstelamError, NotAuthenticated, ReportError, WarehouseError
 from estelam.warehouse.dbt_build import connect_read_only
@@ -74,7 +74,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_exception_handler(AccessError, _access_error)
     app.add_exception_handler(ReportError, _not_found)
     app.add_exception_handler(WarehouseError, _warehouse_busy)
-    for module in (judges, agencies, soap, public, central_bank, statistics, record):
+    metrics.instrument(app)
+    for module in (judges, agencies, soap, public, central_bank, statistics, record, metrics):
         app.include_router(module.router)
 
     @app.get("/health", tags=["health"], summary="Liveness, and whether the warehouse can be read")

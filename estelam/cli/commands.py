@@ -31,6 +31,8 @@ from estelam.core.log import configure_logging
 PROG_NAME = "estelam"
 DEFAULT_API_HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8000
+#: The port an Airflow worker host serves its agency-call metrics on (the OpenTelemetry Prometheus exporter's).
+DEFAULT_METRICS_PORT = 9464
 DEFAULT_DASHBOARD_HOST = "127.0.0.1"
 DEFAULT_DASHBOARD_PORT = 8501
 DEFAULT_SIMULATORS_HOST = "127.0.0.1"
@@ -164,3 +166,27 @@ def simulators(
             typer.echo(f"{agency_id}\t{url}")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
+
+
+@app.command(epilog="Example: PROMETHEUS_MULTIPROC_DIR=/var/lib/estelam/metrics estelam metrics --port 9464")
+def metrics(
+    host: Annotated[str, typer.Option(help="address to bind")] = DEFAULT_API_HOST,
+    port: Annotated[int, typer.Option(help="port to listen on")] = DEFAULT_METRICS_PORT,
+) -> None:
+    """Serve this host's agency-call metrics (Prometheus text at /metrics) from PROMETHEUS_MULTIPROC_DIR, where
+    every task process of an Airflow worker writes them; until interrupted."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder or not os.path.isdir(folder):
+        typer.echo("error: set PROMETHEUS_MULTIPROC_DIR to the folder the workers write their metrics to", err=True)
+        raise typer.Exit(EXIT_ESTELAM_ERROR)
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]  # unannotated upstream
+    start_http_server(port, addr=host, registry=registry)
+    typer.echo(f"metrics of {folder} at http://{host}:{port}/metrics")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
