@@ -18,27 +18,12 @@ import duckdb
 import pandas as pd
 
 from estelam.core import settings
-from estelam.warehouse.published import published_dir, read_manifest
+from estelam.warehouse.published import disclosure_of, published_dir, read_manifest
 
-#: Per mart: the columns that count events (suppressed when small) and the one that sizes a row.
-COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "kpi_inquiries_daily": ("inquiries_sent", "answered", "rejected", "failed", "deadline_missed", "answered_late",
-                            "assets_found", "attempts"),
-    "kpi_response_times": ("inquiries", "responses"),
-    "kpi_deadline_compliance": ("requests", "on_time", "late", "unanswered", "pending"),
-    "kpi_freezes": ("freeze_orders", "release_orders", "orders_acknowledged", "orders_unacknowledged",
-                    "idle_blocked_assets"),
-    "kpi_enforcement_steps": ("cases_reached", "automated"),
-    "kpi_notifications": ("notices", "electronic", "paper"),
-}
-ROW_SIZE: dict[str, str] = {
-    "kpi_inquiries_daily": "inquiries_sent",
-    "kpi_response_times": "inquiries",
-    "kpi_deadline_compliance": "requests",
-    "kpi_freezes": "freeze_orders",
-    "kpi_enforcement_steps": "cases_reached",
-    "kpi_notifications": "notices",
-}
+#: The published KPI marts the dashboard draws on; what counts and what sizes a row in each is declared once, in
+#: the mart's dbt ``meta.disclosure``, and read back from the publication's manifest.
+MARTS = ("kpi_inquiries_daily", "kpi_response_times", "kpi_deadline_compliance", "kpi_freezes",
+         "kpi_enforcement_steps", "kpi_notifications")
 
 
 def suppress_below() -> int:
@@ -124,12 +109,14 @@ def suppress(frame: pd.DataFrame, mart: str, threshold: int | None = None) -> pd
     if frame.empty:
         return frame
     out = frame.copy()
-    counts = [c for c in COUNT_COLUMNS.get(mart, ()) if c in out.columns]
-    size_column = ROW_SIZE.get(mart)
-    measures = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and c not in {"step_no"}
-                and not c.endswith("_s")]
-    if size_column in out.columns:
-        small_row = out[size_column] < threshold
+    rules = disclosure_of(mart)
+    numeric = [c for c in out.columns
+               if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+    counts = numeric if rules.all_counts else [c for c in rules.counts if c in out.columns]
+    measures = [c for c in numeric if c not in rules.dimensions]
+    size_columns = [c for c in rules.size if c in out.columns]
+    if size_columns:
+        small_row = out[size_columns].sum(axis=1) < threshold
         for column in measures:
             out[column] = out[column].astype("Float64").mask(small_row)
     for column in counts:
@@ -259,7 +246,7 @@ def headlines(filters: Filters) -> list[Headline]:
 def choices(column: str) -> list[str]:
     """Every value a filter can take, from whichever published marts carry the column."""
     values: set[str] = set()
-    for mart in COUNT_COLUMNS:
+    for mart in MARTS:
         frame = load(mart)
         if column in frame.columns:
             values |= set(frame[column].dropna().astype(str))
@@ -269,7 +256,7 @@ def choices(column: str) -> list[str]:
 def date_bounds() -> tuple[date, date] | None:
     """The first and last day any published mart speaks of (cases are filed weeks before inquiries)."""
     days: list[date] = []
-    for mart in COUNT_COLUMNS:
+    for mart in MARTS:
         frame = load(mart)
         for column in ("day", "month", "filed_month"):
             if column in frame.columns and not frame.empty:

@@ -77,6 +77,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     metrics.instrument(app)
     for module in (judges, agencies, soap, public, central_bank, statistics, record, metrics):
         app.include_router(module.router)
+    app.include_router(statistics.open_router)
 
     @app.get("/health", tags=["health"], summary="Liveness, and whether the warehouse can be read")
     def health() -> dict[str, Any]:

@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from estelam.core import settings
+from estelam.warehouse.disclosure import DisclosureRules
 
 MANIFEST = "manifest.json"
+#: Open statistics: CSV files anyone may download (suppressed, amounts rounded), under the published folder.
+OPEN_FOLDER = "open"
 
 
 def published_dir() -> Path:
@@ -24,3 +27,12 @@ def read_manifest() -> dict[str, Any] | None:
     path = published_dir() / MANIFEST
     manifest: dict[str, Any] | None = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     return manifest
+
+
+def disclosure_of(mart: str) -> DisclosureRules:
+    """The disclosure rules the last publication recorded for ``mart`` (every numeric column a count when it
+    recorded none: nothing leaves unsuppressed by omission)."""
+    recorded = ((read_manifest() or {}).get("disclosure") or {}).get(mart)
+    if recorded:
+        return DisclosureRules.from_meta(recorded)
+    return DisclosureRules(counts=(), size=(), dimensions=(), all_counts=True)

@@ -356,3 +356,35 @@ def test_message_bodies_are_for_auditors_and_match_their_hashes(client: TestClie
     assert hashlib.sha256(body.content).hexdigest() == logged.sha256
     read = [e for e in AuditLog(facts.data_dir / "audit" / "audit.jsonl").entries() if e.action == "message_read"]
     assert read[-1].actor == "inspector-1" and read[-1].detail["message_id"] == logged.message_id
+
+
+def _revealed_small_counts(rows: list[dict[str, Any]], counts: list[str], threshold: int) -> list[tuple[str, Any]]:
+    return [(c, r[c]) for r in rows for c in counts
+            if r.get(c) not in (None, "") and 0 < float(r[c]) < threshold]
+
+
+def test_no_served_or_open_kpi_cell_reveals_a_small_count(client: TestClient) -> None:
+    from estelam.warehouse.published import disclosure_of, published_dir
+
+    threshold = 5
+    marts = sorted(client.get("/kpis", headers=auth("statistician")).json()["rows"])
+    index = client.get("/open/kpis").json()  # no token
+    assert sorted(index["files"]) == marts and index["suppressed_below"] == threshold
+    for mart in marts:
+        counts = list(disclosure_of(mart).counts)
+        raw = pq.read_table(published_dir() / f"{mart}.parquet").to_pylist()
+        served = client.get(f"/kpis/{mart}", headers=auth("statistician")).json()
+        opened = client.get(f"/open/kpis/{mart}").json()
+        assert len(served) == len(opened) == len(raw)
+        assert _revealed_small_counts(served, counts, threshold) == []
+        assert _revealed_small_counts(opened, counts, threshold) == []
+        csv_text = client.get(f"/open/kpis/{mart}", params={"format": "csv"}).text
+        assert csv_text.splitlines()[0].split(",") == list(raw[0]) if raw else True
+        for row in opened:
+            for column, value in row.items():
+                if column.endswith("_rial") and value not in (None, ""):
+                    assert float(value) % 1_000_000 == 0
+    small = [r for mart in marts for r in _revealed_small_counts(
+        pq.read_table(published_dir() / f"{mart}.parquet").to_pylist(), list(disclosure_of(mart).counts), threshold)]
+    assert small, "the demo's raw snapshot has small counts: the test would prove nothing without them"
+    assert client.get("/open/kpis/../manifest").status_code == 404
