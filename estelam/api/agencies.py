@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from estelam.access.audit import AuditAction
 from estelam.access.auth import Principal, Role
-from estelam.api.dependencies import Settings, require
+from estelam.api.dependencies import BODY_RESPONSES, Settings, require
 from estelam.core.domain import AckStatus
 from estelam.core.exceptions import AccessDenied
 from estelam.freeze.acknowledgements import (
@@ -81,8 +81,10 @@ def acknowledgements(agency_id: AgencyId, agency: AgencyCaller) -> list[dict[str
 
 @router.post("/agencies/{agency_id}/acknowledgements", status_code=201,
              summary="Acknowledge orders: land them for the next reconciliation cycle",
-             responses={401: {"description": "no or unknown token"}, 403: {"description": "another agency's"},
-                        409: {"description": "already acknowledged"}, 422: {"description": "not this agency's order"}})
+             responses={**BODY_RESPONSES, 401: {"description": "no or unknown token"},
+                        403: {"description": "another agency's"},
+                        409: {"description": "already acknowledged (exactly one of concurrent calls wins)"},
+                        422: {"description": "not this agency's order"}})
 def post_acknowledgements(agency_id: AgencyId, body: Annotated[AcknowledgementsIn, Body()], agency: AgencyCaller,
                           settings: Settings) -> dict[str, object]:
     _own(agency, agency_id)

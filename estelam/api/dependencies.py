@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -11,6 +11,22 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from estelam.access.auth import Principal, Role
 from estelam.api.services import ApiSettings
 from estelam.core.exceptions import AccessDenied
+
+#: Free text a caller gives that is stored and shown again (a purpose, a requester): printable only. No C0/C1
+#: control characters (newline, NUL, escape, ...), no line or paragraph separators and no bidirectional
+#: overrides or isolates, which could forge lines or reorder what an audit reader sees.
+SAFE_TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+$"
+#: Statuses any endpoint taking a body may answer before its own logic runs.
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the body is not UTF-8 JSON (checked after the token)"},
+    413: {"description": "the body exceeds the endpoint's size limit"},
+}
+
+
+def bounded(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters with a note of how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+
 
 #: The OpenAPI security scheme (``bearerAuth``); missing tokens are answered by our own 401, not FastAPI's 403.
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearerAuth",
