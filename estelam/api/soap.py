@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from lxml import etree
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from connectors.wire import (
     AUTHENTICATION_FAULT,
@@ -44,6 +44,9 @@ WSDL_PLACEHOLDER_ADDRESS = "http://127.0.0.1:8000/soap/acknowledgements"
 NOT_ALLOWED_ROUTE = "soap_method_not_allowed"
 #: SOAP 1.1 answers faults with HTTP 500; authentication faults keep their HTTP status (401, 403).
 FAULT_STATUS = 500
+#: SOAP batches parsed and landed at once per process; more wait their turn off the event loop. Parsing and
+#: validating 500 acknowledgements is Python work holding the GIL: a few at a time keeps the CPU for others.
+SOAP_WORKERS = 2
 #: A fault never echoes more of the request than this many characters.
 FAULT_TEXT_LIMIT = 500
 
@@ -156,7 +159,15 @@ async def acknowledge_orders(request: Request,
         document = await request.body()
     except BodyTooLarge as too_large:
         return _fault(FAULT_CLIENT, str(too_large.detail), too_large.status_code)
-    return await run_in_threadpool(_acknowledge, config, principal, document)
+    return await to_thread.run_sync(_acknowledge, config, principal, document, limiter=_soap_workers(request))
+
+
+def _soap_workers(request: Request) -> CapacityLimiter:
+    """The application's SOAP worker slots (made on first use, inside the event loop that uses them)."""
+    limiter: CapacityLimiter | None = getattr(request.app.state, "soap_workers", None)
+    if limiter is None:
+        limiter = request.app.state.soap_workers = CapacityLimiter(SOAP_WORKERS)
+    return limiter
 
 
 def _acknowledge(config: ApiSettings, principal: Principal, document: bytes) -> Response:

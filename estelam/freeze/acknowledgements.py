@@ -135,6 +135,21 @@ class AcknowledgementClaims:
                 raise
         return Claim(batch_id, partition, tuple(order_ids))
 
+    def held(self, agency_id: str, order_ids: Sequence[str], *, now: datetime | None = None) -> list[str]:
+        """Which of ``agency_id``'s ``order_ids`` another call holds now (a quick look; only :meth:`claim` decides)."""
+        if not self.path.is_file():
+            return []
+        now = now or datetime.now(UTC)
+        found: list[str] = []
+        with self._connect() as con:
+            for chunk in _chunks(list(order_ids), 500):
+                marks = ", ".join("?" * len(chunk))
+                found += [order_id for order_id, at, state in con.execute(
+                    f"select order_id, claimed_at, state from ack_claims where agency_id = ? and order_id in ({marks})",
+                    [agency_id, *chunk])
+                    if state == LANDED or now - datetime.fromisoformat(at) < STALE_CLAIM]
+        return sorted(found)
+
     def mark_landed(self, claim: Claim, order_ids: Sequence[str]) -> None:
         """The claim's acknowledgements of ``order_ids`` landed: the orders are acknowledged for good."""
         with self._connect() as con:
@@ -224,11 +239,14 @@ def land_acknowledgements(agency_id: str, posted: Sequence[PostedAcknowledgement
     ids = [ack.order_id for ack in posted]
     if len(set(ids)) != len(ids):
         raise RequestRejected("an order is acknowledged twice in one call")
+    claims = AcknowledgementClaims()
+    taken = claims.held(agency_id, ids)  # the common duplicate, answered before the feeds are read
+    if taken:
+        raise already_acknowledged(taken)
     orders = {str(o["order_id"]): o for o in orders_of(agency_id)}
     unknown = sorted(set(ids) - orders.keys())
     if unknown:
         raise RequestRejected(f"not orders sent to {agency_id}: {', '.join(unknown[:10])}")
-    claims = AcknowledgementClaims()
     claim = claim_acknowledgements(agency_id, ids)  # 409 unless this call is the one
     rows = []
     for ack in posted:
