@@ -12,8 +12,8 @@ transaction for the whole call, so of N concurrent calls acknowledging the same 
 claims it and the others are refused (409). The claim fixes the batch id and partition the rows land
 under, so landing is idempotent: a claim whose holder died before it finished is taken over after
 ``STALE_CLAIM`` and lands into the same file, and an order already in the landed feed is never landed
-again. Another producer of acknowledgements (the reconciliation worker) takes the same claim with
-:func:`claim_acknowledgements` before it lands.
+again. Another producer of acknowledgements (the reconciliation worker) takes the same claims before it
+lands: :meth:`AcknowledgementClaims.claim_each` for the orders no one holds, landing only those.
 """
 
 from __future__ import annotations
@@ -149,6 +149,30 @@ class AcknowledgementClaims:
                     [agency_id, *chunk])
                     if state == LANDED or now - datetime.fromisoformat(at) < STALE_CLAIM]
         return sorted(found)
+
+    def claim_each(self, agency_id: str, order_ids: Sequence[str], *, batch_id: str, partition: date,
+                   now: datetime | None = None) -> Claim:
+        """Claim whichever of ``order_ids`` no one holds, under the caller's own batch (for a producer landing
+        many orders at once, such as the reconciliation worker): the returned claim names the orders won; land
+        only their acknowledgements, then :meth:`mark_landed`."""
+        now = now or datetime.now(UTC)
+        won: list[str] = []
+        with self._connect() as con:
+            con.execute("begin immediate")
+            try:
+                for order_id in dict.fromkeys(order_ids):
+                    row = con.execute("select claimed_at, state from ack_claims where order_id = ?",
+                                      (order_id,)).fetchone()
+                    if row is not None and (row[1] == LANDED or now - datetime.fromisoformat(row[0]) < STALE_CLAIM):
+                        continue
+                    con.execute("insert or replace into ack_claims values (?, ?, ?, ?, ?, ?)",
+                                (order_id, agency_id, batch_id, partition.isoformat(), now.isoformat(), CLAIMED))
+                    won.append(order_id)
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        return Claim(batch_id, partition, tuple(won))
 
     def mark_landed(self, claim: Claim, order_ids: Sequence[str]) -> None:
         """The claim's acknowledgements of ``order_ids`` landed: the orders are acknowledged for good."""

@@ -153,3 +153,16 @@ def test_an_oversize_body_is_413_by_its_length_and_while_streaming(client: TestC
 
     streamed = client.post("/consents", content=chunks(), headers=token | {"Content-Type": "application/json"})
     assert streamed.status_code == 413
+
+
+def test_a_worker_claims_what_no_one_holds_and_the_api_then_refuses(data_dir: Path) -> None:
+    """The API and a worker landing acknowledgements of the same orders: each order is won by one of them."""
+    land_orders(["w-1", "w-2"], "orders-5")
+    land_acknowledgements(AGENCY, [_ack("w-1")])  # the agency posted this one first
+    claims = AcknowledgementClaims()
+    worker = claims.claim_each(AGENCY, ["w-1", "w-2"], batch_id="cycle-7", partition=datetime.now(UTC).date())
+    assert worker.order_ids == ("w-2",)
+    claims.mark_landed(worker, worker.order_ids)
+    with pytest.raises(RequestRejected) as refused:
+        land_acknowledgements(AGENCY, [_ack("w-2")])
+    assert refused.value.status_code == 409
