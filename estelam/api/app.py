@@ -83,8 +83,8 @@ def _invalid(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """The API, built from ``settings`` (default: tokens, audit log and consent store from the environment)."""
     app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION)
-    app.state.api_settings = config = settings or ApiSettings.from_environment()
-    app.add_middleware(RequestGuard, tokens=lambda: config.tokens)
+    app.state.api_settings = settings or ApiSettings.from_environment()
+    app.add_middleware(RequestGuard, tokens=lambda: app.state.api_settings.tokens)
     app.add_exception_handler(AccessError, _access_error)
     app.add_exception_handler(ReportError, _not_found)
     app.add_exception_handler(WarehouseError, _warehouse_busy)
