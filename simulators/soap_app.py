@@ -39,6 +39,10 @@ WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 SOAP_PATH = "/soap"
 #: The WSDL's soap:address; replaced by this server's own address when the WSDL is served.
 PLACEHOLDER_ADDRESS = b"http://agency.invalid/soap"
+#: A fault shows at most this many schema errors, each cut to ERROR_TEXT_LIMIT characters: a huge invalid
+#: request must not become a huge fault (nor the memory to build it).
+MAX_REPORTED_ERRORS = 5
+ERROR_TEXT_LIMIT = 200
 #: The per-person error code of a batch answer for a person id failing its check digit.
 INVALID_PERSON_ID = "invalid_person_id"
 
@@ -57,6 +61,10 @@ class SoapFault(Exception):
         super().__init__(message)
         self.code = code  # FAULT_CLIENT (the caller's fault) or "Server"
         self.message = message
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= ERROR_TEXT_LIMIT else f"{text[:ERROR_TEXT_LIMIT]}..."
 
 
 def _text(element: etree._Element, ns: str, name: str) -> str:
@@ -149,13 +157,16 @@ def fault_response(code: str, message: str) -> Response:
 class SoapAgency:
     """One simulated SOAP agency: the WSDL it serves, the schema it checks, the state it answers from."""
 
-    def __init__(self, state: AgencyState, wsdl_path: Path, credentials: Credentials | None = None) -> None:
+    def __init__(self, state: AgencyState, wsdl_path: Path, credentials: Credentials | None = None, *,
+                 public_url: str | None = None) -> None:
         if state.instance.kind not in VOCABULARIES:
             raise ValueError(f"{state.instance.agency_id}: no SOAP vocabulary for kind {state.instance.kind}")
         self.state = state
         self.vocabulary = VOCABULARIES[state.instance.kind]
         self.identifier: Identifier = spelling_of(state.instance.agency_id).identifier
         self._token_check = UsernameTokenCheck(credentials) if credentials is not None else None
+        #: The served WSDL's address: configured (default the registry's endpoint), never a request's Host header.
+        self.public_url = public_url or state.instance.endpoint
         self.wsdl = wsdl_path.read_bytes()
         definitions = parse_untrusted(self.wsdl)
         self.namespace: str = definitions.get("targetNamespace", "")
@@ -177,7 +188,7 @@ class SoapAgency:
         # The server's parse_qs drops the blank "wsdl" of "/soap?wsdl", so every GET of the endpoint gets the WSDL.
         if request.method == "GET" and (request.path == SOAP_PATH or "wsdl" in request.query
                                         or request.path.lower().endswith("wsdl")):
-            return self._serve_wsdl(request)
+            return self._serve_wsdl()
         if request.path != SOAP_PATH:
             return Response(404, b"not found", {"Content-Type": "text/plain"})
         if request.method != "POST":
@@ -191,17 +202,19 @@ class SoapAgency:
             return fault_response(fault.code, fault.message)
         return Response(200, envelope(answer), {"Content-Type": XML_CONTENT_TYPE})
 
-    def validate(self, element: etree._Element) -> list[str]:
-        """Schema errors of one body element (request or response); empty when valid."""
+    def validate(self, element: etree._Element, limit: int | None = None) -> list[str]:
+        """Schema errors of one body element (request or response), the first ``limit`` of them; empty when valid."""
         with self._schema_lock:
             if self._schema.validate(element):
                 return []
             errors = self._schema.error_log  # lxml-stubs 0.5 do not declare _ErrorLog iterable; lxml's is
-            return [f"{e.message} (line {e.line})" for e in errors]  # type: ignore[attr-defined]
+            found = [f"{_cut(e.message)} (line {e.line})" for e in errors]  # type: ignore[attr-defined]
+            return found if limit is None else [*found[:limit], *([f"and {len(found) - limit} more"]
+                                                                  if len(found) > limit else [])]
 
-    def _serve_wsdl(self, request: Request) -> Response:
-        host = request.headers.get("host")
-        wsdl = self.wsdl.replace(PLACEHOLDER_ADDRESS, f"http://{host}{SOAP_PATH}".encode()) if host else self.wsdl
+    def _serve_wsdl(self) -> Response:
+        address = (self.public_url or "").rstrip("/")
+        wsdl = self.wsdl.replace(PLACEHOLDER_ADDRESS, f"{address}{SOAP_PATH}".encode()) if address else self.wsdl
         return Response(200, wsdl, {"Content-Type": XML_CONTENT_TYPE})
 
     def _operation_element(self, body: bytes) -> etree._Element:
@@ -210,7 +223,7 @@ class SoapAgency:
         except UnsafeXml as exc:  # a DOCTYPE, entities, or a document above the size limit
             raise SoapFault(FAULT_CLIENT, str(exc)) from exc
         except etree.XMLSyntaxError as exc:
-            raise SoapFault(FAULT_CLIENT, f"not well-formed XML: {exc}") from exc
+            raise SoapFault(FAULT_CLIENT, _cut(f"not well-formed XML: {exc}")) from exc
         if root.tag != f"{_ENV}Envelope":
             raise SoapFault(FAULT_VERSION_MISMATCH if etree.QName(root).localname == "Envelope" else FAULT_CLIENT,
                             "expected a SOAP 1.1 Envelope")
@@ -224,7 +237,7 @@ class SoapAgency:
         qname = etree.QName(operation)
         if qname.namespace != self.namespace or qname.localname not in self._operations:
             raise SoapFault(FAULT_CLIENT, f"unknown operation {operation.tag}")
-        errors = self.validate(operation)
+        errors = self.validate(operation, limit=MAX_REPORTED_ERRORS)
         if errors:
             raise SoapFault(FAULT_CLIENT, f"{qname.localname} does not follow the contract: {'; '.join(errors)}")
         return operation
@@ -289,9 +302,11 @@ class SoapAgency:
         return answer
 
 
-def soap_application(state: AgencyState, wsdl_path: Path, credentials: Credentials | None = None) -> Application:
+def soap_application(state: AgencyState, wsdl_path: Path, credentials: Credentials | None = None, *,
+                     public_url: str | None = None) -> Application:
     """The HTTP application of one simulated SOAP agency, for ``RunningServer``.
 
-    With ``credentials``, every request must carry a valid WS-Security UsernameToken for them.
+    With ``credentials``, every request must carry a valid WS-Security UsernameToken for them. The
+    served WSDL's address is ``public_url`` (default: the agency's configured endpoint).
     """
-    return SoapAgency(state, wsdl_path, credentials)
+    return SoapAgency(state, wsdl_path, credentials, public_url=public_url)

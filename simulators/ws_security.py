@@ -5,7 +5,9 @@ OASIS Web Services Security UsernameToken Profile 1.1:
 - ``PasswordText``: the password itself (only sensible inside TLS);
 - ``PasswordDigest``: Base64(SHA-1(nonce + created + password)), with a fresh nonce and a
   ``wsu:Created`` time, so the password never travels and a captured message cannot be replayed:
-  a token created outside the allowed clock skew, or a nonce seen before, is refused.
+  a token created outside the allowed clock skew, or a nonce seen before, is refused. A nonce is
+  remembered only once its digest proved the password: a forged token cannot fill the nonce memory
+  (evicting real nonces, so their messages could be replayed) or burn a nonce a real caller will send.
 
 Every refusal is ``AuthenticationFailed``; the SOAP application answers it with a
 ``soap:Client.Authentication`` fault.
@@ -61,8 +63,9 @@ class UsernameTokenCheck:
             raise AuthenticationFailed("the UsernameToken needs a Username and a Password")
         kind = password.get("Type", PASSWORD_TEXT)
         given = (password.text or "").strip()
+        nonce: bytes | None = None
         if kind == PASSWORD_DIGEST:
-            expected = self._expected_digest(token, now or datetime.now(UTC))
+            nonce, expected = self._expected_digest(token, now or datetime.now(UTC))
         elif kind == PASSWORD_TEXT:
             expected = self._credentials.secret
         else:
@@ -71,9 +74,11 @@ class UsernameTokenCheck:
         password_ok = hmac.compare_digest(given.encode(), expected.encode())
         if not (user_ok and password_ok):  # one message for both: which of the two was wrong stays unsaid
             raise AuthenticationFailed("unknown user or wrong password")
+        if nonce is not None:  # only now: the digest proved the password, so the nonce is the caller's
+            self._remember(nonce)
         return username
 
-    def _expected_digest(self, token: etree._Element, now: datetime) -> str:
+    def _expected_digest(self, token: etree._Element, now: datetime) -> tuple[bytes, str]:
         nonce_text = (token.findtext(f"{{{WSSE_NS}}}Nonce") or "").strip()
         created = (token.findtext(f"{{{WSU_NS}}}Created") or "").strip()
         try:
@@ -85,10 +90,9 @@ class UsernameTokenCheck:
             raise AuthenticationFailed("a PasswordDigest needs a Base64 Nonce and a wsu:Created time in UTC")
         if abs(now - moment) > self._clock_skew:
             raise AuthenticationFailed(f"the token was created at {created}, outside the allowed clock skew")
-        self._remember(nonce)
         # SHA-1 because the UsernameToken profile says so; freshness and the nonce guard replays
         digest = hashlib.sha1(nonce + created.encode() + self._credentials.secret.encode()).digest()
-        return base64.b64encode(digest).decode("ascii")
+        return nonce, base64.b64encode(digest).decode("ascii")
 
     def _remember(self, nonce: bytes) -> None:
         with self._lock:

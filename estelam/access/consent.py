@@ -6,6 +6,11 @@ is spent by its first successful use. Codes are random (``CODE_BYTES`` of entrop
 SHA-256 digests, in a small SQLite file under ``data/consents/`` (embedded default) or in PostgreSQL
 (``ESTELAM_RECORD_DATABASE``, shared by every API replica); spending is one conditional UPDATE, so
 two lookups racing with one code cannot both succeed, in one process or many.
+
+A refusal never says what the code was bound to: a lookup for another person or purpose, or by
+another requester, is told only that the code does not allow it. A use by the requester it was issued
+to, for that person but another purpose, *burns* the code (it can no longer be used, not even with the
+right purpose): probing for the purpose costs the code.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ DEFAULT_TTL = timedelta(minutes=10)
 MAX_TTL = timedelta(hours=24)
 CODE_BYTES = 16
 STORE_FILE = Path("consents") / "consents.sqlite"
+#: The one refusal for a code used for another person, purpose or requester than it was issued for.
+WRONG_USE = "consent code does not allow this lookup"
 
 _SCHEMA = """
 create table if not exists consents (
@@ -160,6 +167,9 @@ class ConsentStore:
                 return SpentConsent(person_id, requester, purpose, now)
             row = con.fetch_one("select person_id, requester, purpose, expires_at, used_at from consents "
                                 "where code_sha256 = ?", (digest,))
+            if row is not None and row[4] is None and (row[0], row[1]) == (person_id, requester) and row[2] != purpose:
+                con.execute("update consents set used_at = ? where code_sha256 = ? and used_at is null",
+                            (now.isoformat(), digest))  # a wrong-purpose use by its holder burns the code
         raise ConsentRefused(_why_refused(row, person_id=person_id, requester=requester, purpose=purpose, now=now))
 
 
@@ -172,10 +182,6 @@ def _why_refused(row: tuple[str, str, str, str, str | None] | None, *, person_id
         return "consent code already used"
     if datetime.fromisoformat(expires_at) <= now:
         return "consent code expired"
-    if bound_person != person_id:
-        return "consent code was issued by another person"
-    if bound_requester != requester:
-        return "consent code was issued to another requester"
-    if bound_purpose != purpose:
-        return f"consent code was issued for another purpose ({bound_purpose!r})"
+    if (bound_person, bound_requester, bound_purpose) != (person_id, requester, purpose):
+        return WRONG_USE  # which of the three differs, and what it was bound to, stays unsaid
     return "consent code could not be used"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field, field_validator
 
 from estelam.access.audit import AuditAction
 from estelam.access.auth import Principal, Role
-from estelam.api.dependencies import Settings, require
+from estelam.api.dependencies import BODY_RESPONSES, Settings, require
 from estelam.core.domain import AckStatus
-from estelam.core.exceptions import AccessDenied
+from estelam.core.exceptions import AccessDenied, RequestRejected
 from estelam.freeze.acknowledgements import (
     MAX_ACKNOWLEDGEMENTS_PER_CALL,
     PostedAcknowledgement,
@@ -81,12 +83,34 @@ def acknowledgements(agency_id: AgencyId, agency: AgencyCaller) -> list[dict[str
 
 @router.post("/agencies/{agency_id}/acknowledgements", status_code=201,
              summary="Acknowledge orders: land them for the next reconciliation cycle",
-             responses={401: {"description": "no or unknown token"}, 403: {"description": "another agency's"},
-                        409: {"description": "already acknowledged"}, 422: {"description": "not this agency's order"}})
+             responses={**BODY_RESPONSES, 401: {"description": "no or unknown token"},
+                        403: {"description": "another agency's"},
+                        409: {"description": "already acknowledged (exactly one of concurrent calls wins)"},
+                        422: {"description": "not this agency's order"}})
 def post_acknowledgements(agency_id: AgencyId, body: Annotated[AcknowledgementsIn, Body()], agency: AgencyCaller,
-                          settings: Settings) -> dict[str, object]:
+                          settings: Settings, raw: Annotated[bytes, Depends(raw_body)]) -> dict[str, object]:
     _own(agency, agency_id)
-    receipt = land_acknowledgements(agency_id, [PostedAcknowledgement(**a.model_dump()) for a in body.acknowledgements])
+    message_id = uuid.uuid4().hex
+    try:
+        receipt = land_acknowledgements(agency_id,
+                                        [PostedAcknowledgement(**a.model_dump()) for a in body.acknowledgements])
+    except RequestRejected as refused:  # on the message log as received; the audit entry comes from the handler
+        settings.messages.record_inbound(
+            agency_id=agency_id, operation="POST acknowledgements", request_id=None, body=raw,
+            answer=json.dumps({"detail": str(refused)}).encode(), http_status=refused.status_code,
+            purpose=AGENCY_PURPOSE, message_id=message_id)
+        raise
+    answer = receipt.as_dict()
+    settings.messages.record_inbound(
+        agency_id=agency_id, operation="POST acknowledgements", request_id=receipt.batch_id, body=raw,
+        answer=json.dumps(answer, default=str).encode(), http_status=201, purpose=AGENCY_PURPOSE,
+        message_id=message_id)
     settings.audit.record(actor=agency.subject, role=agency.role, action=AuditAction.ACKNOWLEDGEMENT,
-                          purpose=AGENCY_PURPOSE, detail={"agency_id": agency_id, **receipt.as_dict()})
-    return receipt.as_dict()
+                          purpose=AGENCY_PURPOSE, detail={"agency_id": agency_id, "message_id": message_id,
+                                                          **answer})
+    return answer
+
+
+async def raw_body(request: Request) -> bytes:
+    """The body exactly as received (read once by FastAPI, bounded by the guard): what the message log keeps."""
+    return await request.body()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from estelam.access.audit import AuditAction
 from estelam.access.auth import Principal, Role
 from estelam.api.cases import case_header, check_case_access
-from estelam.api.dependencies import Settings, require
+from estelam.api.dependencies import BODY_RESPONSES, SAFE_TEXT_PATTERN, Settings, require
 from estelam.core.exceptions import AccessDenied
 from estelam.reporting import asset_report as reports
 
@@ -45,7 +45,8 @@ class Variant(StrEnum):
 
 class InquiryRequest(BaseModel):
     case_id: str = Field(pattern=CASE_ID_PATTERN, description="The case the inquiry serves; assigned to the judge.")
-    purpose: str = Field(default=DEFAULT_REPORT_PURPOSE, min_length=1, max_length=PURPOSE_MAX_LENGTH)
+    purpose: str = Field(default=DEFAULT_REPORT_PURPOSE, min_length=1, max_length=PURPOSE_MAX_LENGTH,
+                         pattern=SAFE_TEXT_PATTERN)
 
 
 def _render(report: reports.CaseReport, fmt: ReportFormat, lang: Language, variant: Variant) -> Response:
@@ -63,8 +64,8 @@ def _render(report: reports.CaseReport, fmt: ReportFormat, lang: Language, varia
     "/cases/{case_id}/asset-report",
     summary="A case's asset report (JSON, HTML or PDF)",
     responses={200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {}}},
-               401: {"description": "no or unknown token"}, 403: {"description": "not assigned, or confidential"},
-               404: {"description": "no such case"}},
+               401: {"description": "no or unknown token"}, 403: {"description": "not a judge"},
+               404: {"description": "no such case, or not one this judge may see (the same answer)"}},
 )
 def asset_report(
     case_id: Annotated[str, Path(pattern=CASE_ID_PATTERN)],
@@ -73,7 +74,8 @@ def asset_report(
     format: ReportFormat = ReportFormat.JSON,  # noqa: A002 (the query parameter's public name)
     lang: Language = Language.FA,
     variant: Variant = Variant.IR,
-    purpose: Annotated[str, Query(min_length=1, max_length=PURPOSE_MAX_LENGTH)] = DEFAULT_REPORT_PURPOSE,
+    purpose: Annotated[str, Query(min_length=1, max_length=PURPOSE_MAX_LENGTH,
+                                  pattern=SAFE_TEXT_PATTERN)] = DEFAULT_REPORT_PURPOSE,
 ) -> Response:
     """The judge's report on one case: assets found, freezes, events, and every agency's last answer."""
     case = case_header(case_id)
@@ -94,9 +96,9 @@ def asset_report(
 @router.post(
     "/persons/{person_id}/inquiries",
     summary="Ask every agency about one debtor now, and land the answers",
-    responses={401: {"description": "no or unknown token"},
-               403: {"description": "the case is not the judge's, or its debtor is someone else"},
-               404: {"description": "no such case"}},
+    responses={**BODY_RESPONSES, 401: {"description": "no or unknown token"},
+               403: {"description": "not a judge, or the case's debtor is someone else"},
+               404: {"description": "no such case, or not one this judge may see (the same answer)"}},
 )
 def inquire(person_id: Annotated[str, Path(pattern=PERSON_ID_PATTERN)], body: InquiryRequest, judge: Judge,
             settings: Settings) -> dict[str, Any]:

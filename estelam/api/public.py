@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from estelam.access.audit import AuditAction, Outcome
 from estelam.access.auth import Principal, Role
 from estelam.access.consent import DEFAULT_TTL, MAX_TTL
-from estelam.api.dependencies import Settings, require
+from estelam.api.dependencies import BODY_RESPONSES, SAFE_TEXT_PATTERN, Settings, require
 from estelam.core.exceptions import ConsentRefused
 from estelam.warehouse.dbt_build import connect_read_only
 
@@ -30,10 +30,11 @@ REGISTRY_COLUMNS = ("status", "unpaid_cases", "satisfied_cases", "outstanding_ri
 
 
 class ConsentRequest(BaseModel):
-    requester: str = Field(min_length=1, max_length=SUBJECT_MAX_LENGTH,
+    requester: str = Field(min_length=1, max_length=SUBJECT_MAX_LENGTH, pattern=SAFE_TEXT_PATTERN,
                            description="Who may use the code (the requester's user id).")
-    purpose: str = Field(min_length=1, max_length=PURPOSE_MAX_LENGTH,
-                         description="What for; the lookup must say the same.")
+    purpose: str = Field(min_length=1, max_length=PURPOSE_MAX_LENGTH, pattern=SAFE_TEXT_PATTERN,
+                         description="What for; the lookup must say the same (printable text: no control "
+                                     "characters, line breaks or bidirectional overrides).")
     ttl_seconds: int = Field(default=int(DEFAULT_TTL.total_seconds()), ge=1, le=int(MAX_TTL.total_seconds()))
 
 
@@ -47,7 +48,8 @@ class ConsentIssued(BaseModel):
 
 @router.post("/consents", status_code=201, response_model=ConsentIssued,
              summary="A data subject lets one requester look them up once, for one purpose",
-             responses={401: {"description": "no or unknown token"}, 403: {"description": "not a data subject"}})
+             responses={**BODY_RESPONSES, 401: {"description": "no or unknown token"},
+                        403: {"description": "not a data subject"}})
 def issue_consent(body: ConsentRequest, person: Person, settings: Settings) -> ConsentIssued:
     assert person.person_id is not None  # guaranteed for the person role by the token store
     consent = settings.consents.issue(person.person_id, requester=body.requester, purpose=body.purpose,
@@ -65,7 +67,7 @@ def issue_consent(body: ConsentRequest, person: Person, settings: Settings) -> C
 def registry_lookup(
     person_id: Annotated[str, Path(pattern=PERSON_ID_PATTERN)],
     consent: Annotated[str, Query(min_length=1, max_length=CODE_MAX_LENGTH, description="The consent code.")],
-    purpose: Annotated[str, Query(min_length=1, max_length=PURPOSE_MAX_LENGTH)],
+    purpose: Annotated[str, Query(min_length=1, max_length=PURPOSE_MAX_LENGTH, pattern=SAFE_TEXT_PATTERN)],
     requester: PublicCaller,
     settings: Settings,
 ) -> dict[str, Any]:

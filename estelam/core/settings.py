@@ -11,6 +11,7 @@ ESTELAM_CONTRACTS_DIR       agency registry, interface files, feed contracts (``
 ESTELAM_WAREHOUSE           the one DuckDB file dbt writes (``<data>/warehouse.duckdb``)
 ESTELAM_ENDPOINTS_FILE      JSON ``agency_id -> base URL`` overriding the registry's endpoints
 ESTELAM_API_TOKENS          the API's token file (SHA-256 digests); the demo tokens without it
+ESTELAM_API_PUBLIC_URL      where callers reach the API (its WSDL's soap:address); ``http://127.0.0.1:8000``
 ESTELAM_LOG_FORMAT          ``plain`` (default) or ``json`` (one JSON object per line, production)
 ESTELAM_LOG_LEVEL           ``INFO`` by default
 ESTELAM_SUPPRESS_BELOW      statistics: counts below this are never shown (5)
@@ -43,6 +44,8 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 DAGS_DIR = PROJECT_ROOT / "dags"
+#: Where the API is reached when nothing else is configured (``estelam api``'s default bind).
+DEFAULT_API_PUBLIC_URL = "http://127.0.0.1:8000"
 #: Counts below this are suppressed wherever statistics leave the hub.
 DEFAULT_SUPPRESS_BELOW = 5
 
@@ -63,6 +66,8 @@ class Settings(BaseSettings):
     warehouse: Path | None = Field(default=None, description="the DuckDB file; <data_dir>/warehouse.duckdb if unset")
     endpoints_file: Path | None = Field(default=None, description="JSON agency_id -> base URL overrides")
     api_tokens: Path | None = Field(default=None, description="the API's token file")
+    api_public_url: str = Field(default=DEFAULT_API_PUBLIC_URL, pattern=r"^https?://[^\s]+$",
+                                description="the API's public base URL (served in its WSDL, never the Host header)")
     log_format: Literal["plain", "json"] = "plain"
     log_level: str = "INFO"
     suppress_below: int = Field(default=DEFAULT_SUPPRESS_BELOW, ge=1)

@@ -38,6 +38,7 @@ from estelam.core.domain import Acknowledgement, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError
 from estelam.core.log import event_fields
 from estelam.freeze import notifications
+from estelam.freeze.acknowledgements import AcknowledgementClaims, Claim
 from estelam.freeze.ledger import (
     ACKS_FEED,
     ORDERS_FEED,
@@ -162,7 +163,20 @@ class LandedLedger:
     def record(self, batch_id: str, attempts: list[FreezeOrdersRow], acks: list[FreezeAcknowledgementsRow],
                notices: list[dict[str, object]], *, partition: date) -> None:
         validate_and_land(ORDERS_FEED, attempts, batch_id=batch_id, partition=partition)
-        validate_and_land(ACKS_FEED, acks, batch_id=batch_id, partition=partition)
+        # An order is acknowledged once, whichever way the acknowledgement comes (this push, or the agency posting
+        # it to the API at the same moment): land only the acknowledgements this batch wins the claim for.
+        claims = AcknowledgementClaims()
+        won: dict[str, tuple[Claim, list[str]]] = {}
+        for agency_id in sorted({str(a["agency_id"]) for a in acks}):
+            ids = [str(a["order_id"]) for a in acks if a["agency_id"] == agency_id]
+            claim = claims.claim_each(agency_id, ids, batch_id=batch_id, partition=partition)
+            won[agency_id] = claim, list(claim.order_ids)
+        kept = [a for a in acks if str(a["order_id"]) in won[str(a["agency_id"])][1]]
+        landed = validate_and_land(ACKS_FEED, kept, batch_id=batch_id, partition=partition)
+        quarantined = set(landed.rejected_reasons_by("order_id"))
+        for claim, order_ids in won.values():
+            claims.mark_landed(claim, [o for o in order_ids if o not in quarantined])
+            claims.release(claim, [o for o in order_ids if o in quarantined])  # the agency may acknowledge again
         validate_and_land(notifications.FEED, notices, batch_id=batch_id, partition=partition)
         notifications.deliver(notices, batch_id=batch_id, partition=partition)
 

@@ -55,13 +55,17 @@ def _expect(default: int, **by_role: int) -> dict[str | None, int]:
 
 
 ENDPOINTS: dict[str, tuple[str, str, dict[str | None, int]]] = {
-    "asset report": ("GET", "/cases/{case_id}/asset-report", _expect(403, judge=200, judge_named=200)),
+    # a judge refused a case gets the missing case's 404: existence does not leak (other roles: 403 by role)
+    "asset report": ("GET", "/cases/{case_id}/asset-report", _expect(403, judge=200, judge_named=200,
+                                                                     judge_other=404)),
     "asset report html": ("GET", "/cases/{case_id}/asset-report?format=html&lang=en",
-                          _expect(403, judge=200, judge_named=200)),
-    "confidential asset report": ("GET", "/cases/{confidential_case_id}/asset-report", _expect(403, judge_named=200)),
+                          _expect(403, judge=200, judge_named=200, judge_other=404)),
+    "confidential asset report": ("GET", "/cases/{confidential_case_id}/asset-report",
+                                  _expect(403, judge_named=200, judge=404, judge_other=404)),
     "unknown case": ("GET", "/cases/1399-000000/asset-report", _expect(403, judge=404, judge_named=404,
                                                                          judge_other=404)),
-    "on-demand inquiry": ("POST", "/persons/{person_id}/inquiries", _expect(403, judge=200, judge_named=200)),
+    "on-demand inquiry": ("POST", "/persons/{person_id}/inquiries", _expect(403, judge=200, judge_named=200,
+                                                                              judge_other=404)),
     "own orders": ("GET", "/agencies/{agency_id}/orders", _expect(403, agency=200)),
     "another agency's orders": ("GET", "/agencies/{other_agency_id}/orders", _expect(403, agency_other=200)),
     "own acknowledgements": ("GET", "/agencies/{agency_id}/acknowledgements", _expect(403, agency=200)),
@@ -152,7 +156,12 @@ def test_consent_flow_lookup_once_and_the_person_sees_who_looked(client: TestCli
     assert issued.status_code == 201
     code = issued.json()["code"]
     url = f"/registry/{facts.person_id}?consent={code}&purpose="
-    assert client.get(url + "marketing", headers=auth("public")).status_code == 403  # bound to "lease"
+    wrong = client.get(url + "marketing", headers=auth("public"))
+    assert wrong.status_code == 403 and "lease" not in wrong.text  # bound to "lease", which stays unsaid
+    assert client.get(url + "lease", headers=auth("public")).status_code == 403  # and the wrong use burned it
+    issued = client.post("/consents", json={"requester": PUBLIC_SUBJECT, "purpose": "lease", "ttl_seconds": 60},
+                         headers=auth("person"))
+    url = f"/registry/{facts.person_id}?consent={issued.json()['code']}&purpose="
     answer = client.get(url + "lease", headers=auth("public"))
     assert answer.status_code == 200
     assert answer.json()["person_id"] == facts.person_id and "listed" in answer.json()
@@ -234,10 +243,12 @@ def test_soap_refuses_unsafe_or_malformed_documents(client: TestClient, facts: D
     assert response.status_code == 500 and b"soap:Client" in response.content
 
 
-def test_the_wsdl_is_served_with_this_servers_address(client: TestClient) -> None:
-    wsdl = client.get("/soap/acknowledgements?wsdl")
+def test_the_wsdl_is_served_with_the_configured_address(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    override(monkeypatch, api_public_url="https://hub.example.ir/")
+    wsdl = client.get("/soap/acknowledgements?wsdl", headers={"Host": "evil.example"})
     assert wsdl.status_code == 200
-    assert b'location="http://testserver/soap/acknowledgements"' in wsdl.content
+    assert b'location="https://hub.example.ir/soap/acknowledgements"' in wsdl.content
+    assert b"evil.example" not in wsdl.content and b"testserver" not in wsdl.content
 
 
 def test_central_bank_feed_is_bulk_or_incremental(client: TestClient, facts: DemoFacts) -> None:

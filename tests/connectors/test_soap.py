@@ -69,6 +69,7 @@ def agencies(world: World) -> Iterator[dict[str, RunningAgency]]:
         app = soap_application(state, settings.contracts_dir() / instance.contract)
         assert isinstance(app, SoapAgency)
         server = RunningServer(app)
+        app.public_url = server.url  # as a deployment configures it: the WSDL never copies the Host header
         local = dataclasses.replace(instance, endpoint=server.url)
         running[instance.agency_id] = RunningAgency(local, state, server, SoapAgencyClient(local), app)
     yield running
@@ -366,9 +367,10 @@ def test_simulator_answers_follow_the_wsdl_schema(world: World, bank: RunningAge
 
 
 def test_simulator_serves_its_wsdl_with_its_own_address(bank: RunningAgency) -> None:
-    response = httpx.get(f"{bank.server.url}/soap", params={"wsdl": ""})
+    response = httpx.get(f"{bank.server.url}/soap", params={"wsdl": ""}, headers={"Host": "evil.example"})
     assert response.status_code == 200
     assert f'location="{bank.server.url}/soap"'.encode() in response.content
+    assert b"evil.example" not in response.content
 
 
 def test_wsdl_is_parsed_once_per_process() -> None:
