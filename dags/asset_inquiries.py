@@ -9,7 +9,7 @@ import pendulum
 from airflow.sdk import dag, get_current_context, task
 
 from estelam.orchestration.airflow_assets import INQUIRY_ANSWERS
-from estelam.orchestration.pools import WAREHOUSE_POOL
+from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL
 
 
 @dag(
@@ -17,6 +17,7 @@ from estelam.orchestration.pools import WAREHOUSE_POOL
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    default_args={"execution_timeout": TASK_TIMEOUTS["asset_inquiries"]},
     tags=["estelam", "inquiries"],
     doc_md=__doc__,
 )

@@ -9,6 +9,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from estelam.orchestration.airflow_assets import CASE_EVENTS
+from estelam.orchestration.pools import TASK_TIMEOUTS
 
 
 @dag(
@@ -16,6 +17,7 @@ from estelam.orchestration.airflow_assets import CASE_EVENTS
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    default_args={"execution_timeout": TASK_TIMEOUTS["case_events_ingest"]},
     tags=["estelam", "court"],
     doc_md=__doc__,
 )

@@ -13,7 +13,7 @@ from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from estelam.orchestration.airflow_assets import FREEZE_ACKNOWLEDGEMENTS, WAREHOUSE
-from estelam.orchestration.pools import WAREHOUSE_POOL
+from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL
 
 
 @dag(
@@ -21,6 +21,7 @@ from estelam.orchestration.pools import WAREHOUSE_POOL
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    default_args={"execution_timeout": TASK_TIMEOUTS["freeze_reconciliation"]},
     tags=["estelam", "freezes"],
     doc_md=__doc__,
 )

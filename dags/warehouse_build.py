@@ -10,7 +10,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from estelam.orchestration.airflow_assets import CASE_EVENTS, FREEZE_ACKNOWLEDGEMENTS, INQUIRY_ANSWERS, WAREHOUSE
-from estelam.orchestration.pools import WAREHOUSE_POOL, WAREHOUSE_WRITER_SLOTS
+from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL, WAREHOUSE_WRITER_SLOTS
 
 
 @dag(
@@ -18,6 +18,7 @@ from estelam.orchestration.pools import WAREHOUSE_POOL, WAREHOUSE_WRITER_SLOTS
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    default_args={"execution_timeout": TASK_TIMEOUTS["warehouse_build"]},
     tags=["estelam", "warehouse"],
     doc_md=__doc__,
 )

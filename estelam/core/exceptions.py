@@ -27,6 +27,9 @@ from __future__ import annotations
 
 from typing import NotRequired, TypedDict, Unpack
 
+#: An agency's words kept in an error (and so in the inquiry or order log's reason): at most this many characters.
+MAX_AGENCY_MESSAGE_CHARS = 2000
+
 
 class EstelamError(Exception):
     """Base of every error Estelam raises on purpose."""
@@ -65,6 +68,9 @@ class AgencyError(EstelamError):
         where = f"{agency_id}.{operation}"
         if request_id:
             where += f" [{request_id}]"
+        if len(message) > MAX_AGENCY_MESSAGE_CHARS:  # an agency's fault text is kept as a reason: bound what is kept
+            message = (f"{message[:MAX_AGENCY_MESSAGE_CHARS]}… "
+                       f"({len(message) - MAX_AGENCY_MESSAGE_CHARS} more characters not kept)")
         super().__init__(f"{where}: {message}")
 
 

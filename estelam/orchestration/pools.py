@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 #: The readers-writer pool on the warehouse file.
@@ -31,6 +32,16 @@ WAREHOUSE_POOL = "estelam_warehouse"
 WAREHOUSE_POOL_SLOTS = 8
 #: Slots the single dbt writer takes: all of them.
 WAREHOUSE_WRITER_SLOTS = WAREHOUSE_POOL_SLOTS
+
+
+#: How long one task may run before Airflow stops it (and its retries take over): a stalled agency must not stall
+#: reconciliation and the releases behind it, nor a build the readers queued on the pool.
+TASK_TIMEOUTS = {
+    "case_events_ingest": timedelta(minutes=30),
+    "warehouse_build": timedelta(hours=2),
+    "asset_inquiries": timedelta(hours=2),  # one agency's round: its persons in batches, each within the deadline
+    "freeze_reconciliation": timedelta(hours=1),
+}
 
 
 @dataclass(frozen=True)

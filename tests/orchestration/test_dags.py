@@ -39,3 +39,11 @@ def test_dags_are_chained_by_assets(dagbag) -> None:  # type: ignore[no-untyped-
     assert warehouse.timetable.asset_condition is not None
     assert {a.name for a in warehouse.get_task("dbt_build").outlets} == {"warehouse"}
     assert "warehouse" in str(freezes.timetable.asset_condition)
+
+
+def test_every_task_has_an_execution_timeout(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """A stalled agency or build is stopped, not left to hold the pool and the releases behind it."""
+    for dag_id in EXPECTED:
+        for task in dagbag.dags[dag_id].tasks:
+            assert task.execution_timeout is not None and task.execution_timeout.total_seconds() > 0, (
+                f"{dag_id}.{task.task_id} has no execution_timeout")
