@@ -188,6 +188,10 @@ def _certificate_refused(exc: BaseException) -> bool:
 # --- the client -----------------------------------------------------------------------------------
 
 
+class _ForeignAssets(Malformed):
+    """An answer lists another person's assets under the person asked about."""
+
+
 class RestAgencyClient:
     """An ``AgencyClient`` for one REST agency instance.
 
@@ -300,11 +304,11 @@ class RestAgencyClient:
         )
         strangers = sorted({owner_of(a) for a in assets} - {latin_digits(person_id)})
         if strangers:  # another person's assets must never be landed under this inquiry
-            raise Malformed(f"{where}.{field} include assets of other persons: {strangers}")
+            raise _ForeignAssets(f"{where}.{field} include assets of other persons: {strangers}")
         return assets
 
     def _batch_entry(self, person_id: str, entry: Mapping[str, Any], where: str, request_id: str,
-                     responded_at: datetime) -> InquiryAnswer | AgencyFault:
+                     responded_at: datetime) -> InquiryAnswer | AgencyFault | AgencyAnswerMalformed:
         if "error" in entry:
             if entry.get(self._routes.assets_field):
                 raise Malformed(f"{where} has both assets and an error")
@@ -312,7 +316,14 @@ class RestAgencyClient:
             return AgencyFault(f"refused for this person: {text_of(error, 'code', f'{where}.error')}: "
                                f"{text_of(error, 'detail', f'{where}.error')}",
                                agency_id=self.instance.agency_id, operation="inquire_batch", request_id=request_id)
-        assets = self._assets(entry, person_id, where)
+        try:
+            assets = self._assets(entry, person_id, where)
+        except _ForeignAssets:
+            raise  # another person's assets under this person's answer: the whole batch is untrustworthy
+        except Malformed as exc:
+            return AgencyAnswerMalformed(f"the record for this person does not follow the contract: {exc}",
+                                         agency_id=self.instance.agency_id, operation="inquire_batch",
+                                         request_id=request_id)  # that person alone, not the batch
         return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
 
     def _order(

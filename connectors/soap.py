@@ -323,14 +323,17 @@ class SoapAgencyClient:
         return {p: refused[p] if p in refused else answered[p] for p in person_ids}
 
     def _batch_entry(self, person_id: str, entry: Any, request_id: str, responded_at: datetime,
-                     where: dict[str, Any]) -> InquiryAnswer | AgencyFault:
+                     where: dict[str, Any]) -> InquiryAnswer | AgencyFault | AgencyAnswerMalformed:
         rows = getattr(entry, self.operations.asset_element, None) or []
         error = getattr(entry, "error", None)
         if error is not None:
             if rows:
                 raise _Unreadable(f"person {person_id} has both assets and an error")
             return AgencyFault(f"refused for this person: {error.code}: {error.message}", **where)
-        assets = tuple(self.operations.read_asset(row) for row in rows)
+        try:
+            assets = tuple(self.operations.read_asset(row) for row in rows)
+        except _Unreadable as exc:  # one person's record breaks the contract: that person alone, not the batch
+            return AgencyAnswerMalformed(f"the record for this person does not follow the contract: {exc}", **where)
         strangers = sorted({_owner(a) for a in assets} - {latin_digits(person_id)})
         if strangers:  # another person's assets must never be landed under this person's inquiry
             raise _Unreadable(f"the answer for {person_id} includes assets of other persons: {strangers}")

@@ -238,3 +238,26 @@ def test_rest_batch_sends_the_contracts_body(world: World) -> None:
         client.close()
     assert seen[0].path == "/v1/holdings:query" and seen[0].method == "POST"
     assert json.loads(seen[0].body) == {"requestId": "req", "personIds": [A]}
+
+
+@pytest.mark.parametrize("protocol", ["soap", "rest"])
+def test_one_persons_record_breaking_the_contract_is_that_persons_alone(protocol: str) -> None:
+    """An unknown enum value in one person's record fails that person; the others of the batch are answered."""
+    if protocol == "soap":
+        broken = _account(B).replace("<accountKind>ordinary</accountKind>", "<accountKind>crypto</accountKind>")
+        body = _soap_answer(f"<person><personId>{A}</personId>{_account(A)}</person>"
+                            f"<person><personId>{B}</personId>{broken}</person>")
+    else:
+        good = _HOLDING | {"holderId": A}
+        body = _rest_answer([{"personId": A, "holdings": [good]},
+                             {"personId": B, "holdings": [_HOLDING | {"quantity": "many"}]}])
+    instance = REGISTRY.instance("bank_melli" if protocol == "soap" else "csdi")
+    server, client = _liar(instance, body, "text/xml" if protocol == "soap" else "application/json")
+    try:
+        answers = client.inquire_batch([A, B], "req")
+    finally:
+        client.close()
+        server.stop()
+    answered, refused = answers[A], answers[B]
+    assert isinstance(answered, InquiryAnswer) and len(answered.assets) == 1
+    assert isinstance(refused, AgencyAnswerMalformed) and "does not follow the contract" in str(refused)
