@@ -8,8 +8,9 @@ feed, with its reason and the number of attempts its call took:
 - ``answered``: the agency answered and every asset row kept the data contract;
 - ``rejected``: the agency answered but rows broke the contract (they are in quarantine with reasons;
   the person's valid rows are landed all the same);
-- ``failed``: the call failed for good (a 4xx, a malformed answer, retries exhausted, circuit open);
-- ``deadline_missed``: no usable answer within the agency's reply deadline.
+- ``failed``: the agency answered, but with an error for good (a 4xx, a 5xx after every retry, a malformed answer);
+- ``deadline_missed``: the agency gave no answer — it timed out or could not be reached on every attempt within
+  its reply deadline, or its circuit is open because it stopped answering. Silence is never recorded as failure.
 
 A batch call that fails gives every person in it the same final state and reason.
 """
@@ -37,7 +38,7 @@ from estelam.core.domain import (
     SecurityHolding,
     Vehicle,
 )
-from estelam.core.exceptions import AgencyAnswerMalformed, AgencyDeadlineMissed, AgencyError
+from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyUnavailable
 from estelam.core.keys import stable_id
 from estelam.core.log import event_fields
 from estelam.ingest.landing import LandingResult, validate_and_land
@@ -127,7 +128,9 @@ def _unique_persons(batch: Sequence[InquiryTarget]) -> list[str]:
 
 
 def _final_state(exc: AgencyError) -> InquiryStatus:
-    return InquiryStatus.DEADLINE_MISSED if isinstance(exc, AgencyDeadlineMissed) else InquiryStatus.FAILED
+    """``deadline_missed`` when the agency gave no answer (timed out, unreachable, its circuit open after it stopped
+    answering: by its reply deadline it has not answered); ``failed`` when it answered with an error or nonsense."""
+    return InquiryStatus.DEADLINE_MISSED if isinstance(exc, AgencyUnavailable) else InquiryStatus.FAILED
 
 
 @dataclass(frozen=True)

@@ -137,11 +137,12 @@ def test_transient_faults_were_retried_to_an_answer(fault_round) -> None:  # typ
 
 
 def test_the_down_bank_ends_in_deadline_missed_then_circuit_open(fault_round) -> None:  # type: ignore[no-untyped-def]
+    """A bank down all round never answered: every one of its inquiries missed its deadline (first by timing out,
+    then with its circuit open), none is recorded as a failed answer."""
     log = [r for r in _rows(fault_round["data"] / "landing", "inquiries") if r["agency_id"] == fault_round["down_bank"]]
-    states = Counter(r["status"] for r in log)
-    assert set(states) <= {"deadline_missed", "failed"} and states["deadline_missed"] > 0
-    assert all("circuit open" in r["reason"] for r in log if r["status"] == "failed")
-    assert all("reply deadline" in r["reason"] for r in log if r["status"] == "deadline_missed")
+    assert log and {r["status"] for r in log} == {"deadline_missed"}
+    assert all("reply deadline" in r["reason"] or "circuit open" in r["reason"] for r in log)
+    assert any("circuit open" in r["reason"] for r in log) and any("reply deadline" in r["reason"] for r in log)
 
 
 def test_nothing_valid_is_lost_and_corrupted_assets_are_in_quarantine(fault_round) -> None:  # type: ignore[no-untyped-def]

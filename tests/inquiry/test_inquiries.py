@@ -41,9 +41,10 @@ def test_answers_rejections_and_failures_are_all_recorded(tmp_path: Path, monkey
     assert log[clean_owner]["status"] == "answered"
     assert log[dirty_owner]["status"] == "rejected" and "iban" in log[dirty_owner]["reason"]
 
-    # A retry of the same round replaces its batches: now the agency is gone, so both end failed, with reasons.
+    # A retry of the same round replaces its batches: now the agency is gone (it never answers), so both end
+    # deadline_missed, with reasons: silence is not a failure of the agency's answer but a missed deadline.
     summary = run_round(replace(bank, endpoint=server.url), targets, round_id="r1", today=date(2026, 11, 1))
-    assert (summary.answered, summary.failed) == (0, 2)
+    assert (summary.answered, summary.failed, summary.deadline_missed) == (0, 0, 2)
     log = _log(tmp_path)
-    assert len(log) == 2 and {r["status"] for r in log.values()} == {"failed"}
+    assert len(log) == 2 and {r["status"] for r in log.values()} == {"deadline_missed"}
     assert all(r["reason"] and "bank_saderat" in r["reason"] for r in log.values())
