@@ -18,9 +18,16 @@ def wire_client_for(instance: AgencyInstance) -> AgencyClient:
     return RestAgencyClient(instance)
 
 
-def client_for(instance: AgencyInstance) -> ResilientClient:
-    """The client the hub uses for ``instance``: its wire client with retries, deadline, breaker and rate limit."""
-    return ResilientClient(wire_client_for(instance))
+def client_for(instance: AgencyInstance, *, shared: str | None = None) -> ResilientClient:
+    """The client the hub uses for ``instance``: its wire client with retries and deadline, and the agency's
+    breaker and rate limit shared by every caller (of this process, or of every process using the Redis server
+    at ``shared``; see ``connectors.shared_state``)."""
+    from connectors.shared_state import shared_state
+
+    state = shared_state(shared)
+    rate = instance.rate_limit_per_s
+    return ResilientClient(wire_client_for(instance), breaker=state.breaker(instance.agency_id),
+                           limiter=state.bucket(instance.agency_id, rate) if rate else None)
 
 
 __all__ = ["AgencyClient", "ResilientClient", "client_for", "wire_client_for"]

@@ -169,6 +169,27 @@ class CircuitBreaker:
             self._trial_in_flight = False
 
 
+class Breaker(Protocol):
+    """What a ResilientClient asks of a circuit breaker (``CircuitBreaker`` is one)."""
+
+    @property
+    def state(self) -> BreakerState: ...
+
+    def admit(self, operation: str, request_id: str | None) -> None: ...
+
+    def record_success(self) -> None: ...
+
+    def record_failure(self) -> None: ...
+
+
+class Bucket(Protocol):
+    """What a ResilientClient asks of a rate limiter (``TokenBucket`` is one)."""
+
+    def reserve(self) -> float: ...
+
+    def give_back(self) -> None: ...
+
+
 class TokenBucket:
     """A token bucket: on average ``rate_per_s`` calls per second, bursts up to ``capacity``."""
 
@@ -205,7 +226,7 @@ class ResilientClient:
     """
 
     def __init__(self, inner: AgencyClient, *, retry: RetryPolicy | None = None,
-                 breaker: CircuitBreaker | None = None, limiter: TokenBucket | None = None,
+                 breaker: Breaker | None = None, limiter: Bucket | None = None,
                  deadline_s: float | None = None, clock: Clock = SYSTEM_CLOCK,
                  rng: random.Random | None = None) -> None:
         self.instance: AgencyInstance = inner.instance
@@ -334,7 +355,9 @@ __all__ = [
     "DEFAULT_BREAKER_FAILURE_THRESHOLD",
     "DEFAULT_MAX_ATTEMPTS",
     "SYSTEM_CLOCK",
+    "Breaker",
     "BreakerState",
+    "Bucket",
     "CircuitBreaker",
     "Clock",
     "ResilientClient",

@@ -22,6 +22,15 @@ import pytest  # noqa: E402
 
 from tests.settings_support import override  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _fresh_agency_breakers() -> None:
+    """Breakers and rate limits are per agency for the whole process: each test starts with every circuit closed."""
+    from connectors.shared_state import forget_in_process_state
+
+    forget_in_process_state()
+
+
 #: A small world for the shared end-to-end run: enough for every mart, quick on two cores.
 E2E_PERSONS = 60
 E2E_CASES = 24

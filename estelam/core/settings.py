@@ -20,6 +20,8 @@ ESTELAM_RECORD_DATABASE     PostgreSQL URL for the audit log, message-log index 
 ESTELAM_SIGNING_KEY_FILE    Ed25519 checkpoint key (base64 seed); ``<data>/keys/record-signing.key``
 ESTELAM_SIGNING_KEY         the same key given inline (a secret manager's injection)
 ESTELAM_MESSAGE_RETENTION_DAYS  how long message bodies are kept (the index and hashes stay) (3650)
+ESTELAM_RESILIENCE_STORE    redis://… where every process shares each agency's circuit breaker and rate limit
+                            (unset: each process keeps its own, shared by its threads and clients)
 ==========================  =====================================================================
 
 :func:`current` reads them the first time it is called in a process and keeps the result; code
@@ -75,6 +77,7 @@ class Settings(BaseSettings):
     signing_key_file: Path | None = Field(default=None, description="Ed25519 checkpoint key file")
     signing_key: str | None = Field(default=None, repr=False, description="the checkpoint key, inline")
     message_retention_days: int = Field(default=DEFAULT_MESSAGE_RETENTION_DAYS, ge=1)
+    resilience_store: str | None = Field(default=None, description="redis://… for shared breakers and rate limits")
 
     @property
     def warehouse_path(self) -> Path:

@@ -34,6 +34,7 @@ from estelam.contracts.rows import (
     LandedFreezeAcknowledgementsRow,
     LandedFreezeOrdersRow,
 )
+from estelam.core import settings
 from estelam.core.domain import Acknowledgement, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError
 from estelam.core.log import event_fields
@@ -279,7 +280,8 @@ def run_cycle(cycle_id: str, *, today: date | None = None) -> CycleSummary:
     now = datetime.now(UTC)
     registry = load_agency_registry()
     view = load_view()
-    clients = _ClientsOnDemand(lambda agency_id: client_for(registry.instance(agency_id)))
+    clients = _ClientsOnDemand(lambda agency_id: client_for(registry.instance(agency_id),
+                                                                  shared=settings.current().resilience_store))
     try:
         return reconcile(cycle_id, view, LandedLedger(), clients, now=now, partition=today,
                          deadlines_s={i.agency_id: i.reply_deadline_s for i in registry.instances})

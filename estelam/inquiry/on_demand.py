@@ -23,6 +23,7 @@ from time import perf_counter
 from connectors import AgencyClient, client_for
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record
 from estelam.contracts.registry import load_agency_registry
+from estelam.core import settings
 from estelam.core.domain import AgencyInstance, InquiryStatus
 from estelam.core.keys import safe_batch_id
 from estelam.inquiry.rounds import AskedBatch, Asking, InquiryTarget, ask_batch, land_answers, land_inquiry_log
@@ -102,7 +103,7 @@ def _ask_one(instance: AgencyInstance, target: InquiryTarget, round_id: str,
              asking: Asking) -> tuple[AskedBatch, float]:
     """Ask one agency with its own resilient client; (what it said, seconds the hub waited for it)."""
     started = perf_counter()
-    agency: AgencyClient = client_for(instance)
+    agency: AgencyClient = client_for(instance, shared=settings.current().resilience_store)
     try:
         asked = ask_batch(agency, instance, [target], round_id=round_id, batch_id=f"{round_id}-{instance.agency_id}",
                           asking=asking)

@@ -29,6 +29,7 @@ from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, BatchAnswers
 from estelam.access.audit import AuditAction, AuditRecord
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record, enforcement_purpose
 from estelam.contracts.registry import load_agency_registry
+from estelam.core import settings
 from estelam.core.domain import (
     AgencyInstance,
     BankAccount,
@@ -270,7 +271,8 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
     answer_feed = load_agency_registry().kinds[instance.kind].answer_feed
     partition = today or datetime.now(UTC).date()
     own_client = client is None
-    agency: AgencyClient = client if client is not None else client_for(instance)
+    agency: AgencyClient = client if client is not None else client_for(
+        instance, shared=settings.current().resilience_store)
     asking = asking or Asking(Record.for_agencies([instance]))
     totals = {str(s): 0 for s in InquiryStatus} | {"sent": 0, "assets_landed": 0, "assets_quarantined": 0,
                                                     "calls": 0}
