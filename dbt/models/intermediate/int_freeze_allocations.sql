@@ -163,7 +163,11 @@ moves as (
             as moved_since_report,
         coalesce(sum(transfers.moved_rial) filter (where transfers.moved_at > limits.limit_at), 0)
             as moved_since_limit,
-    from (select distinct agency_id, asset_ref, learned_at from assets) as reported
+    from (
+        select distinct assets.agency_id, assets.asset_ref, assets.learned_at,
+        from assets
+        inner join (select distinct agency_id, asset_ref from transfers) as moved using (agency_id, asset_ref)
+    ) as reported
     inner join transfers using (agency_id, asset_ref)
     left join limits using (agency_id, asset_ref)
     group by reported.agency_id, reported.asset_ref, reported.learned_at
@@ -198,49 +202,33 @@ usable as (
 
 ),
 
-accounts as (
+liquid_totals as (
 
-    -- bank balances in freezing order; a natural person's subsistence minimum is left on the last ones
+    -- per debtor: what bank balances give (a natural person keeps the subsistence minimum of them: the sum
+    -- over the accounts of planner._with_subsistence), and what securities give
     select
-        usable.*,
-        coalesce(sum(capacity_rial) over (
-            partition by person_id order by capacity_rial desc, agency_id, asset_ref
-            rows between unbounded preceding and 1 preceding
-        ), 0) as before_rial,
+        debtors.person_id,
+        debtors.need_rial,
         case
             when debtors.debtor_kind = 'natural'
-                then greatest(sum(capacity_rial) over (partition by person_id) - {{ minimum }}, 0)
-            else sum(capacity_rial) over (partition by person_id)
-        end as freezable_rial,
-    from usable
-    inner join debtors using (person_id)
-    where usable.asset_kind = 'bank_account' and usable.capacity_rial > 0
-
-),
-
-liquid as (
-
-    select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, capacity_rial,
-        greatest(least(capacity_rial, freezable_rial - before_rial), 0) as usable_rial,
-    from accounts
-
-    union all
-
-    select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, capacity_rial,
-        capacity_rial as usable_rial,
-    from usable
-    where asset_kind not in ('bank_account', 'vehicle', 'property') and capacity_rial > 0
+                then greatest(coalesce(sum(usable.capacity_rial) filter (where usable.asset_kind = 'bank_account'), 0)
+                              - {{ minimum }}, 0)
+            else coalesce(sum(usable.capacity_rial) filter (where usable.asset_kind = 'bank_account'), 0)
+        end as freezable_bank_rial,
+        coalesce(sum(usable.capacity_rial) filter (
+            where usable.asset_kind not in ('bank_account', 'vehicle', 'property')), 0) as other_liquid_rial,
+    from debtors
+    left join usable using (person_id)
+    group by debtors.person_id, debtors.need_rial, debtors.debtor_kind
 
 ),
 
 shortfall as (
 
     -- what liquid assets leave uncovered, per debtor (only those with something left)
-    select debtors.person_id, debtors.need_rial - coalesce(sum(liquid.usable_rial), 0) as remainder_rial,
-    from debtors
-    left join liquid using (person_id)
-    group by debtors.person_id, debtors.need_rial
-    having debtors.need_rial - coalesce(sum(liquid.usable_rial), 0) > 0
+    select person_id, need_rial - freezable_bank_rial - other_liquid_rial as remainder_rial,
+    from liquid_totals
+    where need_rial - freezable_bank_rial - other_liquid_rial > 0
 
 ),
 
@@ -300,27 +288,51 @@ chosen as (
 
 ),
 
+axis_assets as (
+
+    -- liquid first in freezing order (rank, largest first, agency, reference), then the chosen indivisible ones
+    select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, capacity_rial,
+        0 as stage, liquidity_rank as sort_a, -capacity_rial as sort_b, agency_id as sort_c, asset_ref as sort_d,
+    from usable
+    where asset_kind not in ('vehicle', 'property') and capacity_rial > 0
+
+    union all
+
+    select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, capacity_rial,
+        stage, stage_pos as sort_a, 0 as sort_b, '' as sort_c, '' as sort_d,
+    from chosen
+
+),
+
+running as (
+
+    -- running totals along the axis: bank balances as reported, and everything else
+    select
+        axis_assets.*,
+        sum(case when asset_kind = 'bank_account' then capacity_rial else 0 end) over along as bank_to,
+        sum(case when asset_kind = 'bank_account' then 0 else capacity_rial end) over along as other_to,
+    from axis_assets
+    window along as (
+        partition by person_id order by stage, sort_a, sort_b, sort_c, sort_d
+        rows between unbounded preceding and current row
+    )
+
+),
+
 asset_axis as (
 
-    -- liquid first, then the chosen indivisible ones: [cap_to - usable_rial, cap_to)
-    select *,
-        sum(usable_rial) over (
-            partition by person_id order by stage, stage_pos rows between unbounded preceding and current row
-        ) as cap_to,
-    from (
-        select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, usable_rial, 0 as stage,
-            row_number() over (
-                partition by person_id order by liquidity_rank, capacity_rial desc, agency_id, asset_ref
-            ) as stage_pos,
-        from liquid
-        where usable_rial > 0
-
-        union all
-
-        select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank,
-            capacity_rial as usable_rial, stage, stage_pos,
-        from chosen
-    )
+    -- each asset's interval [cap_from, cap_to) on the axis; bank balances stop at what may be frozen of them,
+    -- so the last accounts in freezing order keep the subsistence minimum (an empty interval: not planned)
+    select
+        running.person_id, running.agency_id, running.asset_kind, running.asset_ref, running.value_rial,
+        running.liquidity_rank,
+        least(running.bank_to, liquid_totals.freezable_bank_rial) + running.other_to as cap_to,
+        least(running.bank_to - case when running.asset_kind = 'bank_account' then running.capacity_rial else 0 end,
+              liquid_totals.freezable_bank_rial)
+            + running.other_to - case when running.asset_kind = 'bank_account' then 0 else running.capacity_rial end
+            as cap_from,
+    from running
+    inner join liquid_totals using (person_id)
 
 ),
 
@@ -334,7 +346,7 @@ final as (
         asset_axis.asset_ref,
         cast(
             least(case_axis.need_to, asset_axis.cap_to)
-            - greatest(case_axis.need_to - case_axis.owed_rial, asset_axis.cap_to - asset_axis.usable_rial)
+            - greatest(case_axis.need_to - case_axis.owed_rial, asset_axis.cap_from)
             as bigint
         ) as planned_freeze_rial,
         cast(asset_axis.liquidity_rank as integer) as liquidity_rank,
@@ -344,7 +356,8 @@ final as (
     inner join asset_axis
         on asset_axis.person_id = case_axis.person_id
         and case_axis.need_to - case_axis.owed_rial < asset_axis.cap_to
-        and asset_axis.cap_to - asset_axis.usable_rial < case_axis.need_to
+        and asset_axis.cap_from < case_axis.need_to
+    where asset_axis.cap_from < asset_axis.cap_to
 
 )
 
