@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from benchmarks.figures import emit, headline
 from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
 from estelam.core.domain import OrderKind
 from estelam.freeze.ledger import CaseFacts, HubView, ReasonCode, ledger_state, order_id_for, plan_orders
@@ -164,6 +165,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:<8}{seconds:>10.2f}")
     print(f"plan and diff of {args.cases:,} open cases: {total:.2f}s, {total / t_floor:.1f}x the floor "
           f"({args.cases / total:,.0f} cases/s)")
+    emit("freeze-plan", [headline(f"plan and diff, {args.cases:,} cases", total, "s", t_floor)],
+         cases=args.cases, rounds=args.rounds, state_s=round(t_state, 3), plan_s=round(t_plan, 3),
+         diff_s=round(t_diff, 3), floor_s=round(t_floor, 3), plan_rows=len(plan), orders=dict(by_kind))
 
 
 if __name__ == "__main__":

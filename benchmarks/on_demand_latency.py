@@ -23,6 +23,7 @@ import statistics
 import tempfile
 from collections import Counter
 
+from benchmarks.figures import emit, headline
 from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
 from simulators.faults import Fault, FaultProfile
@@ -82,6 +83,12 @@ def main(argv: list[str] | None = None) -> None:
                         "max": ms(max(overheads))},
         "final_states": dict(states),
     }, indent=2))
+    emit("on-demand", [
+        headline("wall time p95 (slowest agency p95 as floor)", ms(_percentile(walls, 0.95)), "ms",
+                 ms(_percentile(slowest, 0.95))),
+        headline("overhead p95", ms(_percentile(overheads, 0.95)), "ms"),
+        headline("warm-up", ms(warm_up_s), "ms"),
+    ], agencies=n, runs=args.runs, overhead_p50_ms=ms(statistics.median(overheads)), final_states=dict(states))
 
 
 if __name__ == "__main__":

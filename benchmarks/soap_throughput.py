@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import httpx
 from lxml import etree
 
+from benchmarks.figures import emit, headline
 from connectors.resilience import ResilientClient
 from connectors.soap import SOAP_PATH, SoapAgencyClient
 from estelam.contracts.registry import load_agency_registry
@@ -232,6 +233,12 @@ def main(argv: list[str] | None = None) -> None:
             child.wait(timeout=10)
     print()
     print(table(results))
+    floors = {m.mode: m.per_second for m in results if m.path.startswith("floor")}
+    hub = {m.mode: m.per_second for m in results if m.path.startswith("hub")}
+    emit("soap", [headline(f"hub, {mode} (inquiries/s)", hub[mode], "inq/s", floors[mode]) for mode in hub],
+         seconds=args.seconds, rounds=args.rounds, batch=args.batch,
+         paths=[{"path": m.path, "mode": m.mode, "inquiries": m.inquiries, "seconds": round(m.seconds, 3),
+                 "per_second": round(m.per_second, 1)} for m in results])
 
 
 if __name__ == "__main__":

@@ -14,13 +14,16 @@
    the daily inquiry KPIs with p50/p95) as one raw DuckDB query over the same Parquet: no dbt, no
    staging or deduplication, no identity resolution, no tests, nothing written.
 
-Prints both wall times and their ratio. A measurement, not a test: nothing asserts; numbers vary with the
-machine and with whatever else runs on it.
+Prints both wall times and their ratio, then (last line, ``benchmarks.figures``) one JSON object: the build,
+the floor, the dbt time spent in models, tests and unit tests (summed over dbt's threads), the freeze
+allocation model's own time, peak resident memory and the load average. A measurement, not a test: nothing
+asserts; numbers vary with the machine and with whatever else runs on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import tempfile
 import time
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.figures import emit, headline
 from estelam.contracts import registry as contracts
 from estelam.core import settings
 from estelam.warehouse import dbt_build as warehouse
@@ -378,6 +382,19 @@ def run_floor(landing: Path) -> tuple[float, tuple[object, ...]]:
         con.close()
 
 
+def dbt_times(data_dir: Path) -> dict[str, float]:
+    """Seconds dbt spent per kind of node (model, test, unit_test, ...; summed over its threads), and in the
+    freeze allocation model, from the build's ``run_results.json``."""
+    results = json.loads((data_dir / warehouse.DBT_TARGET_SUBDIR / "run_results.json").read_text(encoding="utf-8"))
+    times: dict[str, float] = {}
+    for result in results["results"]:
+        kind = str(result["unique_id"]).split(".")[0]
+        times[f"{kind}_s"] = times.get(f"{kind}_s", 0.0) + float(result["execution_time"])
+        if result["unique_id"] == "model.estelam.int_freeze_allocations":
+            times["freeze_allocations_s"] = float(result["execution_time"])
+    return {name: round(seconds, 3) for name, seconds in times.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=DEFAULT_PERSONS)
@@ -405,6 +422,13 @@ def main(argv: list[str] | None = None) -> None:
             counts = warehouse.mart_counts()
             print("marts: " + ", ".join(f"{mart} {n:,}" for mart, n in counts.items()))
             print(f"ratio build / floor: {summary.duration_s / floor_s:.1f}x")
+            times = dbt_times(data_dir)
+            emit("warehouse", [headline(f"warehouse.build() at {args.persons:,} persons", summary.duration_s, "s",
+                                        floor_s)],
+                 persons=args.persons, rows=rows, generate_s=round(generated, 3), floor_s=round(floor_s, 3),
+                 build_s=summary.duration_s, models=summary.models, tests=summary.tests_passed,
+                 unit_tests=summary.unit_tests, tests_failed=summary.tests_failed, dbt=times,
+                 warehouse_mb=round((data_dir / "warehouse.duckdb").stat().st_size / 2**20, 1))
     finally:
         if not args.keep and args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,18 +1,47 @@
-"""``estelam bench``: the benchmarks of ``benchmarks/`` (development checkout only), options passed through."""
+"""``estelam bench``: the benchmarks of ``benchmarks/`` (development checkout only), options passed through.
+
+``estelam bench`` alone (or ``estelam bench all``) runs every benchmark, each with its floor, at short sizes,
+one child process each, and prints one table from the JSON line each benchmark prints last.
+"""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from estelam.cli.checkout import import_development_module
+from estelam.cli.checkout import environment_with_checkout, import_development_module
+from estelam.core.settings import PROJECT_ROOT
 
 bench_app = typer.Typer(
-    help="Measurements next to a floor measured in the same run (development checkout; see benchmarks/README.md).",
+    help="Measurements next to a floor measured in the same run (development checkout; see benchmarks/README.md). "
+         "Without a subcommand: every benchmark at short sizes, one table.",
     epilog="Example: estelam bench freeze-plan --cases 100000",
-    no_args_is_help=True,
+    invoke_without_command=True,
+)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One benchmark as ``estelam bench all`` runs it: its command name, module and short-run options."""
+
+    name: str
+    module: str
+    short: tuple[str, ...]
+
+
+#: Every benchmark of benchmarks/, with sizes that keep ``estelam bench all`` to a few minutes.
+BENCHMARKS: tuple[Benchmark, ...] = (
+    Benchmark("freeze-plan", "freeze_plan_scale", ("--cases", "20000", "--rounds", "1")),
+    Benchmark("warehouse", "warehouse_scale", ("--persons", "50000")),
+    Benchmark("soap", "soap_throughput", ("--seconds", "1", "--rounds", "1")),
+    Benchmark("on-demand", "on_demand_latency", ("--runs", "10", "--persons", "30")),
 )
 
 
@@ -72,3 +101,74 @@ def warehouse(
 ) -> None:
     """The warehouse build at scale, next to one raw DuckDB query over the same Parquet."""
     _run("warehouse_scale", _argv(persons=persons, data_dir=data_dir, keep=keep))
+
+
+def _figures(last_line: str) -> dict[str, Any] | None:
+    try:
+        figures = json.loads(last_line)
+    except ValueError:
+        return None
+    return figures if isinstance(figures, dict) and "headline" in figures else None
+
+
+def run_benchmark(benchmark: Benchmark) -> dict[str, Any]:
+    """Run one benchmark in a child process, echoing its output; its figures (its last line), or an error."""
+    started = time.perf_counter()
+    last = ""
+    with subprocess.Popen([sys.executable, "-m", f"benchmarks.{benchmark.module}", *benchmark.short],
+                          cwd=PROJECT_ROOT, env=environment_with_checkout(), stdout=subprocess.PIPE,
+                          text=True) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            typer.echo(f"  [{benchmark.name}] {line.rstrip()}")
+            if line.strip():
+                last = line.strip()
+        code = child.wait()
+    figures = _figures(last) if code == 0 else None
+    if figures is None:
+        return {"benchmark": benchmark.name, "error": f"exit code {code}" if code else "no JSON figures last",
+                "headline": [], "wall_s": round(time.perf_counter() - started, 1)}
+    return {**figures, "wall_s": round(time.perf_counter() - started, 1)}
+
+
+def table(runs: list[dict[str, Any]]) -> str:
+    """One row per headline figure of every benchmark: value, floor of the same run, ratio, load average."""
+    def number(value: Any) -> str:
+        return "-" if value is None else f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+
+    rows = [("benchmark", "figure", "value", "unit", "floor", "ratio", "load avg", "run s")]
+    for run in runs:
+        load = " ".join(f"{x:.1f}" for x in run.get("load_average", [])[:1]) or "-"
+        if run.get("error"):
+            rows.append((run["benchmark"], f"FAILED: {run['error']}", "-", "", "-", "-", load, number(run["wall_s"])))
+        for figure in run["headline"]:
+            ratio = figure.get("ratio")
+            rows.append((run["benchmark"], figure["what"], number(figure["value"]), figure["unit"],
+                         number(figure.get("floor")), "-" if ratio is None else f"{ratio:.2f}x", load,
+                         number(run["wall_s"])))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {2, 4, 5, 6, 7}
+    return "\n".join("  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths, strict=True))) for row in rows)
+
+
+@bench_app.callback()
+def everything(context: typer.Context) -> None:
+    """Without a subcommand: every benchmark, as ``estelam bench all``."""
+    if context.invoked_subcommand is None:
+        run_all()
+
+
+@bench_app.command("all", epilog="Example: estelam bench all")
+def run_all() -> None:
+    """Every benchmark of benchmarks/ at short sizes, each with its floor in the same run; one table at the end.
+
+    The last line is every benchmark's figures as one JSON object, to compare between commits.
+    """
+    import_development_module("benchmarks.figures", needed_by="the benchmark")
+    runs = [run_benchmark(benchmark) for benchmark in BENCHMARKS]
+    typer.echo("")
+    typer.echo(table(runs))
+    typer.echo(json.dumps({"benchmarks": runs}, ensure_ascii=False, default=str))
+    if any(run.get("error") for run in runs):
+        raise typer.Exit(1)

@@ -1,8 +1,10 @@
 """The freeze plan: which assets to freeze, and for how much, so that every open case is covered, never more.
 
 A pure function of what the hub knows (open cases, the assets agencies reported, what their
-acknowledgements taught since), shared by the ``freeze_plan`` mart (a dbt Python model calls
-:func:`plan_freezes`) and by reconciliation, which re-plans after every round of acknowledgements.
+acknowledgements taught since), used by reconciliation, which re-plans after every round of
+acknowledgements. The ``freeze_plan`` mart computes the same plan in SQL window functions
+(``dbt/models/intermediate/int_freeze_allocations.sql``); a differential test holds that model equal to
+:func:`plan_table` on a generated corpus, so this module stays the one definition.
 
 Per debtor, across every agency at once:
 
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 import pyarrow as pa
 
-if TYPE_CHECKING:  # types only: the dbt Python model imports this module and nothing of the contracts loader
+if TYPE_CHECKING:  # types only: the planner stays a pure module, nothing of the contracts loader at run time
     from estelam.contracts.rows import FreezeAcknowledgementsRow
 
 #: The first rials of a natural person's ordinary (unprotected) bank balances that are never frozen,
@@ -239,7 +241,7 @@ def asset_news(acks: Iterable[FreezeAcknowledgementsRow]) -> tuple[dict[AssetKey
 
 
 
-#: Columns of the plan table the dbt Python model ``int_freeze_allocations`` returns.
+#: Columns of the plan table, as the warehouse model ``int_freeze_allocations`` has them.
 PLAN_SCHEMA = pa.schema([
     ("case_id", pa.string()), ("person_id", pa.string()), ("agency_id", pa.string()),
     ("asset_kind", pa.string()), ("asset_ref", pa.string()), ("planned_freeze_rial", pa.int64()),

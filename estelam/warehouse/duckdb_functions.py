@@ -1,17 +1,20 @@
 """Identity resolution's building blocks, and the same functions inside the warehouse.
 
 Normalisation lives once: :mod:`estelam.core.identifiers` (names, digits, check
-digits). The warehouse does not re-implement it in SQL; it calls these very
-functions as DuckDB Python UDFs that the dbt-duckdb plugin below registers on
-dbt's connection (``plugins:`` in ``dbt/profiles.yml``). Two consequences,
-both deliberate:
+digits). Inside the warehouse:
 
-- Models that call a UDF are materialised as tables: readers open the
-  warehouse read-only without the plugin, so a view calling a UDF would fail
-  for them.
-- A UDF crosses into Python per value, so models call it on *distinct* values
-  only (a million people share far fewer distinct spellings) and join back;
-  each Arrow batch is also memoised, since one person fills many rows.
+- Names: these very functions, as DuckDB Python UDFs that the dbt-duckdb plugin
+  below registers on dbt's connection (``plugins:`` in ``dbt/profiles.yml``);
+  NFKC and the Unicode categories of diacritics have no SQL equivalent. A UDF
+  crosses into Python per value, so models call it on *distinct* values only (a
+  million records share a few hundred spellings) and join back; each Arrow
+  batch is also memoised. Models that call a UDF are tables: readers open the
+  warehouse read-only without the plugin, so a view calling one would fail.
+- Identifiers (one distinct value per person): :func:`normalise_identifier`
+  and :func:`identifier_scheme` as DuckDB SQL (``dbt/macros/identifiers.sql``),
+  which ``tests/warehouse/test_identifier_sql.py`` holds equal to these
+  functions on every code point and a large generated corpus. The UDFs stay
+  registered for ad-hoc queries and tests.
 
 Rules of resolution (used by the identity models): identifiers first, names
 only as evidence. Records with the same normalised identifier are one person,

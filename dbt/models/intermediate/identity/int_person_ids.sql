@@ -1,5 +1,5 @@
-{#- Every identifier any feed uses for a person, normalised and checked once, by estelam.identifiers
-    (through the estelam.identity UDFs, called on distinct values only). A table: readers have no UDFs. -#}
+{#- Every identifier any feed uses for a person, normalised and checked once per distinct value, in DuckDB SQL
+    (macros/identifiers.sql: estelam.core.identifiers' rules, held equal to them by a differential test). -#}
 
 with
 
@@ -55,14 +55,21 @@ raw_ids as (
 
 ),
 
+normalised as (
+
+    select raw_person_id, {{ sql_normalise_identifier('raw_person_id') }} as person_id,
+    from raw_ids
+    where raw_person_id is not null
+
+),
+
 final as (
 
     select
         raw_person_id,
-        normalise_identifier(raw_person_id) as person_id,
-        identifier_scheme(raw_person_id) as identifier_scheme,
-    from raw_ids
-    where raw_person_id is not null
+        person_id,
+        {{ sql_identifier_scheme('person_id') }} as identifier_scheme,
+    from normalised
 
 )
 

@@ -1,6 +1,6 @@
 {#-
-    The desired state of freezes, published: the planner's allocation (int_freeze_allocations, computed by
-    estelam.freeze_plan.plan_freezes, the same function reconciliation runs) with the case's confidentiality,
+    The desired state of freezes, published: the planner's allocation (int_freeze_allocations: the plan of
+    estelam.freeze.planner, the function reconciliation runs, in SQL) with the case's confidentiality,
     so that the serving layer can show a confidential case's plan to its named users only.
 -#}
 
