@@ -28,6 +28,7 @@ from connectors import AgencyClient
 from estelam.access.audit import AuditAction, AuditRecord
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record, enforcement_purpose
 from estelam.cases.directives import standing_directives
+from estelam.contracts.registry import load_agency_registry
 from estelam.contracts.rows import (
     FreezeAcknowledgementsRow,
     FreezeOrdersRow,
@@ -81,7 +82,7 @@ def push_orders(orders: Sequence[IssuedOrder], clients: Mapping[str, AgencyClien
     until its deadline and ``late`` after it, with the reason. Every sending's messages go to the message
     log (its row carries the ``message_id``) and every order to the audit log, with the case as purpose.
     """
-    record = record or Record.for_agencies([c.instance for c in clients.values()])
+    record = record or Record.for_agencies(load_agency_registry().instances)
     log: list[FreezeOrdersRow] = []
     acks: list[Acknowledgement] = []
     audited: list[AuditRecord] = []
@@ -275,7 +276,6 @@ def load_view() -> HubView:
 def run_cycle(cycle_id: str, *, today: date | None = None) -> CycleSummary:
     """One reconciliation cycle against the registry's agencies, logs in the landing zone."""
     from connectors import client_for
-    from estelam.contracts.registry import load_agency_registry
 
     now = datetime.now(UTC)
     registry = load_agency_registry()

@@ -39,7 +39,7 @@ from estelam.core.domain import (
     SecurityHolding,
     Vehicle,
 )
-from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyUnavailable
+from estelam.core.exceptions import AgencyError, AgencyUnavailable
 from estelam.core.keys import stable_id
 from estelam.core.log import event_fields
 from estelam.ingest.landing import LandingResult, validate_and_land
@@ -169,9 +169,8 @@ def _ask(client: AgencyClient, person_ids: Sequence[str], request_id: str, log: 
         if entry["status"] != str(InquiryStatus.ANSWERED):
             continue
         answer = answers.get(person_id)
-        if isinstance(answer, AgencyAnswerMalformed):  # this person's record broke the contract; the others stand
-            entry |= {"status": str(InquiryStatus.REJECTED), "reason": str(answer)}
-        elif isinstance(answer, AgencyError):  # the agency refused this person alone
+        if isinstance(answer, AgencyError):  # the agency refused this person alone, or their record alone broke
+            # the contract (its bytes are in the message log): the others of the batch stand
             entry |= {"status": str(_final_state(answer)), "reason": str(answer)}
         elif answer is None:  # the client promises every person; never let one vanish silently
             entry |= {"status": str(InquiryStatus.FAILED),
