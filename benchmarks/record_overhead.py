@@ -19,7 +19,6 @@ object.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -29,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks.figures import emit, headline
 from connectors import message_hook
 from estelam.access.record import Record
 from estelam.contracts.registry import AgencyRegistry, load_agency_registry
@@ -122,8 +122,7 @@ def main(argv: list[str] | None = None) -> None:
           f"record off {off:.2f} s, on {on:.2f} s ({figures['slower_percent']:+.1f}%); "
           f"record bytes per inquiry: {figures['bytes_per_inquiry']['bodies_kept']} with bodies, "
           f"{figures['bytes_per_inquiry']['metadata_only']} metadata only")
-    print(json.dumps(figures))
-
+    emit("record", [headline("inquiry round with the record", on, "s", floor=off)], **figures)
 
 if __name__ == "__main__":
     main()

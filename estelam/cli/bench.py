@@ -42,6 +42,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("warehouse", "warehouse_scale", ("--persons", "50000")),
     Benchmark("soap", "soap_throughput", ("--seconds", "1", "--rounds", "1")),
     Benchmark("on-demand", "on_demand_latency", ("--runs", "10", "--persons", "30")),
+    Benchmark("record", "record_overhead", ("--persons", "100", "--rounds", "3")),
 )
 
 
@@ -90,6 +91,16 @@ def freeze_plan(
 ) -> None:
     """Plan and diff freezes for many open cases, next to a floor of grouping, sorting and comparing dicts."""
     _run("freeze_plan_scale", _argv(cases=cases, rounds=rounds))
+
+
+@bench_app.command(epilog="Example: estelam bench record --persons 300 --rounds 5 --latency-ms 100")
+def record(
+    persons: Annotated[int | None, typer.Option(help="persons asked per agency (default 300)")] = None,
+    rounds: Annotated[int | None, typer.Option(help="rounds with the record on, and as many off (default 5)")] = None,
+    latency_ms: Annotated[float | None, typer.Option(help="each agency's delay per call (default 0)")] = None,
+) -> None:
+    """An inquiry round with the message log and audit writes on vs off, and the record's bytes per inquiry."""
+    _run("record_overhead", _argv(persons=persons, rounds=rounds, latency_ms=latency_ms))
 
 
 @bench_app.command(epilog="Example: estelam bench warehouse --persons 100000 --data-dir /tmp/scale --keep")

@@ -1,6 +1,6 @@
-"""Freezes and releases: the planner (pure: the dbt Python model imports only it), the order ledger derived from
-immutable logs, reconciliation that pushes the difference, agencies' acknowledgements and debtor
-notifications.
+"""Freezes and releases: the planner (pure: the one definition the warehouse's SQL allocation is tested
+against), the order ledger derived from immutable logs, reconciliation that pushes the difference, agencies'
+acknowledgements and debtor notifications.
 
 May import: core, contracts, connectors, ingest, cases, warehouse (reads). Names are loaded on first use, so
 importing the planner never pulls in the connectors.
