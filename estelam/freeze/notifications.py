@@ -4,6 +4,12 @@ What was done, where (agency and asset), how much, why and under which case. Not
 landed as the ``debtor_notifications`` feed (validated like any other) and delivered, for now, as
 one readable JSON-lines file per reconciliation batch under ``<data>/notifications/dt=…/``.
 Confidential cases are flagged: the serving layer decides who may read their notifications.
+
+A notification is **owed until delivered**, derived from state rather than left to one step's side
+effect: :func:`owed` finds every acknowledgement that moved money and has no landed notification
+(a crash after the acknowledgements landed, an acknowledgement posted to the API), and
+:func:`undelivered_batches` every landed notification batch with no delivery; each reconciliation
+cycle settles both first, so a rerun produces exactly the missing ones.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from estelam.core import settings
-from estelam.core.domain import Acknowledgement, OrderKind
+from estelam.core.domain import Acknowledgement, AckStatus, OrderKind
 
 FEED = "debtor_notifications"
 DELIVERY_SUBDIR = "notifications"
@@ -80,6 +86,41 @@ def notification_records(acks: Iterable[Acknowledgement], contexts: Mapping[str,
             "confidential": context.confidential,
         })
     return rows
+
+
+def owed(attempts: Iterable[Mapping[str, object]], acks: Iterable[Mapping[str, object]],
+         notified: set[str]) -> list[dict[str, object]]:
+    """The notifications owed: one per landed acknowledgement that moved money and has none landed yet.
+
+    ``attempts`` are ``freeze_orders`` rows (what the hub knew of each order), ``acks`` are
+    ``freeze_acknowledgements`` rows, ``notified`` the notification ids already landed.
+    """
+    contexts: dict[str, OrderContext] = {}
+    for row in attempts:
+        contexts[str(row["order_id"])] = OrderContext(OrderKind(str(row["kind"])), str(row["person_id"]),
+                                                      str(row["asset_kind"]), str(row["reason_code"]),
+                                                      bool(row["confidential"]))
+    pending = [
+        Acknowledgement(order_id=str(a["order_id"]), agency_id=str(a["agency_id"]), case_id=str(a["case_id"]),
+                        asset_ref=str(a["asset_ref"]), status=AckStatus(str(a["status"])),
+                        acknowledged_amount_rial=int(str(a["acknowledged_amount_rial"])),
+                        frozen_total_rial=int(str(a["frozen_total_rial"])),
+                        acknowledged_at=a["acknowledged_at"],  # type: ignore[arg-type]  # a landed timestamp
+                        reason=str(a.get("reason") or ""))
+        for a in acks if str(a["order_id"]) not in notified and str(a["order_id"]) in contexts
+    ]
+    unique = {a.order_id: a for a in pending}  # an order's acknowledgement is landed once; never notify twice
+    return notification_records(unique.values(), contexts)
+
+
+def undelivered_batches(landed: Iterable[Mapping[str, object]]) -> dict[tuple[str, date], list[dict[str, object]]]:
+    """Landed notification batches whose delivery file is missing, with their rows (landed, not yet sent)."""
+    batches: dict[tuple[str, date], list[dict[str, object]]] = {}
+    for row in landed:
+        key = (str(row["_batch_id"]), row["dt"])
+        batches.setdefault(key, []).append(  # type: ignore[arg-type]  # dt is the landed partition's date
+            {k: v for k, v in row.items() if not k.startswith("_") and k != "dt"})
+    return {key: rows for key, rows in batches.items() if not delivery_path(*key).is_file()}
 
 
 def delivery_path(batch_id: str, partition: date) -> Path:

@@ -13,7 +13,8 @@
   ``late`` (counted on the compliance scoreboard).
 - A cycle runs passes until the diff is empty: a partial or refused freeze caps the asset, the plan
   moves the rest to the next asset, and the next pass sends it; so re-running a cycle sends nothing new.
-- Every acknowledged freeze, release and transfer produces a debtor notification.
+- Every acknowledged freeze, release and transfer produces a debtor notification, owed until delivered: each
+  cycle first settles what an interrupted one left (``notifications.owed``).
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ class FreezeLedger(Protocol):
     def record(self, batch_id: str, attempts: list[FreezeOrdersRow], acks: list[FreezeAcknowledgementsRow],
                notices: list[dict[str, object]], *, partition: date) -> None: ...
 
+    def settle_notifications(self, batch_id: str, *, partition: date) -> int:
+        """Land and deliver every notification owed (see ``notifications.owed``); how many were settled."""
+        ...
+
 
 @dataclass
 class MemoryLedger:
@@ -151,6 +156,12 @@ class MemoryLedger:
         self.attempt_rows += attempts
         self.ack_rows += acks
         self.notice_rows += notices
+
+    def settle_notifications(self, batch_id: str, *, partition: date) -> int:
+        owed = notifications.owed(self.attempt_rows, self.ack_rows,
+                                  {str(n["notification_id"]) for n in self.notice_rows})
+        self.notice_rows += owed
+        return len(owed)
 
 
 class LandedLedger:
@@ -181,6 +192,23 @@ class LandedLedger:
             claims.release(claim, [o for o in order_ids if o in quarantined])  # the agency may acknowledge again
         validate_and_land(notifications.FEED, notices, batch_id=batch_id, partition=partition)
         notifications.deliver(notices, batch_id=batch_id, partition=partition)
+
+    def settle_notifications(self, batch_id: str, *, partition: date) -> int:
+        """Deliver landed batches that were never delivered, then land and deliver the notifications owed for
+        acknowledgements that have none (a crash between the steps, an acknowledgement posted to the API)."""
+        landed = read_landed(notifications.FEED)
+        settled = 0
+        for (undelivered_batch, day), rows in notifications.undelivered_batches(landed).items():
+            notifications.deliver(rows, batch_id=undelivered_batch, partition=day)
+            settled += len(rows)
+        owed = notifications.owed(self.attempts(), self.acknowledgements(),
+                                  {str(n["notification_id"]) for n in landed})
+        if owed:
+            validate_and_land(notifications.FEED, owed, batch_id=batch_id, partition=partition)
+            notifications.deliver(owed, batch_id=batch_id, partition=partition)
+        if settled or owed:
+            logger.info("notifications owed from earlier: %d delivered, %d made and delivered", settled, len(owed))
+        return settled + len(owed)
 
 
 # --- one cycle ------------------------------------------------------------------------------------
@@ -217,6 +245,7 @@ def reconcile(cycle_id: str, view: HubView, ledger: FreezeLedger, clients: Mappi
     notices = 0
     passes = 0
     open_cases = view.open_cases()
+    notices = ledger.settle_notifications(f"{cycle_id}-owed", partition=partition or now.date())
     for passes in range(1, MAX_PASSES + 1):
         state = ledger_state(ledger.attempts(), ledger.acknowledgements())
         plan = plan_freezes(open_cases, view.assets, state.news, collected=state.collected,
