@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from connectors.base import AgencyClient
+from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry
 from connectors.resilience import ResilientClient
 from estelam.core.domain import AgencyInstance, Protocol
 
 
-def wire_client_for(instance: AgencyInstance) -> AgencyClient:
-    """The bare client that speaks ``instance``'s contract (zeep for SOAP, httpx for REST), one attempt per call."""
+def wire_client_for(instance: AgencyInstance, *,
+                    credentials: Credentials | FromRegistry | None = FROM_REGISTRY) -> AgencyClient:
+    """The bare client that speaks ``instance``'s contract (zeep for SOAP, httpx for REST), one attempt per call;
+    ``credentials`` default to what the registry's reference resolves to (an Airflow connection may give others)."""
     if instance.protocol is Protocol.SOAP:
         from connectors.soap import SoapAgencyClient
 
-        return SoapAgencyClient(instance)
+        return SoapAgencyClient(instance, credentials=credentials)
     from connectors.rest import RestAgencyClient
 
-    return RestAgencyClient(instance)
+    return RestAgencyClient(instance, credentials=credentials)
 
 
-def client_for(instance: AgencyInstance, *, shared: str | None = None) -> ResilientClient:
+def client_for(instance: AgencyInstance, *, shared: str | None = None,
+               credentials: Credentials | FromRegistry | None = FROM_REGISTRY) -> ResilientClient:
     """The client the hub uses for ``instance``: its wire client with retries and deadline, and the agency's
     breaker and rate limit shared by every caller (of this process, or of every process using the Redis server
     at ``shared``; see ``connectors.shared_state``)."""
@@ -26,7 +30,8 @@ def client_for(instance: AgencyInstance, *, shared: str | None = None) -> Resili
 
     state = shared_state(shared)
     rate = instance.rate_limit_per_s
-    return ResilientClient(wire_client_for(instance), breaker=state.breaker(instance.agency_id),
+    return ResilientClient(wire_client_for(instance, credentials=credentials),
+                           breaker=state.breaker(instance.agency_id),
                            limiter=state.bucket(instance.agency_id, rate) if rate else None)
 
 

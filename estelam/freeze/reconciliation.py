@@ -304,13 +304,13 @@ def load_view() -> HubView:
 
 def run_cycle(cycle_id: str, *, today: date | None = None) -> CycleSummary:
     """One reconciliation cycle against the registry's agencies, logs in the landing zone."""
-    from connectors import client_for
+    from estelam.orchestration.agency_hooks import hook_for
 
     now = datetime.now(UTC)
     registry = load_agency_registry()
     view = load_view()
-    clients = _ClientsOnDemand(lambda agency_id: client_for(registry.instance(agency_id),
-                                                                  shared=settings.current().resilience_store))
+    clients = _ClientsOnDemand(lambda agency_id: hook_for(registry.instance(agency_id)).get_client(
+        shared=settings.current().resilience_store))  # the agency's Airflow Connection, or the registry's entry
     try:
         return reconcile(cycle_id, view, LandedLedger(), clients, now=now, partition=today,
                          deadlines_s={i.agency_id: i.reply_deadline_s for i in registry.instances})

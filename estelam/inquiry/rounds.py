@@ -302,9 +302,20 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
 
 
 def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:
-    """The DAG's task: find this agency's targets, run the round, return a small summary."""
+    """The DAG's task: find this agency's targets, run the round, return a small summary.
+
+    The agency is reached as its Airflow Connection says (``estelam.orchestration.agency_hooks``), or as the
+    registry says when it has none."""
+    from estelam.orchestration.agency_hooks import hook_for
+
     instance = load_agency_registry().instance(agency_id)
-    return run_round(instance, targets_for(agency_id), round_id=round_id).as_dict()
+    hook = hook_for(instance)
+    resolved, _ = hook.resolve()
+    client = hook.get_client(shared=settings.current().resilience_store)
+    try:
+        return run_round(resolved, targets_for(agency_id), round_id=round_id, client=client).as_dict()
+    finally:
+        client.close()
 
 
 def agencies_to_ask() -> list[str]:

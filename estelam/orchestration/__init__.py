@@ -1,7 +1,8 @@
 """Airflow wiring the DAG files use: the Assets that chain the DAGs, the pools, and running the DAGs in-process
 (``dag.test()``) for the embedded mode.
 
-May import: core, contracts. Names are loaded on first use: Airflow must be configured before it is imported.
+May import: core, contracts, connectors (the agencies' hooks). Names are loaded on first use: Airflow must be
+configured before it is imported.
 """
 
 from __future__ import annotations
