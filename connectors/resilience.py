@@ -22,6 +22,7 @@ and deterministic. Breaker and bucket belong to one client unless shared ones ar
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import threading
@@ -310,7 +311,7 @@ class ResilientClient:
                 attempts += 1
                 started = time.perf_counter()
                 try:
-                    result = send()
+                    result = self._before_deadline(send, deadline, operation, request_id, attempts)
                 except AgencyError as exc:
                     metrics.observe_attempt(agency_id, operation, time.perf_counter() - started, exc)
                     if not exc.transient:
@@ -337,6 +338,38 @@ class ResilientClient:
                     return result
         finally:
             self.last_attempts = attempts
+
+    def _before_deadline(self, send: Callable[[], _T], deadline: float, operation: str, request_id: str,
+                         attempts: int) -> _T:
+        """One attempt, bounded as a whole by the reply deadline (connect, send, every read).
+
+        An agency that trickles its answer a byte at a time never trips a per-read timeout, so the attempt runs
+        in a thread of its own and is abandoned at the deadline: the call ends ``deadline_missed`` then, and the
+        abandoned thread ends when the agency does (or its connection times out), its answer discarded. With a
+        test's fake clock the attempt runs inline (the fake clock decides what time it is).
+        """
+        if not isinstance(self._clock, SystemClock):
+            return send()
+        outcome: list[_T] = []
+        failure: list[BaseException] = []
+        context = contextvars.copy_context()  # the message log's exchange travels with the attempt
+
+        def attempt() -> None:
+            try:
+                outcome.append(context.run(send))
+            except Exception as exc:  # noqa: BLE001  # whatever it was, the caller's thread raises it below
+                failure.append(exc)
+
+        worker = threading.Thread(target=attempt, name=f"{self.instance.agency_id}-{operation}", daemon=True)
+        worker.start()
+        worker.join(max(deadline - self._clock.monotonic(), 0.0))
+        if worker.is_alive():  # the caller turns this into deadline_missed: the deadline has passed
+            raise AgencyUnavailable(f"the answer had not arrived whole by the {self.deadline_s:g} s reply deadline "
+                                    "(attempt abandoned)", agency_id=self.instance.agency_id, operation=operation,
+                                    request_id=request_id)
+        if failure:
+            raise failure[0]
+        return outcome[0]
 
     def _deadline_missed(self, operation: str, request_id: str, attempts: int, why: str,
                          last_error: AgencyError | None) -> AgencyDeadlineMissed:
