@@ -48,3 +48,22 @@ def test_answers_rejections_and_failures_are_all_recorded(tmp_path: Path, monkey
     log = _log(tmp_path)
     assert len(log) == 2 and {r["status"] for r in log.values()} == {"deadline_missed"}
     assert all(r["reason"] and "bank_saderat" in r["reason"] for r in log.values())
+
+
+def test_an_agencys_huge_fault_is_kept_bounded_in_the_inquiry_log(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 7.3 MB fault text once landed whole in the inquiries feed: the reason keeps a bounded part of it."""
+    import json
+
+    from estelam.core.exceptions import MAX_AGENCY_MESSAGE_CHARS
+    from simulators.server import Response
+
+    override(monkeypatch, data_dir=tmp_path)
+    fault = json.dumps({"detail": "x" * 7_300_000}).encode()
+    depository = load_agency_registry().instance("csdi")
+    with RunningServer(lambda request: Response(400, fault, {"Content-Type": "application/json"})) as server:
+        summary = run_round(replace(depository, endpoint=server.url), [InquiryTarget("0012345679", "1403-000001")],
+                            round_id="huge", today=date(2026, 11, 1))
+    assert summary.failed == 1
+    (row,) = _log(tmp_path).values()
+    assert row["status"] == "failed" and MAX_AGENCY_MESSAGE_CHARS <= len(row["reason"]) < MAX_AGENCY_MESSAGE_CHARS + 300
