@@ -21,7 +21,7 @@ from estelam.access.audit import AuditAction, AuditLog
 from estelam.cli import app, progress
 from estelam.core.exceptions import ContractError, DemoError
 
-SUBCOMMANDS = ("demo", "api", "dashboard", "simulators", "audit", "warehouse", "bench")
+SUBCOMMANDS = ("demo", "api", "dashboard", "simulators", "audit", "warehouse", "bench", "metrics")
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_every_command_teaches_by_example(runner: CliRunner) -> None:
 def test_audit_verify_exits_0_on_a_good_log_and_1_on_a_tampered_one(runner: CliRunner, tmp_path: Path) -> None:
     log = _audit_log(tmp_path / "audit.jsonl")
     good = runner.invoke(app, ["audit", "verify", "--log", str(log.path)])
-    assert good.exit_code == 0 and "4 entries, chain intact" in good.stdout
+    assert good.exit_code == 0 and "4 entries, last signed 4 entries" in good.stdout and "intact" in good.stdout
 
     lines = log.path.read_text(encoding="utf-8").splitlines()
     entry = json.loads(lines[1])
@@ -82,7 +82,7 @@ def test_audit_verify_exits_0_on_a_good_log_and_1_on_a_tampered_one(runner: CliR
     log.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tampered = runner.invoke(app, ["audit", "verify", "--log", str(log.path)])
     assert tampered.exit_code == 1
-    assert "BROKEN" in tampered.stdout and "line 2" in tampered.stderr
+    assert "BROKEN" in tampered.stdout and "entry 2: content does not match its hash" in tampered.stderr
 
 
 def test_audit_who_looked_at_lists_that_persons_lookups(runner: CliRunner, tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_audit_who_looked_at_lists_that_persons_lookups(runner: CliRunner, tmp_p
 
 def test_an_estelam_error_is_one_line_on_stderr_and_exit_1(runner: CliRunner, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(self: AuditLog) -> None:
+    def refuse(self: AuditLog, **checkpoints: object) -> None:
         raise ContractError("the audit log's contract is missing")
 
     monkeypatch.setattr(AuditLog, "verify", refuse)
