@@ -2,7 +2,10 @@ with
 
 source as (
 
+    -- an answer counts once its inquiry's log row has landed: the inquiry log is the round's commit record, so
+    -- the answers of a round that died before landing its log (asked again by the next round) never count
     select * from {{ source('landing', 'properties') }}
+    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
 
 ),
 
