@@ -16,9 +16,11 @@ from typing import Any
 
 def headline(what: str, value: float, unit: str, floor: float | None = None) -> dict[str, Any]:
     """One figure, and its ratio to the floor (value / floor: above 1 is slower for times, faster for rates)."""
-    return {"what": what, "value": round(value, 4), "unit": unit,
-            "floor": None if floor is None else round(floor, 4),
-            "ratio": None if not floor else round(value / floor, 2)}
+    shown = round(value, 4)
+    floor_shown = None if floor is None else round(floor, 4)
+    # the ratio of the figures as printed, so a reader (or a test) recomputing it from them gets the same
+    return {"what": what, "value": shown, "unit": unit, "floor": floor_shown,
+            "ratio": None if not floor_shown else round(shown / floor_shown, 2)}
 
 
 def peak_rss_mb() -> float:
