@@ -12,13 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from connectors import message_hook
-from estelam.access.audit import AuditLog, AuditRecord
+from estelam.access.audit import SYSTEM_ROLE, AuditLog, AuditRecord
 from estelam.access.message_log import MessageLog
 from estelam.core.domain import AgencyInstance, MessageLogMode
 
 #: Who the audit log names for what the hub does on its own schedule (the DAGs).
 SYSTEM_ACTOR = "estelam-hub"
-SYSTEM_ROLE = "system"
 #: A purpose names at most this many cases; beyond, it counts them.
 MAX_NAMED_CASES = 3
 
