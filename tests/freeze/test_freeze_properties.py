@@ -122,35 +122,6 @@ def _apply_step(world: EnforcementWorld, step: dict) -> None:
         world.inquire()
 
 
-def _owed_now(world: EnforcementWorld) -> dict[str, int]:
-    collected = world.state().collected
-    return {c.case_id: max(c.outstanding_rial - collected[c.case_id], 0) if c.is_open else 0
-            for c in world.cases.values()}
-
-
-def _check_no_money_moves_between_cases_without_cause(world: EnforcementWorld, owed_before: dict[str, int]) -> None:
-    """Within one cycle, a hold moved off one case and onto another on the same asset only when what one of them
-    owes changed since the cycle before (the campaign saw 110 M go back and forth between two cases on one
-    holding over three days with nothing owed changing)."""
-    now = world.clock.now
-    new_orders = [r for r in world.ledger.attempts() if r["first_issued_at"] == now and r["issued_at"] == now]
-    released: dict[tuple[str, str], set[str]] = defaultdict(set)
-    frozen: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for row in new_orders:
-        asset = (str(row["agency_id"]), str(row["asset_ref"]))
-        if row["kind"] == "release":
-            released[asset].add(str(row["case_id"]))
-        elif row["kind"] == "freeze":
-            frozen[asset].add(str(row["case_id"]))
-    owed = _owed_now(world)
-    for asset, from_cases in released.items():
-        for case_a in from_cases:
-            for case_b in frozen.get(asset, set()) - {case_a}:
-                changed = any(owed.get(c) != owed_before.get(c) for c in (case_a, case_b))
-                assert changed, (f"{asset}: moved from {case_a} to {case_b} with nothing owed changed "
-                                 f"({owed_before.get(case_a)}, {owed_before.get(case_b)})")
-
-
 def _check_cycle_end(world: EnforcementWorld) -> None:
     state = world.state()
     in_flight = state.in_flight
@@ -238,11 +209,9 @@ def test_freezes_cover_the_debt_never_more_through_faults(world: EnforcementWorl
     _check_cycle_end(world)
     for n, step in enumerate(story, start=1):
         world.clock.advance()
-        owed_before = _owed_now(world)
         _apply_step(world, step)
         world.cycle(f"c{n}", step["faults"])
         _check_cycle_end(world)
-        _check_no_money_moves_between_cases_without_cause(world, owed_before)
     # once the agencies answer again, everything settles: nothing in flight, the agencies agree
     world.clock.advance()
     world.cycle("settle")

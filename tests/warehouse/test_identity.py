@@ -143,6 +143,15 @@ def land_three_spellings(data_dir: Path) -> None:
          "registry_section": "11", "main_plate": 120, "sub_plate": 4, "share_percent": 100,
          "value_rial": 9_000_000_000, "responded_at": answered},
     ], "properties-0001", answered)
+    # the inquiry log: an answer counts once its inquiry is logged (the round's commit record)
+    asked = [("q1", "bank_melli", "bank", X), ("q2", "bank_mellat", "bank", Y), ("q3", "bank_saderat", "bank", Z),
+             ("q4", "traffic_police", "vehicle_registry", "۰۴۹۹۳۷۰۸۹۹"), ("q5", "land_registry", "land_registry", X)]
+    land(data_dir, "inquiries", [
+        {"inquiry_id": inquiry_id, "run_id": "r1", "agency_id": agency_id, "agency_kind": kind, "person_id": person,
+         "case_id": None, "requested_at": answered, "responded_at": answered, "latency_ms": 10, "status": "answered",
+         "reason": None, "assets_found": 1, "attempts": 1, "message_id": None}
+        for inquiry_id, agency_id, kind, person in asked
+    ], "inquiries-0001", answered)
 
 
 @pytest.fixture(scope="module")
