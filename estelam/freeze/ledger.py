@@ -35,9 +35,6 @@ class ReasonCode(StrEnum):
     CASE_PAID = "case_paid"
     CASE_CLOSED = "case_closed"
     COLLECTION = "collection"
-    #: released so the debtor keeps the subsistence minimum (or newly protected money) free, while what they
-    #: have frozen does not exceed what they owe: not an excess
-    PROTECTED_FUNDS = "protected_funds"
 
 
 class OrderStatus(StrEnum):
@@ -149,26 +146,15 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
     return state
 
 
-def held_by_asset(held: Mapping[Key, int]) -> dict[tuple[str, str], int]:
-    """What each asset holds frozen now, every case together: (agency, asset) -> rials (the planner keeps it)."""
-    total: dict[tuple[str, str], int] = defaultdict(int)
-    for (_, agency_id, asset_ref), amount in held.items():
-        if amount > 0:
-            total[(agency_id, asset_ref)] += amount
-    return dict(total)
-
-
 # --- the diff -------------------------------------------------------------------------------------
 
 
-def _release_reason(case: CaseFacts | None, collected: int, *, debtor_frozen: int, debtor_owed: int) -> ReasonCode:
-    """Why a release: the case is closed or paid; or the debtor has more frozen than they owe (an excess); or,
-    frozen within the debt, money must be left free (the subsistence minimum, protected funds)."""
+def _release_reason(case: CaseFacts | None, collected: int) -> ReasonCode:
     if case is None or not case.is_open:
         return ReasonCode.CASE_CLOSED
     if case.outstanding_rial - collected <= 0:
         return ReasonCode.CASE_PAID
-    return ReasonCode.EXCESS if debtor_frozen > debtor_owed else ReasonCode.PROTECTED_FUNDS
+    return ReasonCode.EXCESS
 
 
 def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView, *, now: datetime,
@@ -186,14 +172,6 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     desired = {row.key: row for row in plan}
     cases = {c.case_id: c for c in view.cases}
     kinds = {a.key: a.asset_kind for a in view.assets}
-    frozen: Counter[str] = Counter()  # per debtor: what is frozen now, and what they still owe
-    owed: Counter[str] = Counter()
-    for (case_id, _, _), amount in state.held.items():
-        if case_id in cases:
-            frozen[cases[case_id].person_id] += amount
-    for open_case in cases.values():
-        if open_case.is_open:
-            owed[open_case.person_id] += max(open_case.outstanding_rial - state.collected[open_case.case_id], 0)
     for key in sorted(desired.keys() | {k for k, v in state.held.items() if v > 0}):
         if key in in_flight:
             continue  # one order in flight per case and asset: wait for its acknowledgement
@@ -204,10 +182,7 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         asset_kind = row.asset_kind if row else kinds.get((agency_id, asset_ref), "")
         if held > want:
             kind, amount = OrderKind.RELEASE, held - want
-            releasing = cases.get(case_id)
-            person = releasing.person_id if releasing else ""
-            reason = _release_reason(releasing, state.collected[case_id], debtor_frozen=frozen[person],
-                                     debtor_owed=owed[person])
+            reason = _release_reason(cases.get(case_id), state.collected[case_id])
         elif held > 0 and directives.collect and asset_kind == "bank_account":
             kind, amount, reason = OrderKind.TRANSFER, held, ReasonCode.COLLECTION
         elif want > held:

@@ -41,7 +41,6 @@ REASON_TEXT = {
     "case_paid": "پرداخت کامل بدهی",
     "case_closed": "مختومه شدن پرونده",
     "collection": "دستور وصول قاضی اجرا",
-    "protected_funds": "حفظ حداقل معیشت و وجوه مستثنی",
 }
 
 

@@ -118,14 +118,8 @@ class PlannedFreeze:
         return (self.case_id, self.agency_id, self.asset_ref)
 
 
-def _order_key(asset: KnownAsset, capacity: int, held: frozenset[AssetKey] = frozenset()
-               ) -> tuple[int, int, int, str, str]:
-    """Freezing order: liquid first; within a rank, what already holds a freeze for the debtor first, then the
-    largest as reported. Neither what an agency could block (a partial acknowledgement lowers it) nor what is
-    still free moves an asset in the order, so a shortfall at one asset moves only the shortfall, never what is
-    held elsewhere (no release and re-freeze of the same money)."""
-    return (LIQUIDITY_RANK[asset.asset_kind], 0 if asset.key in held else 1, -asset.value_rial, asset.agency_id,
-            asset.asset_ref)
+def _order_key(asset: KnownAsset, capacity: int) -> tuple[int, int, str, str]:
+    return (LIQUIDITY_RANK[asset.asset_kind], -capacity, asset.agency_id, asset.asset_ref)
 
 
 def smallest_covering_set(pool: list[tuple[KnownAsset, int]], remainder: int) -> list[tuple[KnownAsset, int]]:
@@ -157,25 +151,17 @@ def _with_subsistence(accounts: list[tuple[KnownAsset, int]], minimum: int) -> l
 
 
 def _plan_debtor(cases: list[OpenCase], assets: list[KnownAsset], news: Mapping[AssetKey, AssetNews],
-                 subsistence_minimum_rial: int, held_rial: Mapping[AssetKey, int] | None = None
-                 ) -> Iterable[PlannedFreeze]:
+                 subsistence_minimum_rial: int) -> Iterable[PlannedFreeze]:
     cases = sorted(cases, key=lambda c: (c.filed_at, c.case_id))
     need = sum(c.outstanding_rial for c in cases)
     empty = AssetNews()
-    held_rial = held_rial or {}
-    held = frozenset(k for k, v in held_rial.items() if v > 0)
-    # what an agency holds frozen on money stays usable: the plan keeps it while it serves the debt (vehicles and
-    # properties are restricted whole, chosen by their value: their choice does not depend on what is held)
-    usable = [(a, max(news.get(a.key, empty).capacity(a),
-                      0 if a.asset_kind in INDIVISIBLE_KINDS else held_rial.get(a.key, 0)))
-              for a in assets if not a.is_protected]
+    usable = [(a, news.get(a.key, empty).capacity(a)) for a in assets if not a.is_protected]
     usable = [(a, c) for a, c in usable if c > 0]
-    accounts = sorted(((a, c) for a, c in usable if a.asset_kind == BANK_ACCOUNT),
-                      key=lambda i: _order_key(i[0], i[1], held))
+    accounts = sorted(((a, c) for a, c in usable if a.asset_kind == BANK_ACCOUNT), key=lambda i: _order_key(*i))
     if cases[0].person_kind == NATURAL_PERSON:
         accounts = _with_subsistence(accounts, subsistence_minimum_rial)
     others = sorted(((a, c) for a, c in usable if a.asset_kind != BANK_ACCOUNT
-                     and a.asset_kind not in INDIVISIBLE_KINDS), key=lambda i: _order_key(i[0], i[1], held))
+                     and a.asset_kind not in INDIVISIBLE_KINDS), key=lambda i: _order_key(*i))
     liquid = [(a, c) for a, c in accounts + others if c > 0]
     remainder = need - sum(c for _, c in liquid)
     indivisible = [(a, c) for a, c in usable if a.asset_kind in INDIVISIBLE_KINDS]
@@ -202,17 +188,12 @@ def _plan_debtor(cases: list[OpenCase], assets: list[KnownAsset], news: Mapping[
 def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
                  news: Mapping[AssetKey, AssetNews] | None = None, *,
                  collected: Mapping[str, int] | None = None,
-                 subsistence_minimum_rial: int = SUBSISTENCE_MINIMUM_RIAL,
-                 held: Mapping[AssetKey, int] | None = None) -> list[PlannedFreeze]:
+                 subsistence_minimum_rial: int = SUBSISTENCE_MINIMUM_RIAL) -> list[PlannedFreeze]:
     """The desired state: for every open case still owing, the assets of its debtor to hold frozen and how much.
 
     ``collected`` (case_id -> rials already transferred to the court's account) is subtracted from
-    what each case owes; ``held`` ((agency, asset) -> rials frozen on it now, all cases together) come first
-    within their rank and keep at least what they hold usable, so the plan keeps what is held while it still
-    serves the debt. Rows come out grouped by debtor, cases oldest first, assets
-    in freezing order.
+    what each case owes. Rows come out grouped by debtor, cases oldest first, assets in freezing order.
     """
-    held_now = dict(held or {})
     news = news or {}
     collected = collected or {}
     by_person: dict[str, list[OpenCase]] = defaultdict(list)
@@ -228,8 +209,7 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
             assets_of[asset.person_id].append(asset)
     plan: list[PlannedFreeze] = []
     for person_id in sorted(by_person):
-        plan.extend(_plan_debtor(by_person[person_id], assets_of[person_id], news, subsistence_minimum_rial,
-                                 held_now))
+        plan.extend(_plan_debtor(by_person[person_id], assets_of[person_id], news, subsistence_minimum_rial))
     return plan
 
 
@@ -259,18 +239,6 @@ def asset_news(acks: Iterable[FreezeAcknowledgementsRow]) -> tuple[dict[AssetKey
     }
     return news, collected
 
-
-
-def held_assets(acks: Iterable[FreezeAcknowledgementsRow]) -> dict[AssetKey, int]:
-    """Rials frozen now on each asset (every case's latest frozen total on it, summed), replaying ``acks`` oldest
-    first; assets holding nothing are left out."""
-    latest: dict[tuple[str, str, str], int] = {}
-    for ack in acks:
-        latest[(str(ack["case_id"]), str(ack["agency_id"]), str(ack["asset_ref"]))] = int(ack["frozen_total_rial"])
-    held: dict[AssetKey, int] = defaultdict(int)
-    for (_, agency_id, asset_ref), total in latest.items():
-        held[(agency_id, asset_ref)] += total
-    return {asset: total for asset, total in held.items() if total > 0}
 
 
 #: Columns of the plan table, as the warehouse model ``int_freeze_allocations`` has them.
@@ -313,12 +281,10 @@ def plan_table(cases: Iterable[WarehouseCaseRow], assets: Iterable[WarehouseAsse
     known = [KnownAsset(str(a["person_id"]), str(a["agency_id"]), str(a["asset_kind"]), str(a["asset_ref"]),
                         int(value), a["learned_at"], bool(a["is_protected"]))
              for a in assets if (value := a["value_rial"]) is not None]
-    replay = sorted(acks, key=lambda a: (a["acknowledged_at"], a["order_id"], a["order_kind"], a["status"],
-                                         a["case_id"], a["acknowledged_amount_rial"], a["frozen_total_rial"]))
-    news, collected = asset_news(replay)
+    news, collected = asset_news(sorted(acks, key=lambda a: a["acknowledged_at"]))
     plan = plan_freezes(open_cases, known, news, collected=collected,
                         subsistence_minimum_rial=SUBSISTENCE_MINIMUM_RIAL if subsistence_minimum_rial is None
-                        else subsistence_minimum_rial, held=held_assets(replay))
+                        else subsistence_minimum_rial)
     return pa.Table.from_pylist([{name: getattr(row, name) for name in PLAN_SCHEMA.names} for row in plan],
                                 schema=PLAN_SCHEMA)
 
@@ -335,7 +301,6 @@ __all__ = [
     "WarehouseAssetRow",
     "WarehouseCaseRow",
     "asset_news",
-    "held_assets",
     "plan_freezes",
     "plan_table",
     "smallest_covering_set",

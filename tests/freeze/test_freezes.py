@@ -265,33 +265,3 @@ def test_landed_logs_give_the_same_state_and_notify_the_debtor(tmp_path: Path,
     [delivered] = notifications.delivered("0499370899")
     assert delivered["action"] == "freeze" and delivered["amount_rial"] == 400 and delivered["confidential"]
     assert "1403-000001" in str(delivered["message"]) and "400" in str(delivered["message"])
-
-
-def test_a_shortfall_at_one_bank_moves_only_the_shortfall_never_what_is_held() -> None:
-    """The churn the fault campaign found: after a partial freeze the plan re-sorted by the reduced capacity,
-    released what it had just frozen there as "excess" and froze it again elsewhere. Now what is held stays."""
-    big, other, small = (BankAccount("IR000000000000000000000002", "P1", "P1", AccountKind.ORDINARY, 300),
-                         BankAccount("IR000000000000000000000003", "P1", "P1", AccountKind.ORDINARY, 250),
-                         BankAccount("IR000000000000000000000005", "P1", "P1", AccountKind.ORDINARY, 50))
-    world = EnforcementWorld([big, other, small], {"C1": CaseFacts("C1", "P1", "natural", NOW, 300, True)},
-                             {"P1": "natural"})
-    world.states["bank_a"].withdraw(big.iban, 200)  # the debtor moved money after the bank reported 300
-    world.cycle("c1")  # bank_a can block only 100 of the 300 asked: the other 200 go to the next account
-    for day in range(2, 5):  # and the days after: nothing moves back and forth
-        world.clock.advance()
-        world.cycle(f"c{day}")
-    assert [r for r in world.ledger.attempts() if r["kind"] == "release"] == []
-    assert world.held_truth() == {("C1", "bank_a", big.iban): 100, ("C1", "bank_b", other.iban): 200}
-
-
-def test_a_release_within_the_debt_to_leave_the_subsistence_minimum_is_not_called_excess() -> None:
-    account = BankAccount("IR000000000000000000000002", "P1", "P1", AccountKind.ORDINARY, 1_000)
-    world = EnforcementWorld([account], {"C1": CaseFacts("C1", "P1", "natural", NOW, 5_000, True)},
-                             {"P1": "natural"}, subsistence_minimum_rial=0)
-    world.cycle("c1")
-    assert world.held_truth() == {("C1", "bank_a", account.iban): 1_000}
-    world.subsistence_minimum_rial = 400  # the law's minimum rose: the debtor keeps 400 free
-    world.clock.advance()
-    world.cycle("c2")
-    (release,) = [r for r in world.ledger.attempts() if r["kind"] == "release"]
-    assert release["amount_rial"] == 400 and release["reason_code"] == ReasonCode.PROTECTED_FUNDS

@@ -74,22 +74,6 @@ collected as (
 
 ),
 
-held_assets as (
-
-    -- what each asset holds frozen now, every case's latest frozen total on it summed (planner.held_assets).
-    -- Held assets come first within their rank and stay usable for at least what they hold: the plan keeps
-    -- what is held while it serves the debt, and a shortfall elsewhere never moves it.
-    select agency_id, asset_ref, sum(held_rial) as held_rial,
-    from (
-        select agency_id, asset_ref, case_id, arg_max(frozen_total_rial, seq) as held_rial,
-        from ack_log
-        group by all
-    )
-    where held_rial > 0
-    group by agency_id, asset_ref
-
-),
-
 limit_events as (
 
     -- the asset's last shortfall: unknown to the agency, or a freeze it could not (fully) apply
@@ -208,14 +192,12 @@ usable as (
                     )
                 else assets.value_rial - coalesce(moves.moved_since_report, 0)
             end,
-            case when assets.asset_kind in ('vehicle', 'property') then 0 else coalesce(held_assets.held_rial, 0) end,
             0
         ) as capacity_rial,
     from assets
     inner join debtors using (person_id)
     left join limits using (agency_id, asset_ref)
     left join moves using (agency_id, asset_ref, learned_at)
-    left join held_assets using (agency_id, asset_ref)
     where assets.value_rial is not null and not coalesce(assets.is_protected, false)
 
 ),
@@ -308,20 +290,16 @@ chosen as (
 
 axis_assets as (
 
-    -- liquid first in freezing order (rank, what already holds a freeze first, largest as reported first, agency,
-    -- reference), then the chosen indivisible ones
-    select usable.person_id, usable.agency_id, usable.asset_kind, usable.asset_ref, usable.value_rial,
-        usable.liquidity_rank, usable.capacity_rial,
-        0 as stage, usable.liquidity_rank as sort_a, case when held_assets.asset_ref is null then 1 else 0 end as sort_h,
-        -usable.value_rial as sort_b, usable.agency_id as sort_c, usable.asset_ref as sort_d,
+    -- liquid first in freezing order (rank, largest first, agency, reference), then the chosen indivisible ones
+    select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, capacity_rial,
+        0 as stage, liquidity_rank as sort_a, -capacity_rial as sort_b, agency_id as sort_c, asset_ref as sort_d,
     from usable
-    left join held_assets using (agency_id, asset_ref)
-    where usable.asset_kind not in ('vehicle', 'property') and usable.capacity_rial > 0
+    where asset_kind not in ('vehicle', 'property') and capacity_rial > 0
 
     union all
 
     select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, capacity_rial,
-        stage, stage_pos as sort_a, 0 as sort_h, 0 as sort_b, '' as sort_c, '' as sort_d,
+        stage, stage_pos as sort_a, 0 as sort_b, '' as sort_c, '' as sort_d,
     from chosen
 
 ),
@@ -335,7 +313,7 @@ running as (
         sum(case when asset_kind = 'bank_account' then 0 else capacity_rial end) over along as other_to,
     from axis_assets
     window along as (
-        partition by person_id order by stage, sort_a, sort_h, sort_b, sort_c, sort_d
+        partition by person_id order by stage, sort_a, sort_b, sort_c, sort_d
         rows between unbounded preceding and current row
     )
 
