@@ -35,6 +35,11 @@ class ReasonCode(StrEnum):
     CASE_PAID = "case_paid"
     CASE_CLOSED = "case_closed"
     COLLECTION = "collection"
+    #: the case owes less than it holds (a partial payment) while the debtor's frozen total is within the debt
+    DEBT_REDUCED = "debt_reduced"
+    #: the asset can hold less than before (its agency could block less, money left it, it became protected, or
+    #: the subsistence minimum must stay free) while the debtor's frozen total is within the debt
+    ASSET_CHANGED = "asset_changed"
 
 
 class OrderStatus(StrEnum):
@@ -149,12 +154,42 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
 # --- the diff -------------------------------------------------------------------------------------
 
 
-def _release_reason(case: CaseFacts | None, collected: int) -> ReasonCode:
+@dataclass(frozen=True)
+class DebtPosition:
+    """Per debtor and per case: what is frozen now and what is still owed (the grounds of a release)."""
+
+    frozen_of_debtor: Counter[str]
+    owed_of_debtor: Counter[str]
+    frozen_of_case: Counter[str]
+
+    @classmethod
+    def of(cls, state: LedgerState, cases: Mapping[str, CaseFacts]) -> DebtPosition:
+        frozen_of_debtor: Counter[str] = Counter()
+        owed_of_debtor: Counter[str] = Counter()
+        frozen_of_case: Counter[str] = Counter()
+        for (case_id, _, _), amount in state.held.items():
+            frozen_of_case[case_id] += amount
+            if case_id in cases:
+                frozen_of_debtor[cases[case_id].person_id] += amount
+        for case in cases.values():
+            if case.is_open:
+                owed_of_debtor[case.person_id] += max(case.outstanding_rial - state.collected[case.case_id], 0)
+        return cls(frozen_of_debtor, owed_of_debtor, frozen_of_case)
+
+
+def release_reason(case: CaseFacts | None, collected: int, position: DebtPosition) -> ReasonCode:
+    """Why a release: the case closed or was paid; else "excess" only when the debtor has more frozen than they
+    owe; else the case's debt fell below what it holds, or what the asset can hold fell."""
     if case is None or not case.is_open:
         return ReasonCode.CASE_CLOSED
-    if case.outstanding_rial - collected <= 0:
+    owed = case.outstanding_rial - collected
+    if owed <= 0:
         return ReasonCode.CASE_PAID
-    return ReasonCode.EXCESS
+    if position.frozen_of_debtor[case.person_id] > position.owed_of_debtor[case.person_id]:
+        return ReasonCode.EXCESS
+    if position.frozen_of_case[case.case_id] > owed:
+        return ReasonCode.DEBT_REDUCED
+    return ReasonCode.ASSET_CHANGED
 
 
 def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView, *, now: datetime,
@@ -172,6 +207,7 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     desired = {row.key: row for row in plan}
     cases = {c.case_id: c for c in view.cases}
     kinds = {a.key: a.asset_kind for a in view.assets}
+    position = DebtPosition.of(state, cases)
     for key in sorted(desired.keys() | {k for k, v in state.held.items() if v > 0}):
         if key in in_flight:
             continue  # one order in flight per case and asset: wait for its acknowledgement
@@ -182,7 +218,7 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         asset_kind = row.asset_kind if row else kinds.get((agency_id, asset_ref), "")
         if held > want:
             kind, amount = OrderKind.RELEASE, held - want
-            reason = _release_reason(cases.get(case_id), state.collected[case_id])
+            reason = release_reason(cases.get(case_id), state.collected[case_id], position)
         elif held > 0 and directives.collect and asset_kind == "bank_account":
             kind, amount, reason = OrderKind.TRANSFER, held, ReasonCode.COLLECTION
         elif want > held:

@@ -18,6 +18,14 @@ Per debtor, across every agency at once:
    it needs and no asset gives more than it can: several cases against one debtor share the debtor's
    assets without double counting.
 
+The plan is **stable**: what agencies already hold frozen is kept while it still serves the debt, and
+only the rest is planned along the two axes above. Before the axes, each case keeps its holds (its held
+assets in a fixed order, up to what it owes), each asset keeps its holds up to what it can still give
+(older cases first), and a natural person's bank holds stay within what may be frozen of their balances.
+So a shortfall at one asset moves only the shortfall, a partial payment releases only what that case no
+longer needs, and no money moves between cases or assets unless what is owed, or what an asset can hold,
+changed (:func:`kept_holds`).
+
 An asset's capacity is its reported value, less what was transferred out of it since, and capped by
 what its agency could actually block when it last answered an order with ``partial``, ``refused`` or
 ``unknown_asset`` after that report (Brazil's "teimosinha": the next report re-opens it, and the
@@ -51,6 +59,7 @@ BANK_ACCOUNT = "bank_account"
 NATURAL_PERSON = "natural"
 
 AssetKey = tuple[str, str]  # (agency_id, asset_ref)
+HoldKey = tuple[str, str, str]  # (case_id, agency_id, asset_ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,22 +159,122 @@ def _with_subsistence(accounts: list[tuple[KnownAsset, int]], minimum: int) -> l
     return kept
 
 
+def _overlap(upto: int, amount: int, limit: int) -> int:
+    """What of the interval [upto - amount, upto) lies below ``limit``."""
+    return max(min(upto, limit) - (upto - amount), 0)
+
+
+def kept_holds(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], held: Mapping[HoldKey, int],
+               freezable_bank_rial: int | None, whole_needed_rial: int) -> dict[HoldKey, int]:
+    """What of the holds agencies acknowledged still serves the debt (one debtor), in four passes.
+
+    0. Vehicles and properties held, in a fixed order (rank, agency, reference), stay held while those before
+       them leave ``whole_needed_rial`` (what liquid assets cannot cover) uncovered; the rest are released, so
+       what is restricted whole exceeds the need by less than one of them. 1. Each case keeps its holds, its
+       held assets in that fixed order, up to what it owes. 2. Each asset keeps those, older cases first, up to
+       what it can give now. 3. A natural person's bank holds, in the accounts' fixed order, up to
+       ``freezable_bank_rial`` (the balances less the subsistence minimum; ``None`` for a legal person). The
+       warehouse's ``int_freeze_allocations`` computes the same passes as window functions.
+    """
+    capacity = {asset.key: (asset, c) for asset, c in usable}
+    rank = {case.case_id: n for n, case in enumerate(cases)}
+    whole_held = sorted({k[1:] for k, v in held.items() if v > 0 and k[1:] in capacity
+                         and capacity[k[1:]][0].asset_kind in INDIVISIBLE_KINDS},
+                        key=lambda a: (LIQUIDITY_RANK[capacity[a][0].asset_kind], *a))
+    covered, released = 0, set()
+    for asset_key in whole_held:  # 0. whole assets only while the liquid ones fall short
+        if covered >= whole_needed_rial:
+            released.add(asset_key)
+        covered += capacity[asset_key][1]
+    capacity = {key: value for key, value in capacity.items() if key not in released}
+    kept: dict[HoldKey, int] = {}
+    for case in cases:  # 1. per case, up to what it owes
+        holds = sorted((k for k, v in held.items() if k[0] == case.case_id and v > 0 and k[1:] in capacity),
+                       key=lambda k: (LIQUIDITY_RANK[capacity[k[1:]][0].asset_kind], k[1], k[2]))
+        upto = 0
+        for key in holds:
+            upto += held[key]
+            kept[key] = _overlap(upto, held[key], case.outstanding_rial)
+    by_asset: dict[AssetKey, list[HoldKey]] = defaultdict(list)  # 2. per asset, up to what it can give
+    for key in sorted(kept, key=lambda k: rank[k[0]]):
+        by_asset[key[1:]].append(key)
+    for asset_key, keys in by_asset.items():
+        upto = 0
+        for key in keys:
+            upto += kept[key]
+            kept[key] = _overlap(upto, kept[key], capacity[asset_key][1])
+    if freezable_bank_rial is not None:  # 3. a natural person's bank holds leave the subsistence minimum free
+        upto = 0
+        for key in sorted((k for k in kept if capacity[k[1:]][0].asset_kind == BANK_ACCOUNT),
+                          key=lambda k: (k[1], k[2], rank[k[0]])):
+            upto += kept[key]
+            kept[key] = _overlap(upto, kept[key], freezable_bank_rial)
+    return {key: amount for key, amount in kept.items() if amount > 0}
+
+
 def _plan_debtor(cases: list[OpenCase], assets: list[KnownAsset], news: Mapping[AssetKey, AssetNews],
-                 subsistence_minimum_rial: int) -> Iterable[PlannedFreeze]:
+                 subsistence_minimum_rial: int, held: Mapping[HoldKey, int]) -> Iterable[PlannedFreeze]:
     cases = sorted(cases, key=lambda c: (c.filed_at, c.case_id))
-    need = sum(c.outstanding_rial for c in cases)
     empty = AssetNews()
     usable = [(a, news.get(a.key, empty).capacity(a)) for a in assets if not a.is_protected]
     usable = [(a, c) for a, c in usable if c > 0]
+    natural = cases[0].person_kind == NATURAL_PERSON
+    kept: dict[HoldKey, int] = {}
+    if held:
+        bank = sum(c for a, c in usable if a.asset_kind == BANK_ACCOUNT)
+        freezable_bank = max(bank - subsistence_minimum_rial, 0) if natural else bank
+        other_liquid = sum(c for a, c in usable
+                           if a.asset_kind != BANK_ACCOUNT and a.asset_kind not in INDIVISIBLE_KINDS)
+        whole_needed = sum(c.outstanding_rial for c in cases) - freezable_bank - other_liquid
+        kept = kept_holds(cases, usable, held, freezable_bank if natural else None, whole_needed)
+    if kept:  # plan only what the kept holds leave: the rest of each case's debt, on the rest of each asset
+        kept_of_case: Counter[str] = Counter()
+        kept_on_asset: Counter[AssetKey] = Counter()
+        for (case_id, agency_id, asset_ref), amount in kept.items():
+            kept_of_case[case_id] += amount
+            kept_on_asset[(agency_id, asset_ref)] += amount
+        rest = [OpenCase(c.case_id, c.person_id, c.person_kind, c.filed_at,
+                         c.outstanding_rial - kept_of_case[c.case_id]) for c in cases]
+        usable_rest = [(a, c - kept_on_asset[a.key]) for a, c in usable]
+        by_key = {a.key: a for a, _ in usable}
+        whole_kept = {a.key for a, _ in usable if a.asset_kind in INDIVISIBLE_KINDS and kept_on_asset[a.key] > 0}
+        fill = {row.key: row for row in _fill_debtor(rest, usable_rest, subsistence_minimum_rial, natural=natural,
+                                                     whole_kept=whole_kept)}
+        order = {c.case_id: n for n, c in enumerate(cases)}
+        for key in sorted(kept.keys() | fill.keys(),
+                          key=lambda k: (order[k[0]], LIQUIDITY_RANK[by_key[k[1:]].asset_kind], k[1], k[2])):
+            asset, case = by_key[key[1:]], cases[order[key[0]]]
+            amount = kept.get(key, 0) + (fill[key].planned_freeze_rial if key in fill else 0)
+            yield PlannedFreeze(case.case_id, case.person_id, asset.agency_id, asset.asset_kind, asset.asset_ref,
+                                amount, LIQUIDITY_RANK[asset.asset_kind], asset.value_rial,
+                                asset.asset_kind in INDIVISIBLE_KINDS)
+        return
+    yield from _fill_debtor(cases, usable, subsistence_minimum_rial, natural=natural)
+
+
+def _fill_debtor(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], subsistence_minimum_rial: int, *,
+                 natural: bool, whole_kept: frozenset[AssetKey] | set[AssetKey] = frozenset()
+                 ) -> Iterable[PlannedFreeze]:
+    """The two axes: ``cases`` (oldest first) need what they owe; ``usable`` assets give their capacity.
+
+    Vehicles and properties in ``whole_kept`` are restricted already: what is left of them comes right after
+    the liquid assets, before any other whole asset is chosen."""
+    cases = [c for c in cases if c.outstanding_rial > 0]
+    if not cases:
+        return
+    need = sum(c.outstanding_rial for c in cases)
+    usable = [(a, c) for a, c in usable if c > 0]
     accounts = sorted(((a, c) for a, c in usable if a.asset_kind == BANK_ACCOUNT), key=lambda i: _order_key(*i))
-    if cases[0].person_kind == NATURAL_PERSON:
+    if natural:
         accounts = _with_subsistence(accounts, subsistence_minimum_rial)
     others = sorted(((a, c) for a, c in usable if a.asset_kind != BANK_ACCOUNT
                      and a.asset_kind not in INDIVISIBLE_KINDS), key=lambda i: _order_key(*i))
     liquid = [(a, c) for a, c in accounts + others if c > 0]
-    remainder = need - sum(c for _, c in liquid)
-    indivisible = [(a, c) for a, c in usable if a.asset_kind in INDIVISIBLE_KINDS]
-    axis = liquid + (smallest_covering_set(indivisible, remainder) if remainder > 0 else [])
+    restricted = sorted(((a, c) for a, c in usable if a.key in whole_kept),
+                        key=lambda i: (LIQUIDITY_RANK[i[0].asset_kind], *i[0].key))
+    remainder = need - sum(c for _, c in liquid) - sum(c for _, c in restricted)
+    indivisible = [(a, c) for a, c in usable if a.asset_kind in INDIVISIBLE_KINDS and a.key not in whole_kept]
+    axis = liquid + restricted + (smallest_covering_set(indivisible, remainder) if remainder > 0 else [])
 
     index, still_needed = 0, cases[0].outstanding_rial
     for asset, capacity in axis:
@@ -188,12 +297,16 @@ def _plan_debtor(cases: list[OpenCase], assets: list[KnownAsset], news: Mapping[
 def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
                  news: Mapping[AssetKey, AssetNews] | None = None, *,
                  collected: Mapping[str, int] | None = None,
-                 subsistence_minimum_rial: int = SUBSISTENCE_MINIMUM_RIAL) -> list[PlannedFreeze]:
+                 subsistence_minimum_rial: int = SUBSISTENCE_MINIMUM_RIAL,
+                 held: Mapping[HoldKey, int] | None = None) -> list[PlannedFreeze]:
     """The desired state: for every open case still owing, the assets of its debtor to hold frozen and how much.
 
     ``collected`` (case_id -> rials already transferred to the court's account) is subtracted from
-    what each case owes. Rows come out grouped by debtor, cases oldest first, assets in freezing order.
+    what each case owes. ``held`` ((case, agency, asset) -> what the agency last acknowledged holding
+    frozen) is kept while it serves the debt (:func:`kept_holds`); the rest is planned afresh. Rows come
+    out grouped by debtor, cases oldest first.
     """
+    held = held or {}
     news = news or {}
     collected = collected or {}
     by_person: dict[str, list[OpenCase]] = defaultdict(list)
@@ -208,8 +321,14 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
         if asset.person_id in by_person:
             assets_of[asset.person_id].append(asset)
     plan: list[PlannedFreeze] = []
+    held_of: dict[str, dict[HoldKey, int]] = defaultdict(dict)
+    case_person = {c.case_id: c.person_id for cs in by_person.values() for c in cs}
+    for key, amount in held.items():
+        if amount > 0 and key[0] in case_person:
+            held_of[case_person[key[0]]][key] = amount
     for person_id in sorted(by_person):
-        plan.extend(_plan_debtor(by_person[person_id], assets_of[person_id], news, subsistence_minimum_rial))
+        plan.extend(_plan_debtor(by_person[person_id], assets_of[person_id], news, subsistence_minimum_rial,
+                                 held_of.get(person_id, {})))
     return plan
 
 
@@ -239,6 +358,14 @@ def asset_news(acks: Iterable[FreezeAcknowledgementsRow]) -> tuple[dict[AssetKey
     }
     return news, collected
 
+
+
+def held_holds(acks: Iterable[FreezeAcknowledgementsRow]) -> dict[HoldKey, int]:
+    """What each agency last acknowledged holding frozen per case and asset, replaying ``acks`` in order."""
+    held: dict[HoldKey, int] = {}
+    for ack in acks:
+        held[(str(ack["case_id"]), str(ack["agency_id"]), str(ack["asset_ref"]))] = int(ack["frozen_total_rial"])
+    return {key: amount for key, amount in held.items() if amount > 0}
 
 
 #: Columns of the plan table, as the warehouse model ``int_freeze_allocations`` has them.
@@ -281,10 +408,11 @@ def plan_table(cases: Iterable[WarehouseCaseRow], assets: Iterable[WarehouseAsse
     known = [KnownAsset(str(a["person_id"]), str(a["agency_id"]), str(a["asset_kind"]), str(a["asset_ref"]),
                         int(value), a["learned_at"], bool(a["is_protected"]))
              for a in assets if (value := a["value_rial"]) is not None]
-    news, collected = asset_news(sorted(acks, key=lambda a: a["acknowledged_at"]))
+    replay = sorted(acks, key=lambda a: a["acknowledged_at"])
+    news, collected = asset_news(replay)
     plan = plan_freezes(open_cases, known, news, collected=collected,
                         subsistence_minimum_rial=SUBSISTENCE_MINIMUM_RIAL if subsistence_minimum_rial is None
-                        else subsistence_minimum_rial)
+                        else subsistence_minimum_rial, held=held_holds(replay))
     return pa.Table.from_pylist([{name: getattr(row, name) for name in PLAN_SCHEMA.names} for row in plan],
                                 schema=PLAN_SCHEMA)
 
@@ -295,12 +423,15 @@ __all__ = [
     "PLAN_SCHEMA",
     "SUBSISTENCE_MINIMUM_RIAL",
     "AssetNews",
+    "HoldKey",
     "KnownAsset",
     "OpenCase",
     "PlannedFreeze",
     "WarehouseAssetRow",
     "WarehouseCaseRow",
     "asset_news",
+    "held_holds",
+    "kept_holds",
     "plan_freezes",
     "plan_table",
     "smallest_covering_set",

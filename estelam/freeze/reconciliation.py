@@ -249,7 +249,7 @@ def reconcile(cycle_id: str, view: HubView, ledger: FreezeLedger, clients: Mappi
     for passes in range(1, MAX_PASSES + 1):
         state = ledger_state(ledger.attempts(), ledger.acknowledgements())
         plan = plan_freezes(open_cases, view.assets, state.news, collected=state.collected,
-                            subsistence_minimum_rial=subsistence_minimum_rial)
+                            subsistence_minimum_rial=subsistence_minimum_rial, held=state.held)
         orders = plan_orders(plan, state, view, now=now, deadlines_s=deadlines_s,
                              skip={o.order.order_id for o in sent})
         if not orders:

@@ -111,6 +111,34 @@ def test_an_agencys_shortfall_caps_the_asset_until_the_next_report_and_collectio
                                 subsistence_minimum_rial=0)) == {("C1", "ACC"): 300}
 
 
+def test_what_is_held_is_kept_a_shortfall_moves_only_the_shortfall() -> None:
+    """The fault campaign's churn: after a partial acknowledgement the plan re-sorted by the reduced capacity and
+    released what it had just frozen. Now the hold stays and only the shortfall goes elsewhere."""
+    assets = [asset("ACC-A", "bank_account", 1_000), asset("ACC-B", "bank_account", 800, agency="bank_mellat")]
+    assert planned(plan_freezes([case("C1", 1_000)], assets, subsistence_minimum_rial=0)) == {("C1", "ACC-A"): 1_000}
+    short = {("bank_melli", "ACC-A"): AssetNews(limit_rial=600, limit_at=NOW)}
+    held = {("C1", "bank_melli", "ACC-A"): 600}
+    assert planned(plan_freezes([case("C1", 1_000)], assets, short, subsistence_minimum_rial=0, held=held)) == {
+        ("C1", "ACC-A"): 600, ("C1", "ACC-B"): 400}
+    # without the holds, the plan would start over from the largest capacity: 800 at B, and 200 at A
+    assert planned(plan_freezes([case("C1", 1_000)], assets, short, subsistence_minimum_rial=0)) == {
+        ("C1", "ACC-B"): 800, ("C1", "ACC-A"): 200}
+
+
+def test_each_case_keeps_its_own_holds_and_whole_assets_stay_while_liquid_falls_short() -> None:
+    assets = [asset("ACC", "bank_account", 1_000), asset("CAR", "vehicle", 900, agency="traffic_police"),
+              asset("VAN", "vehicle", 400, agency="traffic_police")]
+    cases = [case("OLD", 600, day=1), case("NEW", 600, day=2)]
+    # the fresh plan gives the account to the older case; the holds say otherwise, and are kept
+    held = {("NEW", "bank_melli", "ACC"): 600, ("OLD", "traffic_police", "VAN"): 400}
+    assert planned(plan_freezes(cases, assets, subsistence_minimum_rial=0, held=held)) == {
+        ("OLD", "VAN"): 400, ("OLD", "ACC"): 200, ("NEW", "ACC"): 600}
+    # money found: the van is no longer needed and is released, the account covers both cases
+    richer = [asset("ACC", "bank_account", 1_200), *assets[1:]]
+    assert planned(plan_freezes(cases, richer, subsistence_minimum_rial=0, held=held)) == {
+        ("OLD", "ACC"): 600, ("NEW", "ACC"): 600}
+
+
 # --- the diff -------------------------------------------------------------------------------------
 
 
@@ -125,7 +153,7 @@ def facts(case_id: str, owed: int, *, is_open: bool = True) -> CaseFacts:
 
 def diff(state: LedgerState, hub: HubView, *, skip: set[str] | None = None) -> list[IssuedOrder]:
     plan = plan_freezes(hub.open_cases(), hub.assets, state.news, collected=state.collected,
-                        subsistence_minimum_rial=0)
+                        subsistence_minimum_rial=0, held=state.held)
     return plan_orders(plan, state, hub, now=NOW, deadlines_s=DEADLINES, skip=skip or set())
 
 
@@ -144,6 +172,21 @@ def test_new_freeze_top_up_release_of_excess_and_release_on_payment_or_closure()
     assert kinds(diff(state, view(facts("C1", 900, is_open=False)))) == [
         (OrderKind.RELEASE, "ACC", 400, ReasonCode.CASE_CLOSED)]
     assert diff(state, view(facts("C1", 400))) == []
+
+
+def test_a_release_says_excess_only_when_the_debtor_has_more_frozen_than_owed() -> None:
+    state = LedgerState()
+    state.held[("C1", "bank_melli", "ACC")] = 500
+    state.held[("C2", "bank_melli", "ACC")] = 200
+    state.versions.update({("C1", "bank_melli", "ACC"): 1, ("C2", "bank_melli", "ACC"): 1})
+    older, younger = CaseFacts("C1", "P", "natural", NOW, 300, True), CaseFacts("C2", "P", "natural",
+                                                                                NOW + timedelta(days=1), 700, True)
+    # C1 was partly paid; the debtor still owes 1,000 with 700 frozen: a release, but not of an "excess"
+    assert sorted(kinds(diff(state, view(older, younger)))) == [
+        (OrderKind.FREEZE, "ACC", 500, ReasonCode.TOP_UP), (OrderKind.RELEASE, "ACC", 200, ReasonCode.DEBT_REDUCED)]
+    # with C2 paid down too, the debtor owes 400 with 700 frozen: now it is an excess
+    assert sorted(kinds(diff(state, view(older, CaseFacts("C2", "P", "natural", NOW, 100, True))))) == [
+        (OrderKind.RELEASE, "ACC", 100, ReasonCode.EXCESS), (OrderKind.RELEASE, "ACC", 200, ReasonCode.EXCESS)]
 
 
 def test_collection_transfers_the_frozen_money_and_vehicles_carry_the_judges_restriction() -> None:

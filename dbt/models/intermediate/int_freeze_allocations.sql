@@ -14,6 +14,13 @@
        is left, then the smallest that covers it (planner.smallest_covering_set, in closed form: the position
        where the descending running total first reaches the remainder).
     4. A case gets from an asset the overlap of their two intervals.
+
+    The plan is stable (planner.kept_holds): before the axes, what agencies hold frozen (each case's asset's
+    latest frozen total) is kept while it serves the debt, in four passes: whole assets held stay held while
+    those before them leave uncovered what liquid assets cannot cover; each case keeps its holds up to what it
+    owes; each asset keeps those, older cases first, up to what it can give; a natural person's bank holds stay
+    within what may be frozen of their balances. The axes then plan only the rest: each case's remaining debt on
+    each asset's remaining capacity, whole assets already held right after the liquid ones.
 -#}
 {%- set minimum = var('subsistence_minimum_rial') -%}
 
@@ -129,25 +136,21 @@ open_cases as (
 
 ),
 
-case_axis as (
+case_order as (
 
-    -- cases oldest first along the debtor's axis of cumulative need: [need_from, need_to)
+    -- a debtor's open cases oldest first; the oldest one's kind is the debtor's
     select
-        case_id,
-        person_id,
-        owed_rial,
-        sum(owed_rial) over (
-            partition by person_id order by filed_at, case_id rows between unbounded preceding and current row
-        ) as need_to,
+        open_cases.*,
+        row_number() over (partition by person_id order by filed_at, case_id) as case_pos,
         first_value(person_kind) over (partition by person_id order by filed_at, case_id) as debtor_kind,
     from open_cases
 
 ),
 
-debtors as (
+debtors_all as (
 
-    select person_id, max(need_to) as need_rial, any_value(debtor_kind) as debtor_kind,
-    from case_axis
+    select person_id, sum(owed_rial) as need_rial, any_value(debtor_kind) as debtor_kind,
+    from case_order
     group by person_id
 
 ),
@@ -174,8 +177,9 @@ moves as (
 
 ),
 
-usable as (
+usable_all as (
 
+    -- what each asset of a debtor with an open case can give now
     select
         assets.person_id,
         assets.agency_id,
@@ -195,10 +199,213 @@ usable as (
             0
         ) as capacity_rial,
     from assets
-    inner join debtors using (person_id)
+    inner join debtors_all using (person_id)
     left join limits using (agency_id, asset_ref)
     left join moves using (agency_id, asset_ref, learned_at)
     where assets.value_rial is not null and not coalesce(assets.is_protected, false)
+
+),
+
+full_totals as (
+
+    -- per debtor: what bank balances may give (less the subsistence minimum for a natural person), what other
+    -- liquid assets give, and so what is left for whole assets to cover
+    select
+        person_id,
+        debtor_kind,
+        freezable_bank_rial,
+        need_rial - freezable_bank_rial - other_liquid_rial as whole_needed_rial,
+    from (
+        select
+            debtors_all.person_id,
+            debtors_all.debtor_kind,
+            debtors_all.need_rial,
+            case
+                when debtors_all.debtor_kind = 'natural'
+                    then greatest(coalesce(sum(usable_all.capacity_rial) filter (
+                        where usable_all.asset_kind = 'bank_account'), 0) - {{ minimum }}, 0)
+                else coalesce(sum(usable_all.capacity_rial) filter (where usable_all.asset_kind = 'bank_account'), 0)
+            end as freezable_bank_rial,
+            coalesce(sum(usable_all.capacity_rial) filter (
+                where usable_all.asset_kind not in ('bank_account', 'vehicle', 'property')), 0) as other_liquid_rial,
+        from debtors_all
+        left join usable_all using (person_id)
+        group by debtors_all.person_id, debtors_all.debtor_kind, debtors_all.need_rial
+    )
+
+),
+
+held as (
+
+    -- what each agency last acknowledged holding per case and asset
+    select agency_id, asset_ref, case_id, arg_max(frozen_total_rial, seq) as held_rial,
+    from ack_log
+    group by agency_id, asset_ref, case_id
+
+),
+
+held_rows as (
+
+    select
+        case_order.case_id,
+        case_order.person_id,
+        case_order.owed_rial,
+        case_order.case_pos,
+        held.agency_id,
+        held.asset_ref,
+        held.held_rial,
+        usable_all.asset_kind,
+        usable_all.liquidity_rank,
+        usable_all.value_rial,
+        usable_all.capacity_rial,
+    from held
+    inner join case_order using (case_id)
+    inner join usable_all
+        on usable_all.person_id = case_order.person_id
+        and usable_all.agency_id = held.agency_id
+        and usable_all.asset_ref = held.asset_ref
+    where held.held_rial > 0 and usable_all.capacity_rial > 0
+
+),
+
+whole_released as (
+
+    -- pass 0: a whole asset held stays held only while those before it leave the whole assets' share uncovered
+    select whole_held.person_id, whole_held.agency_id, whole_held.asset_ref,
+    from (
+        select
+            person_id, agency_id, asset_ref, capacity_rial,
+            coalesce(sum(capacity_rial) over (
+                partition by person_id order by liquidity_rank, agency_id, asset_ref
+                rows between unbounded preceding and 1 preceding
+            ), 0) as covered_before,
+        from (
+            select distinct person_id, agency_id, asset_ref, liquidity_rank, capacity_rial,
+            from held_rows
+            where asset_kind in ('vehicle', 'property')
+        )
+    ) as whole_held
+    inner join full_totals using (person_id)
+    where whole_held.covered_before >= full_totals.whole_needed_rial
+
+),
+
+kept_by_case as (
+
+    -- pass 1: each case keeps its holds, in the assets' fixed order, up to what it owes
+    select
+        *,
+        greatest(least(upto, owed_rial) - (upto - held_rial), 0) as by_case_rial,
+    from (
+        select
+            held_rows.*,
+            sum(held_rial) over (
+                partition by case_id order by liquidity_rank, agency_id, asset_ref
+                rows between unbounded preceding and current row
+            ) as upto,
+        from held_rows
+        anti join whole_released using (person_id, agency_id, asset_ref)
+    )
+
+),
+
+kept_by_asset as (
+
+    -- pass 2: each asset keeps those, older cases first, up to what it can give
+    select
+        * exclude (upto),
+        greatest(least(upto, capacity_rial) - (upto - by_case_rial), 0) as by_asset_rial,
+    from (
+        select
+            * exclude (upto),
+            sum(by_case_rial) over (
+                partition by person_id, agency_id, asset_ref order by case_pos
+                rows between unbounded preceding and current row
+            ) as upto,
+        from kept_by_case
+    )
+
+),
+
+kept as (
+
+    -- pass 3: a natural person's bank holds, in the accounts' fixed order, within what may be frozen of them
+    select
+        bank.case_id, bank.person_id, bank.agency_id, bank.asset_kind, bank.asset_ref, bank.liquidity_rank,
+        bank.value_rial,
+        case
+            when full_totals.debtor_kind = 'natural' and bank.asset_kind = 'bank_account'
+                then greatest(least(bank.upto, full_totals.freezable_bank_rial) - (bank.upto - bank.by_asset_rial), 0)
+            else bank.by_asset_rial
+        end as kept_rial,
+    from (
+        select
+            *,
+            sum(by_asset_rial) over (
+                partition by person_id, asset_kind = 'bank_account' order by agency_id, asset_ref, case_pos
+                rows between unbounded preceding and current row
+            ) as upto,
+        from kept_by_asset
+    ) as bank
+    inner join full_totals using (person_id)
+
+),
+
+kept_of_case as (
+
+    select case_id, sum(kept_rial) as kept_rial,
+    from kept
+    group by case_id
+
+),
+
+kept_on_asset as (
+
+    select person_id, agency_id, asset_ref, sum(kept_rial) as kept_rial,
+    from kept
+    group by person_id, agency_id, asset_ref
+
+),
+
+case_axis as (
+
+    -- what the kept holds leave of each case, oldest first along the debtor's axis of cumulative need:
+    -- [need_from, need_to)
+    select
+        case_id,
+        person_id,
+        owed_rial,
+        sum(owed_rial) over (
+            partition by person_id order by case_pos rows between unbounded preceding and current row
+        ) as need_to,
+        debtor_kind,
+    from (
+        select case_order.* replace (case_order.owed_rial - coalesce(kept_of_case.kept_rial, 0) as owed_rial),
+        from case_order
+        left join kept_of_case using (case_id)
+    )
+    where owed_rial > 0
+
+),
+
+debtors as (
+
+    select person_id, max(need_to) as need_rial, any_value(debtor_kind) as debtor_kind,
+    from case_axis
+    group by person_id
+
+),
+
+usable as (
+
+    -- what the kept holds leave of each asset; whole assets already held are restricted: they come first
+    select
+        usable_all.* replace (usable_all.capacity_rial - coalesce(kept_on_asset.kept_rial, 0) as capacity_rial),
+        usable_all.asset_kind in ('vehicle', 'property') and coalesce(kept_on_asset.kept_rial, 0) > 0
+            as is_restricted,
+    from usable_all
+    inner join debtors using (person_id)
+    left join kept_on_asset using (person_id, agency_id, asset_ref)
 
 ),
 
@@ -217,6 +424,7 @@ liquid_totals as (
         end as freezable_bank_rial,
         coalesce(sum(usable.capacity_rial) filter (
             where usable.asset_kind not in ('bank_account', 'vehicle', 'property')), 0) as other_liquid_rial,
+        coalesce(sum(greatest(usable.capacity_rial, 0)) filter (where usable.is_restricted), 0) as restricted_rial,
     from debtors
     left join usable using (person_id)
     group by debtors.person_id, debtors.need_rial, debtors.debtor_kind
@@ -226,9 +434,9 @@ liquid_totals as (
 shortfall as (
 
     -- what liquid assets leave uncovered, per debtor (only those with something left)
-    select person_id, need_rial - freezable_bank_rial - other_liquid_rial as remainder_rial,
+    select person_id, need_rial - freezable_bank_rial - other_liquid_rial - restricted_rial as remainder_rial,
     from liquid_totals
-    where need_rial - freezable_bank_rial - other_liquid_rial > 0
+    where need_rial - freezable_bank_rial - other_liquid_rial - restricted_rial > 0
 
 ),
 
@@ -242,7 +450,7 @@ indivisible as (
         sum(capacity_rial) over (by_size rows between unbounded preceding and current row) as running_rial,
     from usable
     inner join shortfall using (person_id)
-    where usable.asset_kind in ('vehicle', 'property') and usable.capacity_rial > 0
+    where usable.asset_kind in ('vehicle', 'property') and usable.capacity_rial > 0 and not usable.is_restricted
     window by_size as (partition by person_id order by capacity_rial desc, liquidity_rank, agency_id, asset_ref)
 
 ),
@@ -290,7 +498,8 @@ chosen as (
 
 axis_assets as (
 
-    -- liquid first in freezing order (rank, largest first, agency, reference), then the chosen indivisible ones
+    -- liquid first in freezing order (rank, largest first, agency, reference), then the whole assets already
+    -- restricted, then the chosen indivisible ones
     select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, capacity_rial,
         0 as stage, liquidity_rank as sort_a, -capacity_rial as sort_b, agency_id as sort_c, asset_ref as sort_d,
     from usable
@@ -298,8 +507,16 @@ axis_assets as (
 
     union all
 
+    -- whole assets already restricted, what is left of them, in their fixed order
     select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, capacity_rial,
-        stage, stage_pos as sort_a, 0 as sort_b, '' as sort_c, '' as sort_d,
+        1 as stage, liquidity_rank as sort_a, 0 as sort_b, agency_id as sort_c, asset_ref as sort_d,
+    from usable
+    where is_restricted and capacity_rial > 0
+
+    union all
+
+    select person_id, agency_id, asset_kind, asset_ref, value_rial, liquidity_rank, capacity_rial,
+        stage + 1 as stage, stage_pos as sort_a, 0 as sort_b, '' as sort_c, '' as sort_d,
     from chosen
 
 ),
@@ -336,7 +553,7 @@ asset_axis as (
 
 ),
 
-final as (
+fill as (
 
     select
         case_axis.case_id,
@@ -358,6 +575,29 @@ final as (
         and case_axis.need_to - case_axis.owed_rial < asset_axis.cap_to
         and asset_axis.cap_from < case_axis.need_to
     where asset_axis.cap_from < asset_axis.cap_to
+
+),
+
+final as (
+
+    -- what is kept plus what is planned afresh, per case and asset
+    select
+        case_id, person_id, agency_id, asset_kind, asset_ref,
+        cast(sum(planned_freeze_rial) as bigint) as planned_freeze_rial,
+        liquidity_rank, asset_value_rial, blocks_whole_asset,
+    from (
+        select * from fill
+
+        union all
+
+        select
+            case_id, person_id, agency_id, asset_kind, asset_ref, kept_rial as planned_freeze_rial,
+            cast(liquidity_rank as integer) as liquidity_rank, cast(value_rial as bigint) as asset_value_rial,
+            asset_kind in ('vehicle', 'property') as blocks_whole_asset,
+        from kept
+        where kept_rial > 0
+    )
+    group by all
 
 )
 
