@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     t_state, state = best_of(args.rounds, lambda: ledger_state(attempts, acks))
     open_cases = view.open_cases()
     t_plan, plan = best_of(args.rounds, lambda: plan_freezes(open_cases, view.assets, state.news,
-                                                             collected=state.collected))
+                                                             collected=state.collected, held=state.held))
     t_diff, orders = best_of(args.rounds, lambda: plan_orders(plan, state, view, now=NOW,
                                                               deadlines_s=deadlines))
     t_floor, _ = best_of(args.rounds, lambda: floor(view, acks))

@@ -186,10 +186,15 @@ def kept_holds(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], held
         if covered >= whole_needed_rial:
             released.add(asset_key)
         covered += capacity[asset_key][1]
-    capacity = {key: value for key, value in capacity.items() if key not in released}
+    for asset_key in released:
+        del capacity[asset_key]
+    holds_of: dict[str, list[HoldKey]] = defaultdict(list)
+    for key, amount in held.items():
+        if amount > 0 and key[1:] in capacity:
+            holds_of[key[0]].append(key)
     kept: dict[HoldKey, int] = {}
     for case in cases:  # 1. per case, up to what it owes
-        holds = sorted((k for k, v in held.items() if k[0] == case.case_id and v > 0 and k[1:] in capacity),
+        holds = sorted(holds_of.get(case.case_id, ()),
                        key=lambda k: (LIQUIDITY_RANK[capacity[k[1:]][0].asset_kind], k[1], k[2]))
         upto = 0
         for key in holds:
@@ -235,11 +240,13 @@ def _plan_debtor(cases: list[OpenCase], assets: list[KnownAsset], news: Mapping[
             kept_on_asset[(agency_id, asset_ref)] += amount
         rest = [OpenCase(c.case_id, c.person_id, c.person_kind, c.filed_at,
                          c.outstanding_rial - kept_of_case[c.case_id]) for c in cases]
-        usable_rest = [(a, c - kept_on_asset[a.key]) for a, c in usable]
         by_key = {a.key: a for a, _ in usable}
-        whole_kept = {a.key for a, _ in usable if a.asset_kind in INDIVISIBLE_KINDS and kept_on_asset[a.key] > 0}
-        fill = {row.key: row for row in _fill_debtor(rest, usable_rest, subsistence_minimum_rial, natural=natural,
-                                                     whole_kept=whole_kept)}
+        fill: dict[HoldKey, PlannedFreeze] = {}
+        if any(c.outstanding_rial > 0 for c in rest):  # else what is held covers every case: nothing to add
+            usable_rest = [(a, c - kept_on_asset[a.key]) for a, c in usable]
+            whole_kept = {a.key for a, _ in usable if a.asset_kind in INDIVISIBLE_KINDS and kept_on_asset[a.key] > 0}
+            fill = {row.key: row for row in _fill_debtor(rest, usable_rest, subsistence_minimum_rial,
+                                                         natural=natural, whole_kept=whole_kept)}
         order = {c.case_id: n for n, c in enumerate(cases)}
         for key in sorted(kept.keys() | fill.keys(),
                           key=lambda k: (order[k[0]], LIQUIDITY_RANK[by_key[k[1:]].asset_kind], k[1], k[2])):
