@@ -6,6 +6,7 @@ on loopback built from their contracts."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from estelam.access.message_log import MessageLog
 from estelam.access.record import Record
 from estelam.contracts.registry import Receiver, load_receivers
 from estelam.ingest.landing import read_landed
-from estelam.outputs.push import push_register
+from estelam.outputs.push import push_register, push_registers
 from simulators.register_receiver import RegisterReceiver
 from simulators.server import RunningServer
 from tests.outputs import register_world
@@ -156,3 +157,17 @@ def test_the_central_bank_receives_the_feed_incrementally(bank: tuple[RegisterRe
     assert push_register(receiver, batch_id="run-5", record=record).notices == 0
     assert len(agency.received) == 5
     assert {r["state"] for r in _pushes("central_bank")} == {"acknowledged"}
+
+
+def test_one_run_pushes_every_receiver_of_the_registry_at_its_configured_endpoint(
+        police: tuple[RegisterReceiver, Receiver], bank: tuple[RegisterReceiver, Receiver], data_dir: Path,
+        record: Record, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the register_push DAG's task runs: the registry's receivers, their endpoints from the endpoints file."""
+    endpoints = data_dir / "endpoints.json"
+    endpoints.write_text(json.dumps({"police": police[1].endpoint, "central_bank": bank[1].endpoint}))
+    override(monkeypatch, endpoints_file=endpoints)
+    summaries = push_registers("run-1", record=record)
+    assert {s.receiver_id: (s.notices, s.acknowledged) for s in summaries} == {"police": (3, 3),
+                                                                                "central_bank": (3, 3)}
+    assert set(police[0].held) == set(bank[0].held) == set(register_world.FUGITIVES)
+    assert [s.notices for s in push_registers("run-2", record=record)] == [0, 0]
