@@ -89,5 +89,21 @@ def resolve_credentials(instance: AgencyInstance) -> Credentials | None:
     return _parse(instance, secret)
 
 
+def resolve_bearer_secret(agency_id: str, reference: str | None, *, demo_allowed: bool) -> str | None:
+    """The bearer token the hub presents to an agency it pushes to (``contracts/agencies.yaml`` receivers); the
+    agency's demo secret when the reference resolves to nothing and the registry allows demo credentials."""
+    if reference is None:
+        return None
+    secret = _read_secret(reference)
+    if secret is None:
+        if demo_allowed:
+            return f"{DEMO_SECRET_PREFIX}{agency_id}"
+        raise ContractError(f"agency {agency_id!r}: no secret at {reference} "
+                            "(set it, or allow demo credentials in the registry)")
+    if not secret:
+        raise ContractError(f"agency {agency_id!r}: the secret at {reference} is empty")
+    return secret
+
+
 __all__ = ["DEFAULT_USERNAME", "FROM_REGISTRY", "Credentials", "FromRegistry", "demo_credentials",
-           "resolve_credentials"]
+           "resolve_bearer_secret", "resolve_credentials"]

@@ -7,6 +7,8 @@ Each token names one principal with one role:
 - ``statistician``: published KPI aggregates only, never personal data;
 - ``agency``: its own orders and acknowledgements (``agency_id``);
 - ``central_bank``: the registry feed for credit scoring;
+- ``police``: a partner agency the judiciary serves the register of fugitive convicts (the police, border
+  control; ``agency_id`` names it): looks people up on that register, with a declared purpose;
 - ``public``: a registry lookup, only with a consent code the person looked up issued to them;
 - ``person``: a data subject (``person_id``): issues consent codes, reads who looked at their data.
 
@@ -40,6 +42,7 @@ class Role(StrEnum):
     CENTRAL_BANK = "central_bank"
     PUBLIC = "public"
     PERSON = "person"
+    POLICE = "police"  # the police or border control: the fugitive-convicts register
     AUDITOR = "auditor"  # reads the record: message bodies (an inspectorate, the data protection officer)
 
 
@@ -73,7 +76,7 @@ def _principal(entry: Mapping[str, Any]) -> Principal:
     principal = Principal(subject=subject, role=role, courts=frozenset(entry.get("courts", ())),
                           cases=frozenset(entry.get("cases", ())), agency_id=entry.get("agency_id"),
                           person_id=entry.get("person_id"))
-    if role is Role.AGENCY and not principal.agency_id:
+    if role in (Role.AGENCY, Role.POLICE) and not principal.agency_id:
         raise ContractError(f"agency token {subject!r} has no agency_id")
     if role is Role.PERSON and not principal.person_id:
         raise ContractError(f"person token {subject!r} has no person_id")
@@ -141,4 +144,7 @@ DEMO_TOKENS: dict[str, list[dict[str, Any]]] = {"tokens": [
     {"token": "demo-public", "subject": "business-1", "role": "public"},
     {"token": "demo-person", "subject": "person-demo", "role": "person", "person_id": "0000000000"},
     {"token": "demo-auditor", "subject": "inspector-1", "role": "auditor"},
+    {"token": "demo-police", "subject": "police-fugitives-desk", "role": "police", "agency_id": "police"},
+    {"token": "demo-border-control", "subject": "border-control-desk", "role": "police",
+     "agency_id": "border_control"},
 ]}

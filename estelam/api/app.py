@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from estelam.access.audit import AuditAction, Outcome
-from estelam.api import agencies, central_bank, judges, metrics, public, record, soap, statistics
+from estelam.api import agencies, central_bank, fugitives, judges, metrics, public, record, soap, statistics
 from estelam.api.dependencies import ANONYMOUS, MAX_AUDITED_PATH, MAX_AUDITED_REASON, audit_refusal, bounded
 from estelam.api.guard import RequestGuard
 from estelam.api.services import ApiSettings
@@ -26,7 +26,8 @@ from estelam.warehouse.dbt_build import connect_read_only
 TITLE = "Estelam hub API"
 VERSION = "1.0.0"
 DESCRIPTION = """Asset reports for enforcement judges, on-demand inquiries, freeze orders and acknowledgements for
-agencies (REST here, SOAP at /soap/acknowledgements with its WSDL), the central bank's registry feed, KPI
+agencies (REST here, SOAP at /soap/acknowledgements with its WSDL), the central bank's registry feed, the
+register of fugitive convicts for the police and border control (SOAP too, at /soap/fugitives), KPI
 aggregates for statisticians, and consent-checked registry lookups for the public. Every call needs a bearer
 token; every look at a person's data is written to a tamper-evident audit log."""
 logger = logging.getLogger(__name__)
@@ -119,6 +120,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     for module in (judges, agencies, soap, public, central_bank, statistics, record, metrics):
         app.include_router(module.router)
     app.include_router(statistics.open_router)
+    app.include_router(fugitives.router)
+    app.include_router(fugitives.soap_router)
 
     @app.options("/{path:path}", include_in_schema=False)
     def options(request: Request) -> Response:

@@ -28,6 +28,9 @@ from estelam.core.exceptions import NotAuthenticated
 from estelam.freeze.acknowledgements import MAX_ACKNOWLEDGEMENTS_PER_CALL
 
 SOAP_PATH = "/soap/acknowledgements"
+FUGITIVES_SOAP_PATH = "/soap/fugitives"
+#: Paths whose refusals are SOAP faults.
+SOAP_PATHS = frozenset({SOAP_PATH, FUGITIVES_SOAP_PATH})
 #: The largest one acknowledgement may be on the wire: its order id (200) and reason (1000) characters,
 #: each at most 6 bytes as a JSON ``\\uXXXX`` escape or an XML character reference, with its other fields
 #: and markup. Generous, and still bounded by the contract.
@@ -137,7 +140,7 @@ class RequestGuard:
             await self.on_refusal(scope, status, message)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
         response: Response
-        if scope["path"].rstrip("/") == SOAP_PATH:
+        if scope["path"].rstrip("/") in SOAP_PATHS:
             response = soap_fault(soap_code, message, status)
             response.headers.update(headers)
         else:

@@ -337,3 +337,42 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
             )
         )
     return AgencyRegistry(kinds=kinds, instances=tuple(instances), root=root)
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """An agency the hub pushes a register to (``receivers`` in ``contracts/agencies.yaml``)."""
+
+    agency_id: str
+    name: str
+    register: str
+    contract: Path
+    endpoint: str
+    credentials: str | None
+    timeout_s: float
+    demo_credentials: bool
+
+
+def load_receivers(path: Path | None = None) -> list[Receiver]:
+    """The registry's receivers, endpoint overrides applied; contract paths resolved against its folder."""
+    path = path or settings.contracts_dir() / "agencies.yaml"
+    root = path.resolve().parent
+    raw = _load_yaml(path)
+    defaults = raw.get("defaults") or {}
+    overrides = _endpoint_overrides()
+    receivers: list[Receiver] = []
+    for spec in raw.get("receivers") or []:
+        agency_id = spec.get("agency_id")
+        where = f"{path}: receiver {agency_id!r}"
+        if not agency_id or any(r.agency_id == agency_id for r in receivers):
+            raise ContractError(f"{where} needs a unique agency_id")
+        if not spec.get("register") or not spec.get("contract"):
+            raise ContractError(f"{where} needs a register and a contract")
+        receivers.append(Receiver(
+            agency_id=str(agency_id), name=str(spec.get("name", agency_id)), register=str(spec["register"]),
+            contract=root / str(spec["contract"]),
+            endpoint=overrides.get(agency_id, str(spec.get("endpoint", ""))).rstrip("/"),
+            credentials=str(spec["credentials"]) if spec.get("credentials") else None,
+            timeout_s=_seconds(spec, "timeout_s", defaults.get("timeout_s", DEFAULT_CALL_TIMEOUT_S), where),
+            demo_credentials=bool(spec.get("demo_credentials", defaults.get("demo_credentials", False)))))
+    return receivers

@@ -23,6 +23,7 @@ FeedName = Literal[
     "inquiries",
     "message_log",
     "properties",
+    "register_pushes",
     "security_holdings",
     "vehicles",
 ]
@@ -413,6 +414,53 @@ class LandedPropertiesRow(PropertiesRow):
     """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
 
 
+class RegisterPushesRow(TypedDict):
+    """register_pushes: Every push of a register's change to the agency that receives it (the fugitive-convicts
+    register to the police, the credit-scoring feed to the central bank) and how it ended: acknowledged by the
+    agency (with its receipt) or failed with the reason. The reconciler's known state: what each agency
+    acknowledged holding. A failed push is sent again, under the same idempotency key, on the next run. Written by
+    estelam.outputs.push.
+    """
+
+    push_id: str
+    """The idempotency key: the same change to the same agency always has the same key."""
+    receiver_id: str
+    """The agency pushed to (contracts/agencies.yaml receivers)."""
+    register: str
+    """The register the change comes from."""
+    person_id: str
+    """The person whose entry changed."""
+    change: str
+    """What changed."""
+    reason: str | None
+    """Why a person left the register (apprehended, paid, expired, delisted); empty otherwise."""
+    fingerprint: str
+    """SHA-256 of the entry as pushed (empty entry for a removal)."""
+    state: str
+    """How the push ended."""
+    failure: str | None
+    """Why the push failed (unreachable"""
+    receipt_id: str | None
+    """The agency's receipt of an acknowledged push."""
+    attempted_at: datetime
+    """When the hub sent it."""
+    acknowledged_at: datetime | None
+    """When the agency received it (its acknowledgement)."""
+    message_id: str | None
+    """The message (in the message log) the push travelled in; empty when nothing reached the wire."""
+
+
+class LandedRegisterPushesRow(RegisterPushesRow):
+    """A ``register_pushes`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
 class SecurityHoldingsRow(TypedDict):
     """security_holdings: Listed securities held by a person at the central securities depository."""
 
@@ -497,10 +545,12 @@ __all__ = [
     "LandedInquiriesRow",
     "LandedMessageLogRow",
     "LandedPropertiesRow",
+    "LandedRegisterPushesRow",
     "LandedSecurityHoldingsRow",
     "LandedVehiclesRow",
     "MessageLogRow",
     "PropertiesRow",
+    "RegisterPushesRow",
     "SecurityHoldingsRow",
     "VehiclesRow",
 ]

@@ -23,6 +23,7 @@ TOKENS = {
     "judge": "t-judge", "judge_named": "t-judge-named", "judge_other": "t-judge-other",
     "statistician": "t-statistician", "agency": "t-agency", "agency_other": "t-agency-other",
     "central_bank": "t-central-bank", "public": "t-public", "person": "t-person", "auditor": "t-auditor",
+    "police": "t-police",
 }
 PUBLIC_SUBJECT = "business-7"
 NAMED_JUDGE = "judge-named"
@@ -61,6 +62,7 @@ class DemoFacts:
             {"token": TOKENS["public"], "subject": PUBLIC_SUBJECT, "role": "public"},
             {"token": TOKENS["person"], "subject": "citizen-1", "role": "person", "person_id": self.person_id},
             {"token": TOKENS["auditor"], "subject": "inspector-1", "role": "auditor"},
+            {"token": TOKENS["police"], "subject": "police-desk-1", "role": "police", "agency_id": "police"},
         ]})
         return ApiSettings(tokens=tokens, audit=AuditLog(self.data_dir / "audit" / "audit.jsonl"),
                            consents=ConsentStore(self.data_dir / "consents" / "consents.sqlite"), inquire=inquire)

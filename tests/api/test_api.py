@@ -76,6 +76,8 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str | None, int]]] = {
     "central-bank feed": ("GET", "/central-bank/feed?format=csv", _expect(403, central_bank=200)),
     "kpi manifest": ("GET", "/kpis", _expect(403, statistician=200)),
     "kpi mart": ("GET", "/kpis/kpi_freezes", _expect(403, statistician=200)),
+    "fugitive lookup": ("GET", "/fugitives/{person_id}?purpose=border check", _expect(403, police=200)),
+    "fugitives list": ("GET", "/fugitives?purpose=border check", _expect(403, police=200)),
     "health": ("GET", "/health", dict.fromkeys(ROLES, 200)),
 }
 
@@ -122,7 +124,8 @@ def test_the_openapi_document_declares_bearer_auth_and_every_endpoint(client: Te
             "description"]}
     assert {"/cases/{case_id}/asset-report", "/persons/{person_id}/inquiries", "/agencies/{agency_id}/orders",
             "/agencies/{agency_id}/acknowledgements", "/consents", "/registry/{person_id}", "/me/access-log",
-            "/central-bank/feed", "/kpis/{mart}", "/health"} <= set(spec["paths"])
+            "/central-bank/feed", "/kpis/{mart}", "/fugitives/{person_id}", "/fugitives",
+            "/health"} <= set(spec["paths"])
 
 
 def test_asset_report_json_is_the_case_and_the_view_is_audited(client: TestClient, facts: DemoFacts) -> None:

@@ -13,6 +13,7 @@ from tests.settings_support import override
 EXPECTED_FEEDS = {
     "case_events", "inquiries", "bank_accounts", "security_holdings", "vehicles", "properties",
     "freeze_orders", "freeze_acknowledgements", "case_directives", "debtor_notifications", "message_log",
+    "register_pushes",
 }
 
 
@@ -81,3 +82,15 @@ def test_broken_feed_contract_is_refused_with_a_clear_error(tmp_path: Path) -> N
 def test_unknown_agency_is_a_contract_error() -> None:
     with pytest.raises(ContractError, match="not in the agency registry"):
         contracts.load_agency_registry().instance("bank_of_atlantis")
+
+
+def test_every_receiver_names_a_register_it_can_push_and_a_contract_with_its_operation() -> None:
+    from connectors.register_push import push_operation
+    from estelam.outputs.push import SOURCES
+
+    receivers = contracts.load_receivers()
+    assert {r.agency_id: r.register for r in receivers} == {"police": "fugitives", "central_bank": "central_bank_feed"}
+    for receiver in receivers:
+        assert receiver.register in SOURCES
+        assert push_operation(receiver.contract).max_items > 0
+        assert receiver.endpoint.startswith("http://127.0.0.1:")

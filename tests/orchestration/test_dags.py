@@ -6,7 +6,7 @@ import pytest
 
 from estelam.core import settings
 
-EXPECTED = {"case_events_ingest", "asset_inquiries", "warehouse_build", "freeze_reconciliation"}
+EXPECTED = {"case_events_ingest", "asset_inquiries", "warehouse_build", "freeze_reconciliation", "register_push"}
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +47,11 @@ def test_every_task_has_an_execution_timeout(dagbag) -> None:  # type: ignore[no
         for task in dagbag.dags[dag_id].tasks:
             assert task.execution_timeout is not None and task.execution_timeout.total_seconds() > 0, (
                 f"{dag_id}.{task.task_id} has no execution_timeout")
+
+
+def test_registers_are_pushed_after_each_build_by_a_warehouse_reader(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from estelam.orchestration.pools import WAREHOUSE_POOL
+
+    pushes = dagbag.dags.get("register_push")
+    assert "warehouse" in str(pushes.timetable.asset_condition)
+    assert pushes.get_task("push").pool == WAREHOUSE_POOL
