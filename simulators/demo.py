@@ -28,6 +28,7 @@ DAG_SEQUENCE = (
     "warehouse_build",
     "freeze_reconciliation",
     "warehouse_build",
+    "register_push",
 )
 
 
@@ -36,6 +37,8 @@ class DemoResult:
     dag_states: list[tuple[str, str, float]] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
     held_freezes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    #: what each agency the hub pushes registers to holds at the end: agency_id -> person_id -> entry
+    registers_held: dict[str, dict[str, dict[str, object]]] = field(default_factory=dict)
     report_path: str = ""
 
 
@@ -82,9 +85,12 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
         endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
         # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints
         with settings.use(settings.current().with_changes(endpoints_file=endpoints)):
-            kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers)
-            _say(f"• simulators: {len(fleet.servers)} agencies on loopback "
-                 f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}); endpoints in {endpoints}")
+            kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers
+                            if agency_id not in fleet.receivers)
+            _say(f"• simulators: {len(fleet.servers) - len(fleet.receivers)} agencies on loopback "
+                 f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}) and "
+                 f"{len(fleet.receivers)} receiving registers ({', '.join(sorted(fleet.receivers))}); "
+                 f"endpoints in {endpoints}")
             drops = drop_case_events(world, settings.inbox_dir())
             _say(f"• court system: {len(drops)} case-event files dropped in {settings.inbox_dir()}")
             _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
@@ -100,6 +106,7 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
                 if state != "success":
                     raise DemoError(f"DAG {dag_id} ended {state}: {failed}")
             result.held_freezes = fleet.held_freezes()
+            result.registers_held = {agency_id: dict(agency.held) for agency_id, agency in fleet.receivers.items()}
     result.summary = cycle_summary(result.held_freezes)
     result.report_path = str(write_case_report())
     return result

@@ -1,5 +1,8 @@
 """Start every agency instance of the registry as a loopback simulator, and stop them all.
 
+The agencies the hub pushes registers to (the registry's ``receivers``: the police, the central bank) run
+beside them, each keeping what it received.
+
 The fleet writes an endpoints file (agency_id -> URL) so that connectors in the
 same process, or in Airflow tasks, find the simulators through the usual
 ``ESTELAM_ENDPOINTS_FILE`` override of ``contracts/agencies.yaml``.
@@ -13,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from connectors.credentials import resolve_credentials
-from estelam.contracts.registry import AgencyRegistry
+from connectors.credentials import resolve_bearer_secret, resolve_credentials
+from estelam.contracts.registry import AgencyRegistry, load_receivers
 from estelam.core.domain import Protocol
 from simulators.agency_state import AgencyState
 from simulators.faults import FaultProfile, FaultyApplication, with_faults
+from simulators.register_receiver import RegisterReceiver
 from simulators.server import LOOPBACK, RunningServer
 from simulators.world import World
 
@@ -29,6 +33,7 @@ class Fleet:
     states: dict[str, AgencyState] = field(default_factory=dict)
     servers: dict[str, RunningServer] = field(default_factory=dict)
     faulty: dict[str, FaultyApplication] = field(default_factory=dict)  # instances with injected faults
+    receivers: dict[str, RegisterReceiver] = field(default_factory=dict)  # agencies the hub pushes registers to
 
     @classmethod
     def start(cls, registry: AgencyRegistry, world: World, host: str = LOOPBACK, *,
@@ -55,6 +60,12 @@ class Fleet:
                 fleet.states[instance.agency_id] = state
                 port = (urlsplit(instance.endpoint).port or 0) if fixed_ports else 0
                 fleet.servers[instance.agency_id] = RunningServer(app, host=host, port=port)
+            for receiver in load_receivers():
+                agency = RegisterReceiver(receiver.contract, token=resolve_bearer_secret(
+                    receiver.agency_id, receiver.credentials, demo_allowed=receiver.demo_credentials))
+                fleet.receivers[receiver.agency_id] = agency
+                port = (urlsplit(receiver.endpoint).port or 0) if fixed_ports else 0
+                fleet.servers[receiver.agency_id] = RunningServer(agency, host=host, port=port)
         except BaseException:
             fleet.stop()
             raise

@@ -135,3 +135,16 @@ def test_every_exchange_is_on_the_record(cycle: DemoResult, tmp_path: Path,
         assert cut.exit_code == 1 and "were removed" in cut.output
     finally:
         log.write_bytes(original)
+
+
+def test_the_police_and_the_central_bank_hold_the_registers_pushed_to_them(cycle: DemoResult) -> None:
+    """The fugitive-convicts register and the credit-scoring feed reach their agencies, every push on record."""
+    warehouse = cycle.data_dir / "warehouse.duckdb"  # type: ignore[attr-defined]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        fugitives = {row[0] for row in con.execute("select person_id from fugitives").fetchall()}
+        feed = {row[0] for row in con.execute("select person_id from central_bank_feed").fetchall()}
+    assert fugitives and feed
+    assert set(cycle.registers_held["police"]) == fugitives
+    assert set(cycle.registers_held["central_bank"]) == feed
+    pushes = _read(cycle.data_dir, "register_pushes")  # type: ignore[attr-defined]
+    assert pushes and {row["state"] for row in pushes} == {"acknowledged"}
