@@ -13,8 +13,14 @@ import string
 import unicodedata
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-#: Arabic letters that Persian writes differently: yeh, alef maksura, kaf, teh marbuta kept.
-_PERSIAN_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "ؤ": "و", "إ": "ا", "أ": "ا", "ٱ": "ا"})
+#: One letter per sound, as records spell it many ways: Arabic yeh and alef maksura, and yeh with hamza (ئ, and
+#: یٔ once its hamza mark is dropped) as Persian yeh; Arabic and swash kaf (ك, ڪ) as Persian kaf; teh marbuta and the
+#: heh forms of other scripts (ة, ھ doachashmee, ە ae) as heh; hamza on waw as waw; hamza, madda-less and wasla alefs
+#: as alef (آ is kept: it is a letter of its own in Persian names).
+_PERSIAN_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ئ": "ی", "ك": "ک", "ڪ": "ک", "ة": "ه", "ھ": "ه", "ە": "ه",
+                                  "ؤ": "و", "إ": "ا", "أ": "ا", "ٱ": "ا"})
+#: Tatweel (ـ, kashida) stretches a word for display: it is not a letter.
+_TATWEEL = "\u0640"
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200c\u200d\u200e\u200f\u200b\ufeff"), " ")
 _LEGAL_COEFFICIENTS = (29, 27, 23, 19, 17, 29, 27, 23, 19, 17)
 #: ISO 13616 letters -> numbers (A=10 … Z=35), as one translation table: checks run per row.
@@ -28,11 +34,11 @@ def latin_digits(text: str) -> str:
 
 
 def normalise_name(name: str) -> str:
-    """Canonical form of a Persian/Arabic name for matching: one yeh, one kaf, no ZWNJ,
-    no diacritics, Latin digits, single spaces."""
+    """Canonical form of a Persian/Arabic (or Latin) name for matching: one yeh, one kaf, one heh, no tatweel, no
+    ZWNJ, no diacritics, Latin digits, Latin letters case-folded, single spaces."""
     text = unicodedata.normalize("NFKC", name).translate(_PERSIAN_LETTERS).translate(_ZERO_WIDTH)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")  # harakat, tashdid
-    return " ".join(latin_digits(text).split())
+    text = "".join(ch for ch in text if ch != _TATWEEL and unicodedata.category(ch) != "Mn")  # harakat, tashdid
+    return " ".join(latin_digits(text).casefold().split())
 
 
 def iran_national_code_check_digit(first_nine: str) -> int:

@@ -54,3 +54,27 @@ def test_digits_of_three_systems_become_latin() -> None:
 )
 def test_name_spellings_normalise_to_one_form(spelling: str) -> None:
     assert normalise_name(spelling) == "علی کریمی نژاد"
+
+
+@pytest.mark.parametrize(("spellings", "canonical"), [
+    # tatweel (kashida) stretches a word for display only
+    (["محمد", "محمـــد", "مـحـمـد"], "محمد"),
+    # heh doachashmee and ae (Urdu/Kurdish keyboards) are heh; teh marbuta too
+    (["فاطمه", "فاطمھ", "فاطمە", "فاطمة"], "فاطمه"),
+    # swash kaf and Arabic kaf are the Persian kaf
+    (["کاظم", "ڪاظم", "كاظم"], "کاظم"),
+    # yeh with hamza, written as one letter or as yeh plus the hamza mark
+    (["رئیسی", "ریٔیسی", "رييسي"], "رییسی"),
+    # Latin transliterations match whatever their case
+    (["Ali KARIMI", "ali karimi", "ALI Karimi"], "ali karimi"),
+    # already unified before: alef variants, hamza on waw, Arabic-Indic digits
+    (["إحسان", "أحسان", "ٱحسان"], "احسان"),
+    (["مؤمن", "مومن"], "مومن"),
+    (["پلاک ۱۲", "پلاک ١٢", "پلاک 12"], "پلاک 12"),
+])
+def test_spellings_found_against_hazm_and_parsivar_are_one_name(spellings: list[str], canonical: str) -> None:
+    assert {normalise_name(s) for s in spellings} == {canonical}
+
+
+def test_alef_with_madda_stays_a_letter_of_its_own() -> None:
+    assert normalise_name("آرش") == "آرش" != normalise_name("ارش")
