@@ -21,24 +21,23 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from lxml import etree
 
-from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, SOAP_ENV_NS, XML_CONTENT_TYPE
+from connectors.wire import FAULT_CLIENT, SOAP_ENV_NS, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.access.audit import AuditAction, Outcome
-from estelam.access.auth import Principal, Role, bearer_token
+from estelam.access.auth import Principal, Role
 from estelam.api.dependencies import (
     MAX_AUDITED_REASON,
     SAFE_TEXT_PATTERN,
     Settings,
-    api_settings,
-    audit_refusal,
-    bounded,
     require,
 )
-from estelam.api.guard import FUGITIVES_SOAP_PATH, BodyTooLarge, soap_fault
+from estelam.api.guard import FUGITIVES_SOAP_PATH
 from estelam.api.public import PERSON_ID_PATTERN, PURPOSE_MAX_LENGTH
 from estelam.api.services import ApiSettings
+from estelam.api.soap import authenticated_body
+from estelam.api.soap import bounded_fault as _fault
 from estelam.core import settings as hub_settings
-from estelam.core.exceptions import AccessDenied, AccessError, RequestRejected
+from estelam.core.exceptions import RequestRejected
 from estelam.outputs.fugitives import FugitiveEntry, entries, lookup
 
 router = APIRouter(tags=["fugitives"])
@@ -50,8 +49,6 @@ REGISTER = "fugitives"
 WSDL_FILE = "agencies/fugitives.wsdl"
 TNS = "urn:estelam:hub:fugitives:v1"
 WSDL_PLACEHOLDER_ADDRESS = "http://127.0.0.1:8000/soap/fugitives"
-FAULT_STATUS = 500
-FAULT_TEXT_LIMIT = 500
 _PERSON_ID = re.compile(PERSON_ID_PATTERN)
 _SAFE_TEXT = re.compile(SAFE_TEXT_PATTERN)
 ISO_DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -128,10 +125,6 @@ def _q(name: str) -> str:
     return f"{{{TNS}}}{name}"
 
 
-def _fault(code: str, message: str, status: int = FAULT_STATUS) -> Response:
-    return soap_fault(code, bounded(message, FAULT_TEXT_LIMIT), status)
-
-
 def _text(parent: etree._Element, name: str) -> str | None:
     element = parent.find(_q(name))
     return element.text.strip() if element is not None and element.text is not None else None
@@ -196,20 +189,11 @@ def wsdl(request: Request) -> Response:
 async def soap_fugitives(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
     """LookupFugitive or ListFugitives: the token is checked before the body is read (the guard's 401, then here
     the role's 403); parsing, the warehouse read and the record run off the event loop."""
-    config = api_settings(request)
-    try:
-        principal = config.tokens.authenticate(bearer_token(authorization))
-        request.state.principal = principal
-        if principal.role is not Role.POLICE:
-            raise AccessDenied(f"role {principal.role} may not look up the register of fugitive convicts")
-    except AccessError as refused:
-        await to_thread.run_sync(audit_refusal, request, refused)
-        return _fault(AUTHENTICATION_FAULT, str(refused), refused.status_code)
-    try:
-        document = await request.body()
-    except BodyTooLarge as too_large:
-        return _fault(FAULT_CLIENT, str(too_large.detail), too_large.status_code)
-    return await to_thread.run_sync(_serve, config, principal, document)
+    caller = await authenticated_body(request, authorization, Role.POLICE,
+                                      "look up the register of fugitive convicts")
+    if isinstance(caller, Response):
+        return caller
+    return await to_thread.run_sync(_serve, *caller)
 
 
 def _serve(config: ApiSettings, principal: Principal, document: bytes) -> Response:

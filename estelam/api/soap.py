@@ -68,6 +68,28 @@ def _fault(code: str, message: str, status: int = FAULT_STATUS) -> Response:
     return soap_fault(code, bounded(message, FAULT_TEXT_LIMIT), status)
 
 
+bounded_fault = _fault
+
+
+async def authenticated_body(request: Request, authorization: str | None, role: Role, action: str
+                             ) -> tuple[ApiSettings, Principal, bytes] | Response:
+    """The caller's settings, principal and body, or the fault to answer: the token is checked (and a refusal
+    audited) before the body is read, and the body is bounded by the guard while it streams."""
+    config = api_settings(request)
+    try:
+        principal = config.tokens.authenticate(bearer_token(authorization))
+        request.state.principal = principal
+        if principal.role is not role:
+            raise AccessDenied(f"role {principal.role} may not {action}")
+    except AccessError as refused:
+        await to_thread.run_sync(audit_refusal, request, refused)
+        return _fault(AUTHENTICATION_FAULT, str(refused), refused.status_code)
+    try:
+        return config, principal, await request.body()
+    except BodyTooLarge as too_large:
+        return _fault(FAULT_CLIENT, str(too_large.detail), too_large.status_code)
+
+
 def _text(parent: etree._Element, name: str, *, required: bool = True) -> str | None:
     element = parent.find(_q(name))
     if element is None or element.text is None:
@@ -149,19 +171,10 @@ async def acknowledge_orders(request: Request,
     order-log queries and the landing run in the thread pool, so one agency's batch never stalls
     other callers.
     """
-    config = api_settings(request)
-    try:
-        principal = config.tokens.authenticate(bearer_token(authorization))
-        request.state.principal = principal
-        if principal.role is not Role.AGENCY:
-            raise AccessDenied(f"role {principal.role} may not acknowledge orders")
-    except AccessError as refused:
-        await to_thread.run_sync(audit_refusal, request, refused)
-        return _fault(AUTHENTICATION_FAULT, str(refused), refused.status_code)
-    try:
-        document = await request.body()
-    except BodyTooLarge as too_large:
-        return _fault(FAULT_CLIENT, str(too_large.detail), too_large.status_code)
+    caller = await authenticated_body(request, authorization, Role.AGENCY, "acknowledge orders")
+    if isinstance(caller, Response):
+        return caller
+    config, principal, document = caller
     return await to_thread.run_sync(_acknowledge, config, principal, document, limiter=_soap_workers(request))
 
 
