@@ -36,7 +36,7 @@ from estelam.contracts.registry import FeedContract
 from estelam.core import settings
 from estelam.core.exceptions import LandingError
 from estelam.core.log import event_fields
-from estelam.ingest.validation import REASONS_COLUMN, ValidationOutcome, validate
+from estelam.ingest.validation import REASONS_COLUMN, Engine, ValidationOutcome, validate
 
 logger = logging.getLogger(__name__)
 
@@ -188,11 +188,14 @@ def validate_and_land(
     *,
     batch_id: str,
     partition: date,
+    engine: Engine = Engine.GX,
 ) -> LandingResult:
-    """Validate ``records`` against the feed's contract and land them: the one entry point of every producer."""
+    """Validate ``records`` against the feed's contract and land them: the one entry point of every producer.
+
+    ``engine``: GX (the default) or the same rules compiled (the on-demand path; see ``validation.Engine``)."""
     check_batch_id(batch_id)  # before the work, not after
     contract = contracts.feed(feed_name)
-    result = land(contract, validate(contract, records), batch_id=batch_id, partition=partition)
+    result = land(contract, validate(contract, records, engine=engine), batch_id=batch_id, partition=partition)
     logger.log(logging.WARNING if result.rejected_rows else logging.DEBUG,
                "%s batch %s: %d rows landed, %d quarantined %s", feed_name, batch_id, result.valid_rows,
                result.rejected_rows, dict(result.reasons) if result.rejected_rows else "",

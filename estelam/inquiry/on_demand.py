@@ -26,6 +26,7 @@ from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
 from estelam.core.domain import AgencyInstance, InquiryStatus
 from estelam.core.keys import safe_batch_id
+from estelam.ingest.validation import Engine
 from estelam.inquiry.rounds import AskedBatch, Asking, InquiryTarget, ask_batch, land_answers, land_inquiry_log
 
 logger = logging.getLogger(__name__)
@@ -148,8 +149,10 @@ def inquire_person(person_id: str, *, case_id: str | None = None, agencies: Sequ
             waiting[feed] -= 1
             if not waiting[feed]:  # land a feed as soon as its agencies are done, while others still answer
                 batches = [asked[i.agency_id][0] for i in instances if feed_of[i.agency_id] == feed]
-                landed.append(land_answers(feed, batches, batch_id=f"{round_id}-{feed}", partition=partition))
-    land_inquiry_log([asked[i.agency_id][0] for i in instances], batch_id=round_id, partition=partition)
+                landed.append(land_answers(feed, batches, batch_id=f"{round_id}-{feed}", partition=partition,
+                                           engine=Engine.COMPILED))
+    land_inquiry_log([asked[i.agency_id][0] for i in instances], batch_id=round_id, partition=partition,
+                     engine=Engine.COMPILED)
     wall_s = perf_counter() - started
     outcomes = {}
     for instance in instances:
@@ -168,8 +171,9 @@ def inquire_person(person_id: str, *, case_id: str | None = None, agencies: Sequ
 
 
 def warm_up() -> float:
-    """Build the validators of every feed an on-demand inquiry lands (Great Expectations' first use costs
-    seconds); call once when a server starts. Lands nothing; returns the seconds it took."""
+    """Compile the rules of every feed an on-demand inquiry lands (the on-demand path validates with the
+    contract's compiled rules, not GX's per-batch machinery); call once when a server starts. Lands nothing;
+    returns the seconds it took."""
     from estelam.contracts import registry as contracts
     from estelam.ingest.validation import validate
     from estelam.inquiry.rounds import INQUIRY_LOG_FEED
@@ -178,5 +182,5 @@ def warm_up() -> float:
     feeds = {kind.answer_feed for kind in load_agency_registry().kinds.values()} | {INQUIRY_LOG_FEED}
     for name in sorted(feeds):
         contract = contracts.feed(name)
-        validate(contract, [dict.fromkeys((c.name for c in contract.columns), None)])
+        validate(contract, [dict.fromkeys((c.name for c in contract.columns), None)], engine=Engine.COMPILED)
     return perf_counter() - started

@@ -43,6 +43,7 @@ from estelam.core.exceptions import AgencyError, AgencyUnavailable
 from estelam.core.keys import stable_id
 from estelam.core.log import event_fields
 from estelam.ingest.landing import LandingResult, validate_and_land
+from estelam.ingest.validation import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -238,10 +239,11 @@ def ask_batch(agency: AgencyClient, instance: AgencyInstance, batch: Sequence[In
     return AskedBatch(instance.agency_id, log, asset_rows, calls, perf_counter() - started)
 
 
-def land_answers(answer_feed: str, asked: Sequence[AskedBatch], *, batch_id: str, partition: date) -> LandingResult:
+def land_answers(answer_feed: str, asked: Sequence[AskedBatch], *, batch_id: str, partition: date,
+                 engine: Engine = Engine.GX) -> LandingResult:
     """Land the assets of ``asked`` (one agency kind's feed); inquiries with broken rows become ``rejected``."""
     answers = validate_and_land(answer_feed, [row for a in asked for row in a.asset_rows],
-                                batch_id=batch_id, partition=partition)
+                                batch_id=batch_id, partition=partition, engine=engine)
     rejected = answers.rejected_reasons_by("inquiry_id")
     for batch in asked:
         for inquiry_id, reason in rejected.items():
@@ -250,10 +252,11 @@ def land_answers(answer_feed: str, asked: Sequence[AskedBatch], *, batch_id: str
     return answers
 
 
-def land_inquiry_log(asked: Sequence[AskedBatch], *, batch_id: str, partition: date) -> LandingResult:
+def land_inquiry_log(asked: Sequence[AskedBatch], *, batch_id: str, partition: date,
+                     engine: Engine = Engine.GX) -> LandingResult:
     """Land the final log entries of ``asked``: call after ``land_answers``, which may reject some."""
     return validate_and_land(INQUIRY_LOG_FEED, [entry for a in asked for entry in a.log.values()],
-                             batch_id=batch_id, partition=partition)
+                             batch_id=batch_id, partition=partition, engine=engine)
 
 
 def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, round_id: str,
