@@ -1,7 +1,7 @@
 """Push registers to the agencies that receive them: after each warehouse build, the difference between each
 published register and what its agency acknowledged holding.
 
-One task runs one reconciliation for every receiver in contracts/agencies.yaml (estelam.outputs.push): the
+One task runs one reconciliation for every receiver in contracts/agencies.yaml (estelam.registers.push): the
 register of fugitive convicts to the police (additions, updates, removals: apprehended, paid, expired), the
 credit-scoring feed to the central bank. Every push lands in the register_pushes feed, acknowledged or failed
 with its reason; failed pushes are sent again on the next run under the same idempotency keys, and the task
@@ -29,7 +29,7 @@ def register_push() -> None:
     def push() -> list[dict[str, object]]:
         from estelam.core.exceptions import AgencyError
         from estelam.core.keys import safe_batch_id
-        from estelam.outputs.push import push_registers
+        from estelam.registers.push import push_registers
 
         summaries = push_registers(safe_batch_id(get_current_context()["run_id"]))
         failed = {s.receiver_id: s.failed for s in summaries if s.failed}

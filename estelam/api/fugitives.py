@@ -38,7 +38,7 @@ from estelam.api.soap import authenticated_body
 from estelam.api.soap import bounded_fault as _fault
 from estelam.core import settings as hub_settings
 from estelam.core.exceptions import RequestRejected
-from estelam.outputs.fugitives import FugitiveEntry, entries, lookup
+from estelam.registers.fugitives import FugitiveEntry, entries, lookup
 
 router = APIRouter(tags=["fugitives"])
 soap_router = APIRouter(include_in_schema=False)

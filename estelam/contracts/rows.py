@@ -419,7 +419,7 @@ class RegisterPushesRow(TypedDict):
     register to the police, the credit-scoring feed to the central bank) and how it ended: acknowledged by the
     agency (with its receipt) or failed with the reason. The reconciler's known state: what each agency
     acknowledged holding. A failed push is sent again, under the same idempotency key, on the next run. Written by
-    estelam.outputs.push.
+    estelam.registers.push.
     """
 
     push_id: str

@@ -86,7 +86,7 @@ def test_unknown_agency_is_a_contract_error() -> None:
 
 def test_every_receiver_names_a_register_it_can_push_and_a_contract_with_its_operation() -> None:
     from connectors.register_push import push_operation
-    from estelam.outputs.push import SOURCES
+    from estelam.registers.push import SOURCES
 
     receivers = contracts.load_receivers()
     assert {r.agency_id: r.register for r in receivers} == {"police": "fugitives", "central_bank": "central_bank_feed"}

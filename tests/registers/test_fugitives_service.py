@@ -25,7 +25,7 @@ from estelam.access.consent import ConsentStore
 from estelam.access.message_log import MessageLog
 from estelam.api import ApiSettings, create_app
 from estelam.core.settings import contracts_dir
-from tests.outputs import register_world
+from tests.registers import register_world
 from tests.settings_support import override
 
 TOKENS = {"police": "t-police", "border": "t-border", "agency": "t-agency", "central_bank": "t-cbi"}

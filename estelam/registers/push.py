@@ -38,7 +38,7 @@ from estelam.contracts.registry import Receiver, load_receivers
 from estelam.core.exceptions import AgencyError, ContractError
 from estelam.core.log import event_fields
 from estelam.ingest.landing import read_landed, validate_and_land
-from estelam.outputs import fugitives
+from estelam.registers import fugitives
 from estelam.warehouse.dbt_build import connect_read_only
 
 logger = logging.getLogger(__name__)

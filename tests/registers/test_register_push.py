@@ -19,10 +19,10 @@ from estelam.access.message_log import MessageLog
 from estelam.access.record import Record
 from estelam.contracts.registry import Receiver, load_receivers
 from estelam.ingest.landing import read_landed
-from estelam.outputs.push import push_register, push_registers
+from estelam.registers.push import push_register, push_registers
 from simulators.register_receiver import RegisterReceiver
 from simulators.server import RunningServer
-from tests.outputs import register_world
+from tests.registers import register_world
 from tests.settings_support import override
 
 POLICE_TOKEN, BANK_TOKEN = "t-hub-to-police", "t-hub-to-cbi"

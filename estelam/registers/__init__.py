@@ -1,4 +1,4 @@
-"""Outputs the hub provides to partner agencies: the register of fugitive convicts (read for the lookup
+"""The registers the hub provides to partner agencies: the register of fugitive convicts (read for the lookup
 service) and the pushes of registers to the agencies that receive them (the police, the central bank),
 acknowledged and reconciled like freezes.
 
