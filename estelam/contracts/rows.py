@@ -22,6 +22,7 @@ FeedName = Literal[
     "freeze_orders",
     "inquiries",
     "message_log",
+    "notification_deliveries",
     "properties",
     "security_holdings",
     "vehicles",
@@ -120,6 +121,12 @@ class CaseEventsRow(TypedDict):
     """For notified"""
     automated: bool
     """Whether the step ran without human intervention."""
+    debtor_email: str | None
+    """For filed, the debtor's e-mail address registered for electronic notices (empty when none)."""
+    debtor_mobile: str | None
+    """For filed, the debtor's mobile number registered for SMS notices (09 and nine digits; empty when none)."""
+    debtor_language: str | None
+    """For filed, the language the debtor reads notices in (Persian when empty)."""
 
 
 class LandedCaseEventsRow(CaseEventsRow):
@@ -377,6 +384,46 @@ class LandedMessageLogRow(MessageLogRow):
     """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
 
 
+class NotificationDeliveriesRow(TypedDict):
+    """notification_deliveries: How each debtor notification reached the debtor: one row per state of its delivery
+    over one channel (queued before the send, then sent, delivered or failed with a reason). The idempotency key
+    (notification id and channel) is what a channel is given so a notification is never sent twice over it. No raw
+    account or asset reference: the recipient is masked and the text is never stored here.
+    """
+
+    notification_id: str
+    """The notification delivered (debtor_notifications)."""
+    channel: str
+    """How it was sent (outbox is the file fallback with no channel configured)."""
+    recipient_masked: str
+    """The address or number, masked (a***@example.ir, ******1234)."""
+    language: str
+    """The language of the text sent."""
+    state: str
+    """What the channel did with it."""
+    attempt: int
+    """Attempts made so far (0 when queued)."""
+    reason: str | None
+    """Why it failed (the last error)"""
+    provider_message_id: str | None
+    """The channel's id of the message (SMS gateway id"""
+    at: datetime
+    """When the state was reached (UTC)."""
+    idempotency_key: str
+    """notification_id and channel; the key a channel is given."""
+
+
+class LandedNotificationDeliveriesRow(NotificationDeliveriesRow):
+    """A ``notification_deliveries`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
 class PropertiesRow(TypedDict):
     """properties: Real estate registered to a person at the land registry."""
 
@@ -496,10 +543,12 @@ __all__ = [
     "LandedFreezeOrdersRow",
     "LandedInquiriesRow",
     "LandedMessageLogRow",
+    "LandedNotificationDeliveriesRow",
     "LandedPropertiesRow",
     "LandedSecurityHoldingsRow",
     "LandedVehiclesRow",
     "MessageLogRow",
+    "NotificationDeliveriesRow",
     "PropertiesRow",
     "SecurityHoldingsRow",
     "VehiclesRow",

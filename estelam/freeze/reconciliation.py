@@ -197,10 +197,10 @@ class LandedLedger:
         """Deliver landed batches that were never delivered, then land and deliver the notifications owed for
         acknowledgements that have none (a crash between the steps, an acknowledgement posted to the API)."""
         landed = read_landed(notifications.FEED)
-        settled = 0
-        for (undelivered_batch, day), rows in notifications.undelivered_batches(landed).items():
-            notifications.deliver(rows, batch_id=undelivered_batch, partition=day)
-            settled += len(rows)
+        undelivered = notifications.undelivered(landed)
+        if undelivered:
+            notifications.deliver(undelivered, batch_id=batch_id, partition=partition)
+        settled = len(undelivered)
         owed = notifications.owed(self.attempts(), self.acknowledgements(),
                                   {str(n["notification_id"]) for n in landed})
         if owed:
