@@ -407,7 +407,7 @@ class NotificationDeliveriesRow(TypedDict):
     """Why it failed (the last error)"""
     provider_message_id: str | None
     """The channel's id of the message (SMS gateway id"""
-    at: datetime
+    state_at: datetime
     """When the state was reached (UTC)."""
     idempotency_key: str
     """notification_id and channel; the key a channel is given."""

@@ -112,7 +112,7 @@ def _row(notice: Mapping[str, object], channel: str, contact: Contact | None, st
     return {"notification_id": notification_id, "channel": channel,
             "recipient_masked": masked(channel, recipient(channel, contact)),
             "language": contact.language if contact else texts.DEFAULT_LANGUAGE, "state": state,
-            "attempt": attempt, "reason": reason, "provider_message_id": provider_id, "at": datetime.now(UTC),
+            "attempt": attempt, "reason": reason, "provider_message_id": provider_id, "state_at": datetime.now(UTC),
             "idempotency_key": delivery_key(notification_id, channel)}
 
 
