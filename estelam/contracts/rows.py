@@ -14,6 +14,7 @@ from typing import Literal, TypedDict
 
 #: Every landed feed, by name.
 FeedName = Literal[
+    "alerts",
     "bank_accounts",
     "case_directives",
     "case_events",
@@ -27,6 +28,53 @@ FeedName = Literal[
     "security_holdings",
     "vehicles",
 ]
+
+
+class AlertsRow(TypedDict):
+    """alerts: Alerts for operators and courts: a failed DAG task, an agency past its reply deadline or with its
+    circuit breaker open, money frozen beyond a debt at a cycle end, an audit verification failure, an anomaly.
+    The alert id is its deduplication key: an alert raised again is neither recorded nor delivered again. One row
+    per state of its delivery over one channel (e-mail to the operators, a JSON POST to the webhook; log when none
+    is configured).
+    """
+
+    alert_id: str
+    """The deduplication key: the kind and what it is about (kind:agency:round, kind:case:…)."""
+    kind: str
+    """What happened."""
+    severity: str
+    """How urgent."""
+    subject: str
+    """One line for a person."""
+    detail: str
+    """What was found (names no person; an actor's account for an anomaly)."""
+    case_id: str | None
+    """The case it concerns"""
+    agency_id: str | None
+    """The agency it concerns"""
+    raised_at: datetime
+    """When it was first raised (UTC)."""
+    channel: str
+    """How it was delivered."""
+    state: str
+    """What the channel did with it."""
+    attempt: int
+    """Attempts made so far (0 when queued)."""
+    reason: str | None
+    """Why it failed"""
+    state_at: datetime
+    """When the state was reached (UTC)."""
+
+
+class LandedAlertsRow(AlertsRow):
+    """A ``alerts`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
 
 
 class BankAccountsRow(TypedDict):
@@ -527,6 +575,7 @@ class LandedVehiclesRow(VehiclesRow):
 
 
 __all__ = [
+    "AlertsRow",
     "BankAccountsRow",
     "CaseDirectivesRow",
     "CaseEventsRow",
@@ -535,6 +584,7 @@ __all__ = [
     "FreezeAcknowledgementsRow",
     "FreezeOrdersRow",
     "InquiriesRow",
+    "LandedAlertsRow",
     "LandedBankAccountsRow",
     "LandedCaseDirectivesRow",
     "LandedCaseEventsRow",

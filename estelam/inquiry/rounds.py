@@ -26,6 +26,7 @@ from time import perf_counter
 
 from connectors import AgencyClient, client_for
 from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, BatchAnswers
+from connectors.shared_state import shared_state
 from estelam.access.audit import AuditAction, AuditRecord
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record, enforcement_purpose
 from estelam.contracts.registry import load_agency_registry
@@ -43,6 +44,7 @@ from estelam.core.exceptions import AgencyError, AgencyUnavailable
 from estelam.core.keys import stable_id
 from estelam.core.log import event_fields
 from estelam.ingest.landing import LandingResult, validate_and_land
+from estelam.outputs import alerts
 
 logger = logging.getLogger(__name__)
 
@@ -294,6 +296,9 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
         if own_client:
             agency.close()
     summary = RoundSummary(agency_id=instance.agency_id, **totals)
+    breaker = shared_state(settings.current().resilience_store).breaker(instance.agency_id).state
+    alerts.raise_alerts(alerts.round_alerts(instance.agency_id, round_id, deadline_missed=summary.deadline_missed,
+                                            sent=summary.sent, breaker=breaker))
     logger.info("round %s: %s answered %d of %d inquiries in %d calls (%d assets landed, %d quarantined)",
                 round_id, instance.agency_id, totals[str(InquiryStatus.ANSWERED)], totals["sent"], totals["calls"],
                 totals["assets_landed"], totals["assets_quarantined"],

@@ -41,6 +41,7 @@ TASK_TIMEOUTS = {
     "warehouse_build": timedelta(hours=2),
     "asset_inquiries": timedelta(hours=2),  # one agency's round: its persons in batches, each within the deadline
     "freeze_reconciliation": timedelta(hours=1),
+    "anomaly_detection": timedelta(minutes=30),
 }
 
 

@@ -13,7 +13,7 @@ from tests.settings_support import override
 EXPECTED_FEEDS = {
     "case_events", "inquiries", "bank_accounts", "security_holdings", "vehicles", "properties",
     "freeze_orders", "freeze_acknowledgements", "case_directives", "debtor_notifications", "message_log",
-    "notification_deliveries",
+    "notification_deliveries", "alerts",
 }
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from estelam.core import settings
 
-EXPECTED = {"case_events_ingest", "asset_inquiries", "warehouse_build", "freeze_reconciliation"}
+EXPECTED = {"case_events_ingest", "asset_inquiries", "warehouse_build", "freeze_reconciliation", "anomaly_detection"}
 
 
 @pytest.fixture(scope="module")
