@@ -3,6 +3,7 @@ free port by its fixture and stopped at teardown; and a hub whose settings point
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
 
+from connectors.shared_state import forget_in_process_state
 from estelam.core.settings import PROJECT_ROOT, Settings
 from simulators.sms_gateway import SmsGatewaySimulator
 from tests.settings_support import override
@@ -101,3 +104,48 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: tuple[Mail
     return override(monkeypatch, data_dir=tmp_path / "data", contracts_dir=harness_contracts(tmp_path),
                     smtp_host=LOOPBACK, smtp_port=smtp_port, smtp_from="notices@estelam.test",
                     sms_gateway_url=sms_url, delivery_attempts=3, delivery_backoff_s=0.01)
+
+
+OPERATORS = ["ops@estelam.test", "duty@estelam.test"]
+
+
+class Webhook(ThreadingHTTPServer):
+    received: list[tuple[dict[str, Any], str]]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Webhook
+
+    def do_POST(self) -> None:  # http.server's name
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.server.received.append((json.loads(body), str(self.headers.get("Idempotency-Key"))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # http.server's signature
+        """Quiet."""
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    server = Webhook((LOOPBACK, free_port()), _Handler)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def operators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: tuple[Mailbox, int],
+              webhook: Webhook) -> Iterator[Settings]:
+    _, smtp_port = smtp_server
+    yield override(monkeypatch, data_dir=tmp_path / "data", smtp_host=LOOPBACK, smtp_port=smtp_port,
+                   smtp_from="alerts@estelam.test", alert_emails=",".join(OPERATORS),
+                   alert_webhook_url=f"http://{LOOPBACK}:{webhook.server_address[1]}/hooks/estelam",
+                   delivery_attempts=2, delivery_backoff_s=0.01)
+    forget_in_process_state()  # the round's open breaker stays with this test

@@ -5,21 +5,14 @@ listed to operators by ``GET /alerts``."""
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from connectors.shared_state import forget_in_process_state
 from estelam.access.audit import AuditAction, AuditLog
 from estelam.access.auth import TokenStore
 from estelam.access.consent import ConsentStore
@@ -34,53 +27,8 @@ from estelam.ingest.landing import read_landed
 from estelam.inquiry.rounds import InquiryTarget, run_round
 from estelam.outputs import alerts
 from estelam.outputs.callbacks import on_task_failure
-from tests.notifications.conftest import LOOPBACK, Mailbox, free_port
+from tests.notifications.conftest import LOOPBACK, OPERATORS, Mailbox, Webhook, free_port
 from tests.notifications.test_delivery import national_code
-from tests.settings_support import override
-
-OPERATORS = ["ops@estelam.test", "duty@estelam.test"]
-
-
-class Webhook(ThreadingHTTPServer):
-    received: list[tuple[dict[str, Any], str]]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Webhook
-
-    def do_POST(self) -> None:  # http.server's name
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.server.received.append((json.loads(body), str(self.headers.get("Idempotency-Key"))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # http.server's signature
-        """Quiet."""
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    server = Webhook((LOOPBACK, free_port()), _Handler)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def operators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: tuple[Mailbox, int],
-              webhook: Webhook) -> Iterator[Settings]:
-    _, smtp_port = smtp_server
-    yield override(monkeypatch, data_dir=tmp_path / "data", smtp_host=LOOPBACK, smtp_port=smtp_port,
-                   smtp_from="alerts@estelam.test", alert_emails=",".join(OPERATORS),
-                   alert_webhook_url=f"http://{LOOPBACK}:{webhook.server_address[1]}/hooks/estelam",
-                   delivery_attempts=2, delivery_backoff_s=0.01)
-    forget_in_process_state()  # the round's open breaker stays with this test
 
 
 def arrived(mailbox: Mailbox, webhook: Webhook, kind: str) -> tuple[Counter[str], Counter[str]]:
