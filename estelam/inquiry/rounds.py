@@ -296,9 +296,6 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
         if own_client:
             agency.close()
     summary = RoundSummary(agency_id=instance.agency_id, **totals)
-    breaker = shared_state(settings.current().resilience_store).breaker(instance.agency_id).state
-    alerts.raise_alerts(alerts.round_alerts(instance.agency_id, round_id, deadline_missed=summary.deadline_missed,
-                                            sent=summary.sent, breaker=breaker))
     logger.info("round %s: %s answered %d of %d inquiries in %d calls (%d assets landed, %d quarantined)",
                 round_id, instance.agency_id, totals[str(InquiryStatus.ANSWERED)], totals["sent"], totals["calls"],
                 totals["assets_landed"], totals["assets_quarantined"],
@@ -318,9 +315,18 @@ def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:
     resolved, _ = hook.resolve()
     client = hook.get_client(shared=settings.current().resilience_store)
     try:
-        return run_round(resolved, targets_for(agency_id), round_id=round_id, client=client).as_dict()
+        summary = run_round(resolved, targets_for(agency_id), round_id=round_id, client=client)
     finally:
         client.close()
+    raise_round_alerts(summary, round_id=round_id)
+    return summary.as_dict()
+
+
+def raise_round_alerts(summary: RoundSummary, *, round_id: str) -> None:
+    """Tell the operators what a round's outcome says: inquiries past the agency's deadline, its breaker open."""
+    breaker = shared_state(settings.current().resilience_store).breaker(summary.agency_id).state
+    alerts.raise_alerts(alerts.round_alerts(summary.agency_id, round_id, deadline_missed=summary.deadline_missed,
+                                            sent=summary.sent, breaker=breaker))
 
 
 def agencies_to_ask() -> list[str]:

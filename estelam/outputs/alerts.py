@@ -3,7 +3,7 @@
 Causes (each with its own key, so the same condition raised twice is one alert and one delivery):
 
 - ``task_failed``: an Airflow task failed (:func:`on_task_failure`, every DAG's ``on_failure_callback``);
-- ``agency_deadline_missed`` / ``breaker_open``: a round's outcome (:func:`round_alerts`);
+- ``agency_deadline_missed`` / ``breaker_open``: a round's outcome (:func:`round_alerts`, after the DAG task's round);
 - ``frozen_beyond_debt``: at a reconciliation cycle's end, a debtor's frozen total above what they owe;
 - ``audit_verification_failed``: ``estelam audit verify`` or the ``anomaly_detection`` DAG found a broken chain;
 - ``anomaly``: a user who looked at many unrelated persons (:func:`audit_alerts`, the ``anomaly_detection`` DAG).
