@@ -10,6 +10,7 @@ from airflow.sdk import dag, get_current_context, task
 
 from estelam.orchestration.airflow_assets import INQUIRY_ANSWERS
 from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL
+from estelam.outputs.callbacks import on_task_failure
 
 
 @dag(
@@ -17,7 +18,7 @@ from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"execution_timeout": TASK_TIMEOUTS["asset_inquiries"]},
+    default_args={"execution_timeout": TASK_TIMEOUTS["asset_inquiries"], "on_failure_callback": on_task_failure},
     tags=["estelam", "inquiries"],
     doc_md=__doc__,
 )

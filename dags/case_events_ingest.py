@@ -10,6 +10,7 @@ from airflow.sdk import dag, task
 
 from estelam.orchestration.airflow_assets import CASE_EVENTS
 from estelam.orchestration.pools import TASK_TIMEOUTS
+from estelam.outputs.callbacks import on_task_failure
 
 
 @dag(
@@ -17,7 +18,7 @@ from estelam.orchestration.pools import TASK_TIMEOUTS
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"execution_timeout": TASK_TIMEOUTS["case_events_ingest"]},
+    default_args={"execution_timeout": TASK_TIMEOUTS["case_events_ingest"], "on_failure_callback": on_task_failure},
     tags=["estelam", "court"],
     doc_md=__doc__,
 )

@@ -14,6 +14,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from estelam.orchestration.airflow_assets import FREEZE_ACKNOWLEDGEMENTS, WAREHOUSE
 from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL
+from estelam.outputs.callbacks import on_task_failure
 
 
 @dag(
@@ -21,7 +22,7 @@ from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"execution_timeout": TASK_TIMEOUTS["freeze_reconciliation"]},
+    default_args={"execution_timeout": TASK_TIMEOUTS["freeze_reconciliation"], "on_failure_callback": on_task_failure},
     tags=["estelam", "freezes"],
     doc_md=__doc__,
 )

@@ -11,6 +11,7 @@ from airflow.sdk import dag, task
 
 from estelam.orchestration.airflow_assets import CASE_EVENTS, FREEZE_ACKNOWLEDGEMENTS, INQUIRY_ANSWERS, WAREHOUSE
 from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL, WAREHOUSE_WRITER_SLOTS
+from estelam.outputs.callbacks import on_task_failure
 
 
 @dag(
@@ -18,7 +19,7 @@ from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL, WAREHOUSE
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"execution_timeout": TASK_TIMEOUTS["warehouse_build"]},
+    default_args={"execution_timeout": TASK_TIMEOUTS["warehouse_build"], "on_failure_callback": on_task_failure},
     tags=["estelam", "warehouse"],
     doc_md=__doc__,
 )

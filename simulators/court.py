@@ -28,6 +28,9 @@ def event_record(event: CaseEvent) -> dict[str, object]:
         "amount_rial": event.amount_rial,
         "channel": event.channel,
         "automated": event.automated,
+        "debtor_email": event.debtor_email,
+        "debtor_mobile": event.debtor_mobile,
+        "debtor_language": event.debtor_language,
     }
 
 

@@ -174,6 +174,9 @@ class CaseEvent:
     amount_rial: int | None = None
     channel: str | None = None
     automated: bool = True
+    debtor_email: str | None = None
+    debtor_mobile: str | None = None
+    debtor_language: str | None = None
 
 
 class _EventDetails(TypedDict, total=False):
@@ -182,6 +185,43 @@ class _EventDetails(TypedDict, total=False):
     amount_rial: int | None
     channel: str | None
     automated: bool
+    debtor_email: str | None
+    debtor_mobile: str | None
+    debtor_language: str | None
+
+
+class _Contact(TypedDict, total=False):
+    """The debtor's contact details a filing carries."""
+
+    debtor_email: str | None
+    debtor_mobile: str | None
+    debtor_language: str | None
+
+
+#: Share of debtors with an e-mail address, with a mobile number, and who read Arabic or English (else Persian).
+CONTACT_EMAIL_SHARE = 0.7
+CONTACT_MOBILE_SHARE = 0.9
+CONTACT_LANGUAGES = (("ar", 0.05), ("en", 0.05))
+
+
+def contact_of(person: Person) -> _Contact:
+    """The debtor's contact details the court registered (derived from the person alone: stable per person,
+    without consuming the world's random streams)."""
+    digest = zlib.crc32(f"contact:{person.person_id}".encode())
+    rng = random.Random(digest)
+    details: _Contact = {}
+    if rng.random() < CONTACT_EMAIL_SHARE:
+        details["debtor_email"] = f"p{person.person_id}@mail.example.ir"
+    if rng.random() < CONTACT_MOBILE_SHARE:
+        details["debtor_mobile"] = f"09{rng.randrange(10**9):09d}"
+    draw, language = rng.random(), "fa"
+    for code, share in CONTACT_LANGUAGES:
+        if draw < share:
+            language = code
+            break
+        draw -= share
+    details["debtor_language"] = language
+    return details
 
 
 @dataclass(frozen=True)
@@ -444,7 +484,7 @@ class World:
                 occurred_at=at, court_code=court, debtor_id=debtor.person_id, debtor_kind=debtor.kind,
                 debtor_name=debtor.name, creditor_name=creditor.name, **extra))
 
-        add(CaseEventType.FILED, 0, amount_rial=owed, automated=True)
+        add(CaseEventType.FILED, 0, amount_rial=owed, automated=True, **contact_of(debtor))
         add(CaseEventType.REFERRED, rng.uniform(0.1, 4), automated=rng.random() < 0.9)
         add(CaseEventType.NOTIFIED, rng.uniform(2, 48), channel="electronic" if rng.random() < 0.94 else "paper",
             automated=True)

@@ -16,7 +16,18 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from estelam.access.audit import AuditAction, Outcome
-from estelam.api import agencies, central_bank, fugitives, judges, metrics, public, record, soap, statistics
+from estelam.api import (
+    agencies,
+    alerts,
+    central_bank,
+    fugitives,
+    judges,
+    metrics,
+    public,
+    record,
+    soap,
+    statistics,
+)
 from estelam.api.dependencies import ANONYMOUS, MAX_AUDITED_PATH, MAX_AUDITED_REASON, audit_refusal, bounded
 from estelam.api.guard import RequestGuard
 from estelam.api.services import ApiSettings
@@ -117,7 +128,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_exception_handler(WarehouseError, _warehouse_busy)
     app.add_exception_handler(RequestValidationError, _invalid)
     metrics.instrument(app)
-    for module in (judges, agencies, soap, public, central_bank, statistics, record, metrics):
+    for module in (judges, agencies, soap, public, central_bank, statistics, record, alerts, metrics):
         app.include_router(module.router)
     app.include_router(statistics.open_router)
     app.include_router(fugitives.router)

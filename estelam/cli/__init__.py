@@ -10,7 +10,7 @@ them through :func:`estelam.cli.checkout.import_development_module`.
 Exit codes: 0 done; 1 an Estelam error (``error: <message>`` on stderr) or a failed check; 2 a usage
 error, or a development command run without the development checkout.
 
-May import: every room (core, contracts, ingest, access, orchestration, cases, warehouse, freeze, inquiry,
+May import: every room (core, contracts, ingest, access, orchestration, outputs, cases, warehouse, freeze, inquiry,
 reporting, api); ``simulators`` and ``benchmarks`` only through importlib, inside a command.
 """
 

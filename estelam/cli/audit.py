@@ -15,6 +15,7 @@ from estelam.access.chain import Verification
 from estelam.access.checkpoints import Checkpoint, public_key_from_text, signer
 from estelam.access.message_log import MessageLog
 from estelam.core.exceptions import RecordError
+from estelam.outputs import alerts
 
 audit_app = typer.Typer(
     help="The audit and message logs: verify their chains and signatures, list who looked at a person, "
@@ -72,6 +73,9 @@ def verify(log: LogOption = None, checkpoint: HeldOption = None, public_key: Pub
     for name, report in reports:
         _report(name, report)
     if not all(report.ok for _, report in reports):
+        alerts.raise_alerts(alerts.Alert("audit_verification_failed", f"{name.split()[0]}:{report.head}", "critical",
+                                         f"{name} verification failed ({len(report.problems)} problems)",
+                                         "\n".join(report.problems[:20])) for name, report in reports if not report.ok)
         raise typer.Exit(1)
 
 

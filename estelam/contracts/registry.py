@@ -328,6 +328,7 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
                                           defaults.get("reply_deadline_s", DEFAULT_REPLY_DEADLINE_S), where),
                 timeout_s=_seconds(spec, "timeout_s", defaults.get("timeout_s", DEFAULT_CALL_TIMEOUT_S), where),
                 name_fa=str(spec.get("name_fa", "")),
+                name_ar=str(spec.get("name_ar", "")),
                 rate_limit_per_s=_positive(spec, "rate_limit_per_s", defaults.get("rate_limit_per_s"), where),
                 credentials=_credentials_reference(spec.get("credentials"), where, root),
                 demo_credentials=bool(spec.get("demo_credentials", defaults.get("demo_credentials", False))),

@@ -14,6 +14,7 @@ from typing import Literal, TypedDict
 
 #: Every landed feed, by name.
 FeedName = Literal[
+    "alerts",
     "bank_accounts",
     "case_directives",
     "case_events",
@@ -22,11 +23,59 @@ FeedName = Literal[
     "freeze_orders",
     "inquiries",
     "message_log",
+    "notification_deliveries",
     "properties",
     "register_pushes",
     "security_holdings",
     "vehicles",
 ]
+
+
+class AlertsRow(TypedDict):
+    """alerts: Alerts for operators and courts: a failed DAG task, an agency past its reply deadline or with its
+    circuit breaker open, money frozen beyond a debt at a cycle end, an audit verification failure, an anomaly.
+    The alert id is its deduplication key: an alert raised again is neither recorded nor delivered again. One row
+    per state of its delivery over one channel (e-mail to the operators, a JSON POST to the webhook; log when none
+    is configured).
+    """
+
+    alert_id: str
+    """The deduplication key: the kind and what it is about (kind:agency:round, kind:case:…)."""
+    kind: str
+    """What happened."""
+    severity: str
+    """How urgent."""
+    subject: str
+    """One line for a person."""
+    detail: str
+    """What was found (names no person; an actor's account for an anomaly)."""
+    case_id: str | None
+    """The case it concerns"""
+    agency_id: str | None
+    """The agency it concerns"""
+    raised_at: datetime
+    """When it was first raised (UTC)."""
+    channel: str
+    """How it was delivered."""
+    state: str
+    """What the channel did with it."""
+    attempt: int
+    """Attempts made so far (0 when queued)."""
+    reason: str | None
+    """Why it failed"""
+    state_at: datetime
+    """When the state was reached (UTC)."""
+
+
+class LandedAlertsRow(AlertsRow):
+    """A ``alerts`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
 
 
 class BankAccountsRow(TypedDict):
@@ -121,6 +170,12 @@ class CaseEventsRow(TypedDict):
     """For notified"""
     automated: bool
     """Whether the step ran without human intervention."""
+    debtor_email: str | None
+    """For filed, the debtor's e-mail address registered for electronic notices (empty when none)."""
+    debtor_mobile: str | None
+    """For filed, the debtor's mobile number registered for SMS notices (09 and nine digits; empty when none)."""
+    debtor_language: str | None
+    """For filed, the language the debtor reads notices in (Persian when empty)."""
 
 
 class LandedCaseEventsRow(CaseEventsRow):
@@ -378,6 +433,46 @@ class LandedMessageLogRow(MessageLogRow):
     """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
 
 
+class NotificationDeliveriesRow(TypedDict):
+    """notification_deliveries: How each debtor notification reached the debtor: one row per state of its delivery
+    over one channel (queued before the send, then sent, delivered or failed with a reason). The idempotency key
+    (notification id and channel) is what a channel is given so a notification is never sent twice over it. No raw
+    account or asset reference: the recipient is masked and the text is never stored here.
+    """
+
+    notification_id: str
+    """The notification delivered (debtor_notifications)."""
+    channel: str
+    """How it was sent (outbox is the file fallback with no channel configured)."""
+    recipient_masked: str
+    """The address or number, masked (a***@example.ir, ******1234)."""
+    language: str
+    """The language of the text sent."""
+    state: str
+    """What the channel did with it."""
+    attempt: int
+    """Attempts made so far (0 when queued)."""
+    reason: str | None
+    """Why it failed (the last error)"""
+    provider_message_id: str | None
+    """The channel's id of the message (SMS gateway id"""
+    state_at: datetime
+    """When the state was reached (UTC)."""
+    idempotency_key: str
+    """notification_id and channel; the key a channel is given."""
+
+
+class LandedNotificationDeliveriesRow(NotificationDeliveriesRow):
+    """A ``notification_deliveries`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
 class PropertiesRow(TypedDict):
     """properties: Real estate registered to a person at the land registry."""
 
@@ -528,6 +623,7 @@ class LandedVehiclesRow(VehiclesRow):
 
 
 __all__ = [
+    "AlertsRow",
     "BankAccountsRow",
     "CaseDirectivesRow",
     "CaseEventsRow",
@@ -536,6 +632,7 @@ __all__ = [
     "FreezeAcknowledgementsRow",
     "FreezeOrdersRow",
     "InquiriesRow",
+    "LandedAlertsRow",
     "LandedBankAccountsRow",
     "LandedCaseDirectivesRow",
     "LandedCaseEventsRow",
@@ -544,11 +641,13 @@ __all__ = [
     "LandedFreezeOrdersRow",
     "LandedInquiriesRow",
     "LandedMessageLogRow",
+    "LandedNotificationDeliveriesRow",
     "LandedPropertiesRow",
     "LandedRegisterPushesRow",
     "LandedSecurityHoldingsRow",
     "LandedVehiclesRow",
     "MessageLogRow",
+    "NotificationDeliveriesRow",
     "PropertiesRow",
     "RegisterPushesRow",
     "SecurityHoldingsRow",

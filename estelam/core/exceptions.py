@@ -162,3 +162,13 @@ class RequestRejected(AccessError):
     def __init__(self, message: str, *, status_code: int = 422) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class DeliveryError(EstelamError):
+    """A message to a person could not be handed to its channel (mail server, SMS gateway, webhook).
+
+    ``permanent`` when retrying cannot help (a refused number, a rejected address); else a retry may."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -22,6 +22,14 @@ ESTELAM_SIGNING_KEY         the same key given inline (a secret manager's inject
 ESTELAM_MESSAGE_RETENTION_DAYS  how long message bodies are kept (the index and hashes stay) (3650)
 ESTELAM_RESILIENCE_STORE    redis://… where every process shares each agency's circuit breaker and rate limit
                             (unset: each process keeps its own, shared by its threads and clients)
+ESTELAM_SMTP_HOST           the mail server notifications and alerts are sent through (unset: no e-mail)
+ESTELAM_SMTP_PORT / _USER / _PASSWORD / _FROM / _STARTTLS   its port (25), login, sender, STARTTLS (off)
+ESTELAM_SMS_GATEWAY_URL     the SMS gateway (contracts/agencies/sms_gateway.openapi.yaml) (unset: no SMS)
+ESTELAM_SMS_GATEWAY_TOKEN   its bearer token
+ESTELAM_DELIVERY_ATTEMPTS   attempts per notification and channel before it is ``failed`` (3)
+ESTELAM_DELIVERY_BACKOFF_S  the first wait between attempts, doubled each time (1.0)
+ESTELAM_ALERT_EMAILS        operators' addresses alerts are mailed to (comma-separated)
+ESTELAM_ALERT_WEBHOOK_URL   where alerts are POSTed as JSON
 ==========================  =====================================================================
 
 :func:`current` reads them the first time it is called in a process and keeps the result; code
@@ -78,6 +86,18 @@ class Settings(BaseSettings):
     signing_key: str | None = Field(default=None, repr=False, description="the checkpoint key, inline")
     message_retention_days: int = Field(default=DEFAULT_MESSAGE_RETENTION_DAYS, ge=1)
     resilience_store: str | None = Field(default=None, description="redis://… for shared breakers and rate limits")
+    smtp_host: str | None = Field(default=None, description="the mail server for notifications and alerts")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_from: str = Field(default="notices@estelam.invalid", description="the sender of notices and alerts")
+    smtp_starttls: bool = False
+    sms_gateway_url: str | None = Field(default=None, description="the SMS gateway's base URL")
+    sms_gateway_token: str | None = Field(default=None, repr=False)
+    delivery_attempts: int = Field(default=3, ge=1, le=20)
+    delivery_backoff_s: float = Field(default=1.0, ge=0)
+    alert_emails: str = Field(default="", description="operators' e-mail addresses, comma-separated")
+    alert_webhook_url: str | None = None
 
     @property
     def warehouse_path(self) -> Path:

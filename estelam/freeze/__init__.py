@@ -2,8 +2,8 @@
 against), the order ledger derived from immutable logs, reconciliation that pushes the difference, agencies'
 acknowledgements and debtor notifications.
 
-May import: core, contracts, connectors, ingest, cases, warehouse (reads). Names are loaded on first use, so
-importing the planner never pulls in the connectors.
+May import: core, contracts, connectors, ingest, cases, warehouse (reads), outputs (delivery, alerts). Names are
+loaded on first use, so importing the planner never pulls in the connectors.
 """
 
 from __future__ import annotations

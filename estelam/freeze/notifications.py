@@ -1,50 +1,29 @@
 """Tell the debtor: every acknowledged freeze, release and transfer becomes a notification.
 
 What was done, where (agency and asset), how much, why and under which case. Notifications are
-landed as the ``debtor_notifications`` feed (validated like any other) and delivered, for now, as
-one readable JSON-lines file per reconciliation batch under ``<data>/notifications/dt=…/``.
+landed as the ``debtor_notifications`` feed (validated like any other) and delivered over e-mail and SMS in the
+debtor's language, each delivery a landed state (``estelam.outputs.notify``; the file outbox when no channel is
+configured).
 Confidential cases are flagged: the serving layer decides who may read their notifications.
 
 A notification is **owed until delivered**, derived from state rather than left to one step's side
 effect: :func:`owed` finds every acknowledgement that moved money and has no landed notification
 (a crash after the acknowledgements landed, an acknowledgement posted to the API), and
-:func:`undelivered_batches` every landed notification batch with no delivery; each reconciliation
+:func:`undelivered` every landed notification with no final delivery state; each reconciliation
 cycle settles both first, so a rerun produces exactly the missing ones.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
-from estelam.core import settings
 from estelam.core.domain import Acknowledgement, AckStatus, OrderKind
+from estelam.ingest.landing import read_landed
+from estelam.outputs import notify, texts
 
 FEED = "debtor_notifications"
-DELIVERY_SUBDIR = "notifications"
-
-#: What the debtor reads, per kind of order (Persian: the debtor's language).
-ACTION_TEXT = {
-    OrderKind.FREEZE: "توقیف",
-    OrderKind.RELEASE: "رفع توقیف",
-    OrderKind.TRANSFER: "انتقال به حساب دادگستری",
-}
-#: Why, per reason code of the order.
-REASON_TEXT = {
-    "new_freeze": "بدهی پرداخت‌نشده‌ی پرونده",
-    "top_up": "تکمیل توقیف تا میزان بدهی",
-    "excess": "مازاد بر بدهی",
-    "debt_reduced": "کاهش بدهی پرونده",
-    "asset_changed": "تغییر موجودی یا وضعیت دارایی",
-    "case_paid": "پرداخت کامل بدهی",
-    "case_closed": "مختومه شدن پرونده",
-    "collection": "دستور وصول قاضی اجرا",
-}
-
 
 @dataclass(frozen=True)
 class OrderContext:
@@ -58,10 +37,11 @@ class OrderContext:
 
 
 def message(ack: Acknowledgement, context: OrderContext) -> str:
-    """The sentence the debtor reads: what, how much, where, why, which case."""
-    return (f"{ACTION_TEXT[context.kind]} {ack.acknowledged_amount_rial:,} ریال از {ack.asset_ref} نزد "
-            f"{ack.agency_id}، به سبب {REASON_TEXT.get(context.reason_code, context.reason_code)}، "
-            f"پرونده‌ی اجرایی {ack.case_id}")
+    """The sentence the debtor reads (Persian): what, how much, where (the agency's name, the asset masked to its
+    last 4 characters), why, which case. Delivery renders it again in the debtor's language (``estelam.outputs``)."""
+    return texts.sentence({"action": str(context.kind), "amount_rial": ack.acknowledged_amount_rial,
+                           "asset_kind": context.asset_kind, "asset_ref": ack.asset_ref, "agency_id": ack.agency_id,
+                           "reason_code": context.reason_code, "case_id": ack.case_id})
 
 
 def notification_records(acks: Iterable[Acknowledgement], contexts: Mapping[str, OrderContext]
@@ -115,41 +95,28 @@ def owed(attempts: Iterable[Mapping[str, object]], acks: Iterable[Mapping[str, o
     return notification_records(unique.values(), contexts)
 
 
-def undelivered_batches(landed: Iterable[Mapping[str, object]]) -> dict[tuple[str, date], list[dict[str, object]]]:
-    """Landed notification batches whose delivery file is missing, with their rows (landed, not yet sent)."""
-    batches: dict[tuple[str, date], list[dict[str, object]]] = {}
-    for row in landed:
-        key = (str(row["_batch_id"]), row["dt"])
-        batches.setdefault(key, []).append(  # type: ignore[arg-type]  # dt is the landed partition's date
-            {k: v for k, v in row.items() if not k.startswith("_") and k != "dt"})
-    return {key: rows for key, rows in batches.items() if not delivery_path(*key).is_file()}
+def undelivered(landed: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
+    """Landed notifications still owed a delivery (never sent, or left queued by a crash or a channel down)."""
+    rows = [{k: v for k, v in row.items() if not k.startswith("_") and k != "dt"} for row in landed]
+    return [dict(n) for n in notify.undelivered(rows)]
 
 
-def delivery_path(batch_id: str, partition: date) -> Path:
-    return settings.data_dir() / DELIVERY_SUBDIR / f"dt={partition.isoformat()}" / f"{batch_id}.jsonl"
-
-
-def deliver(rows: list[dict[str, object]], *, batch_id: str, partition: date) -> Path | None:
-    """Write the notifications of one batch as readable JSON lines (atomically; a rerun replaces the file)."""
-    if not rows:
-        return None
-    path = delivery_path(batch_id, partition)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+def deliver(rows: list[dict[str, object]], *, batch_id: str, partition: date) -> notify.DeliveryReport:
+    """Deliver the notifications of one batch over their channels (``estelam.outputs.notify``): each
+    notification and channel once, its states landed in ``notification_deliveries``."""
+    return notify.deliver(rows, partition=partition, run_prefix=batch_id)
 
 
 def delivered(person_id: str | None = None) -> list[dict[str, object]]:
-    """Every notification delivered so far (optionally to one debtor), oldest file first."""
-    folder = settings.data_dir() / DELIVERY_SUBDIR
+    """Every notification handed to a channel so far (optionally to one debtor): one row per notification and
+    channel that reached ``sent`` or ``delivered``, the notification's columns with ``channel`` and ``state``."""
+    notices = {str(n["notification_id"]): n for n in read_landed(FEED)}
     rows: list[dict[str, object]] = []
-    for path in sorted(folder.glob("dt=*/*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            if person_id is None or row["person_id"] == person_id:
-                rows.append(row)
+    for d in read_landed(notify.FEED):
+        notice = notices.get(str(d["notification_id"]))
+        if d["state"] not in ("sent", "delivered") or notice is None:
+            continue
+        if person_id is None or notice["person_id"] == person_id:
+            rows.append({k: v for k, v in notice.items() if not k.startswith("_") and k != "dt"}
+                        | {"channel": d["channel"], "state": d["state"]})
     return rows

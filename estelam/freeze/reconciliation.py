@@ -40,7 +40,7 @@ from estelam.core import settings
 from estelam.core.domain import Acknowledgement, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError
 from estelam.core.log import event_fields
-from estelam.freeze import notifications
+from estelam.freeze import checks, notifications
 from estelam.freeze.acknowledgements import AcknowledgementClaims, Claim
 from estelam.freeze.ledger import (
     ACKS_FEED,
@@ -56,6 +56,7 @@ from estelam.freeze.ledger import (
 )
 from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL, KnownAsset, plan_freezes
 from estelam.ingest.landing import read_landed, validate_and_land
+from estelam.outputs import alerts
 
 logger = logging.getLogger(__name__)
 
@@ -197,10 +198,10 @@ class LandedLedger:
         """Deliver landed batches that were never delivered, then land and deliver the notifications owed for
         acknowledgements that have none (a crash between the steps, an acknowledgement posted to the API)."""
         landed = read_landed(notifications.FEED)
-        settled = 0
-        for (undelivered_batch, day), rows in notifications.undelivered_batches(landed).items():
-            notifications.deliver(rows, batch_id=undelivered_batch, partition=day)
-            settled += len(rows)
+        undelivered = notifications.undelivered(landed)
+        if undelivered:
+            notifications.deliver(undelivered, batch_id=batch_id, partition=partition)
+        settled = len(undelivered)
         owed = notifications.owed(self.attempts(), self.acknowledgements(),
                                   {str(n["notification_id"]) for n in landed})
         if owed:
@@ -311,11 +312,15 @@ def run_cycle(cycle_id: str, *, today: date | None = None) -> CycleSummary:
     view = load_view()
     clients = _ClientsOnDemand(lambda agency_id: hook_for(registry.instance(agency_id)).get_client(
         shared=settings.current().resilience_store))  # the agency's Airflow Connection, or the registry's entry
+    ledger = LandedLedger()
     try:
-        return reconcile(cycle_id, view, LandedLedger(), clients, now=now, partition=today,
-                         deadlines_s={i.agency_id: i.reply_deadline_s for i in registry.instances})
+        summary = reconcile(cycle_id, view, ledger, clients, now=now, partition=today,
+                            deadlines_s={i.agency_id: i.reply_deadline_s for i in registry.instances})
     finally:
         clients.close()
+    excess = checks.frozen_beyond_debt(view, ledger_state(ledger.attempts(), ledger.acknowledgements()))
+    alerts.raise_alerts(alerts.frozen_beyond_debt_alerts(excess, cycle_id=cycle_id))
+    return summary
 
 
 class _ClientsOnDemand(dict[str, AgencyClient]):

@@ -1,7 +1,7 @@
 """Asking agencies about persons: batched inquiry rounds (the DAG path) and the on-demand inquiry for one debtor,
 each inquiry ending in one recorded state.
 
-May import: core, contracts, connectors, ingest.
+May import: core, contracts, connectors, ingest, outputs (a round's alerts).
 """
 
 from __future__ import annotations

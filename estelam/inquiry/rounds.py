@@ -26,6 +26,7 @@ from time import perf_counter
 
 from connectors import AgencyClient, client_for
 from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, BatchAnswers
+from connectors.shared_state import shared_state
 from estelam.access.audit import AuditAction, AuditRecord
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record, enforcement_purpose
 from estelam.contracts.registry import load_agency_registry
@@ -44,6 +45,7 @@ from estelam.core.keys import stable_id
 from estelam.core.log import event_fields
 from estelam.ingest.landing import LandingResult, validate_and_land
 from estelam.ingest.validation import Engine
+from estelam.outputs import alerts
 
 logger = logging.getLogger(__name__)
 
@@ -316,9 +318,18 @@ def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:
     resolved, _ = hook.resolve()
     client = hook.get_client(shared=settings.current().resilience_store)
     try:
-        return run_round(resolved, targets_for(agency_id), round_id=round_id, client=client).as_dict()
+        summary = run_round(resolved, targets_for(agency_id), round_id=round_id, client=client)
     finally:
         client.close()
+    raise_round_alerts(summary, round_id=round_id)
+    return summary.as_dict()
+
+
+def raise_round_alerts(summary: RoundSummary, *, round_id: str) -> None:
+    """Tell the operators what a round's outcome says: inquiries past the agency's deadline, its breaker open."""
+    breaker = shared_state(settings.current().resilience_store).breaker(summary.agency_id).state
+    alerts.raise_alerts(alerts.round_alerts(summary.agency_id, round_id, deadline_missed=summary.deadline_missed,
+                                            sent=summary.sent, breaker=breaker))
 
 
 def agencies_to_ask() -> list[str]:

@@ -42,6 +42,7 @@ TASK_TIMEOUTS = {
     "asset_inquiries": timedelta(hours=2),  # one agency's round: its persons in batches, each within the deadline
     "freeze_reconciliation": timedelta(hours=1),
     "register_push": timedelta(minutes=30),
+    "anomaly_detection": timedelta(minutes=30),
 }
 
 

@@ -39,6 +39,7 @@ MARTS: tuple[str, ...] = (
     "kpi_enforcement_steps",
     "kpi_freezes",
     "kpi_inquiries_daily",
+    "kpi_notification_deliveries",
     "kpi_notifications",
     "kpi_response_times",
     "person_assets",

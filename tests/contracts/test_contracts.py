@@ -14,6 +14,7 @@ EXPECTED_FEEDS = {
     "case_events", "inquiries", "bank_accounts", "security_holdings", "vehicles", "properties",
     "freeze_orders", "freeze_acknowledgements", "case_directives", "debtor_notifications", "message_log",
     "register_pushes",
+    "notification_deliveries", "alerts",
 }
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from estelam.core import settings
 
-EXPECTED = {"case_events_ingest", "asset_inquiries", "warehouse_build", "freeze_reconciliation", "register_push"}
+EXPECTED = {"case_events_ingest", "asset_inquiries", "warehouse_build", "freeze_reconciliation", "register_push",
+            "anomaly_detection"}
 
 
 @pytest.fixture(scope="module")

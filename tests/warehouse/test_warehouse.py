@@ -159,6 +159,13 @@ def land_freezes(data_dir: Path, landed: Landed, at: datetime) -> None:
                 landed.frozen_case = case.case_id
     land(data_dir, "freeze_orders", orders, "hub-orders-0001", at)
     land(data_dir, "freeze_acknowledgements", acks, "acks-0001", at + timedelta(minutes=1))
+    moved = [a for a in acks if a["acknowledged_amount_rial"] > 0]
+    land(data_dir, "notification_deliveries", [  # the debtor told by SMS: queued, then delivered
+        {"notification_id": a["order_id"], "channel": "sms", "recipient_masked": "****4567", "language": "fa",
+         "state": state, "attempt": attempt, "reason": None, "provider_message_id": "sms-1",
+         "state_at": at + timedelta(minutes=2 + attempt), "idempotency_key": f"{a['order_id']}.sms"}
+        for a in moved for state, attempt in (("queued", 0), ("delivered", 1))], "deliveries-0001",
+        at + timedelta(minutes=5))
 
 
 @pytest.fixture(scope="module")

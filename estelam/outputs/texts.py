@@ -1,0 +1,101 @@
+"""What a debtor reads, in their language (Persian by default, Arabic, English): what was done, how much, on
+which asset (masked to its last 4 characters), at which agency (by its name), why, under which case."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+from estelam.contracts.registry import load_agency_registry
+from estelam.core import settings
+from estelam.core.exceptions import ContractError
+
+LANGUAGES = ("fa", "ar", "en")
+DEFAULT_LANGUAGE = "fa"
+VISIBLE = 4
+
+ACTION = {
+    "fa": {"freeze": "توقیف", "release": "رفع توقیف", "transfer": "انتقال به حساب دادگستری"},
+    "ar": {"freeze": "حجز", "release": "رفع الحجز عن", "transfer": "تحويل إلى حساب السلطة القضائية"},
+    "en": {"freeze": "Freeze", "release": "Release", "transfer": "Transfer to the judiciary's account"},
+}
+REASON = {
+    "fa": {"new_freeze": "بدهی پرداخت‌نشده‌ی پرونده", "top_up": "تکمیل توقیف تا میزان بدهی",
+           "excess": "مازاد بر بدهی", "debt_reduced": "کاهش بدهی پرونده",
+           "asset_changed": "تغییر موجودی یا وضعیت دارایی", "case_paid": "پرداخت کامل بدهی",
+           "case_closed": "مختومه شدن پرونده",
+           "collection": "دستور وصول قاضی اجرا"},
+    "ar": {"new_freeze": "دين غير مسدد في الملف", "top_up": "استكمال الحجز حتى مبلغ الدين",
+           "excess": "زيادة على الدين", "debt_reduced": "انخفاض دين الملف",
+           "asset_changed": "تغيّر رصيد الأصل أو وضعه", "case_paid": "سداد الدين بالكامل", "case_closed": "إغلاق الملف",
+           "collection": "أمر التحصيل من قاضي التنفيذ"},
+    "en": {"new_freeze": "an unpaid debt of the case", "top_up": "completing the freeze up to the debt",
+           "excess": "an amount beyond the debt", "debt_reduced": "the case's debt reduced",
+           "asset_changed": "a change in the asset's balance or status", "case_paid": "the debt paid in full",
+           "case_closed": "the case closed",
+           "collection": "the enforcement judge's collection order"},
+}
+ASSET = {
+    "fa": {"bank_account": "حساب", "security_holding": "سهام", "vehicle": "خودروی پلاک", "property": "ملک"},
+    "ar": {"bank_account": "الحساب", "security_holding": "الأسهم", "vehicle": "المركبة", "property": "العقار"},
+    "en": {"bank_account": "account", "security_holding": "holding", "vehicle": "vehicle", "property": "property"},
+}
+SUBJECT = {
+    "fa": "اطلاعیه‌ی اجرای احکام — پرونده‌ی {case}",
+    "ar": "إشعار التنفيذ — الملف {case}",
+    "en": "Enforcement notice — case {case}",
+}
+SENTENCE = {
+    "fa": "{action} {amount} ریال از {asset} نزد {agency}، به سبب {reason}، پرونده‌ی اجرایی {case}",
+    "ar": "{action} {amount} ريال من {asset} لدى {agency}، بسبب {reason}، ملف التنفيذ {case}",
+    "en": "{action} of {amount} rial on {asset} at {agency}, because of {reason}, enforcement case {case}",
+}
+
+
+def mask(ref: str, visible: int = VISIBLE) -> str:
+    """``ref`` with all but its last ``visible`` characters hidden: ``IR06…1234`` -> ``****1234``."""
+    tail = ref[-visible:] if len(ref) > visible else ""
+    return "*" * VISIBLE + tail
+
+
+def mask_email(address: str) -> str:
+    """``ali@example.ir`` -> ``a***@example.ir``."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def language_of(value: object) -> str:
+    return str(value) if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@cache
+def _agency_names(contracts_dir: Path) -> dict[str, dict[str, str]]:
+    try:
+        registry = load_agency_registry(contracts_dir / "agencies.yaml")
+    except ContractError:
+        return {}
+    return {inst.agency_id: {lang: inst.display_name(lang) for lang in LANGUAGES} for inst in registry.instances}
+
+
+def agency_name(agency_id: str, language: str) -> str:
+    """The agency's name in ``language`` as the registry spells it (its id if it is not registered)."""
+    return _agency_names(settings.contracts_dir()).get(agency_id, {}).get(language, agency_id)
+
+
+def sentence(notice: Mapping[str, object], language: str = DEFAULT_LANGUAGE) -> str:
+    """The notice of one ``debtor_notifications`` row in ``language``: never the raw asset reference."""
+    language = language_of(language)
+    kind = str(notice["asset_kind"])
+    return SENTENCE[language].format(
+        action=ACTION[language].get(str(notice["action"]), str(notice["action"])),
+        amount=f"{int(str(notice['amount_rial'])):,}",
+        asset=f"{ASSET[language].get(kind, kind)} {mask(str(notice['asset_ref']))}",
+        agency=agency_name(str(notice["agency_id"]), language),
+        reason=REASON[language].get(str(notice["reason_code"]), str(notice["reason_code"])),
+        case=notice["case_id"],
+    )
+
+
+def subject(notice: Mapping[str, object], language: str = DEFAULT_LANGUAGE) -> str:
+    return SUBJECT[language_of(language)].format(case=notice["case_id"])

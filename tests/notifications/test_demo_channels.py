@@ -1,0 +1,64 @@
+"""End to end: the demo cycle through real Airflow with the channels configured on loopback — every debtor
+notification of the cycle is received by the SMTP server or the SMS gateway simulator (or written to the outbox
+for a debtor with no contact), exactly once per channel, in the debtor's language, naming the agency and masking
+the asset."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from estelam.contracts.registry import load_agency_registry
+from estelam.core.domain import PersonKind
+from estelam.freeze import notifications
+from estelam.ingest.landing import read_landed
+from estelam.outputs import notify
+from simulators.demo import run
+from simulators.sms_gateway import SmsGatewaySimulator
+from simulators.world import Person, contact_of
+from tests.conftest import E2E_CASES, E2E_PERSONS
+from tests.notifications.conftest import LOOPBACK, Mailbox
+from tests.settings_support import override
+
+pytestmark = pytest.mark.e2e
+
+
+def test_every_notification_of_the_demo_cycle_reaches_its_channels_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: tuple[Mailbox, int],
+        sms_gateway: tuple[SmsGatewaySimulator, str]) -> None:
+    mailbox, smtp_port = smtp_server
+    gateway, sms_url = sms_gateway
+    override(monkeypatch, data_dir=tmp_path / "data", smtp_host=LOOPBACK, smtp_port=smtp_port,
+             smtp_from="notices@estelam.test", sms_gateway_url=sms_url, delivery_backoff_s=0.01)
+    run(persons=E2E_PERSONS, cases=E2E_CASES)
+    notices = {str(n["notification_id"]): n for n in read_landed(notifications.FEED)}
+    assert notices, "the cycle froze nothing: the test would prove nothing"
+    registry = load_agency_registry()
+    mails = Counter(str(m["X-Idempotency-Key"]).strip() for m in mailbox.messages)
+    texts = Counter(s["key"] for s in gateway.sent)
+    expected_mail, expected_sms, expected_outbox = set(), set(), set()
+    for notification_id, notice in notices.items():
+        contact = contact_of(Person(str(notice["person_id"]), PersonKind.NATURAL, ""))  # the court's registration
+        language = contact.get("debtor_language") or "fa"
+        name = registry.instance(str(notice["agency_id"])).display_name(str(language))
+        masked = f"****{str(notice['asset_ref'])[-4:]}"
+        if contact.get("debtor_email"):
+            expected_mail.add(f"{notification_id}.email")
+            [message] = [m for m in mailbox.messages
+                         if str(m["X-Idempotency-Key"]).strip() == f"{notification_id}.email"]
+            body = message.get_content()
+            assert name in body and masked in body and str(notice["asset_ref"]) not in body, body
+        if contact.get("debtor_mobile"):
+            expected_sms.add(f"{notification_id}.sms")
+            [sms] = [s for s in gateway.sent if s["key"] == f"{notification_id}.sms"]
+            assert sms["to"] == contact["debtor_mobile"]
+            assert name in sms["text"] and masked in sms["text"] and str(notice["asset_ref"]) not in sms["text"]
+        if not (contact.get("debtor_email") or contact.get("debtor_mobile")):
+            expected_outbox.add(f"{notification_id}.outbox")
+    assert set(mails) == expected_mail and set(mails.values()) <= {1}
+    assert set(texts) == expected_sms and set(texts.values()) <= {1}
+    final = {str(r["idempotency_key"]): r["state"] for r in read_landed(notify.FEED) if r["state"] != "queued"}
+    assert {k for k, s in final.items() if s == "delivered"} == expected_mail | expected_sms
+    assert {k for k, s in final.items() if s == "sent"} == expected_outbox
