@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 
 from estelam.core import settings
 from estelam.core.exceptions import DemoError
@@ -39,6 +40,9 @@ class DemoResult:
     held_freezes: dict[tuple[str, str, str], int] = field(default_factory=dict)
     #: what each agency the hub pushes registers to holds at the end: agency_id -> person_id -> entry
     registers_held: dict[str, dict[str, dict[str, object]]] = field(default_factory=dict)
+    #: what reached the debtors: the e-mails the loopback mail server received, the texts the SMS gateway sent
+    mails: list[EmailMessage] = field(default_factory=list)
+    texts: list[dict[str, str]] = field(default_factory=list)
     report_path: str = ""
 
 
@@ -67,6 +71,7 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
     from estelam.reporting.asset_report import write_case_report
     from estelam.warehouse.summary import cycle_summary
     from simulators import world as world_module
+    from simulators.channels import Channels
     from simulators.court import drop_case_events
     from simulators.fleet import Fleet
 
@@ -81,16 +86,18 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
         n_cases=cases or world_module.DEFAULT_CASES,
     )
     _say(f"• world: {len(world.persons)} persons, {len(world.cases)} cases (seed {world.seed})")
-    with Fleet.start(registry, world) as fleet:
+    with Fleet.start(registry, world) as fleet, Channels.start() as channels:
         endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
-        # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints
-        with settings.use(settings.current().with_changes(endpoints_file=endpoints)):
+        # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints, and
+        # notices go out by e-mail and SMS to the loopback mail server and SMS gateway
+        with settings.use(settings.current().with_changes(endpoints_file=endpoints, **channels.settings())):
             kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers
                             if agency_id not in fleet.receivers)
             _say(f"• simulators: {len(fleet.servers) - len(fleet.receivers)} agencies on loopback "
                  f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}) and "
                  f"{len(fleet.receivers)} receiving registers ({', '.join(sorted(fleet.receivers))}); "
                  f"endpoints in {endpoints}")
+            _say(f"• channels: mail server on port {channels.mail.port}, SMS gateway at {channels.sms.url}")
             drops = drop_case_events(world, settings.inbox_dir())
             _say(f"• court system: {len(drops)} case-event files dropped in {settings.inbox_dir()}")
             _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
@@ -107,6 +114,8 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
                     raise DemoError(f"DAG {dag_id} ended {state}: {failed}")
             result.held_freezes = fleet.held_freezes()
             result.registers_held = {agency_id: dict(agency.held) for agency_id, agency in fleet.receivers.items()}
+            result.mails = list(channels.mail.mailbox.messages)
+            result.texts = list(channels.sms.simulator.sent)
     result.summary = cycle_summary(result.held_freezes)
     result.report_path = str(write_case_report())
     return result

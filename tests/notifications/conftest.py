@@ -5,27 +5,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from aiosmtpd.controller import Controller
 
 from connectors.shared_state import forget_in_process_state
 from estelam.core.settings import PROJECT_ROOT, Settings
+from simulators.channels import LOOPBACK, Mailbox, MailServer, SmsGateway, free_port
 from simulators.sms_gateway import SmsGatewaySimulator
 from tests.settings_support import override
 
-LOOPBACK = "127.0.0.1"
 #: The freeze harness's agencies, registered with their names (so notices name them).
 HARNESS_AGENCIES = """
   - {agency_id: bank_a, kind: bank, name: "Bank Alpha", name_fa: بانک آلفا, name_ar: مصرف ألفا, endpoint: "http://127.0.0.1:1"}
@@ -33,56 +26,22 @@ HARNESS_AGENCIES = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Mailbox:
-    """What the loopback SMTP server received."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    recipients: list[list[str]] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's name
-        content = bytes(envelope.original_content or envelope.content)
-        self.raw.append(content)
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.messages.append(message_from_bytes(content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname=LOOPBACK, port=port)
-    controller.start()
+    server = MailServer()
     try:
-        yield mailbox, port
+        yield server.mailbox, server.port
     finally:
-        controller.stop()
+        server.stop()
 
 
 @pytest.fixture
 def sms_gateway() -> Iterator[tuple[SmsGatewaySimulator, str]]:
-    simulator = SmsGatewaySimulator()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(simulator.app(), host=LOOPBACK, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the SMS gateway simulator did not start"
-        time.sleep(0.02)
+    gateway = SmsGateway()
     try:
-        yield simulator, f"http://{LOOPBACK}:{port}"
+        yield gateway.simulator, gateway.url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        gateway.stop()
 
 
 def harness_contracts(tmp_path: Path) -> Path:

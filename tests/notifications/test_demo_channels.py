@@ -6,7 +6,6 @@ the asset."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -15,29 +14,21 @@ from estelam.core.domain import PersonKind
 from estelam.freeze import notifications
 from estelam.ingest.landing import read_landed
 from estelam.outputs import notify
-from simulators.demo import run
-from simulators.sms_gateway import SmsGatewaySimulator
+from simulators.demo import DemoResult
 from simulators.world import Person, contact_of
-from tests.conftest import E2E_CASES, E2E_PERSONS
-from tests.notifications.conftest import LOOPBACK, Mailbox
 from tests.settings_support import override
 
 pytestmark = pytest.mark.e2e
 
 
-def test_every_notification_of_the_demo_cycle_reaches_its_channels_once(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: tuple[Mailbox, int],
-        sms_gateway: tuple[SmsGatewaySimulator, str]) -> None:
-    mailbox, smtp_port = smtp_server
-    gateway, sms_url = sms_gateway
-    override(monkeypatch, data_dir=tmp_path / "data", smtp_host=LOOPBACK, smtp_port=smtp_port,
-             smtp_from="notices@estelam.test", sms_gateway_url=sms_url, delivery_backoff_s=0.01)
-    run(persons=E2E_PERSONS, cases=E2E_CASES)
+def test_every_notification_of_the_demo_cycle_reaches_its_channels_once(demo_cycle: DemoResult,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    override(monkeypatch, data_dir=demo_cycle.data_dir)  # type: ignore[attr-defined]
     notices = {str(n["notification_id"]): n for n in read_landed(notifications.FEED)}
     assert notices, "the cycle froze nothing: the test would prove nothing"
     registry = load_agency_registry()
-    mails = Counter(str(m["X-Idempotency-Key"]).strip() for m in mailbox.messages)
-    texts = Counter(s["key"] for s in gateway.sent)
+    mails = Counter(str(m["X-Idempotency-Key"]).strip() for m in demo_cycle.mails)
+    texts = Counter(s["key"] for s in demo_cycle.texts)
     expected_mail, expected_sms, expected_outbox = set(), set(), set()
     for notification_id, notice in notices.items():
         contact = contact_of(Person(str(notice["person_id"]), PersonKind.NATURAL, ""))  # the court's registration
@@ -46,13 +37,13 @@ def test_every_notification_of_the_demo_cycle_reaches_its_channels_once(
         masked = f"****{str(notice['asset_ref'])[-4:]}"
         if contact.get("debtor_email"):
             expected_mail.add(f"{notification_id}.email")
-            [message] = [m for m in mailbox.messages
+            [message] = [m for m in demo_cycle.mails
                          if str(m["X-Idempotency-Key"]).strip() == f"{notification_id}.email"]
             body = message.get_content()
             assert name in body and masked in body and str(notice["asset_ref"]) not in body, body
         if contact.get("debtor_mobile"):
             expected_sms.add(f"{notification_id}.sms")
-            [sms] = [s for s in gateway.sent if s["key"] == f"{notification_id}.sms"]
+            [sms] = [s for s in demo_cycle.texts if s["key"] == f"{notification_id}.sms"]
             assert sms["to"] == contact["debtor_mobile"]
             assert name in sms["text"] and masked in sms["text"] and str(notice["asset_ref"]) not in sms["text"]
         if not (contact.get("debtor_email") or contact.get("debtor_mobile")):
