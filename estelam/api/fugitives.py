@@ -22,7 +22,6 @@ from fastapi.responses import Response
 from lxml import etree
 
 from connectors.wire import FAULT_CLIENT, SOAP_ENV_NS, XML_CONTENT_TYPE
-from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.access.audit import AuditAction, Outcome
 from estelam.access.auth import Principal, Role
 from estelam.api.dependencies import (
@@ -34,7 +33,7 @@ from estelam.api.dependencies import (
 from estelam.api.guard import FUGITIVES_SOAP_PATH
 from estelam.api.public import PERSON_ID_PATTERN, PURPOSE_MAX_LENGTH
 from estelam.api.services import ApiSettings
-from estelam.api.soap import authenticated_body
+from estelam.api.soap import SoapClientFault, authenticated_body, parse_document
 from estelam.api.soap import bounded_fault as _fault
 from estelam.core import settings as hub_settings
 from estelam.core.exceptions import RequestRejected
@@ -117,10 +116,6 @@ def _day(text: str) -> date:
         raise RequestRejected(f"since must be a calendar day (YYYY-MM-DD), not {text[:20]!r}") from exc
 
 
-class SoapClientFault(ValueError):
-    """The request is not a LookupFugitive or ListFugitives message the hub can read."""
-
-
 def _q(name: str) -> str:
     return f"{{{TNS}}}{name}"
 
@@ -139,12 +134,7 @@ def _purpose(request: etree._Element) -> str:
 
 def read_request(document: bytes) -> etree._Element:
     """The body element of a SOAP 1.1 envelope in this service's namespace (:class:`SoapClientFault` if not one)."""
-    try:
-        root = parse_untrusted(document)
-    except etree.XMLSyntaxError as exc:
-        raise SoapClientFault(f"not well-formed XML: {exc}") from exc
-    except UnsafeXml as exc:
-        raise SoapClientFault(str(exc)) from exc
+    root = parse_document(document)
     body = root.find(f"{{{SOAP_ENV_NS}}}Body") if root.tag == f"{{{SOAP_ENV_NS}}}Envelope" else None
     request = next(iter(body), None) if body is not None else None
     if request is None or etree.QName(request).namespace != TNS:

@@ -53,7 +53,7 @@ FAULT_TEXT_LIMIT = 500
 
 
 class SoapClientFault(ValueError):
-    """The request is not an AcknowledgeOrders message the hub can read."""
+    """The request is not a message the hub's SOAP services can read (a ``soap:Client`` fault by default)."""
 
     def __init__(self, message: str, code: str = FAULT_CLIENT) -> None:
         super().__init__(message)
@@ -99,14 +99,19 @@ def _text(parent: etree._Element, name: str, *, required: bool = True) -> str | 
     return element.text.strip()
 
 
-def read_request(document: bytes) -> tuple[str, list[PostedAcknowledgement]]:
-    """The agency id and acknowledgements of an AcknowledgeOrders envelope (:class:`SoapClientFault` if not one)."""
+def parse_document(document: bytes) -> etree._Element:
+    """The root of an untrusted XML document (no DTDs, entities or network; bounded depth), or a client fault."""
     try:
-        root = parse_untrusted(document)
+        return parse_untrusted(document)
     except etree.XMLSyntaxError as exc:
         raise SoapClientFault(f"not well-formed XML: {exc}") from exc
     except UnsafeXml as exc:
         raise SoapClientFault(str(exc)) from exc
+
+
+def read_request(document: bytes) -> tuple[str, list[PostedAcknowledgement]]:
+    """The agency id and acknowledgements of an AcknowledgeOrders envelope (:class:`SoapClientFault` if not one)."""
+    root = parse_document(document)
     if etree.QName(root).localname == "Envelope" and root.tag != f"{{{SOAP_ENV_NS}}}Envelope":
         raise SoapClientFault("this endpoint speaks SOAP 1.1 only (envelope namespace "
                               f"{SOAP_ENV_NS})", FAULT_VERSION_MISMATCH)
