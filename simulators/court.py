@@ -83,10 +83,11 @@ def court_directives(orders: Sequence[Mapping[str, object]], *, issued_at: datet
             records.append({"case_id": target[0], "directive": directive, "issued_by": COURT_JUDGE,
                             "issued_at": at.isoformat(), "note": f"court decision {len(records) + 1}", **fields})
 
-    if (car := pick("vehicle")) is not None:
-        add("restrict_vehicle", car, asset_ref=car[2], restriction_type="circulation")
-    if (other_car := pick("vehicle")) is not None and other_car != car:
+    car, other_car = pick("vehicle"), pick("vehicle")
+    if other_car is not None:  # lifted; with one car only, lifted before it is restricted again (a new type)
         add("lift_vehicle_restriction", other_car, asset_ref=other_car[2])
+    if car is not None:
+        add("restrict_vehicle", car, asset_ref=car[2], restriction_type="circulation")
     add("collect", pick("bank_account"))
     if (account := pick("bank_account")) is not None:
         add("collect", account, amount_rial=max(account[4] // 2, 1))
