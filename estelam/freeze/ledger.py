@@ -285,14 +285,14 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     ceilings = judge_ceilings(state, view)
     # what each case may still have transferred to the court: what it owes, within the collection's amount
     transfer_budget: dict[str, int] = {}
-    for case in cases.values():
-        directives = view.directives.get(case.case_id, NO_DIRECTIVES)
-        budget = max(case.outstanding_rial - state.collected[case.case_id], 0)
-        if directives.collect_limit_rial is not None:
-            budget = min(budget, max(directives.collect_limit_rial - state.collected[case.case_id], 0))
-        transfer_budget[case.case_id] = budget - sum(
+    for facts in cases.values():
+        limit = view.directives.get(facts.case_id, NO_DIRECTIVES).collect_limit_rial
+        budget = max(facts.outstanding_rial - state.collected[facts.case_id], 0)
+        if limit is not None:
+            budget = min(budget, max(limit - state.collected[facts.case_id], 0))
+        transfer_budget[facts.case_id] = budget - sum(
             o.order.amount_rial for o in in_flight.values() if o.order.kind is OrderKind.TRANSFER
-            and o.order.case_id == case.case_id)
+            and o.order.case_id == facts.case_id)
     for key in sorted(desired.keys() | {k for k, v in state.held.items() if v > 0} | dropped.keys()
                       | {k for k in ceilings if k in state.held}):
         if key in in_flight:
