@@ -25,7 +25,7 @@ from estelam.core.exceptions import DemoError
 from estelam.orchestration.in_process import configure_airflow, load_dags, migrate_metadata_db, run_dag
 
 #: The DAGs in the order their Assets would trigger them after one court drop.
-DAG_SEQUENCE = (
+FIRST_CYCLE = (
     "case_events_ingest",
     "warehouse_build",
     "asset_inquiries",
@@ -35,6 +35,8 @@ DAG_SEQUENCE = (
 )
 #: After the court's directives are dropped: ingest them, act on them, publish.
 DIRECTIVE_SEQUENCE = ("case_events_ingest", "freeze_reconciliation", "warehouse_build")
+#: Every DAG the demo runs, in order.
+DAG_SEQUENCE = FIRST_CYCLE + DIRECTIVE_SEQUENCE
 
 
 @dataclass
@@ -109,7 +111,7 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
             _say(f"• court system: {len(drops)} case-event files dropped in {settings.inbox_dir()}")
             _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
             dags = load_dags()
-            for dag_id in DAG_SEQUENCE:
+            for dag_id in FIRST_CYCLE:
                 _run_step(dags, dag_id, result, on_step)
             directives = court_directives(read_landed("freeze_orders"), issued_at=datetime.now(UTC))
             drop = drop_directives(directives, settings.inbox_dir(), day=datetime.now(UTC).date().isoformat())
