@@ -61,6 +61,7 @@ class AuditAction(StrEnum):
     ORDER = "order"  # a freeze, release or transfer order sent to an agency
     REQUEST = "request"  # an API request refused before it reached an action (bad token, role)
     MESSAGE_READ = "message_read"  # an auditor read a message body
+    DIRECTIVE = "directive"  # a judge's directive on a case (landed or refused)
 
 
 #: Actions that look at one person's data (what "who looked at my data" lists).
