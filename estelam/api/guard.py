@@ -41,6 +41,8 @@ ACKNOWLEDGEMENTS_BODY_LIMIT = MAX_ACKNOWLEDGEMENTS_PER_CALL * ACKNOWLEDGEMENT_WI
 #: Every other body (a consent request, an inquiry request) is a handful of short fields.
 DEFAULT_BODY_LIMIT = 64 * 1024
 _ACKNOWLEDGEMENT_PATHS = re.compile(r"^(/agencies/[^/]+/acknowledgements|/soap/acknowledgements)/?$")
+#: The portal's pages authenticate by their session cookie and check a CSRF token on every form (estelam.api.portal).
+PORTAL_PREFIX = "/portal"
 #: Methods that never need a body; with no body announced, their routes authenticate as usual.
 BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -90,7 +92,8 @@ class RequestGuard:
         headers = _headers(scope)
         length_text = headers.get(b"content-length")
         announces_body = b"transfer-encoding" in headers or (length_text not in (None, b"0"))
-        if method not in BODILESS_METHODS or announces_body:
+        portal = path == PORTAL_PREFIX or path.startswith(PORTAL_PREFIX + "/")
+        if (method not in BODILESS_METHODS or announces_body) and not portal:
             authorization = headers.get(b"authorization")
             try:
                 self.tokens().authenticate(bearer_token(authorization.decode("latin-1") if authorization else None))
