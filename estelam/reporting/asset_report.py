@@ -440,18 +440,20 @@ def isolate(text: object, ltr: bool = True) -> Markup:
 def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]:
     """The template's filters for one language and jurisdiction."""
     latin = lang == "en"
+    # Arabic is written with Arabic-Indic digits (١٢٣) whichever calendar the jurisdiction keeps.
+    arabic = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "٠١٢٣٤٥٦٧٨٩") if lang == "ar" else {}
 
     def num(value: object) -> str:
-        return "—" if value is None else str(value) if latin else where.local_digits(value)
+        return "—" if value is None else str(value) if latin else where.local_digits(value).translate(arabic)
 
     def money(amount: int | None) -> str:
-        return grouped(amount, digits="latin" if latin else where.digits)
+        return grouped(amount, digits="latin" if latin else "ar" if lang == "ar" else where.digits)
 
     def when_text(instant: datetime | None, with_time: bool = True) -> str:
         if instant is None:
             return "—"
         if not latin:
-            return str(where.local_date(instant, with_time=with_time))
+            return str(where.local_date(instant, with_time=with_time)).translate(arabic)
         local = instant.astimezone(where.zone)
         text = f"{local:%Y-%m-%d %H:%M}" if with_time else f"{local:%Y-%m-%d}"
         local_calendar = latin_digits(where.local_date(instant, with_time=False))
@@ -472,7 +474,8 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
         return f"{text}%" if latin else num(text.replace(".", PERSIAN_DECIMAL_SEPARATOR)) + "٪"
 
     def agency(row: dict[str, Any]) -> Markup:
-        name = row.get("name", {}).get(lang) or row["agency_id"]
+        names = row.get("name", {})
+        name = names.get(lang) or (names.get("fa") if lang == "ar" else None) or row["agency_id"]
         return Markup('{name}<span class="utc">{id}</span>').format(name=name, id=isolate(row["agency_id"]))
 
     def lookup(table: dict[str, dict[Any, str]]) -> Callable[[Any], str]:
@@ -486,7 +489,7 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
 
     def ident(value: object) -> Markup:
         """An identifier (case number, national id, IBAN, plate): isolated left to right, local digits."""
-        return isolate(None if value is None else value if latin else where.local_digits(value))
+        return isolate(None if value is None else value if latin else where.local_digits(value).translate(arabic))
 
     return {"num": num, "money": money, "ltr": isolate, "ident": ident, "asset_detail": detail,
              "when": when, "when_text": when_text, "percent": percent,
@@ -519,7 +522,7 @@ def render_case_report(report: CaseReport, lang: str = "fa", variant: str = "ir"
         lang_tag=f"{lang}-{where.region}", currency=where.currency[lang], zone=where.zone_name[lang],
         stale_days=escape(_days(lang, where)), font_regular=NOTO_NASKH_REGULAR.as_uri(),
         font_bold=NOTO_NASKH_BOLD.as_uri(), counter_style="decimal" if lang == "en" else (
-            "persian" if where.digits == "fa" else "arabic-indic"),
+            "persian" if where.digits == "fa" and lang == "fa" else "arabic-indic"),
     )
 
 
