@@ -127,6 +127,7 @@ def test_a_directive_is_confirmed_before_it_lands_and_is_audited(client: TestCli
     confirm = client.post(f"/portal/cases/{case_id}/directives",
                           data={"csrf_token": csrf_of(page.text), "kind": "collect", "note": "all of it"})
     assert confirm.status_code == 200 and 'id="confirm"' in confirm.text
+    assert "&lt;span" not in confirm.text  # the isolated case number is markup, not escaped text
     assert len(read_landed(DIRECTIVES_FEED)) == before  # nothing yet: the judge has not confirmed
     done = client.post(f"/portal/cases/{case_id}/directives", follow_redirects=False,
                        data={"csrf_token": csrf_of(confirm.text), "kind": "collect", "note": "all of it",

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from estelam.access.audit import AuditAction, Outcome
 from estelam.access.auth import Principal, Role, token_digest
@@ -43,6 +44,8 @@ PURPOSE = "portal"
 HOME = {Role.JUDGE: "/portal/cases", Role.CREDITOR: "/portal/requests", Role.PERSON: "/portal/me"}
 MAX_FIELD = 500
 MAX_AMOUNT_RIAL = 10**18
+#: The creditor's page lists at most this many new events, newest first (and says how many there are).
+MAX_ALERTS = 10
 
 
 class PortalError(Exception):
@@ -92,8 +95,9 @@ def _render(request: Request, current: session.Session, template: str, *, status
     lang = current.lang
     messages = MESSAGES[lang]
 
-    def t(key: str, **values: object) -> str:
-        return messages[key].format(**values) if key in messages else key
+    def t(key: str, **values: object) -> Markup:
+        """A label with its values escaped (an isolated identifier, already markup, is kept as it is)."""
+        return Markup(escape(messages.get(key, key))).format(**values)
 
     env = _ENV.overlay()
     env.filters.update(reports.formatters(lang))
@@ -401,7 +405,7 @@ def creditor_requests(request: Request) -> Response:
     alerts = [e for e in entries if since is None or e["occurred_at"] > since]
     _audit(request, creditor, AuditAction.PORTAL_VIEW, requests=len(cases))
     return _render(request, current, "creditor_requests.html.j2", principal=creditor, cases=cases,
-                   aggregate=_aggregate(cases), alerts=alerts[-50:], since=since)
+                   aggregate=_aggregate(cases), alerts=alerts[::-1][:MAX_ALERTS], alert_count=len(alerts))
 
 
 def _aggregate(cases: list[dict[str, Any]]) -> dict[str, int]:
