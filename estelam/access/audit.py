@@ -63,7 +63,7 @@ class AuditAction(StrEnum):
     MESSAGE_READ = "message_read"  # an auditor read a message body
     SIGN_IN = "sign_in"  # a portal sign-in (or a refused one) and sign-out
     PORTAL_VIEW = "portal_view"  # a portal page about a case, seen by a party to it
-    DIRECTIVE = "directive"  # a judge's directive on a case, issued through the portal or the API
+    DIRECTIVE = "directive"  # a judge's directive on a case (landed or refused), from the API or the portal
 
 
 #: Actions that look at one person's data (what "who looked at my data" lists).

@@ -1,7 +1,7 @@
-"""Cases as the court and the judges direct them: the standing directives (confidential, collect, vehicle
-restriction) folded from the ``case_directives`` feed.
+"""Cases as the court and the judges direct them: directives (confidential, collect, vehicle restrictions, cancel,
+release, re-inquiry) validated and landed in the ``case_directives`` feed, and folded into standing directives.
 
-May import: core, contracts, ingest.
+May import: core, contracts, ingest, access.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from estelam.cases.directives import (
     case_directives,
     mark_directive,
     standing_directives,
+    submit_directive,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "case_directives",
     "mark_directive",
     "standing_directives",
+    "submit_directive",
 ]

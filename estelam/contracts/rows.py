@@ -62,9 +62,12 @@ class LandedBankAccountsRow(BankAccountsRow):
 
 
 class CaseDirectivesRow(TypedDict):
-    """case_directives: A judge's standing directives on a case's freezes: confidential (orders and reports visible
-    to the named users only) or lifted, collect (transfer frozen money to the court's account, seize vehicles),
-    restrict circulation (vehicle restrictions take them off the road). The latest of each kind holds.
+    """case_directives: A judge's directives on a case, from the court system's drop or a judge through the API:
+    confidential (orders and reports visible to the named users only) or lifted; collect (transfer frozen money,
+    an amount or all, to the court's account, then pay it out to the creditor); restrict a vehicle (transfer,
+    circulation or seizure) or lift its restriction; cancel an order in flight; release an asset (an amount or
+    all); re-inquire the debtor now; re-inquire with priority the debtors of the case not yet covered. The latest
+    of each kind holds.
     """
 
     directive_id: str
@@ -74,7 +77,21 @@ class CaseDirectivesRow(TypedDict):
     directive: str
     """What the judge directed."""
     authorised_users: str | None
-    """For confidential"""
+    """For confidential, the user ids allowed to see the case, comma-separated."""
+    amount_rial: int | None
+    """For collect and release, the amount in rials; empty for all."""
+    restriction_type: str | None
+    """For restrict_vehicle, what the restriction forbids."""
+    order_id: str | None
+    """For cancel_order, the order to cancel."""
+    asset_ref: str | None
+    """For restrict_vehicle and lift_vehicle_restriction the plate; for release the asset (empty for every asset of
+    the case).
+    """
+    note: str | None
+    """The judge's note (the decision's reference), at most 500 characters."""
+    source: str | None
+    """Who produced the row (court drop, api, portal)."""
     issued_by: str
     """The judge who directed it."""
     issued_at: datetime

@@ -18,6 +18,7 @@
         ├── AccessDenied         a known caller asked for something their role or assignment does not allow (403)
         ├── ConsentRefused       a registry lookup's consent code is unknown, used, expired or bound elsewhere (403)
         └── RequestRejected      a request the hub will not act on: unknown or already acknowledged order (409/422)
+            └── DirectiveRejected  a directive the hub will not land: unknown case, bad amount, not a vehicle (422)
 
 Connectors raise only AgencyError subclasses; callers record them as an
 inquiry's or order's final state with the message as its reason.
@@ -162,3 +163,17 @@ class RequestRejected(AccessError):
     def __init__(self, message: str, *, status_code: int = 422) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+#: A rejected directive's message is kept at most this long (it echoes what the caller sent).
+MAX_DIRECTIVE_MESSAGE_CHARS = 300
+
+
+class DirectiveRejected(RequestRejected):
+    """A judge's directive that cannot be landed as given (unknown case, amount not positive, restriction on an
+    asset that is not a vehicle, an order the case never had, ...): nothing is landed, the reason is audited."""
+
+    def __init__(self, message: str, *, status_code: int = 422) -> None:
+        if len(message) > MAX_DIRECTIVE_MESSAGE_CHARS:
+            message = message[:MAX_DIRECTIVE_MESSAGE_CHARS] + "…"
+        super().__init__(message, status_code=status_code)

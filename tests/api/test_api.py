@@ -66,6 +66,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str | None, int]]] = {
                                                                          judge_other=404)),
     "on-demand inquiry": ("POST", "/persons/{person_id}/inquiries", _expect(403, judge=200, judge_named=200,
                                                                               judge_other=404)),
+    "directive": ("POST", "/cases/{case_id}/directives", _expect(403, judge=201, judge_named=201, judge_other=404)),
     "own orders": ("GET", "/agencies/{agency_id}/orders", _expect(403, agency=200)),
     "another agency's orders": ("GET", "/agencies/{other_agency_id}/orders", _expect(403, agency_other=200)),
     "own acknowledgements": ("GET", "/agencies/{agency_id}/acknowledgements", _expect(403, agency=200)),
@@ -88,6 +89,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "order_id": "no-such-order", "status": "done", "acknowledged_amount_rial": 1, "frozen_total_rial": 1,
         "acknowledged_at": "2026-01-01T00:00:00Z"}]},
     "issue consent": {"requester": PUBLIC_SUBJECT, "purpose": "loan"},
+    "directive": {"kind": "release", "note": "role matrix"},
 }
 
 
@@ -124,7 +126,7 @@ def test_the_openapi_document_declares_bearer_auth_and_every_endpoint(client: Te
             "description"]}
     assert {"/cases/{case_id}/asset-report", "/persons/{person_id}/inquiries", "/agencies/{agency_id}/orders",
             "/agencies/{agency_id}/acknowledgements", "/consents", "/registry/{person_id}", "/me/access-log",
-            "/central-bank/feed", "/kpis/{mart}", "/fugitives/{person_id}", "/fugitives",
+            "/central-bank/feed", "/kpis/{mart}", "/cases/{case_id}/directives", "/fugitives/{person_id}", "/fugitives",
             "/health"} <= set(spec["paths"])
 
 
@@ -403,3 +405,51 @@ def test_no_served_or_open_kpi_cell_reveals_a_small_count(client: TestClient) ->
     assert small, "the demo's raw snapshot has small counts: the test would prove nothing without them"
     assert client.get("/open/kpis/no_such_mart").status_code == 404
     assert client.get("/open/kpis/..%2Fmanifest").status_code in (404, 405)  # only files that exist: never a path
+
+
+# --- directives -------------------------------------------------------------------------------------
+
+
+def test_a_judge_directs_collection_and_it_is_landed_and_audited(client: TestClient, facts: DemoFacts) -> None:
+    from estelam.ingest.landing import read_landed
+
+    response = client.post(f"/cases/{facts.case_id}/directives", headers=auth("judge"),
+                           json={"kind": "release", "amount_rial": 1_000, "note": "decision 7/1405"})
+    assert response.status_code == 201, response.text
+    directive_id = response.json()["directive_id"]
+    (row,) = [r for r in read_landed("case_directives") if r["directive_id"] == directive_id]
+    assert (row["case_id"], row["directive"], row["amount_rial"], row["issued_by"], row["source"]) == (
+        facts.case_id, "release", 1_000, "judge-a", "api")
+    last = list(AuditLog(facts.data_dir / "audit" / "audit.jsonl").entries())[-1]
+    assert (last.action, last.outcome, last.actor, last.detail["directive_id"]) == (
+        "directive", "allowed", "judge-a", directive_id)
+
+
+def test_a_judge_of_another_court_gets_the_missing_cases_answer(client: TestClient, facts: DemoFacts) -> None:
+    theirs = client.post(f"/cases/{facts.case_id}/directives", headers=auth("judge_other"), json={"kind": "release"})
+    missing = client.post("/cases/1399-000000/directives", headers=auth("judge_other"), json={"kind": "release"})
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json()["detail"].replace(facts.case_id, "X") == missing.json()["detail"].replace("1399-000000", "X")
+    last = list(AuditLog(facts.data_dir / "audit" / "audit.jsonl").entries())[-2]
+    assert (last.action, last.outcome, last.case_id) == ("directive", "refused", facts.case_id)
+
+
+@pytest.mark.parametrize("role", ["person", "public", "agency", "statistician"])
+def test_parties_and_other_roles_may_not_direct(client: TestClient, facts: DemoFacts, role: str) -> None:
+    response = client.post(f"/cases/{facts.case_id}/directives", headers=auth(role), json={"kind": "collect"})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ({"kind": "release", "amount_rial": 0}, "positive"),
+    ({"kind": "restrict_vehicle", "restriction_type": "seizure", "asset_ref": "IR" + "0" * 100}, "not a vehicle"),
+    ({"kind": "cancel_order", "order_id": "no-such-order"}, "has no order"),
+    ({"kind": "confidential"}, "names the users"),
+    ({"kind": "no_such_kind"}, ""),
+    ({"kind": "release", "note": "x" * 5_000}, ""),
+])
+def test_a_bad_directive_is_a_422_with_a_bounded_reason(client: TestClient, facts: DemoFacts,
+                                                        body: dict[str, Any], says: str) -> None:
+    response = client.post(f"/cases/{facts.case_id}/directives", headers=auth("judge"), json=body)
+    assert response.status_code == 422, response.text
+    assert says in str(response.json()["detail"]) and len(response.text) < 2_000

@@ -9,10 +9,8 @@ see answers exactly as for a case that does not exist.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -29,9 +27,9 @@ from estelam.api.dependencies import SAFE_TEXT_PATTERN
 from estelam.api.portal import data, session
 from estelam.api.portal.messages import LANGUAGE_NAMES, LANGUAGES, MESSAGES, RTL, language
 from estelam.api.services import ApiSettings
-from estelam.cases.directives import Directive, mark_directive
+from estelam.cases.directives import Directive, submit_directive
 from estelam.core.domain import RestrictionType
-from estelam.core.exceptions import AccessDenied, EstelamError, NotAuthenticated, ReportError
+from estelam.core.exceptions import AccessDenied, DirectiveRejected, EstelamError, NotAuthenticated, ReportError
 from estelam.reporting import asset_report as reports
 
 logger = logging.getLogger(__name__)
@@ -317,7 +315,7 @@ def _directive_fields(form: dict[str, str]) -> dict[str, Any]:
         if restriction not in {str(r) for r in RestrictionType}:
             raise ValueError(f"unknown restriction {restriction[:40]!r}")
         fields["restriction"] = restriction
-    for name in ("authorised_users", "order_id", "note"):
+    for name in ("authorised_users", "order_id", "asset_ref", "note"):
         value = form.get(name, "").strip()
         if value:
             if len(value) > MAX_FIELD or not SAFE_TEXT.match(value):
@@ -326,20 +324,16 @@ def _directive_fields(form: dict[str, str]) -> dict[str, Any]:
     return fields
 
 
-def _submit(case_id: str, fields: dict[str, Any], issued_by: str) -> str | None:
-    """Land the directive: ``submit_directive`` when the directives backend has it, else ``mark_directive``."""
+def _submit(request: Request, case_id: str, fields: dict[str, Any], judge: Principal) -> str:
+    """Land the directive through the directives backend, which validates it against the case and audits it."""
     users = tuple(u.strip() for u in str(fields.get("authorised_users", "")).split(",") if u.strip())
-    module = importlib.import_module("estelam.cases.directives")
-    submit: Callable[..., Any] | None = getattr(module, "submit_directive", None)
-    if submit is not None:
-        restriction = fields.get("restriction")
-        directive_id = submit(case_id, Directive(fields["kind"]), issued_by=issued_by,
-                              amount_rial=fields.get("amount_rial"),
-                              restriction=RestrictionType(restriction) if restriction else None,
-                              authorised_users=users, order_id=fields.get("order_id"), note=fields.get("note"))
-        return str(directive_id)
-    mark_directive(case_id, Directive(fields["kind"]), issued_by=issued_by, authorised_users=users)
-    return None
+    restriction = fields.get("restriction")
+    return submit_directive(case_id, Directive(fields["kind"]), issued_by=judge.subject,
+                            amount_rial=fields.get("amount_rial"),
+                            restriction=RestrictionType(restriction) if restriction else None,
+                            authorised_users=users, order_id=fields.get("order_id"), asset_ref=fields.get("asset_ref"),
+                            note=fields.get("note"), source="portal", role=str(judge.role),
+                            audit=_settings(request).audit)
 
 
 @router.post("/cases/{case_id}/directives", response_class=HTMLResponse)
@@ -362,14 +356,9 @@ async def judge_directive(request: Request, case_id: str) -> Response:
     if form.get("confirmed") != "yes":
         return _render(request, current, "confirm.html.j2", principal=judge, case_id=case_id, fields=fields)
     try:
-        directive_id = _submit(case_id, fields, judge.subject)
-    except EstelamError as refused:
-        _audit(request, judge, AuditAction.DIRECTIVE, outcome=Outcome.REFUSED, case_id=case_id,
-               person_id=header.person_id, reason=str(refused)[:300], directive=fields["kind"])
+        _submit(request, case_id, fields, judge)  # audited there, landed or refused
+    except DirectiveRejected as refused:
         return _judge_case_page(request, current, judge, case_id, status=422, error=str(refused))
-    _audit(request, judge, AuditAction.DIRECTIVE, case_id=case_id, person_id=header.person_id,
-           directive=fields["kind"], directive_id=directive_id,
-           **{k: v for k, v in fields.items() if k in ("amount_rial", "restriction", "order_id")})
     return RedirectResponse(f"/portal/cases/{case_id}?" + urlencode({"done": fields["kind"]}), status_code=303)
 
 
