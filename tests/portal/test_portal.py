@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from estelam.access.audit import AuditLog
+from estelam.access.audit import LOOKING_ACTIONS, SYSTEM_ROLE, AuditLog
+from estelam.access.auth import Role
 from estelam.api import create_app
 from estelam.api.portal.data import COVERAGE
 from estelam.api.portal.messages import LANGUAGES, MESSAGES
@@ -212,7 +213,8 @@ def test_every_label_a_template_asks_for_is_in_every_language() -> None:
         used |= set(re.findall(r'\bt\("([a-z_]+)"\s*[,)]', template.read_text(encoding="utf-8")))
     assert used, "no labels found"
     used |= {f"dir_{d}" for d in Directive} | {f"r_{r}" for r in RestrictionType}  # built as "dir_" ~ kind
-    used |= {f"cov_{c}" for c in COVERAGE} | {f"role_{r}" for r in ("judge", "creditor", "person")}
+    used |= {f"cov_{c}" for c in COVERAGE} | {f"role_{r}" for r in [*Role, SYSTEM_ROLE]}
+    used |= {f"act_{a}" for a in LOOKING_ACTIONS}  # who looked at my data
     for lang in LANGUAGES:
         assert not used - set(MESSAGES[lang]), lang
         assert set(MESSAGES[lang]) == set(MESSAGES["fa"]), lang

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from estelam.access.audit import AuditAction, Outcome
+from estelam.access.audit import AuditAction, AuditEntry, Outcome
 from estelam.access.auth import Principal, Role, token_digest
 from estelam.api.cases import CaseHeader, case_header
 from estelam.api.dependencies import SAFE_TEXT_PATTERN
@@ -448,11 +449,26 @@ def debtor(request: Request) -> Response:
     cases = data.party_cases(person)
     visible = {c["case_id"] for c in cases}
     assets = [a for a in data.frozen_assets_of(person.person_id) if a["case_id"] in visible]
-    looked = [e for e in _settings(request).audit.who_looked_at(person.person_id) if e.actor != person.subject]
+    looked = _looks(e for e in _settings(request).audit.who_looked_at(person.person_id)
+                    if e.actor != person.subject and e.outcome == Outcome.ALLOWED)
     _audit(request, person, AuditAction.ACCESS_LOG_VIEW, person_id=person.person_id)
     return _render(request, current, "debtor.html.j2", principal=person, cases=cases,
                    frozen=[a for a in assets if not a["is_protected"]],
-                   protected=[a for a in assets if a["is_protected"]], looked=looked[-100:])
+                   protected=[a for a in assets if a["is_protected"]], looked=looked)
+
+
+def _looks(entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:
+    """Who looked, grouped by who, in which role, doing what, for what: how often and when last (newest first)."""
+    groups: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for entry in entries:
+        key = (entry.actor, entry.role, entry.action, entry.purpose)
+        group = groups.setdefault(key, {"actor": entry.actor, "role": entry.role, "action": entry.action,
+                                        "purpose": entry.purpose, "count": 0, "last_at": entry.at})
+        group["count"] += 1
+        group["last_at"] = max(group["last_at"], entry.at)
+    for group in groups.values():
+        group["last_at"] = datetime.fromisoformat(group["last_at"])
+    return sorted(groups.values(), key=lambda g: g["last_at"], reverse=True)
 
 
 def portal_error(request: Request, exc: Exception) -> Response:
