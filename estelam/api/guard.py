@@ -4,7 +4,8 @@
 
 - a request that may carry a body (any method but GET, HEAD and OPTIONS, or any request announcing a
   body) must show a known bearer token first; without one it is answered 401 and not one byte of its
-  body is read (malformed JSON without a token is a 401, not a 422);
+  body is read (malformed JSON without a token is a 401, not a 422); the portal's pages (``/portal``) are
+  the exception: they sign in by a form and a session cookie, and check a CSRF token on every POST;
 - every body has a per-endpoint size limit (:func:`body_limit`): a ``Content-Length`` above it is
   answered 413 at once, and a body streamed without one is counted as it arrives and refused with
   413 the moment it passes the limit (:class:`BodyTooLarge`), never buffered whole.

@@ -232,3 +232,10 @@ def test_the_creditor_sees_only_their_requests_and_new_events_once(facts: Portal
     assert facts.demo.case_id in first.text and facts.other_case_id not in first.text
     assert '<ul id="alerts">' in first.text  # the first visit: everything is new
     assert '<p id="alerts">' in second.text  # nothing happened since
+
+
+def test_the_apis_asset_report_speaks_arabic_too(client: TestClient, facts: PortalFacts) -> None:
+    answer = client.get(f"/cases/{facts.demo.case_id}/asset-report", params={"format": "html", "lang": "ar"},
+                        headers={"Authorization": "Bearer p-judge"})
+    assert answer.status_code == 200 and '<html lang="ar-IR" dir="rtl">' in answer.text
+    assert "تقرير أصول المنفذ ضده" in answer.text
