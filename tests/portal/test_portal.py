@@ -239,3 +239,10 @@ def test_the_apis_asset_report_speaks_arabic_too(client: TestClient, facts: Port
                         headers={"Authorization": "Bearer p-judge"})
     assert answer.status_code == 200 and '<html lang="ar-IR" dir="rtl">' in answer.text
     assert "تقرير أصول المنفذ ضده" in answer.text
+
+
+def test_portal_forms_are_bounded_like_every_body(client: TestClient) -> None:
+    """The portal signs in by form, not bearer token, but its bodies keep the front door's size limit."""
+    answer = client.post("/portal/sign-in", content=b"token=" + b"x" * 100_000,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 413
