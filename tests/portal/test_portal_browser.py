@@ -33,6 +33,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 STARTUP_TIMEOUT_S = 60
+#: A page (a directive landed and the case page read again) may take a while on a shared two-core machine.
+PAGE_TIMEOUT_MS = 90_000
 
 
 def _artifacts() -> Path:
@@ -99,6 +101,7 @@ def browser() -> Iterator[Any]:
 
 def _signed_in(browser: Any, portal: str, role: str) -> Any:
     page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(f"{portal}/portal/sign-in")
     page.fill("input[name=token]", TOKENS[role])
     page.click("#sign-in button[type=submit]")
