@@ -2,7 +2,8 @@
 
 Every case-event file in the inbox becomes one validated batch in the landing
 zone (rejected events go to quarantine with their reasons). Re-running replaces
-the same batches.
+the same batches. Then the court's directive files: each directive validated, landed
+and audited (a refused one is audited with its reason); re-running lands each once.
 """
 
 import pendulum
@@ -28,7 +29,13 @@ def case_events_ingest() -> None:
 
         return ingest_inbox().as_dict()
 
-    ingest_inbox()
+    @task()
+    def ingest_directives() -> dict[str, int]:
+        from estelam.cases.court_drop import ingest_directives
+
+        return ingest_directives().as_dict()
+
+    ingest_inbox() >> ingest_directives()
 
 
 case_events_ingest()

@@ -8,7 +8,9 @@ Order semantics, as a real bank or registry applies them:
 - vehicles and properties are indivisible: a freeze registers the case's claim (up to the asset's
   unclaimed value) but restricts the *whole* asset, so the value it takes out of the owner's hands
   (:meth:`AgencyState.immobilised_value`) is the asset's full value as soon as any claim is on it;
-  a vehicle restriction carries its type (transfer, circulation, seizure), refused when unknown;
+  a vehicle restriction carries its type (transfer, circulation, seizure), refused when unknown; an order
+  of another type on a vehicle the case already restricts restates the case's claim: the type is replaced
+  (the judge changed it) and the claim grows to the order's amount if that is more;
 - a release lifts up to the amount asked of what this case holds on the asset;
 - a transfer (the judge ordered collection) moves up to the amount asked of what this case holds
   on a bank account to the court's account: the block and the balance both go down by it; only
@@ -164,16 +166,25 @@ class AgencyState:
             if restriction not in set(RestrictionType):
                 return ack(AckStatus.REFUSED, 0, f"unknown restriction type {restriction!r}")
         available = max(asset_value(asset) - self._blocked(order.asset_ref), 0)
-        blocked = min(order.amount_rial, available)
-        if blocked == 0:
+        changed = (isinstance(asset, Vehicle) and self._frozen.get(key, 0) > 0 and order.restriction_type is not None
+                   and self._restrictions.get(key) is not RestrictionType(order.restriction_type))
+        # an order of another type restates the case's claim on the vehicle (its amount is the claim's total)
+        wanted_more = max(order.amount_rial - self._frozen.get(key, 0), 0) if changed else order.amount_rial
+        blocked = min(wanted_more, available)
+        if blocked == 0 and not changed:
             return ack(AckStatus.REFUSED, 0, "nothing left to block on this asset")
         self._frozen[key] += blocked
         if isinstance(asset, Vehicle):
-            # a stronger restriction replaces a weaker one; seizure is the strongest
             held = self._restrictions.get(key)
             wanted = RestrictionType(order.restriction_type or RestrictionType.TRANSFER)
-            self._restrictions[key] = max((r for r in (held, wanted) if r is not None),
-                                          key=_RESTRICTION_STRENGTH.index)
+            if changed:  # the case already restricts the vehicle: an order of another type replaces the type
+                self._restrictions[key] = wanted
+            else:  # a first or further claim: a stronger restriction replaces a weaker one; seizure is the strongest
+                self._restrictions[key] = max((r for r in (held, wanted) if r is not None),
+                                              key=_RESTRICTION_STRENGTH.index)
+            if changed:
+                return ack(AckStatus.DONE if blocked == wanted_more else AckStatus.PARTIAL, blocked,
+                           f"restriction now {wanted}")
         if blocked < order.amount_rial:
             return ack(AckStatus.PARTIAL, blocked, f"only {blocked} rials available")
         return ack(AckStatus.DONE, blocked)

@@ -4,8 +4,10 @@
 
 Steps: start the agency simulators; the court system drops case events; then
 the DAGs in the order their Assets chain them: ingest -> build -> inquire ->
-build -> freeze -> build. Ends with a summary and a judge-readable asset report,
-and stops everything it started.
+build -> freeze -> build; then the court drops its judges' directives on the cases
+the hub froze (one of every kind) and the hub ingests, reconciles (transfers to the
+court, restriction changes, releases) and builds again. Ends with a summary and a
+judge-readable asset report, and stops everything it started.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from estelam.core import settings
 from estelam.core.exceptions import DemoError
 from estelam.orchestration.in_process import configure_airflow, load_dags, migrate_metadata_db, run_dag
 
 #: The DAGs in the order their Assets would trigger them after one court drop.
-DAG_SEQUENCE = (
+FIRST_CYCLE = (
     "case_events_ingest",
     "warehouse_build",
     "asset_inquiries",
@@ -29,6 +33,10 @@ DAG_SEQUENCE = (
     "freeze_reconciliation",
     "warehouse_build",
 )
+#: After the court's directives are dropped: ingest them, act on them, publish.
+DIRECTIVE_SEQUENCE = ("case_events_ingest", "freeze_reconciliation", "warehouse_build")
+#: Every DAG the demo runs, in order.
+DAG_SEQUENCE = FIRST_CYCLE + DIRECTIVE_SEQUENCE
 
 
 @dataclass
@@ -57,14 +65,28 @@ def reset_data_dir() -> None:
     data.mkdir(parents=True, exist_ok=True)
 
 
+def _run_step(dags: dict[str, Any], dag_id: str, result: DemoResult,
+              on_step: Callable[[str], None] | None) -> None:
+    if on_step is not None:
+        on_step(dag_id)
+    state, seconds, tasks = run_dag(dags[dag_id])
+    result.dag_states.append((dag_id, state, seconds))
+    failed = {t: s for t, s in tasks.items() if s not in {"success", "skipped"}}
+    _say(f"• dag {dag_id:<24} {state:<8} {seconds:5.1f}s  "
+         f"({len(tasks)} tasks{', failed: ' + str(failed) if failed else ''})")
+    if state != "success":
+        raise DemoError(f"DAG {dag_id} ended {state}: {failed}")
+
+
 def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None,
         on_step: Callable[[str], None] | None = None) -> DemoResult:
     """Run the whole cycle once and return what happened; ``on_step(dag_id)`` is called as each DAG starts."""
     from estelam.contracts.registry import load_agency_registry
+    from estelam.ingest.landing import read_landed
     from estelam.reporting.asset_report import write_case_report
     from estelam.warehouse.summary import cycle_summary
     from simulators import world as world_module
-    from simulators.court import drop_case_events
+    from simulators.court import court_directives, drop_case_events, drop_directives
     from simulators.fleet import Fleet
 
     reset_data_dir()
@@ -89,16 +111,13 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
             _say(f"• court system: {len(drops)} case-event files dropped in {settings.inbox_dir()}")
             _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
             dags = load_dags()
-            for dag_id in DAG_SEQUENCE:
-                if on_step is not None:
-                    on_step(dag_id)
-                state, seconds, tasks = run_dag(dags[dag_id])
-                result.dag_states.append((dag_id, state, seconds))
-                failed = {t: s for t, s in tasks.items() if s not in {"success", "skipped"}}
-                _say(f"• dag {dag_id:<24} {state:<8} {seconds:5.1f}s  "
-                     f"({len(tasks)} tasks{', failed: ' + str(failed) if failed else ''})")
-                if state != "success":
-                    raise DemoError(f"DAG {dag_id} ended {state}: {failed}")
+            for dag_id in FIRST_CYCLE:
+                _run_step(dags, dag_id, result, on_step)
+            directives = court_directives(read_landed("freeze_orders"), issued_at=datetime.now(UTC))
+            drop = drop_directives(directives, settings.inbox_dir(), day=datetime.now(UTC).date().isoformat())
+            _say(f"• court system: {len(directives)} judges' directives dropped in {drop}")
+            for dag_id in DIRECTIVE_SEQUENCE:
+                _run_step(dags, dag_id, result, on_step)
             result.held_freezes = fleet.held_freezes()
     result.summary = cycle_summary(result.held_freezes)
     result.report_path = str(write_case_report())

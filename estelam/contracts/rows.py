@@ -271,7 +271,7 @@ class FreezeOrdersRow(TypedDict):
     issued_at: datetime
     """When the hub sent it this time (the cycle's instant)."""
     delivery: str
-    """Whether the agency acknowledged this sending."""
+    """Whether the agency acknowledged this sending (withheld - not sent"""
     status: str
     """acknowledged"""
     reason: str | None

@@ -40,6 +40,12 @@ class ReasonCode(StrEnum):
     #: the asset can hold less than before (its agency could block less, money left it, it became protected, or
     #: the subsistence minimum must stay free) while the debtor's frozen total is within the debt
     ASSET_CHANGED = "asset_changed"
+    #: the judge changed a vehicle's restriction (transfer, circulation, seizure): an order of the new type
+    RESTRICTION_CHANGED = "restriction_changed"
+    #: the judge ordered an asset released (an amount or all), or lifted a vehicle's restriction
+    JUDGE_RELEASE = "judge_release"
+    #: the judge cancelled an order: not resent, and what it may have blocked is released
+    ORDER_CANCELLED = "order_cancelled"
 
 
 class OrderStatus(StrEnum):
@@ -48,6 +54,8 @@ class OrderStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     PENDING = "pending"  # no acknowledgement yet, within the agency's reply deadline
     LATE = "late"  # no acknowledgement past the deadline: counted against the agency
+    #: not resent: its case closed or the judge cancelled it (a freeze; its asset is released instead)
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -112,11 +120,15 @@ class LedgerState:
     issued: dict[str, IssuedOrder] = field(default_factory=dict)
     last_status: dict[str, OrderStatus] = field(default_factory=dict)  # per order id, as last recorded
     acknowledged: set[str] = field(default_factory=set)
+    frozen_after: dict[str, int] = field(default_factory=dict)  # per order id: the agency's total after it
+    #: per vehicle (case, agency, plate): the restriction type of the last acknowledged freeze on it
+    restrictions: dict[Key, RestrictionType] = field(default_factory=dict)
 
     @property
     def in_flight(self) -> dict[Key, IssuedOrder]:
-        """Orders issued and not acknowledged, by case and asset (at most one each)."""
-        return {o.key: o for oid, o in self.issued.items() if oid not in self.acknowledged}
+        """Orders issued and neither acknowledged nor withdrawn, by case and asset (at most one each)."""
+        return {o.key: o for oid, o in self.issued.items()
+                if oid not in self.acknowledged and self.last_status.get(oid) is not OrderStatus.WITHDRAWN}
 
 
 def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAcknowledgementsRow]) -> LedgerState:
@@ -128,6 +140,7 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
         state.held[key] = int(ack["frozen_total_rial"])
         state.versions[key] += 1
         state.acknowledged.add(str(ack["order_id"]))
+        state.frozen_after[str(ack["order_id"])] = int(ack["frozen_total_rial"])
     state.news, state.collected = asset_news(ordered_acks)
     for row in sorted(attempts, key=lambda r: r["issued_at"]):
         order_id = str(row["order_id"])
@@ -148,6 +161,11 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
             asset_kind=str(row["asset_kind"]),
             confidential=bool(row["confidential"]),
         )
+    for ack in ordered_acks:
+        issued = state.issued.get(str(ack["order_id"]))
+        if issued and issued.order.kind is OrderKind.FREEZE and issued.asset_kind == "vehicle" and (
+                ack["status"] in ("done", "partial") or int(ack["frozen_total_rial"]) > 0):
+            state.restrictions[issued.key] = issued.order.restriction_type or RestrictionType.TRANSFER
     return state
 
 
@@ -192,48 +210,144 @@ def release_reason(case: CaseFacts | None, collected: int, position: DebtPositio
     return ReasonCode.ASSET_CHANGED
 
 
+def judge_ceilings(state: LedgerState, view: HubView) -> dict[Key, int]:
+    """Per case and asset: the most the judge's directives let it hold (judge-ordered releases, lifted vehicle
+    restrictions, cancelled orders). A release of all, or a lifted restriction, holds nothing; a release of an
+    amount holds what the agency had left after that release; a cancelled order's asset holds what was
+    acknowledged before it (its agency acknowledges no more)."""
+    ceilings: dict[Key, int] = {}
+    held_keys = set(state.held) | {o.key for o in state.issued.values()}
+    for case_id, directives in view.directives.items():
+        keys = [k for k in held_keys if k[0] == case_id]
+        for directive_id, asset_ref, amount in directives.releases:
+            for key in keys:
+                if asset_ref is not None and key[2] != asset_ref:
+                    continue
+                if amount is None:
+                    ceilings[key] = 0
+                elif (done := state.frozen_after.get(judge_release_id(key, directive_id))) is not None:
+                    ceilings[key] = min(ceilings.get(key, done), done)
+        for key in keys:
+            if key[2] in directives.vehicle_restrictions and directives.vehicle_restrictions[key[2]] is None:
+                ceilings[key] = 0
+        for order_id in directives.cancelled_orders:
+            cancelled = state.issued.get(order_id)
+            if cancelled and cancelled.order.case_id == case_id and order_id not in state.acknowledged:
+                ceilings[cancelled.key] = min(ceilings.get(cancelled.key, state.held.get(cancelled.key, 0)),
+                                              state.held.get(cancelled.key, 0))
+    return ceilings
+
+
+def judge_release_id(key: Key, directive_id: str) -> str:
+    """The idempotency key of the release a judge's release directive orders on ``key`` (sent once)."""
+    return stable_id(*key, OrderKind.RELEASE, "directive", directive_id)
+
+
+def withdrawn_orders(state: LedgerState, view: HubView) -> list[tuple[IssuedOrder, str]]:
+    """Freezes in flight the hub stops resending, with why: their case closed (or is unknown), or the judge
+    cancelled them. Each is recorded ``withdrawn`` and its asset released (the agency may have applied it).
+    Releases and transfers in flight are resent as ever: the agency applies an order once and a transfer may
+    already have moved the money, which only its acknowledgement tells."""
+    cases = {c.case_id: c for c in view.cases}
+    found: list[tuple[IssuedOrder, str]] = []
+    for _, issued in sorted(state.in_flight.items()):
+        if issued.order.kind is not OrderKind.FREEZE:
+            continue
+        case = cases.get(issued.order.case_id)
+        if issued.order.order_id in view.directives.get(issued.order.case_id, NO_DIRECTIVES).cancelled_orders:
+            found.append((issued, "cancelled by the judge's directive"))
+        elif case is None or not case.is_open:
+            found.append((issued, "the case is closed: not resent, the asset is released"))
+    return found
+
+
 def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView, *, now: datetime,
                 deadlines_s: Mapping[str, float], skip: Iterable[str] = ()) -> list[IssuedOrder]:
-    """The orders that take the agencies from what they acknowledged to ``plan``.
+    """The orders that take the agencies from what they acknowledged to ``plan``, as the judge directed.
 
-    First every order still in flight (resent as issued, same key), then, for each case and asset
-    with nothing in flight: a release of what is held beyond the plan, a transfer of what is held
-    when the judge ordered collection of a bank account, or a freeze (new or top-up) of the gap.
-    Orders whose id is in ``skip`` (already sent in this cycle) are left out.
+    First every order still in flight (resent as issued, same key) — except the freezes
+    :func:`withdrawn_orders` names, whose asset is released instead (the agency may have applied them).
+    Then, for each case and asset with nothing in flight: a judge-ordered release (once per
+    directive), a release of what is held beyond the plan (or beyond the judge's ceiling), a transfer
+    of what is held when the judge ordered collection of a bank account (capped at what the case still
+    owes and at the collection's amount), a freeze (new or top-up) of the gap, or, for a vehicle whose
+    restriction the judge changed, an order of the new type. Orders whose id is in ``skip`` (already
+    sent in this cycle) are left out.
     """
     skip = set(skip)
-    in_flight = state.in_flight
+    cases = {c.case_id: c for c in view.cases}
+    dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view)}
+    in_flight = {key: issued for key, issued in state.in_flight.items() if key not in dropped}
     orders = [o for _, o in sorted(in_flight.items()) if o.order.order_id not in skip]
     desired = {row.key: row for row in plan}
-    cases = {c.case_id: c for c in view.cases}
     kinds = {a.key: a.asset_kind for a in view.assets}
     position = DebtPosition.of(state, cases)
-    for key in sorted(desired.keys() | {k for k, v in state.held.items() if v > 0}):
+    ceilings = judge_ceilings(state, view)
+    # what each case may still have transferred to the court: what it owes, within the collection's amount
+    transfer_budget: dict[str, int] = {}
+    for facts in cases.values():
+        limit = view.directives.get(facts.case_id, NO_DIRECTIVES).collect_limit_rial
+        budget = max(facts.outstanding_rial - state.collected[facts.case_id], 0)
+        if limit is not None:
+            budget = min(budget, max(limit - state.collected[facts.case_id], 0))
+        transfer_budget[facts.case_id] = budget - sum(
+            o.order.amount_rial for o in in_flight.values() if o.order.kind is OrderKind.TRANSFER
+            and o.order.case_id == facts.case_id)
+    for key in sorted(desired.keys() | {k for k, v in state.held.items() if v > 0} | dropped.keys()
+                      | {k for k in ceilings if k in state.held}):
         if key in in_flight:
             continue  # one order in flight per case and asset: wait for its acknowledgement
         case_id, agency_id, asset_ref = key
         row = desired.get(key)
-        want, held = (row.planned_freeze_rial if row else 0), state.held.get(key, 0)
+        case = cases.get(case_id)
+        is_open = case is not None and case.is_open
+        want, held = (row.planned_freeze_rial if row and is_open else 0), state.held.get(key, 0)
         directives = view.directives.get(case_id, NO_DIRECTIVES)
         asset_kind = row.asset_kind if row else kinds.get((agency_id, asset_ref), "")
-        if held > want:
+        pending_release = next(
+            (d for d, ref, _ in directives.releases if (ref is None or ref == asset_ref) and held > 0
+             and judge_release_id(key, d) not in state.issued), None)
+        restriction = directives.restriction_for(asset_ref) if asset_kind == "vehicle" else None
+        if key in ceilings:
+            want = min(want, ceilings[key])
+        order_id: str | None = None
+        if key in dropped:
+            # a cancelled order, or a closed case's order: release what it (and the acknowledged) may have blocked
+            gone = dropped[key]
+            kind, amount = OrderKind.RELEASE, max(held - want, 0) + (
+                gone.order.amount_rial if gone.order.kind is OrderKind.FREEZE else 0)
+            reason = (ReasonCode.ORDER_CANCELLED if gone.order.order_id in directives.cancelled_orders
+                      else ReasonCode.CASE_CLOSED)
+            if amount <= 0:
+                continue
+        elif pending_release is not None:
+            amount_asked = next(a for d, _, a in directives.releases if d == pending_release)
+            kind, amount, reason = OrderKind.RELEASE, min(held, amount_asked or held), ReasonCode.JUDGE_RELEASE
+            order_id = judge_release_id(key, pending_release)
+        elif held > want:
             kind, amount = OrderKind.RELEASE, held - want
-            reason = release_reason(cases.get(case_id), state.collected[case_id], position)
-        elif held > 0 and directives.collect and asset_kind == "bank_account":
-            kind, amount, reason = OrderKind.TRANSFER, held, ReasonCode.COLLECTION
+            reason = (ReasonCode.JUDGE_RELEASE if key in ceilings and ceilings[key] < held
+                      else release_reason(case, state.collected[case_id], position))
+        elif held > 0 and directives.collect and asset_kind == "bank_account" and is_open \
+                and transfer_budget.get(case_id, 0) > 0:
+            kind, amount, reason = OrderKind.TRANSFER, min(held, transfer_budget[case_id]), ReasonCode.COLLECTION
+            transfer_budget[case_id] -= amount
+        elif held > 0 and restriction is not None and state.restrictions.get(key, restriction) is not restriction:
+            # the judge changed the vehicle's restriction: an order of the new type restating the claim's total
+            # (the registry replaces the type, and blocks only what the total adds)
+            kind, amount, reason = OrderKind.FREEZE, max(want, held), ReasonCode.RESTRICTION_CHANGED
         elif want > held:
             kind, amount = OrderKind.FREEZE, want - held
             reason = ReasonCode.TOP_UP if held else ReasonCode.NEW_FREEZE
         else:
             continue
         version = state.versions[key]
-        order_id = order_id_for(key, kind, version)
+        order_id = order_id or order_id_for(key, kind, version)
         if order_id in skip:
             continue
-        restriction = directives.restriction_type if asset_kind == "vehicle" and kind is OrderKind.FREEZE else None
-        case = cases.get(case_id)
         orders.append(IssuedOrder(
-            order=FreezeOrder(order_id, kind, case_id, agency_id, asset_ref, amount, now, restriction),
+            order=FreezeOrder(order_id, kind, case_id, agency_id, asset_ref, amount, now,
+                              restriction if kind is OrderKind.FREEZE else None),
             version=version, reason_code=reason, first_issued_at=now,
             deadline_at=now + timedelta(seconds=deadlines_s[agency_id]),
             person_id=row.person_id if row else (case.person_id if case else ""),
@@ -254,6 +368,12 @@ def order_log_row(issued: IssuedOrder, *, cycle_id: str, sent_at: datetime) -> F
         "first_issued_at": issued.first_issued_at, "deadline_at": issued.deadline_at, "issued_at": sent_at,
         "delivery": "delivered", "status": str(OrderStatus.ACKNOWLEDGED), "reason": None, "message_id": None,
     }
+
+
+def withdrawn_log_row(issued: IssuedOrder, reason: str, *, cycle_id: str, at: datetime) -> FreezeOrdersRow:
+    """The ``freeze_orders`` row that ends an order the hub withdrew (not sent again)."""
+    return order_log_row(issued, cycle_id=cycle_id, sent_at=at) | {
+        "delivery": "withheld", "status": str(OrderStatus.WITHDRAWN), "reason": reason}
 
 
 def acknowledgement_record(ack: Acknowledgement, kind: OrderKind) -> FreezeAcknowledgementsRow:

@@ -43,6 +43,9 @@ REASON_TEXT = {
     "case_paid": "پرداخت کامل بدهی",
     "case_closed": "مختومه شدن پرونده",
     "collection": "دستور وصول قاضی اجرا",
+    "restriction_changed": "دستور قاضی اجرا به تغییر نوع توقیف",
+    "judge_release": "دستور رفع توقیف قاضی اجرا",
+    "order_cancelled": "لغو دستور به حکم قاضی اجرا",
 }
 
 

@@ -53,6 +53,8 @@ from estelam.freeze.ledger import (
     ledger_state,
     order_log_row,
     plan_orders,
+    withdrawn_log_row,
+    withdrawn_orders,
 )
 from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL, KnownAsset, plan_freezes
 from estelam.ingest.landing import read_landed, validate_and_land
@@ -252,9 +254,11 @@ def reconcile(cycle_id: str, view: HubView, ledger: FreezeLedger, clients: Mappi
                             subsistence_minimum_rial=subsistence_minimum_rial, held=state.held)
         orders = plan_orders(plan, state, view, now=now, deadlines_s=deadlines_s,
                              skip={o.order.order_id for o in sent})
-        if not orders:
+        withdrawn = [withdrawn_log_row(o, why, cycle_id=cycle_id, at=now) for o, why in withdrawn_orders(state, view)]
+        if not orders and not withdrawn:
             break
         pass_log, pass_acks = push_orders(orders, clients, cycle_id=cycle_id, now=now)
+        pass_log = withdrawn + pass_log
         by_id = {o.order.order_id: o for o in orders}
         contexts = {oid: notifications.OrderContext(o.order.kind, o.person_id, o.asset_kind, o.reason_code,
                                                     o.confidential) for oid, o in by_id.items()}

@@ -103,23 +103,34 @@ def _batches(targets: Sequence[InquiryTarget], size: int) -> Iterator[tuple[int,
 
 def targets_for(agency_id: str, *, stale_after: timedelta = DEFAULT_STALE_AFTER,
                 now: datetime | None = None) -> list[InquiryTarget]:
-    """Debtors of open cases with no fresh answer from this agency (from the warehouse)."""
+    """Debtors of open cases with no fresh answer from this agency (from the warehouse).
+
+    A judge's re-inquiry directive (``reinquire_now``, ``priority_reinquiry``) makes the case's debtor a target
+    until an answer newer than the directive arrives, however fresh the last one; those come first.
+    """
     from estelam.warehouse.dbt_build import connect_read_only
 
     cutoff = (now or datetime.now(UTC)) - stale_after
     with connect_read_only() as con:
         rows = con.execute(
             """
+            with directed as (
+                select case_id, max(issued_at) as directed_at
+                from staging.stg_court__case_directives
+                where directive in ('reinquire_now', 'priority_reinquiry')
+                group by case_id
+            )
             select t.person_id, t.case_id
             from inquiry_targets as t
+            left join directed as d on d.case_id = t.case_id
             where not exists (
                 select 1 from staging.stg_hub__inquiries as i
                 where i.person_id = t.person_id and i.agency_id = ?
-                  and i.status = 'answered' and i.responded_at >= ?
+                  and i.status = 'answered' and i.responded_at >= greatest(?, coalesce(d.directed_at, ?))
             )
-            order by t.person_id
+            order by d.directed_at is null, t.person_id
             """,
-            [agency_id, cutoff],
+            [agency_id, cutoff, cutoff],
         ).fetchall()
     return [InquiryTarget(person_id, case_id) for person_id, case_id in rows]
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from estelam.cases.directives import CaseDirectives
 from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
-from estelam.core.domain import AccountKind, BankAccount, Property, SecurityHolding, Vehicle
+from estelam.core.domain import AccountKind, BankAccount, OrderKind, Property, SecurityHolding, Vehicle
 from estelam.freeze.ledger import CaseFacts, DebtPosition, OrderStatus, ReasonCode, ledger_state, plan_orders
 from estelam.freeze.planner import INDIVISIBLE_KINDS, AssetNews, KnownAsset, plan_freezes
 from estelam.freeze.reconciliation import MemoryLedger
@@ -172,6 +172,10 @@ def _check_cycle_end(world: EnforcementWorld) -> None:
         last_row[row["order_id"]] = row
     for order_id, issued in state.issued.items():
         if order_id in state.acknowledged:
+            continue
+        if last_row[order_id]["status"] == OrderStatus.WITHDRAWN:  # a freeze of a case since closed: not resent
+            assert issued.order.kind is OrderKind.FREEZE and last_row[order_id]["reason"]
+            assert not world.cases[issued.order.case_id].is_open
             continue
         expected = OrderStatus.LATE if world.clock.now > issued.deadline_at else OrderStatus.PENDING
         assert last_row[order_id]["status"] == expected, (order_id, last_row[order_id])

@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from simulators.demo import DAG_SEQUENCE, DemoResult
+from estelam.cases.directives import Directive
+from simulators.demo import DAG_SEQUENCE, DIRECTIVE_SEQUENCE, FIRST_CYCLE, DemoResult
 
 pytestmark = pytest.mark.e2e
 
@@ -31,8 +32,25 @@ def _read(data: Path, feed: str, zone: str = "landing") -> list[dict]:
 
 
 def test_every_dag_succeeds_in_order(cycle: DemoResult) -> None:
-    assert [name for name, _, _ in cycle.dag_states] == list(DAG_SEQUENCE)
+    assert [name for name, _, _ in cycle.dag_states] == list(DAG_SEQUENCE) == [*FIRST_CYCLE, *DIRECTIVE_SEQUENCE]
     assert all(state == "success" for _, state, _ in cycle.dag_states)
+
+
+def test_the_warehouse_holds_directives_of_every_kind_transfers_and_releases(cycle: DemoResult) -> None:
+    data = cycle.data_dir  # type: ignore[attr-defined]
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        kinds = {k for (k,) in con.execute("select distinct directive from staging.stg_court__case_directives")
+                 .fetchall()}
+        orders = dict(con.execute("select order_kind || '/' || reason_code, count(*) "
+                                  "from staging.stg_hub__freeze_orders group by 1").fetchall())
+        sources = {s for (s,) in con.execute("select distinct source from staging.stg_court__case_directives")
+                   .fetchall()}
+    assert kinds == set(Directive) - {Directive.RESTRICT_CIRCULATION}, kinds  # every kind the court drops
+    assert sources == {"court"}
+    assert orders.get("transfer/collection", 0) >= 1, orders
+    assert orders.get("freeze/restriction_changed", 0) >= 1, orders
+    assert orders.get("release/judge_release", 0) >= 1, orders
+    assert sum(n for k, n in orders.items() if k.startswith("release/")) >= 1, orders
 
 
 def test_marts_are_built_and_not_empty(cycle: DemoResult) -> None:
