@@ -61,12 +61,14 @@ class AuditAction(StrEnum):
     ORDER = "order"  # a freeze, release or transfer order sent to an agency
     REQUEST = "request"  # an API request refused before it reached an action (bad token, role)
     MESSAGE_READ = "message_read"  # an auditor read a message body
-    DIRECTIVE = "directive"  # a judge's directive on a case (landed or refused)
+    SIGN_IN = "sign_in"  # a portal sign-in (or a refused one) and sign-out
+    PORTAL_VIEW = "portal_view"  # a portal page about a case, seen by a party to it
+    DIRECTIVE = "directive"  # a judge's directive on a case (landed or refused), from the API or the portal
 
 
 #: Actions that look at one person's data (what "who looked at my data" lists).
 LOOKING_ACTIONS = frozenset({AuditAction.INQUIRY, AuditAction.REPORT_VIEW, AuditAction.REGISTRY_LOOKUP,
-                             AuditAction.ORDER})
+                             AuditAction.ORDER, AuditAction.PORTAL_VIEW, AuditAction.DIRECTIVE})
 
 
 class Outcome(StrEnum):

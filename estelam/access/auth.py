@@ -10,7 +10,10 @@ Each token names one principal with one role:
 - ``police``: a partner agency the judiciary serves the register of fugitive convicts (the police, border
   control; ``agency_id`` names it): looks people up on that register, with a declared purpose;
 - ``public``: a registry lookup, only with a consent code the person looked up issued to them;
-- ``person``: a data subject (``person_id``): issues consent codes, reads who looked at their data.
+- ``person``: a data subject (``person_id``): issues consent codes, reads who looked at their data; in the
+  portal, a debtor sees what is frozen of theirs and why;
+- ``creditor``: a party who asked for enforcement (``creditor``, the name the court system gives them): in
+  the portal, their requests, what was collected and paid out, and alerts.
 
 Tokens are kept as SHA-256 digests and compared in constant time. The store comes from a JSON file
 named by ``ESTELAM_API_TOKENS`` (``{"tokens": [{"token_sha256" or "token", "subject", "role", ...}]}``);
@@ -44,6 +47,7 @@ class Role(StrEnum):
     PERSON = "person"
     POLICE = "police"  # the police or border control: the fugitive-convicts register
     AUDITOR = "auditor"  # reads the record: message bodies (an inspectorate, the data protection officer)
+    CREDITOR = "creditor"  # a party who asked for enforcement: follows their requests in the portal
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Principal:
     cases: frozenset[str] = field(default_factory=frozenset)
     agency_id: str | None = None
     person_id: str | None = None
+    creditor: str | None = None  # the creditor's name as the court system records it (role creditor)
 
     def is_assigned(self, case_id: str, court_code: str | None) -> bool:
         """Whether this judge is assigned the case, by name or through its court."""
@@ -75,11 +80,13 @@ def _principal(entry: Mapping[str, Any]) -> Principal:
         raise ContractError(f"token entry {entry.get('subject')!r}: needs a subject and a known role ({exc})") from exc
     principal = Principal(subject=subject, role=role, courts=frozenset(entry.get("courts", ())),
                           cases=frozenset(entry.get("cases", ())), agency_id=entry.get("agency_id"),
-                          person_id=entry.get("person_id"))
+                          person_id=entry.get("person_id"), creditor=entry.get("creditor"))
     if role in (Role.AGENCY, Role.POLICE) and not principal.agency_id:
         raise ContractError(f"agency token {subject!r} has no agency_id")
     if role is Role.PERSON and not principal.person_id:
         raise ContractError(f"person token {subject!r} has no person_id")
+    if role is Role.CREDITOR and not principal.creditor:
+        raise ContractError(f"creditor token {subject!r} has no creditor")
     return principal
 
 
@@ -113,6 +120,17 @@ class TokenStore:
         """The file the settings name (``ESTELAM_API_TOKENS``), else the embedded demo tokens."""
         path = settings.current().api_tokens
         return cls.from_file(path) if path else cls.from_config(DEMO_TOKENS)
+
+    def by_digest(self, digest: str) -> Principal:
+        """The principal whose token has this SHA-256 digest (a portal session keeps the digest, never the token)."""
+        presented = digest.encode("ascii", errors="replace")
+        found: Principal | None = None
+        for known, principal in self._entries:
+            if hmac.compare_digest(known, presented):
+                found = principal
+        if found is None:
+            raise NotAuthenticated("the session's token is no longer valid")
+        return found
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal holding ``token``; :class:`NotAuthenticated` when there is none or it is unknown."""

@@ -30,6 +30,7 @@ from estelam.api import (
 )
 from estelam.api.dependencies import ANONYMOUS, MAX_AUDITED_PATH, MAX_AUDITED_REASON, audit_refusal, bounded
 from estelam.api.guard import RequestGuard
+from estelam.api.portal import pages as portal
 from estelam.api.services import ApiSettings
 from estelam.core.exceptions import AccessError, EstelamError, NotAuthenticated, ReportError, WarehouseError
 from estelam.warehouse.dbt_build import connect_read_only
@@ -133,6 +134,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(statistics.open_router)
     app.include_router(fugitives.router)
     app.include_router(fugitives.soap_router)
+    app.include_router(portal.router)
+    app.add_exception_handler(portal.PortalError, portal.portal_error)
 
     @app.options("/{path:path}", include_in_schema=False)
     def options(request: Request) -> Response:

@@ -4,7 +4,8 @@
 
 - a request that may carry a body (any method but GET, HEAD and OPTIONS, or any request announcing a
   body) must show a known bearer token first; without one it is answered 401 and not one byte of its
-  body is read (malformed JSON without a token is a 401, not a 422);
+  body is read (malformed JSON without a token is a 401, not a 422); the portal's pages (``/portal``) are
+  the exception: they sign in by a form and a session cookie, and check a CSRF token on every POST;
 - every body has a per-endpoint size limit (:func:`body_limit`): a ``Content-Length`` above it is
   answered 413 at once, and a body streamed without one is counted as it arrives and refused with
   413 the moment it passes the limit (:class:`BodyTooLarge`), never buffered whole.
@@ -41,6 +42,8 @@ ACKNOWLEDGEMENTS_BODY_LIMIT = MAX_ACKNOWLEDGEMENTS_PER_CALL * ACKNOWLEDGEMENT_WI
 #: Every other body (a consent request, an inquiry request) is a handful of short fields.
 DEFAULT_BODY_LIMIT = 64 * 1024
 _ACKNOWLEDGEMENT_PATHS = re.compile(r"^(/agencies/[^/]+/acknowledgements|/soap/acknowledgements)/?$")
+#: The portal's pages authenticate by their session cookie and check a CSRF token on every form (estelam.api.portal).
+PORTAL_PREFIX = "/portal"
 #: Methods that never need a body; with no body announced, their routes authenticate as usual.
 BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -90,7 +93,8 @@ class RequestGuard:
         headers = _headers(scope)
         length_text = headers.get(b"content-length")
         announces_body = b"transfer-encoding" in headers or (length_text not in (None, b"0"))
-        if method not in BODILESS_METHODS or announces_body:
+        portal = path == PORTAL_PREFIX or path.startswith(PORTAL_PREFIX + "/")
+        if (method not in BODILESS_METHODS or announces_body) and not portal:
             authorization = headers.get(b"authorization")
             try:
                 self.tokens().authenticate(bearer_token(authorization.decode("latin-1") if authorization else None))

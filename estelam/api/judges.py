@@ -37,6 +37,7 @@ class ReportFormat(StrEnum):
 
 class Language(StrEnum):
     FA = "fa"
+    AR = "ar"
     EN = "en"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ class ApiSettings:
     consents: ConsentStore = field(default_factory=ConsentStore)
     messages: MessageLog = field(default_factory=MessageLog)
     inquire: Inquirer = _on_demand_inquirer
+    #: Signs the portal's session cookies; a new key per process unless given (sessions end with a restart).
+    portal_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     @classmethod
     def from_environment(cls) -> ApiSettings:

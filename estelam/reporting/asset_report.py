@@ -47,7 +47,9 @@ from estelam.core.identifiers import latin_digits
 
 #: An agency whose last valid answer is older than this is marked stale in the report.
 STALE_AFTER = timedelta(days=7)
-LANGUAGES = ("fa", "en")
+LANGUAGES = ("fa", "ar", "en")
+#: Languages written right to left.
+RTL_LANGUAGES = frozenset({"fa", "ar"})
 #: The decimal separator of Persian and Arabic-Indic numbers (U+066B).
 PERSIAN_DECIMAL_SEPARATOR = "٫"
 VARIANTS = ("ir", "sa")
@@ -59,14 +61,26 @@ NOTO_NASKH_BOLD = NOTO_NASKH_DIR / "NotoNaskhArabic-Bold.ttf"
 
 ASSET_KIND = {
     "fa": {"bank_account": "حساب بانکی", "security_holding": "سهام", "vehicle": "خودرو", "property": "ملک"},
+    "ar": {"bank_account": "حساب مصرفي", "security_holding": "أوراق مالية", "vehicle": "مركبة", "property": "عقار"},
     "en": {"bank_account": "bank account", "security_holding": "securities", "vehicle": "vehicle",
            "property": "real estate"},
+}
+#: A bank account's kind (the asset's detail): salary and pension accounts are protected.
+ACCOUNT_KIND = {
+    "fa": {"ordinary": "عادی", "salary": "حقوق", "pension": "مستمری"},
+    "ar": {"ordinary": "عادي", "salary": "راتب", "pension": "معاش تقاعدي"},
+    "en": {"ordinary": "ordinary", "salary": "salary", "pension": "pension"},
 }
 EVENT = {
     "fa": {"filed": "ثبت درخواست اجرا", "referred": "ارجاع", "notified": "ابلاغ اجراییه", "invoiced": "صدور صورتحساب",
            "paid": "پرداخت", "freeze_ordered": "دستور توقیف", "released": "رفع توقیف", "closed": "مختومه",
            "freeze_order_sent": "ارسال دستور توقیف", "release_order_sent": "ارسال دستور رفع توقیف",
            "order_acknowledged": "تأیید اجرای دستور", "absconded": "متواری", "payment_proved": "اثبات پرداخت"},
+    "ar": {"filed": "تقديم طلب التنفيذ", "referred": "إحالة", "notified": "تبليغ السند التنفيذي",
+           "invoiced": "إصدار فاتورة", "paid": "سداد", "freeze_ordered": "أمر الحجز", "released": "رفع الحجز",
+           "closed": "مغلق",
+           "freeze_order_sent": "إرسال أمر الحجز", "release_order_sent": "إرسال أمر رفع الحجز",
+           "order_acknowledged": "تأكيد تنفيذ الأمر", "absconded": "متوارٍ", "payment_proved": "إثبات السداد"},
     "en": {"filed": "enforcement filed", "referred": "referred", "notified": "writ served", "invoiced": "invoiced",
            "paid": "paid", "freeze_ordered": "freeze ordered", "released": "released", "closed": "closed",
            "freeze_order_sent": "freeze order sent", "release_order_sent": "release order sent",
@@ -75,20 +89,27 @@ EVENT = {
 STEP = {
     "fa": {"referral": "ارجاع", "notification": "ابلاغ", "invoice": "صورتحساب", "execution": "اجرا",
            "collection_and_payout": "وصول و پرداخت", "closure": "مختومه"},
+    "ar": {"referral": "إحالة", "notification": "تبليغ", "invoice": "فاتورة", "execution": "تنفيذ",
+           "collection_and_payout": "تحصيل وصرف", "closure": "إغلاق"},
     "en": {"referral": "referral", "notification": "notification", "invoice": "invoice", "execution": "execution",
            "collection_and_payout": "collection and payout", "closure": "closure"},
 }
 SOURCE = {"fa": {"court": "دادگاه", "hub": "سامانه", "agency": "نهاد"},
+          "ar": {"court": "المحكمة", "hub": "المنصة", "agency": "جهة"},
           "en": {"court": "court", "hub": "hub", "agency": "agency"}}
 STATUS = {
     "fa": {"answered": "پاسخ داده", "rejected": "پاسخ نامعتبر", "failed": "بی‌پاسخ",
            "deadline_missed": "بی‌پاسخ در مهلت مقرر", None: "استعلام نشده"},
+    "ar": {"answered": "تمت الإجابة", "rejected": "إجابة مرفوضة", "failed": "لا إجابة",
+           "deadline_missed": "لا إجابة في المهلة", None: "لم يُستعلم"},
     "en": {"answered": "answered", "rejected": "answer rejected", "failed": "no answer",
            "deadline_missed": "no answer within the deadline", None: "not asked"},
 }
 ACK = {"fa": {"done": "انجام شد", "partial": "جزئی", "failed": "ناموفق", "pending": "در انتظار", "late": "با تأخیر"},
+       "ar": {"done": "تم", "partial": "جزئي", "failed": "فشل", "pending": "قيد الانتظار", "late": "متأخر"},
        "en": {"done": "done", "partial": "partial", "failed": "failed", "pending": "pending", "late": "late"}}
 DETAIL = {"fa": {"electronic": "الکترونیکی", "paper": "کاغذی", "delivered": "تحویل شد"},
+          "ar": {"electronic": "إلكتروني", "paper": "ورقي", "delivered": "تم التسليم"},
           "en": {"electronic": "electronic", "paper": "paper", "delivered": "delivered"}}
 
 LABELS: dict[str, dict[str, str]] = {
@@ -114,6 +135,56 @@ LABELS: dict[str, dict[str, str]] = {
                   " پیش از تصمیم، استعلام تازه شود.",
         "judge": "قاضی اجرای احکام", "signature": "امضا", "seal": "مهر دادگاه",
         "page": "صفحه",
+        "totals": "جمع‌بندی دارایی‌ها", "found": "شناسایی‌شده", "available": "آزاد و قابل توقیف",
+        "protected_total": "حمایت‌شده", "total": "جمع", "count": "تعداد",
+        "next_steps": "اقدامات بعدی", "answered_summary": "{n} نهاد پاسخ معتبر و تازه داده‌اند (آخرین پاسخ {date}).",
+        "exceptions": "نهادهای نیازمند پیگیری", "no_exceptions": "همه نهادها به‌موقع پاسخ داده‌اند.",
+        "ns_ask": "از هیچ نهادی استعلام نشده است: استعلام از همه نهادها.",
+        "ns_reinquire": "{n} نهاد پاسخ نداده یا پاسخش قدیمی است: استعلام دوباره پیش از تصمیم.",
+        "ns_follow_up": "{n} توقیف هنوز از سوی نهاد تأیید نشده است: پیگیری نهادهای زیر.",
+        "ns_collect": "توقیف‌ها {pct} مانده را پوشش می‌دهند: دستور وصول (انتقال به حساب دادگاه) و پرداخت به محکوم‌له.",
+        "ns_uncovered": "توقیف‌ها فقط {pct} مانده را پوشش می‌دهند و دارایی آزاد دیگری یافت نشده است: "
+                        "استعلام دوره‌ای ادامه دارد؛ ابلاغ به محکوم‌علیه برای معرفی اموال.",
+        "ns_freeze_pending": "{amount} دارایی آزاد باقی است: توقیف آن در چرخه بعدی ارسال می‌شود.",
+        "ns_release": "مانده بدهی صفر است: رفع توقیف همه دارایی‌ها و مختومه کردن پرونده.",
+        "ns_closed": "پرونده مختومه است: فقط رفع توقیف دارایی‌های باقی‌مانده.",
+        "ns_none": "اقدام فوری لازم نیست.",
+    },
+    "ar": {
+        "title": "تقرير أصول المنفذ ضده", "subtitle": "ملف التنفيذ",
+        "generated": "أُعد في", "times_note": "الأوقات بتوقيت {zone} ومحفوظة بالتوقيت العالمي UTC",
+        "case": "الملف", "case_id": "رقم الملف", "court": "دائرة التنفيذ", "debtor": "المنفذ ضده",
+        "person_id": "رقم الهوية / السجل", "creditor": "طالب التنفيذ", "status": "الحالة", "open": "مفتوح",
+        "closed": "مغلق", "filed_at": "تاريخ التقديم", "owed": "المبلغ المحكوم به", "paid": "المسدد",
+        "outstanding": "المتبقي", "frozen_total": "المحجوز", "coverage": "التغطية", "last_event": "آخر إجراء",
+        "assets": "الأصول المكتشفة", "agency": "الجهة", "kind": "النوع", "asset_ref": "معرّف الأصل",
+        "detail": "التفاصيل", "value": "القيمة", "frozen": "المحجوز", "planned": "الحجز المخطط",
+        "learned_at": "تاريخ العلم", "no_assets": "لم يُعثر على أصول للمنفذ ضده.",
+        "protected": "محمي، لا يجوز حجزه", "stale": "بيانات قديمة",
+        "freezes": "الحجوزات وتأكيدات الجهات", "ack_status": "حالة التأكيد", "acknowledged_at": "تاريخ التأكيد",
+        "no_freezes": "لم يُحجز أي أصل بعد.", "not_acknowledged": "غير مؤكد",
+        "agencies": "الجهات المستعلم منها", "last_status": "آخر حالة", "last_answer": "آخر إجابة صحيحة",
+        "missed": "مهل فائتة", "reason": "السبب", "no_agencies": "لم يُستعلم من أي جهة بعد.",
+        "stale_or_silent": "قديمة أو بلا إجابة",
+        "timeline": "مسار الملف", "seq": "م", "date": "التاريخ", "step": "المرحلة", "event": "الإجراء",
+        "source": "المصدر", "amount": "المبلغ", "automated": "آلي", "yes": "نعم", "no": "لا",
+        "legend": "العلامة ⚠ تعني بيانات أقدم من {days} أيام أو جهة لم تُجب؛ يُعاد الاستعلام قبل اتخاذ القرار.",
+        "judge": "قاضي التنفيذ", "signature": "التوقيع", "seal": "ختم المحكمة",
+        "page": "صفحة",
+        "totals": "ملخص الأصول", "found": "المكتشف", "available": "متاح للحجز",
+        "protected_total": "محمي", "total": "المجموع", "count": "العدد",
+        "next_steps": "الخطوات التالية", "answered_summary": "أجابت {n} جهة إجابة صحيحة وحديثة (آخر إجابة {date}).",
+        "exceptions": "جهات تحتاج متابعة", "no_exceptions": "أجابت جميع الجهات في المهلة.",
+        "ns_ask": "لم يُستعلم من أي جهة: الاستعلام من جميع الجهات.",
+        "ns_reinquire": "{n} جهة لم تُجب أو إجابتها قديمة: إعادة الاستعلام قبل القرار.",
+        "ns_follow_up": "{n} حجز لم تؤكده الجهة بعد: متابعة الجهات أدناه.",
+        "ns_collect": "الحجوزات تغطي {pct} من المتبقي: الأمر بالتحصيل (التحويل إلى حساب المحكمة) والصرف لطالب التنفيذ.",
+        "ns_uncovered": "الحجوزات تغطي {pct} فقط من المتبقي ولا أصول متاحة أخرى: يستمر "
+                        "الاستعلام الدوري؛ تكليف المنفذ ضده بالإفصاح عن أمواله.",
+        "ns_freeze_pending": "يبقى {amount} من الأصول المتاحة: يُرسل حجزها في الدورة التالية.",
+        "ns_release": "لا دين متبقٍ: رفع الحجز عن جميع الأصول وإغلاق الملف.",
+        "ns_closed": "الملف مغلق: رفع الحجز عن الأصول المتبقية فقط.",
+        "ns_none": "لا يلزم إجراء عاجل.",
     },
     "en": {
         "title": "Debtor's asset report", "subtitle": "Enforcement case",
@@ -137,6 +208,21 @@ LABELS: dict[str, dict[str, str]] = {
         "legend": "⚠ marks data older than {days} days or an agency that did not answer: ask again before deciding.",
         "judge": "Enforcement judge", "signature": "Signature", "seal": "Court seal",
         "page": "Page",
+        "totals": "Assets in sum", "found": "Found", "available": "Still available",
+        "protected_total": "Protected", "total": "Total", "count": "Count",
+        "next_steps": "Next steps", "answered_summary": "{n} agencies gave a valid, recent answer (latest {date}).",
+        "exceptions": "Agencies to follow up", "no_exceptions": "Every agency answered in time.",
+        "ns_ask": "No agency has been asked: ask every agency.",
+        "ns_reinquire": "{n} agencies did not answer or answered long ago: ask again before deciding.",
+        "ns_follow_up": "{n} freezes are not acknowledged yet: follow up the agencies below.",
+        "ns_collect": "Freezes cover {pct} of what is outstanding: order collection "
+                      "(transfer to the court account) and payout to the creditor.",
+        "ns_uncovered": "Freezes cover only {pct} of what is outstanding and nothing else is available: "
+                        "periodic inquiry goes on; summon the debtor to declare assets.",
+        "ns_freeze_pending": "{amount} of available assets remain: their freeze goes out in the next cycle.",
+        "ns_release": "Nothing is outstanding: release every freeze and close the case.",
+        "ns_closed": "The case is closed: only releases of what is still frozen remain.",
+        "ns_none": "No action is needed now.",
     },
 }
 
@@ -157,9 +243,11 @@ class Jurisdiction:
 
 
 JURISDICTIONS = {
-    "ir": Jurisdiction("ir", TEHRAN, {"fa": "تهران", "en": "Tehran"}, {"fa": "ریال", "en": "IRR"}, "fa",
+    "ir": Jurisdiction("ir", TEHRAN, {"fa": "تهران", "ar": "طهران", "en": "Tehran"},
+                       {"fa": "ریال", "ar": "ريال إيراني", "en": "IRR"}, "fa",
                        persian_digits, solar_hijri, "Solar Hijri", "IR"),
-    "sa": Jurisdiction("sa", RIYADH, {"fa": "ریاض", "en": "Riyadh"}, {"fa": "ریال سعودی", "en": "SAR"}, "ar",
+    "sa": Jurisdiction("sa", RIYADH, {"fa": "ریاض", "ar": "الرياض", "en": "Riyadh"},
+                       {"fa": "ریال سعودی", "ar": "ريال سعودي", "en": "SAR"}, "ar",
                        arabic_indic_digits, hijri, "Hijri (Umm al-Qura)", "SA"),
 }
 
@@ -179,6 +267,84 @@ class CaseReport:
     def frozen_assets(self) -> list[dict[str, Any]]:
         """Assets with money or goods frozen, or an order sent, for the freezes section."""
         return [a for a in self.assets if (a.get("frozen_rial") or 0) > 0 or a.get("last_ack_status")]
+
+    def totals_by(self, key: str) -> list[AssetTotals]:
+        """Found, frozen, still available and protected value per ``key`` (``asset_kind`` or ``agency_id``)."""
+        groups: dict[str, AssetTotals] = {}
+        for asset in self.assets:
+            group = str(asset.get(key))
+            groups[group] = groups.get(group, AssetTotals(group)).plus(asset)
+        return [groups[k] for k in sorted(groups)]
+
+    @property
+    def totals(self) -> AssetTotals:
+        """Every asset in one sum."""
+        total = AssetTotals("total")
+        for asset in self.assets:
+            total = total.plus(asset)
+        return total
+
+    @property
+    def answered_agencies(self) -> list[dict[str, Any]]:
+        """Agencies whose last answer is valid and recent: one line in the report."""
+        return [a for a in self.agencies if a.get("status") == "answered" and not a.get("stale")
+                and not a.get("deadlines_missed")]
+
+    @property
+    def agency_exceptions(self) -> list[dict[str, Any]]:
+        """Agencies that did not answer, answered long ago, were rejected or missed a deadline: listed one by one."""
+        answered = {a["agency_id"] for a in self.answered_agencies}
+        return [a for a in self.agencies if a["agency_id"] not in answered]
+
+    @property
+    def unacknowledged(self) -> list[dict[str, Any]]:
+        """Frozen or ordered assets whose agency has not confirmed the freeze."""
+        return [a for a in self.frozen_assets if a.get("last_ack_status") != "done"]
+
+    def next_steps(self) -> list[tuple[str, dict[str, Any]]]:
+        """What the judge should do next, from the case's state: (label key, values) pairs, most urgent first."""
+        case = self.case
+        outstanding = int(case.get("outstanding_rial") or 0)
+        if case.get("case_status") != "open":
+            return [("ns_closed", {})] if any((a.get("frozen_rial") or 0) > 0 for a in self.assets) else []
+        if outstanding <= 0:
+            return [("ns_release", {})]
+        steps: list[tuple[str, dict[str, Any]]] = []
+        if not self.agencies:
+            steps.append(("ns_ask", {}))
+        elif self.agency_exceptions:
+            steps.append(("ns_reinquire", {"n": len(self.agency_exceptions)}))
+        if self.unacknowledged:
+            steps.append(("ns_follow_up", {"n": len(self.unacknowledged)}))
+        coverage = float(str(case.get("coverage_ratio") or 0))
+        available = self.totals.available_rial
+        if coverage >= 1:
+            steps.append(("ns_collect", {"pct": coverage}))
+        elif available > 0:
+            steps.append(("ns_freeze_pending", {"amount": available}))
+        else:
+            steps.append(("ns_uncovered", {"pct": coverage}))
+        return steps
+
+
+@dataclass(frozen=True)
+class AssetTotals:
+    """One group's sum: how many assets, found (their value), frozen, still available to freeze, protected."""
+
+    key: str
+    count: int = 0
+    found_rial: int = 0
+    frozen_rial: int = 0
+    available_rial: int = 0
+    protected_rial: int = 0
+
+    def plus(self, asset: dict[str, Any]) -> AssetTotals:
+        value = int(asset.get("value_rial") or 0)
+        frozen = int(asset.get("frozen_rial") or 0)
+        protected = bool(asset.get("is_protected"))
+        return AssetTotals(self.key, self.count + 1, self.found_rial + value, self.frozen_rial + frozen,
+                           self.available_rial + (0 if protected else max(value - frozen, 0)),
+                           self.protected_rial + (value if protected else 0))
 
 
 def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -258,21 +424,36 @@ def _check(lang: str, variant: str) -> Jurisdiction:
     return JURISDICTIONS[variant]
 
 
+#: First strong isolate ... pop directional isolate: WeasyPrint ignores CSS ``unicode-bidi: isolate`` but honours
+#: these characters, so a case number or an IBAN reads in one order inside right-to-left text.
+LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
+
+
+def isolate(text: object, ltr: bool = True) -> Markup:
+    """``text`` (escaped) between Unicode isolates: left to right (LRI) or by its first strong character (FSI)."""
+    if text is None:
+        return Markup("—")
+    return Markup('<span class="iso" dir="{d}">{start}{text}{end}</span>').format(
+        d="ltr" if ltr else "auto", start=LRI if ltr else FSI, text=str(text), end=PDI)
+
+
 def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]:
     """The template's filters for one language and jurisdiction."""
     latin = lang == "en"
+    # Arabic is written with Arabic-Indic digits (١٢٣) whichever calendar the jurisdiction keeps.
+    arabic = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "٠١٢٣٤٥٦٧٨٩") if lang == "ar" else {}
 
     def num(value: object) -> str:
-        return "—" if value is None else str(value) if latin else where.local_digits(value)
+        return "—" if value is None else str(value) if latin else where.local_digits(value).translate(arabic)
 
     def money(amount: int | None) -> str:
-        return grouped(amount, digits="latin" if latin else where.digits)
+        return grouped(amount, digits="latin" if latin else "ar" if lang == "ar" else where.digits)
 
     def when_text(instant: datetime | None, with_time: bool = True) -> str:
         if instant is None:
             return "—"
         if not latin:
-            return str(where.local_date(instant, with_time=with_time))
+            return str(where.local_date(instant, with_time=with_time)).translate(arabic)
         local = instant.astimezone(where.zone)
         text = f"{local:%Y-%m-%d %H:%M}" if with_time else f"{local:%Y-%m-%d}"
         local_calendar = latin_digits(where.local_date(instant, with_time=False))
@@ -293,13 +474,25 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
         return f"{text}%" if latin else num(text.replace(".", PERSIAN_DECIMAL_SEPARATOR)) + "٪"
 
     def agency(row: dict[str, Any]) -> Markup:
-        name = row.get("name", {}).get(lang) or row["agency_id"]
-        return Markup('{name}<span class="utc">{id}</span>').format(name=name, id=row["agency_id"])
+        names = row.get("name", {})
+        name = names.get(lang) or (names.get("fa") if lang == "ar" else None) or row["agency_id"]
+        return Markup('{name}<span class="utc">{id}</span>').format(name=name, id=isolate(row["agency_id"]))
 
     def lookup(table: dict[str, dict[Any, str]]) -> Callable[[Any], str]:
         return lambda key: "—" if key is None and None not in table[lang] else table[lang].get(key, str(key))
 
-    return {"num": num, "money": money, "when": when, "when_text": when_text, "percent": percent,
+    def detail(asset: dict[str, Any]) -> Markup:
+        text = asset.get("asset_detail")
+        if asset.get("asset_kind") == "bank_account" and text in ACCOUNT_KIND[lang]:
+            return Markup(escape(ACCOUNT_KIND[lang][text]))
+        return isolate(text, ltr=False) if text else Markup("—")
+
+    def ident(value: object) -> Markup:
+        """An identifier (case number, national id, IBAN, plate): isolated left to right, local digits."""
+        return isolate(None if value is None else value if latin else where.local_digits(value).translate(arabic))
+
+    return {"num": num, "money": money, "ltr": isolate, "ident": ident, "asset_detail": detail,
+             "when": when, "when_text": when_text, "percent": percent,
             "agency": agency, "asset_kind": lookup(ASSET_KIND), "event": lookup(EVENT), "step": lookup(STEP),
             "source": lookup(SOURCE), "inquiry_status": lookup(STATUS), "ack": lookup(ACK),
             "detail": lookup({k: DETAIL[k] | ACK[k] for k in DETAIL}), "utc": utc_text}
@@ -312,7 +505,7 @@ def _environment() -> Environment:
 
 
 def render_case_report(report: CaseReport, lang: str = "fa", variant: str = "ir") -> str:
-    """The report as a standalone HTML page (``lang`` fa or en, ``variant`` ir or sa)."""
+    """The report as a standalone HTML page (``lang`` fa, ar or en, ``variant`` ir or sa)."""
     where = _check(lang, variant)
     env = _environment()
     env.filters.update(_formatters(lang, where))
@@ -321,13 +514,36 @@ def render_case_report(report: CaseReport, lang: str = "fa", variant: str = "ir"
     def label(key: str, **values: object) -> str:
         return labels[key].format(**values)
 
+    def next_step(step: tuple[str, dict[str, Any]]) -> str:
+        return _next_step_text(step, lang, where)
+
     return env.get_template(TEMPLATE).render(
-        report=report, t=label, lang=lang, dir="rtl" if lang == "fa" else "ltr",
+        report=report, t=label, next_step=next_step, lang=lang, dir="rtl" if lang in RTL_LANGUAGES else "ltr",
         lang_tag=f"{lang}-{where.region}", currency=where.currency[lang], zone=where.zone_name[lang],
         stale_days=escape(_days(lang, where)), font_regular=NOTO_NASKH_REGULAR.as_uri(),
         font_bold=NOTO_NASKH_BOLD.as_uri(), counter_style="decimal" if lang == "en" else (
-            "persian" if where.digits == "fa" else "arabic-indic"),
+            "persian" if where.digits == "fa" and lang == "fa" else "arabic-indic"),
     )
+
+
+def _next_step_text(step: tuple[str, dict[str, Any]], lang: str, where: Jurisdiction) -> str:
+    key, values = step
+    filters = _formatters(lang, where)
+    shown = {name: filters["percent"](value) if name == "pct" else
+             f"{filters['money'](value)} {where.currency[lang]}" if name == "amount" else filters["num"](value)
+             for name, value in values.items()}
+    return LABELS[lang][key].format(**shown)
+
+
+def next_steps_text(report: CaseReport, lang: str = "fa", variant: str = "ir") -> list[str]:
+    """The report's next steps as sentences in ``lang`` (the portal's case page shows them too)."""
+    where = _check(lang, variant)
+    return [_next_step_text(step, lang, where) for step in report.next_steps()] or [LABELS[lang]["ns_none"]]
+
+
+def formatters(lang: str = "fa", variant: str = "ir") -> dict[str, Callable[..., Any]]:
+    """The report's template filters (money, dates, identifiers, kinds, events...) for other pages to share."""
+    return _formatters(lang, _check(lang, variant))
 
 
 def _days(lang: str, where: Jurisdiction) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -11,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from estelam.reporting.asset_report import CaseReport, ReportError, render_case_report, render_case_report_pdf
+from estelam.core.settings import PROJECT_ROOT
+from estelam.reporting.asset_report import (
+    LABELS,
+    CaseReport,
+    ReportError,
+    render_case_report,
+    render_case_report_pdf,
+)
 from tests.settings_support import override
 
 NOW = datetime(2026, 11, 21, 21, 30, tzinfo=UTC)  # 22 Nov in Tehran and Riyadh: ۱۴۰۵/۰۹/۰۱, ١٤٤٨/٠٦/١٢
@@ -33,6 +41,7 @@ def _report() -> CaseReport:
              "is_protected": False, "is_stale": False, "frozen_rial": 182_640_000, "last_ack_status": "done",
              "last_acknowledged_at": NOW - timedelta(minutes=30), "name": {"fa": "بانک ملت", "en": "Bank Mellat"}}
     stale = fresh | {"agency_id": "traffic_police", "asset_kind": "vehicle", "asset_ref": "12ب345-67",
+                     "asset_detail": "Pride 131",
                      "value_rial": 4_000_000_000, "planned_freeze_rial": 0, "learned_at": NOW - timedelta(days=30),
                      "is_stale": True, "frozen_rial": 0, "last_ack_status": None, "last_acknowledged_at": None,
                      "name": {"fa": "پلیس راهور", "en": "Traffic police"}}
@@ -162,3 +171,70 @@ def test_a_case_from_the_warehouse_has_its_timeline_and_every_agency(demo_cycle,
         assert render_case_report(report, lang=lang, variant=variant).count("<tr") > len(report.timeline)
     with pytest.raises(ReportError, match="no case"):
         load_case_report("0000-000000")
+
+
+@pytest.mark.parametrize(("lang", "ordinary", "found"), [("fa", "عادی", "شناسایی‌شده"), ("ar", "عادي", "المكتشف"),
+                                                         ("en", "ordinary", "Found")])
+def test_every_language_has_totals_next_steps_and_translated_account_kinds(lang: str, ordinary: str,
+                                                                           found: str) -> None:
+    html = render_case_report(_report(), lang=lang)
+    assert f'dir="{"ltr" if lang == "en" else "rtl"}"' in html
+    text = _text(html)
+    assert found in text and ordinary in text
+    if lang != "en":
+        assert "ordinary" not in text  # the account kind is translated, not shown as stored
+    totals = text.split(LABELS[lang]["totals"], 1)[1].split(LABELS[lang]["next_steps"], 1)[0]
+    # found 11,222,390,000 (account and vehicle); frozen 182,640,000; available = the rest, nothing protected
+    money = {"fa": "۱۱٬۲۲۲٬۳۹۰٬۰۰۰", "ar": "١١٬٢٢٢٬٣٩٠٬٠٠٠", "en": "11,222,390,000"}[lang]
+    assert money in totals
+    steps = text.split(LABELS[lang]["next_steps"], 1)[1].split(LABELS[lang]["assets"], 1)[0]
+    # the land registry is silent, the vehicle freeze unacknowledged, the debt fully covered: collect
+    assert LABELS[lang]["ns_collect"].split("{pct}", 1)[1][:12].strip() in steps
+    assert LABELS[lang]["ns_reinquire"].split(":", 1)[0].split("}", 1)[1][:10].strip() in steps
+
+
+def test_answered_agencies_are_one_line_and_only_exceptions_are_rows() -> None:
+    report = _report()
+    answered = report.agencies[0]
+    report.agencies.extend(answered | {"agency_id": f"bank_{i}", "name": {}} for i in range(30))
+    text = _text(render_case_report(report, lang="en"))
+    agencies = text.split("Agencies asked", 1)[1].split("Case timeline", 1)[0]
+    assert "31 agencies gave a valid, recent answer" in agencies
+    assert "Land registry" in agencies and "bank_7" not in agencies
+
+
+def test_case_numbers_and_ibans_are_isolated_left_to_right() -> None:
+    html = render_case_report(_report(), lang="fa")
+    assert "\u2066۱۴۰۵-۹۴۲۸۹۲\u2069" in html  # LRI ... PDI: one visual order in WeasyPrint and browsers
+    assert f"\u2068{IBAN}\u2069" in html  # an asset id by its first strong character (an IBAN LTR, a plate RTL)
+
+
+def test_next_steps_follow_the_case_state() -> None:
+    report = _report()
+    assert [key for key, _ in report.next_steps()] == ["ns_reinquire", "ns_collect"]
+    paid = CaseReport(case=report.case | {"outstanding_rial": 0}, assets=report.assets, events=[],
+                      agencies=report.agencies, generated_at=NOW)
+    assert [key for key, _ in paid.next_steps()] == ["ns_release"]
+    uncovered = CaseReport(case=report.case | {"coverage_ratio": Decimal("0.2")},
+                           assets=[a | {"is_protected": True} for a in report.assets], events=[],
+                           agencies=[], generated_at=NOW)
+    assert [key for key, _ in uncovered.next_steps()] == ["ns_ask", "ns_uncovered"]
+    assert uncovered.totals.available_rial == 0 and uncovered.totals.protected_rial == 11_222_390_000
+
+
+@pytest.mark.parametrize("lang", ["fa", "ar", "en"])
+def test_pdf_pages_render_to_images(lang: str, tmp_path: Path) -> None:
+    """Every language's PDF, rendered to PNG under .test-artifacts/report/ for people to look at."""
+    pdf = render_case_report_pdf(_report(), lang=lang)
+    path = tmp_path / f"report-{lang}.pdf"
+    path.write_bytes(pdf)
+    if shutil.which("pdftoppm") is None:
+        pytest.fail("pdftoppm is not installed: `make browser` installs poppler-utils")
+    folder = Path(os.environ.get("ESTELAM_TEST_ARTIFACTS", PROJECT_ROOT / ".test-artifacts")) / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "70", str(path), str(folder / f"asset_report-{lang}")], check=True)
+    pages = sorted(folder.glob(f"asset_report-{lang}*.png"))
+    assert pages and all(p.stat().st_size > 10_000 for p in pages)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert LABELS[lang]["title"].split()[0] in text
