@@ -86,6 +86,7 @@ def book(n_cases: int, rng: random.Random) -> tuple[HubView, list[FreezeOrdersRo
             "first_issued_at": YESTERDAY, "deadline_at": YESTERDAY + timedelta(seconds=AGENCY_DEADLINE_S),
             "issued_at": YESTERDAY, "delivery": "failed" if unanswered else "delivered",
             "status": "late" if unanswered else "acknowledged", "reason": None, "message_id": None,
+            "cancels_order_id": None,
         })
         if unanswered:
             continue

@@ -39,8 +39,8 @@ class AgencyClient(Protocol):
 
     @property
     def order_kinds(self) -> frozenset[OrderKind]:
-        """The order kinds this agency's contract has operations for: freeze and release, and transfer where
-        the agency holds money (banks)."""
+        """The order kinds this agency's contract has operations for: freeze, release and cancel, and transfer
+        and payout where the agency holds money (banks)."""
         ...
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
@@ -73,6 +73,15 @@ class AgencyClient(Protocol):
         Raises ``OperationNotInContract`` (final, nothing sent) when ``OrderKind.TRANSFER`` is not in
         ``order_kinds``: this agency's contract has no transfer operation.
         """
+        ...
+
+    def pay_out(self, order: FreezeOrder) -> Acknowledgement:
+        """Pay ``order.amount_rial`` from the court's account for the case to the creditor's IBAN
+        (``order.asset_ref``): only the bank holding the court's account has this operation."""
+        ...
+
+    def cancel(self, order: FreezeOrder) -> Acknowledgement:
+        """Cancel the order ``order.cancels``: the agency undoes it if applied and refuses it if it arrives later."""
         ...
 
     def close(self) -> None:

@@ -281,6 +281,20 @@ class ResilientClient:
                                          request_id=order.order_id)
         return self._call("transfer", order.order_id, lambda: self.inner.transfer(order))
 
+    def pay_out(self, order: FreezeOrder) -> Acknowledgement:
+        """Send a payout order (collected money to the creditor); as for transfers, a contract without the
+        operation ends at once with ``OperationNotInContract``, touching neither breaker nor rate limit."""
+        if OrderKind.PAYOUT not in self.inner.order_kinds:
+            self.last_attempts = 0
+            raise OperationNotInContract("this agency's contract has no payout operation",
+                                         agency_id=self.instance.agency_id, operation="payout",
+                                         request_id=order.order_id)
+        return self._call("payout", order.order_id, lambda: self.inner.pay_out(order))
+
+    def cancel(self, order: FreezeOrder) -> Acknowledgement:
+        """Send a cancel order; a retry is safe because the agency applies an order id once."""
+        return self._call("cancel", order.order_id, lambda: self.inner.cancel(order))
+
     def close(self) -> None:
         """Close the wrapped client."""
         self.inner.close()

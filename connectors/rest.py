@@ -62,6 +62,7 @@ from estelam.core.domain import (
     AgencyKind,
     FreezeOrder,
     InquiryAnswer,
+    OrderKind,
     SecurityHolding,
     TlsOptions,
     Vehicle,
@@ -106,9 +107,10 @@ class RestRoutes:
     read_asset: Callable[[Mapping[str, Any], str], SecurityHolding | Vehicle]
     freeze_body: Callable[[FreezeOrder], dict[str, Any]]
     release_body: Callable[[FreezeOrder], dict[str, Any]]
+    cancel: RestOperation  # cancels an order the judge withdrew: the release body plus cancelsOrderId
 
     def operations(self) -> tuple[RestOperation, ...]:
-        return (self.inquiry, self.batch, self.freeze, self.release)
+        return (self.inquiry, self.batch, self.freeze, self.release, self.cancel)
 
 
 #: Every REST agency kind the hub speaks to, as its OpenAPI file in ``contracts/agencies/`` declares it.
@@ -122,6 +124,7 @@ ROUTES: dict[AgencyKind, RestRoutes] = {
         read_asset=holding,
         freeze_body=holding_order,
         release_body=holding_order,
+        cancel=RestOperation("POST", "/v1/blocks/cancel", "cancelBlock"),
     ),
     AgencyKind.VEHICLE_REGISTRY: RestRoutes(
         inquiry=RestOperation("GET", "/v1/owners/{personId}/vehicles", "listVehicles"),
@@ -132,6 +135,7 @@ ROUTES: dict[AgencyKind, RestRoutes] = {
         read_asset=vehicle,
         freeze_body=vehicle_restriction,
         release_body=vehicle_release,
+        cancel=RestOperation("POST", "/v1/restrictions/cancel", "cancelRestriction"),
     ),
 }
 
@@ -220,7 +224,8 @@ class RestAgencyClient:
         self._authorization = {"Authorization": f"Bearer {credentials.secret}"} if credentials else {}
         self._max_answer_bytes = max_answer_bytes
         self.max_batch_size = declared_batch_size(Path(instance.contract), routes.batch)
-        self.order_kinds = FREEZE_AND_RELEASE  # no REST agency holds money: none has a transfer operation
+        # no REST agency holds money: none has a transfer or payout operation
+        self.order_kinds = FREEZE_AND_RELEASE | {OrderKind.CANCEL}
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` has at this agency."""
@@ -282,6 +287,21 @@ class RestAgencyClient:
         raise OperationNotInContract(f"this agency's contract ({self.instance.contract}) has no transfer operation",
                                      agency_id=self.instance.agency_id, operation="transfer",
                                      request_id=order.order_id)
+
+    def pay_out(self, order: FreezeOrder) -> Acknowledgement:
+        """No REST agency's contract has a payout operation: ``OperationNotInContract``, nothing is sent."""
+        raise OperationNotInContract(f"this agency's contract ({self.instance.contract}) has no payout operation",
+                                     agency_id=self.instance.agency_id, operation="payout",
+                                     request_id=order.order_id)
+
+    def cancel(self, order: FreezeOrder) -> Acknowledgement:
+        """Cancel the order ``order.cancels`` on the asset (undone if applied, refused if it arrives later)."""
+        return self._order("cancel", self._routes.cancel, self._cancel_body, order)
+
+    def _cancel_body(self, order: FreezeOrder) -> dict[str, Any]:
+        if not order.cancels:
+            raise ValueError(f"cancel order {order.order_id} names no order to cancel")
+        return {**self._routes.release_body(order), "cancelsOrderId": order.cancels}
 
     def close(self) -> None:
         """Close the HTTP connection pool if this client created it."""

@@ -165,21 +165,24 @@ class SoapOperations:
     read_asset: Callable[[Any], Asset]
     order_fields: Callable[[str], dict[str, object]]  # asset_ref -> request fields naming the asset
     transfer: str | None = None  # moving frozen money to the court's account: only banks hold money
+    payout: str | None = None  # paying collected money to the creditor: the bank of the court's account
+    cancel: str | None = None  # cancelling an order the judge withdrew (names the cancelled order)
 
     def operation_for(self, kind: OrderKind) -> str | None:
         """The operation sending an order of ``kind``; None when the contract has none."""
-        return {OrderKind.FREEZE: self.freeze, OrderKind.RELEASE: self.release,
-                OrderKind.TRANSFER: self.transfer}[kind]
+        return {OrderKind.FREEZE: self.freeze, OrderKind.RELEASE: self.release, OrderKind.TRANSFER: self.transfer,
+                OrderKind.PAYOUT: self.payout, OrderKind.CANCEL: self.cancel}[kind]
 
 
 #: The one table of SOAP agency kinds.
 OPERATIONS: dict[AgencyKind, SoapOperations] = {
     AgencyKind.BANK: SoapOperations(
         "{urn:estelam:agency:bank:v1}BankSoapBinding", "InquireAccounts", "FreezeAccount", "ReleaseAccount",
-        "account", _bank_account, _iban_fields, transfer="TransferToCourt"),
+        "account", _bank_account, _iban_fields, transfer="TransferToCourt", payout="PayOutToCreditor",
+        cancel="CancelAccountOrder"),
     AgencyKind.LAND_REGISTRY: SoapOperations(
         "{urn:estelam:agency:land_registry:v1}LandRegistrySoapBinding", "InquireProperties", "FreezeProperty",
-        "ReleaseProperty", "property", _property, _plate_fields),
+        "ReleaseProperty", "property", _property, _plate_fields, cancel="CancelPropertyOrder"),
 }
 
 _documents: dict[tuple[Path, int], Document] = {}
@@ -363,6 +366,17 @@ class SoapAgencyClient:
         """
         return self._send(order, OrderKind.TRANSFER)
 
+    def pay_out(self, order: FreezeOrder) -> Acknowledgement:
+        """Pay collected money from the court's account to the creditor's IBAN (``order.asset_ref``).
+
+        Raises ``OperationNotInContract`` (final, nothing sent) when this agency's contract has no payout operation.
+        """
+        return self._send(order, OrderKind.PAYOUT)
+
+    def cancel(self, order: FreezeOrder) -> Acknowledgement:
+        """Cancel the order ``order.cancels`` on the order's asset (undone if applied, refused if it comes later)."""
+        return self._send(order, OrderKind.CANCEL)
+
     def close(self) -> None:
         """Close the HTTP session, if this client opened it."""
         if self._own_session:
@@ -381,6 +395,11 @@ class SoapAgencyClient:
             raise AgencyError(f"asset_ref {order.asset_ref!r} cannot be named in this agency's contract",
                               agency_id=self.instance.agency_id, operation=operation,
                               request_id=order.order_id) from exc
+        if kind is OrderKind.CANCEL:
+            if not order.cancels:
+                raise AgencyError(f"cancel order {order.order_id} names no order to cancel",
+                                  agency_id=self.instance.agency_id, operation=operation, request_id=order.order_id)
+            asset_fields = {"cancelsOrderId": order.cancels, **asset_fields}
         with self._agency_call(operation, order.order_id):
             answer = self._service[operation](orderId=order.order_id, caseId=order.case_id,
                                               amountRial=order.amount_rial, **asset_fields)

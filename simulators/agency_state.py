@@ -14,7 +14,11 @@ Order semantics, as a real bank or registry applies them:
 - a release lifts up to the amount asked of what this case holds on the asset;
 - a transfer (the judge ordered collection) moves up to the amount asked of what this case holds
   on a bank account to the court's account: the block and the balance both go down by it; only
-  money can be transferred, any other asset is refused (it must be sold first).
+  money can be transferred, any other asset is refused (it must be sold first);
+- a payout (only the bank of the court's account) pays collected money for the case to the creditor's IBAN
+  (the order's asset_ref, an account at any bank): a well-formed IBAN is paid, a malformed one refused;
+- a cancel names the order it cancels: if that order was applied it is undone (a freeze's block lifted,
+  a restriction it added removed), and if it has not arrived it is refused when it does.
 
 The owner's own moves (deposits, withdrawals of unblocked money) change what later orders find:
 that is how partial acknowledgements arise, as they do at real banks.
@@ -41,6 +45,7 @@ from estelam.core.domain import (
     SecurityHolding,
     Vehicle,
 )
+from estelam.core.identifiers import is_iban
 
 AgencyAsset = BankAccount | SecurityHolding | Vehicle | Property
 _AckMaker = Callable[..., Acknowledgement]
@@ -80,6 +85,9 @@ class AgencyState:
         self._restrictions: dict[tuple[str, str], RestrictionType] = {}  # (case_id, plate) -> type
         self._court_account: dict[str, int] = defaultdict(int)  # case_id -> rials collected
         self._applied: dict[str, Acknowledgement] = {}
+        self._applied_orders: dict[str, FreezeOrder] = {}
+        self._cancelled: dict[str, str] = {}  # cancelled order id -> the cancel order's id
+        self._paid_out: dict[tuple[str, str], int] = defaultdict(int)  # (case_id, creditor IBAN) -> rials
         self._lock = threading.Lock()
 
     def assets_of(self, person_id: str) -> list[AgencyAsset]:
@@ -111,6 +119,16 @@ class AgencyState:
         with self._lock:
             return self._court_account.get(case_id, 0)
 
+    def paid_out(self, case_id: str) -> dict[str, int]:
+        """Rials paid from the court's account to creditors for the case, by the creditor's IBAN."""
+        with self._lock:
+            return {iban: v for (c, iban), v in self._paid_out.items() if c == case_id}
+
+    def applied(self, order_id: str) -> FreezeOrder | None:
+        """The order applied under ``order_id``, as it arrived (kind, amount, restriction), if any."""
+        with self._lock:
+            return self._applied_orders.get(order_id)
+
     def applied_orders(self) -> int:
         with self._lock:
             return len(self._applied)
@@ -136,8 +154,14 @@ class AgencyState:
         with self._lock:
             if order.order_id in self._applied:
                 return self._applied[order.order_id]
-            ack = self._apply(order, now)
+            if order.order_id in self._cancelled:
+                ack = Acknowledgement(order.order_id, self.instance.agency_id, order.case_id, order.asset_ref,
+                                      AckStatus.REFUSED, 0, self._frozen.get((order.case_id, order.asset_ref), 0),
+                                      now, f"cancelled by order {self._cancelled[order.order_id]}")
+            else:
+                ack = self._apply(order, now)
             self._applied[order.order_id] = ack
+            self._applied_orders[order.order_id] = order
             return ack
 
     def _blocked(self, ref: str) -> int:
@@ -150,9 +174,13 @@ class AgencyState:
             return Acknowledgement(order.order_id, self.instance.agency_id, order.case_id, order.asset_ref,
                                    status, amount, self._frozen.get(key, 0), now, reason)
 
+        if order.kind is OrderKind.PAYOUT:
+            return self._pay_out(order, ack)
         asset = self._assets.get(order.asset_ref)
         if asset is None:
             return ack(AckStatus.UNKNOWN_ASSET, 0, "no such asset at this agency")
+        if order.kind is OrderKind.CANCEL:
+            return self._cancel(order, key, ack)
         if order.kind is OrderKind.RELEASE:
             released = min(order.amount_rial, self._frozen.get(key, 0))
             self._frozen[key] -= released
@@ -200,6 +228,29 @@ class AgencyState:
         self._assets[order.asset_ref] = replace(asset, balance_rial=asset.balance_rial - moved)
         self._court_account[order.case_id] += moved
         return ack(AckStatus.DONE if moved == order.amount_rial else AckStatus.PARTIAL, moved)
+
+
+    def _pay_out(self, order: FreezeOrder, ack: _AckMaker) -> Acknowledgement:
+        if not is_iban(order.asset_ref):
+            return ack(AckStatus.REFUSED, 0, "the creditor's IBAN fails its check digits")
+        self._paid_out[(order.case_id, order.asset_ref)] += order.amount_rial
+        return ack(AckStatus.DONE, order.amount_rial)
+
+    def _cancel(self, order: FreezeOrder, key: tuple[str, str], ack: _AckMaker) -> Acknowledgement:
+        target = order.cancels or ""
+        applied, done = self._applied_orders.get(target), self._applied.get(target)
+        if applied is None or done is None:  # not arrived (or lost): refuse it when it comes
+            self._cancelled[target] = order.order_id
+            return ack(AckStatus.DONE, 0, f"order {target} not received: it will be refused")
+        if (applied.case_id, applied.asset_ref) != key:
+            return ack(AckStatus.REFUSED, 0, f"order {target} is not on this case and asset")
+        if applied.kind is not OrderKind.FREEZE:
+            return ack(AckStatus.REFUSED, 0, f"order {target} is a {applied.kind}: it cannot be undone")
+        undone = min(done.acknowledged_amount_rial, self._frozen.get(key, 0))
+        self._frozen[key] -= undone
+        if self._frozen[key] == 0:
+            self._restrictions.pop(key, None)
+        return ack(AckStatus.DONE, undone, f"order {target} undone")
 
 
 #: Weakest first: a vehicle keeps the strongest restriction any order of the case asked for.

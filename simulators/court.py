@@ -34,6 +34,9 @@ def event_record(event: CaseEvent) -> dict[str, object]:
         "debtor_email": event.debtor_email,
         "debtor_mobile": event.debtor_mobile,
         "debtor_language": event.debtor_language,
+        "creditor_iban": event.creditor_iban,
+        "decision_number": event.decision_number,
+        "judge_name": event.judge_name,
     }
 
 

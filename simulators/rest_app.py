@@ -168,7 +168,7 @@ def _order(kind: OrderKind, asset_ref_of: Callable[[Mapping[str, Any]], str]) ->
         order = FreezeOrder(order_id=body["orderId"], kind=kind, case_id=body["caseId"],
                             agency_id=state.instance.agency_id, asset_ref=asset_ref_of(body),
                             amount_rial=body["amountRial"], issued_at=now,
-                            restriction_type=body.get("restrictionType"))
+                            restriction_type=body.get("restrictionType"), cancels=body.get("cancelsOrderId"))
         ack = state.apply(order, now)
         answer: dict[str, Any] = {
             "orderId": ack.order_id, "status": str(ack.status),
@@ -197,12 +197,14 @@ OPERATIONS: dict[AgencyKind, dict[str, Handler]] = {
         "queryHoldings": _batch_inquiry("holdings", _holding_json),
         "blockHolding": _order(OrderKind.FREEZE, _holding_ref),
         "releaseHolding": _order(OrderKind.RELEASE, _holding_ref),
+        "cancelBlock": _order(OrderKind.CANCEL, _holding_ref),
     },
     AgencyKind.VEHICLE_REGISTRY: {
         "listVehicles": _inquiry("vehicles", _vehicle_json),
         "queryVehicles": _batch_inquiry("vehicles", _vehicle_json),
         "restrictVehicle": _order(OrderKind.FREEZE, _plate),
         "releaseRestriction": _order(OrderKind.RELEASE, _plate),
+        "cancelRestriction": _order(OrderKind.CANCEL, _plate),
     },
 }
 

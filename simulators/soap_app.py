@@ -15,6 +15,7 @@ world spelled them for this agency.
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,11 +122,13 @@ class _Vocabulary:
     write_asset: Callable[[etree._Element, str, AgencyAsset, Identifier], None]
     asset_ref: Callable[[etree._Element, str], str]
     transfer: str | None = None  # moving frozen money to the court's account; only banks hold money
+    payout: str | None = None  # paying collected money to the creditor; the bank of the court's account
+    cancel: str | None = None  # cancelling an order the judge withdrew
 
     def operation_for(self, kind: OrderKind) -> str:
         """The operation name of an order of ``kind``."""
-        name = {OrderKind.FREEZE: self.freeze, OrderKind.RELEASE: self.release,
-                OrderKind.TRANSFER: self.transfer}[kind]
+        name = {OrderKind.FREEZE: self.freeze, OrderKind.RELEASE: self.release, OrderKind.TRANSFER: self.transfer,
+                OrderKind.PAYOUT: self.payout, OrderKind.CANCEL: self.cancel}[kind]
         if name is None:
             raise ValueError(f"no operation for {kind} orders")
         return name
@@ -133,9 +136,9 @@ class _Vocabulary:
 
 VOCABULARIES: dict[AgencyKind, _Vocabulary] = {
     AgencyKind.BANK: _Vocabulary("InquireAccounts", "FreezeAccount", "ReleaseAccount", _write_account, _iban_ref,
-                                 transfer="TransferToCourt"),
+                                 transfer="TransferToCourt", payout="PayOutToCreditor", cancel="CancelAccountOrder"),
     AgencyKind.LAND_REGISTRY: _Vocabulary("InquireProperties", "FreezeProperty", "ReleaseProperty",
-                                          _write_property, _plate_ref),
+                                          _write_property, _plate_ref, cancel="CancelPropertyOrder"),
 }
 
 
@@ -181,8 +184,11 @@ class SoapAgency:
             self.vocabulary.freeze: lambda el: self._order(el, OrderKind.FREEZE),
             self.vocabulary.release: lambda el: self._order(el, OrderKind.RELEASE),
         }
-        if self.vocabulary.transfer is not None:
-            self._operations[self.vocabulary.transfer] = lambda el: self._order(el, OrderKind.TRANSFER)
+        for kind in (OrderKind.TRANSFER, OrderKind.PAYOUT, OrderKind.CANCEL):
+            name = {OrderKind.TRANSFER: self.vocabulary.transfer, OrderKind.PAYOUT: self.vocabulary.payout,
+                    OrderKind.CANCEL: self.vocabulary.cancel}[kind]
+            if name is not None:
+                self._operations[name] = functools.partial(self._order, kind=kind)
 
     def __call__(self, request: Request) -> Response:
         # The server's parse_qs drops the blank "wsdl" of "/soap?wsdl", so every GET of the endpoint gets the WSDL.
@@ -283,6 +289,7 @@ class SoapAgency:
             asset_ref=self.vocabulary.asset_ref(request, ns),
             amount_rial=int(_text(request, ns, "amountRial")),
             issued_at=now,
+            cancels=_text(request, ns, "cancelsOrderId") if kind is OrderKind.CANCEL else None,
         )
         if not order.order_id or not order.case_id:
             raise SoapFault(FAULT_CLIENT, "orderId and caseId must not be empty")

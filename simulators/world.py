@@ -177,6 +177,9 @@ class CaseEvent:
     debtor_email: str | None = None
     debtor_mobile: str | None = None
     debtor_language: str | None = None
+    creditor_iban: str | None = None
+    decision_number: str | None = None
+    judge_name: str | None = None
 
 
 class _EventDetails(TypedDict, total=False):
@@ -188,6 +191,17 @@ class _EventDetails(TypedDict, total=False):
     debtor_email: str | None
     debtor_mobile: str | None
     debtor_language: str | None
+    creditor_iban: str | None
+    decision_number: str | None
+    judge_name: str | None
+
+
+class _Decision(TypedDict, total=False):
+    """The enforcement decision a filing rests on, and where the creditor is paid."""
+
+    creditor_iban: str | None
+    decision_number: str | None
+    judge_name: str | None
 
 
 class _Contact(TypedDict, total=False):
@@ -222,6 +236,22 @@ def contact_of(person: Person) -> _Contact:
         draw -= share
     details["debtor_language"] = language
     return details
+
+
+#: Judges of the simulated enforcement branches (names as the court system writes them).
+JUDGES = ("محمدرضا کریمی", "زهرا احمدی", "علی موسوی", "فاطمه رضایی", "حسین صادقی", "مریم جعفری")
+#: Banks a creditor's account may be at (IBAN bank codes of the registry's first banks).
+CREDITOR_BANK_CODES = ("017", "012", "019", "018", "015", "016")
+
+
+def decision_of(case_id: str, creditor: Person) -> _Decision:
+    """The filing's decision number, its judge and the creditor's account: derived from the case and the
+    creditor alone (stable, without consuming the world's random streams)."""
+    rng = random.Random(zlib.crc32(f"decision:{case_id}:{creditor.person_id}".encode()))
+    bban = rng.choice(CREDITOR_BANK_CODES) + "0" + f"{rng.randrange(10**18):018d}"
+    return {"creditor_iban": "IR" + iban_check_digits("IR", bban) + bban,
+            "decision_number": f"{case_id[:4]}-{rng.randrange(10**7, 10**8)}",
+            "judge_name": rng.choice(JUDGES)}
 
 
 @dataclass(frozen=True)
@@ -484,7 +514,8 @@ class World:
                 occurred_at=at, court_code=court, debtor_id=debtor.person_id, debtor_kind=debtor.kind,
                 debtor_name=debtor.name, creditor_name=creditor.name, **extra))
 
-        add(CaseEventType.FILED, 0, amount_rial=owed, automated=True, **contact_of(debtor))
+        add(CaseEventType.FILED, 0, amount_rial=owed, automated=True, **contact_of(debtor),
+            **decision_of(case_id, creditor))
         add(CaseEventType.REFERRED, rng.uniform(0.1, 4), automated=rng.random() < 0.9)
         add(CaseEventType.NOTIFIED, rng.uniform(2, 48), channel="electronic" if rng.random() < 0.94 else "paper",
             automated=True)

@@ -20,6 +20,7 @@ import yaml
 from estelam.core import settings
 from estelam.core.domain import MESSAGE_LOG_MODES, AgencyInstance, AgencyKind, MessageLogMode, Protocol, TlsOptions
 from estelam.core.exceptions import ContractError
+from estelam.core.identifiers import is_iban
 
 #: Contract column types -> Arrow types. Money and counts are int64, time is UTC.
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -352,6 +353,34 @@ class Receiver:
     credentials: str | None
     timeout_s: float
     demo_credentials: bool
+
+
+@dataclass(frozen=True)
+class CourtAccount:
+    """The court's deposit account: where collections land and payouts to creditors leave from."""
+
+    agency_id: str  # the bank instance holding it
+    iban: str
+
+
+def load_court_account(path: Path | None = None) -> CourtAccount | None:
+    """The registry's ``court_account``, checked: a bank of the registry and a valid IBAN; None when absent
+    (a deployment with no court account pays nothing out: transfers stay collected until one is configured)."""
+    path = path or settings.contracts_dir() / "agencies.yaml"
+    spec = _load_yaml(path).get("court_account")
+    if not spec:
+        return None
+    where = f"{path}: court_account"
+    if not isinstance(spec, dict) or set(spec) != {"agency_id", "iban"}:
+        raise ContractError(f"{where} takes exactly agency_id and iban, got {spec!r}")
+    registry = load_agency_registry(path)
+    instance = registry.instance(str(spec["agency_id"]))
+    if instance.kind is not AgencyKind.BANK:
+        raise ContractError(f"{where}: {instance.agency_id!r} is a {instance.kind}, not a bank")
+    iban = str(spec["iban"])
+    if not is_iban(iban):
+        raise ContractError(f"{where}: iban {iban!r} fails its check digits")
+    return CourtAccount(instance.agency_id, iban)
 
 
 def load_receivers(path: Path | None = None) -> list[Receiver]:

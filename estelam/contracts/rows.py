@@ -193,6 +193,14 @@ class CaseEventsRow(TypedDict):
     """For filed, the debtor's mobile number registered for SMS notices (09 and nine digits; empty when none)."""
     debtor_language: str | None
     """For filed, the language the debtor reads notices in (Persian when empty)."""
+    creditor_iban: str | None
+    """For filed, the creditor's bank account (IBAN) that collected money is paid out to (empty: paid out once the
+    court sends one).
+    """
+    decision_number: str | None
+    """For filed and freeze_ordered, the number of the enforcement decision (اجراییه) the step rests on."""
+    judge_name: str | None
+    """For filed and freeze_ordered"""
 
 
 class LandedCaseEventsRow(CaseEventsRow):
@@ -298,7 +306,10 @@ class FreezeOrdersRow(TypedDict):
     cycle_id: str
     """The reconciliation cycle that sent it this time."""
     kind: str
-    """freeze"""
+    """freeze, release, transfer (frozen money to the court's account), payout (collected money from the court's
+    account to the creditor's account: asset_ref is the creditor's IBAN, agency_id the bank of the court's
+    account) or cancel (of the order in cancels_order_id).
+    """
     case_id: str
     """The case the order serves."""
     person_id: str
@@ -306,7 +317,7 @@ class FreezeOrdersRow(TypedDict):
     agency_id: str
     """The agency told."""
     asset_kind: str
-    """The kind of asset."""
+    """The kind of asset (a payout's is the creditor's bank_account)."""
     asset_ref: str
     """The asset at that agency (IBAN"""
     amount_rial: int
@@ -334,6 +345,10 @@ class FreezeOrdersRow(TypedDict):
     message_id: str | None
     """The message (in the message log) this sending travelled in; empty when nothing reached the wire and in logs
     written before the message log.
+    """
+    cancels_order_id: str | None
+    """Cancel orders only: the order the judge cancelled (undone by the agency if applied, refused if it arrives
+    later).
     """
 
 

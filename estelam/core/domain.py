@@ -42,6 +42,10 @@ class OrderKind(StrEnum):
     FREEZE = "freeze"
     RELEASE = "release"
     TRANSFER = "transfer"  # move frozen money to the court's account (the judge ordered collection)
+    #: pay collected money from the court's account to the creditor's account (asset_ref: the creditor's IBAN)
+    PAYOUT = "payout"
+    #: cancel an order the judge withdrew (``FreezeOrder.cancels``): undone if applied, refused if it arrives later
+    CANCEL = "cancel"
 
 
 class RestrictionType(StrEnum):
@@ -205,6 +209,7 @@ class FreezeOrder:
     amount_rial: int
     issued_at: datetime
     restriction_type: RestrictionType | None = None  # vehicles only: what the restriction forbids
+    cancels: str | None = None  # cancel orders only: the id of the order cancelled
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Final
 
 from estelam.cases.directives import NO_DIRECTIVES, CaseDirectives
+from estelam.contracts.registry import CourtAccount
 from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
 from estelam.core.domain import Acknowledgement, FreezeOrder, OrderKind, RestrictionType
 from estelam.core.keys import stable_id
@@ -44,8 +45,10 @@ class ReasonCode(StrEnum):
     RESTRICTION_CHANGED = "restriction_changed"
     #: the judge ordered an asset released (an amount or all), or lifted a vehicle's restriction
     JUDGE_RELEASE = "judge_release"
-    #: the judge cancelled an order: not resent, and what it may have blocked is released
+    #: the judge cancelled an order: not resent; a cancel order tells its agency to undo it or refuse it
     ORDER_CANCELLED = "order_cancelled"
+    #: money collected to the court's account is paid out to the case's creditor
+    PAYOUT = "payout"
 
 
 class OrderStatus(StrEnum):
@@ -68,6 +71,7 @@ class CaseFacts:
     filed_at: datetime
     outstanding_rial: int
     is_open: bool
+    creditor_iban: str | None = None  # where collected money is paid out to (the court's filed event says)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class HubView:
     cases: Sequence[CaseFacts]
     assets: Sequence[KnownAsset]
     directives: Mapping[str, CaseDirectives] = field(default_factory=dict)
+    #: where collections land and payouts leave from; None: collected money waits (no payout is ordered)
+    court_account: CourtAccount | None = None
 
     def open_cases(self) -> list[OpenCase]:
         return [OpenCase(c.case_id, c.person_id, c.person_kind, c.filed_at, c.outstanding_rial)
@@ -117,6 +123,10 @@ class LedgerState:
     versions: Counter[Key] = field(default_factory=Counter)  # acknowledgements per case and asset
     news: dict[AssetKey, AssetNews] = field(default_factory=dict)
     collected: Counter[str] = field(default_factory=Counter)  # rials transferred to the court, per case
+    paid_out: Counter[str] = field(default_factory=Counter)  # rials paid from the court's account to creditors
+    #: payouts whose last acknowledgement was a refusal (the creditor's account was refused): not asked again
+    #: until the court sends another account (another key)
+    refused_payouts: set[Key] = field(default_factory=set)
     issued: dict[str, IssuedOrder] = field(default_factory=dict)
     last_status: dict[str, OrderStatus] = field(default_factory=dict)  # per order id, as last recorded
     acknowledged: set[str] = field(default_factory=set)
@@ -137,7 +147,14 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
     ordered_acks = sorted(acks, key=lambda a: a["acknowledged_at"])
     for ack in ordered_acks:
         key: Key = (str(ack["case_id"]), str(ack["agency_id"]), str(ack["asset_ref"]))
-        state.held[key] = int(ack["frozen_total_rial"])
+        if ack.get("order_kind") == OrderKind.PAYOUT:  # a payment from the court's account: nothing is held
+            state.paid_out[key[0]] += int(ack["acknowledged_amount_rial"])
+            if ack["status"] == "refused":
+                state.refused_payouts.add(key)
+            else:
+                state.refused_payouts.discard(key)
+        else:
+            state.held[key] = int(ack["frozen_total_rial"])
         state.versions[key] += 1
         state.acknowledged.add(str(ack["order_id"]))
         state.frozen_after[str(ack["order_id"])] = int(ack["frozen_total_rial"])
@@ -149,10 +166,12 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
             continue
         kind = OrderKind(str(row["kind"]))
         restriction = row.get("restriction_type")
+        cancels = row.get("cancels_order_id")
         state.issued[order_id] = IssuedOrder(
             order=FreezeOrder(order_id, kind, str(row["case_id"]), str(row["agency_id"]), str(row["asset_ref"]),
                               int(row["amount_rial"]), row["first_issued_at"],
-                              RestrictionType(str(restriction)) if restriction else None),
+                              RestrictionType(str(restriction)) if restriction else None,
+                              str(cancels) if cancels else None),
             version=int(row["version"]),
             reason_code=ReasonCode(str(row["reason_code"])),
             first_issued_at=row["first_issued_at"],
@@ -232,15 +251,53 @@ def judge_ceilings(state: LedgerState, view: HubView) -> dict[Key, int]:
                 ceilings[key] = 0
         for order_id in directives.cancelled_orders:
             cancelled = state.issued.get(order_id)
-            if cancelled and cancelled.order.case_id == case_id and order_id not in state.acknowledged:
+            if not cancelled or cancelled.order.case_id != case_id:
+                continue
+            if order_id not in state.acknowledged:
                 ceilings[cancelled.key] = min(ceilings.get(cancelled.key, state.held.get(cancelled.key, 0)),
                                               state.held.get(cancelled.key, 0))
+            elif (undone := state.frozen_after.get(cancel_id(cancelled.key, order_id))) is not None:
+                # an applied freeze the agency undid: the asset holds no more than it had left after the cancel
+                ceilings[cancelled.key] = min(ceilings.get(cancelled.key, undone), undone)
     return ceilings
 
 
 def judge_release_id(key: Key, directive_id: str) -> str:
     """The idempotency key of the release a judge's release directive orders on ``key`` (sent once)."""
     return stable_id(*key, OrderKind.RELEASE, "directive", directive_id)
+
+
+def cancel_id(key: Key, cancelled_order_id: str) -> str:
+    """The idempotency key of the cancel order sent for ``cancelled_order_id`` (sent once)."""
+    return stable_id(*key, OrderKind.CANCEL, cancelled_order_id)
+
+
+def payout_orders(state: LedgerState, view: HubView, *, now: datetime, deadlines_s: Mapping[str, float],
+                  in_flight: Mapping[Key, IssuedOrder]) -> list[IssuedOrder]:
+    """Payouts of what each case collected and has not yet paid out (nor has in flight) to its creditor's
+    account, from the court's account: open or closed, a case's collected money belongs to its creditor."""
+    account = view.court_account
+    if account is None:
+        return []
+    in_flight_payouts: Counter[str] = Counter()
+    for issued in in_flight.values():
+        if issued.order.kind is OrderKind.PAYOUT:
+            in_flight_payouts[issued.order.case_id] += issued.order.amount_rial
+    orders = []
+    for case in sorted(view.cases, key=lambda c: c.case_id):
+        due = state.collected[case.case_id] - state.paid_out[case.case_id] - in_flight_payouts[case.case_id]
+        key: Key = (case.case_id, account.agency_id, case.creditor_iban or "")
+        if due <= 0 or not case.creditor_iban or key in in_flight or key in state.refused_payouts:
+            continue
+        version = state.versions[key]
+        orders.append(IssuedOrder(
+            order=FreezeOrder(order_id_for(key, OrderKind.PAYOUT, version), OrderKind.PAYOUT, case.case_id,
+                              account.agency_id, case.creditor_iban, due, now),
+            version=version, reason_code=ReasonCode.PAYOUT, first_issued_at=now,
+            deadline_at=now + timedelta(seconds=deadlines_s[account.agency_id]), person_id=case.person_id,
+            asset_kind="bank_account",
+            confidential=view.directives.get(case.case_id, NO_DIRECTIVES).confidential))
+    return orders
 
 
 def withdrawn_orders(state: LedgerState, view: HubView) -> list[tuple[IssuedOrder, str]]:
@@ -267,12 +324,15 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
 
     First every order still in flight (resent as issued, same key) — except the freezes
     :func:`withdrawn_orders` names, whose asset is released instead (the agency may have applied them).
-    Then, for each case and asset with nothing in flight: a judge-ordered release (once per
+    Then, for each case and asset with nothing in flight: a cancel order for a freeze the judge cancelled
+    (the agency undoes it if applied, refuses it if it arrives later), a release for a closed case's
+    withdrawn freeze, a judge-ordered release (once per
     directive), a release of what is held beyond the plan (or beyond the judge's ceiling), a transfer
     of what is held when the judge ordered collection of a bank account (capped at what the case still
     owes and at the collection's amount), a freeze (new or top-up) of the gap, or, for a vehicle whose
-    restriction the judge changed, an order of the new type. Orders whose id is in ``skip`` (already
-    sent in this cycle) are left out.
+    restriction the judge changed, an order of the new type. Last, the payouts to creditors of what
+    their cases collected (:func:`payout_orders`). Orders whose id is in ``skip`` (already sent in this
+    cycle) are left out.
     """
     skip = set(skip)
     cases = {c.case_id: c for c in view.cases}
@@ -304,6 +364,10 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         want, held = (row.planned_freeze_rial if row and is_open else 0), state.held.get(key, 0)
         directives = view.directives.get(case_id, NO_DIRECTIVES)
         asset_kind = row.asset_kind if row else kinds.get((agency_id, asset_ref), "")
+        pending_cancel = next(
+            (o for o in directives.cancelled_orders if o in state.acknowledged and held > 0
+             and (issued := state.issued.get(o)) is not None and issued.key == key
+             and issued.order.kind is OrderKind.FREEZE and cancel_id(key, o) not in state.issued), None)
         pending_release = next(
             (d for d, ref, _ in directives.releases if (ref is None or ref == asset_ref) and held > 0
              and judge_release_id(key, d) not in state.issued), None)
@@ -311,13 +375,24 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         if key in ceilings:
             want = min(want, ceilings[key])
         order_id: str | None = None
-        if key in dropped:
-            # a cancelled order, or a closed case's order: release what it (and the acknowledged) may have blocked
+        cancels: str | None = None
+        if key in dropped and dropped[key].order.order_id in directives.cancelled_orders:
+            # the judge cancelled a freeze in flight: a cancel order of its own (the agency undoes it if applied,
+            # refuses it if it comes later); anything held beyond the plan is released once it is acknowledged
             gone = dropped[key]
-            kind, amount = OrderKind.RELEASE, max(held - want, 0) + (
-                gone.order.amount_rial if gone.order.kind is OrderKind.FREEZE else 0)
-            reason = (ReasonCode.ORDER_CANCELLED if gone.order.order_id in directives.cancelled_orders
-                      else ReasonCode.CASE_CLOSED)
+            kind, amount, reason = OrderKind.CANCEL, gone.order.amount_rial, ReasonCode.ORDER_CANCELLED
+            cancels = gone.order.order_id
+            order_id = cancel_id(key, cancels)
+        elif pending_cancel is not None:
+            # the judge cancelled a freeze the agency applied: it undoes what that order blocked
+            kind, reason = OrderKind.CANCEL, ReasonCode.ORDER_CANCELLED
+            amount, cancels = state.issued[pending_cancel].order.amount_rial, pending_cancel
+            order_id = cancel_id(key, cancels)
+        elif key in dropped:
+            # a closed case's freeze in flight: release what it (and the acknowledged) may have blocked
+            gone = dropped[key]
+            kind, amount = OrderKind.RELEASE, max(held - want, 0) + gone.order.amount_rial
+            reason = ReasonCode.CASE_CLOSED
             if amount <= 0:
                 continue
         elif pending_release is not None:
@@ -347,12 +422,14 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
             continue
         orders.append(IssuedOrder(
             order=FreezeOrder(order_id, kind, case_id, agency_id, asset_ref, amount, now,
-                              restriction if kind is OrderKind.FREEZE else None),
+                              restriction if kind is OrderKind.FREEZE else None, cancels),
             version=version, reason_code=reason, first_issued_at=now,
             deadline_at=now + timedelta(seconds=deadlines_s[agency_id]),
             person_id=row.person_id if row else (case.person_id if case else ""),
             asset_kind=asset_kind, confidential=directives.confidential,
         ))
+    orders += [o for o in payout_orders(state, view, now=now, deadlines_s=deadlines_s, in_flight=in_flight)
+               if o.order.order_id not in skip]
     return orders
 
 
@@ -367,6 +444,7 @@ def order_log_row(issued: IssuedOrder, *, cycle_id: str, sent_at: datetime) -> F
         "version": issued.version, "reason_code": str(issued.reason_code), "confidential": issued.confidential,
         "first_issued_at": issued.first_issued_at, "deadline_at": issued.deadline_at, "issued_at": sent_at,
         "delivery": "delivered", "status": str(OrderStatus.ACKNOWLEDGED), "reason": None, "message_id": None,
+        "cancels_order_id": order.cancels,
     }
 
 

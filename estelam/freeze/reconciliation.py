@@ -29,7 +29,7 @@ from connectors import AgencyClient
 from estelam.access.audit import AuditAction, AuditRecord
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record, enforcement_purpose
 from estelam.cases.directives import standing_directives
-from estelam.contracts.registry import load_agency_registry
+from estelam.contracts.registry import load_agency_registry, load_court_account
 from estelam.contracts.rows import (
     FreezeAcknowledgementsRow,
     FreezeOrdersRow,
@@ -74,7 +74,11 @@ def _send(client: AgencyClient, order: FreezeOrder) -> Acknowledgement:
         return client.freeze(order)
     if order.kind is OrderKind.RELEASE:
         return client.release(order)
-    # an agency whose contract has no transfer operation raises OperationNotInContract: recorded, resent later
+    if order.kind is OrderKind.CANCEL:
+        return client.cancel(order)
+    # an agency whose contract has no such operation raises OperationNotInContract: recorded, resent later
+    if order.kind is OrderKind.PAYOUT:
+        return client.pay_out(order)
     return client.transfer(order)
 
 
@@ -231,6 +235,8 @@ class CycleSummary:
     notifications: int
     pending: int  # orders in flight within their deadline at the end of the cycle
     late: int  # orders in flight past their deadline at the end of the cycle
+    payouts: int = 0  # payout orders to creditors (from the court's account)
+    cancels: int = 0  # cancel orders (of freezes the judge cancelled)
 
     def as_dict(self) -> dict[str, int | str]:
         """The summary as a small JSON-friendly dict (a DAG task's return value)."""
@@ -286,6 +292,8 @@ def reconcile(cycle_id: str, view: HubView, ledger: FreezeLedger, clients: Mappi
         notifications=notices,
         pending=sum(now <= o.deadline_at for o in in_flight),
         late=sum(now > o.deadline_at for o in in_flight),
+        payouts=sum(o.order.kind is OrderKind.PAYOUT for o in sent),
+        cancels=sum(o.order.kind is OrderKind.CANCEL for o in sent),
     )
 
 
@@ -297,14 +305,15 @@ def load_view() -> HubView:
     from estelam.warehouse.dbt_build import connect_read_only
 
     with connect_read_only() as con:
-        cases = [CaseFacts(c, p, k, f, int(o), s == "open") for c, p, k, f, o, s in con.execute(
-            "select case_id, person_id, person_kind, filed_at, outstanding_rial, status from intermediate.int_cases"
+        cases = [CaseFacts(c, p, k, f, int(o), s == "open", i) for c, p, k, f, o, s, i in con.execute(
+            "select case_id, person_id, person_kind, filed_at, outstanding_rial, status, creditor_iban "
+            "from intermediate.int_cases"
         ).fetchall()]
         assets = [KnownAsset(p, a, k, r, int(v), t, bool(x)) for p, a, k, r, v, t, x in con.execute(
             "select person_id, agency_id, asset_kind, asset_ref, value_rial, learned_at, is_protected "
             "from intermediate.int_assets_latest where value_rial is not null"
         ).fetchall()]
-    return HubView(cases, assets, standing_directives())
+    return HubView(cases, assets, standing_directives(), load_court_account())
 
 
 def run_cycle(cycle_id: str, *, today: date | None = None) -> CycleSummary:

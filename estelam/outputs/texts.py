@@ -16,9 +16,12 @@ DEFAULT_LANGUAGE = "fa"
 VISIBLE = 4
 
 ACTION = {
-    "fa": {"freeze": "توقیف", "release": "رفع توقیف", "transfer": "انتقال به حساب دادگستری"},
-    "ar": {"freeze": "حجز", "release": "رفع الحجز عن", "transfer": "تحويل إلى حساب السلطة القضائية"},
-    "en": {"freeze": "Freeze", "release": "Release", "transfer": "Transfer to the judiciary's account"},
+    "fa": {"freeze": "توقیف", "release": "رفع توقیف", "transfer": "انتقال به حساب دادگستری",
+           "payout": "پرداخت به محکوم‌له", "cancel": "لغو دستور توقیف"},
+    "ar": {"freeze": "حجز", "release": "رفع الحجز عن", "transfer": "تحويل إلى حساب السلطة القضائية",
+           "payout": "صرف للمحكوم له", "cancel": "إلغاء أمر الحجز"},
+    "en": {"freeze": "Freeze", "release": "Release", "transfer": "Transfer to the judiciary's account",
+           "payout": "Payout to the creditor", "cancel": "Cancellation of the freeze order"},
 }
 REASON = {
     "fa": {"new_freeze": "بدهی پرداخت‌نشده‌ی پرونده", "top_up": "تکمیل توقیف تا میزان بدهی",
@@ -26,12 +29,14 @@ REASON = {
            "asset_changed": "تغییر موجودی یا وضعیت دارایی", "case_paid": "پرداخت کامل بدهی",
            "case_closed": "مختومه شدن پرونده",
            "collection": "دستور وصول قاضی اجرا", "restriction_changed": "دستور قاضی اجرا به تغییر نوع توقیف",
-           "judge_release": "دستور رفع توقیف قاضی اجرا", "order_cancelled": "لغو دستور به حکم قاضی اجرا"},
+           "judge_release": "دستور رفع توقیف قاضی اجرا", "order_cancelled": "لغو دستور به حکم قاضی اجرا",
+           "payout": "پرداخت وجه وصول‌شده به محکوم‌له"},
     "ar": {"new_freeze": "دين غير مسدد في الملف", "top_up": "استكمال الحجز حتى مبلغ الدين",
            "excess": "زيادة على الدين", "debt_reduced": "انخفاض دين الملف",
            "asset_changed": "تغيّر رصيد الأصل أو وضعه", "case_paid": "سداد الدين بالكامل", "case_closed": "إغلاق الملف",
            "collection": "أمر التحصيل من قاضي التنفيذ", "restriction_changed": "أمر قاضي التنفيذ بتغيير نوع الحجز",
-           "judge_release": "أمر قاضي التنفيذ برفع الحجز", "order_cancelled": "إلغاء الأمر بقرار قاضي التنفيذ"},
+           "judge_release": "أمر قاضي التنفيذ برفع الحجز", "order_cancelled": "إلغاء الأمر بقرار قاضي التنفيذ",
+           "payout": "صرف المبلغ المحصّل للمحكوم له"},
     "en": {"new_freeze": "an unpaid debt of the case", "top_up": "completing the freeze up to the debt",
            "excess": "an amount beyond the debt", "debt_reduced": "the case's debt reduced",
            "asset_changed": "a change in the asset's balance or status", "case_paid": "the debt paid in full",
@@ -39,7 +44,8 @@ REASON = {
            "collection": "the enforcement judge's collection order",
            "restriction_changed": "the enforcement judge's change of the restriction",
            "judge_release": "the enforcement judge's release order",
-           "order_cancelled": "the enforcement judge's cancellation of the order"},
+           "order_cancelled": "the enforcement judge's cancellation of the order",
+           "payout": "paying the collected money to the creditor"},
 }
 ASSET = {
     "fa": {"bank_account": "حساب", "security_holding": "سهام", "vehicle": "خودروی پلاک", "property": "ملک"},

@@ -83,9 +83,10 @@ def test_order_kinds_follow_each_contract(
         clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient]) -> None:
     assert clients["soap_bank"].order_kinds == frozenset(OrderKind)
     assert clients["resilient_bank"].order_kinds == frozenset(OrderKind)
-    assert clients["soap_land_registry"].order_kinds == FREEZE_AND_RELEASE
-    assert clients["rest_depository"].order_kinds == FREEZE_AND_RELEASE
-    assert clients["resilient_depository"].order_kinds == FREEZE_AND_RELEASE
+    # every agency can be told to cancel an order; only banks move money (transfer, payout)
+    assert clients["soap_land_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
+    assert clients["rest_depository"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
+    assert clients["resilient_depository"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
 
 
 @pytest.mark.parametrize("name", ["soap_land_registry", "rest_depository", "resilient_depository"])
@@ -99,3 +100,14 @@ def test_transfer_where_the_contract_has_none_is_a_final_typed_error(
     error: AgencyError = raised.value
     assert (error.agency_id, error.operation, error.request_id) == (client.instance.agency_id, "transfer", "t1")
     assert not error.transient
+
+
+@pytest.mark.parametrize("name", ["soap_land_registry", "rest_depository", "resilient_depository"])
+def test_payout_where_the_contract_has_none_is_a_final_typed_error(
+        clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient], name: str) -> None:
+    client = clients[name]
+    order = FreezeOrder("p1", OrderKind.PAYOUT, "C1", client.instance.agency_id, "IR" + "0" * 24, 1_000,
+                        datetime(2026, 11, 1, tzinfo=UTC))
+    with pytest.raises(OperationNotInContract, match="no payout operation") as raised:
+        client.pay_out(order)
+    assert (raised.value.operation, raised.value.request_id) == ("payout", "p1")

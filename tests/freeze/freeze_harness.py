@@ -7,10 +7,11 @@ the acknowledgement never comes back: a timeout after the fact). Time is a fake 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from estelam.cases.directives import CaseDirectives
+from estelam.contracts.registry import CourtAccount
 from estelam.core.domain import (
     AccountKind,
     Acknowledgement,
@@ -87,7 +88,7 @@ class FlakyAgency:
             raise AgencyUnavailable("read timed out", **where)  # type: ignore[arg-type]
         return ack
 
-    freeze = release = transfer = _call
+    freeze = release = transfer = pay_out = cancel = _call
 
     def close(self) -> None:
         """Nothing to close."""
@@ -106,6 +107,7 @@ class EnforcementWorld:
     directives: dict[str, CaseDirectives] = field(default_factory=dict)
     phantoms: list[KnownAsset] = field(default_factory=list)  # reported by an agency, unknown when ordered
     filed: dict[str, int] = field(default_factory=dict)  # case_id -> amount owed when filed
+    court_account: CourtAccount | None = None  # where collections land and payouts leave from
 
     def __post_init__(self) -> None:
         placed: dict[str, list[AgencyAsset]] = defaultdict(list)
@@ -137,16 +139,14 @@ class EnforcementWorld:
 
     def pay(self, case_id: str, amount_rial: int) -> None:
         case = self.cases[case_id]
-        self.cases[case_id] = CaseFacts(case.case_id, case.person_id, case.person_kind, case.filed_at,
-                                        max(case.outstanding_rial - amount_rial, 0), case.is_open)
+        self.cases[case_id] = replace(case, outstanding_rial=max(case.outstanding_rial - amount_rial, 0))
 
     def close(self, case_id: str) -> None:
         case = self.cases[case_id]
-        self.cases[case_id] = CaseFacts(case.case_id, case.person_id, case.person_kind, case.filed_at,
-                                        case.outstanding_rial, False)
+        self.cases[case_id] = replace(case, is_open=False)
 
     def view(self) -> HubView:
-        return HubView(list(self.cases.values()), list(self.reported), dict(self.directives))
+        return HubView(list(self.cases.values()), list(self.reported), dict(self.directives), self.court_account)
 
     def cycle(self, cycle_id: str, faults: dict[str, str] | None = None) -> CycleSummary:
         for agency_id, client in self.clients.items():

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from estelam.cases.directives import Directive, case_directives
-from estelam.core.domain import AccountKind, BankAccount, OrderKind, RestrictionType, Vehicle
+from estelam.core.domain import AccountKind, AckStatus, BankAccount, FreezeOrder, OrderKind, RestrictionType, Vehicle
 from estelam.freeze.ledger import CaseFacts, ReasonCode
 from tests.freeze.freeze_harness import EnforcementWorld
 
@@ -83,11 +83,39 @@ def test_a_cancelled_order_is_not_resent_and_what_it_may_have_blocked_is_release
     judge.direct(Directive.CANCEL_ORDER, order_id=order_id)
     world.clock.advance()
     world.cycle("c2")
-    assert sent(world, "c2") == [("release", ACCOUNT.iban, None, ReasonCode.ORDER_CANCELLED)]
+    # a cancel order of its own, naming the cancelled order: the bank undoes what it applied
+    assert sent(world, "c2") == [("cancel", ACCOUNT.iban, None, ReasonCode.ORDER_CANCELLED)]
+    (cancel,) = [r for r in world.ledger.attempts() if r["kind"] == "cancel"]
+    assert cancel["cancels_order_id"] == order_id
     assert withdrawn(world, "c2") == [order_id]  # recorded withdrawn, with the reason, and not sent again
     assert world.held_truth() == {} and world.state().in_flight == {}
     world.clock.advance()
     assert world.cycle("c3").orders == 0  # the cancelled freeze is not planned again
+
+
+def test_cancelling_an_acknowledged_freeze_undoes_it_at_the_agency_and_it_is_not_frozen_again() -> None:
+    world, judge = world_of(ACCOUNT, owed=600)
+    world.cycle("c1")
+    (order_id,) = world.state().acknowledged
+    assert world.held_truth() == {("C1", "bank_a", ACCOUNT.iban): 600}
+    judge.direct(Directive.CANCEL_ORDER, order_id=order_id)
+    world.clock.advance()
+    world.cycle("c2")
+    assert sent(world, "c2") == [("cancel", ACCOUNT.iban, None, ReasonCode.ORDER_CANCELLED)]
+    assert world.held_truth() == {}
+    world.clock.advance()
+    assert world.cycle("c3").orders == 0  # the judge's cancel holds: no new freeze of the same asset
+
+
+def test_a_cancel_that_reaches_the_agency_before_its_order_makes_the_agency_refuse_the_order() -> None:
+    world, _ = world_of(ACCOUNT, owed=600)
+    bank = world.states["bank_a"]
+    late = FreezeOrder("late-1", OrderKind.FREEZE, "C1", "bank_a", ACCOUNT.iban, 500, NOW)
+    cancel = FreezeOrder("cancel-1", OrderKind.CANCEL, "C1", "bank_a", ACCOUNT.iban, 500, NOW, cancels="late-1")
+    assert bank.apply(cancel).reason == "order late-1 not received: it will be refused"
+    refused = bank.apply(late)
+    assert (refused.status, refused.acknowledged_amount_rial) == (AckStatus.REFUSED, 0)
+    assert refused.reason == "cancelled by order cancel-1" and bank.held_freezes() == {}
 
 
 def test_a_closed_case_gets_only_releases_and_its_unacknowledged_order_is_not_resent() -> None:

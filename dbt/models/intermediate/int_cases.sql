@@ -15,12 +15,40 @@ filing as (
         person_kind,
         debtor_name,
         creditor_name,
+        creditor_iban,
         court_code,
         occurred_at as filed_at,
         coalesce(amount_rial, 0) as amount_owed_rial,
     from events
     where event_type = 'filed'
     qualify row_number() over (partition by case_id order by occurred_at desc, event_id desc) = 1
+
+),
+
+decision as (
+
+    -- the enforcement decision the case rests on, and its judge: the latest the court sent (filed, freeze_ordered)
+    select
+        case_id,
+        arg_max(decision_number, occurred_at) filter (where decision_number is not null) as decision_number,
+        arg_max(judge_name, occurred_at) filter (where judge_name is not null) as judge_name,
+    from events
+    group by case_id
+
+),
+
+money as (
+
+    -- what the agencies acknowledged moving: frozen money transferred to the court's account (collected), and
+    -- collected money paid from it to the creditor (paid out)
+    select
+        case_id,
+        cast(coalesce(sum(acknowledged_amount_rial) filter (where order_kind = 'transfer'), 0) as bigint)
+            as collected_rial,
+        cast(coalesce(sum(acknowledged_amount_rial) filter (where order_kind = 'payout'), 0) as bigint)
+            as paid_out_rial,
+    from {{ ref('stg_agency__freeze_acknowledgements') }}
+    group by case_id
 
 ),
 
@@ -74,11 +102,19 @@ final as (
         filing.person_kind,
         filing.debtor_name,
         filing.creditor_name,
+        filing.creditor_iban,
+        decision.decision_number,
+        decision.judge_name,
         filing.court_code,
         filing.filed_at,
         filing.amount_owed_rial,
         progress.paid_rial,
         greatest(filing.amount_owed_rial - progress.paid_rial, 0) as outstanding_rial,
+        coalesce(money.collected_rial, 0) as collected_rial,
+        coalesce(money.paid_out_rial, 0) as paid_out_rial,
+        -- still owed once collected money (on the court's account or paid out) counts as paid
+        greatest(filing.amount_owed_rial - progress.paid_rial - coalesce(money.collected_rial, 0), 0)
+            as owed_now_rial,
         case when progress.closed_at is null then 'open' else 'closed' end as status,
         progress.closed_at,
         progress.last_event_at,
@@ -91,6 +127,8 @@ final as (
     from filing
     inner join progress using (case_id)
     left join paid_in_full using (case_id)
+    left join decision using (case_id)
+    left join money using (case_id)
 
 )
 

@@ -29,6 +29,7 @@ renamed as (
         status as order_status,
         reason,
         message_id,
+        cancels_order_id,
         _batch_id as batch_id,
         _landed_at as landed_at,
 

@@ -35,6 +35,10 @@ order_stats as (
         count(*) filter (where orders.order_kind = 'freeze') as freeze_orders,
         count(*) filter (where orders.order_kind = 'release') as release_orders,
         count(*) filter (where orders.order_kind = 'transfer') as transfer_orders,
+        count(*) filter (where orders.order_kind = 'payout') as payout_orders,
+        count(*) filter (where orders.order_kind = 'cancel') as cancel_orders,
+        cast(coalesce(sum(acknowledgements.acknowledged_amount_rial)
+            filter (where orders.order_kind = 'payout'), 0) as bigint) as paid_out_rial,
         count(acknowledgements.order_id) as orders_acknowledged,
         count(*) - count(acknowledgements.order_id) as orders_unacknowledged,
         -- from the order's first sending (it is re-sent each cycle until acknowledged)
@@ -104,6 +108,9 @@ final as (
         coalesce(order_stats.freeze_orders, 0) as freeze_orders,
         coalesce(order_stats.release_orders, 0) as release_orders,
         coalesce(order_stats.transfer_orders, 0) as transfer_orders,
+        coalesce(order_stats.payout_orders, 0) as payout_orders,
+        coalesce(order_stats.cancel_orders, 0) as cancel_orders,
+        coalesce(order_stats.paid_out_rial, 0) as paid_out_rial,
         coalesce(order_stats.orders_acknowledged, 0) as orders_acknowledged,
         coalesce(order_stats.orders_unacknowledged, 0) as orders_unacknowledged,
         order_stats.ack_seconds_p50,
