@@ -227,7 +227,7 @@ class DebtorNotificationsRow(TypedDict):
     person_id: str
     """The debtor notified."""
     action: str
-    """What was done."""
+    """What was done (payout - collected money paid to the creditor; cancel - a freeze the judge cancelled, undone)."""
     agency_id: str
     """Where"""
     asset_kind: str

@@ -380,11 +380,6 @@ def _last_visit(request: Request, principal: Principal, page: str) -> datetime |
     return datetime.fromisoformat(last) if last else None
 
 
-def _with_money(cases: list[dict[str, Any]], entries: list[dict[str, Any]]) -> None:
-    for case in cases:
-        case.update(data.money_moved([e for e in entries if e["case_id"] == case["case_id"]]))
-
-
 @router.get("/requests", response_class=HTMLResponse)
 def creditor_requests(request: Request) -> Response:
     signed = _signed_in(request, Role.CREDITOR)
@@ -394,7 +389,6 @@ def creditor_requests(request: Request) -> Response:
     cases = data.party_cases(creditor)
     case_ids = [c["case_id"] for c in cases]
     entries = data.timeline(case_ids)
-    _with_money(cases, entries)
     since = _last_visit(request, creditor, request.url.path)
     alerts = [e for e in entries if since is None or e["occurred_at"] > since]
     _audit(request, creditor, AuditAction.PORTAL_VIEW, requests=len(cases))
@@ -414,7 +408,6 @@ def creditor_print(request: Request) -> Response:
         return signed
     current, creditor = signed
     cases = data.party_cases(creditor)
-    _with_money(cases, data.timeline([c["case_id"] for c in cases]))
     _audit(request, creditor, AuditAction.PORTAL_VIEW, requests=len(cases), printable=True)
     return _render(request, current, "creditor_print.html.j2", principal=creditor, cases=cases,
                    aggregate=_aggregate(cases), generated_at=datetime.now(UTC))
@@ -433,7 +426,6 @@ def creditor_request(request: Request, case_id: str) -> Response:
                reason=str(refused))
         raise PortalError(404, "not_found") from None
     entries = data.timeline([case_id])
-    case.update(data.money_moved(entries))
     since = _last_visit(request, creditor, request.url.path)
     _audit(request, creditor, AuditAction.PORTAL_VIEW, case_id=case_id, person_id=case["person_id"])
     return _render(request, current, "creditor_request.html.j2", principal=creditor, case=case, entries=entries,
