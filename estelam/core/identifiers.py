@@ -218,6 +218,16 @@ def is_person_id(code: str) -> bool:
     return person_key(code, current_profile().person_id_schemes) is not None
 
 
+def check_digit_reason(column: str, scheme: str) -> str:
+    """The quarantine reason of a value failing ``check_digit: scheme``; for person ids it names the profile's
+    schemes, so a clerk sees why a Saudi id is refused by an Iranian deployment (and how to write it)."""
+    if scheme == "person_id":
+        profile = current_profile()
+        return (f"{column}: check digit person_id failed ({profile.id} profile: "
+                f"{', '.join(profile.person_id_schemes)}, or scheme:code)")
+    return f"{column}: check digit {scheme} failed"
+
+
 CHECKS = {
     "person_id": is_person_id,
     "iran_national_code": is_iran_national_code,

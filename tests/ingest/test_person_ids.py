@@ -24,7 +24,8 @@ AT = datetime(2026, 11, 1, tzinfo=UTC)
 SAUDI_ID = "1100000007"
 #: Ten digits that are both a valid Iranian national code and a valid Saudi national id.
 TWIN_DIGITS = "1000000206"
-REFUSED = "debtor_id: check digit person_id failed"
+REFUSED_IR = "debtor_id: check digit person_id failed (ir profile: ir-nc, ir-nid, or scheme:code)"
+REFUSED_SA = "debtor_id: check digit person_id failed (sa profile: sa-nid, sa-iqama, sa-cr, or scheme:code)"
 
 
 def filed(n: int, debtor_id: str) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def test_a_saudi_id_is_refused_under_ir_unless_written_with_its_scheme(monkeypat
                                                                         engine: Engine) -> None:
     override(monkeypatch, jurisdiction="ir")
     assert reasons([SAUDI_ID, f"sa-nid:{SAUDI_ID}", "0012345679", "12345679", "sa-nid:1100000008"], engine) == [
-        [REFUSED], [], [], [], [REFUSED]]
+        [REFUSED_IR], [], [], [], [REFUSED_IR]]
 
 
 @pytest.mark.parametrize("engine", list(Engine))
@@ -59,7 +60,7 @@ def test_a_saudi_id_passes_under_sa_and_a_bare_iranian_code_does_not(monkeypatch
     override(monkeypatch, jurisdiction="sa")
     iqama = next(f"21000000{n:02d}" for n in range(100) if identifiers.is_saudi_iqama(f"21000000{n:02d}"))
     assert reasons([SAUDI_ID, iqama, "7001234567", "0012345679", "ir-nc:0012345679", "1100000008"], engine) == [
-        [], [], [], [REFUSED], [], [REFUSED]]
+        [], [], [], [REFUSED_SA], [], [REFUSED_SA]]
 
 
 def test_the_same_digits_land_as_two_persons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
