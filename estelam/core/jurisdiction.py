@@ -116,8 +116,11 @@ def _load(path: Path) -> Profile:
 
 
 def profile_path(jurisdiction: str, contracts_dir: Path | None = None) -> Path:
-    """Where the profile ``jurisdiction`` is kept."""
-    return (contracts_dir or settings.contracts_dir()) / JURISDICTIONS_FOLDER / f"{jurisdiction}.yaml"
+    """Where the profile ``jurisdiction`` is kept: the contracts folder's own, else the one shipped with the hub
+    (a deployment's registry folder may hold only its agencies)."""
+    own = (contracts_dir or settings.contracts_dir()) / JURISDICTIONS_FOLDER / f"{jurisdiction}.yaml"
+    shipped = settings.DEFAULT_CONTRACTS_DIR / JURISDICTIONS_FOLDER / f"{jurisdiction}.yaml"
+    return own if own.is_file() or not shipped.is_file() else shipped
 
 
 def load_profile(jurisdiction: str, contracts_dir: Path | None = None) -> Profile:
@@ -127,8 +130,8 @@ def load_profile(jurisdiction: str, contracts_dir: Path | None = None) -> Profil
 
 def available(contracts_dir: Path | None = None) -> list[str]:
     """The jurisdictions the contracts folder has a profile for."""
-    folder = (contracts_dir or settings.contracts_dir()) / JURISDICTIONS_FOLDER
-    return sorted(path.stem for path in folder.glob("*.yaml"))
+    folders = ((contracts_dir or settings.contracts_dir()), settings.DEFAULT_CONTRACTS_DIR)
+    return sorted({path.stem for folder in folders for path in (folder / JURISDICTIONS_FOLDER).glob("*.yaml")})
 
 
 @cache

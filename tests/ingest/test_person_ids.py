@@ -106,3 +106,17 @@ def test_profiles_are_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     override(monkeypatch, jurisdiction="xx")
     with pytest.raises(Exception, match="no jurisdiction profile 'xx'"):
         jurisdiction.current_profile()
+
+
+def test_a_registry_folder_without_profiles_uses_the_shipped_ones(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment's contracts folder may hold only its agencies: the hub's own profiles still apply."""
+    override(monkeypatch, contracts_dir=tmp_path / "agencies-only", jurisdiction="sa")
+    assert jurisdiction.current_profile().person_id_schemes == ("sa-nid", "sa-iqama", "sa-cr")
+    own = tmp_path / "own" / "jurisdictions"
+    own.mkdir(parents=True)
+    (own / "sa.yaml").write_text(
+        jurisdiction.profile_path("sa").read_text(encoding="utf-8").replace("[sa-nid, sa-iqama, sa-cr]", "[sa-nid]"),
+        encoding="utf-8")
+    override(monkeypatch, contracts_dir=tmp_path / "own")
+    assert jurisdiction.current_profile().person_id_schemes == ("sa-nid",)  # its own, when it has one
