@@ -174,7 +174,10 @@ class CaseEventsRow(TypedDict):
     court_code: str
     """The enforcement branch that owns the case."""
     debtor_id: str
-    """National code (natural) or national id (legal) of the debtor."""
+    """The debtor's id: bare as the court writes it (read by the deployment's jurisdiction profile: an Iranian
+    national code or national id, a Saudi national id, iqama or unified number), or written with its scheme (sa-
+    nid:1100000007).
+    """
     debtor_kind: str
     """natural or legal person."""
     debtor_name: str
