@@ -265,9 +265,7 @@ def _judge_case_page(request: Request, current: session.Session, judge: Principa
     orders = data.pending_orders(case_id)
     now = datetime.now(UTC)
     late_agencies = sorted({o["agency_id"] for o in orders if o["deadline_at"] and o["deadline_at"] < now})
-    agency_names = {a["agency_id"]: a.get("name", {}) for a in report.assets}
-    names = {k: v.get(current.lang) or v.get("fa" if current.lang == "ar" else current.lang) or k
-             for k, v in agency_names.items()}
+    names = {k: v.get(current.lang) or v.get("en") or k for k, v in reports.agency_names().items()}
     _audit(request, judge, AuditAction.REPORT_VIEW, case_id=case_id, person_id=header.person_id, format="portal")
     return _render(request, current, "judge_case.html.j2", status=status, principal=judge, report=report,
                    by_kind=report.totals_by("asset_kind"), by_agency=report.totals_by("agency_id"),
