@@ -4,6 +4,7 @@ Causes (each with its own key, so the same condition raised twice is one alert a
 
 - ``task_failed``: an Airflow task failed (:func:`on_task_failure`, every DAG's ``on_failure_callback``);
 - ``agency_deadline_missed`` / ``breaker_open``: a round's outcome (:func:`round_alerts`, after the DAG task's round);
+  an agency past its deadline on a case's orders (:func:`late_order_alerts`, the ``anomaly_detection`` DAG);
 - ``frozen_beyond_debt``: at a reconciliation cycle's end, a debtor's frozen total above what they owe;
 - ``audit_verification_failed``: ``estelam audit verify`` or the ``anomaly_detection`` DAG found a broken chain;
 - ``anomaly``: a user who looked at many unrelated persons (:func:`audit_alerts`, the ``anomaly_detection`` DAG).
@@ -294,6 +295,42 @@ def frozen_beyond_debt_alerts(excess: Mapping[str, tuple[int, int]], *, cycle_id
                            f"against {owed:,} rial owed on their open cases"
                            + (f" ({', '.join(named)})" if named else ""),
                            case_id=CASE_SEPARATOR.join(named) or None))
+    return found
+
+
+def late_order_alerts(*, now: datetime | None = None) -> list[Alert]:
+    """Agencies past their deadline on a case's orders: per agency and case, the orders sent to it (and not
+    withdrawn) whose deadline passed with no acknowledgement (``freeze_orders``, ``freeze_acknowledgements``).
+    Keyed by the agency, the case and the first late order: the same lateness is raised once, a later one again."""
+    import duckdb
+
+    orders, acks = landed_glob("freeze_orders"), landed_glob("freeze_acknowledgements")
+    if orders is None:
+        return []
+    acknowledged = "select order_id from read_parquet(?, union_by_name = true)" if acks else \
+        "select null::varchar as order_id where false"
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        late = con.execute(f"""
+            with sent as (  -- each order's latest sending, unless it was withdrawn
+                select order_id, agency_id, case_id, kind, deadline_at, status, delivery
+                from read_parquet(?, union_by_name = true)
+                qualify row_number() over (partition by order_id order by issued_at desc) = 1
+            )
+            select agency_id, case_id, list(order_id order by deadline_at, order_id), min(deadline_at),
+                   list(distinct kind order by kind)
+            from sent
+            where status <> 'withdrawn' and delivery <> 'withheld' and deadline_at < ?
+              and order_id not in ({acknowledged})
+            group by agency_id, case_id
+            order by agency_id, case_id""", [orders, now or datetime.now(UTC), *([acks] if acks else [])]).fetchall()
+    found = []
+    for agency_id, case_id, order_ids, deadline, kinds in late:
+        found.append(Alert("agency_deadline_missed", f"{agency_id}:case:{case_id}:{order_ids[0]}", "warning",
+                           f"{agency_id} is past its deadline on {len(order_ids)} {'/'.join(kinds)} orders "
+                           f"of case {case_id}",
+                           f"no acknowledgement since the deadline {deadline.isoformat()}: {', '.join(order_ids[:10])}",
+                           case_id=str(case_id), agency_id=str(agency_id)))
     return found
 
 
