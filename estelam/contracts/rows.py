@@ -50,7 +50,7 @@ class AlertsRow(TypedDict):
     detail: str
     """What was found (names no person; an actor's account for an anomaly)."""
     case_id: str | None
-    """The case it concerns"""
+    """The case it concerns, if one; the cases, comma-separated, when it concerns several (a debtor's open cases)."""
     agency_id: str | None
     """The agency it concerns"""
     raised_at: datetime

@@ -175,6 +175,11 @@ def reports_dir() -> Path:
     return data_dir() / "reports"
 
 
+def published_dir() -> Path:
+    """The read-only snapshot readers use instead of the warehouse (the KPI marts, the alerts)."""
+    return data_dir() / "published"
+
+
 def inbox_dir() -> Path:
     """Where the court system drops case-event files."""
     return data_dir() / "inbox"

@@ -387,10 +387,11 @@ def default_case() -> str:
     return str(row[0])
 
 
-def _agency_names() -> dict[str, dict[str, str]]:
+def agency_names() -> dict[str, dict[str, str]]:
+    """Every registered agency's name by language (Arabic: its Arabic name, else its English one)."""
     from estelam.contracts.registry import load_agency_registry
 
-    return {i.agency_id: {"fa": i.name_fa or i.name, "en": i.name} for i in load_agency_registry().instances}
+    return {i.agency_id: {lang: i.display_name(lang) for lang in LANGUAGES} for i in load_agency_registry().instances}
 
 
 def load_case_report(case_id: str, *, now: datetime | None = None) -> CaseReport:
@@ -420,7 +421,7 @@ def load_case_report(case_id: str, *, now: datetime | None = None) -> CaseReport
             [rows[0]["person_id"]],
         )
     now = now or datetime.now(UTC)
-    names = _agency_names()
+    names = agency_names()
     for agency in agencies:
         answered = agency["last_answered_at"]
         agency["stale"] = answered is None or now - answered > STALE_AFTER
@@ -491,7 +492,7 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
 
     def agency(row: dict[str, Any]) -> Markup:
         names = row.get("name", {})
-        name = names.get(lang) or (names.get("fa") if lang == "ar" else None) or row["agency_id"]
+        name = names.get(lang) or names.get("en") or row["agency_id"]
         return Markup('{name}<span class="utc">{id}</span>').format(name=name, id=isolate(row["agency_id"]))
 
     def lookup(table: dict[str, dict[Any, str]]) -> Callable[[Any], str]:

@@ -39,9 +39,9 @@ CONTACTS: dict[str, dict[str, Any]] = {
 IBANS = {EMAIL_ONLY: "IR000000000000000000007702", SMS_ONLY: "IR000000000000000000008813",
          BOTH: "IR000000000000000000009924", NONE: "IR000000000000000000004435"}
 NAMES = {"bank_a": {"fa": "بانک آلفا", "ar": "مصرف ألفا", "en": "Bank Alpha"},
-         "bank_b": {"fa": "بانک بتا", "ar": "بانک بتا", "en": "Bank Beta"},
+         "bank_b": {"fa": "بانک بتا", "ar": "Bank Beta", "en": "Bank Beta"},  # no name_ar: English, not Persian
          "csdi": {"fa": "شرکت سپرده‌گذاری مرکزی اوراق بهادار و تسویه وجوه",
-                  "ar": "شرکت سپرده‌گذاری مرکزی اوراق بهادار و تسویه وجوه",
+                  "ar": "الشركة المركزية لإيداع الأوراق المالية وتسوية الأموال في إيران",
                   "en": "Central Securities Depository of Iran"}}
 
 
