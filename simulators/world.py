@@ -254,6 +254,12 @@ def decision_of(case_id: str, creditor: Person) -> _Decision:
             "judge_name": rng.choice(JUDGES)}
 
 
+def freeze_decision_delay_h(case_id: str) -> float:
+    """Hours from the invoice to the judge's freeze decision (the debtor's time to pay, then the judge's desk):
+    derived from the case alone, so the world's random streams stay as they were."""
+    return random.Random(zlib.crc32(f"freeze_ordered:{case_id}".encode())).uniform(24, 240)
+
+
 @dataclass(frozen=True)
 class Case:
     case_id: str
@@ -521,6 +527,10 @@ class World:
             automated=True)
         add(CaseEventType.INVOICED, rng.uniform(1, 24), automated=True)
         outcome = rng.random()
+        decision = decision_of(case_id, creditor)
+        if outcome >= 0.2:  # not paid at once: the judge orders the debtor's assets frozen (the execution step)
+            add(CaseEventType.FREEZE_ORDERED, freeze_decision_delay_h(case_id), automated=False,
+                decision_number=decision["decision_number"], judge_name=decision["judge_name"])
         if outcome < 0.2:  # paid in full and closed
             add(CaseEventType.PAID, rng.uniform(24, 240), amount_rial=owed, automated=True)
             add(CaseEventType.CLOSED, rng.uniform(1, 48), automated=rng.random() < 0.8)

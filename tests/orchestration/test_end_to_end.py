@@ -182,3 +182,15 @@ def test_the_police_and_the_central_bank_hold_the_registers_pushed_to_them(cycle
     assert set(cycle.registers_held["central_bank"]) == feed
     pushes = _read(cycle.data_dir, "register_pushes")  # type: ignore[attr-defined]
     assert pushes and {row["state"] for row in pushes} == {"acknowledged"}
+
+
+def test_execution_is_timed_from_the_courts_own_freeze_decisions(cycle: DemoResult) -> None:
+    """The court sends its judges' freeze decisions (freeze_ordered, with the decision number and judge): the
+    execution step runs from the invoice to that decision, not to the hub's first order weeks later."""
+    data = cycle.data_dir  # type: ignore[attr-defined]
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        decisions = con.execute("select count(*), count(decision_number), count(judge_name) "
+                                "from staging.stg_court__case_events where event_type = 'freeze_ordered'").fetchone()
+        slowest = con.execute("select max(hours_p95) from kpi_enforcement_steps where step = 'execution'").fetchone()
+    assert decisions is not None and decisions[0] > 0 and decisions[0] == decisions[1] == decisions[2]
+    assert slowest is not None and 0 < slowest[0] <= 240  # the judge decides within ten days of the invoice
