@@ -238,6 +238,7 @@ def _airflow_env(home: Path, data: Path, contracts: Path, endpoints: Path, datab
         "AIRFLOW__CELERY__BROKER_URL": f"redis://{LOOPBACK}:{REDIS_PORT}/{redis_db}",
         "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{postgres}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(CELERY_CONCURRENCY),
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "estelam.cli.worker.CELERY_CONFIG",  # as docker-compose.yml
         "AIRFLOW__API__HOST": LOOPBACK,
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API__WORKERS": "1",
