@@ -84,36 +84,38 @@ def compile_shape(element: Any) -> Shape:
 
 def read_record(node: etree._Element, shape: Shape) -> Record:
     """The children of ``node`` as a record, checked against ``shape``'s sequence."""
-    assert shape.children is not None
+    children = shape.children
+    assert children is not None
     record: Record = {}
     position = 0
     for child in node.iterchildren(etree.Element):  # elements only (the parser drops comments and PIs anyway)
-        tag = child.tag
-        entry = shape.children.get(tag)
+        entry = children.get(child.tag)
         if entry is None or entry[0] < position:
-            raise Unexpected(f"Unexpected element {etree.QName(tag).localname!r} in {shape.name!r}")
+            raise Unexpected(f"Unexpected element {etree.QName(child.tag).localname!r} in {shape.name!r}")
         position, sub = entry
-        value = read_record(child, sub) if sub.children is not None else _leaf(child, sub)
+        value: Any
+        if sub.children is not None:
+            value = read_record(child, sub)
+        else:  # a leaf, inline: most elements are
+            value = child.text
+            if value is not None and sub.convert is not None:
+                try:
+                    value = sub.convert(value)
+                except (TypeError, ValueError):  # as zeep reads it: no value; the caller's field check says which
+                    value = None
+        name = sub.name
         if sub.repeated:
-            values = record.setdefault(sub.name, [])
-            if sub.max_occurs is not None and len(values) >= sub.max_occurs:
-                raise Unexpected(f"Unexpected element {sub.name!r}: more than {sub.max_occurs} in {shape.name!r}")
+            values = record.get(name)
+            if values is None:
+                values = record[name] = []
+            elif sub.max_occurs is not None and len(values) >= sub.max_occurs:
+                raise Unexpected(f"Unexpected element {name!r}: more than {sub.max_occurs} in {shape.name!r}")
             values.append(value)
-        elif sub.name in record:
-            raise Unexpected(f"Unexpected element {sub.name!r}: a second one in {shape.name!r}")
+        elif name in record:
+            raise Unexpected(f"Unexpected element {name!r}: a second one in {shape.name!r}")
         else:
-            record[sub.name] = value
+            record[name] = value
     return record
-
-
-def _leaf(node: etree._Element, shape: Shape) -> Any:
-    text = node.text
-    if text is None or shape.convert is None:
-        return text
-    try:
-        return shape.convert(text)
-    except (TypeError, ValueError):  # as zeep reads it: no value; the caller's field check says which
-        return None
 
 
 def read_reply(content: bytes, *, max_bytes: int, response: Shape, response_tag: str) -> Record:
