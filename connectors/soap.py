@@ -33,6 +33,7 @@ from typing import Any
 
 import requests
 from lxml import etree
+from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
 from zeep import Client, Settings
 from zeep import exceptions as zeep_errors
@@ -221,6 +222,7 @@ class _BoundedTransport(Transport):
     def __init__(self, *args: Any, max_answer_bytes: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # zeep's Transport.__init__ is unannotated
         self.max_answer_bytes = max_answer_bytes
+        self._templates: dict[str, requests.PreparedRequest] = {}
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         if not message_hook.recording():
@@ -240,8 +242,13 @@ class _BoundedTransport(Transport):
         # skips what requests' Session.request spends per call merging settings that never change. verify
         # and cert are passed per request: requests lets REQUESTS_CA_BUNDLE override the session's own.
         session = self.session
-        request = requests.PreparedRequest()
-        request.prepare(method="POST", url=address, headers={**session.headers, **headers}, data=message)
+        template = self._templates.get(address)
+        if template is None:  # the URL is parsed and checked once per address
+            template = self._templates[address] = requests.PreparedRequest()
+            template.prepare(method="POST", url=address)
+        request = template.copy()
+        request.headers = CaseInsensitiveDict({**session.headers, **headers})
+        request.prepare_body(message, None)
         response = session.get_adapter(address).send(request, stream=True, timeout=self.operation_timeout,
                                                       verify=True if session.verify is None else session.verify,
                                                       cert=session.cert,
