@@ -3,18 +3,26 @@
 The idempotency key goes in the ``Idempotency-Key`` header: the gateway sends a key once, so a retry, or a
 rerun after a crash between the send and the hub landing its outcome, never reaches the debtor twice.
 A 5xx or a transport error is temporary (:class:`DeliveryError`, retry); a 4xx is permanent.
+Each call's bytes go to the message log when the caller opened an exchange (``connectors.message_hook``), under
+the agency id :data:`AGENCY_ID`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 
+from connectors import message_hook
 from estelam.core.exceptions import DeliveryError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_TIMEOUT_S = 10.0
+#: Who the message log says the hub talked to.
+AGENCY_ID = "sms_gateway"
+SEND_OPERATION, STATUS_OPERATION = "sendMessage", "getMessage"
 
 
 @dataclass(frozen=True)
@@ -65,17 +73,24 @@ class SmsGatewayClient:
 
     def send(self, to: str, text: str, *, idempotency_key: str) -> SmsStatus:
         """Hand one text to the gateway; the same key returns the first answer and sends nothing again."""
-        try:
-            response = self._http.post("/messages", json={"to": to, "text": text},
-                                       headers={IDEMPOTENCY_HEADER: idempotency_key})
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"SMS gateway unreachable: {type(exc).__name__}: {exc}") from exc
-        return _status(response)
+        payload = json.dumps({"to": to, "text": text}, ensure_ascii=False, separators=(",", ":")).encode()
+        return self._call(SEND_OPERATION, "POST", "/messages", idempotency_key, payload,
+                          {IDEMPOTENCY_HEADER: idempotency_key, "Content-Type": "application/json"})
 
     def status(self, message_id: str) -> SmsStatus:
         """What became of a message the gateway accepted."""
-        try:
-            response = self._http.get(f"/messages/{message_id}")
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"SMS gateway unreachable: {type(exc).__name__}: {exc}") from exc
+        return self._call(STATUS_OPERATION, "GET", f"/messages/{message_id}", message_id, None, {})
+
+    def _call(self, operation: str, method: str, path: str, request_id: str, payload: bytes | None,
+              headers: dict[str, str]) -> SmsStatus:
+        """One HTTP call, its bytes handed to the message log (the request line and body, the answer as read)."""
+        sent = f"{method} {path}\n".encode() + (payload or b"")
+        sent_at = datetime.now(UTC)
+        with message_hook.call_site(AGENCY_ID, operation, request_id):
+            try:
+                response = self._http.request(method, path, content=payload, headers=headers)
+            except httpx.HTTPError as exc:
+                message_hook.record(sent, None, sent_at=sent_at, error=f"{type(exc).__name__}: {exc}"[:500])
+                raise DeliveryError(f"SMS gateway unreachable: {type(exc).__name__}: {exc}") from exc
+            message_hook.record(sent, response.content, sent_at=sent_at, http_status=response.status_code)
         return _status(response)

@@ -1,5 +1,6 @@
 """Watch the record: every day, verify the audit and message logs' chains and signatures and flag users who looked
-at many unrelated persons; each finding is an alert to the operators (e-mail and webhook), raised once.
+at many unrelated persons, and agencies past their deadline on a case's orders; each finding is an alert to the
+operators (e-mail and webhook) raised once, and one about a case shows on its page in the portal.
 
 Also delivers alerts an earlier run left queued (a crash, a channel down).
 """
@@ -26,7 +27,7 @@ def anomaly_detection() -> None:
         from estelam.outputs import alerts
 
         pending = alerts.deliver_pending()
-        found = alerts.audit_alerts()
+        found = alerts.audit_alerts() + alerts.late_order_alerts()
         report = alerts.raise_alerts(found)
         return {"found": len(found), "raised": len(report.raised), "duplicates": report.duplicates,
                 "pending_delivered": len(pending.raised)}

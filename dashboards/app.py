@@ -14,7 +14,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from dashboards import kpi_data
+from dashboards import alert_data, kpi_data
 from dashboards.labels import EN, FA, STEP_NAMES, number, percent, readable, t
 from estelam.core.calendars import solar_hijri
 
@@ -149,6 +149,23 @@ def flow(filters: kpi_data.Filters) -> None:
                                      y=t("electronic_share", lang())))
 
 
+def alerts(filters: kpi_data.Filters) -> None:
+    st.title(t("alerts", lang()))
+    st.caption(t("alerts_note", lang()))
+    everything = alert_data.alerts()
+    if everything.empty:
+        st.info(t("no_alerts", lang()))
+        return
+    kinds = st.multiselect(t("alert_kind", lang()), sorted(everything["kind"].unique()), key="alert_kinds",
+                           format_func=lambda kind: t(f"kind_{kind}", lang()), placeholder=t("choose", lang()))
+    if filters.start or filters.end or filters.courts:
+        st.caption(t("not_split", lang(), dim=t("date_range" if filters.start or filters.end else "court", lang())))
+    shown = alert_data.alerts(kinds=kinds, agencies=filters.agencies)
+    st.caption(t("alerts_count", lang(), n=number(len(shown), lang())))
+    st.markdown(alert_data.table_html(shown, lang()), unsafe_allow_html=True)
+    _download(alert_data.download_frame(shown), "alerts")
+
+
 def main() -> None:
     filters = sidebar()
     _rtl()
@@ -158,6 +175,7 @@ def main() -> None:
         st.Page(lambda: compliance(filters), title=t("compliance", lang()), url_path="compliance"),
         st.Page(lambda: freezes(filters), title=t("freezes", lang()), url_path="freezes"),
         st.Page(lambda: flow(filters), title=t("flow", lang()), url_path="flow"),
+        st.Page(lambda: alerts(filters), title=t("alerts", lang()), url_path="alerts"),
     ]
     st.navigation(pages).run()
 

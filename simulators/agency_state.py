@@ -121,8 +121,12 @@ class AgencyState:
 
     def paid_out(self, case_id: str) -> dict[str, int]:
         """Rials paid from the court's account to creditors for the case, by the creditor's IBAN."""
+        return {iban: v for (c, iban), v in self.payouts().items() if c == case_id}
+
+    def payouts(self) -> dict[tuple[str, str], int]:
+        """Every payout this bank made from the court's account: (case_id, creditor IBAN) -> rials."""
         with self._lock:
-            return {iban: v for (c, iban), v in self._paid_out.items() if c == case_id}
+            return {k: v for k, v in self._paid_out.items() if v > 0}
 
     def applied(self, order_id: str) -> FreezeOrder | None:
         """The order applied under ``order_id``, as it arrived (kind, amount, restriction), if any."""

@@ -15,7 +15,8 @@ from __future__ import annotations
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -45,6 +46,8 @@ class DemoResult:
     dag_states: list[tuple[str, str, float]] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
     held_freezes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    #: what the bank of the court's account paid creditors: (agency_id, case_id, creditor IBAN) -> rials
+    payouts: dict[tuple[str, str, str], int] = field(default_factory=dict)
     #: what each agency the hub pushes registers to holds at the end: agency_id -> person_id -> entry
     registers_held: dict[str, dict[str, dict[str, object]]] = field(default_factory=dict)
     #: what reached the debtors: the e-mails the loopback mail server received, the texts the SMS gateway sent
@@ -84,12 +87,42 @@ def _run_step(dags: dict[str, Any], dag_id: str, result: DemoResult,
         raise DemoError(f"DAG {dag_id} ended {state}: {failed}")
 
 
+@dataclass
+class LiveDemo:
+    """A demo whose simulators, mail server and SMS gateway are still running (see :func:`running`): what it did,
+    and what a caller needs to act on it further (another reconciliation against the same agencies)."""
+
+    result: DemoResult
+    fleet: Any  # simulators.fleet.Fleet
+    channels: Any  # simulators.channels.Channels
+    dags: dict[str, Any]
+    hub_settings: settings.Settings  # the settings the hub ran with (the fleet's endpoints, the channels)
+
+    def run_dag(self, dag_id: str, on_step: Callable[[str], None] | None = None) -> None:
+        """Run one more DAG against the running agencies (as the demo ran its own), over the current data
+        directory; the demo's own record (``result``) stays as the demo left it."""
+        with settings.use(self.hub_settings.with_changes(data_dir=settings.data_dir())):
+            _run_step(self.dags, dag_id, DemoResult(), on_step)
+
+
 def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None,
         on_step: Callable[[str], None] | None = None) -> DemoResult:
     """Run the whole cycle once and return what happened; ``on_step(dag_id)`` is called as each DAG starts."""
+    from estelam.reporting.asset_report import write_case_report
+
+    with running(persons=persons, cases=cases, seed=seed, on_step=on_step) as live:
+        result = live.result
+    result.report_path = str(write_case_report())
+    return result
+
+
+@contextmanager
+def running(*, persons: int | None = None, cases: int | None = None, seed: int | None = None,
+            on_step: Callable[[str], None] | None = None) -> Iterator[LiveDemo]:
+    """Run the whole cycle once and keep the agencies and channels running while the caller looks or acts further
+    (the tests' judges act in the portal, and a next cycle reaches the same simulators); stopped on exit."""
     from estelam.contracts.registry import load_agency_registry
     from estelam.ingest.landing import read_landed
-    from estelam.reporting.asset_report import write_case_report
     from estelam.warehouse.summary import cycle_summary
     from simulators import world as world_module
     from simulators.channels import Channels
@@ -111,7 +144,8 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
         endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
         # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints, and
         # notices go out by e-mail and SMS to the loopback mail server and SMS gateway
-        with settings.use(settings.current().with_changes(endpoints_file=endpoints, **channels.settings())):
+        hub_settings = settings.current().with_changes(endpoints_file=endpoints, **channels.settings())
+        with settings.use(hub_settings):
             kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers
                             if agency_id not in fleet.receivers)
             _say(f"• simulators: {len(fleet.servers) - len(fleet.receivers)} agencies on loopback "
@@ -131,12 +165,12 @@ def run(*, persons: int | None = None, cases: int | None = None, seed: int | Non
             for dag_id in DIRECTIVE_SEQUENCE:
                 _run_step(dags, dag_id, result, on_step)
             result.held_freezes = fleet.held_freezes()
+            result.payouts = fleet.payouts()
             result.registers_held = {agency_id: dict(agency.held) for agency_id, agency in fleet.receivers.items()}
             result.mails = list(channels.mail.mailbox.messages)
             result.texts = list(channels.sms.simulator.sent)
-    result.summary = cycle_summary(result.held_freezes)
-    result.report_path = str(write_case_report())
-    return result
+        result.summary = cycle_summary(result.held_freezes)
+        yield LiveDemo(result, fleet, channels, dags, hub_settings)
 
 
 if __name__ == "__main__":  # an alias of `estelam demo`

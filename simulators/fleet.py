@@ -88,6 +88,11 @@ class Fleet:
             for (case_id, ref), amount in state.held_freezes().items()
         }
 
+    def payouts(self) -> dict[tuple[str, str, str], int]:
+        """What every bank paid creditors from the court's account: (agency_id, case_id, IBAN) -> rials."""
+        return {(agency_id, case_id, iban): amount for agency_id, state in self.states.items()
+                for (case_id, iban), amount in state.payouts().items()}
+
     def stop(self) -> None:
         for app in self.faulty.values():
             app.stop()  # answer held requests now, so stopping does not wait for them

@@ -38,12 +38,21 @@ E2E_CASES = 24
 
 @pytest.fixture(scope="session")
 def demo_cycle(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """One whole demo cycle through real Airflow, shared by the end-to-end and dashboard tests."""
-    from simulators.demo import run
+    """One whole demo cycle through real Airflow, shared by the end-to-end, portal and dashboard tests. Its
+    agencies and channels keep running until the session ends (``result.live``), so a test can act as a judge and
+    run the next reconciliation against the same simulators."""
+    from contextlib import ExitStack
+
+    from estelam.reporting.asset_report import write_case_report
+    from simulators.demo import running
 
     data = tmp_path_factory.mktemp("e2e-data")
-    with pytest.MonkeyPatch.context() as mp:
-        override(mp, data_dir=data)
-        result = run(persons=E2E_PERSONS, cases=E2E_CASES)
-    result.data_dir = data  # type: ignore[attr-defined]
-    return result
+    with ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as mp:
+            override(mp, data_dir=data)
+            live = stack.enter_context(running(persons=E2E_PERSONS, cases=E2E_CASES))
+            result = live.result
+            result.report_path = str(write_case_report())
+        result.data_dir = data  # type: ignore[attr-defined]
+        result.live = live  # type: ignore[attr-defined]
+        yield result

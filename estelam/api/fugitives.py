@@ -31,7 +31,7 @@ from estelam.api.dependencies import (
     require,
 )
 from estelam.api.guard import FUGITIVES_SOAP_PATH
-from estelam.api.public import PERSON_ID_PATTERN, PURPOSE_MAX_LENGTH
+from estelam.api.public import PERSON_ID_PATTERN, PURPOSE_MAX_LENGTH, hub_person_id
 from estelam.api.services import ApiSettings
 from estelam.api.soap import SoapClientFault, authenticated_body, parse_document
 from estelam.api.soap import bounded_fault as _fault
@@ -86,6 +86,7 @@ def _record_rest(config: ApiSettings, caller: Principal, request: Request, answe
                        422: {"description": "no purpose, or not a national code"}})
 def lookup_fugitive(person_id: Annotated[str, Path(pattern=PERSON_ID_PATTERN)], purpose: Purpose, caller: Police,
                     settings: Settings, request: Request) -> dict[str, Any]:
+    person_id = hub_person_id(person_id)
     entry = lookup(person_id)
     answer: dict[str, Any] = jsonable_encoder(entry.as_dict())
     message_id = _record_rest(settings, caller, request, answer, purpose, [person_id])
@@ -197,7 +198,8 @@ def _serve(config: ApiSettings, principal: Principal, document: bytes) -> Respon
         if operation == "LookupFugitive":
             person_id = _text(request, "personId") or ""
             if not _PERSON_ID.match(person_id):
-                raise SoapClientFault("personId must be a national code of 10 or 11 digits")
+                raise SoapClientFault("personId must be a person id of 8 to 11 digits, bare or as scheme:digits")
+            person_id = hub_person_id(person_id)
             person_ids = [person_id]
             entry = lookup(person_id)
             response = _answer(operation, [entry])

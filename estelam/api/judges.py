@@ -15,6 +15,7 @@ from estelam.access.audit import AuditAction
 from estelam.access.auth import Principal, Role
 from estelam.api.cases import case_header, check_case_access
 from estelam.api.dependencies import BODY_RESPONSES, SAFE_TEXT_PATTERN, Settings, require
+from estelam.api.public import PERSON_ID_PATTERN, hub_person_id
 from estelam.cases.directives import MAX_NOTE_CHARS, Directive, submit_directive
 from estelam.core.domain import RestrictionType
 from estelam.core.exceptions import AccessDenied, DirectiveRejected
@@ -24,7 +25,6 @@ router = APIRouter(tags=["judges"])
 Judge = Annotated[Principal, Depends(require(Role.JUDGE))]
 
 CASE_ID_PATTERN = r"^[0-9]{4}-[0-9]{6}$"
-PERSON_ID_PATTERN = r"^[0-9]{10,11}$"
 DEFAULT_REPORT_PURPOSE = "enforcement"
 PURPOSE_MAX_LENGTH = 200
 
@@ -124,7 +124,7 @@ def inquire(person_id: Annotated[str, Path(pattern=PERSON_ID_PATTERN)], body: In
     case = case_header(body.case_id)
     try:
         check_case_access(judge, case)
-        if case.person_id != person_id:
+        if hub_person_id(case.person_id) != hub_person_id(person_id):
             raise AccessDenied(f"{person_id} is not the debtor of case {body.case_id}")
     except AccessDenied as refused:
         settings.audit.record(actor=judge.subject, role=judge.role, action=AuditAction.INQUIRY, purpose=body.purpose,
@@ -132,6 +132,7 @@ def inquire(person_id: Annotated[str, Path(pattern=PERSON_ID_PATTERN)], body: In
                               detail={"reason": str(refused)})
         refused.audited = True
         raise
+    person_id = case.person_id  # as the court wrote it: the code the agencies know
     result = settings.inquire(person_id, case_id=body.case_id, requested_by=(judge.subject, str(judge.role)),
                               purpose=body.purpose)
     answer: dict[str, Any] = jsonable_encoder(result.as_dict() if hasattr(result, "as_dict") else result)

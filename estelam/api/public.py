@@ -14,15 +14,26 @@ from estelam.access.auth import Principal, Role
 from estelam.access.consent import DEFAULT_TTL, MAX_TTL
 from estelam.api.dependencies import BODY_RESPONSES, SAFE_TEXT_PATTERN, Settings, require
 from estelam.core.exceptions import ConsentRefused
+from estelam.core.identifiers import local_person_id
+from estelam.core.jurisdiction import current_profile
 from estelam.warehouse.dbt_build import connect_read_only
 
 router = APIRouter(tags=["registry"])
 Person = Annotated[Principal, Depends(require(Role.PERSON))]
 PublicCaller = Annotated[Principal, Depends(require(Role.PUBLIC))]
-PERSON_ID_PATTERN = r"^[0-9]{10,11}$"
+#: A person id in a path: the bare code (8 to 11 digits: an Iranian code may have lost its leading zeros) or the
+#: code written with its scheme ("sa-nid:1100000007"); :func:`hub_person_id` reads it by the deployment's profile.
+PERSON_ID_PATTERN = r"^(?:[a-z]{2}-[a-z]{2,5}:)?[0-9]{8,11}$"
 PURPOSE_MAX_LENGTH = 200
 SUBJECT_MAX_LENGTH = 200
 CODE_MAX_LENGTH = 100
+
+def hub_person_id(raw: str) -> str:
+    """A person id from a caller in the form the warehouse keeps it (identifiers.local_person_id under the
+    deployment's profile: "12345679" and "ir-nc:0012345679" are "0012345679" in Iran; "sa-nid:…" stays
+    qualified there); an id no scheme accepts is looked up as given (and found in no register)."""
+    return local_person_id(raw, current_profile().person_id_schemes) or raw
+
 
 #: What a registry lookup shows: whether the person is listed, and the amounts; no names.
 REGISTRY_COLUMNS = ("status", "unpaid_cases", "satisfied_cases", "outstanding_rial", "unpaid_since",
@@ -72,6 +83,7 @@ def registry_lookup(
     settings: Settings,
 ) -> dict[str, Any]:
     """Whether ``person_id`` has unpaid financial convictions; spends the consent code."""
+    person_id = hub_person_id(person_id)
     try:
         settings.consents.spend(consent, person_id=person_id, requester=requester.subject, purpose=purpose)
     except ConsentRefused as refused:

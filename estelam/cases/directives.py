@@ -191,8 +191,10 @@ def _debtor_vehicle(debtor_id: str, plate: str) -> bool:
 
 
 def _case_order(case_id: str, order_id: str) -> bool:
-    return bool(_query("freeze_orders", "select 1 from {source} where case_id = ? and order_id = ? limit 1",
-                       [case_id, order_id]))
+    """Whether ``order_id`` is a freeze of the case: only a freeze can be cancelled (a release, transfer or payout
+    has moved nothing the agency could give back by cancelling)."""
+    return bool(_query("freeze_orders", "select 1 from {source} where case_id = ? and order_id = ? "
+                       "and kind = 'freeze' limit 1", [case_id, order_id]))
 
 
 def _case_asset(case_id: str, asset_ref: str) -> bool:
@@ -243,7 +245,7 @@ def _check(case: CaseOnRecord | None, case_id: str, kind: Directive, *, amount_r
     if kind is Directive.RELEASE and asset_ref is not None and not _case_asset(case_id, asset_ref):
         raise DirectiveRejected(f"case {case_id} holds nothing on {asset_ref[:40]!r}")
     if kind is Directive.CANCEL_ORDER and (not order_id or not _case_order(case_id, order_id)):
-        raise DirectiveRejected(f"case {case_id} has no order {str(order_id)[:64]!r}")
+        raise DirectiveRejected(f"case {case_id} has no freeze order {str(order_id)[:64]!r} to cancel")
 
 
 def submit_directive(case_id: str, kind: Directive, *, issued_by: str, amount_rial: int | None = None,

@@ -353,6 +353,14 @@ class Receiver:
     credentials: str | None
     timeout_s: float
     demo_credentials: bool
+    name_fa: str = ""
+    name_ar: str = ""
+
+    def display_name(self, language: str) -> str:
+        """The receiver's name in ``language`` (fa, ar, en), as :meth:`AgencyInstance.display_name` gives it."""
+        if language == "ar":
+            return self.name_ar or self.name
+        return self.name_fa or self.name if language == "fa" else self.name
 
 
 @dataclass(frozen=True)
@@ -404,5 +412,6 @@ def load_receivers(path: Path | None = None) -> list[Receiver]:
             endpoint=overrides.get(agency_id, str(spec.get("endpoint", ""))).rstrip("/"),
             credentials=str(spec["credentials"]) if spec.get("credentials") else None,
             timeout_s=_seconds(spec, "timeout_s", defaults.get("timeout_s", DEFAULT_CALL_TIMEOUT_S), where),
-            demo_credentials=bool(spec.get("demo_credentials", defaults.get("demo_credentials", False)))))
+            demo_credentials=bool(spec.get("demo_credentials", defaults.get("demo_credentials", False))),
+            name_fa=str(spec.get("name_fa", "")), name_ar=str(spec.get("name_ar", ""))))
     return receivers

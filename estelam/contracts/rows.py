@@ -50,7 +50,7 @@ class AlertsRow(TypedDict):
     detail: str
     """What was found (names no person; an actor's account for an anomaly)."""
     case_id: str | None
-    """The case it concerns"""
+    """The case it concerns, if one; the cases, comma-separated, when it concerns several (a debtor's open cases)."""
     agency_id: str | None
     """The agency it concerns"""
     raised_at: datetime
@@ -174,7 +174,10 @@ class CaseEventsRow(TypedDict):
     court_code: str
     """The enforcement branch that owns the case."""
     debtor_id: str
-    """National code (natural) or national id (legal) of the debtor."""
+    """The debtor's id: bare as the court writes it (read by the deployment's jurisdiction profile: an Iranian
+    national code or national id, a Saudi national id, iqama or unified number), or written with its scheme (sa-
+    nid:1100000007).
+    """
     debtor_kind: str
     """natural or legal person."""
     debtor_name: str
@@ -227,7 +230,7 @@ class DebtorNotificationsRow(TypedDict):
     person_id: str
     """The debtor notified."""
     action: str
-    """What was done."""
+    """What was done (payout - collected money paid to the creditor; cancel - a freeze the judge cancelled, undone)."""
     agency_id: str
     """Where"""
     asset_kind: str

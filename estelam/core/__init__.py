@@ -60,6 +60,7 @@ from estelam.core.exceptions import (
 )
 from estelam.core.identifiers import (
     CHECKS,
+    PERSON_ID_SCHEMES,
     iban_check_digits,
     iran_legal_id_check_digit,
     iran_national_code_check_digit,
@@ -69,13 +70,17 @@ from estelam.core.identifiers import (
     is_person_id,
     is_saudi_national_id,
     latin_digits,
+    local_person_id,
     normalise_name,
+    person_key,
 )
+from estelam.core.jurisdiction import Profile, current_profile, load_profile
 from estelam.core.keys import safe_batch_id, stable_id
 from estelam.core.settings import PROJECT_ROOT, Settings, contracts_dir
 
 __all__ = [
     "CHECKS",
+    "PERSON_ID_SCHEMES",
     "PROJECT_ROOT",
     "PROTECTED_ACCOUNT_KINDS",
     "RIYADH",
@@ -106,6 +111,7 @@ __all__ = [
     "NotAuthenticated",
     "OrderKind",
     "PersonKind",
+    "Profile",
     "Property",
     "Protocol",
     "RequestRejected",
@@ -117,6 +123,7 @@ __all__ = [
     "WarehouseError",
     "arabic_indic_digits",
     "contracts_dir",
+    "current_profile",
     "grouped",
     "hijri",
     "iban_check_digits",
@@ -128,8 +135,11 @@ __all__ = [
     "is_person_id",
     "is_saudi_national_id",
     "latin_digits",
+    "load_profile",
+    "local_person_id",
     "normalise_name",
     "persian_digits",
+    "person_key",
     "rials",
     "safe_batch_id",
     "solar_hijri",

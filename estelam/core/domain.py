@@ -119,14 +119,14 @@ class AgencyInstance:
     tls: TlsOptions | None = None
     iban_bank_code: str | None = None  # banks only: the 3-digit code inside every IBAN the bank issues
     message_log: MessageLogMode = "full"  # "metadata": the message log keeps this agency's hashes, not bodies
-    name_ar: str = ""  # the name in Arabic (a notice in Arabic); the Persian name when empty
+    name_ar: str = ""  # the name in Arabic (a notice in Arabic); the English name when empty
 
     def display_name(self, language: str) -> str:
         """The agency's name as a notice in ``language`` (fa, ar, en) names it."""
         if language == "en":
             return self.name
         if language == "ar":
-            return self.name_ar or self.name_fa or self.name
+            return self.name_ar or self.name  # a Persian name is not Arabic: English is read more widely
         return self.name_fa or self.name
 
 

@@ -8,6 +8,7 @@ variable                    what
 ==========================  =====================================================================
 ESTELAM_DATA_DIR            root of landing, quarantine, warehouse, reports, audit (``data/``)
 ESTELAM_CONTRACTS_DIR       agency registry, interface files, feed contracts (``contracts/``)
+ESTELAM_JURISDICTION        the country profile, ``contracts/jurisdictions/<id>.yaml``: ``ir`` (default) or ``sa``
 ESTELAM_WAREHOUSE           the one DuckDB file dbt writes (``<data>/warehouse.duckdb``)
 ESTELAM_ENDPOINTS_FILE      JSON ``agency_id -> base URL`` overriding the registry's endpoints
 ESTELAM_API_TOKENS          the API's token file (SHA-256 digests); the demo tokens without it
@@ -62,6 +63,9 @@ DEFAULT_SUPPRESS_BELOW = 5
 #: Message bodies are personal data: kept this long, then purged (their hashes stay in the index).
 DEFAULT_MESSAGE_RETENTION_DAYS = 3650
 
+#: The deployment's country profile when none is configured (contracts/jurisdictions/ir.yaml).
+DEFAULT_JURISDICTION = "ir"
+
 #: Environment variable naming the endpoints file (the simulator fleet writes one for child processes).
 ENDPOINTS_FILE_ENV = "ESTELAM_ENDPOINTS_FILE"
 
@@ -73,6 +77,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="root of landing, quarantine, warehouse, reports")
     contracts_dir: Path = Field(default=DEFAULT_CONTRACTS_DIR, description="registry, interfaces, feed contracts")
+    jurisdiction: str = Field(default=DEFAULT_JURISDICTION, pattern=r"^[a-z]{2}$",
+                              description="the country profile: contracts/jurisdictions/<id>.yaml")
     warehouse: Path | None = Field(default=None, description="the DuckDB file; <data_dir>/warehouse.duckdb if unset")
     endpoints_file: Path | None = Field(default=None, description="JSON agency_id -> base URL overrides")
     api_tokens: Path | None = Field(default=None, description="the API's token file")
@@ -169,6 +175,11 @@ def reports_dir() -> Path:
     return data_dir() / "reports"
 
 
+def published_dir() -> Path:
+    """The read-only snapshot readers use instead of the warehouse (the KPI marts, the alerts)."""
+    return data_dir() / "published"
+
+
 def inbox_dir() -> Path:
     """Where the court system drops case-event files."""
     return data_dir() / "inbox"
@@ -179,6 +190,7 @@ __all__ = [
     "DBT_PROJECT_DIR",
     "DEFAULT_CONTRACTS_DIR",
     "DEFAULT_DATA_DIR",
+    "DEFAULT_JURISDICTION",
     "DEFAULT_MESSAGE_RETENTION_DAYS",
     "DEFAULT_SUPPRESS_BELOW",
     "ENDPOINTS_FILE_ENV",

@@ -245,9 +245,14 @@ class CycleSummary:
 
 def reconcile(cycle_id: str, view: HubView, ledger: FreezeLedger, clients: Mapping[str, AgencyClient], *,
               deadlines_s: Mapping[str, float], now: datetime,
-              subsistence_minimum_rial: int = SUBSISTENCE_MINIMUM_RIAL, partition: date | None = None
-              ) -> CycleSummary:
-    """One reconciliation cycle at ``now``: plan, diff, push, record; again until nothing new is to be sent."""
+              subsistence_minimum_rial: int = SUBSISTENCE_MINIMUM_RIAL, partition: date | None = None,
+              clock: Callable[[], datetime] | None = None) -> CycleSummary:
+    """One reconciliation cycle at ``now``: plan, diff, push, record; again until nothing new is to be sent.
+
+    A pass after the first sends what the previous pass's acknowledgements made due (a payout after its transfer,
+    the rest of a freeze after a partial one): with ``clock``, those orders are issued at its reading then (so the
+    record shows them after the acknowledgements they follow); without it, every pass is at ``now``.
+    """
     sent: list[IssuedOrder] = []
     log: list[FreezeOrdersRow] = []
     acks: list[Acknowledgement] = []
@@ -255,16 +260,19 @@ def reconcile(cycle_id: str, view: HubView, ledger: FreezeLedger, clients: Mappi
     passes = 0
     open_cases = view.open_cases()
     notices = ledger.settle_notifications(f"{cycle_id}-owed", partition=partition or now.date())
+    at = now
     for passes in range(1, MAX_PASSES + 1):
+        if passes > 1 and clock is not None:
+            at = max(at, clock())
         state = ledger_state(ledger.attempts(), ledger.acknowledgements())
         plan = plan_freezes(open_cases, view.assets, state.news, collected=state.collected,
                             subsistence_minimum_rial=subsistence_minimum_rial, held=state.held)
-        orders = plan_orders(plan, state, view, now=now, deadlines_s=deadlines_s,
+        orders = plan_orders(plan, state, view, now=at, deadlines_s=deadlines_s,
                              skip={o.order.order_id for o in sent})
-        withdrawn = [withdrawn_log_row(o, why, cycle_id=cycle_id, at=now) for o, why in withdrawn_orders(state, view)]
+        withdrawn = [withdrawn_log_row(o, why, cycle_id=cycle_id, at=at) for o, why in withdrawn_orders(state, view)]
         if not orders and not withdrawn:
             break
-        pass_log, pass_acks = push_orders(orders, clients, cycle_id=cycle_id, now=now)
+        pass_log, pass_acks = push_orders(orders, clients, cycle_id=cycle_id, now=at)
         pass_log = withdrawn + pass_log
         by_id = {o.order.order_id: o for o in orders}
         contexts = {oid: notifications.OrderContext(o.order.kind, o.person_id, o.asset_kind, o.reason_code,
@@ -290,8 +298,8 @@ def reconcile(cycle_id: str, view: HubView, ledger: FreezeLedger, clients: Mappi
         failed=sum(e["delivery"] == "failed" for e in log),
         acknowledged_rial=sum(a.acknowledged_amount_rial for a in acks),
         notifications=notices,
-        pending=sum(now <= o.deadline_at for o in in_flight),
-        late=sum(now > o.deadline_at for o in in_flight),
+        pending=sum(at <= o.deadline_at for o in in_flight),
+        late=sum(at > o.deadline_at for o in in_flight),
         payouts=sum(o.order.kind is OrderKind.PAYOUT for o in sent),
         cancels=sum(o.order.kind is OrderKind.CANCEL for o in sent),
     )
@@ -328,7 +336,8 @@ def run_cycle(cycle_id: str, *, today: date | None = None) -> CycleSummary:
     ledger = LandedLedger()
     try:
         summary = reconcile(cycle_id, view, ledger, clients, now=now, partition=today,
-                            deadlines_s={i.agency_id: i.reply_deadline_s for i in registry.instances})
+                            deadlines_s={i.agency_id: i.reply_deadline_s for i in registry.instances},
+                            clock=lambda: datetime.now(UTC))
     finally:
         clients.close()
     excess = checks.frozen_beyond_debt(view, ledger_state(ledger.attempts(), ledger.acknowledgements()))

@@ -29,7 +29,8 @@ import pyarrow.compute as pc
 
 from estelam.contracts.registry import FeedContract
 from estelam.core.exceptions import ContractError
-from estelam.core.identifiers import CHECKS
+from estelam.core.identifiers import CHECKS, check_digit_reason
+from estelam.core.jurisdiction import current_profile
 
 #: Evaluates one rule on a conformed table: a boolean array, True where the row breaks the rule.
 Check = Callable[[pa.Table], pa.Array]
@@ -100,17 +101,18 @@ def _duplicate_key(key: Sequence[str]) -> Check:
     return broken
 
 
-_compiled: dict[str, tuple[FeedContract, tuple[CompiledRule, ...]]] = {}
+_compiled: dict[str, tuple[FeedContract, str, tuple[CompiledRule, ...]]] = {}
 
 
 def compile_rules(contract: FeedContract) -> tuple[CompiledRule, ...]:
     """The contract's rules, in the order and with the reasons of :func:`validation.suite_for` (compiled once per
-    process and contract)."""
+    process, contract and jurisdiction: a person id's reason names the profile)."""
+    jurisdiction = current_profile().id
     cached = _compiled.get(contract.feed)
-    if cached is not None and cached[0] == contract:
-        return cached[1]
+    if cached is not None and cached[0] == contract and cached[1] == jurisdiction:
+        return cached[2]
     rules = _compile(contract)
-    _compiled[contract.feed] = (contract, rules)
+    _compiled[contract.feed] = (contract, jurisdiction, rules)
     return rules
 
 
@@ -135,7 +137,7 @@ def _compile(contract: FeedContract) -> tuple[CompiledRule, ...]:
             scheme = str(spec["check_digit"])
             if scheme not in CHECKS:
                 raise ContractError(f"feed {contract.feed!r}: no check for check_digit {scheme!r}")
-            rules.append(CompiledRule(f"{name}: check digit {scheme} failed", _check_digit(name, scheme)))
+            rules.append(CompiledRule(check_digit_reason(name, scheme), _check_digit(name, scheme)))
     key = list(contract.primary_key)
     rules.append(CompiledRule(f"{', '.join(key)}: duplicate primary key", _duplicate_key(key)))
     return tuple(rules)

@@ -39,7 +39,8 @@ import pyarrow as pa
 
 from estelam.contracts.registry import FeedContract, feeds
 from estelam.core.exceptions import ContractError
-from estelam.core.identifiers import CHECKS
+from estelam.core.identifiers import CHECKS, check_digit_reason
+from estelam.core.jurisdiction import current_profile
 from estelam.ingest import rules
 from estelam.ingest.conformance import Conformed, conform
 
@@ -181,7 +182,7 @@ def suite_for(contract: FeedContract) -> gx.ExpectationSuite:
             expectations.append(
                 gxe.ExpectColumnValuesToBeInSet(
                     column=check_column(name), value_set=[True],
-                    meta=meta(name, "check_digit", f"{name}: check digit {scheme} failed"),
+                    meta=meta(name, "check_digit", check_digit_reason(name, scheme)),
                 )
             )
     key = list(contract.primary_key)
@@ -199,6 +200,7 @@ def suite_for(contract: FeedContract) -> gx.ExpectationSuite:
 @dataclass
 class _FeedRunner:
     contract: FeedContract
+    jurisdiction: str  # a person id's reason names the profile
     suite: gx.ExpectationSuite
     batch_definition: Any
 
@@ -232,9 +234,10 @@ def _gx_context() -> Any:
 
 
 def _runner_for(contract: FeedContract) -> _FeedRunner:
-    """The cached suite and batch definition of a feed; rebuilt if its contract changed."""
+    """The cached suite and batch definition of a feed; rebuilt if its contract or the jurisdiction changed."""
+    jurisdiction = current_profile().id
     runner = _runners.get(contract.feed)
-    if runner is not None and runner.contract == contract:
+    if runner is not None and runner.contract == contract and runner.jurisdiction == jurisdiction:
         return runner
     context = _gx_context()
     datasource = context.data_sources.get(GX_DATASOURCE)
@@ -245,7 +248,7 @@ def _runner_for(contract: FeedContract) -> _FeedRunner:
         batch_definition = runner.batch_definition
         context.suites.delete(runner.suite.name)
     suite = context.suites.add(suite_for(contract))
-    runner = _FeedRunner(contract, suite, batch_definition)
+    runner = _FeedRunner(contract, jurisdiction, suite, batch_definition)
     _runners[contract.feed] = runner
     return runner
 

@@ -2,6 +2,10 @@
 
 Each send raises :class:`DeliveryError` (``permanent`` when a retry cannot help) and returns what the channel
 answered. :func:`with_retries` runs a send with bounded attempts and exponential backoff.
+
+Every attempt is handed to the message log when the caller opened an exchange (``connectors.message_hook``), as
+the agency connectors' calls are: the e-mail as put on the wire (agency ``smtp``), the SMS gateway's requests
+(``sms_gateway``, by its client), the webhook's POST (``alert_webhook``), each with the answer or the failure.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TypeVar
 
 import httpx
 
+from connectors import message_hook
 from connectors.sms_gateway import IDEMPOTENCY_HEADER, SmsGatewayClient, SmsStatus
 from estelam.core.exceptions import DeliveryError
 from estelam.core.settings import Settings
@@ -28,6 +34,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 SMTP_TIMEOUT_S = 15.0
 WEBHOOK_TIMEOUT_S = 10.0
+#: Who the message log says the hub talked to, and what it did.
+SMTP_AGENCY, SMTP_OPERATION = "smtp", "sendMail"
+WEBHOOK_AGENCY, WEBHOOK_OPERATION = "alert_webhook", "postAlert"
 
 
 def message_id(key: str, settings: Settings) -> str:
@@ -49,23 +58,42 @@ def send_email(settings: Settings, to: list[str], subject: str, body: str, *, ke
     msg["Message-ID"] = message_id(key, settings)
     msg["X-Idempotency-Key"] = key
     msg.set_content(body, charset="utf-8")
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            refused = smtp.send_message(msg)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError(f"mail server refused every recipient: {exc.recipients}", permanent=True) from exc
-    except smtplib.SMTPResponseException as exc:
-        permanent = 500 <= exc.smtp_code < 600
-        raise DeliveryError(f"mail server answered {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"mail server unreachable: {type(exc).__name__}: {exc}") from exc
+    sent_at = datetime.now(UTC)
+    with message_hook.call_site(SMTP_AGENCY, SMTP_OPERATION, key):
+        try:
+            with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
+                if settings.smtp_starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if settings.smtp_user:
+                    smtp.login(settings.smtp_user, settings.smtp_password or "")
+                refused = smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            _record_mail(msg, sent_at, error=f"recipients refused: {exc.recipients}")
+            raise DeliveryError(f"mail server refused every recipient: {exc.recipients}", permanent=True) from exc
+        except smtplib.SMTPResponseException as exc:
+            _record_mail(msg, sent_at, error=f"{exc.smtp_code} {exc.smtp_error!r}")
+            permanent = 500 <= exc.smtp_code < 600
+            raise DeliveryError(f"mail server answered {exc.smtp_code}: {exc.smtp_error!r}",
+                                permanent=permanent) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            _record_mail(msg, sent_at, error=f"{type(exc).__name__}: {exc}")
+            raise DeliveryError(f"mail server unreachable: {type(exc).__name__}: {exc}") from exc
+        # the server's answer as the log keeps it: which recipients it accepted and refused
+        _record_mail(msg, sent_at, answer={"accepted": sorted(set(to) - set(refused)),
+                                           "refused": {k: [v[0], v[1].decode(errors="replace")]
+                                                       for k, v in refused.items()}})
     if refused:
         raise DeliveryError(f"mail server refused {sorted(refused)}", permanent=True)
     return str(msg["Message-ID"])
+
+
+def _record_mail(msg: EmailMessage, sent_at: datetime, *, answer: dict[str, object] | None = None,
+                 error: str | None = None) -> None:
+    """Hand the e-mail's bytes (as sent over SMTP) and the server's answer or failure to the message log."""
+    if not message_hook.recording():
+        return
+    reply = json.dumps(answer, ensure_ascii=False).encode() if answer is not None else None
+    message_hook.record(msg.as_bytes(), reply, sent_at=sent_at, error=error[:500] if error else None)
 
 
 def send_sms(settings: Settings, to: str, text: str, *, key: str) -> SmsStatus:
@@ -85,12 +113,18 @@ def send_sms(settings: Settings, to: str, text: str, *, key: str) -> SmsStatus:
 
 def post_webhook(url: str, payload: dict[str, object], *, key: str) -> int:
     """POST ``payload`` as JSON to ``url`` with the idempotency key in a header; the HTTP status."""
-    try:
-        response = httpx.post(url, content=json.dumps(payload, ensure_ascii=False, default=str).encode(),
-                              headers={"Content-Type": "application/json", IDEMPOTENCY_HEADER: key},
-                              timeout=WEBHOOK_TIMEOUT_S)
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"webhook unreachable: {type(exc).__name__}: {exc}") from exc
+    body = json.dumps(payload, ensure_ascii=False, default=str).encode()
+    sent = b"POST " + url.encode() + b"\n" + body
+    sent_at = datetime.now(UTC)
+    with message_hook.call_site(WEBHOOK_AGENCY, WEBHOOK_OPERATION, key):
+        try:
+            response = httpx.post(url, content=body,
+                                  headers={"Content-Type": "application/json", IDEMPOTENCY_HEADER: key},
+                                  timeout=WEBHOOK_TIMEOUT_S)
+        except httpx.HTTPError as exc:
+            message_hook.record(sent, None, sent_at=sent_at, error=f"{type(exc).__name__}: {exc}"[:500])
+            raise DeliveryError(f"webhook unreachable: {type(exc).__name__}: {exc}") from exc
+        message_hook.record(sent, response.content, sent_at=sent_at, http_status=response.status_code)
     if response.status_code >= 500 or response.status_code == 429:
         raise DeliveryError(f"webhook answered {response.status_code}")
     if response.status_code >= 400:

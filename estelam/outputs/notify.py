@@ -12,6 +12,9 @@ delivered; the mail server accepted it), ``sent`` (accepted, not yet reported, o
 ``failed`` with the last error after bounded attempts with backoff. A key with a final state is never sent
 again; a key left ``queued`` (a crash, a channel down) is sent again by the next run with the same key: the SMS
 gateway sends a key once, and an e-mail keeps its deterministic Message-ID.
+
+Every attempt over SMTP or the SMS gateway is kept in the message log (``estelam.access.message_log``) under the
+purpose :func:`purpose` naming the case, with the case and the debtor: the record of every exchange.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from connectors import message_hook
 from connectors.sms_gateway import SmsStatus
+from estelam.access.message_log import MessageLog
 from estelam.core import settings
 from estelam.core.exceptions import DeliveryError
 from estelam.core.settings import Settings
@@ -46,6 +51,11 @@ class Contact:
     email: str | None
     mobile: str | None
     language: str
+
+
+def purpose(case_id: object) -> str:
+    """The declared purpose the message log keeps with a notice's e-mail or SMS."""
+    return f"notice to the debtor of case {case_id}"
 
 
 def delivery_key(notification_id: str, channel: str) -> str:
@@ -168,6 +178,7 @@ def deliver(notices: Sequence[Mapping[str, object]], *, partition: date, run_pre
         results += [_row(n, "outbox", c, "sent", 1, "written to the outbox (no channel)", run_id) for n, c in outbox]
     down: dict[str, str] = {}
     chunk = 0
+    recorder = MessageLog()
 
     def flush(force: bool = False) -> None:
         nonlocal results, chunk
@@ -195,8 +206,10 @@ def deliver(notices: Sequence[Mapping[str, object]], *, partition: date, run_pre
                 return channels.send_email(config, [address], texts.subject(notice, language), text, key=key)
             return channels.send_sms(config, address, text, key=key)
 
-        outcome = channels.with_retries(send, attempts=config.delivery_attempts,
-                                        backoff_s=config.delivery_backoff_s, sleep=sleep)
+        with message_hook.exchange(recorder, purpose=purpose(notice["case_id"]), case_ids=[str(notice["case_id"])],
+                                   person_ids=[str(notice["person_id"])]):
+            outcome = channels.with_retries(send, attempts=config.delivery_attempts,
+                                            backoff_s=config.delivery_backoff_s, sleep=sleep)
         if isinstance(outcome.result, SmsStatus):
             state = {"accepted": "sent", "delivered": "delivered"}.get(outcome.result.status, "failed")
             results.append(_row(notice, channel, contact, state, outcome.attempts,

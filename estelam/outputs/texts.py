@@ -62,6 +62,12 @@ SENTENCE = {
     "ar": "{action} {amount} ريال من {asset} لدى {agency}، بسبب {reason}، ملف التنفيذ {case}",
     "en": "{action} of {amount} rial on {asset} at {agency}, because of {reason}, enforcement case {case}",
 }
+#: A payout moves money the other way: from the court's account (at the agency) to the creditor's account (the asset).
+PAYOUT_SENTENCE = {
+    "fa": "{amount} ریال از حساب دادگستری نزد {agency} به {asset} محکوم‌له پرداخت شد، پرونده‌ی اجرایی {case}",
+    "ar": "صُرف {amount} ريال من حساب المحكمة لدى {agency} إلى {asset} للمحكوم له، ملف التنفيذ {case}",
+    "en": "{amount} rial paid from the court's account at {agency} to the creditor's {asset}, enforcement case {case}",
+}
 
 
 def mask(ref: str, visible: int = VISIBLE) -> str:
@@ -98,7 +104,8 @@ def sentence(notice: Mapping[str, object], language: str = DEFAULT_LANGUAGE) -> 
     """The notice of one ``debtor_notifications`` row in ``language``: never the raw asset reference."""
     language = language_of(language)
     kind = str(notice["asset_kind"])
-    return SENTENCE[language].format(
+    template = PAYOUT_SENTENCE if notice["action"] == "payout" else SENTENCE
+    return template[language].format(
         action=ACTION[language].get(str(notice["action"]), str(notice["action"])),
         amount=f"{int(str(notice['amount_rial'])):,}",
         asset=f"{ASSET[language].get(kind, kind)} {mask(str(notice['asset_ref']))}",

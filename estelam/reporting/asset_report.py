@@ -76,16 +76,22 @@ EVENT = {
     "fa": {"filed": "ثبت درخواست اجرا", "referred": "ارجاع", "notified": "ابلاغ اجراییه", "invoiced": "صدور صورتحساب",
            "paid": "پرداخت", "freeze_ordered": "دستور توقیف", "released": "رفع توقیف", "closed": "مختومه",
            "freeze_order_sent": "ارسال دستور توقیف", "release_order_sent": "ارسال دستور رفع توقیف",
-           "order_acknowledged": "تأیید اجرای دستور", "absconded": "متواری", "payment_proved": "اثبات پرداخت"},
+           "order_acknowledged": "تأیید اجرای دستور", "absconded": "متواری", "payment_proved": "اثبات پرداخت",
+           "apprehended": "دستگیری", "transfer_order_sent": "ارسال دستور انتقال به حساب دادگستری",
+           "payout_order_sent": "ارسال دستور پرداخت به محکوم‌له", "cancel_order_sent": "ارسال دستور لغو"},
     "ar": {"filed": "تقديم طلب التنفيذ", "referred": "إحالة", "notified": "تبليغ السند التنفيذي",
            "invoiced": "إصدار فاتورة", "paid": "سداد", "freeze_ordered": "أمر الحجز", "released": "رفع الحجز",
            "closed": "مغلق",
            "freeze_order_sent": "إرسال أمر الحجز", "release_order_sent": "إرسال أمر رفع الحجز",
-           "order_acknowledged": "تأكيد تنفيذ الأمر", "absconded": "متوارٍ", "payment_proved": "إثبات السداد"},
+           "order_acknowledged": "تأكيد تنفيذ الأمر", "absconded": "متوارٍ", "payment_proved": "إثبات السداد",
+           "apprehended": "القبض عليه", "transfer_order_sent": "إرسال أمر التحويل إلى حساب المحكمة",
+           "payout_order_sent": "إرسال أمر الصرف للمحكوم له", "cancel_order_sent": "إرسال أمر الإلغاء"},
     "en": {"filed": "enforcement filed", "referred": "referred", "notified": "writ served", "invoiced": "invoiced",
            "paid": "paid", "freeze_ordered": "freeze ordered", "released": "released", "closed": "closed",
            "freeze_order_sent": "freeze order sent", "release_order_sent": "release order sent",
-           "order_acknowledged": "order acknowledged", "absconded": "absconded", "payment_proved": "payment proved"},
+           "order_acknowledged": "order acknowledged", "absconded": "absconded", "payment_proved": "payment proved",
+           "apprehended": "apprehended", "transfer_order_sent": "transfer to the court's account ordered",
+           "payout_order_sent": "payout to the creditor ordered", "cancel_order_sent": "cancel order sent"},
 }
 STEP = {
     "fa": {"referral": "ارجاع", "notification": "ابلاغ", "invoice": "صورتحساب", "execution": "اجرا",
@@ -136,6 +142,8 @@ LABELS: dict[str, dict[str, str]] = {
                   " پیش از تصمیم، استعلام تازه شود.",
         "judge": "قاضی اجرای احکام", "signature": "امضا", "seal": "مهر دادگاه",
         "page": "صفحه",
+        "decision": "شماره اجراییه",
+        "collected": "وصول‌شده به حساب دادگستری", "paid_out": "پرداخت‌شده به محکوم‌له",
         "totals": "جمع‌بندی دارایی‌ها", "found": "شناسایی‌شده", "available": "آزاد و قابل توقیف",
         "protected_total": "حمایت‌شده", "total": "جمع", "count": "تعداد",
         "next_steps": "اقدامات بعدی", "answered_summary": "{n} نهاد پاسخ معتبر و تازه داده‌اند (آخرین پاسخ {date}).",
@@ -172,6 +180,8 @@ LABELS: dict[str, dict[str, str]] = {
         "legend": "العلامة ⚠ تعني بيانات أقدم من {days} أيام أو جهة لم تُجب؛ يُعاد الاستعلام قبل اتخاذ القرار.",
         "judge": "قاضي التنفيذ", "signature": "التوقيع", "seal": "ختم المحكمة",
         "page": "صفحة",
+        "decision": "رقم السند التنفيذي",
+        "collected": "المحصّل إلى حساب المحكمة", "paid_out": "المصروف للمحكوم له",
         "totals": "ملخص الأصول", "found": "المكتشف", "available": "متاح للحجز",
         "protected_total": "محمي", "total": "المجموع", "count": "العدد",
         "next_steps": "الخطوات التالية", "answered_summary": "أجابت {n} جهة إجابة صحيحة وحديثة (آخر إجابة {date}).",
@@ -209,6 +219,8 @@ LABELS: dict[str, dict[str, str]] = {
         "legend": "⚠ marks data older than {days} days or an agency that did not answer: ask again before deciding.",
         "judge": "Enforcement judge", "signature": "Signature", "seal": "Court seal",
         "page": "Page",
+        "decision": "Decision number",
+        "collected": "Collected to the court's account", "paid_out": "Paid out to the creditor",
         "totals": "Assets in sum", "found": "Found", "available": "Still available",
         "protected_total": "Protected", "total": "Total", "count": "Count",
         "next_steps": "Next steps", "answered_summary": "{n} agencies gave a valid, recent answer (latest {date}).",
@@ -305,7 +317,9 @@ class CaseReport:
     def next_steps(self) -> list[tuple[str, dict[str, Any]]]:
         """What the judge should do next, from the case's state: (label key, values) pairs, most urgent first."""
         case = self.case
-        outstanding = int(case.get("outstanding_rial") or 0)
+        # still owed once money collected to the court's account counts as paid
+        owed_now = case.get("owed_now_rial")
+        outstanding = int((case.get("outstanding_rial") if owed_now is None else owed_now) or 0)
         if case.get("case_status") != "open":
             return [("ns_closed", {})] if any((a.get("frozen_rial") or 0) > 0 for a in self.assets) else []
         if outstanding <= 0:
@@ -317,12 +331,13 @@ class CaseReport:
             steps.append(("ns_reinquire", {"n": len(self.agency_exceptions)}))
         if self.unacknowledged:
             steps.append(("ns_follow_up", {"n": len(self.unacknowledged)}))
-        coverage = float(str(case.get("coverage_ratio") or 0))
+        frozen = int(case.get("case_frozen_rial") or 0)
+        coverage = frozen / outstanding
         available = self.totals.available_rial
         if coverage >= 1:
             steps.append(("ns_collect", {"pct": coverage}))
         elif available > 0:
-            steps.append(("ns_freeze_pending", {"amount": available}))
+            steps.append(("ns_freeze_pending", {"amount": min(available, outstanding - frozen)}))
         else:
             steps.append(("ns_uncovered", {"pct": coverage}))
         return steps
@@ -372,10 +387,11 @@ def default_case() -> str:
     return str(row[0])
 
 
-def _agency_names() -> dict[str, dict[str, str]]:
+def agency_names() -> dict[str, dict[str, str]]:
+    """Every registered agency's name by language (Arabic: its Arabic name, else its English one)."""
     from estelam.contracts.registry import load_agency_registry
 
-    return {i.agency_id: {"fa": i.name_fa or i.name, "en": i.name} for i in load_agency_registry().instances}
+    return {i.agency_id: {lang: i.display_name(lang) for lang in LANGUAGES} for i in load_agency_registry().instances}
 
 
 def load_case_report(case_id: str, *, now: datetime | None = None) -> CaseReport:
@@ -405,7 +421,7 @@ def load_case_report(case_id: str, *, now: datetime | None = None) -> CaseReport
             [rows[0]["person_id"]],
         )
     now = now or datetime.now(UTC)
-    names = _agency_names()
+    names = agency_names()
     for agency in agencies:
         answered = agency["last_answered_at"]
         agency["stale"] = answered is None or now - answered > STALE_AFTER
@@ -476,7 +492,7 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
 
     def agency(row: dict[str, Any]) -> Markup:
         names = row.get("name", {})
-        name = names.get(lang) or (names.get("fa") if lang == "ar" else None) or row["agency_id"]
+        name = names.get(lang) or names.get("en") or row["agency_id"]
         return Markup('{name}<span class="utc">{id}</span>').format(name=name, id=isolate(row["agency_id"]))
 
     def lookup(table: dict[str, dict[Any, str]]) -> Callable[[Any], str]:

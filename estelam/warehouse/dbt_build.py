@@ -22,6 +22,7 @@ import duckdb
 
 from estelam.core import settings
 from estelam.core.exceptions import WarehouseError
+from estelam.core.jurisdiction import current_profile
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +76,10 @@ class BuildSummary:
 
 
 def contract_vars() -> dict[str, Any]:
-    """dbt vars from the settings and the contracts: where the warehouse and the landing zone are, and
-    every agency's reply deadline (``contracts/agencies.yaml``). dbt's profile and landing macro read the
-    paths with ``var()``, so nothing is passed through the environment."""
+    """dbt vars from the settings and the contracts: where the warehouse and the landing zone are,
+    every agency's reply deadline (``contracts/agencies.yaml``) and the jurisdiction profile's person-id
+    schemes (how identity resolution reads a bare id). dbt's profile and landing macro read the paths with
+    ``var()``, so nothing is passed through the environment."""
     from estelam.contracts import registry as contracts
 
     registry = contracts.load_agency_registry()
@@ -85,6 +87,7 @@ def contract_vars() -> dict[str, Any]:
         "warehouse_path": str(settings.warehouse_path()),
         "data_dir": str(settings.data_dir()),
         "agency_reply_deadlines": {i.agency_id: float(i.reply_deadline_s) for i in registry.instances},
+        "person_id_schemes": list(current_profile().person_id_schemes),
     }
 
 

@@ -17,7 +17,10 @@ digits). Inside the warehouse:
   registered for ad-hoc queries and tests.
 
 Rules of resolution (used by the identity models): identifiers first, names
-only as evidence. Records with the same normalised identifier are one person,
+only as evidence. Identifiers carry their scheme (``ir-nc:0012345679``,
+``sa-nid:1100000007``): a bare id is read by the deployment's jurisdiction
+profile (dbt var ``person_id_schemes``), so the same digits under two schemes
+are two persons. Records with the same qualified identifier are one person,
 whatever the spelling; two records with the same name and different
 identifiers are two persons; a record whose identifier passes no check digit,
 or whose name disagrees with the rest of its identifier's records, is shown
@@ -26,7 +29,6 @@ for review (``identity_review``), never merged by guessing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -36,35 +38,28 @@ from duckdb import func
 
 from estelam.core.identifiers import (
     is_iban,
-    is_iran_legal_id,
-    is_iran_national_code,
-    is_saudi_national_id,
     latin_digits,
+    normalise_identifier,
     normalise_name,
+    person_key,
+    scheme_of_key,
 )
+from estelam.core.jurisdiction import current_profile
 
-#: Identifier schemes, in the order a bare 10- or 11-digit string is tried (the hub is Iranian first).
-IDENTIFIER_SCHEMES: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("iran_national_code", is_iran_national_code),
-    ("iran_legal_id", is_iran_legal_id),
-    ("saudi_national_id", is_saudi_national_id),
-)
-#: What an agency puts between digit groups of an identifier: spaces, hyphens, dots, slashes.
-_SEPARATORS = re.compile(r"[\s\-./\u200c\u200f\u200e]+")
-
-
-def normalise_identifier(raw: str) -> str:
-    """An identifier as digits in Latin script with no separators ("۰۰۱-۲۳۴ ۵۶۷۹" -> "0012345679")."""
-    return _SEPARATORS.sub("", latin_digits(raw.strip()))
+__all__ = ["WAREHOUSE_FUNCTIONS", "identifier_scheme", "is_valid_iban", "name_key", "normalise_identifier",
+           "qualified_person_id", "register"]
 
 
 def identifier_scheme(raw: str) -> str | None:
-    """Which scheme's check digit the (normalised) identifier passes, or None if none does."""
-    code = normalise_identifier(raw)
-    for scheme, check in IDENTIFIER_SCHEMES:
-        if check(code):
-            return scheme
-    return None
+    """The scheme (``iran_national_code``, ``saudi_iqama``, …) of a person id read by the deployment's profile
+    (:func:`estelam.core.identifiers.person_key`), or None if it is no valid id."""
+    key = person_key(raw, current_profile().person_id_schemes)
+    return None if key is None else scheme_of_key(key).name
+
+
+def qualified_person_id(raw: str) -> str | None:
+    """The scheme-qualified key of a person id under the deployment's profile ("ir-nc:0012345679")."""
+    return person_key(raw, current_profile().person_id_schemes)
 
 
 def name_key(name: str) -> str:
@@ -84,6 +79,7 @@ WAREHOUSE_FUNCTIONS: dict[str, tuple[Callable[[str], Any], str]] = {
     "latin_digits": (latin_digits, "VARCHAR"),
     "normalise_identifier": (normalise_identifier, "VARCHAR"),
     "identifier_scheme": (identifier_scheme, "VARCHAR"),
+    "person_key": (qualified_person_id, "VARCHAR"),
     "is_valid_iban": (is_valid_iban, "BOOLEAN"),
 }
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BOOLEAN": pa.bool_()}

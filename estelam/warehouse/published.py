@@ -19,7 +19,7 @@ OPEN_FOLDER = "open"
 
 def published_dir() -> Path:
     """Where the flagged marts are published (``<data>/published``)."""
-    return settings.data_dir() / "published"
+    return settings.published_dir()
 
 
 def read_manifest() -> dict[str, Any] | None:

@@ -44,8 +44,20 @@ def landing_counts() -> dict[str, int]:
                                          _scan(landing / "freeze_orders")),
             "release orders sent": _count(con, "select count(*) from $files where kind = 'release'",
                                           _scan(landing / "freeze_orders")),
+            "transfer orders sent (collection)": _count(con, "select count(*) from $files where kind = 'transfer'",
+                                                        _scan(landing / "freeze_orders")),
+            "payout orders sent (to creditors)": _count(con, "select count(*) from $files where kind = 'payout'",
+                                                        _scan(landing / "freeze_orders")),
+            "cancel orders sent": _count(con, "select count(*) from $files where kind = 'cancel'",
+                                         _scan(landing / "freeze_orders")),
             "orders acknowledged": _count(con, "select count(*) from $files",
                                           _scan(landing / "freeze_acknowledgements")),
+            "rials collected to the court": _count(
+                con, "select coalesce(sum(acknowledged_amount_rial), 0) from $files where order_kind = 'transfer'",
+                _scan(landing / "freeze_acknowledgements")),
+            "rials paid out to creditors": _count(
+                con, "select coalesce(sum(acknowledged_amount_rial), 0) from $files where order_kind = 'payout'",
+                _scan(landing / "freeze_acknowledgements")),
         }
 
 

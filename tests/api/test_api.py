@@ -444,7 +444,7 @@ def test_parties_and_other_roles_may_not_direct(client: TestClient, facts: DemoF
 @pytest.mark.parametrize(("body", "says"), [
     ({"kind": "release", "amount_rial": 0}, "positive"),
     ({"kind": "restrict_vehicle", "restriction_type": "seizure", "asset_ref": "IR" + "0" * 100}, "not a vehicle"),
-    ({"kind": "cancel_order", "order_id": "no-such-order"}, "has no order"),
+    ({"kind": "cancel_order", "order_id": "no-such-order"}, "has no freeze order"),
     ({"kind": "confidential"}, "names the users"),
     ({"kind": "no_such_kind"}, ""),
     ({"kind": "release", "note": "x" * 5_000}, ""),

@@ -93,7 +93,7 @@ def test_the_same_directive_twice_lands_once() -> None:
     ({"kind": Directive.COLLECT, "restriction": RestrictionType.SEIZURE}, "no restriction"),
     ({"kind": Directive.CONFIDENTIAL}, "names the users"),
     ({"kind": Directive.CONFIDENTIAL, "authorised_users": ["<script>"]}, "not a user id"),
-    ({"kind": Directive.CANCEL_ORDER, "order_id": "nope"}, "has no order"),
+    ({"kind": Directive.CANCEL_ORDER, "order_id": "nope"}, "has no freeze order"),
     ({"kind": Directive.RELEASE, "asset_ref": "IR00" + "9" * 5000}, "holds nothing"),
     ({"case_id": CLOSED, "kind": Directive.COLLECT}, "closed"),
     ({"kind": Directive.COLLECT, "note": "x" * 501}, "501 characters"),

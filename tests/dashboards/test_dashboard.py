@@ -28,7 +28,8 @@ from tests.settings_support import override
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PAGES = {"overview": "", "inquiries": "inquiries", "compliance": "compliance", "freezes": "freezes", "flow": "flow"}
+PAGES = {"overview": "", "inquiries": "inquiries", "compliance": "compliance", "freezes": "freezes", "flow": "flow",
+         "alerts-demo": "alerts"}  # alerts.png is the Alerts page test's own
 STARTUP_TIMEOUT_S = 60
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]

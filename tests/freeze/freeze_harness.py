@@ -148,12 +148,15 @@ class EnforcementWorld:
     def view(self) -> HubView:
         return HubView(list(self.cases.values()), list(self.reported), dict(self.directives), self.court_account)
 
-    def cycle(self, cycle_id: str, faults: dict[str, str] | None = None) -> CycleSummary:
+    def cycle(self, cycle_id: str, faults: dict[str, str] | None = None, *, timed_passes: bool = False
+              ) -> CycleSummary:
+        """One reconciliation; with ``timed_passes`` each later pass reads the clock, as production cycles do."""
         for agency_id, client in self.clients.items():
             client.mode = (faults or {}).get(agency_id, "ok")
         return reconcile(cycle_id, self.view(), self.ledger, self.clients,
                          deadlines_s=dict.fromkeys(AGENCIES, DEADLINE_S), now=self.clock.now,
-                         subsistence_minimum_rial=self.subsistence_minimum_rial)
+                         subsistence_minimum_rial=self.subsistence_minimum_rial,
+                         clock=self.clock.stamp if timed_passes else None)
 
     def held_truth(self) -> dict[tuple[str, str, str], int]:
         """What the agencies really hold: (case_id, agency_id, asset_ref) -> rials."""

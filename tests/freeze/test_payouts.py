@@ -108,3 +108,15 @@ def test_a_payout_to_an_iban_failing_its_check_digits_is_refused_by_the_bank_and
     world.clock.advance()
     world.cycle("c4")
     assert world.states["bank_b"].paid_out("C1") == {CREDITOR_IBAN: 1_000}
+
+
+def test_the_payout_is_issued_after_the_transfer_it_pays_is_acknowledged() -> None:
+    world, judge = world_of()
+    world.cycle("c1")
+    judge.direct(Directive.COLLECT, amount_rial=1_000)
+    world.clock.advance()
+    world.cycle("c2", timed_passes=True)
+    orders = {str(r["kind"]): r for r in world.ledger.attempts() if r["cycle_id"] == "c2"}
+    (transfer_ack,) = [a for a in world.ledger.acknowledgements() if a["order_kind"] == "transfer"]
+    # on the record (and the case's timeline) the payout follows the acknowledgement of the money it pays out
+    assert orders["transfer"]["first_issued_at"] < transfer_ack["acknowledged_at"] < orders["payout"]["first_issued_at"]

@@ -17,6 +17,9 @@ from estelam.ingest.landing import LINEAGE_FIELDS, land, validate_and_land
 from estelam.ingest.validation import rejected_schema, validate
 from tests.settings_support import override
 
+#: An Iranian deployment's reason for a person id failing its check (it names the profile's schemes).
+PERSON_ID_REFUSED = "person_id: check digit person_id failed (ir profile: ir-nc, ir-nid, or scheme:code)"
+
 PARTITION = date(2026, 10, 30)
 RESPONDED_AT = datetime(2026, 10, 30, 9, 15, tzinfo=UTC)
 
@@ -57,7 +60,7 @@ def test_valid_and_rejected_rows_land_with_lineage(data_dir: Path) -> None:
     assert result.landing_path == data_dir / "landing/bank_accounts/dt=2026-10-30/round-1_bank_melli.0.parquet"
     assert result.quarantine_path == data_dir / "quarantine/bank_accounts/dt=2026-10-30/round-1_bank_melli.0.parquet"
     assert (result.valid_rows, result.rejected_rows) == (2, 2)
-    assert result.reasons == {"balance_rial: min 0": 1, "person_id: check digit person_id failed": 1}
+    assert result.reasons == {"balance_rial: min 0": 1, PERSON_ID_REFUSED: 1}
     assert parquet_files(data_dir) == [result.landing_path, result.quarantine_path]
 
     landed = pq.read_table(result.landing_path)
@@ -71,8 +74,7 @@ def test_valid_and_rejected_rows_land_with_lineage(data_dir: Path) -> None:
 
     quarantined = pq.read_table(result.quarantine_path)
     assert quarantined.schema.equals(pa.schema([*rejected_schema(contract), *LINEAGE_FIELDS]))
-    assert quarantined.column("_reasons").to_pylist() == [["balance_rial: min 0"],
-                                                          ["person_id: check digit person_id failed"]]
+    assert quarantined.column("_reasons").to_pylist() == [["balance_rial: min 0"], [PERSON_ID_REFUSED]]
     assert quarantined.column("_input_row").to_pylist() == [1, 3]
     assert quarantined.column("_landed_at").to_pylist() == landed_at[:2]
 

@@ -146,7 +146,7 @@ def test_bad_bank_batch_is_split_with_exact_reasons() -> None:
     outcome = validate(contract, rows)
     assert reasons_by_row(outcome) == {
         1: ["balance_rial: min 0"],
-        2: ["person_id: check digit person_id failed"],
+        2: ["person_id: check digit person_id failed (ir profile: ir-nc, ir-nid, or scheme:code)"],
         3: ["iban: regex ^IR[0-9]{24}$", "iban: check digit iban failed",
             "account_kind: allowed ordinary, salary, pension"],
         4: ["holder_name: not null"],
@@ -185,7 +185,7 @@ def test_suite_is_built_from_the_contract_only() -> None:
     rules = [e.meta["contract_rule"] for e in suite.expectations]
     assert "share_percent: min 1" in rules and "share_percent: max 100" in rules
     assert "registry_section: regex ^[0-9]{1,3}$" in rules
-    assert "person_id: check digit person_id failed" in rules
+    assert "person_id: check digit person_id failed (ir profile: ir-nc, ir-nid, or scheme:code)" in rules
     assert rules[-1] == "inquiry_id, registry_section, main_plate, sub_plate: duplicate primary key"
     assert {e.column for e in suite.expectations if e.meta["contract_rule_kind"] == "check_digit"} == {
         check_column("person_id")}

@@ -23,7 +23,7 @@ from estelam.contracts.registry import load_agency_registry
 from estelam.core.settings import Settings
 from estelam.freeze.checks import frozen_beyond_debt
 from estelam.freeze.ledger import CaseFacts, HubView, LedgerState
-from estelam.ingest.landing import read_landed
+from estelam.ingest.landing import read_landed, validate_and_land
 from estelam.inquiry.rounds import InquiryTarget, raise_round_alerts, run_round
 from estelam.outputs import alerts
 from estelam.outputs.callbacks import on_task_failure
@@ -139,3 +139,37 @@ def test_operators_list_alerts_with_their_deliveries(operators: Settings, smtp_s
     [alert] = served.json()["alerts"]
     assert alert["alert_id"] == "breaker_open:bank_melli:r9" and alert["agency_id"] == "bank_melli"
     assert {ch: d["state"] for ch, d in alert["deliveries"].items()} == {"email": "delivered", "webhook": "delivered"}
+
+
+def test_an_agency_past_its_deadline_on_a_cases_order_alerts_once_about_that_case(
+        operators: Settings, smtp_server: tuple[Mailbox, int], webhook: Webhook) -> None:
+    """Orders sent to a bank: one late and unacknowledged, one acknowledged after its deadline, one withdrawn, one
+    still within its deadline. Only the first raises an alert, once, naming the agency and the case."""
+    mailbox, _ = smtp_server
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    person = national_code("007891234")
+
+    def order(order_id: str, case_id: str, deadline: datetime, status: str = "pending") -> dict[str, object]:
+        return {"order_id": order_id, "cycle_id": "c1", "kind": "freeze", "case_id": case_id, "person_id": person,
+                "agency_id": "bank_melli", "asset_kind": "bank_account", "asset_ref": f"IR{order_id}",
+                "amount_rial": 1_000, "restriction_type": None, "version": 0, "reason_code": "new_freeze",
+                "confidential": False, "first_issued_at": deadline - timedelta(seconds=30), "deadline_at": deadline,
+                "issued_at": deadline - timedelta(seconds=30), "delivery": "delivered", "status": status,
+                "reason": None, "message_id": None}
+
+    past, later = now - timedelta(hours=2), now + timedelta(hours=2)
+    validate_and_land("freeze_orders", [order("o-late", "1405-000021", past), order("o-acked", "1405-000022", past),
+                                        order("o-withdrawn", "1405-000023", past, "withdrawn"),
+                                        order("o-due", "1405-000024", later)], batch_id="orders", partition=now.date())
+    validate_and_land("freeze_acknowledgements", [
+        {"order_id": "o-acked", "order_kind": "freeze", "agency_id": "bank_melli", "case_id": "1405-000022",
+         "asset_ref": "IRo-acked", "status": "done", "acknowledged_amount_rial": 1_000, "frozen_total_rial": 1_000,
+         "acknowledged_at": now, "reason": None}], batch_id="acks", partition=now.date())
+    for _ in range(2):  # the daily check, run twice
+        found = alerts.late_order_alerts(now=now)
+        assert [(a.case_id, a.agency_id) for a in found] == [("1405-000021", "bank_melli")]
+        alerts.raise_alerts(found)
+    alert_id = assert_once(mailbox, webhook, "agency_deadline_missed")
+    assert alert_id == "agency_deadline_missed:bank_melli:case:1405-000021:o-late"
+    assert [a["alert_id"] for a in alerts.about_case("1405-000021")] == [alert_id]
+    assert alerts.about_case("1405-000022") == []

@@ -39,9 +39,9 @@ CONTACTS: dict[str, dict[str, Any]] = {
 IBANS = {EMAIL_ONLY: "IR000000000000000000007702", SMS_ONLY: "IR000000000000000000008813",
          BOTH: "IR000000000000000000009924", NONE: "IR000000000000000000004435"}
 NAMES = {"bank_a": {"fa": "بانک آلفا", "ar": "مصرف ألفا", "en": "Bank Alpha"},
-         "bank_b": {"fa": "بانک بتا", "ar": "بانک بتا", "en": "Bank Beta"},
+         "bank_b": {"fa": "بانک بتا", "ar": "Bank Beta", "en": "Bank Beta"},  # no name_ar: English, not Persian
          "csdi": {"fa": "شرکت سپرده‌گذاری مرکزی اوراق بهادار و تسویه وجوه",
-                  "ar": "شرکت سپرده‌گذاری مرکزی اوراق بهادار و تسویه وجوه",
+                  "ar": "الشركة المركزية لإيداع الأوراق المالية وتسوية الأموال في إيران",
                   "en": "Central Securities Depository of Iran"}}
 
 
@@ -193,3 +193,17 @@ def test_a_crash_between_sending_and_landing_the_outcome_does_not_send_twice(
     assert len({m["Message-ID"] for m in mailbox.messages}) == len({m["X-Idempotency-Key"] for m in mailbox.messages})
     assert {k for k, r in final_states().items() if r["channel"] != "outbox"} == {
         str(r["idempotency_key"]) for r in read_landed(notify.FEED) if r["channel"] != "outbox"}
+
+
+def test_a_payout_notice_says_the_money_went_from_the_courts_account_to_the_creditor() -> None:
+    from estelam.outputs import texts
+
+    notice = {"action": "payout", "amount_rial": 221_343_300, "asset_kind": "bank_account",
+              "asset_ref": "IR800170031195820616318304", "agency_id": "bank_melli", "reason_code": "payout",
+              "case_id": "1403-001403"}
+    english = texts.sentence(notice, "en")
+    assert english == ("221,343,300 rial paid from the court's account at Bank Melli Iran to the creditor's "
+                       "account ****8304, enforcement case 1403-001403")
+    persian = texts.sentence(notice, "fa")
+    assert "از حساب دادگستری نزد بانک ملی ایران" in persian and "****8304" in persian
+    assert "IR80017" not in persian + english  # the creditor's account is masked

@@ -48,9 +48,25 @@ def test_the_warehouse_holds_directives_of_every_kind_transfers_and_releases(cyc
     assert kinds == set(Directive) - {Directive.RESTRICT_CIRCULATION}, kinds  # every kind the court drops
     assert sources == {"court"}
     assert orders.get("transfer/collection", 0) >= 1, orders
+    assert orders.get("payout/payout", 0) >= 1, orders
+    assert orders.get("cancel/order_cancelled", 0) >= 1, orders
     assert orders.get("freeze/restriction_changed", 0) >= 1, orders
     assert orders.get("release/judge_release", 0) >= 1, orders
     assert sum(n for k, n in orders.items() if k.startswith("release/")) >= 1, orders
+
+
+def test_collected_money_is_paid_out_to_each_creditor_as_acknowledged(cycle: DemoResult) -> None:
+    """The bank of the court's account is the referee: what it paid each creditor is what the hub recorded, and
+    every rial collected is paid out to the creditor's account the court sent."""
+    data = cycle.data_dir  # type: ignore[attr-defined]
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        cases = {c: (iban, collected, paid) for c, iban, collected, paid in con.execute(
+            "select case_id, creditor_iban, collected_rial, paid_out_rial from intermediate.int_cases "
+            "where collected_rial > 0").fetchall()}
+    assert cases, "nothing was collected"
+    paid = {(case_id, iban): amount for (_, case_id, iban), amount in cycle.payouts.items()}
+    assert paid == {(c, iban): collected for c, (iban, collected, _) in cases.items()}
+    assert all(collected == paid_out for _, collected, paid_out in cases.values())
 
 
 def test_marts_are_built_and_not_empty(cycle: DemoResult) -> None:

@@ -246,3 +246,47 @@ def test_portal_forms_are_bounded_like_every_body(client: TestClient) -> None:
     answer = client.post("/portal/sign-in", content=b"token=" + b"x" * 100_000,
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert answer.status_code == 413
+
+
+def test_alerts_about_a_case_are_on_its_page_for_its_judges_only(app: Any, facts: PortalFacts) -> None:
+    """Money frozen beyond the debtor's debt, and an agency late on the case's order, raised as alerts (landed and
+    delivered, here to the log) appear on the case's page in every language; another court's judge gets the same
+    404 as for a missing case, and an alert about another case stays off this page."""
+    from estelam.outputs import alerts
+
+    d = facts.demo
+    alerts.raise_alerts([
+        *alerts.frozen_beyond_debt_alerts({d.person_id: (1_300_000, 1_000_000)}, cycle_id="c-portal",
+                                          cases={d.person_id: [d.case_id]}),
+        alerts.Alert("agency_deadline_missed", f"bank_melli:order:{d.case_id}", "warning",
+                     "bank_melli missed its deadline", "a freeze order unanswered", case_id=d.case_id,
+                     agency_id="bank_melli"),
+        *alerts.frozen_beyond_debt_alerts({"other-person": (9_000, 1_000)}, cycle_id="c-portal",
+                                          cases={"other-person": [facts.other_case_id]}),
+    ])
+    expected = {
+        "fa": ["توقیف مازاد بر بدهی", "۱٬۳۰۰٬۰۰۰", "۳۰۰٬۰۰۰", "بانک ملی ایران در مهلت"],
+        "ar": ["حجز يتجاوز الدين", "١٬٣٠٠٬٠٠٠", "٣٠٠٬٠٠٠", "لم تُجب بنك ملي إيران"],
+        "en": ["Frozen beyond the debt", "1,300,000", "300,000",
+               "Bank Melli Iran did not answer"],
+    }
+    with TestClient(app) as client:
+        sign_in(client, "judge")
+        for lang, words in expected.items():
+            page = client.get(f"/portal/cases/{d.case_id}?lang={lang}")
+            assert page.status_code == 200
+            assert f"<h2>{MESSAGES[lang]['case_alerts']}</h2>" in page.text
+            listed = page.text.split('<ul id="case-alerts">', 1)[1].split("</ul>", 1)[0]
+            assert listed.count("<li") == 2, listed  # this case's two alerts, not the other case's
+            for word in words:
+                assert word in listed, (lang, word)
+            assert "9,000" not in listed and "٩٬٠٠٠" not in listed and "۹٬۰۰۰" not in listed
+        assert "بانک ملی" not in client.get(f"/portal/cases/{d.case_id}?lang=ar").text.split(
+            '<ul id="case-alerts">', 1)[1].split("</ul>", 1)[0], "the Arabic page names the bank in Arabic"
+    with TestClient(app) as other:
+        sign_in(other, "judge_other")
+        refused = other.get(f"/portal/cases/{d.case_id}?lang=en")
+        assert refused.status_code == 404
+        assert "Frozen beyond the debt" not in refused.text and "case-alerts" not in refused.text
+        missing = other.get(f"/portal/cases/{MISSING_CASE}?lang=en")
+        assert refused.text.replace(d.case_id, "") == missing.text.replace(MISSING_CASE, "")

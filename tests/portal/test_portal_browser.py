@@ -218,3 +218,35 @@ def test_the_debtors_page_shows_the_freeze(browser: Any, portal: str, facts: Por
     page.goto(f"{portal}/portal/me?lang=en")
     _shot(page, "debtor-en")
     page.close()
+
+
+def test_a_judge_sees_the_alerts_about_the_case(browser: Any, portal: str, facts: PortalFacts,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alerts raised about the case (money frozen beyond the debt, a bank late on the case's order) are on its page,
+    in Persian and Arabic; another court's judge sees none of it."""
+    from estelam.outputs import alerts
+
+    override(monkeypatch, data_dir=facts.data_dir)
+    d = facts.demo
+    alerts.raise_alerts([
+        *alerts.frozen_beyond_debt_alerts({d.person_id: (1_300_000, 1_000_000)}, cycle_id="c-browser",
+                                          cases={d.person_id: [d.case_id]}),
+        alerts.Alert("agency_deadline_missed", f"bank_melli:order:{d.case_id}", "warning",
+                     "bank_melli missed its deadline", "a freeze order unanswered", case_id=d.case_id,
+                     agency_id="bank_melli")])
+    page = _signed_in(browser, portal, "judge")
+    expected = {"fa": ("توقیف مازاد بر بدهی", "بانک ملی ایران"), "ar": ("حجز يتجاوز الدين", "بنك ملي إيران"),
+                "en": ("Frozen beyond the debt", "Bank Melli Iran")}
+    for lang, words in expected.items():
+        page.goto(f"{portal}/portal/cases/{d.case_id}?lang={lang}")
+        listed = page.locator("#case-alerts")
+        assert listed.locator("li").count() == 2
+        text = listed.inner_text()
+        assert all(word in text for word in words), (lang, text)
+        _shot(page, f"judge-case-alerts-{lang}")
+        listed.screenshot(path=str(_artifacts() / f"judge-case-alerts-{lang}-list.png"))
+    page.close()
+    other = _signed_in(browser, portal, "judge_other")
+    other.goto(f"{portal}/portal/cases/{d.case_id}")
+    assert other.locator("#case-alerts").count() == 0 and "مازاد" not in other.locator("main").inner_text()
+    other.close()

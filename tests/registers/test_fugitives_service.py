@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 import requests
@@ -151,3 +152,25 @@ def _envelope_without_purpose() -> bytes:
     return (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
             b'xmlns:f="urn:estelam:hub:fugitives:v1"><soap:Body><f:LookupFugitive>'
             b"<f:personId>0012345678</f:personId></f:LookupFugitive></soap:Body></soap:Envelope>")
+
+
+def test_a_person_id_is_looked_up_in_the_form_the_hub_keeps_it(api: ApiSettings, tmp_path: Path) -> None:
+    """An Iranian code that lost its leading zeros, or written with its scheme, finds the same entry; a Saudi id
+    with the same digits as an Iranian fugitive's code is someone else."""
+    twin = "1000000206"  # a valid Iranian national code and a valid Saudi national id
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        for person_id, case_id in (("0012345679", "1405-000021"), (twin, "1405-000022")):
+            con.execute("insert into fugitives values (?, 'iran_national_code', 'natural', 'X', ?, 'THR-01', ?, 1, 1, "
+                        "?)", [person_id, case_id, register_world.ABSCONDED, register_world.AS_OF])
+    with TestClient(create_app(api)) as client:
+        def entry(person_id: str) -> tuple[str, bool, str | None]:
+            answer = client.get(f"/fugitives/{person_id}", params={"purpose": PURPOSE}, headers=_auth("police"))
+            assert answer.status_code == 200, answer.text
+            return answer.json()["person_id"], answer.json()["listed"], answer.json()["case_id"]
+
+        listed = ("0012345679", True, "1405-000021")
+        assert entry("0012345679") == entry("12345679") == entry("ir-nc:0012345679") == listed
+        assert entry(twin) == (twin, True, "1405-000022")
+        assert entry(f"sa-nid:{twin}") == (f"sa-nid:{twin}", False, None)
+        assert client.get("/fugitives/xx:0012345679", params={"purpose": PURPOSE},
+                          headers=_auth("police")).status_code == 422

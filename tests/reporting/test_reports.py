@@ -35,6 +35,8 @@ def _report() -> CaseReport:
         "creditor_name": "بازرگانی کاوه", "case_status": "open", "filed_at": FILED, "amount_owed_rial": 182_640_000,
         "paid_rial": 0, "outstanding_rial": 182_640_000, "case_frozen_rial": 182_640_000,
         "coverage_ratio": Decimal("1.0"), "last_event_type": "invoiced", "last_event_at": FILED + timedelta(days=2),
+        "decision_number": "1405-20481117", "judge_name": "زهرا احمدی", "collected_rial": 40_000_000,
+        "paid_out_rial": 40_000_000, "owed_now_rial": 142_640_000,
     }
     fresh = {"agency_id": "bank_mellat", "asset_kind": "bank_account", "asset_ref": IBAN, "asset_detail": "ordinary",
              "value_rial": 7_222_390_000, "planned_freeze_rial": 182_640_000, "learned_at": NOW - timedelta(hours=1),
@@ -83,6 +85,17 @@ def test_persian_report_is_rtl_with_solar_hijri_tehran_time_and_persian_digits()
     assert IBAN in text  # identifiers keep their Latin form
     assert not ARABIC_INDIC.search(text)
     assert "ریال" in text and "بانک ملت" in text
+
+
+def test_the_report_names_the_decision_and_its_judge_and_shows_what_was_collected_and_paid_out() -> None:
+    persian = _text(render_case_report(_report()))
+    assert "شماره اجراییه" in persian and "۱۴۰۵-۲۰۴۸۱۱۱۷" in persian and "زهرا احمدی" in persian
+    assert "وصول‌شده به حساب دادگستری" in persian and "پرداخت‌شده به محکوم‌له" in persian
+    assert "۱۴۲٬۶۴۰٬۰۰۰" in persian  # still owed: 182,640,000 owed less 40,000,000 collected
+    english = _text(render_case_report(_report(), lang="en"))
+    flat = " ".join(english.replace("\u2066", "").replace("\u2069", "").replace("&#39;", "'").split())
+    assert "Decision number 1405-20481117 Enforcement judge" in flat
+    assert "Collected to the court's account (IRR) 40,000,000 Paid out to the creditor (IRR) 40,000,000" in flat
 
 
 def test_saudi_variant_uses_umm_al_qura_riyadh_time_and_arabic_indic_digits() -> None:
@@ -212,10 +225,18 @@ def test_case_numbers_and_ibans_are_isolated_left_to_right() -> None:
 def test_next_steps_follow_the_case_state() -> None:
     report = _report()
     assert [key for key, _ in report.next_steps()] == ["ns_reinquire", "ns_collect"]
-    paid = CaseReport(case=report.case | {"outstanding_rial": 0}, assets=report.assets, events=[],
-                      agencies=report.agencies, generated_at=NOW)
+    paid = CaseReport(case=report.case | {"outstanding_rial": 0, "owed_now_rial": 0}, assets=report.assets,
+                      events=[], agencies=report.agencies, generated_at=NOW)
     assert [key for key, _ in paid.next_steps()] == ["ns_release"]
-    uncovered = CaseReport(case=report.case | {"coverage_ratio": Decimal("0.2")},
+    # what was collected to the court's account counts as paid: the freeze need only cover the rest
+    collected = CaseReport(case=report.case | {"case_frozen_rial": 100_000_000, "collected_rial": 90_000_000,
+                                               "owed_now_rial": 92_640_000}, assets=report.assets, events=[],
+                           agencies=report.agencies, generated_at=NOW)
+    assert [key for key, _ in collected.next_steps()] == ["ns_reinquire", "ns_collect"]
+    short = CaseReport(case=report.case | {"case_frozen_rial": 100_000_000}, assets=report.assets, events=[],
+                       agencies=report.agencies, generated_at=NOW)
+    assert short.next_steps()[-1] == ("ns_freeze_pending", {"amount": 42_640_000})  # only what is missing
+    uncovered = CaseReport(case=report.case | {"case_frozen_rial": 28_528_000},
                            assets=[a | {"is_protected": True} for a in report.assets], events=[],
                            agencies=[], generated_at=NOW)
     assert [key for key, _ in uncovered.next_steps()] == ["ns_ask", "ns_uncovered"]

@@ -48,7 +48,9 @@ def test_an_identifier_in_any_digits_normalises_to_one(written: str) -> None:
 
 def test_each_scheme_is_recognised_by_its_check_digit() -> None:
     assert identity.identifier_scheme("14007650912") == "iran_legal_id"
-    assert identity.identifier_scheme("1000000008") == "saudi_national_id"
+    assert identity.identifier_scheme("1000000008") is None  # a bare Saudi id is no id of the Iranian profile
+    assert identity.identifier_scheme("sa-nid:1000000008") == "saudi_national_id"  # written with its scheme
+    assert identity.identifier_scheme("84575948") == "iran_national_code"  # lost its leading zeros
     assert identity.identifier_scheme("0499370898") is None  # one digit off
     assert identity.identifier_scheme("1111111111") is None  # all one digit
     assert identity.is_valid_iban("IR06 2960 0000 0010 0324 2000 01")
@@ -75,16 +77,18 @@ def connection() -> Iterator[duckdb.DuckDBPyConnection]:
 def test_warehouse_functions_agree_with_python(connection: duckdb.DuckDBPyConnection) -> None:
     """The UDFs are the Python functions: same answers on real-world spellings, nulls pass through."""
     connection.execute("create table spellings (name varchar, id varchar)")
-    ids = [*ID_SPELLINGS, "14007650912", "1000000008", "0499370898"]
+    ids = [*ID_SPELLINGS, "14007650912", "1000000008", "0499370898", "sa-nid:1000000008"]
     rows = [(SPELLINGS[i % len(SPELLINGS)], ids[i % len(ids)]) for i in range(max(len(SPELLINGS), len(ids)))]
     connection.executemany("insert into spellings values (?, ?)", [*rows, (None, None)])
     got = connection.execute("""
-        select name, id, normalise_name(name), latin_digits(name), normalise_identifier(id), identifier_scheme(id)
+        select name, id, normalise_name(name), latin_digits(name), normalise_identifier(id), identifier_scheme(id),
+            person_key(id)
         from spellings order by rowid""").fetchall()
-    for name, id_, normalised, latin, normalised_id, scheme in got:
+    for name, id_, normalised, latin, normalised_id, scheme, key in got:
         if name is None:
-            assert (normalised, latin, normalised_id, scheme) == (None, None, None, None)
+            assert (normalised, latin, normalised_id, scheme, key) == (None, None, None, None, None)
             continue
+        assert key == identity.qualified_person_id(id_)
         assert normalised == normalise_name(name)
         assert latin == identity.latin_digits(name)
         assert normalised_id == identity.normalise_identifier(id_)
@@ -109,6 +113,9 @@ def test_the_dbt_plugin_registers_the_functions(connection: duckdb.DuckDBPyConne
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 X, Y, Z = "0499370899", "0084575948", "0012345679"
 SAME_NAME = "علی کریمی‌نژاد"
+#: Ten digits that are a valid Iranian national code and a valid Saudi national id (Luhn): two persons.
+TWIN_DIGITS = "1000000206"
+SAUDI = f"sa-nid:{TWIN_DIGITS}"
 
 
 def filed(case_id: str, person_id: str, name: str) -> dict[str, Any]:
@@ -121,7 +128,9 @@ def land_three_spellings(data_dir: Path) -> None:
     """X spelled three ways by three agencies (one writes X's id in Persian digits); Y has X's name; Z conflicts."""
     answered = AT + timedelta(days=1)
     land(data_dir, "case_events", [filed("1403-000001", X, SAME_NAME), filed("1403-000002", Y, SAME_NAME),
-                                   filed("1403-000003", Z, "رضا کاظمی")], "court-0001", AT)
+                                   filed("1403-000003", Z, "رضا کاظمی"),
+                                   filed("1403-000004", TWIN_DIGITS, "مریم احمدی"),
+                                   filed("1403-000005", SAUDI, "عبدالله القحطاني")], "court-0001", AT)
     land(data_dir, "bank_accounts", [
         {"inquiry_id": "q1", "agency_id": "bank_melli", "person_id": X, "holder_name": "علي كريمي نژاد",
          "iban": "IR062960000000100324200001", "account_kind": "ordinary", "balance_rial": 5_000_000,
@@ -131,6 +140,10 @@ def land_three_spellings(data_dir: Path) -> None:
          "responded_at": answered},
         {"inquiry_id": "q3", "agency_id": "bank_saderat", "person_id": Z, "holder_name": "زهرا رضایی",
          "iban": "IR062960000000100324200003", "account_kind": "ordinary", "balance_rial": 1_000_000,
+         "responded_at": answered},
+        # Y's code as a spreadsheet keeps it: its leading zeros lost
+        {"inquiry_id": "q6", "agency_id": "bank_tejarat", "person_id": Y.lstrip("0"), "holder_name": SAME_NAME,
+         "iban": "IR062960000000100324200004", "account_kind": "ordinary", "balance_rial": 2_000_000,
          "responded_at": answered},
     ], "bank-0001", answered)
     land(data_dir, "vehicles", [
@@ -145,7 +158,8 @@ def land_three_spellings(data_dir: Path) -> None:
     ], "properties-0001", answered)
     # the inquiry log: an answer counts once its inquiry is logged (the round's commit record)
     asked = [("q1", "bank_melli", "bank", X), ("q2", "bank_mellat", "bank", Y), ("q3", "bank_saderat", "bank", Z),
-             ("q4", "traffic_police", "vehicle_registry", "۰۴۹۹۳۷۰۸۹۹"), ("q5", "land_registry", "land_registry", X)]
+             ("q4", "traffic_police", "vehicle_registry", "۰۴۹۹۳۷۰۸۹۹"), ("q5", "land_registry", "land_registry", X),
+             ("q6", "bank_tejarat", "bank", Y.lstrip("0"))]
     land(data_dir, "inquiries", [
         {"inquiry_id": inquiry_id, "run_id": "r1", "agency_id": agency_id, "agency_kind": kind, "person_id": person,
          "case_id": None, "requested_at": answered, "responded_at": answered, "latency_ms": 10, "status": "answered",
@@ -188,6 +202,25 @@ def test_three_spellings_by_three_agencies_are_one_person(resolved: Path) -> Non
 def test_two_persons_with_one_name_stay_two(resolved: Path) -> None:
     named = rows("select person_id, needs_review from persons where person_name = 'علی کریمی نژاد' order by 1")
     assert named == [(Y, False), (X, False)]
+
+
+def test_a_code_that_lost_its_leading_zeros_is_the_same_person(resolved: Path) -> None:
+    """84575948 (a spreadsheet's) and 0084575948 (the court's) are one person, not two sent to review."""
+    assert rows(f"select person_key, sources, records, needs_review from persons where person_id = '{Y}'") == [
+        (f"ir-nc:{Y}", 2, 3, False)]  # the court, bank_mellat and bank_tejarat (which wrote 84575948)
+    assert rows(f"select count(*) from persons where person_id like '%{Y.lstrip('0')}' and person_id <> '{Y}'") \
+        == [(0,)]
+    assert rows(f"select count(*) from person_assets where person_id = '{Y}'") == [(2,)]
+
+
+def test_an_iranian_code_and_a_saudi_id_with_the_same_digits_stay_two_persons(resolved: Path) -> None:
+    twins = rows(f"select person_id, person_key, identifier_scheme, person_kind, person_name from persons "
+                 f"where person_key like '%{TWIN_DIGITS}' order by person_key")
+    assert twins == [
+        (TWIN_DIGITS, f"ir-nc:{TWIN_DIGITS}", "iran_national_code", "natural", "مریم احمدی"),
+        (SAUDI, SAUDI, "saudi_national_id", "natural", normalise_name("عبدالله القحطاني")),
+    ]
+    assert rows(f"select count(*) from identity_review where person_key like '%{TWIN_DIGITS}'") == [(0,)]
 
 
 def test_a_conflicting_record_is_shown_for_review_not_merged(resolved: Path) -> None:

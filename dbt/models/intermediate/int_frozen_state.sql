@@ -2,7 +2,9 @@ with
 
 acknowledgements as (
 
+    -- a payout pays the creditor from the court's account: it holds nothing on any asset
     select * from {{ ref('stg_agency__freeze_acknowledgements') }}
+    where order_kind is distinct from 'payout'
 
 ),
 

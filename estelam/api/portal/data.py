@@ -19,10 +19,6 @@ from estelam.warehouse.dbt_build import connect_read_only
 
 #: Coverage filters of the judge's list: (lower bound inclusive, upper bound exclusive) of the coverage ratio.
 COVERAGE = {"none": (0.0, 1e-9), "partial": (1e-9, 1.0), "full": (1.0, float("inf"))}
-#: The timeline's step of money reaching the court (a payment, a transfer of frozen money) and the creditor.
-COLLECTION_STEP = "collection_and_payout"
-#: Entries of that step that pay the creditor out (the payout orders), not money coming in.
-PAYOUT_PREFIX = "payout"
 
 
 def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -36,8 +32,11 @@ CASES_SQL = """
            any_value(debtor_name) as debtor_name, any_value(creditor_name) as creditor_name,
            any_value(case_status) as case_status, any_value(filed_at) as filed_at,
            any_value(amount_owed_rial) as amount_owed_rial, any_value(paid_rial) as paid_rial,
-           any_value(outstanding_rial) as outstanding_rial, coalesce(any_value(case_frozen_rial), 0) as frozen_rial,
+           coalesce(any_value(owed_now_rial), any_value(outstanding_rial)) as outstanding_rial,
+           coalesce(any_value(case_frozen_rial), 0) as frozen_rial,
            coalesce(any_value(coverage_ratio), 0) as coverage_ratio, any_value(last_event_type) as last_event_type,
+           coalesce(any_value(collected_rial), 0) as collected, coalesce(any_value(paid_out_rial), 0) as paid_out,
+           any_value(decision_number) as decision_number, any_value(judge_name) as judge_name,
            any_value(last_event_at) as last_event_at
     from asset_report
 """
@@ -110,14 +109,6 @@ def timeline(case_ids: list[str], since: datetime | None = None) -> list[dict[st
         params.append(since)
     with connect_read_only() as con:
         return _rows(con, sql + " order by occurred_at, case_id, seq", params)
-
-
-def money_moved(entries: list[dict[str, Any]]) -> dict[str, int]:
-    """Collected (to the court account) and paid out (to the creditor) per the timeline."""
-    moving = [e for e in entries if e.get("step") == COLLECTION_STEP]
-    paid_out = sum(int(e["amount_rial"] or 0) for e in moving if str(e["event_type"]).startswith(PAYOUT_PREFIX))
-    collected = sum(int(e["amount_rial"] or 0) for e in moving if not str(e["event_type"]).startswith(PAYOUT_PREFIX))
-    return {"collected": collected, "paid_out": paid_out}
 
 
 def pending_orders(case_id: str) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "r_transfer": "منع نقل و انتقال", "r_circulation": "توقیف تردد", "r_seizure": "توقیف و تحویل",
         "my_requests": "درخواست‌های اجرای من", "aggregate": "جمع همه درخواست‌ها", "print": "نسخه چاپی",
         "requests": "درخواست‌ها", "collected": "وصول‌شده", "paid_out": "پرداخت‌شده به شما",
+        "paid_out_creditor": "پرداخت‌شده به محکوم‌له", "decision": "شماره اجراییه و قاضی",
         "alerts": "رویدادهای تازه از آخرین بازدید", "no_alerts": "رویداد تازه‌ای نیست.",
         "request": "درخواست", "aggregate_report": "گزارش تجمیعی درخواست‌ها", "generated": "تهیه‌شده در",
         "my_freezes": "دارایی‌های توقیف‌شده من", "why": "به سبب", "case_court": "پرونده و شعبه",
@@ -65,6 +66,12 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "role_public": "استعلام‌کننده با رضایت شما", "role_police": "پلیس یا مرزبانی", "role_auditor": "بازرس",
         "role_statistician": "آمارگر", "role_agency": "نهاد", "role_central_bank": "بانک مرکزی",
         "back": "بازگشت", "yes": "بله", "no": "خیر",
+        "case_alerts": "هشدارهای این پرونده", "no_case_alerts": "هشداری درباره این پرونده نیست.",
+        "severity_critical": "بحرانی", "severity_warning": "اخطار", "severity_info": "اطلاع",
+        "alert_frozen_beyond_debt": "توقیف مازاد بر بدهی: {frozen} توقیف شده و بدهی پرونده‌های باز محکوم‌علیه "
+                                    "{owed} است؛ مازاد {excess} {currency}",
+        "alert_agency_deadline_missed": "{agency} در مهلت پاسخ نداد",
+        "alert_breaker_open": "تماس با {agency} موقتاً قطع است (مدارشکن باز)",
     },
     "ar": {
         "app": "منصة الاستعلام والحجز — بوابة الملفات", "sign_in": "تسجيل الدخول", "sign_out": "تسجيل الخروج",
@@ -100,6 +107,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "r_transfer": "منع نقل الملكية", "r_circulation": "منع السير", "r_seizure": "حجز وتسليم",
         "my_requests": "طلبات التنفيذ الخاصة بي", "aggregate": "مجموع كل الطلبات", "print": "نسخة للطباعة",
         "requests": "الطلبات", "collected": "المحصّل", "paid_out": "المصروف لكم",
+        "paid_out_creditor": "المصروف للمحكوم له", "decision": "رقم السند التنفيذي والقاضي",
         "alerts": "أحداث جديدة منذ آخر زيارة", "no_alerts": "لا أحداث جديدة.",
         "request": "الطلب", "aggregate_report": "تقرير مجمع للطلبات", "generated": "أُعد في",
         "my_freezes": "أصولي المحجوزة", "why": "بسبب", "case_court": "الملف والدائرة",
@@ -115,6 +123,12 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "role_public": "مستعلم بموافقتك", "role_police": "الشرطة أو الجوازات", "role_auditor": "مدقق",
         "role_statistician": "إحصائي", "role_agency": "جهة", "role_central_bank": "البنك المركزي",
         "back": "رجوع", "yes": "نعم", "no": "لا",
+        "case_alerts": "تنبيهات هذا الملف", "no_case_alerts": "لا تنبيهات بشأن هذا الملف.",
+        "severity_critical": "حرج", "severity_warning": "تحذير", "severity_info": "للعلم",
+        "alert_frozen_beyond_debt": "حجز يتجاوز الدين: المحجوز {frozen} ودين الملفات المفتوحة للمحكوم عليه "
+                                    "{owed}؛ الزيادة {excess} {currency}",
+        "alert_agency_deadline_missed": "لم تُجب {agency} في المهلة",
+        "alert_breaker_open": "الاتصال بـ{agency} متوقف مؤقتًا (قاطع الدائرة مفتوح)",
     },
     "en": {
         "app": "Estelam — case portal", "sign_in": "Sign in", "sign_out": "Sign out",
@@ -152,6 +166,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "r_transfer": "no transfer of ownership", "r_circulation": "no circulation", "r_seizure": "seizure",
         "my_requests": "My enforcement requests", "aggregate": "All requests together", "print": "Printable",
         "requests": "Requests", "collected": "Collected", "paid_out": "Paid out to you",
+        "paid_out_creditor": "Paid out to the creditor", "decision": "Decision number and judge",
         "alerts": "New since your last visit", "no_alerts": "Nothing new.",
         "request": "Request", "aggregate_report": "Aggregate report of requests", "generated": "Generated",
         "my_freezes": "What of mine is frozen", "why": "For", "case_court": "Case and branch",
@@ -169,6 +184,12 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "role_auditor": "auditor", "role_statistician": "statistician", "role_agency": "agency",
         "role_central_bank": "central bank",
         "back": "Back", "yes": "yes", "no": "no",
+        "case_alerts": "Alerts on this case", "no_case_alerts": "No alert concerns this case.",
+        "severity_critical": "Critical", "severity_warning": "Warning", "severity_info": "For information",
+        "alert_frozen_beyond_debt": "Frozen beyond the debt: {frozen} frozen against {owed} owed on the debtor's "
+                                    "open cases, {excess} {currency} more than owed",
+        "alert_agency_deadline_missed": "{agency} did not answer within its deadline",
+        "alert_breaker_open": "{agency}: calls suspended (circuit breaker open)",
     },
 }
 

@@ -31,6 +31,7 @@ from estelam.api.services import ApiSettings
 from estelam.cases.directives import Directive, submit_directive
 from estelam.core.domain import RestrictionType
 from estelam.core.exceptions import AccessDenied, DirectiveRejected, EstelamError, NotAuthenticated, ReportError
+from estelam.outputs import alerts as hub_alerts
 from estelam.reporting import asset_report as reports
 
 logger = logging.getLogger(__name__)
@@ -265,17 +266,28 @@ def _judge_case_page(request: Request, current: session.Session, judge: Principa
     orders = data.pending_orders(case_id)
     now = datetime.now(UTC)
     late_agencies = sorted({o["agency_id"] for o in orders if o["deadline_at"] and o["deadline_at"] < now})
-    agency_names = {a["agency_id"]: a.get("name", {}) for a in report.assets}
-    names = {k: v.get(current.lang) or v.get("fa" if current.lang == "ar" else current.lang) or k
-             for k, v in agency_names.items()}
-    _audit(request, judge, AuditAction.REPORT_VIEW, case_id=case_id, person_id=header.person_id, format="portal")
+    names = {k: v.get(current.lang) or v.get("en") or k for k, v in reports.agency_names().items()}
+    case_alerts = _case_alerts(case_id)
+    _audit(request, judge, AuditAction.REPORT_VIEW, case_id=case_id, person_id=header.person_id, format="portal",
+           alerts=len(case_alerts))
     return _render(request, current, "judge_case.html.j2", status=status, principal=judge, report=report,
                    by_kind=report.totals_by("asset_kind"), by_agency=report.totals_by("agency_id"),
                    totals=report.totals, orders=orders, now=now, late_agencies=late_agencies,
                    exceptions=report.agency_exceptions, next_steps=reports.next_steps_text(report, current.lang),
-                   agency_names=names, directives=[str(d) for d in Directive],
+                   agency_names=names, case_alerts=case_alerts, directives=[str(d) for d in Directive],
                    restrictions=[str(r) for r in RestrictionType],
                    notice=notice, error=error)
+
+
+def _case_alerts(case_id: str) -> list[dict[str, Any]]:
+    """The operators' alerts that concern the case (money frozen beyond the debtor's debt, an agency late on the
+    case's order), newest first, with what the page needs to say them in the reader's language."""
+    shown = []
+    for alert in hub_alerts.about_case(case_id):
+        amounts = hub_alerts.frozen_amounts(alert["alert_id"])
+        shown.append(alert | {"amounts": None if amounts is None else {
+            "frozen": amounts[0], "owed": amounts[1], "excess": amounts[0] - amounts[1]}})
+    return shown
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -380,11 +392,6 @@ def _last_visit(request: Request, principal: Principal, page: str) -> datetime |
     return datetime.fromisoformat(last) if last else None
 
 
-def _with_money(cases: list[dict[str, Any]], entries: list[dict[str, Any]]) -> None:
-    for case in cases:
-        case.update(data.money_moved([e for e in entries if e["case_id"] == case["case_id"]]))
-
-
 @router.get("/requests", response_class=HTMLResponse)
 def creditor_requests(request: Request) -> Response:
     signed = _signed_in(request, Role.CREDITOR)
@@ -394,7 +401,6 @@ def creditor_requests(request: Request) -> Response:
     cases = data.party_cases(creditor)
     case_ids = [c["case_id"] for c in cases]
     entries = data.timeline(case_ids)
-    _with_money(cases, entries)
     since = _last_visit(request, creditor, request.url.path)
     alerts = [e for e in entries if since is None or e["occurred_at"] > since]
     _audit(request, creditor, AuditAction.PORTAL_VIEW, requests=len(cases))
@@ -414,7 +420,6 @@ def creditor_print(request: Request) -> Response:
         return signed
     current, creditor = signed
     cases = data.party_cases(creditor)
-    _with_money(cases, data.timeline([c["case_id"] for c in cases]))
     _audit(request, creditor, AuditAction.PORTAL_VIEW, requests=len(cases), printable=True)
     return _render(request, current, "creditor_print.html.j2", principal=creditor, cases=cases,
                    aggregate=_aggregate(cases), generated_at=datetime.now(UTC))
@@ -433,7 +438,6 @@ def creditor_request(request: Request, case_id: str) -> Response:
                reason=str(refused))
         raise PortalError(404, "not_found") from None
     entries = data.timeline([case_id])
-    case.update(data.money_moved(entries))
     since = _last_visit(request, creditor, request.url.path)
     _audit(request, creditor, AuditAction.PORTAL_VIEW, case_id=case_id, person_id=case["person_id"])
     return _render(request, current, "creditor_request.html.j2", principal=creditor, case=case, entries=entries,

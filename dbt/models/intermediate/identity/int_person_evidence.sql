@@ -46,7 +46,9 @@ kind_of_scheme as (
     select * from (values
         ('iran_national_code', 'natural'),
         ('saudi_national_id', 'natural'),
-        ('iran_legal_id', 'legal')
+        ('saudi_iqama', 'natural'),
+        ('iran_legal_id', 'legal'),
+        ('saudi_unified_number', 'legal')
     ) as t(identifier_scheme, scheme_kind)
 
 ),

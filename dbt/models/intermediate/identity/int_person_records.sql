@@ -100,6 +100,7 @@ final as (
         grouped.raw_name,
         grouped.declared_kind,
         person_ids.person_id,
+        person_ids.person_key,
         person_ids.identifier_scheme,
         spellings.name_normalised,
         -- identity.name_key: the normalised name without spaces (word breaks vary by agency)

@@ -14,6 +14,7 @@ final as (
 
     select
         person_id,
+        person_key,
         source,
         agency_id,
         raw_person_id,

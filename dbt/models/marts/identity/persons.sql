@@ -1,5 +1,6 @@
-{#- One row per person as resolved across agencies: identifiers first (records with one normalised
-    identifier are one person, whatever the spelling), names only as evidence (name_agreement). -#}
+{#- One row per person as resolved across agencies: identifiers first (records with one qualified
+    identifier are one person, whatever the spelling), names only as evidence (name_agreement). person_id is
+    the hub's form of person_key (bare for the deployment's schemes, qualified for others): one for one. -#}
 
 with
 
@@ -13,6 +14,7 @@ final as (
 
     select
         person_id,
+        any_value(person_key) as person_key,
         any_value(identifier_scheme) as identifier_scheme,
         coalesce(any_value(scheme_kind), first(declared_kind order by last_seen_at desc) filter (
             where declared_kind is not null)) as person_kind,
