@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import queue
 import random
 import threading
 import time
@@ -50,6 +51,8 @@ DEFAULT_BREAKER_FAILURE_THRESHOLD = 5
 DEFAULT_BREAKER_COOL_DOWN_S = 30.0
 #: A rate-limited agency may receive this many seconds' worth of calls in one burst.
 DEFAULT_RATE_BURST_S = 1.0
+#: Idle attempt threads kept for the next attempts; more than these end when their attempt does.
+MAX_IDLE_ATTEMPT_THREADS = 64
 
 _T = TypeVar("_T")
 
@@ -219,6 +222,63 @@ class TokenBucket:
             self._tokens = min(self.capacity, self._tokens + 1.0)
 
 
+class _Attempt:
+    """One attempt handed to an attempt thread: what to run, in which context, and what came of it."""
+
+    __slots__ = ("context", "done", "failure", "outcome", "send")
+
+    def __init__(self, send: Callable[[], object], context: contextvars.Context) -> None:
+        self.send = send
+        self.context = context
+        self.done = threading.Event()
+        self.outcome: object = None
+        self.failure: BaseException | None = None
+
+
+class _AttemptThreads:
+    """Daemon threads that run attempts, reused from one attempt to the next.
+
+    Starting a thread per attempt costs more than the rest of the hub's overhead on a fast agency;
+    a thread whose attempt was abandoned at the deadline finishes it (its answer discarded) and
+    only then waits for another. Daemon threads: an abandoned attempt never holds up the process's exit.
+    """
+
+    def __init__(self, max_idle: int = MAX_IDLE_ATTEMPT_THREADS) -> None:
+        self.max_idle = max_idle
+        self._idle: list[queue.SimpleQueue[_Attempt]] = []
+        self._lock = threading.Lock()
+        self._started = 0
+
+    def run(self, attempt: _Attempt) -> None:
+        """Hand ``attempt`` to an idle thread (or a new one); returns at once."""
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+            if inbox is None:
+                self._started += 1
+                number = self._started
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name=f"agency-attempt-{number}", daemon=True).start()
+        inbox.put(attempt)
+
+    def _serve(self, inbox: queue.SimpleQueue[_Attempt]) -> None:
+        while True:
+            attempt = inbox.get()
+            try:
+                attempt.outcome = attempt.context.run(attempt.send)
+            except BaseException as exc:  # noqa: BLE001  # whatever it was, the caller's thread raises it
+                attempt.failure = exc
+            attempt.done.set()
+            del attempt
+            with self._lock:
+                if len(self._idle) >= self.max_idle:
+                    return
+                self._idle.append(inbox)
+
+
+_ATTEMPT_THREADS = _AttemptThreads()
+
+
 class ResilientClient:
     """An ``AgencyClient`` that retries, keeps the reply deadline, breaks the circuit and honours the rate limit.
 
@@ -358,32 +418,24 @@ class ResilientClient:
         """One attempt, bounded as a whole by the reply deadline (connect, send, every read).
 
         An agency that trickles its answer a byte at a time never trips a per-read timeout, so the attempt runs
-        in a thread of its own and is abandoned at the deadline: the call ends ``deadline_missed`` then, and the
-        abandoned thread ends when the agency does (or its connection times out), its answer discarded. With a
+        in a thread of its own (a reused attempt thread) and is abandoned at the deadline: the call ends
+        ``deadline_missed`` then, and the abandoned attempt ends when the agency does (or its connection times out),
+        its answer discarded. With a
         test's fake clock the attempt runs inline (the fake clock decides what time it is).
         """
         if not isinstance(self._clock, SystemClock):
             return send()
-        outcome: list[_T] = []
-        failure: list[BaseException] = []
-        context = contextvars.copy_context()  # the message log's exchange travels with the attempt
-
-        def attempt() -> None:
-            try:
-                outcome.append(context.run(send))
-            except Exception as exc:  # noqa: BLE001  # whatever it was, the caller's thread raises it below
-                failure.append(exc)
-
-        worker = threading.Thread(target=attempt, name=f"{self.instance.agency_id}-{operation}", daemon=True)
-        worker.start()
-        worker.join(max(deadline - self._clock.monotonic(), 0.0))
-        if worker.is_alive():  # the caller turns this into deadline_missed: the deadline has passed
+        # the message log's exchange travels with the attempt
+        attempt = _Attempt(send, contextvars.copy_context())
+        _ATTEMPT_THREADS.run(attempt)
+        if not attempt.done.wait(max(deadline - self._clock.monotonic(), 0.0)):
+            # the caller turns this into deadline_missed: the deadline has passed
             raise AgencyUnavailable(f"the answer had not arrived whole by the {self.deadline_s:g} s reply deadline "
                                     "(attempt abandoned)", agency_id=self.instance.agency_id, operation=operation,
                                     request_id=request_id)
-        if failure:
-            raise failure[0]
-        return outcome[0]
+        if attempt.failure is not None:
+            raise attempt.failure
+        return attempt.outcome  # type: ignore[return-value]  # what ``send`` returned: a _T
 
     def _deadline_missed(self, operation: str, request_id: str, attempts: int, why: str,
                          last_error: AgencyError | None) -> AgencyDeadlineMissed:

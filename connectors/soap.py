@@ -3,7 +3,9 @@
 The WSDL is always read from the local contract file, never fetched from the
 agency, and the service is bound to the instance's own endpoint. zeep runs
 with strict, hardened settings: no DTDs, no entities, no external references,
-and no answer above ``xml_safety.MAX_DOCUMENT_BYTES`` is read. Every request
+and no answer above ``xml_safety.MAX_DOCUMENT_BYTES`` is read. zeep writes every request (the
+envelope and its WS-Security header); answers are read with lxml against the WSDL's element shapes
+(``soap_answers``), not through zeep's object graph, with the same checks. Every request
 carries a WS-Security UsernameToken (PasswordDigest) when the registry names
 credentials for the instance; TLS trust and the client certificate come from
 the instance's ``tls`` options. Every failure leaves as an ``AgencyError`` subclass:
@@ -31,19 +33,23 @@ from typing import Any
 
 import requests
 from lxml import etree
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_environ_proxies
 from zeep import Client, Settings
 from zeep import exceptions as zeep_errors
 from zeep.proxy import ServiceProxy
 from zeep.transports import Transport
 from zeep.wsdl import Document
+from zeep.wsdl.utils import etree_to_string
 from zeep.wsse.username import UsernameToken
 
 from connectors import message_hook
 from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
+from connectors.soap_answers import NotSoap, Record, Shape, SoapFault, Unexpected, compile_shape, read_reply
 from connectors.wire import AUTHENTICATION_FAULT, AUTHENTICATION_STATUS, SOAP_FAULT_STATUS
-from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge
+from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge, UnsafeXml
 from estelam.core.domain import (
     AccountKind,
     Acknowledgement,
@@ -80,8 +86,10 @@ HARDENED_SETTINGS = Settings(
     strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
 )
 
-#: zeep errors meaning "the answer cannot be read against the contract".
+#: Errors meaning "the answer cannot be read against the contract" (zeep's, should it read one, and ours).
 _MALFORMED_ERRORS: tuple[type[Exception], ...] = (
+    Unexpected,
+    NotSoap,
     zeep_errors.XMLSyntaxError,
     zeep_errors.XMLParseError,
     zeep_errors.UnexpectedElementError,
@@ -101,43 +109,43 @@ def _owner(asset: Asset) -> str:
     return asset.holder_id if isinstance(asset, BankAccount | SecurityHolding) else asset.owner_id
 
 
-def _field(value: Any, name: str) -> Any:
-    field_value = getattr(value, name, None)
+def _field(value: Record, name: str) -> Any:
+    field_value = value.get(name)
     if field_value is None:
         raise _Unreadable(f"answer has no readable {name}")
     return field_value
 
 
-def _rial(value: Any, name: str) -> int:
+def _rial(value: Record, name: str) -> int:
     amount = _field(value, name)
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise _Unreadable(f"{name} is not an integer number of rials: {amount!r}")
     return amount
 
 
-def _utc(value: Any, name: str) -> datetime:
+def _utc(value: Record, name: str) -> datetime:
     at = _field(value, name)
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
         raise _Unreadable(f"{name} is not a timestamp with a time zone: {at!r}")
     return at.astimezone(UTC)
 
 
-def _identifier(value: Any, name: str) -> str:
+def _identifier(value: Record, name: str) -> str:
     """An identifier field with Latin digits, whatever script the agency wrote it in."""
     return latin_digits(str(_field(value, name)))
 
 
-def _bank_account(row: Any) -> BankAccount:
+def _bank_account(row: Record) -> BankAccount:
     try:
         kind = AccountKind(_field(row, "accountKind"))
     except ValueError as exc:
-        raise _Unreadable(f"accountKind {row.accountKind!r} is not in the contract") from exc
+        raise _Unreadable(f"accountKind {row['accountKind']!r} is not in the contract") from exc
     return BankAccount(iban=latin_digits(str(_field(row, "iban"))), holder_id=_identifier(row, "holderId"),
                        holder_name=str(_field(row, "holderName")), account_kind=kind,
                        balance_rial=_rial(row, "balanceRial"))
 
 
-def _property(row: Any) -> Property:
+def _property(row: Record) -> Property:
     return Property(registry_section=str(_field(row, "registrySection")), main_plate=_rial(row, "mainPlate"),
                     sub_plate=_rial(row, "subPlate"), owner_id=_identifier(row, "ownerId"),
                     owner_name=str(_field(row, "ownerName")), share_percent=_rial(row, "sharePercent"),
@@ -162,7 +170,7 @@ class SoapOperations:
     freeze: str
     release: str
     asset_element: str  # the repeated element of the inquiry answer
-    read_asset: Callable[[Any], Asset]
+    read_asset: Callable[[Record], Asset]
     order_fields: Callable[[str], dict[str, object]]  # asset_ref -> request fields naming the asset
     transfer: str | None = None  # moving frozen money to the court's account: only banks hold money
     payout: str | None = None  # paying collected money to the creditor: the bank of the court's account
@@ -187,6 +195,8 @@ OPERATIONS: dict[AgencyKind, SoapOperations] = {
 
 _documents: dict[tuple[Path, int], Document] = {}
 _documents_lock = threading.Lock()
+#: Per (WSDL document, binding, operation): the response element's Clark name and its compiled shape.
+_replies: dict[tuple[int, str, str], tuple[str, Shape]] = {}
 
 
 def wsdl_document(path: Path) -> Document:
@@ -212,6 +222,7 @@ class _BoundedTransport(Transport):
     def __init__(self, *args: Any, max_answer_bytes: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # zeep's Transport.__init__ is unannotated
         self.max_answer_bytes = max_answer_bytes
+        self._templates: dict[str, requests.PreparedRequest] = {}
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         if not message_hook.recording():
@@ -226,9 +237,22 @@ class _BoundedTransport(Transport):
         return response
 
     def _post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
-        # verify and cert passed per request: requests lets REQUESTS_CA_BUNDLE override the session's own
-        response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout,
-                                     stream=True, verify=self.session.verify, cert=self.session.cert)
+        # Straight to the session's adapter (its connection pool): the session's headers, TLS settings and
+        # proxies apply; its cookie jar, hooks, auth and redirects do not, and no SOAP agency uses them. This
+        # skips what requests' Session.request spends per call merging settings that never change. verify
+        # and cert are passed per request: requests lets REQUESTS_CA_BUNDLE override the session's own.
+        session = self.session
+        template = self._templates.get(address)
+        if template is None:  # the URL is parsed and checked once per address
+            template = self._templates[address] = requests.PreparedRequest()
+            template.prepare(method="POST", url=address)
+        request = template.copy()
+        request.headers = CaseInsensitiveDict({**session.headers, **headers})
+        request.prepare_body(message, None)
+        response = session.get_adapter(address).send(request, stream=True, timeout=self.operation_timeout,
+                                                      verify=True if session.verify is None else session.verify,
+                                                      cert=session.cert,
+                                                      proxies=session.proxies)
         try:
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > self.max_answer_bytes:
@@ -246,6 +270,9 @@ class _BoundedTransport(Transport):
 
 def _session(tls: TlsOptions | None) -> requests.Session:
     session = requests.Session()
+    # no per-request scan of the environment (proxies, netrc, CA bundle): the client reads the proxies
+    # once when it is built, and TLS trust comes from the registry alone
+    session.trust_env = False
     if tls is not None:
         if tls.ca_file:
             session.verify = tls.ca_file
@@ -279,10 +306,13 @@ class SoapAgencyClient:
         transport = _BoundedTransport(session=self._session, timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S,
                                       operation_timeout=(DEFAULT_CONNECT_TIMEOUT_S, instance.timeout_s),
                                       max_answer_bytes=max_answer_bytes)
-        self._client = Client(wsdl_document(Path(instance.contract)),
-                              transport=transport, settings=HARDENED_SETTINGS, wsse=wsse)
-        self._service: ServiceProxy = self._client.create_service(self.operations.binding,
-                                                                  f"{instance.endpoint}{SOAP_PATH}")
+        self._transport = transport
+        self._address = f"{instance.endpoint}{SOAP_PATH}"
+        if self._own_session:  # the proxies the environment names for this agency, read once
+            self._session.proxies.update(get_environ_proxies(self._address))
+        self._document = wsdl_document(Path(instance.contract))
+        self._client = Client(self._document, transport=transport, settings=HARDENED_SETTINGS, wsse=wsse)
+        self._service: ServiceProxy = self._client.create_service(self.operations.binding, self._address)
         self.batch_operation = f"{self.operations.inquire}Batch"
         self.max_batch_size = self._declared_batch_size()
         self.order_kinds = frozenset(k for k in OrderKind if self.operations.operation_for(k) is not None)
@@ -291,8 +321,8 @@ class SoapAgencyClient:
         """Ask what assets ``person_id`` holds at this agency."""
         operation = self.operations.inquire
         with self._agency_call(operation, request_id):
-            answer = self._service[operation](personId=latin_digits(person_id), requestId=request_id)
-            rows = getattr(answer, self.operations.asset_element, None) or []
+            answer = self._call(operation, personId=latin_digits(person_id), requestId=request_id)
+            rows = answer.get(self.operations.asset_element) or []
             assets = tuple(self.operations.read_asset(row) for row in rows)
             responded_at = _utc(answer, "answeredAt")
         return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
@@ -311,28 +341,28 @@ class SoapAgencyClient:
             raise AgencyError(f"{len(asked)} persons exceed the contract's batch limit of {self.max_batch_size}",
                               **where)
         with self._agency_call(operation, request_id):
-            answer = self._service[operation](requestId=request_id, personId=asked)
+            answer = self._call(operation, requestId=request_id, personId=asked)
             answered_for = str(_field(answer, "requestId"))
             if answered_for != request_id:
                 raise _Unreadable(f"answers request {answered_for!r} instead")
             responded_at = _utc(answer, "answeredAt")
             try:
                 entries = match_answers(person_ids, ((str(_field(p, "personId")), p)
-                                                     for p in getattr(answer, "person", None) or []))
+                                                     for p in answer.get("person") or []))
             except BatchMismatch as exc:
                 raise _Unreadable(str(exc)) from exc
             answered = {person_id: self._batch_entry(person_id, entry, request_id, responded_at, where)
                         for person_id, entry in entries.items()}
         return {p: refused[p] if p in refused else answered[p] for p in person_ids}
 
-    def _batch_entry(self, person_id: str, entry: Any, request_id: str, responded_at: datetime,
+    def _batch_entry(self, person_id: str, entry: Record, request_id: str, responded_at: datetime,
                      where: dict[str, Any]) -> InquiryAnswer | AgencyFault | AgencyAnswerMalformed:
-        rows = getattr(entry, self.operations.asset_element, None) or []
-        error = getattr(entry, "error", None)
+        rows = entry.get(self.operations.asset_element) or []
+        error = entry.get("error")
         if error is not None:
             if rows:
                 raise _Unreadable(f"person {person_id} has both assets and an error")
-            return AgencyFault(f"refused for this person: {error.code}: {error.message}", **where)
+            return AgencyFault(f"refused for this person: {error.get('code')}: {error.get('message')}", **where)
         try:
             assets = tuple(self.operations.read_asset(row) for row in rows)
         except _Unreadable as exc:  # one person's record breaks the contract: that person alone, not the batch
@@ -401,23 +431,52 @@ class SoapAgencyClient:
                                   agency_id=self.instance.agency_id, operation=operation, request_id=order.order_id)
             asset_fields = {"cancelsOrderId": order.cancels, **asset_fields}
         with self._agency_call(operation, order.order_id):
-            answer = self._service[operation](orderId=order.order_id, caseId=order.case_id,
-                                              amountRial=order.amount_rial, **asset_fields)
+            answer = self._call(operation, orderId=order.order_id, caseId=order.case_id,
+                                amountRial=order.amount_rial, **asset_fields)
             answered_order = str(_field(answer, "orderId"))
             if answered_order != order.order_id:
                 raise _Unreadable(f"acknowledges order {answered_order!r} instead")
             try:
                 status = AckStatus(_field(answer, "status"))
             except ValueError as exc:
-                raise _Unreadable(f"status {answer.status!r} is not in the contract") from exc
+                raise _Unreadable(f"status {answer['status']!r} is not in the contract") from exc
             return Acknowledgement(
                 order_id=order.order_id, agency_id=self.instance.agency_id, case_id=order.case_id,
                 asset_ref=order.asset_ref, status=status,
                 acknowledged_amount_rial=_rial(answer, "acknowledgedAmountRial"),
                 frozen_total_rial=_rial(answer, "frozenTotalRial"),
                 acknowledged_at=_utc(answer, "acknowledgedAt"),
-                reason=answer.reason or "",
+                reason=answer.get("reason") or "",
             )
+
+    def _call(self, operation: str, **fields: object) -> Record:
+        """Send ``operation`` (zeep writes the envelope and its WS-Security header); the answer's response element.
+
+        The answer is read with lxml against the operation's response shape from the WSDL (``soap_answers``);
+        a SOAP fault raises ``SoapFault``, an HTTP error without one ``requests.HTTPError``.
+        """
+        binding = self._service._binding
+        envelope, headers = binding._create(operation, (), fields, client=self._client,
+                                            options=self._service._binding_options)
+        response = self._transport.post(self._address, etree_to_string(envelope), headers)
+        response_tag, shape = self._reply_shape(operation)
+        try:
+            return read_reply(response.content, max_bytes=self._transport.max_answer_bytes, response=shape,
+                              response_tag=response_tag)
+        except SoapFault:
+            raise
+        except Exception:
+            if response.status_code != 200:  # an HTTP error whose body is no SOAP fault: the status says it
+                raise requests.HTTPError(f"HTTP {response.status_code}", response=response) from None
+            raise
+
+    def _reply_shape(self, operation: str) -> tuple[str, Shape]:
+        key = (id(self._document), self.operations.binding, operation)
+        reply = _replies.get(key)
+        if reply is None:
+            element = self._service._binding.get(operation).output.body
+            reply = _replies[key] = (etree.QName(element.qname).text, compile_shape(element))
+        return reply
 
     @contextmanager
     def _agency_call(self, operation: str, request_id: str) -> Iterator[None]:
@@ -431,7 +490,7 @@ class SoapAgencyClient:
             raise AgencyFault(f"TLS handshake with {self.instance.endpoint} failed: {exc}", **where) from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise AgencyUnavailable(f"no answer from {self.instance.endpoint}: {exc}", **where) from exc
-        except zeep_errors.Fault as exc:
+        except (SoapFault, zeep_errors.Fault) as exc:
             code = (exc.code or "").rpartition(":")[2]  # "soap:Client.Authentication" -> "Client.Authentication"
             message = exc.message or "SOAP fault without a fault string"
             if code == AUTHENTICATION_FAULT:
@@ -439,8 +498,13 @@ class SoapAgencyClient:
             fault = AgencyFault(message, status_code=SOAP_FAULT_STATUS, **where)
             fault.transient = not code.startswith("Client")  # the caller's own fault: a retry gets the same
             raise fault from exc
-        except DocumentTooLarge as exc:
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            raise AgencyFault(f"HTTP {status}", status_code=status, **where) from exc
+        except UnsafeXml as exc:  # DocumentTooLarge included
             raise AgencyAnswerMalformed(f"answer refused: {exc}", **where) from exc
+        except etree.XMLSyntaxError as exc:  # an answer with status 200 that is not XML
+            raise AgencyAnswerMalformed(f"answer is not XML: {str(exc)[:200]}", **where) from exc
         except zeep_errors.TransportError as exc:
             if exc.status_code == 200:  # zeep reports "answered 200 with something that is not XML" this way
                 raise AgencyAnswerMalformed(f"answer is not XML: {exc.message[:200]}", **where) from exc

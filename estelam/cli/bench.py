@@ -43,6 +43,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("soap", "soap_throughput", ("--seconds", "1", "--rounds", "1")),
     Benchmark("on-demand", "on_demand_latency", ("--runs", "10", "--persons", "30")),
     Benchmark("record", "record_overhead", ("--persons", "100", "--rounds", "3")),
+    Benchmark("task-startup", "task_startup", ("--runs", "2")),
 )
 
 
@@ -101,6 +102,14 @@ def record(
 ) -> None:
     """An inquiry round with the message log and audit writes on vs off, and the record's bytes per inquiry."""
     _run("record_overhead", _argv(persons=persons, rounds=rounds, latency_ms=latency_ms))
+
+
+@bench_app.command("task-startup", epilog="Example: estelam bench task-startup --runs 5")
+def task_startup(
+    runs: Annotated[int | None, typer.Option(help="runs of each kind; the median counts (default 3)")] = None,
+) -> None:
+    """A mapped inquiry task's start-up, bare and forked from a preloaded Celery worker, next to an empty task."""
+    _run("task_startup", _argv(runs=runs))
 
 
 @bench_app.command(epilog="Example: estelam bench warehouse --persons 100000 --data-dir /tmp/scale --keep")

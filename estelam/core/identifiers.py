@@ -44,7 +44,7 @@ _IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}")
 
 def latin_digits(text: str) -> str:
     """Replace Persian and Arabic-Indic digits with Latin ones."""
-    return text.translate(_DIGITS)
+    return text if text.isascii() else text.translate(_DIGITS)  # ASCII text has none: skip the table
 
 
 def normalise_name(name: str) -> str:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from estelam.contracts.registry import FeedContract
+from estelam.contracts.registry import FeedContract, feeds
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import CHECKS, check_digit_reason
 from estelam.core.jurisdiction import current_profile
@@ -251,6 +251,19 @@ def _runner_for(contract: FeedContract) -> _FeedRunner:
     runner = _FeedRunner(contract, jurisdiction, suite, batch_definition)
     _runners[contract.feed] = runner
     return runner
+
+
+def prepare_gx(contracts: Iterable[FeedContract] | None = None) -> None:
+    """Build the process-wide GX context and the suite of each of ``contracts`` (every feed when None), and run
+    each suite once on one row, so that no validation after it pays GX's one-time costs.
+
+    A long-lived process calls it at start; an Airflow Celery worker calls it before it forks its pool
+    (``estelam.cli.worker``), so every task process starts with it done.
+    """
+    for contract in contracts if contracts is not None else feeds().values():
+        with _lock:
+            _runner_for(contract)
+        validate(contract, [dict.fromkeys(contract.column_names)], engine=Engine.GX)
 
 
 # ---------------------------------------------------------------- step 2: expect

