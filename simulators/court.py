@@ -37,6 +37,9 @@ def event_record(event: CaseEvent) -> dict[str, object]:
         "creditor_iban": event.creditor_iban,
         "decision_number": event.decision_number,
         "judge_name": event.judge_name,
+        "creditor_email": event.creditor_email,
+        "creditor_mobile": event.creditor_mobile,
+        "creditor_language": event.creditor_language,
     }
 
 

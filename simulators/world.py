@@ -180,6 +180,9 @@ class CaseEvent:
     creditor_iban: str | None = None
     decision_number: str | None = None
     judge_name: str | None = None
+    creditor_email: str | None = None
+    creditor_mobile: str | None = None
+    creditor_language: str | None = None
 
 
 class _EventDetails(TypedDict, total=False):
@@ -194,6 +197,17 @@ class _EventDetails(TypedDict, total=False):
     creditor_iban: str | None
     decision_number: str | None
     judge_name: str | None
+    creditor_email: str | None
+    creditor_mobile: str | None
+    creditor_language: str | None
+
+
+class _CreditorContact(TypedDict, total=False):
+    """The creditor's contact details a filing carries (for notices of collection and payout)."""
+
+    creditor_email: str | None
+    creditor_mobile: str | None
+    creditor_language: str | None
 
 
 class _Decision(TypedDict, total=False):
@@ -252,6 +266,17 @@ def decision_of(case_id: str, creditor: Person) -> _Decision:
     return {"creditor_iban": "IR" + iban_check_digits("IR", bban) + bban,
             "decision_number": f"{case_id[:4]}-{rng.randrange(10**7, 10**8)}",
             "judge_name": rng.choice(JUDGES)}
+
+
+def creditor_contact_of(case_id: str) -> _CreditorContact:
+    """The creditor's contact details the court registered with the filing (derived from the case alone)."""
+    rng = random.Random(zlib.crc32(f"creditor-contact:{case_id}".encode()))
+    details: _CreditorContact = {"creditor_language": "fa"}
+    if rng.random() < CONTACT_EMAIL_SHARE:
+        details["creditor_email"] = f"creditor-{case_id}@mail.example.ir"
+    if rng.random() < CONTACT_MOBILE_SHARE:
+        details["creditor_mobile"] = f"09{rng.randrange(10**9):09d}"
+    return details
 
 
 def freeze_decision_delay_h(case_id: str) -> float:
@@ -521,7 +546,7 @@ class World:
                 debtor_name=debtor.name, creditor_name=creditor.name, **extra))
 
         add(CaseEventType.FILED, 0, amount_rial=owed, automated=True, **contact_of(debtor),
-            **decision_of(case_id, creditor))
+            **decision_of(case_id, creditor), **creditor_contact_of(case_id))
         add(CaseEventType.REFERRED, rng.uniform(0.1, 4), automated=rng.random() < 0.9)
         add(CaseEventType.NOTIFIED, rng.uniform(2, 48), channel="electronic" if rng.random() < 0.94 else "paper",
             automated=True)

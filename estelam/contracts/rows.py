@@ -204,6 +204,12 @@ class CaseEventsRow(TypedDict):
     """For filed and freeze_ordered, the number of the enforcement decision (اجراییه) the step rests on."""
     judge_name: str | None
     """For filed and freeze_ordered"""
+    creditor_email: str | None
+    """For filed, the creditor's e-mail address for notices of collection and payout (empty when none)."""
+    creditor_mobile: str | None
+    """For filed, the creditor's mobile number for SMS notices (09 and nine digits; empty when none)."""
+    creditor_language: str | None
+    """For filed, the language the creditor reads notices in (Persian when empty)."""
 
 
 class LandedCaseEventsRow(CaseEventsRow):
@@ -219,8 +225,9 @@ class LandedCaseEventsRow(CaseEventsRow):
 
 class DebtorNotificationsRow(TypedDict):
     """debtor_notifications: What the debtor is told about every acknowledged freeze, release and transfer of their
-    assets: what, where, how much, why and under which case. Written by the reconciliation cycle; delivered as
-    files.
+    assets: what, where, how much, why and under which case; and what the creditor is told when collected money is
+    paid out to them (recipient creditor). Written by the reconciliation cycle; delivered by e-mail, SMS or the
+    outbox.
     """
 
     notification_id: str
@@ -228,7 +235,7 @@ class DebtorNotificationsRow(TypedDict):
     case_id: str
     """The case the order served."""
     person_id: str
-    """The debtor notified."""
+    """The debtor (notified"""
     action: str
     """What was done (payout - collected money paid to the creditor; cancel - a freeze the judge cancelled, undone)."""
     agency_id: str
@@ -249,6 +256,10 @@ class DebtorNotificationsRow(TypedDict):
     """When the agency acted."""
     confidential: bool
     """The case is confidential; the serving layer shows it to its named users only."""
+    recipient: str | None
+    """Who is told: the debtor (empty in rows written before creditors were told) or the creditor (the case's
+    creditor, by the contact the court registered).
+    """
 
 
 class LandedDebtorNotificationsRow(DebtorNotificationsRow):

@@ -24,6 +24,8 @@ from estelam.ingest.landing import read_landed
 from estelam.outputs import notify, texts
 
 FEED = "debtor_notifications"
+#: Who a notice is for: the debtor (every order that moved money) or the creditor (a payout to them).
+DEBTOR, CREDITOR = notify.DEBTOR, notify.CREDITOR
 
 @dataclass(frozen=True)
 class OrderContext:
@@ -52,7 +54,7 @@ def notification_records(acks: Iterable[Acknowledgement], contexts: Mapping[str,
         context = contexts[ack.order_id]
         if ack.acknowledged_amount_rial <= 0:
             continue  # a refusal changed nothing the debtor has
-        rows.append({
+        row: dict[str, object] = {
             "notification_id": ack.order_id,
             "case_id": ack.case_id,
             "person_id": context.person_id,
@@ -66,7 +68,12 @@ def notification_records(acks: Iterable[Acknowledgement], contexts: Mapping[str,
             "message": message(ack, context),
             "occurred_at": ack.acknowledged_at,
             "confidential": context.confidential,
-        })
+            "recipient": DEBTOR,
+        }
+        rows.append(row)
+        if context.kind is OrderKind.PAYOUT:  # the creditor is told too: the money reached their account
+            creditor = row | {"notification_id": f"{ack.order_id}.{CREDITOR}", "recipient": CREDITOR}
+            rows.append(creditor | {"message": texts.sentence(creditor)})
     return rows
 
 
@@ -116,7 +123,7 @@ def delivered(person_id: str | None = None) -> list[dict[str, object]]:
         notice = notices.get(str(d["notification_id"]))
         if d["state"] not in ("sent", "delivered") or notice is None:
             continue
-        if person_id is None or notice["person_id"] == person_id:
+        if person_id is None or (notice["person_id"] == person_id and notice.get("recipient") != CREDITOR):
             rows.append({k: v for k, v in notice.items() if not k.startswith("_") and k != "dt"}
                         | {"channel": d["channel"], "state": d["state"]})
     return rows

@@ -53,9 +53,20 @@ class Contact:
     language: str
 
 
-def purpose(case_id: object) -> str:
+#: Who a notice is for (``debtor_notifications.recipient``; empty means the debtor).
+DEBTOR, CREDITOR = "debtor", "creditor"
+
+
+def purpose(case_id: object, recipient: object = DEBTOR) -> str:
     """The declared purpose the message log keeps with a notice's e-mail or SMS."""
-    return f"notice to the debtor of case {case_id}"
+    return f"notice to the {CREDITOR if recipient == CREDITOR else DEBTOR} of case {case_id}"
+
+
+def addressee(notice: Mapping[str, object]) -> str:
+    """The key a notice's contact is found under: the debtor's id, or ``creditor:<case>`` for the case's creditor."""
+    if notice.get("recipient") == CREDITOR:
+        return f"{CREDITOR}:{notice['case_id']}"
+    return str(notice["person_id"])
 
 
 def delivery_key(notification_id: str, channel: str) -> str:
@@ -63,22 +74,23 @@ def delivery_key(notification_id: str, channel: str) -> str:
 
 
 def contacts(person_ids: Iterable[str] | None = None) -> dict[str, Contact]:
-    """Each debtor's contact as the court registered it at the latest filing that gave one."""
+    """Each debtor's contact as the court registered it at the latest filing that gave one, and each case's
+    creditor's under ``creditor:<case>`` (see :func:`addressee`)."""
     wanted = None if person_ids is None else set(person_ids)
     found: dict[str, tuple[datetime, Contact]] = {}
     for event in read_landed("case_events"):
-        person = str(event["debtor_id"])
-        if wanted is not None and person not in wanted:
-            continue
-        email, mobile = event.get("debtor_email"), event.get("debtor_mobile")
-        language = event.get("debtor_language")
-        if not (email or mobile or language):
-            continue
-        at = event["occurred_at"]
-        if person not in found or found[person][0] <= at:
-            found[person] = (at, Contact(str(email) if email else None, str(mobile) if mobile else None,
-                                         texts.language_of(language)))
-    return {person: contact for person, (_, contact) in found.items()}
+        for key, prefix in ((str(event["debtor_id"]), "debtor"), (f"{CREDITOR}:{event['case_id']}", CREDITOR)):
+            if wanted is not None and key not in wanted:
+                continue
+            email, mobile = event.get(f"{prefix}_email"), event.get(f"{prefix}_mobile")
+            language = event.get(f"{prefix}_language")
+            if not (email or mobile or language):
+                continue
+            at = event["occurred_at"]
+            if key not in found or found[key][0] <= at:
+                found[key] = (at, Contact(str(email) if email else None, str(mobile) if mobile else None,
+                                          texts.language_of(language)))
+    return {key: contact for key, (_, contact) in found.items()}
 
 
 def channels_for(contact: Contact | None, config: Settings) -> list[str]:
@@ -155,10 +167,10 @@ def deliver(notices: Sequence[Mapping[str, object]], *, partition: date, run_pre
     landed = read_landed(FEED)
     final = {str(r["idempotency_key"]) for r in landed if r["state"] in FINAL_STATES}
     queued = {str(r["idempotency_key"]) for r in landed if r["state"] == "queued"}
-    people = contacts({str(n["person_id"]) for n in notices})
+    people = contacts({addressee(n) for n in notices})
     todo: list[tuple[Mapping[str, object], str, Contact | None]] = []
     for notice in notices:
-        contact = people.get(str(notice["person_id"]))
+        contact = people.get(addressee(notice))
         for channel in channels_for(contact, config):
             if delivery_key(str(notice["notification_id"]), channel) in final:
                 report.skipped += 1
@@ -206,7 +218,8 @@ def deliver(notices: Sequence[Mapping[str, object]], *, partition: date, run_pre
                 return channels.send_email(config, [address], texts.subject(notice, language), text, key=key)
             return channels.send_sms(config, address, text, key=key)
 
-        with message_hook.exchange(recorder, purpose=purpose(notice["case_id"]), case_ids=[str(notice["case_id"])],
+        with message_hook.exchange(recorder, purpose=purpose(notice["case_id"], notice.get("recipient")),
+                                   case_ids=[str(notice["case_id"])],
                                    person_ids=[str(notice["person_id"])]):
             outcome = channels.with_retries(send, attempts=config.delivery_attempts,
                                             backoff_s=config.delivery_backoff_s, sleep=sleep)

@@ -68,6 +68,13 @@ PAYOUT_SENTENCE = {
     "ar": "صُرف {amount} ريال من حساب المحكمة لدى {agency} إلى {asset} للمحكوم له، ملف التنفيذ {case}",
     "en": "{amount} rial paid from the court's account at {agency} to the creditor's {asset}, enforcement case {case}",
 }
+#: What the creditor reads when collected money reaches them.
+CREDITOR_PAYOUT_SENTENCE = {
+    "fa": "{amount} ریال وصول‌شده در پرونده‌ی اجرایی {case} از حساب دادگستری نزد {agency} به {asset} شما پرداخت شد",
+    "ar": "صُرف لكم {amount} ريال محصّلة في ملف التنفيذ {case} من حساب المحكمة لدى {agency} إلى {asset}",
+    "en": "{amount} rial collected in enforcement case {case} were paid to your {asset} from the court's account at "
+          "{agency}",
+}
 
 
 def mask(ref: str, visible: int = VISIBLE) -> str:
@@ -104,7 +111,8 @@ def sentence(notice: Mapping[str, object], language: str = DEFAULT_LANGUAGE) -> 
     """The notice of one ``debtor_notifications`` row in ``language``: never the raw asset reference."""
     language = language_of(language)
     kind = str(notice["asset_kind"])
-    template = PAYOUT_SENTENCE if notice["action"] == "payout" else SENTENCE
+    template = (CREDITOR_PAYOUT_SENTENCE if notice.get("recipient") == "creditor"
+                else PAYOUT_SENTENCE if notice["action"] == "payout" else SENTENCE)
     return template[language].format(
         action=ACTION[language].get(str(notice["action"]), str(notice["action"])),
         amount=f"{int(str(notice['amount_rial'])):,}",

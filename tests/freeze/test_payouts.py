@@ -120,3 +120,18 @@ def test_the_payout_is_issued_after_the_transfer_it_pays_is_acknowledged() -> No
     (transfer_ack,) = [a for a in world.ledger.acknowledgements() if a["order_kind"] == "transfer"]
     # on the record (and the case's timeline) the payout follows the acknowledgement of the money it pays out
     assert orders["transfer"]["first_issued_at"] < transfer_ack["acknowledged_at"] < orders["payout"]["first_issued_at"]
+
+
+def test_a_payout_is_told_to_the_debtor_and_to_the_creditor() -> None:
+    world, judge = world_of()
+    world.cycle("c1")
+    judge.direct(Directive.COLLECT, amount_rial=1_000)
+    world.clock.advance()
+    world.cycle("c2")
+    (payout,) = [r for r in world.ledger.attempts() if r["kind"] == "payout"]
+    told = {str(n["notification_id"]): n for n in world.ledger.notice_rows if n["action"] == "payout"}
+    assert set(told) == {payout["order_id"], f"{payout['order_id']}.creditor"}
+    creditor = told[f"{payout['order_id']}.creditor"]
+    assert creditor["recipient"] == "creditor" and creditor["amount_rial"] == 1_000
+    assert "شما پرداخت شد" in str(creditor["message"]) and CREDITOR_IBAN not in str(creditor["message"])
+    assert told[payout["order_id"]]["recipient"] == "debtor"

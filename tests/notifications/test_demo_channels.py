@@ -15,7 +15,7 @@ from estelam.freeze import notifications
 from estelam.ingest.landing import read_landed
 from estelam.outputs import notify
 from simulators.demo import DemoResult
-from simulators.world import Person, contact_of
+from simulators.world import Person, contact_of, creditor_contact_of
 from tests.settings_support import override
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,12 @@ def test_every_notification_of_the_demo_cycle_reaches_its_channels_once(demo_cyc
     texts = Counter(s["key"] for s in demo_cycle.texts)
     expected_mail, expected_sms, expected_outbox = set(), set(), set()
     for notification_id, notice in notices.items():
-        contact = contact_of(Person(str(notice["person_id"]), PersonKind.NATURAL, ""))  # the court's registration
+        if notice.get("recipient") == "creditor":  # a payout told to the creditor, by the creditor's contact
+            creditor = creditor_contact_of(str(notice["case_id"]))
+            contact = {"debtor_email": creditor.get("creditor_email"), "debtor_mobile": creditor.get("creditor_mobile"),
+                       "debtor_language": creditor.get("creditor_language")}
+        else:
+            contact = dict(contact_of(Person(str(notice["person_id"]), PersonKind.NATURAL, "")))  # the registration
         language = contact.get("debtor_language") or "fa"
         name = registry.instance(str(notice["agency_id"])).display_name(str(language))
         masked = f"****{str(notice['asset_ref'])[-4:]}"
@@ -53,3 +58,13 @@ def test_every_notification_of_the_demo_cycle_reaches_its_channels_once(demo_cyc
     final = {str(r["idempotency_key"]): r["state"] for r in read_landed(notify.FEED) if r["state"] != "queued"}
     assert {k for k, s in final.items() if s == "delivered"} == expected_mail | expected_sms
     assert {k for k, s in final.items() if s == "sent"} == expected_outbox
+    # every payout of the cycle was told to its creditor too, in the creditor's words
+    payouts = {n for n, notice in notices.items()
+               if notice["action"] == "payout" and notice.get("recipient") != "creditor"}
+    assert payouts, "the cycle paid no creditor: the test would prove nothing"
+    assert {f"{n}.creditor" for n in payouts} == {n for n, notice in notices.items()
+                                                  if notice.get("recipient") == "creditor"}
+    told = [m.get_content() for m in demo_cycle.mails
+            if str(m["X-Idempotency-Key"]).strip().endswith(".creditor.email")]
+    told += [s["text"] for s in demo_cycle.texts if s["key"].endswith(".creditor.sms")]
+    assert told and all("شما پرداخت شد" in text for text in told), told
