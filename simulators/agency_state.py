@@ -128,11 +128,6 @@ class AgencyState:
         with self._lock:
             return {k: v for k, v in self._paid_out.items() if v > 0}
 
-    def applied(self, order_id: str) -> FreezeOrder | None:
-        """The order applied under ``order_id``, as it arrived (kind, amount, restriction), if any."""
-        with self._lock:
-            return self._applied_orders.get(order_id)
-
     def applied_orders(self) -> int:
         with self._lock:
             return len(self._applied)
