@@ -34,9 +34,19 @@ def _rtl() -> None:
         )
 
 
+def _named(frame: pd.DataFrame) -> pd.DataFrame:
+    """Agencies by their name and agency kinds by theirs, in the reader's language (the CSV keeps the codes)."""
+    shown = frame.copy()
+    if "agency_id" in shown.columns:
+        shown["agency_id"] = [alert_data.agency_name(a, lang()) for a in shown["agency_id"]]
+    if "agency_kind" in shown.columns:
+        shown["agency_kind"] = [t(f"agency_kind_{k}", lang()) for k in shown["agency_kind"]]
+    return shown
+
+
 def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
-    """Column names in the reader's language."""
-    return frame.rename(columns={c: t(c, lang()) for c in frame.columns})
+    """Column names, agencies and agency kinds in the reader's language."""
+    return _named(frame).rename(columns={c: t(c, lang()) for c in frame.columns})
 
 
 def _download(frame: pd.DataFrame, name: str) -> None:
@@ -54,7 +64,7 @@ def _section(title_key: str, frame: pd.DataFrame, name: str, mart: str, filters:
         return
     if chart is not None:
         chart(frame)
-    st.dataframe(readable(frame, lang()), hide_index=True, width="stretch")
+    st.dataframe(readable(_named(frame), lang()), hide_index=True, width="stretch")
     _download(frame, name)
 
 
@@ -69,9 +79,14 @@ def sidebar() -> kpi_data.Filters:
             picked = st.date_input(t("date_range", lang()), value=bounds, key="dates")
             if isinstance(picked, tuple) and len(picked) == 2:
                 start, end = picked
-        kinds = st.multiselect(t("agency_kind", lang()), kpi_data.choices("agency_kind"), key="kinds")
-        agencies = st.multiselect(t("agency", lang()), kpi_data.choices("agency_id"), key="agencies")
-        courts = st.multiselect(t("court", lang()), kpi_data.choices("court_code"), key="courts")
+        kinds = st.multiselect(t("agency_kind", lang()), kpi_data.choices("agency_kind"), key="kinds",
+                               format_func=lambda kind: t(f"agency_kind_{kind}", lang()),
+                               placeholder=t("choose", lang()))
+        agencies = st.multiselect(t("agency", lang()), kpi_data.choices("agency_id"), key="agencies",
+                                  format_func=lambda agency: alert_data.agency_name(agency, lang()),
+                                  placeholder=t("choose", lang()))
+        courts = st.multiselect(t("court", lang()), kpi_data.choices("court_code"), key="courts",
+                                placeholder=t("choose", lang()))
         st.caption(t("suppressed_note", lang(), k=kpi_data.suppress_below()))
         published = kpi_data.published_at()
         if published:
