@@ -334,22 +334,12 @@ class ResilientClient:
         ``order_kinds``) the call ends at once with ``OperationNotInContract``: nothing is sent and neither
         the breaker nor the rate limit is touched.
         """
-        if OrderKind.TRANSFER not in self.inner.order_kinds:
-            self.last_attempts = 0
-            raise OperationNotInContract("this agency's contract has no transfer operation",
-                                         agency_id=self.instance.agency_id, operation="transfer",
-                                         request_id=order.order_id)
-        return self._call("transfer", order.order_id, lambda: self.inner.transfer(order))
+        return self._call_if_in_contract(OrderKind.TRANSFER, order, lambda: self.inner.transfer(order))
 
     def pay_out(self, order: FreezeOrder) -> Acknowledgement:
         """Send a payout order (collected money to the creditor); as for transfers, a contract without the
         operation ends at once with ``OperationNotInContract``, touching neither breaker nor rate limit."""
-        if OrderKind.PAYOUT not in self.inner.order_kinds:
-            self.last_attempts = 0
-            raise OperationNotInContract("this agency's contract has no payout operation",
-                                         agency_id=self.instance.agency_id, operation="payout",
-                                         request_id=order.order_id)
-        return self._call("payout", order.order_id, lambda: self.inner.pay_out(order))
+        return self._call_if_in_contract(OrderKind.PAYOUT, order, lambda: self.inner.pay_out(order))
 
     def cancel(self, order: FreezeOrder) -> Acknowledgement:
         """Send a cancel order; a retry is safe because the agency applies an order id once."""
@@ -358,6 +348,17 @@ class ResilientClient:
     def close(self) -> None:
         """Close the wrapped client."""
         self.inner.close()
+
+    def _call_if_in_contract(self, kind: OrderKind, order: FreezeOrder,
+                             send: Callable[[], Acknowledgement]) -> Acknowledgement:
+        """``_call`` for an order kind the wrapped contract may lack: without it, ``OperationNotInContract`` at
+        once (nothing sent, no attempt counted, breaker and rate limit untouched)."""
+        if kind not in self.inner.order_kinds:
+            self.last_attempts = 0
+            raise OperationNotInContract(f"this agency's contract has no {kind} operation",
+                                         agency_id=self.instance.agency_id, operation=str(kind),
+                                         request_id=order.order_id)
+        return self._call(str(kind), order.order_id, send)
 
     def _call(self, operation: str, request_id: str, send: Callable[[], _T]) -> _T:
         clock = self._clock

@@ -22,6 +22,34 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, pattern: str | None) -> int
     return int(row[0] or 0) if row else 0
 
 
+def _by_key(con: duckdb.DuckDBPyConnection, sql: str, pattern: str | None) -> dict[str, int]:
+    """``sql`` (``key, value`` rows over ``$files``) as a dict; empty when nothing is landed."""
+    if pattern is None:
+        return {}
+    rows = con.execute(sql.replace("$files", "read_parquet(?, union_by_name = true)"), [pattern]).fetchall()
+    return {str(key): int(value or 0) for key, value in rows}
+
+
+def _orders_and_money(con: duckdb.DuckDBPyConnection, landing: Path) -> dict[str, int]:
+    """Orders sent by kind, acknowledgements, and the money collected and paid out: one scan of each log."""
+    sent = _by_key(con, "select kind, count(*) from $files group by kind", _scan(landing / "freeze_orders"))
+    acks = _by_key(con, "select coalesce(order_kind, ''), count(*) from $files group by 1",
+                   _scan(landing / "freeze_acknowledgements"))
+    moved = _by_key(con, "select order_kind, sum(acknowledged_amount_rial) from $files "
+                         "where order_kind in ('transfer', 'payout') group by order_kind",
+                    _scan(landing / "freeze_acknowledgements"))
+    return {
+        "freeze orders sent": sent.get("freeze", 0),
+        "release orders sent": sent.get("release", 0),
+        "transfer orders sent (collection)": sent.get("transfer", 0),
+        "payout orders sent (to creditors)": sent.get("payout", 0),
+        "cancel orders sent": sent.get("cancel", 0),
+        "orders acknowledged": sum(acks.values()),
+        "rials collected to the court": moved.get("transfer", 0),
+        "rials paid out to creditors": moved.get("payout", 0),
+    }
+
+
 def landing_counts() -> dict[str, int]:
     """Counts straight from the landing zone and quarantine (the floor: no warehouse involved)."""
     landing, quarantine = settings.landing_dir(), settings.quarantine_dir()
@@ -40,24 +68,7 @@ def landing_counts() -> dict[str, int]:
             "rows in quarantine": sum(
                 _count(con, "select count(*) from $files", _scan(feed)) for feed in quarantine.glob("*")
             ) if quarantine.exists() else 0,
-            "freeze orders sent": _count(con, "select count(*) from $files where kind = 'freeze'",
-                                         _scan(landing / "freeze_orders")),
-            "release orders sent": _count(con, "select count(*) from $files where kind = 'release'",
-                                          _scan(landing / "freeze_orders")),
-            "transfer orders sent (collection)": _count(con, "select count(*) from $files where kind = 'transfer'",
-                                                        _scan(landing / "freeze_orders")),
-            "payout orders sent (to creditors)": _count(con, "select count(*) from $files where kind = 'payout'",
-                                                        _scan(landing / "freeze_orders")),
-            "cancel orders sent": _count(con, "select count(*) from $files where kind = 'cancel'",
-                                         _scan(landing / "freeze_orders")),
-            "orders acknowledged": _count(con, "select count(*) from $files",
-                                          _scan(landing / "freeze_acknowledgements")),
-            "rials collected to the court": _count(
-                con, "select coalesce(sum(acknowledged_amount_rial), 0) from $files where order_kind = 'transfer'",
-                _scan(landing / "freeze_acknowledgements")),
-            "rials paid out to creditors": _count(
-                con, "select coalesce(sum(acknowledged_amount_rial), 0) from $files where order_kind = 'payout'",
-                _scan(landing / "freeze_acknowledgements")),
+            **_orders_and_money(con, landing),
         }
 
 

@@ -82,14 +82,18 @@ def test_a_payout_to_a_malformed_iban_is_refused_by_the_contract_or_the_bank(age
     assert "check digits" in ack.reason and bank.state.paid_out(case_id) == {}
 
 
+def _freezable(world: World, agency_id: str) -> str:
+    """An asset at the agency that can take a 1,000-rial freeze (not a protected account)."""
+    return next(asset_ref(a) for a in world.assets_at(agency_id) if asset_value(a) > 1_000
+                and getattr(a, "account_kind", "ordinary") == "ordinary")
+
+
 @pytest.mark.parametrize("kind", list(AgencyKind), ids=str)
 def test_every_agency_kind_undoes_a_cancelled_freeze(agencies: dict[AgencyKind, Agency], world: World,
                                                      case_id: str, kind: AgencyKind) -> None:
     agency = agencies[kind]
     agency_id = agency.client.instance.agency_id
-    asset = next(a for a in world.assets_at(agency_id) if asset_value(a) > 1_000
-                 and getattr(a, "account_kind", "ordinary") == "ordinary")
-    ref = asset_ref(asset)
+    ref = _freezable(world, agency_id)
     freeze = _order(OrderKind.FREEZE, case_id, agency_id, ref, 1_000, "f1")
     assert agency.client.freeze(freeze).frozen_total_rial == 1_000
     cancel = agency.client.cancel(_order(OrderKind.CANCEL, case_id, agency_id, ref, 1_000, "x1", freeze.order_id))
@@ -102,9 +106,7 @@ def test_an_order_arriving_after_its_cancel_is_refused(agencies: dict[AgencyKind
                                                        case_id: str, kind: AgencyKind) -> None:
     agency = agencies[kind]
     agency_id = agency.client.instance.agency_id
-    asset = next(a for a in world.assets_at(agency_id) if asset_value(a) > 1_000
-                 and getattr(a, "account_kind", "ordinary") == "ordinary")
-    ref = asset_ref(asset)
+    ref = _freezable(world, agency_id)
     late = _order(OrderKind.FREEZE, case_id, agency_id, ref, 1_000, "late")
     first = agency.client.cancel(_order(OrderKind.CANCEL, case_id, agency_id, ref, 1_000, "x2", late.order_id))
     assert (first.status, first.acknowledged_amount_rial) == (AckStatus.DONE, 0)

@@ -5,11 +5,6 @@ cases, and each channel's delivery state, in Persian (right to left) and English
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -17,12 +12,13 @@ import pytest
 
 from connectors.resilience import BreakerState
 from dashboards import alert_data
-from estelam.core import settings
 from estelam.core.calendars import solar_hijri
 from estelam.core.settings import Settings
 from estelam.outputs import alerts
-from tests.dashboards.test_dashboard import STARTUP_TIMEOUT_S, _artifacts, _free_port, _settle, browser  # noqa: F401
+from tests.dashboards.test_dashboard import _artifacts, _settle, browser  # noqa: F401
 from tests.notifications.conftest import LOOPBACK, Mailbox, Webhook, free_port, operators, smtp_server, webhook  # noqa: F401
+from tests.server_support import free_port as free_server_port
+from tests.server_support import serving, streamlit_command
 from tests.settings_support import override
 
 pytestmark = pytest.mark.e2e
@@ -68,30 +64,11 @@ def test_the_snapshot_lists_each_alert_once_with_its_deliveries(
 @pytest.fixture
 def dashboard_on(operators: Settings) -> Iterator[str]:  # noqa: F811
     """The dashboard on loopback over this test's data directory; stopped at the end."""
-    port = _free_port()
-    env = os.environ | {"ESTELAM_DATA_DIR": str(operators.data_dir), "PYTHONPATH": str(settings.PROJECT_ROOT)}
-    log_path = _artifacts() / "streamlit-alerts.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboards/app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                        if answer.read() == b"ok":
-                            break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"dashboard did not start: {log_path.read_text()[-2000:]}") from None
-                    time.sleep(0.5)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    port = free_server_port()
+    url = f"http://127.0.0.1:{port}"
+    with serving(streamlit_command(port), data_dir=operators.data_dir, log_path=_artifacts() / "streamlit-alerts.log",
+                 health_url=f"{url}/_stcore/health", healthy=lambda body: body == b"ok", what="dashboard"):
+        yield url
 
 
 def test_the_alerts_page_shows_alerts_in_persian_and_english(

@@ -11,11 +11,6 @@ import csv
 import io
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +18,7 @@ import pytest
 
 from dashboards import kpi_data
 from estelam.core import settings
+from tests.server_support import free_port, serving, streamlit_command
 from tests.settings_support import override
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +26,6 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = {"overview": "", "inquiries": "inquiries", "compliance": "compliance", "freezes": "freezes", "flow": "flow",
          "alerts-demo": "alerts"}  # alerts.png is the Alerts page test's own
-STARTUP_TIMEOUT_S = 60
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
@@ -41,42 +36,14 @@ def _artifacts() -> Path:
     return folder
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def dashboard(demo_cycle) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The dashboard on loopback over the demo cycle's published KPIs; stopped at the end."""
-    port = _free_port()
-    env = os.environ | {"ESTELAM_DATA_DIR": str(demo_cycle.data_dir), "PYTHONPATH": str(settings.PROJECT_ROOT)}
-    log_path = _artifacts() / "streamlit.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboards/app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-                    raise RuntimeError(f"dashboard did not start: {output}") from None
-                time.sleep(0.5)
+    with serving(streamlit_command(port), data_dir=demo_cycle.data_dir, log_path=_artifacts() / "streamlit.log",
+                 health_url=f"{url}/_stcore/health", healthy=lambda body: body == b"ok", what="dashboard"):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="module")

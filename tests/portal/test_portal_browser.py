@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +21,7 @@ from estelam.core.calendars import persian_digits
 from estelam.ingest.landing import read_landed
 from tests.api.api_harness import copy_demo, demo_facts
 from tests.portal.portal_harness import MISSING_CASE, TOKENS, PortalFacts, portal_facts
+from tests.server_support import free_port, serving
 from tests.settings_support import override
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +29,6 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-STARTUP_TIMEOUT_S = 60
 #: A page (a directive landed and the case page read again) may take a while on a shared two-core machine.
 PAGE_TIMEOUT_MS = 90_000
 
@@ -41,12 +37,6 @@ def _artifacts() -> Path:
     folder = Path(os.environ.get("ESTELAM_TEST_ARTIFACTS", settings.PROJECT_ROOT / ".test-artifacts")) / "portal"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -60,31 +50,14 @@ def facts(demo_cycle: Any, tmp_path_factory: pytest.TempPathFactory) -> PortalFa
 @pytest.fixture(scope="module")
 def portal(facts: PortalFacts) -> Iterator[str]:
     """The API app (with the portal) under uvicorn on loopback over the copied demo; stopped at the end."""
-    port = _free_port()
+    port = free_port()
     tokens = facts.write_tokens(facts.data_dir / "portal-tokens.json")
-    env = os.environ | {"ESTELAM_DATA_DIR": str(facts.data_dir), "ESTELAM_API_TOKENS": str(tokens),
-                        "PYTHONPATH": str(settings.PROJECT_ROOT)}
-    log_path = _artifacts() / "uvicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "estelam.api:create_app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/health", timeout=2):
-                        break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"the portal did not start: {log_path.read_text()[-2000:]}") from None
-                    time.sleep(0.3)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    url = f"http://127.0.0.1:{port}"
+    with serving([sys.executable, "-m", "uvicorn", "--factory", "estelam.api:create_app", "--host", "127.0.0.1",
+                  "--port", str(port), "--log-level", "warning"], data_dir=facts.data_dir,
+                 env={"ESTELAM_API_TOKENS": str(tokens)}, log_path=_artifacts() / "uvicorn.log",
+                 health_url=f"{url}/health", what="the portal", poll_s=0.3):
+        yield url
 
 
 @pytest.fixture(scope="module")
