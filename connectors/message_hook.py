@@ -20,9 +20,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
+
+from estelam.core import clock
 
 
 class Direction(StrEnum):
@@ -121,7 +123,7 @@ def record(request: bytes, answer: bytes | None, *, sent_at: datetime, http_stat
     messages = [WireMessage(message_id, site.agency_id, name, Direction.OUTBOUND, site.request_id, sent_at, request)]
     if answer is not None or error is not None:
         messages.append(WireMessage(message_id, site.agency_id, name, Direction.INBOUND, site.request_id,
-                                    datetime.now(UTC), answer or b"", http_status, error))
+                                    clock.now(), answer or b"", http_status, error))
     current.message_ids.append(message_id)
     current.recorder.record_exchange(messages, current)
     return message_id

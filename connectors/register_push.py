@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import yaml
 
 from connectors import message_hook
 from connectors.wire import REQUEST_ID_HEADER
+from estelam.core import clock
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyCallSite, AgencyFault, AgencyUnavailable, ContractError
 
 OPERATION_ID = "pushNotices"
@@ -86,7 +87,7 @@ class RegisterPushClient:
         payload = json.dumps({"notices": list(notices)}, ensure_ascii=False, separators=(",", ":"),
                              default=str).encode()
         sent = f"POST {self.operation.path}\n".encode() + payload
-        sent_at = datetime.now(UTC)
+        sent_at = clock.now()
         with message_hook.call_site(self.agency_id, OPERATION_ID, request_id):
             try:
                 response = self._http.post(self._url, content=payload,

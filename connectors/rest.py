@@ -25,7 +25,7 @@ import ssl
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -55,6 +55,7 @@ from connectors.json_answers import (
 )
 from connectors.wire import REQUEST_ID_HEADER
 from connectors.xml_safety import MAX_DOCUMENT_BYTES
+from estelam.core import clock
 from estelam.core.domain import (
     Acknowledgement,
     AckStatus,
@@ -394,7 +395,7 @@ class RestAgencyClient:
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() if body is not None else b""
         if body is not None:
             headers["Content-Type"] = "application/json"
-        sent_at = datetime.now(UTC)
+        sent_at = clock.now()
         with message_hook.call_site(self.instance.agency_id, name, request_id):
             try:
                 with self._http.stream(operation.method, self.instance.endpoint + path, headers=headers,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 
 from connectors import message_hook
+from estelam.core import clock
 from estelam.core.exceptions import DeliveryError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -85,7 +85,7 @@ class SmsGatewayClient:
               headers: dict[str, str]) -> SmsStatus:
         """One HTTP call, its bytes handed to the message log (the request line and body, the answer as read)."""
         sent = f"{method} {path}\n".encode() + (payload or b"")
-        sent_at = datetime.now(UTC)
+        sent_at = clock.now()
         with message_hook.call_site(AGENCY_ID, operation, request_id):
             try:
                 response = self._http.request(method, path, content=payload, headers=headers)

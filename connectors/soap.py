@@ -50,6 +50,7 @@ from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, res
 from connectors.soap_answers import NotSoap, Record, Shape, SoapFault, Unexpected, compile_shape, read_reply
 from connectors.wire import AUTHENTICATION_FAULT, AUTHENTICATION_STATUS, SOAP_FAULT_STATUS
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge, UnsafeXml
+from estelam.core import clock
 from estelam.core.domain import (
     AccountKind,
     Acknowledgement,
@@ -227,7 +228,7 @@ class _BoundedTransport(Transport):
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         if not message_hook.recording():
             return self._post(address, message, headers)
-        sent_at = datetime.now(UTC)
+        sent_at = clock.now()
         try:
             response = self._post(address, message, headers)
         except Exception as exc:  # the request left (or tried to): it is on the record with why no answer came

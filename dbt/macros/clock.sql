@@ -1,10 +1,12 @@
 {#- "Now" for every rule that depends on time (registry retention, staleness, deadlines, idle freezes):
-    the var as_of when set (unit tests, replays), else the build's clock. One place, so a replay is consistent. -#}
+    the var as_of when set (unit tests), else the hub's clock (estelam.core.clock, registered on dbt's connection
+    as hub_now() by estelam.warehouse.duckdb_functions; a replay or the demo's simulated days move it without
+    changing a var, so dbt's partial parse holds). One place, so a build is consistent. -#}
 {% macro as_of() -%}
     {%- if var('as_of', none) -%}
         cast('{{ var("as_of") }}' as timestamp with time zone)
     {%- else -%}
-        cast(current_timestamp as timestamp with time zone)
+        cast(hub_now() as timestamp with time zone)
     {%- endif -%}
 {%- endmacro %}
 

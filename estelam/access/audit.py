@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from estelam.access.chain import (
     verify,
 )
 from estelam.access.checkpoints import Checkpoint
-from estelam.core import settings
+from estelam.core import clock, settings
 
 LOG_NAME = "audit"
 LOG_FILE = Path("audit") / "audit.jsonl"
@@ -134,7 +134,7 @@ class AuditRecord:
     at: datetime | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {"at": (self.at or datetime.now(UTC)).isoformat(), "actor": self.actor, "role": str(self.role),
+        return {"at": (self.at or clock.now()).isoformat(), "actor": self.actor, "role": str(self.role),
                 "action": str(self.action), "purpose": self.purpose, "outcome": str(self.outcome),
                 "person_id": self.person_id, "case_id": self.case_id, "detail": self.detail}
 

@@ -40,13 +40,13 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from estelam.access.checkpoints import Checkpoint, Signer, signature_holds
+from estelam.core import clock
 from estelam.core.exceptions import RecordError
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class FileChainStore:
                 handle.flush()
                 os.fsync(handle.fileno())
                 checkpoint = signer.sign(self.log, entries[-1]["seq"], entries[-1]["hash"],
-                                         datetime.now(UTC).isoformat())
+                                         clock.now().isoformat())
                 # Not fsynced: the entries are. Every append signs the whole head again, so a checkpoint lost to a
                 # crash is superseded by the next write's; until then verify names the tail as unsigned.
                 with open(self.checkpoint_path, "ab") as checkpoints:
@@ -296,7 +296,7 @@ class PostgresChainStore:
             entries = chained(payloads, after_seq=last_seq, after_hash=last_hash)
             cursor.executemany("insert into record_entries (log, seq, entry) values (%s, %s, %s)",
                                [(self.log, e["seq"], canonical(e).decode()) for e in entries])
-            checkpoint = signer.sign(self.log, entries[-1]["seq"], entries[-1]["hash"], datetime.now(UTC).isoformat())
+            checkpoint = signer.sign(self.log, entries[-1]["seq"], entries[-1]["hash"], clock.now().isoformat())
             cursor.execute("insert into record_checkpoints (log, entries, checkpoint) values (%s, %s, %s)",
                            (self.log, checkpoint.entries, canonical(checkpoint.as_dict()).decode()))
         return entries

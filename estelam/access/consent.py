@@ -21,11 +21,11 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.exceptions import ConsentRefused
 
 DEFAULT_TTL = timedelta(minutes=10)
@@ -143,7 +143,7 @@ class ConsentStore:
         """A fresh single-use code letting ``requester`` look ``person_id`` up for ``purpose``."""
         if not timedelta(0) < ttl <= MAX_TTL:
             raise ValueError(f"a consent lives more than 0 and at most {MAX_TTL}, not {ttl}")
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         consent = Consent(code=secrets.token_urlsafe(CODE_BYTES), person_id=person_id, requester=requester,
                           purpose=purpose, issued_at=now, expires_at=now + ttl)
         with self._connect() as con:
@@ -155,7 +155,7 @@ class ConsentStore:
     def spend(self, code: str, *, person_id: str, requester: str, purpose: str,
               now: datetime | None = None) -> SpentConsent:
         """Use ``code`` once for this lookup, or raise :class:`ConsentRefused` saying why not."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         digest = _digest(code)
         with self._connect() as con:
             spent = con.execute(

@@ -23,7 +23,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from estelam.access import checkpoints
 from estelam.access.chain import ChainStore, FileChainStore, PostgresChainStore, Verification, verify
 from estelam.access.checkpoints import Checkpoint
 from estelam.contracts.registry import load_agency_registry
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.domain import MessageLogMode
 from estelam.core.exceptions import RecordError
 
@@ -114,7 +114,7 @@ class MessageLog:
                        answer: bytes | None, http_status: int, purpose: str, case_ids: Sequence[str] = (),
                        person_ids: Sequence[str] = (), message_id: str) -> None:
         """Keep a message an agency sent the hub (an acknowledgement pushed over SOAP or REST) and the hub's reply."""
-        now = datetime.now(UTC)
+        now = clock.now()
         exchange = Exchange(self, purpose, tuple(case_ids), tuple(person_ids))
         messages = [WireMessage(message_id, agency_id, operation, Direction.INBOUND, request_id, now, body)]
         if answer is not None:
@@ -176,7 +176,7 @@ class MessageLog:
         path = self.root / str(relative)
         if not path.is_file():
             retain_until = fields.get("retain_until")
-            if retain_until and datetime.fromisoformat(str(retain_until)) <= datetime.now(UTC):
+            if retain_until and datetime.fromisoformat(str(retain_until)) <= clock.now():
                 return None  # purged after its retention period, as it should be
             return f"stored body {relative} is missing"
         try:
@@ -198,7 +198,7 @@ class MessageLog:
 
     def purge_expired(self, *, now: datetime | None = None) -> int:
         """Delete the bodies past their retention; the entries and hashes stay. Returns how many were deleted."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         purged = 0
         for message in self.messages():
             if message.body and datetime.fromisoformat(message.retain_until) <= now:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
@@ -21,6 +21,7 @@ import duckdb
 
 from estelam.access.audit import AuditAction, AuditLog, Outcome
 from estelam.contracts.rows import CaseDirectivesRow
+from estelam.core import clock
 from estelam.core.domain import RestrictionType
 from estelam.core.exceptions import DirectiveRejected
 from estelam.core.keys import stable_id
@@ -261,7 +262,7 @@ def submit_directive(case_id: str, kind: Directive, *, issued_by: str, amount_ri
     directive submitted twice (same case, kind, fields and instant) lands once (its id is stable).
     """
     kind = Directive(kind)
-    issued_at = issued_at or datetime.now(UTC)
+    issued_at = issued_at or clock.now()
     audit = audit or AuditLog()
     case = case_on_record(case_id)
     detail: dict[str, object] = {"directive": str(kind), "source": source, "amount_rial": amount_rial,
@@ -298,7 +299,7 @@ def submit_directive(case_id: str, kind: Directive, *, issued_by: str, amount_ri
 def mark_directive(case_id: str, directive: Directive, *, issued_by: str, authorised_users: Sequence[str] = (),
                    issued_at: datetime | None = None) -> None:
     """Land a directive row as given, unchecked and unaudited (fixtures; producers use :func:`submit_directive`)."""
-    issued_at = issued_at or datetime.now(UTC)
+    issued_at = issued_at or clock.now()
     row: CaseDirectivesRow = {
         "directive_id": stable_id(case_id, directive, issued_at.isoformat()), "case_id": case_id,
         "directive": str(directive), "authorised_users": ",".join(authorised_users) or None,

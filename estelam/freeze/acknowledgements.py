@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.domain import AckStatus
 from estelam.core.exceptions import RequestRejected
 from estelam.core.log import event_fields
@@ -100,7 +100,7 @@ class AcknowledgementClaims:
 
         ``landed``: orders already in the landed feed (claimed by no one, e.g. landed before claims existed).
         """
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         taken = sorted(set(order_ids) & landed)
         if taken:
             raise already_acknowledged(taken)
@@ -139,7 +139,7 @@ class AcknowledgementClaims:
         """Which of ``agency_id``'s ``order_ids`` another call holds now (a quick look; only :meth:`claim` decides)."""
         if not self.path.is_file():
             return []
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         found: list[str] = []
         with self._connect() as con:
             for chunk in _chunks(list(order_ids), 500):
@@ -155,7 +155,7 @@ class AcknowledgementClaims:
         """Claim whichever of ``order_ids`` no one holds, under the caller's own batch (for a producer landing
         many orders at once, such as the reconciliation worker): the returned claim names the orders won; land
         only their acknowledgements, then :meth:`mark_landed`."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         won: list[str] = []
         with self._connect() as con:
             con.execute("begin immediate")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from connectors import AgencyClient
@@ -36,7 +36,7 @@ from estelam.contracts.rows import (
     LandedFreezeAcknowledgementsRow,
     LandedFreezeOrdersRow,
 )
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.domain import Acknowledgement, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError
 from estelam.core.log import event_fields
@@ -328,7 +328,7 @@ def run_cycle(cycle_id: str, *, today: date | None = None) -> CycleSummary:
     """One reconciliation cycle against the registry's agencies, logs in the landing zone."""
     from estelam.orchestration.agency_hooks import hook_for
 
-    now = datetime.now(UTC)
+    now = clock.now()
     registry = load_agency_registry()
     view = load_view()
     clients = _ClientsOnDemand(lambda agency_id: hook_for(registry.instance(agency_id)).get_client(
@@ -337,7 +337,7 @@ def run_cycle(cycle_id: str, *, today: date | None = None) -> CycleSummary:
     try:
         summary = reconcile(cycle_id, view, ledger, clients, now=now, partition=today,
                             deadlines_s={i.agency_id: i.reply_deadline_s for i in registry.instances},
-                            clock=lambda: datetime.now(UTC))
+                            clock=clock.now)
     finally:
         clients.close()
     excess = checks.frozen_beyond_debt(view, ledger_state(ledger.attempts(), ledger.acknowledgements()))

@@ -22,7 +22,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, overload
 
@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from estelam.contracts import registry as contracts
 from estelam.contracts import rows
 from estelam.contracts.registry import FeedContract
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.exceptions import LandingError
 from estelam.core.log import event_fields
 from estelam.ingest.validation import REASONS_COLUMN, Engine, ValidationOutcome, validate
@@ -158,7 +158,7 @@ def land(contract: FeedContract, outcome: ValidationOutcome, *, batch_id: str, p
         raise LandingError(f"feed {contract.feed!r}: valid rows do not have the contract's schema")
     landing_path = batch_path(settings.landing_dir(), contract.feed, partition, batch_id)
     quarantine_path = batch_path(settings.quarantine_dir(), contract.feed, partition, batch_id)
-    landed_at = datetime.now(UTC)
+    landed_at = clock.now()
 
     if outcome.valid_rows:
         _write_atomically(_with_lineage(outcome.valid, batch_id, landed_at), landing_path)

@@ -23,7 +23,7 @@ from time import perf_counter
 from connectors import AgencyClient, client_for
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record
 from estelam.contracts.registry import load_agency_registry
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.domain import AgencyInstance, InquiryStatus
 from estelam.core.keys import safe_batch_id
 from estelam.ingest.validation import Engine
@@ -128,7 +128,7 @@ def inquire_person(person_id: str, *, case_id: str | None = None, agencies: Sequ
     registry = load_agency_registry()
     instances = ([registry.instance(a) for a in dict.fromkeys(agencies)] if agencies is not None
                  else list(registry.instances))
-    requested_at = datetime.now(UTC)
+    requested_at = clock.now()
     round_id = on_demand_round_id(person_id, requested_at)
     target = InquiryTarget(person_id, case_id)
     actor, role = requested_by or (SYSTEM_ACTOR, SYSTEM_ROLE)

@@ -21,7 +21,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from time import perf_counter
 
 from connectors import AgencyClient, client_for
@@ -30,7 +30,7 @@ from connectors.shared_state import shared_state
 from estelam.access.audit import AuditAction, AuditRecord
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record, enforcement_purpose
 from estelam.contracts.registry import load_agency_registry
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.domain import (
     AgencyInstance,
     BankAccount,
@@ -113,7 +113,7 @@ def targets_for(agency_id: str, *, stale_after: timedelta = DEFAULT_STALE_AFTER,
     """
     from estelam.warehouse.dbt_build import connect_read_only
 
-    cutoff = (now or datetime.now(UTC)) - stale_after
+    cutoff = (now or clock.now()) - stale_after
     with connect_read_only() as con:
         rows = con.execute(
             """
@@ -163,7 +163,7 @@ def _ask(client: AgencyClient, person_ids: Sequence[str], request_id: str, log: 
          cases: Mapping[str, list[str | None]]) -> list[tuple[str, InquiryAnswer]]:
     """One batch call; every person's log entry gets its outcome and the message id, and every person asked gets
     an audit entry with its purpose. The answers that came back, by person asked."""
-    requested_at = datetime.now(UTC)
+    requested_at = clock.now()
     started = perf_counter()
     answers: BatchAnswers = {}
     batch_cases = [c for p in person_ids for c in cases[p]]
@@ -284,7 +284,7 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
     ``asking`` to the hub asking for its cases, recorded in the deployment's audit and message logs.
     """
     answer_feed = load_agency_registry().kinds[instance.kind].answer_feed
-    partition = today or datetime.now(UTC).date()
+    partition = today or clock.today()
     own_client = client is None
     agency: AgencyClient = client if client is not None else client_for(
         instance, shared=settings.current().resilience_store)

@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from connectors import message_hook
 from connectors.resilience import BreakerState
 from estelam.access.message_log import MessageLog
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.exceptions import DeliveryError, RecordError
 from estelam.ingest.landing import landed_glob, read_landed, validate_and_land
 from estelam.outputs import channels
@@ -65,7 +65,7 @@ class Alert:
     detail: str
     case_id: str | None = None
     agency_id: str | None = None
-    raised_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    raised_at: datetime = field(default_factory=lambda: clock.now())
 
     @property
     def alert_id(self) -> str:
@@ -126,7 +126,7 @@ def _row(alert: Alert, channel: str, state: str, attempt: int, reason: str | Non
     return {"alert_id": alert.alert_id, "kind": alert.kind, "severity": alert.severity, "subject": alert.subject,
             "detail": alert.detail, "case_id": alert.case_id, "agency_id": alert.agency_id,
             "raised_at": alert.raised_at, "channel": channel, "state": state, "attempt": attempt, "reason": reason,
-            "state_at": datetime.now(UTC)}
+            "state_at": clock.now()}
 
 
 def _email_body(alert: Alert) -> str:
@@ -155,8 +155,8 @@ def raise_alerts(alerts: Iterable[Alert], *, sleep: Callable[[float], None] = ti
                             for a in unique.values())
     if not todo:
         return report
-    stamp = f"alerts-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
-    partition = datetime.now(UTC).date()
+    stamp = f"alerts-{clock.now():%Y%m%dT%H%M%S%f}"
+    partition = clock.today()
     fresh = [_row(a, ch, "queued", 0, None) for a, ch in todo if (a.alert_id, ch) not in queued]
     if fresh:
         validate_and_land(FEED, fresh, batch_id=f"{stamp}-queued", partition=partition)
@@ -323,7 +323,7 @@ def late_order_alerts(*, now: datetime | None = None) -> list[Alert]:
             where status <> 'withdrawn' and delivery <> 'withheld' and deadline_at < ?
               and order_id not in ({acknowledged})
             group by agency_id, case_id
-            order by agency_id, case_id""", [orders, now or datetime.now(UTC), *([acks] if acks else [])]).fetchall()
+            order by agency_id, case_id""", [orders, now or clock.now(), *([acks] if acks else [])]).fetchall()
     found = []
     for agency_id, case_id, order_ids, deadline, kinds in late:
         found.append(Alert("agency_deadline_missed", f"{agency_id}:case:{case_id}:{order_ids[0]}", "warning",
@@ -358,7 +358,7 @@ def audit_alerts(*, day: date | None = None) -> list[Alert]:
     from estelam.access import AuditLog, MessageLog
     from estelam.access.checkpoints import signer
 
-    today = (day or datetime.now(UTC).date()).isoformat()
+    today = (day or clock.today()).isoformat()
     found = []
     key = signer().public_key
     for name, log in (("audit log", AuditLog()), ("message log", MessageLog())):

@@ -17,7 +17,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TypeVar
@@ -26,6 +26,7 @@ import httpx
 
 from connectors import message_hook
 from connectors.sms_gateway import IDEMPOTENCY_HEADER, SmsGatewayClient, SmsStatus
+from estelam.core import clock
 from estelam.core.exceptions import DeliveryError
 from estelam.core.settings import Settings
 
@@ -58,7 +59,7 @@ def send_email(settings: Settings, to: list[str], subject: str, body: str, *, ke
     msg["Message-ID"] = message_id(key, settings)
     msg["X-Idempotency-Key"] = key
     msg.set_content(body, charset="utf-8")
-    sent_at = datetime.now(UTC)
+    sent_at = clock.now()
     with message_hook.call_site(SMTP_AGENCY, SMTP_OPERATION, key):
         try:
             with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
@@ -115,7 +116,7 @@ def post_webhook(url: str, payload: dict[str, object], *, key: str) -> int:
     """POST ``payload`` as JSON to ``url`` with the idempotency key in a header; the HTTP status."""
     body = json.dumps(payload, ensure_ascii=False, default=str).encode()
     sent = b"POST " + url.encode() + b"\n" + body
-    sent_at = datetime.now(UTC)
+    sent_at = clock.now()
     with message_hook.call_site(WEBHOOK_AGENCY, WEBHOOK_OPERATION, key):
         try:
             response = httpx.post(url, content=body,

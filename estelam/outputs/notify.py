@@ -25,13 +25,13 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from connectors import message_hook
 from connectors.sms_gateway import SmsStatus
 from estelam.access.message_log import MessageLog
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.exceptions import DeliveryError
 from estelam.core.settings import Settings
 from estelam.ingest.landing import read_landed, validate_and_land
@@ -134,7 +134,7 @@ def _row(notice: Mapping[str, object], channel: str, contact: Contact | None, st
     return {"notification_id": notification_id, "channel": channel,
             "recipient_masked": masked(channel, recipient(channel, contact)),
             "language": contact.language if contact else texts.DEFAULT_LANGUAGE, "state": state,
-            "attempt": attempt, "reason": reason, "provider_message_id": provider_id, "state_at": datetime.now(UTC),
+            "attempt": attempt, "reason": reason, "provider_message_id": provider_id, "state_at": clock.now(),
             "idempotency_key": delivery_key(notification_id, channel)}
 
 
@@ -163,7 +163,7 @@ def deliver(notices: Sequence[Mapping[str, object]], *, partition: date, run_pre
     if not notices:
         return report
     config = settings.current()
-    run_id = f"{run_prefix}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+    run_id = f"{run_prefix}-{clock.now():%Y%m%dT%H%M%S%f}"
     landed = read_landed(FEED)
     final = {str(r["idempotency_key"]) for r in landed if r["state"] in FINAL_STATES}
     queued = {str(r["idempotency_key"]) for r in landed if r["state"] == "queued"}

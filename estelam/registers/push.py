@@ -24,7 +24,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
@@ -35,6 +35,7 @@ from connectors.register_push import NoticeAcknowledgement, RegisterPushClient, 
 from estelam.access.audit import AuditAction, AuditRecord
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record
 from estelam.contracts.registry import Receiver, load_receivers
+from estelam.core import clock
 from estelam.core.exceptions import AgencyError, ContractError
 from estelam.core.log import event_fields
 from estelam.ingest.landing import read_landed, validate_and_land
@@ -201,7 +202,7 @@ def push_register(receiver: Receiver, *, batch_id: str, record: Record | None = 
         for start in range(0, len(notices), size):
             batch = notices[start:start + size]
             request_id = f"{batch_id}-{start // size}"
-            attempted_at = datetime.now(UTC)
+            attempted_at = clock.now()
             failure: str | None = None
             acks: dict[str, NoticeAcknowledgement] = {}
             with record.exchange(purpose=source.purpose, person_ids=[n.person_id for n in batch]) as exchange:
@@ -236,7 +237,7 @@ def push_register(receiver: Receiver, *, batch_id: str, record: Record | None = 
                                                   "state": str(state), "message_id": message_id}))
     # the batch id is unique per run and receiver: a rerun never overwrites an earlier run's record
     validate_and_land(PUSHES_FEED, rows, batch_id=f"{batch_id}-{receiver.agency_id}-{uuid.uuid4().hex[:8]}",
-                      partition=datetime.now(UTC).date())
+                      partition=clock.today())
     record.audit_many(audits)
     logger.log(logging.WARNING if summary.failed else logging.INFO, "%s -> %s: %d notices, %d acknowledged, %d failed",
                receiver.register, receiver.agency_id, summary.notices, summary.acknowledged, summary.failed,

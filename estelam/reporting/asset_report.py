@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.calendars import (
     RIYADH,
     TEHRAN,
@@ -420,7 +420,7 @@ def load_case_report(case_id: str, *, now: datetime | None = None) -> CaseReport
             """,
             [rows[0]["person_id"]],
         )
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     names = agency_names()
     for agency in agencies:
         answered = agency["last_answered_at"]

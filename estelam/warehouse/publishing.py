@@ -18,13 +18,13 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.warehouse.disclosure import DisclosureRules, for_open_data
 from estelam.warehouse.published import MANIFEST, OPEN_FOLDER, published_dir
 
@@ -98,7 +98,7 @@ def publish_kpis() -> Publication:
             rows[mart] = table.num_rows
             _write_open_csv(target / OPEN_FOLDER / f"{mart}.csv", table.column_names,
                             for_open_data(table.to_pylist(), rules[mart], threshold))
-    publication = Publication(datetime.now(UTC), rows, rules)
+    publication = Publication(clock.now(), rows, rules)
     manifest_tmp = target / f".{MANIFEST}.tmp"
     manifest_tmp.write_text(json.dumps(publication.as_dict(), indent=2), encoding="utf-8")
     os.replace(manifest_tmp, target / MANIFEST)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +29,7 @@ from estelam.api.portal import data, session
 from estelam.api.portal.messages import LANGUAGE_NAMES, LANGUAGES, MESSAGES, RTL, language
 from estelam.api.services import ApiSettings
 from estelam.cases.directives import Directive, submit_directive
+from estelam.core import clock
 from estelam.core.domain import RestrictionType
 from estelam.core.exceptions import AccessDenied, DirectiveRejected, EstelamError, NotAuthenticated, ReportError
 from estelam.outputs import alerts as hub_alerts
@@ -264,7 +265,7 @@ def _judge_case_page(request: Request, current: session.Session, judge: Principa
     header = _judge_case(request, judge, case_id)
     report = reports.load_case_report(case_id)
     orders = data.pending_orders(case_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     late_agencies = sorted({o["agency_id"] for o in orders if o["deadline_at"] and o["deadline_at"] < now})
     names = {k: v.get(current.lang) or v.get("en") or k for k, v in reports.agency_names().items()}
     case_alerts = _case_alerts(case_id)
@@ -422,7 +423,7 @@ def creditor_print(request: Request) -> Response:
     cases = data.party_cases(creditor)
     _audit(request, creditor, AuditAction.PORTAL_VIEW, requests=len(cases), printable=True)
     return _render(request, current, "creditor_print.html.j2", principal=creditor, cases=cases,
-                   aggregate=_aggregate(cases), generated_at=datetime.now(UTC))
+                   aggregate=_aggregate(cases), generated_at=clock.now())
 
 
 @router.get("/requests/{case_id}", response_class=HTMLResponse)
