@@ -2,25 +2,30 @@
 
 A file is a batch named after the file, so ingesting the same file twice replaces
 its batch. A line that is not JSON is not dropped: it is quarantined with the parse
-error as its reason.
+error as its reason. The inbox keeps what it took (``.ingested.json``: each file's SHA-256
+when landed): a file the court has not changed since is not validated and landed again, a
+file it re-sent with other content is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.ingest.landing import LandingResult, validate_and_land
 
 logger = logging.getLogger(__name__)
 
 FEED = "case_events"
 INBOX_PATTERN = "case_events-*.jsonl"
+#: What the hub took from the inbox: file name -> the SHA-256 of the content it landed.
+INGESTED_LEDGER = ".ingested.json"
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
@@ -29,10 +34,11 @@ class IngestSummary:
     files: int
     events_landed: int
     events_quarantined: int
+    files_unchanged: int = 0  # taken before with the same content: not landed again
 
     def as_dict(self) -> dict[str, int]:
         return {"files": self.files, "events_landed": self.events_landed,
-                "events_quarantined": self.events_quarantined}
+                "events_quarantined": self.events_quarantined, "files_unchanged": self.files_unchanged}
 
 
 def read_inbox_file(path: Path) -> list[dict[str, object]]:
@@ -53,22 +59,44 @@ def read_inbox_file(path: Path) -> list[dict[str, object]]:
 
 def _partition_of(path: Path) -> date:
     match = _DAY_IN_NAME.search(path.name)
-    return date.fromisoformat(match.group(1)) if match else datetime.now(UTC).date()
+    return date.fromisoformat(match.group(1)) if match else clock.today()
 
 
 def ingest_file(path: Path) -> LandingResult:
     return validate_and_land(FEED, read_inbox_file(path), batch_id=path.stem, partition=_partition_of(path))
 
 
+def _read_ledger(path: Path) -> dict[str, str]:
+    try:
+        ledger = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: every file is taken again (re-landing a batch is safe)
+    return {str(k): str(v) for k, v in ledger.items()} if isinstance(ledger, dict) else {}
+
+
 def ingest_inbox(inbox: Path | None = None) -> IngestSummary:
-    """Land every case-event file in the inbox (``data/inbox`` by default)."""
+    """Land every case-event file in the inbox (``data/inbox`` by default) that is new or changed since taken."""
     inbox = inbox or settings.inbox_dir()
-    results = [ingest_file(p) for p in sorted(inbox.glob(INBOX_PATTERN))]
+    ledger_path = inbox / INGESTED_LEDGER
+    ledger = _read_ledger(ledger_path)
+    results: list[LandingResult] = []
+    unchanged = 0
+    for path in sorted(inbox.glob(INBOX_PATTERN)):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if ledger.get(path.name) == digest and settings.landing_dir().joinpath(FEED).is_dir():
+            unchanged += 1
+            continue
+        results.append(ingest_file(path))
+        ledger[path.name] = digest
+        tmp = ledger_path.with_suffix(".tmp")  # after each file: a crash re-takes only what it had not noted
+        tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True), encoding="utf-8")
+        tmp.replace(ledger_path)
     summary = IngestSummary(
         files=len(results),
         events_landed=sum(r.valid_rows for r in results),
         events_quarantined=sum(r.rejected_rows for r in results),
+        files_unchanged=unchanged,
     )
-    logger.info("case events: %d files, %d events landed, %d quarantined", summary.files, summary.events_landed,
-                summary.events_quarantined)
+    logger.info("case events: %d files, %d events landed, %d quarantined; %d files unchanged since taken",
+                summary.files, summary.events_landed, summary.events_quarantined, summary.files_unchanged)
     return summary

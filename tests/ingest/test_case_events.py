@@ -25,12 +25,18 @@ def _rows(folder: Path) -> list[dict]:
 
 def test_every_event_is_landed_once_and_a_rerun_replaces(data_dir: Path) -> None:
     world = generate(load_agency_registry().instances, n_persons=20, n_cases=6)
-    drop_case_events(world, data_dir / "inbox")
+    files = drop_case_events(world, data_dir / "inbox")
     first = ingest_inbox()
-    again = ingest_inbox()
-    assert first == again
+    again = ingest_inbox()  # nothing changed: nothing validated or landed again
+    assert (again.files, again.files_unchanged, again.events_landed) == (0, first.files, 0)
+    resent = files[0].read_text(encoding="utf-8").splitlines()[:1]  # the court re-sends a day with one event
+    files[0].write_text(resent[0] + "\n", encoding="utf-8")
+    third = ingest_inbox()
+    assert (third.files, third.files_unchanged, third.events_landed) == (1, first.files - 1, 1)
     landed = _rows(data_dir / "landing" / "case_events")
-    assert sorted(r["event_id"] for r in landed) == sorted(e.event_id for e in world.case_events())
+    kept = {json.loads(resent[0])["event_id"]} | {e.event_id for e in world.case_events()
+                                                   if e.occurred_at.date() != world.case_events()[0].occurred_at.date()}
+    assert sorted(r["event_id"] for r in landed) == sorted(kept)  # the re-sent day's batch was replaced
 
 
 def test_a_broken_line_and_a_bad_event_are_quarantined_with_reasons(data_dir: Path) -> None:
