@@ -30,8 +30,9 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
+from estelam.core import clock
 from estelam.core.domain import (
     PROTECTED_ACCOUNT_KINDS,
     Acknowledgement,
@@ -119,6 +120,11 @@ class AgencyState:
         with self._lock:
             return self._court_account.get(case_id, 0)
 
+    def collections(self) -> dict[str, int]:
+        """Rials this agency transferred to the court's account, by case."""
+        with self._lock:
+            return {case_id: v for case_id, v in self._court_account.items() if v > 0}
+
     def paid_out(self, case_id: str) -> dict[str, int]:
         """Rials paid from the court's account to creditors for the case, by the creditor's IBAN."""
         return {iban: v for (c, iban), v in self.payouts().items() if c == case_id}
@@ -149,7 +155,7 @@ class AgencyState:
             return taken
 
     def apply(self, order: FreezeOrder, now: datetime | None = None) -> Acknowledgement:
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         with self._lock:
             if order.order_id in self._applied:
                 return self._applied[order.order_id]

@@ -45,8 +45,13 @@ def event_record(event: CaseEvent) -> dict[str, object]:
 
 def drop_case_events(world: World, inbox: Path) -> list[Path]:
     """Write the world's case events into ``inbox`` as one JSON-lines file per day."""
+    return drop_events(world.case_events(), inbox)
+
+
+def drop_events(events: Sequence[CaseEvent], inbox: Path) -> list[Path]:
+    """Write ``events`` into ``inbox`` as one JSON-lines file per day of occurrence (a day's file replaced)."""
     by_day: dict[str, list[CaseEvent]] = defaultdict(list)
-    for event in world.case_events():
+    for event in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
         by_day[event.occurred_at.date().isoformat()].append(event)
     inbox.mkdir(parents=True, exist_ok=True)
     written = []

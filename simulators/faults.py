@@ -23,6 +23,9 @@ unknown_enum     an enum field (account kind, acknowledgement status) with a val
 late_ack         an order is applied, but its acknowledgement comes after ``hold_s`` (the hub times out;
                  a resend with the same order id gets the stored acknowledgement at once)
 partial_ack      a freeze blocks only part of the amount asked (the balance is lower) and says ``partial``
+backlog          an order is not taken now: HTTP 503 (the agency's order desk is behind), every delivery
+                 while the fault lasts; inquiries are answered. The hub resends it each cycle, and the
+                 acknowledgement that finally comes is late by the days the backlog lasted
 ===============  ======================================================================================
 
 ``late_ack`` and ``partial_ack`` apply to the first delivery of an order only. Every fault applied is
@@ -87,13 +90,14 @@ class Fault(StrEnum):
     UNKNOWN_ENUM = "unknown_enum"
     LATE_ACK = "late_ack"
     PARTIAL_ACK = "partial_ack"
+    BACKLOG = "backlog"
 
 
 #: The order of the draw (fixed, so a seed means the same thing in every run).
 FAULT_ORDER = tuple(Fault)
 #: Faults of an answer's content: they need a successful answer with assets (or an acknowledgement).
 ANSWER_FAULTS = frozenset({Fault.CONTRACT_BREACH, Fault.DUPLICATE})
-ORDER_FAULTS = frozenset({Fault.LATE_ACK, Fault.PARTIAL_ACK})
+ORDER_FAULTS = frozenset({Fault.LATE_ACK, Fault.PARTIAL_ACK, Fault.BACKLOG})
 
 
 @dataclass(frozen=True)
@@ -248,6 +252,8 @@ class FaultyApplication:
             return seen.is_order and first_delivery
         if fault is Fault.PARTIAL_ACK:
             return seen.is_order and first_delivery and not seen.is_release
+        if fault is Fault.BACKLOG:
+            return seen.is_order
         return True
 
     def _read(self, request: Request) -> _Seen:
@@ -302,6 +308,10 @@ class FaultyApplication:
             self._note(fault, seen)
             return Response(503, b"service unavailable: simulated outage",
                             {"Content-Type": "text/plain", "Retry-After": "1"})
+        if fault is Fault.BACKLOG:
+            self._note(fault, seen)
+            return Response(503, b"orders are not taken now: the order desk is behind",
+                            {"Content-Type": "text/plain", "Retry-After": "86400"})
         if fault is Fault.SOAP_FAULT:
             self._note(fault, seen)
             return _soap_server_fault("simulated outage: the agency's back end did not answer")

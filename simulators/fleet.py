@@ -88,6 +88,14 @@ class Fleet:
             for (case_id, ref), amount in state.held_freezes().items()
         }
 
+    def collected(self) -> dict[str, int]:
+        """What the agencies transferred to the court's account, by case (rials)."""
+        total: dict[str, int] = {}
+        for state in self.states.values():
+            for case_id, amount in state.collections().items():
+                total[case_id] = total.get(case_id, 0) + amount
+        return total
+
     def payouts(self) -> dict[tuple[str, str, str], int]:
         """What every bank paid creditors from the court's account: (agency_id, case_id, IBAN) -> rials."""
         return {(agency_id, case_id, iban): amount for agency_id, state in self.states.items()
