@@ -15,13 +15,13 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from connectors.wire import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
+from estelam.core import clock
 from simulators.server import Request, Response
 
 BEARER_PREFIX = "bearer "
@@ -107,4 +107,4 @@ class RegisterReceiver:
             else:
                 self.held[str(notice["person_id"])] = notice.get("entry") or {}
         return {"idempotency_key": key, "status": "accepted", "receipt_id": self.receipts[key],
-                "received_at": datetime.now(UTC).isoformat()}
+                "received_at": clock.now().isoformat()}

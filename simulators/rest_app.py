@@ -36,6 +36,7 @@ import yaml
 
 from connectors.credentials import Credentials
 from connectors.wire import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER
+from estelam.core import clock
 from estelam.core.domain import AgencyKind, FreezeOrder, OrderKind, SecurityHolding, Vehicle
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id
@@ -134,7 +135,7 @@ def _inquiry(assets_field: str, asset_json: AssetJson) -> Handler:
     def handle(state: AgencyState, call: _Call) -> Response:
         person_id = call.path_params["personId"]
         identifier = spelling_of(state.instance.agency_id).identifier
-        answer = {"personId": identifier(person_id), "answeredAt": _timestamp(datetime.now(UTC)),
+        answer = {"personId": identifier(person_id), "answeredAt": _timestamp(clock.now()),
                   assets_field: [asset_json(a, identifier) for a in state.assets_of(person_id)]}
         return _json(200, answer, {REQUEST_ID_HEADER: call.headers.get(REQUEST_ID_HEADER.lower(), "")})
 
@@ -155,7 +156,7 @@ def _batch_inquiry(assets_field: str, asset_json: AssetJson) -> Handler:
                 continue
             answers.append({"personId": identifier(person_id),
                             assets_field: [asset_json(a, identifier) for a in state.assets_of(person_id)]})
-        answer = {"requestId": body["requestId"], "answeredAt": _timestamp(datetime.now(UTC)), "answers": answers}
+        answer = {"requestId": body["requestId"], "answeredAt": _timestamp(clock.now()), "answers": answers}
         return _json(200, answer, {REQUEST_ID_HEADER: body["requestId"]})
 
     return handle
@@ -164,7 +165,7 @@ def _batch_inquiry(assets_field: str, asset_json: AssetJson) -> Handler:
 def _order(kind: OrderKind, asset_ref_of: Callable[[Mapping[str, Any]], str]) -> Handler:
     def handle(state: AgencyState, call: _Call) -> Response:
         body = call.body or {}
-        now = datetime.now(UTC)
+        now = clock.now()
         order = FreezeOrder(order_id=body["orderId"], kind=kind, case_id=body["caseId"],
                             agency_id=state.instance.agency_id, asset_ref=asset_ref_of(body),
                             amount_rial=body["amountRial"], issued_at=now,

@@ -28,6 +28,7 @@ from lxml import etree
 from connectors.credentials import Credentials
 from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, FAULT_VERSION_MISMATCH, SOAP_ENV_NS, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
+from estelam.core import clock
 from estelam.core.domain import Acknowledgement, AgencyKind, BankAccount, FreezeOrder, OrderKind, Property
 from estelam.core.identifiers import is_person_id
 from simulators.agency_state import AgencyAsset, AgencyState
@@ -256,7 +257,7 @@ class SoapAgency:
         answer = etree.Element(f"{{{ns}}}{self.vocabulary.inquire}Response", nsmap=_default_namespace(ns))
         for asset in self.state.assets_of(person_id):
             self.vocabulary.write_asset(answer, ns, asset, self.identifier)
-        _child(answer, ns, "answeredAt", _utc_text(datetime.now(UTC)))
+        _child(answer, ns, "answeredAt", _utc_text(clock.now()))
         return answer
 
     def _inquire_batch(self, request: etree._Element) -> etree._Element:
@@ -275,12 +276,12 @@ class SoapAgency:
                 continue
             for asset in self.state.assets_of(person_id):
                 self.vocabulary.write_asset(person, ns, asset, self.identifier)
-        _child(answer, ns, "answeredAt", _utc_text(datetime.now(UTC)))
+        _child(answer, ns, "answeredAt", _utc_text(clock.now()))
         return answer
 
     def _order(self, request: etree._Element, kind: OrderKind) -> etree._Element:
         ns = self.namespace
-        now = datetime.now(UTC)
+        now = clock.now()
         order = FreezeOrder(
             order_id=_text(request, ns, "orderId"),
             kind=kind,
