@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import alert_data, kpi_data
-from dashboards.labels import EN, FA, STEP_NAMES, number, percent, readable, t
+from dashboards.labels import EN, FA, STEP_NAMES, cell, number, percent, readable, t
 from estelam.core.calendars import solar_hijri
 
 st.set_page_config(page_title="Estelam KPIs", page_icon="⚖️", layout="wide")
@@ -35,8 +35,11 @@ def _rtl() -> None:
 
 
 def _named(frame: pd.DataFrame) -> pd.DataFrame:
-    """Agencies by their name and agency kinds by theirs, in the reader's language (the CSV keeps the codes)."""
+    """Agencies by their name and agency kinds by theirs, in the reader's language, and days in the reader's
+    calendar (the CSV keeps the codes and ISO dates)."""
     shown = frame.copy()
+    if "day" in shown.columns:  # Solar Hijri in Persian (fixed width, so a chart's axis sorts them in time)
+        shown["day"] = [cell(day, lang()) for day in shown["day"]]
     if "agency_id" in shown.columns:
         shown["agency_id"] = [alert_data.agency_name(a, lang()) for a in shown["agency_id"]]
     if "agency_kind" in shown.columns:
@@ -131,7 +134,7 @@ def compliance(filters: kpi_data.Filters) -> None:
     board = kpi_data.compliance_scoreboard(filters)
     _section("scoreboard", board, "compliance_scoreboard", "kpi_deadline_compliance", filters,
              lambda f: st.bar_chart(_labelled(f[["agency_id", "unanswered", "late"]]), x=t("agency_id", lang()),
-                                    horizontal=True))
+                                    horizontal=True, sort=False))  # the board's own ranking, worst first
 
 
 def freezes(filters: kpi_data.Filters) -> None:

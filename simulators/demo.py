@@ -1,51 +1,90 @@
-"""The whole flow on one machine: simulators on loopback, DAGs in-process with real Airflow.
+"""The whole flow on one machine, over simulated days: simulators on loopback, DAGs in-process with real Airflow.
 
-    estelam demo            # what `make demo` runs (`python -m simulators.demo` is an alias)
+    estelam demo                  # what `make demo` runs: 7 simulated days
+    estelam demo --days 4         # the shortest story (`python -m simulators.demo` is an alias)
 
-Steps: start the agency simulators; the court system drops case events; then
-the DAGs in the order their Assets chain them: ingest -> build -> inquire ->
-build -> freeze -> build; then the court drops its judges' directives on the cases
-the hub froze (one of every kind) and the hub ingests, reconciles (transfers to the
-court, restriction changes, releases) and builds again. Ends with a summary and a
-judge-readable asset report, and stops everything it started.
+The hub's clock (``estelam.core.clock``) is moved to each simulated day's morning and runs from there. Every
+day is a real cycle of the real DAGs against the agencies' simulators: the court system drops what happened
+since the day before (``simulators.story``: new cases, payments, closures, abscondings), a judge acts
+through the hub's API, some agencies misbehave; then the hub ingests, builds, inquires, builds, reconciles
+(freezes, releases, transfers, payouts, restriction changes) and pushes its registers. At each day's end the
+invariants (``simulators.invariants``) are checked against what the agencies hold. A last build publishes
+everything; the result tells the story and stops everything it started.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
+import socket
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import date
 from email.message import EmailMessage
+from time import perf_counter, sleep
 from typing import Any
 
-from estelam.core import settings
+from estelam.core import clock, settings
 from estelam.core.exceptions import DemoError
 from estelam.orchestration.in_process import configure_airflow, load_dags, migrate_metadata_db, run_dag
 
-#: The DAGs in the order their Assets would trigger them after one court drop.
-FIRST_CYCLE = (
+logger = logging.getLogger(__name__)
+
+#: One simulated day: the court's drop taken in, the warehouse built, every agency asked about whoever needs
+#: asking, built again, the freeze plan reconciled with the agencies, the registers pushed. The day's orders and
+#: acknowledgements reach the warehouse in the next day's first build (and the last day's in :data:`CLOSING`).
+DAY_SEQUENCE = (
     "case_events_ingest",
     "warehouse_build",
     "asset_inquiries",
     "warehouse_build",
     "freeze_reconciliation",
-    "warehouse_build",
+    "register_push",
 )
-#: After the court's directives are dropped: ingest them, act on them, publish, push the registers.
-DIRECTIVE_SEQUENCE = ("case_events_ingest", "freeze_reconciliation", "warehouse_build", "register_push")
-#: Every DAG the demo runs, in order.
-DAG_SEQUENCE = FIRST_CYCLE + DIRECTIVE_SEQUENCE
+#: After the last day: everything built and published.
+CLOSING = ("warehouse_build",)
+DEFAULT_DAYS = 7
+
+
+def dag_sequence(days: int = DEFAULT_DAYS) -> tuple[str, ...]:
+    """Every DAG a demo of ``days`` days runs, in order."""
+    return DAY_SEQUENCE * days + CLOSING
+
+
+#: Every DAG the default demo runs, in order.
+DAG_SEQUENCE = dag_sequence()
+
+
+@dataclass
+class DayResult:
+    """One simulated day: what happened, what the hub did, what it cost, and the invariants at its end."""
+
+    day: int
+    date: date
+    seconds: float = 0.0
+    dag_seconds: dict[str, float] = field(default_factory=dict)  # each DAG's time that day (summed per DAG id)
+    happenings: list[str] = field(default_factory=list)
+    figures: dict[str, int] = field(default_factory=dict)  # the day's own counts (orders by kind, inquiries, ...)
+    invariants: list[Any] = field(default_factory=list)  # simulators.invariants.Verdict
+
+    @property
+    def invariants_held(self) -> bool:
+        return all(v.held for v in self.invariants)
 
 
 @dataclass
 class DemoResult:
     dag_states: list[tuple[str, str, float]] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
+    days: list[DayResult] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)  # late_bank, partial_bank, down_bank
+    judge_acts: list[tuple[int, str, str, int]] = field(default_factory=list)  # day, case, directive, HTTP status
     held_freezes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    collected: dict[str, int] = field(default_factory=dict)  # case -> rials transferred to the court's account
     #: what the bank of the court's account paid creditors: (agency_id, case_id, creditor IBAN) -> rials
     payouts: dict[tuple[str, str, str], int] = field(default_factory=dict)
     #: what each agency the hub pushes registers to holds at the end: agency_id -> person_id -> entry
@@ -60,8 +99,12 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-#: What a demo run writes under the data directory; removed before each run (Airflow's DB is kept).
-DEMO_OUTPUTS = ("landing", "quarantine", "inbox", "run", "reports", "dbt", "published", "notifications")
+#: What a demo run writes under the data directory; removed before each run (Airflow's DB and the record's signing
+#: key are kept). The acknowledgement claims go too: order ids are derived from the case, asset and kind, so the
+#: same world's orders carry the same ids run after run, and a claim kept from the last run would withhold their
+#: acknowledgements from the landing zone.
+DEMO_OUTPUTS = ("landing", "quarantine", "inbox", "run", "reports", "dbt", "published", "notifications",
+                "acknowledgements", "audit", "messages", "checkpoints")
 
 
 def reset_data_dir() -> None:
@@ -75,16 +118,16 @@ def reset_data_dir() -> None:
 
 
 def _run_step(dags: dict[str, Any], dag_id: str, result: DemoResult,
-              on_step: Callable[[str], None] | None) -> None:
+              on_step: Callable[[str], None] | None) -> float:
     if on_step is not None:
         on_step(dag_id)
     state, seconds, tasks = run_dag(dags[dag_id])
     result.dag_states.append((dag_id, state, seconds))
+    logger.info("dag %s %s in %.1f s (%d tasks)", dag_id, state, seconds, len(tasks))
     failed = {t: s for t, s in tasks.items() if s not in {"success", "skipped"}}
-    _say(f"• dag {dag_id:<24} {state:<8} {seconds:5.1f}s  "
-         f"({len(tasks)} tasks{', failed: ' + str(failed) if failed else ''})")
     if state != "success":
         raise DemoError(f"DAG {dag_id} ended {state}: {failed}")
+    return seconds
 
 
 @dataclass
@@ -105,72 +148,277 @@ class LiveDemo:
             _run_step(self.dags, dag_id, DemoResult(), on_step)
 
 
-def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None,
-        on_step: Callable[[str], None] | None = None) -> DemoResult:
-    """Run the whole cycle once and return what happened; ``on_step(dag_id)`` is called as each DAG starts."""
+def run(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int | None = None, seed: int | None = None,
+        on_step: Callable[[str], None] | None = None, on_day: Callable[[DayResult], None] | None = None,
+        ) -> DemoResult:
+    """Run the story and return what happened; ``on_step(dag_id)`` as each DAG starts, ``on_day(day)`` as each
+    simulated day ends."""
     from estelam.reporting.asset_report import write_case_report
 
-    with running(persons=persons, cases=cases, seed=seed, on_step=on_step) as live:
+    with running(days=days, persons=persons, cases=cases, seed=seed, on_step=on_step, on_day=on_day) as live:
         result = live.result
     result.report_path = str(write_case_report())
     return result
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
-def running(*, persons: int | None = None, cases: int | None = None, seed: int | None = None,
-            on_step: Callable[[str], None] | None = None) -> Iterator[LiveDemo]:
-    """Run the whole cycle once and keep the agencies and channels running while the caller looks or acts further
-    (the tests' judges act in the portal, and a next cycle reaches the same simulators); stopped on exit."""
-    from estelam.contracts.registry import load_agency_registry
+def _api_server() -> Iterator[str]:
+    """The hub's API (FastAPI under uvicorn) on a loopback port, in a thread of this process; yields its URL."""
+    import uvicorn
+
+    from estelam.api.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, name="demo-api", daemon=True)
+    thread.start()
+    deadline = perf_counter() + 30
+    while not server.started:
+        if not thread.is_alive() or perf_counter() > deadline:
+            raise DemoError("the hub's API did not start")
+        sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+#: The demo judge's token (estelam.access.auth.DEMO_TOKENS: courts THR-01 and THR-02).
+DEMO_JUDGE_TOKEN = "demo-judge"
+
+
+def _day_figures(before: Counter[str], after: Counter[str]) -> dict[str, int]:
+    return {key: after[key] - before[key] for key in after if after[key] - before[key]}
+
+
+def _landed_counts() -> Counter[str]:
+    """Counts of the hub's logs so far, for the day's own figures (differences between two days' ends)."""
+    from estelam.ingest.landing import read_landed
+
+    counts: Counter[str] = Counter()
+    for row in read_landed("inquiries"):
+        counts[f"inquiries {row['status']}"] += 1
+    for order in read_landed("freeze_orders"):
+        counts[f"{order['kind']} sendings"] += 1
+        counts[f"{order['kind']} sendings {order['delivery']}"] += 1
+        if order["kind"] == "release":
+            counts[f"release ({order['reason_code']}) sendings"] += 1
+    for ack in read_landed("freeze_acknowledgements"):
+        counts[f"{ack['order_kind']} acknowledged"] += 1
+        counts[f"{ack['order_kind']} acknowledged {ack['status']}"] += 1
+    return counts
+
+
+@contextmanager
+def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int | None = None,
+            seed: int | None = None, on_step: Callable[[str], None] | None = None,
+            on_day: Callable[[DayResult], None] | None = None) -> Iterator[LiveDemo]:
+    """Run the story and keep the agencies and channels running while the caller looks or acts further (the
+    tests' judges act in the portal, and a next cycle reaches the same simulators); stopped on exit."""
+    import httpx
+
+    from estelam.contracts.registry import load_agency_registry, load_court_account
     from estelam.ingest.landing import read_landed
     from estelam.warehouse.summary import cycle_summary
+    from simulators import invariants
     from simulators import world as world_module
     from simulators.channels import Channels
-    from simulators.court import court_directives, drop_case_events, drop_directives
+    from simulators.court import court_directives, drop_directives, drop_events
+    from simulators.faults import FaultProfile
     from simulators.fleet import Fleet
+    from simulators.story import BACKLOG, DOWN, Story, day_start, first_day
 
     reset_data_dir()
     configure_airflow()
     result = DemoResult()
     registry = load_agency_registry()
+    start = first_day(clock.today(), clock.now(), days)  # the last simulated day is today (yesterday before 07:00)
     world = world_module.generate(
         registry.instances,
         seed=seed or world_module.DEFAULT_SEED,
         n_persons=persons or world_module.DEFAULT_PERSONS,
         n_cases=cases or world_module.DEFAULT_CASES,
+        anchor=day_start(start, 1),
     )
-    _say(f"• world: {len(world.persons)} persons, {len(world.cases)} cases (seed {world.seed})")
-    with Fleet.start(registry, world) as fleet, Channels.start() as channels:
+    court_account = load_court_account()
+    story = Story(world, {i.agency_id: i.kind for i in registry.instances}, start=start, days=days,
+                  spared=[court_account.agency_id] if court_account else [])
+    roles = story.roles
+    result.roles = {"late_bank": roles.late_bank, "partial_bank": roles.partial_bank, "down_bank": roles.down_bank}
+    _say(f"• world: {len(world.persons)} persons, {len(world.cases)} cases (seed {world.seed}); "
+         f"{days} simulated days from {start.isoformat()}")
+    healthy = FaultProfile()  # the misbehaving agencies are wrapped from the start; each day says how they behave
+    with (Fleet.start(registry, world, faults=dict.fromkeys(result.roles.values(), healthy)) as fleet,
+          Channels.start() as channels):
         endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
         # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints, and
         # notices go out by e-mail and SMS to the loopback mail server and SMS gateway
         hub_settings = settings.current().with_changes(endpoints_file=endpoints, **channels.settings())
-        with settings.use(hub_settings):
+        with settings.use(hub_settings), clock.simulated(story.morning_at(1)), _api_server() as api_url:
             kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers
                             if agency_id not in fleet.receivers)
             _say(f"• simulators: {len(fleet.servers) - len(fleet.receivers)} agencies on loopback "
                  f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}) and "
-                 f"{len(fleet.receivers)} receiving registers ({', '.join(sorted(fleet.receivers))}); "
-                 f"endpoints in {endpoints}")
-            _say(f"• channels: mail server on port {channels.mail.port}, SMS gateway at {channels.sms.url}")
-            drops = drop_case_events(world, settings.inbox_dir())
-            _say(f"• court system: {len(drops)} case-event files dropped in {settings.inbox_dir()}")
+                 f"{len(fleet.receivers)} receiving registers ({', '.join(sorted(fleet.receivers))})")
+            _say(f"• channels: mail server on port {channels.mail.port}, SMS gateway at {channels.sms.url}; "
+                 f"the hub's API at {api_url}")
             _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
             dags = load_dags()
-            for dag_id in FIRST_CYCLE:
-                _run_step(dags, dag_id, result, on_step)
-            directives = court_directives(read_landed("freeze_orders"), issued_at=datetime.now(UTC))
-            drop = drop_directives(directives, settings.inbox_dir(), day=datetime.now(UTC).date().isoformat())
-            _say(f"• court system: {len(directives)} judges' directives dropped in {drop}")
-            for dag_id in DIRECTIVE_SEQUENCE:
+            previous: Counter[str] = Counter()
+            for day in range(1, days + 1):
+                day_started = perf_counter()
+                clock.move_to(story.morning_at(day))
+                outcome = DayResult(day=day, date=clock.today())
+                directives: list[dict[str, object]] = []
+                if day == 2:  # the court system's directives of every kind, on cases frozen yesterday
+                    directives = court_directives(read_landed("freeze_orders"), issued_at=clock.now())
+                morning = story.morning(day, fleet.held_freezes(), directed=[str(d["case_id"]) for d in directives])
+                for agency_id, profile in morning.faults.items():
+                    fleet.faulty[agency_id].profile = profile or healthy
+                touched = {e.occurred_at.date() for e in morning.events}
+                drop_events([e for e in story.dropped_so_far() if e.occurred_at.date() in touched],
+                            settings.inbox_dir())
+                outcome.happenings = list(morning.happenings)
+                if morning.events:
+                    outcome.happenings.insert(0, f"the court drops {len(morning.events)} case events")
+                if directives:
+                    drop_directives(directives, settings.inbox_dir(), day=clock.today().isoformat())
+                    outcome.happenings.append(f"the court system sends {len(directives)} directives")
+                for act in morning.judge_acts:
+                    answer = httpx.post(f"{api_url}/cases/{act.case_id}/directives", json=act.body, timeout=60,
+                                        headers={"Authorization": f"Bearer {DEMO_JUDGE_TOKEN}"})
+                    result.judge_acts.append((day, act.case_id, str(act.body["kind"]), answer.status_code))
+                    if answer.status_code != 201:
+                        outcome.happenings.append(f"the API refused the judge's {act.body['kind']} on case "
+                                                  f"{act.case_id}: {answer.status_code} {answer.text[:200]}")
+                for dag_id in DAY_SEQUENCE:
+                    seconds = _run_step(dags, dag_id, result, on_step)
+                    outcome.dag_seconds[dag_id] = outcome.dag_seconds.get(dag_id, 0.0) + seconds
+                now_counts = _landed_counts()
+                outcome.figures = _day_figures(previous, now_counts)
+                previous = now_counts
+                held, collected = fleet.held_freezes(), fleet.collected()
+                not_taking = [a for a, p in morning.faults.items() if p in (BACKLOG, DOWN)]
+                dropped = story.dropped_so_far()
+                outcome.invariants = [
+                    invariants.never_beyond_the_debt(dropped, held, collected, not_taking_orders=not_taking),
+                    invariants.nothing_lost({e.event_id for e in dropped}, read_landed("case_events"),
+                                            _quarantined("case_events"), read_landed("inquiries"),
+                                            read_landed("freeze_orders")),
+                    invariants.nothing_twice(read_landed("freeze_acknowledgements"), held, collected,
+                                             fleet.payouts()),
+                ]
+                outcome.seconds = perf_counter() - day_started
+                result.days.append(outcome)
+                if on_day is not None:
+                    on_day(outcome)
+            for dag_id in CLOSING:
                 _run_step(dags, dag_id, result, on_step)
             result.held_freezes = fleet.held_freezes()
+            result.collected = fleet.collected()
             result.payouts = fleet.payouts()
             result.registers_held = {agency_id: dict(agency.held) for agency_id, agency in fleet.receivers.items()}
             result.mails = list(channels.mail.mailbox.messages)
             result.texts = list(channels.sms.simulator.sent)
-        result.summary = cycle_summary(result.held_freezes)
+            result.summary = cycle_summary(result.held_freezes)
         yield LiveDemo(result, fleet, channels, dags, hub_settings)
+
+
+def _quarantined(feed: str) -> list[dict[str, object]]:
+    """The quarantined rows of ``feed`` (each with its reasons)."""
+    import pyarrow.parquet as pq
+
+    folder = settings.quarantine_dir() / feed
+    return [row for path in sorted(folder.glob("*/*.parquet")) for row in pq.read_table(path).to_pylist()]
+
+
+#: How a day's line names its figures: (figure key of _landed_counts, words).
+_DAY_FIGURES = (
+    ("inquiries answered", "answers"),
+    ("inquiries failed", "inquiries failed"),
+    ("inquiries deadline_missed", "inquiries unanswered"),
+    ("freeze sendings", "freeze orders"),
+    ("release sendings", "releases"),
+    ("transfer sendings", "transfers"),
+    ("payout sendings", "payouts"),
+    ("cancel sendings", "cancels"),
+    ("freeze sendings failed", "orders not taken"),
+    ("freeze acknowledged partial", "partial freezes"),
+)
+
+
+def day_line(day: DayResult) -> str:
+    """One line for a simulated day: its date, its cost, what the hub did and whether the invariants held."""
+    did = " · ".join(f"{day.figures[key]:,} {words}" for key, words in _DAY_FIGURES if day.figures.get(key))
+    verdict = "invariants held" if day.invariants_held else "INVARIANTS BROKEN: " + "; ".join(
+        f"{v.name}: {v.detail}" for v in day.invariants if not v.held)
+    return f"day {day.day} · {day.date.isoformat()} · {day.seconds:5.1f}s · {did or 'nothing to do'} · {verdict}"
+
+
+def cost_line(result: DemoResult) -> str:
+    """What a simulated day costs, on average over the days after the first (the first asks about everyone)."""
+    later = result.days[1:] or result.days
+    if not later:
+        return "no day ran"
+    average = {dag_id: sum(d.dag_seconds.get(dag_id, 0.0) for d in later) / len(later)
+               for dag_id in dict.fromkeys(DAY_SEQUENCE)}
+    total = sum(d.seconds for d in later) / len(later)
+    parts = ", ".join(f"{dag_id} {seconds:.1f}s" for dag_id, seconds in average.items())
+    first = f"day 1 {result.days[0].seconds:.1f}s; " if len(result.days) > 1 else ""
+    return f"{first}each later day {total:.1f}s on average: {parts} (the rest: the court's drop, the judge, checks)"
+
+
+def story_lines(result: DemoResult) -> list[str]:
+    """The story a person reads after the run: found, frozen, released by reason, collected and paid out, who was
+    late, what debtors and creditors were told, the invariants, from the warehouse and the agencies' state."""
+    from estelam.contracts.registry import load_agency_registry
+    from estelam.ingest.landing import read_landed
+    from estelam.warehouse.dbt_build import connect_read_only
+
+    registry = load_agency_registry()
+    releases = Counter(str(o["reason_code"]) for o in read_landed("freeze_orders")
+                       if o["kind"] == "release" and o["delivery"] == "delivered")
+    with connect_read_only() as con:
+        found = con.execute("select count(*), count(distinct person_id), coalesce(sum(value_rial), 0) "
+                            "from main.person_assets").fetchone() or (0, 0, 0)
+        late = con.execute("""
+            select agency_id, sum(late) as late, sum(unanswered) as unanswered
+            from main.kpi_deadline_compliance group by agency_id having sum(late) + sum(unanswered) > 0
+            order by sum(late) + sum(unanswered) desc, agency_id limit 5""").fetchall()
+        inquired = con.execute("select count(distinct day), sum(inquiries_sent), sum(answered), sum(failed) "
+                               "+ sum(deadline_missed) from main.kpi_inquiries_daily").fetchone() or (0, 0, 0, 0)
+    notices = Counter(str(n.get("recipient") or "debtor") for n in read_landed("debtor_notifications"))
+    frozen_cases = {case_id for (_, case_id, _) in result.held_freezes}
+    collected, paid = sum(result.collected.values()), sum(result.payouts.values())
+    held_days = sum(d.invariants_held for d in result.days)
+    lines = [
+        f"Found      {found[0]:,} assets of {found[1]:,} debtors worth {found[2]:,} rials, over "
+        f"{inquired[1] or 0:,} inquiries on {inquired[0]} days ({inquired[2] or 0:,} answered, "
+        f"{inquired[3] or 0:,} failed or unanswered, asked again)",
+        f"Frozen     {sum(result.held_freezes.values()):,} rials held now at the agencies for "
+        f"{len(frozen_cases)} cases",
+        "Released   " + (", ".join(f"{n} for {reason.replace('_', ' ')}" for reason, n in releases.most_common())
+                         or "nothing"),
+        f"Collected  {collected:,} rials to the court's account; {paid:,} paid out to "
+        f"{len({case for (_, case, _) in result.payouts}):,} creditors",
+        "Late       " + ("; ".join(f"{registry.instance(agency).name}: {int(n_late)} answered late, "
+                                   f"{int(n_none)} unanswered" for agency, n_late, n_none in late) or "nobody"),
+        f"Told       {notices.get('debtor', 0):,} notices to debtors, {notices.get('creditor', 0):,} to creditors "
+        f"({len(result.mails):,} e-mails, {len(result.texts):,} text messages delivered)",
+        f"Judges     {len(result.judge_acts)} directives through the API ("
+        + ", ".join(f"day {d} {kind} on {case}: HTTP {status}" for d, case, kind, status in result.judge_acts) + ")",
+        f"Invariants held at {held_days} of {len(result.days)} day ends (never frozen beyond the debt, nothing "
+        f"lost, nothing twice)",
+    ]
+    return lines
 
 
 if __name__ == "__main__":  # an alias of `estelam demo`

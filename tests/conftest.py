@@ -31,9 +31,11 @@ def _fresh_agency_breakers() -> None:
     forget_in_process_state()
 
 
-#: A small world for the shared end-to-end run: enough for every mart, quick on two cores.
+#: A small world for the shared end-to-end run: enough for every mart and the whole story, quick on two cores.
 E2E_PERSONS = 60
 E2E_CASES = 24
+#: The shortest story (simulators.story.MIN_DAYS).
+E2E_DAYS = 4
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +52,7 @@ def demo_cycle(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     with ExitStack() as stack:
         with pytest.MonkeyPatch.context() as mp:
             override(mp, data_dir=data)
-            live = stack.enter_context(running(persons=E2E_PERSONS, cases=E2E_CASES))
+            live = stack.enter_context(running(days=E2E_DAYS, persons=E2E_PERSONS, cases=E2E_CASES))
             result = live.result
             result.report_path = str(write_case_report())
         result.data_dir = data  # type: ignore[attr-defined]

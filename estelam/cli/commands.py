@@ -81,29 +81,48 @@ def main(argv: Sequence[str] | None = None) -> None:
     app(args=None if argv is None else list(argv), prog_name=PROG_NAME)
 
 
-@app.command(epilog="Example: estelam demo --persons 60 --cases 24 --seed 7")
+@app.command(epilog="Example: estelam demo --days 4 --persons 60 --cases 24 --seed 7")
 def demo(
+    days: Annotated[int, typer.Option(min=4, help="simulated days, each a whole cycle (at least 4)")] = 7,
     persons: Annotated[int | None, typer.Option(help="synthetic persons (default 120)")] = None,
     cases: Annotated[int | None, typer.Option(help="enforcement cases (default 48)")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of the synthetic world (default 1403)")] = None,
 ) -> None:
-    """Run the whole cycle on one machine: agency simulators on loopback, the DAGs in-process with real Airflow."""
+    """Run the story over simulated days on one machine: agency simulators on loopback, the DAGs in-process with
+    real Airflow, a judge through the API; one line per day, then the story."""
     demo_module = import_development_module("simulators.demo", needed_by="the demo")
     trail = settings.data_dir() / "logs" / "estelam.log"
     trail.unlink(missing_ok=True)  # one demo run, one trail
-    # the screen shows the story and any warning; every round, order and build goes to the trail
-    configure_logging(file=trail, stream_level=logging.WARNING)
+    # the screen shows the story and any error; every round, order, build and warning (the story's faults make
+    # many: refused orders, quarantined rows) goes to the trail
+    configure_logging(file=trail, stream_level=logging.ERROR)
     started = perf_counter()
-    with progress(demo_module.DAG_SEQUENCE, label="DAG") as start_dag:
-        result = demo_module.run(persons=persons, cases=cases, seed=seed, on_step=start_dag)
-    typer.echo("\nSummary")
+    with progress(demo_module.dag_sequence(days), label="DAG") as start_dag:
+        result = demo_module.run(days=days, persons=persons, cases=cases, seed=seed, on_step=start_dag,
+                                 on_day=lambda day: _echo_day(demo_module, day))
+    typer.echo("\nThe story")
+    for line in demo_module.story_lines(result):
+        typer.echo(f"  {line}")
+    typer.echo("\nCounts")
     for name, value in result.summary.items():
-        typer.echo(f"  {name:<34} {value:>14,}")
-    typer.echo(f"\nAsset report for a judge: {result.report_path}")
-    typer.echo(f"Warehouse: {settings.warehouse_path()}   landing: {settings.landing_dir()}   "
+        typer.echo(f"  {name:<34} {value:>18,}")
+    elapsed = perf_counter() - started
+    typer.echo("\nWhere to look")
+    typer.echo(f"  the asset report of a case, for a judge: {result.report_path}")
+    typer.echo("  the case portal: `estelam api`, then http://127.0.0.1:8000/portal (sign in with the token "
+               "demo-judge: courts THR-01 and THR-02)")
+    typer.echo("  the dashboard (days, scoreboard, KPIs): `estelam dashboard`, then http://127.0.0.1:8501")
+    typer.echo(f"  the warehouse: {settings.warehouse_path()}   landing: {settings.landing_dir()}   "
                f"quarantine: {settings.quarantine_dir()}")
-    typer.echo(f"Log of every round, order and build: {trail}")
-    typer.echo(f"Done in {perf_counter() - started:.1f}s")
+    typer.echo(f"  every round, order and build: {trail}")
+    typer.echo(f"Done in {elapsed:.1f}s: {demo_module.cost_line(result)}")
+
+
+def _echo_day(demo_module: Any, day: Any) -> None:
+    """A simulated day as it ends: its line, then what happened in it."""
+    typer.echo(demo_module.day_line(day))
+    for happening in day.happenings:
+        typer.echo(f"    - {happening}")
 
 
 @app.command(epilog="Example: estelam api --host 127.0.0.1 --port 8000   (OpenAPI at /docs)")

@@ -104,27 +104,38 @@ def test_an_estelam_error_is_one_line_on_stderr_and_exit_1(runner: CliRunner, tm
     assert "Traceback" not in result.output
 
 
-def test_the_demo_prints_its_summary_with_a_line_per_dag(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    def run(*, persons: int | None, cases: int | None, seed: int | None,
-            on_step: Callable[[str], None]) -> SimpleNamespace:
-        assert (persons, cases, seed) == (60, 24, 7)
+def test_the_demo_prints_a_line_per_dag_and_per_day_then_the_story(runner: CliRunner,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def run(*, days: int, persons: int | None, cases: int | None, seed: int | None,
+            on_step: Callable[[str], None], on_day: Callable[[object], None]) -> SimpleNamespace:
+        assert (days, persons, cases, seed) == (5, 60, 24, 7)
+        day = SimpleNamespace(seconds=12.5, happenings=["a debtor pays part of case 1403-000001's debt"])
         for dag_id in ("ingest", "build"):
             on_step(dag_id)
-        return SimpleNamespace(summary={"financial_convictions rows": 1234}, report_path="reports/r.html")
+        on_day(day)
+        return SimpleNamespace(summary={"financial_convictions rows": 1234}, report_path="reports/r.html",
+                               days=[day])
 
-    _fake_module(monkeypatch, "simulators.demo", DAG_SEQUENCE=("ingest", "build"), run=run)
-    result = runner.invoke(app, ["demo", "--persons", "60", "--cases", "24", "--seed", "7"])
+    _fake_module(monkeypatch, "simulators.demo", dag_sequence=lambda days: ("ingest", "build"), run=run,
+                 day_line=lambda day: f"day 1 · {day.seconds}s", story_lines=lambda result: ["Found      3 assets"],
+                 cost_line=lambda result: "each later day 12.5s")
+    result = runner.invoke(app, ["demo", "--days", "5", "--persons", "60", "--cases", "24", "--seed", "7"])
     assert result.exit_code == 0, result.output
     assert "DAG 1/2: ingest\nDAG 2/2: build\n" in result.stdout  # not a terminal: plain lines
+    assert "day 1 · 12.5s\n    - a debtor pays part of case 1403-000001's debt\n" in result.stdout
+    assert "The story\n  Found      3 assets\n" in result.stdout
     assert "financial_convictions rows" in result.stdout and "1,234" in result.stdout
-    assert "Asset report for a judge: reports/r.html" in result.stdout
+    assert "the asset report of a case, for a judge: reports/r.html" in result.stdout
+    assert "sign in with the token demo-judge" in result.stdout
+    assert "s: each later day 12.5s\n" in result.stdout
+    assert runner.invoke(app, ["demo", "--days", "3"]).exit_code == 2  # the story needs four days
 
 
 def test_a_failed_demo_step_is_an_error_line(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     def run(**_: object) -> None:
         raise DemoError("DAG asset_inquiries ended failed: {'inquire': 'failed'}")
 
-    _fake_module(monkeypatch, "simulators.demo", DAG_SEQUENCE=("asset_inquiries",), run=run)
+    _fake_module(monkeypatch, "simulators.demo", dag_sequence=lambda days: ("asset_inquiries",), run=run)
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: DAG asset_inquiries ended failed")

@@ -1,0 +1,315 @@
+"""The demo's story over simulated days: what the world does besides the agencies answering.
+
+Each morning the court system drops the case events that happened since the day before (new cases filed,
+payments, closures, abscondings and apprehensions), a judge acts on frozen cases through the hub's API, and
+some agencies misbehave for a while. The story is decided from the world and from what the agencies
+hold that morning (which cases are frozen, where), never from the hub's own figures, so the hub is judged
+on what it does with it.
+
+=====  ==========================================================================================
+day    what happens (with at least :data:`MIN_DAYS` days; more days add new cases and quiet days)
+=====  ==========================================================================================
+1      the court's backlog: every case filed before the demo, with its steps so far
+2      new cases whose debtors bank at the *late bank*, whose order desk falls behind for two days
+       (orders refused with 503, acknowledged on day 4: late on the scoreboard); a debtor pays part
+       of a frozen debt (the excess is released); the court system's directives of every kind; a
+       judge collects a frozen account's money through the API (transferred, then paid out)
+3      new cases at the *partial bank*, which blocks only half of each new freeze that day (the rest
+       is frozen elsewhere); a debtor pays in full and the case is closed (everything released); a
+       judge changes a vehicle's restriction and makes a case confidential; a debtor absconds
+4      the late bank takes its orders again; the *down bank* answers nothing all day (its inquiries
+       fail and are asked again the next day); new cases there; a judge collects part of a debt
+5-     new cases each day but the last; the absconded debtor is apprehended on day 6 (or the last day)
+=====  ==========================================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, AgencyKind, BankAccount, CaseEventType, PersonKind
+from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL
+from simulators.faults import Fault, FaultProfile
+from simulators.world import Case, CaseEvent, Person, World
+
+#: The fewest days that hold the whole story.
+MIN_DAYS = 4
+#: When the court system drops each day's events, and the hub's day starts (UTC).
+MORNING = time(6, 0)
+#: New cases filed on each day after the first (but the last).
+NEW_CASES_PER_DAY = 2
+#: Courts whose cases the demo judge (the ``demo-judge`` token) may act on.
+DEMO_JUDGE_COURTS = ("THR-01", "THR-02")
+#: The steps of a new case that happen on its first day (later steps lie beyond the story).
+FIRST_STEPS = frozenset({CaseEventType.FILED, CaseEventType.REFERRED, CaseEventType.NOTIFIED,
+                         CaseEventType.INVOICED, CaseEventType.FREEZE_ORDERED})
+
+#: Days on which each misbehaving agency misbehaves, and how.
+LATE_DAYS = (2, 3)
+PARTIAL_DAY = 3
+DOWN_DAY = 4
+DOWN = FaultProfile(rates={Fault.SERVER_ERROR: 1.0})
+BACKLOG = FaultProfile(rates={Fault.BACKLOG: 1.0})
+PARTIAL = FaultProfile(rates={Fault.PARTIAL_ACK: 1.0})
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Who plays what in the story: chosen once from the world."""
+
+    late_bank: str
+    partial_bank: str
+    down_bank: str
+    new_cases: Mapping[int, tuple[str, ...]]  # day -> case ids filed that day
+
+
+@dataclass
+class JudgeAct:
+    """A directive a judge gives through the API: ``POST /cases/{case_id}/directives`` with ``body``."""
+
+    case_id: str
+    body: dict[str, object]
+    why: str
+
+
+@dataclass
+class Morning:
+    """What the world does on one day before the hub's cycle runs."""
+
+    day: int
+    at: datetime
+    events: list[CaseEvent] = field(default_factory=list)  # the court's events since yesterday's drop
+    court_directives: bool = False  # the court system's directives of every kind are dropped today
+    judge_acts: list[JudgeAct] = field(default_factory=list)
+    faults: dict[str, FaultProfile | None] = field(default_factory=dict)  # agency -> today's behaviour
+    happenings: list[str] = field(default_factory=list)  # what a reader is told (one phrase each)
+
+
+def _freezable(world: World, banks: Sequence[str], person: Person) -> dict[str, int]:
+    """What of each bank's ordinary accounts the hub may freeze, if the plan reaches every account: all of it for
+    a legal person; for a natural person, what exceeds the subsistence minimum even if it is all kept there."""
+    keep = 0 if person.kind is PersonKind.LEGAL else SUBSISTENCE_MINIMUM_RIAL
+    held = {bank: sum(a.balance_rial for a in world.assets_of(bank, person.person_id)
+                      if isinstance(a, BankAccount) and a.account_kind not in PROTECTED_ACCOUNT_KINDS)
+            for bank in banks}
+    return {bank: amount - keep for bank, amount in held.items() if amount > keep}
+
+
+def _worth(world: World, person_id: str) -> int:
+    """Everything the person has at every agency of the world."""
+    return sum(asset.balance_rial if isinstance(asset, BankAccount) else asset.value_rial
+               for instance in world.instances for asset in world.assets_of(instance.agency_id, person_id))
+
+
+def cast_roles(world: World, banks: Sequence[str], *, days: int, spared: Iterable[str] = ()) -> Roles:
+    """The misbehaving banks and each day's new cases, deterministic in the world.
+
+    A faulty bank's new cases are debts at least as large as everything their debtor has, so the plan reaches
+    every asset, and the debtor keeps more than the subsistence minimum at that bank: the fault meets real orders.
+    ``spared`` banks (the one holding the court's account, which pays creditors) never misbehave.
+    """
+    if days < MIN_DAYS:
+        raise ValueError(f"the story needs at least {MIN_DAYS} days, not {days}")
+    candidates = [b for b in banks if b not in set(spared)]
+    whole: dict[str, list[Case]] = defaultdict(list)  # bank -> cases that freeze every account, that bank's too
+    for case in world.cases:
+        if case.amount_owed_rial >= _worth(world, case.debtor.person_id):
+            for bank in _freezable(world, banks, case.debtor):
+                whole[bank].append(case)
+    ranked = sorted(candidates, key=lambda b: (-len(whole[b]), b))
+    used: set[str] = set()
+    debtors: set[str] = set()
+    new_cases: dict[int, tuple[str, ...]] = {}
+    chosen_banks: list[str] = []
+    for day in (LATE_DAYS[0], PARTIAL_DAY, DOWN_DAY):
+        for bank in ranked:
+            if bank in chosen_banks:
+                continue
+            fresh = [c for c in whole[bank] if c.case_id not in used and c.debtor.person_id not in debtors]
+            if fresh:
+                picked = fresh[:NEW_CASES_PER_DAY]
+                chosen_banks.append(bank)
+                new_cases[day] = tuple(c.case_id for c in picked)
+                used.update(new_cases[day])
+                debtors.update(c.debtor.person_id for c in picked)
+                break
+        else:
+            raise ValueError("the world has too few debtors with bank accounts for the story; use more persons")
+    others = [c for c in world.cases if c.case_id not in used and c.debtor.person_id not in debtors]
+    for day in range(DOWN_DAY + 1, days):
+        picked = others[:NEW_CASES_PER_DAY]
+        others = others[NEW_CASES_PER_DAY:]
+        new_cases[day] = tuple(c.case_id for c in picked)
+    return Roles(late_bank=chosen_banks[0], partial_bank=chosen_banks[1], down_bank=chosen_banks[2],
+                 new_cases=new_cases)
+
+
+def first_day(today: date, now: datetime, days: int) -> date:
+    """The first day of a story of ``days`` days whose last day's morning has passed by ``now``."""
+    last = today if now >= datetime.combine(today, MORNING, tzinfo=UTC) + timedelta(hours=1) else today - timedelta(1)
+    return last - timedelta(days=days - 1)
+
+
+def day_start(start: date, day: int) -> datetime:
+    """The instant day ``day`` (1-based) of a story starting on ``start`` begins."""
+    return datetime.combine(start + timedelta(days=day - 1), MORNING, tzinfo=UTC)
+
+
+def _retimed(case: Case, at: datetime) -> list[CaseEvent]:
+    """A new case's first steps, filed at ``at`` and a quarter of an hour apart (its later steps are left out)."""
+    steps = [e for e in case.events if e.event_type in FIRST_STEPS]
+    return [dataclasses.replace(e, occurred_at=at + timedelta(minutes=15 * n)) for n, e in enumerate(steps)]
+
+
+class Story:
+    """The days of the story for one world; :meth:`morning` tells each day's happenings in turn."""
+
+    def __init__(self, world: World, kinds: Mapping[str, AgencyKind], *, start: date, days: int,
+                 spared: Iterable[str] = ()) -> None:
+        self.world = world
+        self.kinds = dict(kinds)  # agency_id -> its kind
+        banks = sorted(agency_id for agency_id, kind in kinds.items() if kind is AgencyKind.BANK)
+        self.start = start
+        self.days = days
+        self.roles = cast_roles(world, banks, days=days, spared=spared)
+        self._cases = {c.case_id: c for c in world.cases}
+        new = {case_id: day for day, ids in self.roles.new_cases.items() for case_id in ids}
+        self._timeline: list[CaseEvent] = []
+        for case in world.cases:
+            if case.case_id in new:
+                filed_at = self.morning_at(new[case.case_id]) - timedelta(hours=4) + timedelta(
+                    minutes=5 * self.roles.new_cases[new[case.case_id]].index(case.case_id))
+                self._timeline.extend(_retimed(case, filed_at))
+            else:
+                self._timeline.extend(case.events)
+        self._timeline.sort(key=lambda e: (e.occurred_at, e.event_id))
+        self._dropped_until: datetime | None = None
+        self._used: set[str] = set()  # cases the story already acted on
+        self._directed: set[str] = set()  # cases the court system's directives act on
+        self.absconded: str | None = None  # the case whose debtor absconded
+
+    def morning_at(self, day: int) -> datetime:
+        """The instant day ``day`` (1-based) begins: the court's drop, then the hub's cycle."""
+        return day_start(self.start, day)
+
+    @property
+    def new_case_ids(self) -> set[str]:
+        return {case_id for ids in self.roles.new_cases.values() for case_id in ids}
+
+    def morning(self, day: int, frozen: Mapping[tuple[str, str, str], int],
+                directed: Iterable[str] = ()) -> Morning:
+        """Day ``day``'s happenings, given what the agencies hold frozen this morning ((agency, case, asset) ->
+        amount) and the cases the court system's directives act on (left to them)."""
+        at = self.morning_at(day)
+        plan = Morning(day=day, at=at)
+        self._directed.update(directed)
+        # the misbehaving agencies: every one is told how to behave today (healthy unless its day)
+        plan.faults = {self.roles.late_bank: BACKLOG if day in LATE_DAYS else None,
+                       self.roles.partial_bank: PARTIAL if day == PARTIAL_DAY else None,
+                       self.roles.down_bank: DOWN if day == DOWN_DAY else None}
+        if day == LATE_DAYS[0]:
+            plan.happenings.append(f"{self.roles.late_bank}'s order desk falls behind (days "
+                                   f"{LATE_DAYS[0]}-{LATE_DAYS[-1]})")
+        if day == LATE_DAYS[-1] + 1:
+            plan.happenings.append(f"{self.roles.late_bank} takes its orders again")
+        if day == PARTIAL_DAY:
+            plan.happenings.append(f"{self.roles.partial_bank} blocks only part of each new freeze")
+        if day == DOWN_DAY:
+            plan.happenings.append(f"{self.roles.down_bank} is down all day")
+        if filed := self.roles.new_cases.get(day):
+            plan.happenings.append(f"{len(filed)} new case{'s' if len(filed) > 1 else ''} filed")
+        by_case: dict[str, int] = defaultdict(int)
+        vehicles: dict[str, list[str]] = defaultdict(list)
+        accounts: set[str] = set()
+        for (agency_id, case_id, ref), amount in frozen.items():
+            by_case[case_id] += amount
+            if self.kinds.get(agency_id) is AgencyKind.BANK:
+                accounts.add(case_id)
+            elif self.kinds.get(agency_id) is AgencyKind.VEHICLE_REGISTRY:
+                vehicles[case_id].append(ref)
+        story_events: list[CaseEvent] = []
+        if day == 2 and (case := self._pick(by_case, lambda c: True)):
+            # the debt falls below what is frozen: the hub must release the excess
+            paid = max(self._outstanding(case) - by_case[case] // 2, 1)
+            story_events.append(self._event(case, CaseEventType.PAID, at - timedelta(minutes=30), amount=paid))
+            plan.happenings.append(f"a debtor pays part of case {case}'s debt")
+        if day == 2 and (case := self._pick(by_case, lambda c: c in accounts, judge=True)):
+            plan.judge_acts.append(JudgeAct(case, {"kind": "collect", "note": "collect the frozen money"},
+                                            "collect everything frozen"))
+        if day == 2:
+            plan.court_directives = True
+        if day == 3 and (case := self._pick(by_case, lambda c: True)):
+            owed = self._outstanding(case)
+            story_events.append(self._event(case, CaseEventType.PAID, at - timedelta(minutes=40), amount=owed))
+            story_events.append(self._event(case, CaseEventType.CLOSED, at - timedelta(minutes=35)))
+            plan.happenings.append(f"case {case} paid in full and closed")
+        if day == 3 and (case := self._pick(by_case, lambda c: bool(vehicles.get(c)), judge=True)):
+            plan.judge_acts.append(JudgeAct(case, {"kind": "restrict_vehicle", "asset_ref": vehicles[case][0],
+                                                   "restriction_type": "seizure"},
+                                            "seize a frozen vehicle"))
+        if day == 3 and (case := self._pick(by_case, lambda c: True, judge=True)):
+            plan.judge_acts.append(JudgeAct(case, {"kind": "confidential",
+                                                   "authorised_users": ["judge-thr-01", "clerk-1"]},
+                                            "make a case confidential"))
+        if day == 3 and (case := self._pick(by_case, lambda c: True)):
+            story_events.append(self._event(case, CaseEventType.ABSCONDED, at - timedelta(minutes=20)))
+            self.absconded = case
+            plan.happenings.append(f"the debtor of case {case} absconds")
+        if day == DOWN_DAY and (case := self._pick(by_case, lambda c: c in accounts, judge=True)):
+            plan.judge_acts.append(JudgeAct(case, {"kind": "collect", "amount_rial": max(by_case[case] // 2, 1)},
+                                            "collect half of what is frozen"))
+        if self.absconded and day == min(6, self.days):
+            story_events.append(self._event(self.absconded, CaseEventType.APPREHENDED, at - timedelta(minutes=10)))
+            plan.happenings.append(f"the debtor of case {self.absconded} is apprehended")
+        if plan.judge_acts:
+            plan.happenings.append(f"a judge gives {len(plan.judge_acts)} directive"
+                                   f"{'s' if len(plan.judge_acts) > 1 else ''} through the API")
+        # the court's drop: everything that happened since yesterday's
+        since = self._dropped_until
+        plan.events = [e for e in self._timeline if e.occurred_at < at and (since is None or e.occurred_at >= since)]
+        plan.events += story_events
+        self._timeline.extend(story_events)
+        self._timeline.sort(key=lambda e: (e.occurred_at, e.event_id))
+        self._dropped_until = at
+        return plan
+
+    def dropped_so_far(self) -> list[CaseEvent]:
+        """Every event the court has dropped up to the last morning (what each day's file holds in full)."""
+        until = self._dropped_until
+        return [e for e in self._timeline if until is not None and e.occurred_at < until]
+
+    def _outstanding(self, case_id: str) -> int:
+        """What the case still owes by the events dropped so far."""
+        dropped = [e for e in self.dropped_so_far() if e.case_id == case_id]
+        owed = sum(e.amount_rial or 0 for e in dropped if e.event_type is CaseEventType.FILED)
+        return owed - sum(e.amount_rial or 0 for e in dropped if e.event_type is CaseEventType.PAID)
+
+    def _pick(self, by_case: Mapping[str, int], fits: Callable[[str], bool], *, judge: bool = False) -> str | None:
+        """A frozen case the story has not used yet, largest hold first: for a judge's directive, one of the demo
+        judge's courts (which the court system's directives may act on too); for a payment or a closure, one
+        nobody directs anything on."""
+        def allowed(case_id: str) -> bool:
+            case = self._cases.get(case_id)
+            return (case is not None and case_id not in self._used and case_id not in self.new_case_ids
+                    and (case.court_code in DEMO_JUDGE_COURTS if judge else case_id not in self._directed)
+                    and fits(case_id))
+
+        for case_id in sorted(by_case, key=lambda c: (-by_case[c], c)):
+            if allowed(case_id):
+                self._used.add(case_id)
+                return case_id
+        return None
+
+    def _event(self, case_id: str, kind: CaseEventType, at: datetime, *, amount: int | None = None) -> CaseEvent:
+        case = self._cases[case_id]
+        template = case.events[0]
+        return CaseEvent(event_id=f"{case_id}-d{at:%m%d}-{kind.value}", case_id=case_id, event_type=kind,
+                         occurred_at=at, court_code=case.court_code, debtor_id=template.debtor_id,
+                         debtor_kind=template.debtor_kind, debtor_name=template.debtor_name,
+                         creditor_name=template.creditor_name, amount_rial=amount,
+                         automated=kind is CaseEventType.PAID)
+
