@@ -234,7 +234,7 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
     from simulators.court import court_directives, drop_directives, drop_events
     from simulators.faults import FaultProfile
     from simulators.fleet import Fleet
-    from simulators.story import BACKLOG, DOWN, Story, day_start, first_day
+    from simulators.story import BACKLOG, COURT_DIRECTIVES_DAY, DOWN, Story, day_start, first_day
 
     reset_data_dir()
     configure_airflow()
@@ -278,7 +278,7 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
                 clock.move_to(story.morning_at(day))
                 outcome = DayResult(day=day, date=clock.today())
                 directives: list[dict[str, object]] = []
-                if day == 2:  # the court system's directives of every kind, on cases frozen yesterday
+                if day == COURT_DIRECTIVES_DAY:  # the court system's directives of every kind, on frozen cases
                     directives = court_directives(read_landed("freeze_orders"), issued_at=clock.now())
                 morning = story.morning(day, fleet.held_freezes(), directed=[str(d["case_id"]) for d in directives])
                 for agency_id, profile in morning.faults.items():

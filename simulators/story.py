@@ -49,6 +49,8 @@ FIRST_STEPS = frozenset({CaseEventType.FILED, CaseEventType.REFERRED, CaseEventT
                          CaseEventType.INVOICED, CaseEventType.FREEZE_ORDERED})
 
 #: Days on which each misbehaving agency misbehaves, and how.
+#: The court system sends its judges' directives of every kind (simulators.court.court_directives) on this day.
+COURT_DIRECTIVES_DAY = 2
 LATE_DAYS = (2, 3)
 PARTIAL_DAY = 3
 DOWN_DAY = 4
@@ -83,7 +85,6 @@ class Morning:
     day: int
     at: datetime
     events: list[CaseEvent] = field(default_factory=list)  # the court's events since yesterday's drop
-    court_directives: bool = False  # the court system's directives of every kind are dropped today
     judge_acts: list[JudgeAct] = field(default_factory=list)
     faults: dict[str, FaultProfile | None] = field(default_factory=dict)  # agency -> today's behaviour
     happenings: list[str] = field(default_factory=list)  # what a reader is told (one phrase each)
@@ -240,8 +241,6 @@ class Story:
         if day == 2 and (case := self._pick(by_case, lambda c: c in accounts, judge=True)):
             plan.judge_acts.append(JudgeAct(case, {"kind": "collect", "note": "collect the frozen money"},
                                             "collect everything frozen"))
-        if day == 2:
-            plan.court_directives = True
         if day == 3 and (case := self._pick(by_case, lambda c: True)):
             owed = self._outstanding(case)
             story_events.append(self._event(case, CaseEventType.PAID, at - timedelta(minutes=40), amount=owed))
