@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from estelam.contracts.registry import load_agency_registry
+from estelam.contracts.registry import load_agency_registry, registry_path
 from estelam.core import settings
 from estelam.core.exceptions import ContractError
 
@@ -94,9 +94,9 @@ def language_of(value: object) -> str:
 
 
 @cache
-def _agency_names(contracts_dir: Path) -> dict[str, dict[str, str]]:
+def _agency_names(path: Path) -> dict[str, dict[str, str]]:
     try:
-        registry = load_agency_registry(contracts_dir / "agencies.yaml")
+        registry = load_agency_registry(path)
     except ContractError:
         return {}
     return {inst.agency_id: {lang: inst.display_name(lang) for lang in LANGUAGES} for inst in registry.instances}
@@ -104,7 +104,7 @@ def _agency_names(contracts_dir: Path) -> dict[str, dict[str, str]]:
 
 def agency_name(agency_id: str, language: str) -> str:
     """The agency's name in ``language`` as the registry spells it (its id if it is not registered)."""
-    return _agency_names(settings.contracts_dir()).get(agency_id, {}).get(language, agency_id)
+    return _agency_names(registry_path()).get(agency_id, {}).get(language, agency_id)
 
 
 def sentence(notice: Mapping[str, object], language: str = DEFAULT_LANGUAGE) -> str:
