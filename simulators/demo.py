@@ -106,19 +106,31 @@ class LiveDemo:
 
 
 def run(*, persons: int | None = None, cases: int | None = None, seed: int | None = None,
-        on_step: Callable[[str], None] | None = None) -> DemoResult:
-    """Run the whole cycle once and return what happened; ``on_step(dag_id)`` is called as each DAG starts."""
+        on_step: Callable[[str], None] | None = None, jurisdiction: str | None = None) -> DemoResult:
+    """Run the whole cycle once and return what happened; ``on_step(dag_id)`` is called as each DAG starts.
+    ``jurisdiction`` (``ir``, ``sa``) is the profile of the run (the settings' when None)."""
     from estelam.reporting.asset_report import write_case_report
 
-    with running(persons=persons, cases=cases, seed=seed, on_step=on_step) as live:
-        result = live.result
-    result.report_path = str(write_case_report())
+    with _profile(jurisdiction):
+        with running(persons=persons, cases=cases, seed=seed, on_step=on_step) as live:
+            result = live.result
+        result.report_path = str(write_case_report())
     return result
 
 
 @contextmanager
+def _profile(jurisdiction: str | None) -> Iterator[None]:
+    """The settings with ``jurisdiction`` as the profile (unchanged when None) for the block."""
+    if jurisdiction is None:
+        yield
+        return
+    with settings.use(settings.current().with_changes(jurisdiction=jurisdiction)):
+        yield
+
+
+@contextmanager
 def running(*, persons: int | None = None, cases: int | None = None, seed: int | None = None,
-            on_step: Callable[[str], None] | None = None) -> Iterator[LiveDemo]:
+            on_step: Callable[[str], None] | None = None, jurisdiction: str | None = None) -> Iterator[LiveDemo]:
     """Run the whole cycle once and keep the agencies and channels running while the caller looks or acts further
     (the tests' judges act in the portal, and a next cycle reaches the same simulators); stopped on exit."""
     from estelam.contracts.registry import load_agency_registry
@@ -129,6 +141,10 @@ def running(*, persons: int | None = None, cases: int | None = None, seed: int |
     from simulators.court import court_directives, drop_case_events, drop_directives
     from simulators.fleet import Fleet
 
+    if jurisdiction is not None:  # the profile of the run: the registry, the world and every DAG read it
+        with _profile(jurisdiction), running(persons=persons, cases=cases, seed=seed, on_step=on_step) as live:
+            yield live
+        return
     reset_data_dir()
     configure_airflow()
     result = DemoResult()

@@ -26,6 +26,7 @@ from estelam.cli.progress import progress
 from estelam.cli.warehouse import warehouse_app
 from estelam.core import settings
 from estelam.core.exceptions import EstelamError
+from estelam.core.jurisdiction import available as available_jurisdictions
 from estelam.core.log import configure_logging
 
 PROG_NAME = "estelam"
@@ -40,6 +41,8 @@ DEFAULT_SIMULATORS_HOST = "127.0.0.1"
 DASHBOARD_SCRIPT = Path("dashboards") / "app.py"
 #: Exit code of a command stopped by an Estelam error.
 EXIT_ESTELAM_ERROR = 1
+#: Exit code of a command given an option it cannot use (click's own code for usage errors).
+EXIT_USAGE = 2
 
 
 class EstelamGroup(TyperGroup):
@@ -86,8 +89,14 @@ def demo(
     persons: Annotated[int | None, typer.Option(help="synthetic persons (default 120)")] = None,
     cases: Annotated[int | None, typer.Option(help="enforcement cases (default 48)")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of the synthetic world (default 1403)")] = None,
+    jurisdiction: Annotated[str | None, typer.Option(
+        help="the jurisdiction profile of the run: ir or sa (default: ESTELAM_JURISDICTION, else ir)")] = None,
 ) -> None:
     """Run the whole cycle on one machine: agency simulators on loopback, the DAGs in-process with real Airflow."""
+    if jurisdiction is not None and jurisdiction not in available_jurisdictions():
+        typer.echo(f"error: no jurisdiction profile {jurisdiction!r}: one of "
+                   f"{', '.join(available_jurisdictions())}", err=True)
+        raise typer.Exit(EXIT_USAGE)
     demo_module = import_development_module("simulators.demo", needed_by="the demo")
     trail = settings.data_dir() / "logs" / "estelam.log"
     trail.unlink(missing_ok=True)  # one demo run, one trail
@@ -95,7 +104,8 @@ def demo(
     configure_logging(file=trail, stream_level=logging.WARNING)
     started = perf_counter()
     with progress(demo_module.DAG_SEQUENCE, label="DAG") as start_dag:
-        result = demo_module.run(persons=persons, cases=cases, seed=seed, on_step=start_dag)
+        result = demo_module.run(persons=persons, cases=cases, seed=seed, on_step=start_dag,
+                                 jurisdiction=jurisdiction)
     typer.echo("\nSummary")
     for name, value in result.summary.items():
         typer.echo(f"  {name:<34} {value:>14,}")
