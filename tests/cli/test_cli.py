@@ -196,3 +196,9 @@ def test_the_installed_console_script_runs(tmp_path: Path) -> None:
     done = subprocess.run([str(script), "--help"], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert all(f" {name} " in done.stdout for name in SUBCOMMANDS)
+
+
+def test_demo_refuses_a_jurisdiction_without_a_profile(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["demo", "--jurisdiction", "xx"])
+    assert result.exit_code == 2
+    assert "no jurisdiction profile 'xx': one of ir, sa" in result.output

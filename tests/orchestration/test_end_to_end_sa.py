@@ -60,7 +60,7 @@ def test_every_dag_succeeds_under_the_saudi_profile(saudi_cycle: DemoResult) -> 
 
 def test_saudi_ids_pass_the_saudi_check(saudi_cycle: DemoResult) -> None:
     data = saudi_cycle.data_dir  # type: ignore[attr-defined]
-    persons = _query(data, "select person_id, person_key, identifier_scheme from marts.persons")
+    persons = _query(data, "select person_id, person_key, identifier_scheme from main.persons")
     assert len(persons) > 10
     for person_id, key, scheme in persons:
         assert person_key(str(person_id), SA.person_id_schemes) == key, person_id
