@@ -202,3 +202,17 @@ def test_demo_refuses_a_jurisdiction_without_a_profile(runner: CliRunner) -> Non
     result = runner.invoke(app, ["demo", "--jurisdiction", "xx"])
     assert result.exit_code == 2
     assert "no jurisdiction profile 'xx': one of ir, sa" in result.output
+
+
+def test_the_demo_runs_under_the_jurisdiction_asked_for(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    chosen: list[str] = []
+
+    def run(*, persons: int | None, cases: int | None, seed: int | None, on_step: Callable[[str], None],
+            jurisdiction: str) -> SimpleNamespace:
+        chosen.append(jurisdiction)
+        return SimpleNamespace(summary={}, report_path="reports/r.html")
+
+    _fake_module(monkeypatch, "simulators.demo", DAG_SEQUENCE=(), run=run)
+    result = runner.invoke(app, ["demo", "--jurisdiction", "sa"])
+    assert result.exit_code == 0, result.output
+    assert chosen == ["sa"]
