@@ -98,3 +98,11 @@ def test_arabic_spellings_vary_and_normalise_to_one_name(world: World) -> None:
         spellings.setdefault(holder, set()).add(name)
     varied = [forms for forms in spellings.values() if len(forms) > 1]
     assert varied and all(len({normalise_name(n) for n in forms}) == 1 for forms in varied)
+
+
+def test_the_saudi_demo_judge_sits_at_courts_the_saudi_world_files_at(world: World) -> None:
+    from estelam.access.auth import DEMO_TOKENS, TokenStore
+
+    judge = TokenStore.from_config(DEMO_TOKENS).authenticate("demo-judge-sa")
+    courts = {e.court_code for e in world.case_events()}
+    assert set(judge.courts) <= courts and str(judge.role) == "judge"
