@@ -83,6 +83,8 @@ class DemoResult:
     days: list[DayResult] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)  # late_bank, partial_bank, down_bank
     judge_acts: list[tuple[int, str, str, int]] = field(default_factory=list)  # day, case, directive, HTTP status
+    judge_token: str = ""  # the demo judge who acted through the API, and their courts
+    judge_courts: tuple[str, ...] = ()
     held_freezes: dict[tuple[str, str, str], int] = field(default_factory=dict)
     collected: dict[str, int] = field(default_factory=dict)  # case -> rials transferred to the court's account
     #: what the bank of the court's account paid creditors: (agency_id, case_id, creditor IBAN) -> rials
@@ -150,15 +152,26 @@ class LiveDemo:
 
 def run(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int | None = None, seed: int | None = None,
         on_step: Callable[[str], None] | None = None, on_day: Callable[[DayResult], None] | None = None,
-        ) -> DemoResult:
+        jurisdiction: str | None = None) -> DemoResult:
     """Run the story and return what happened; ``on_step(dag_id)`` as each DAG starts, ``on_day(day)`` as each
-    simulated day ends."""
+    simulated day ends. ``jurisdiction`` (``ir``, ``sa``) is the profile of the run (the settings' when None)."""
     from estelam.reporting.asset_report import write_case_report
 
-    with running(days=days, persons=persons, cases=cases, seed=seed, on_step=on_step, on_day=on_day) as live:
-        result = live.result
-    result.report_path = str(write_case_report())
+    with _profile(jurisdiction):
+        with running(days=days, persons=persons, cases=cases, seed=seed, on_step=on_step, on_day=on_day) as live:
+            result = live.result
+        result.report_path = str(write_case_report())
     return result
+
+
+@contextmanager
+def _profile(jurisdiction: str | None) -> Iterator[None]:
+    """The settings with ``jurisdiction`` as the profile (unchanged when None) for the block."""
+    if jurisdiction is None:
+        yield
+        return
+    with settings.use(settings.current().with_changes(jurisdiction=jurisdiction)):
+        yield
 
 
 def _free_port() -> int:
@@ -191,8 +204,15 @@ def _api_server() -> Iterator[str]:
         thread.join(timeout=10)
 
 
-#: The demo judge's token (estelam.access.auth.DEMO_TOKENS: courts THR-01 and THR-02).
-DEMO_JUDGE_TOKEN = "demo-judge"
+def demo_judge(courts: set[str]) -> dict[str, Any]:
+    """The demo token of a judge sitting in some of ``courts`` (estelam.access.auth.DEMO_TOKENS): who acts through
+    the API in the story, and whom the summary tells a reader to sign in as."""
+    from estelam.access.auth import DEMO_TOKENS
+
+    for entry in DEMO_TOKENS["tokens"]:
+        if entry["role"] == "judge" and courts & set(entry.get("courts") or ()):
+            return entry
+    raise DemoError(f"no demo judge sits in any of the world's courts {sorted(courts)}")
 
 
 def _day_figures(before: Counter[str], after: Counter[str]) -> dict[str, int]:
@@ -220,9 +240,10 @@ def _landed_counts() -> Counter[str]:
 @contextmanager
 def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int | None = None,
             seed: int | None = None, on_step: Callable[[str], None] | None = None,
-            on_day: Callable[[DayResult], None] | None = None) -> Iterator[LiveDemo]:
+            on_day: Callable[[DayResult], None] | None = None, jurisdiction: str | None = None) -> Iterator[LiveDemo]:
     """Run the story and keep the agencies and channels running while the caller looks or acts further (the
-    tests' judges act in the portal, and a next cycle reaches the same simulators); stopped on exit."""
+    tests' judges act in the portal, and a next cycle reaches the same simulators); stopped on exit.
+    ``jurisdiction`` (``ir``, ``sa``) is the profile of the run (the settings' when None)."""
     import httpx
 
     from estelam.contracts.registry import load_agency_registry, load_court_account
@@ -236,6 +257,11 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
     from simulators.fleet import Fleet
     from simulators.story import BACKLOG, COURT_DIRECTIVES_DAY, DOWN, Story, day_start, first_day
 
+    if jurisdiction is not None:  # the profile of the run: the registry, the world and every DAG read it
+        with _profile(jurisdiction), running(days=days, persons=persons, cases=cases, seed=seed, on_step=on_step,
+                                             on_day=on_day) as live:
+            yield live
+        return
     reset_data_dir()
     configure_airflow()
     result = DemoResult()
@@ -249,7 +275,10 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
         anchor=day_start(start, 1),
     )
     court_account = load_court_account()
+    judge = demo_judge({c.court_code for c in world.cases})
+    result.judge_token, result.judge_courts = str(judge["token"]), tuple(judge["courts"])
     story = Story(world, {i.agency_id: i.kind for i in registry.instances}, start=start, days=days,
+                  judge=str(judge["subject"]), judge_courts=result.judge_courts,
                   spared=[court_account.agency_id] if court_account else [])
     roles = story.roles
     result.roles = {"late_bank": roles.late_bank, "partial_bank": roles.partial_bank, "down_bank": roles.down_bank}
@@ -294,7 +323,7 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
                     outcome.happenings.append(f"the court system sends {len(directives)} directives")
                 for act in morning.judge_acts:
                     answer = httpx.post(f"{api_url}/cases/{act.case_id}/directives", json=act.body, timeout=60,
-                                        headers={"Authorization": f"Bearer {DEMO_JUDGE_TOKEN}"})
+                                        headers={"Authorization": f"Bearer {result.judge_token}"})
                     result.judge_acts.append((day, act.case_id, str(act.body["kind"]), answer.status_code))
                     if answer.status_code != 201:
                         outcome.happenings.append(f"the API refused the judge's {act.body['kind']} on case "

@@ -19,7 +19,8 @@ from typing import Any
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
-MOBILE = re.compile(r"^09[0-9]{9}$")
+#: An Iranian (09 and nine digits) or Saudi (05 and eight digits) mobile number, as the gateway's OpenAPI says.
+MOBILE = re.compile(r"^(09[0-9]{9}|05[0-9]{8})$")
 PROBLEM = "application/problem+json"
 
 

@@ -42,8 +42,6 @@ MIN_DAYS = 4
 MORNING = time(6, 0)
 #: New cases filed on each day after the first (but the last).
 NEW_CASES_PER_DAY = 2
-#: Courts whose cases the demo judge (the ``demo-judge`` token) may act on.
-DEMO_JUDGE_COURTS = ("THR-01", "THR-02")
 #: The steps of a new case that happen on its first day (later steps lie beyond the story).
 FIRST_STEPS = frozenset({CaseEventType.FILED, CaseEventType.REFERRED, CaseEventType.NOTIFIED,
                          CaseEventType.INVOICED, CaseEventType.FREEZE_ORDERED})
@@ -90,10 +88,12 @@ class Morning:
     happenings: list[str] = field(default_factory=list)  # what a reader is told (one phrase each)
 
 
-def _freezable(world: World, banks: Sequence[str], person: Person) -> dict[str, int]:
+def _freezable(world: World, banks: Sequence[str], person: Person, keep: int | None = None) -> dict[str, int]:
     """What of each bank's ordinary accounts the hub may freeze, if the plan reaches every account: all of it for
-    a legal person; for a natural person, what exceeds the subsistence minimum even if it is all kept there."""
-    keep = 0 if person.kind is PersonKind.LEGAL else SUBSISTENCE_MINIMUM_RIAL
+    a legal person; for a natural person, what exceeds the subsistence minimum (``keep``) even if it is all kept
+    there."""
+    if keep is None:
+        keep = 0 if person.kind is PersonKind.LEGAL else SUBSISTENCE_MINIMUM_RIAL
     held = {bank: sum(a.balance_rial for a in world.assets_of(bank, person.person_id)
                       if isinstance(a, BankAccount) and a.account_kind not in PROTECTED_ACCOUNT_KINDS)
             for bank in banks}
@@ -121,6 +121,11 @@ def cast_roles(world: World, banks: Sequence[str], *, days: int, spared: Iterabl
         if case.amount_owed_rial >= _worth(world, case.debtor.person_id):
             for bank in _freezable(world, banks, case.debtor):
                 whole[bank].append(case)
+    if sum(1 for bank in candidates if whole[bank]) < 3:  # a small world: debtors with money at the bank at least
+        for case in world.cases:
+            for bank in _freezable(world, banks, case.debtor, keep=0):
+                if case not in whole[bank]:
+                    whole[bank].append(case)
     ranked = sorted(candidates, key=lambda b: (-len(whole[b]), b))
     used: set[str] = set()
     debtors: set[str] = set()
@@ -170,8 +175,10 @@ class Story:
     """The days of the story for one world; :meth:`morning` tells each day's happenings in turn."""
 
     def __init__(self, world: World, kinds: Mapping[str, AgencyKind], *, start: date, days: int,
-                 spared: Iterable[str] = ()) -> None:
+                 judge: str, judge_courts: Iterable[str], spared: Iterable[str] = ()) -> None:
         self.world = world
+        self.judge = judge  # the user id of the judge acting through the API, and the courts they sit in
+        self.judge_courts = frozenset(judge_courts)
         self.kinds = dict(kinds)  # agency_id -> its kind
         banks = sorted(agency_id for agency_id, kind in kinds.items() if kind is AgencyKind.BANK)
         self.start = start
@@ -252,7 +259,7 @@ class Story:
                                             "seize a frozen vehicle"))
         if day == 3 and (case := self._pick(by_case, lambda c: True, judge=True)):
             plan.judge_acts.append(JudgeAct(case, {"kind": "confidential",
-                                                   "authorised_users": ["judge-thr-01", "clerk-1"]},
+                                                   "authorised_users": [self.judge, "clerk-1"]},
                                             "make a case confidential"))
         if day == 3 and (case := self._pick(by_case, lambda c: True)):
             story_events.append(self._event(case, CaseEventType.ABSCONDED, at - timedelta(minutes=20)))
@@ -294,7 +301,7 @@ class Story:
         def allowed(case_id: str) -> bool:
             case = self._cases.get(case_id)
             return (case is not None and case_id not in self._used and case_id not in self.new_case_ids
-                    and (case.court_code in DEMO_JUDGE_COURTS if judge else case_id not in self._directed)
+                    and (case.court_code in self.judge_courts if judge else case_id not in self._directed)
                     and fits(case_id))
 
         for case_id in sorted(by_case, key=lambda c: (-by_case[c], c)):

@@ -358,7 +358,15 @@ class _Persons(Sequence[Person]):
 
 
 class World:
-    """Persons, their assets at the given agency instances, and enforcement cases; all from one seed."""
+    """Persons, their assets at the given agency instances, and enforcement cases; all from one seed.
+
+    This is the Iranian world; a jurisdiction's world (``simulators.world_sa.SaudiWorld``) overrides the drawing
+    of persons and assets and the per-case hooks below (courts, case years, amounts, contacts, decisions)."""
+
+    #: The courts cases are filed at, the first year of case numbers, the jurisdiction profile the world is of.
+    courts: Sequence[str] = COURTS
+    case_year = 1403
+    jurisdiction = "ir"
 
     def __init__(self, instances: Sequence[AgencyInstance], *, seed: int, n_persons: int, n_cases: int,
                  anchor: datetime, dirty_share: float) -> None:
@@ -524,6 +532,25 @@ class World:
                                          person.person_id, name, share, _rial(rng, 10, 11.5) * share // 100))
         return assets
 
+    # --- per-jurisdiction hooks of a case (the Iranian ones here) ------------------------------
+
+    @staticmethod
+    def _amount(rng: random.Random, low_exp: float, high_exp: float) -> int:
+        """A round amount in the profile's minor unit, log-uniform on the Iranian scale 10**low..10**high rials."""
+        return _rial(rng, low_exp, high_exp)
+
+    def contact_of(self, person: Person) -> _Contact:
+        """The debtor's contact details the court registered."""
+        return contact_of(person)
+
+    def decision_of(self, case_id: str, creditor: Person) -> _Decision:
+        """The filing's decision number, its judge and the creditor's account."""
+        return decision_of(case_id, creditor)
+
+    def creditor_contact_of(self, case_id: str) -> _CreditorContact:
+        """The creditor's contact details the filing carries."""
+        return creditor_contact_of(case_id)
+
     def _case(self, index: int) -> Case:
         rng = _stream(self.seed, _CASE_STREAM, index)
         debtor = self.person_at(rng.randrange(self.n_persons))
@@ -531,9 +558,9 @@ class World:
         while creditor.person_id == debtor.person_id:
             creditor = self.person_at(rng.randrange(self.n_persons))
         number = (_CASE_MULTIPLIER * index + self.seed) % _CASE_SPACE
-        case_id = f"{1403 + index % 3}-{number:06d}"
-        court = rng.choice(COURTS)
-        owed = _rial(rng, 8, 10.8)
+        case_id = f"{self.case_year + index % 3}-{number:06d}"
+        court = rng.choice(self.courts)
+        owed = self._amount(rng, 8, 10.8)
         at = self.anchor - timedelta(days=rng.randint(5, 60), minutes=rng.randint(0, 1440))
         events: list[CaseEvent] = []
 
@@ -545,14 +572,14 @@ class World:
                 occurred_at=at, court_code=court, debtor_id=debtor.person_id, debtor_kind=debtor.kind,
                 debtor_name=debtor.name, creditor_name=creditor.name, **extra))
 
-        add(CaseEventType.FILED, 0, amount_rial=owed, automated=True, **contact_of(debtor),
-            **decision_of(case_id, creditor), **creditor_contact_of(case_id))
+        add(CaseEventType.FILED, 0, amount_rial=owed, automated=True, **self.contact_of(debtor),
+            **self.decision_of(case_id, creditor), **self.creditor_contact_of(case_id))
         add(CaseEventType.REFERRED, rng.uniform(0.1, 4), automated=rng.random() < 0.9)
         add(CaseEventType.NOTIFIED, rng.uniform(2, 48), channel="electronic" if rng.random() < 0.94 else "paper",
             automated=True)
         add(CaseEventType.INVOICED, rng.uniform(1, 24), automated=True)
         outcome = rng.random()
-        decision = decision_of(case_id, creditor)
+        decision = self.decision_of(case_id, creditor)
         if outcome >= 0.2:  # not paid at once: the judge orders the debtor's assets frozen (the execution step)
             add(CaseEventType.FREEZE_ORDERED, freeze_decision_delay_h(case_id), automated=False,
                 decision_number=decision["decision_number"], judge_name=decision["judge_name"])
@@ -580,7 +607,21 @@ def generate(
     n_cases: int = DEFAULT_CASES,
     anchor: datetime = DEFAULT_ANCHOR,
     dirty_share: float = DEFAULT_DIRTY_SHARE,
+    jurisdiction: str | None = None,
 ) -> World:
-    """The world for the given agency instances. Deterministic in all arguments; O(n_cases) until read."""
-    return World(instances, seed=seed, n_persons=n_persons, n_cases=n_cases, anchor=anchor,
-                 dirty_share=dirty_share)
+    """The world for the given agency instances. Deterministic in all arguments; O(n_cases) until read.
+
+    ``jurisdiction`` (a profile id; the settings' profile when None) picks whose world: ``ir`` or ``sa``."""
+    if jurisdiction is None:
+        from estelam.core.jurisdiction import current_profile
+
+        jurisdiction = current_profile().id
+    world_class: type[World] = World
+    if jurisdiction == "sa":
+        from simulators.world_sa import SaudiWorld
+
+        world_class = SaudiWorld
+    elif jurisdiction != World.jurisdiction:
+        raise ValueError(f"no synthetic world for jurisdiction {jurisdiction!r} (ir, sa)")
+    return world_class(instances, seed=seed, n_persons=n_persons, n_cases=n_cases, anchor=anchor,
+                       dirty_share=dirty_share)

@@ -156,6 +156,8 @@ def bearer_token(authorization: str | None) -> str | None:
 #: Demo principals (plain tokens, for the demo and its README only; deployments use ESTELAM_API_TOKENS).
 DEMO_TOKENS: dict[str, list[dict[str, Any]]] = {"tokens": [
     {"token": "demo-judge", "subject": "judge-thr-01", "role": "judge", "courts": ["THR-01", "THR-02"]},
+    # a judge of Saudi enforcement courts, for `estelam demo --jurisdiction sa`
+    {"token": "demo-judge-sa", "subject": "judge-ruh-01", "role": "judge", "courts": ["RUH-01", "RUH-02", "JED-01"]},
     {"token": "demo-statistician", "subject": "statistician-1", "role": "statistician"},
     {"token": "demo-agency-bank-melli", "subject": "agency-bank-melli", "role": "agency", "agency_id": "bank_melli"},
     {"token": "demo-central-bank", "subject": "central-bank", "role": "central_bank"},

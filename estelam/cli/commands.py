@@ -26,6 +26,7 @@ from estelam.cli.progress import progress
 from estelam.cli.warehouse import warehouse_app
 from estelam.core import settings
 from estelam.core.exceptions import EstelamError
+from estelam.core.jurisdiction import available as available_jurisdictions
 from estelam.core.log import configure_logging
 
 PROG_NAME = "estelam"
@@ -40,6 +41,8 @@ DEFAULT_SIMULATORS_HOST = "127.0.0.1"
 DASHBOARD_SCRIPT = Path("dashboards") / "app.py"
 #: Exit code of a command stopped by an Estelam error.
 EXIT_ESTELAM_ERROR = 1
+#: Exit code of a command given an option it cannot use (click's own code for usage errors).
+EXIT_USAGE = 2
 
 
 class EstelamGroup(TyperGroup):
@@ -87,9 +90,15 @@ def demo(
     persons: Annotated[int | None, typer.Option(help="synthetic persons (default 120)")] = None,
     cases: Annotated[int | None, typer.Option(help="enforcement cases (default 48)")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of the synthetic world (default 1403)")] = None,
+    jurisdiction: Annotated[str | None, typer.Option(
+        help="the jurisdiction profile of the run: ir or sa (default: ESTELAM_JURISDICTION, else ir)")] = None,
 ) -> None:
     """Run the story over simulated days on one machine: agency simulators on loopback, the DAGs in-process with
     real Airflow, a judge through the API; one line per day, then the story."""
+    if jurisdiction is not None and jurisdiction not in available_jurisdictions():
+        typer.echo(f"error: no jurisdiction profile {jurisdiction!r}: one of "
+                   f"{', '.join(available_jurisdictions())}", err=True)
+        raise typer.Exit(EXIT_USAGE)
     demo_module = import_development_module("simulators.demo", needed_by="the demo")
     trail = settings.data_dir() / "logs" / "estelam.log"
     trail.unlink(missing_ok=True)  # one demo run, one trail
@@ -98,8 +107,10 @@ def demo(
     configure_logging(file=trail, stream_level=logging.ERROR)
     started = perf_counter()
     with progress(demo_module.dag_sequence(days), label="DAG") as start_dag:
+        # the profile only when asked for: the plain demo calls run() with the deployment's settings
+        chosen = {} if jurisdiction is None else {"jurisdiction": jurisdiction}
         result = demo_module.run(days=days, persons=persons, cases=cases, seed=seed, on_step=start_dag,
-                                 on_day=lambda day: _echo_day(demo_module, day))
+                                 on_day=lambda day: _echo_day(demo_module, day), **chosen)
     typer.echo("\nThe story")
     for line in demo_module.story_lines(result):
         typer.echo(f"  {line}")
@@ -109,8 +120,8 @@ def demo(
     elapsed = perf_counter() - started
     typer.echo("\nWhere to look")
     typer.echo(f"  the asset report of a case, for a judge: {result.report_path}")
-    typer.echo("  the case portal: `estelam api`, then http://127.0.0.1:8000/portal (sign in with the token "
-               "demo-judge: courts THR-01 and THR-02)")
+    typer.echo(f"  the case portal: `estelam api`, then http://127.0.0.1:8000/portal (sign in with the token "
+               f"{result.judge_token}, a judge of the courts {', '.join(result.judge_courts)})")
     typer.echo("  the dashboard (days, scoreboard, KPIs): `estelam dashboard`, then http://127.0.0.1:8501")
     typer.echo(f"  the warehouse: {settings.warehouse_path()}   landing: {settings.landing_dir()}   "
                f"quarantine: {settings.quarantine_dir()}")

@@ -21,6 +21,7 @@ from estelam.core import settings
 from estelam.core.domain import MESSAGE_LOG_MODES, AgencyInstance, AgencyKind, MessageLogMode, Protocol, TlsOptions
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_iban
+from estelam.core.jurisdiction import Profile, current_profile
 
 #: Contract column types -> Arrow types. Money and counts are int64, time is UTC.
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -44,7 +45,9 @@ DUCKDB_TYPES: dict[str, str] = {
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PII_CLASSES = frozenset({"none", "indirect", "direct"})
-RULE_NAMES = frozenset({"regex", "allowed", "min", "max", "check_digit"})
+#: ``pattern: <name>`` is the jurisdiction profile's regex of that name (``iban``, ``plate``, ``mobile``): read with
+#: the profile, it becomes the column's ``regex`` rule, so a Saudi deployment checks Saudi IBANs by the same rule.
+RULE_NAMES = frozenset({"regex", "pattern", "allowed", "min", "max", "check_digit"})
 CHECK_DIGIT_SCHEMES = frozenset({"person_id", "iran_national_code", "iban"})
 
 
@@ -106,7 +109,7 @@ def _load_yaml(path: Path) -> Any:
         raise ContractError(f"{path}: not valid YAML: {exc}") from exc
 
 
-def _parse_column(feed: str, raw: dict[str, Any]) -> Column:
+def _parse_column(feed: str, raw: dict[str, Any], profile: Profile | None = None) -> Column:
     name = raw.get("name")
     ctype = raw.get("type")
     if not name or ctype not in ARROW_TYPES:
@@ -118,6 +121,13 @@ def _parse_column(feed: str, raw: dict[str, Any]) -> Column:
     unknown = set(rules) - RULE_NAMES
     if unknown:
         raise ContractError(f"feed {feed!r}: column {name!r} has unknown rules {sorted(unknown)}")
+    if "pattern" in rules:
+        if "regex" in rules:
+            raise ContractError(f"feed {feed!r}: column {name!r} has both a regex and a pattern")
+        try:
+            rules["regex"] = (profile or current_profile()).pattern(str(rules["pattern"]))
+        except ContractError as exc:
+            raise ContractError(f"feed {feed!r}: column {name!r}: {exc}") from None
     scheme = rules.get("check_digit")
     if scheme is not None and scheme not in CHECK_DIGIT_SCHEMES:
         raise ContractError(f"feed {feed!r}: column {name!r} has unknown check_digit {scheme!r}")
@@ -131,12 +141,13 @@ def _parse_column(feed: str, raw: dict[str, Any]) -> Column:
     )
 
 
-def load_feed(path: Path) -> FeedContract:
+def load_feed(path: Path, profile: Profile | None = None) -> FeedContract:
+    """One feed's data contract; its ``pattern`` rules read from ``profile`` (the settings' profile if None)."""
     raw = _load_yaml(path)
     feed = raw.get("feed")
     if feed != path.stem:
         raise ContractError(f"{path}: feed name {feed!r} must equal the file name {path.stem!r}")
-    columns = tuple(_parse_column(feed, c) for c in raw.get("columns") or [])
+    columns = tuple(_parse_column(feed, c, profile) for c in raw.get("columns") or [])
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
         raise ContractError(f"feed {feed!r}: duplicate column names")
@@ -155,13 +166,14 @@ def load_feed(path: Path) -> FeedContract:
 
 
 @cache
-def _feeds_in(folder: Path) -> dict[str, FeedContract]:
-    return {p.stem: load_feed(p) for p in sorted(folder.glob("*.yaml"))}
+def _feeds_in(folder: Path, jurisdiction: str) -> dict[str, FeedContract]:
+    profile = current_profile()
+    return {p.stem: load_feed(p, profile) for p in sorted(folder.glob("*.yaml"))}
 
 
 def feeds() -> dict[str, FeedContract]:
-    """Every feed's data contract, by feed name."""
-    return _feeds_in(settings.contracts_dir() / "feeds")
+    """Every feed's data contract, by feed name (its ``pattern`` rules those of the jurisdiction profile)."""
+    return _feeds_in(settings.contracts_dir() / "feeds", current_profile().id)
 
 
 def feed(name: str) -> FeedContract:
@@ -184,7 +196,6 @@ DEFAULT_REPLY_DEADLINE_S = 30.0
 DEFAULT_CALL_TIMEOUT_S = 5.0
 #: How a credentials reference names where the secret lives.
 CREDENTIAL_SCHEMES = frozenset({"env", "file"})
-_IBAN_BANK_CODE = re.compile(r"[0-9]{3}")
 
 
 @dataclass(frozen=True)
@@ -273,17 +284,26 @@ def _bank_code(spec: dict[str, Any], kind: AgencyKind, where: str) -> str | None
     if code is None:
         return None
     code = str(code)
-    if kind is not AgencyKind.BANK or not _IBAN_BANK_CODE.fullmatch(code):
-        raise ContractError(f"{where}: iban_bank_code {code!r} must be three digits, on a bank")
+    digits = current_profile().iban_bank_code_digits  # 3 in Iranian IBANs, 2 in Saudi ones
+    if kind is not AgencyKind.BANK or not re.fullmatch(f"[0-9]{{{digits}}}", code):
+        raise ContractError(f"{where}: iban_bank_code {code!r} must be {digits} digits "
+                            f"({current_profile().id} profile), on a bank")
     return code
 
 
+def registry_path() -> Path:
+    """The agency registry of the deployment: the jurisdiction profile's ``agencies`` file in the contracts folder
+    (``contracts/agencies.yaml`` for ``ir``, ``contracts/agencies.sa.yaml`` for ``sa``)."""
+    return settings.contracts_dir() / current_profile().agencies
+
+
 def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
-    """Read ``contracts/agencies.yaml`` (or ``path``), applying endpoint overrides from the environment.
+    """Read the profile's registry (:func:`registry_path`, or ``path``), applying endpoint overrides from the
+    environment.
 
     Contract, credential and TLS file paths are relative to the registry file's folder.
     """
-    path = path or settings.contracts_dir() / "agencies.yaml"
+    path = path or registry_path()
     root = path.resolve().parent
     raw = _load_yaml(path)
     defaults = raw.get("defaults") or {}
@@ -374,7 +394,7 @@ class CourtAccount:
 def load_court_account(path: Path | None = None) -> CourtAccount | None:
     """The registry's ``court_account``, checked: a bank of the registry and a valid IBAN; None when absent
     (a deployment with no court account pays nothing out: transfers stay collected until one is configured)."""
-    path = path or settings.contracts_dir() / "agencies.yaml"
+    path = path or registry_path()
     spec = _load_yaml(path).get("court_account")
     if not spec:
         return None
@@ -388,12 +408,16 @@ def load_court_account(path: Path | None = None) -> CourtAccount | None:
     iban = str(spec["iban"])
     if not is_iban(iban):
         raise ContractError(f"{where}: iban {iban!r} fails its check digits")
+    profile = current_profile()
+    if "iban" in profile.patterns and not re.fullmatch(profile.pattern("iban"), iban):
+        raise ContractError(f"{where}: iban {iban!r} is not an IBAN of the {profile.id} profile "
+                            f"({profile.pattern('iban')})")
     return CourtAccount(instance.agency_id, iban)
 
 
 def load_receivers(path: Path | None = None) -> list[Receiver]:
     """The registry's receivers, endpoint overrides applied; contract paths resolved against its folder."""
-    path = path or settings.contracts_dir() / "agencies.yaml"
+    path = path or registry_path()
     root = path.resolve().parent
     raw = _load_yaml(path)
     defaults = raw.get("defaults") or {}

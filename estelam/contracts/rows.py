@@ -90,7 +90,7 @@ class BankAccountsRow(TypedDict):
     holder_name: str
     """Holder's name as the bank spells it."""
     iban: str
-    """IBAN (ISO 13616)."""
+    """IBAN (ISO 13616), of the jurisdiction profile's form (pattern iban: IR + 24 digits, SA + 22)."""
     account_kind: str
     """Salary and pension accounts are protected from freezing."""
     balance_rial: int
@@ -193,7 +193,9 @@ class CaseEventsRow(TypedDict):
     debtor_email: str | None
     """For filed, the debtor's e-mail address registered for electronic notices (empty when none)."""
     debtor_mobile: str | None
-    """For filed, the debtor's mobile number registered for SMS notices (09 and nine digits; empty when none)."""
+    """For filed, the debtor's mobile number registered for SMS notices (the profile's pattern mobile: 09 and nine
+    digits in Iran, 05 and eight in Saudi Arabia; empty when none).
+    """
     debtor_language: str | None
     """For filed, the language the debtor reads notices in (Persian when empty)."""
     creditor_iban: str | None
@@ -207,7 +209,9 @@ class CaseEventsRow(TypedDict):
     creditor_email: str | None
     """For filed, the creditor's e-mail address for notices of collection and payout (empty when none)."""
     creditor_mobile: str | None
-    """For filed, the creditor's mobile number for SMS notices (09 and nine digits; empty when none)."""
+    """For filed, the creditor's mobile number for SMS notices (the profile's pattern mobile: 09 and nine digits in
+    Iran, 05 and eight in Saudi Arabia; empty when none).
+    """
     creditor_language: str | None
     """For filed, the language the creditor reads notices in (Persian when empty)."""
 
@@ -648,7 +652,9 @@ class VehiclesRow(TypedDict):
     owner_name: str
     """Owner's name as the registry spells it."""
     plate: str
-    """Iranian plate: two digits, a letter, three digits, dash, two-digit region."""
+    """The plate in the jurisdiction profile's form (pattern plate): Iranian two digits, a letter, three digits,
+    dash, two-digit region; Saudi one to four digits and three letters, Arabic or Latin.
+    """
     model: str
     """Make and model."""
     value_rial: int

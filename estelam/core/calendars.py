@@ -16,6 +16,8 @@ PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 #: The Arabic thousands separator (U+066C), used with Persian and Arabic-Indic digits alike.
 ARABIC_THOUSANDS_SEPARATOR = "٬"
+#: The Arabic decimal separator (٫), in Persian and Arabic numbers alike.
+ARABIC_DECIMAL_SEPARATOR = "\u066b"
 _BREAKS = (-61, 9, 38, 199, 426, 686, 756, 818, 1111, 1181, 1210, 1635, 2060, 2097, 2192, 2262, 2324, 2394,
            2456, 3178)
 
@@ -121,14 +123,22 @@ def hijri_date(day: date | None) -> str:
     return _calendar_text(day, zone=None, convert=to_hijri, digits=arabic_indic_digits, with_time=False)
 
 
-def grouped(amount: int | None, *, digits: str = "fa") -> str:
+def grouped(amount: int | None, *, digits: str = "fa", minor_unit: int = 0) -> str:
     """An integer amount grouped by thousands: ``fa`` Persian digits, ``ar`` Arabic-Indic (both with the
-    Arabic separator ٬), ``latin`` Latin digits with commas."""
+    Arabic separator ٬ and the decimal separator ٫), ``latin`` Latin digits with commas and a point.
+
+    ``amount`` is in minor units with ``minor_unit`` decimal places (the profile's ``currency.minor_unit``): 0 for
+    rials, 2 for the riyal's halalas, so ``123456`` halalas read ``1,234.56`` riyals (``١٬٢٣٤٫٥٦``)."""
     if amount is None:
         return "—"
+    if minor_unit < 0:
+        raise ValueError(f"minor_unit must be 0 or more, not {minor_unit}")
+    major, minor = divmod(abs(amount), 10**minor_unit)
+    fraction = f".{minor:0{minor_unit}d}" if minor_unit else ""
+    latin = f"{'-' if amount < 0 else ''}{major:,}{fraction}"
     if digits == "latin":
-        return f"{amount:,}"
-    text = f"{amount:,}".replace(",", ARABIC_THOUSANDS_SEPARATOR)
+        return latin
+    text = latin.replace(",", ARABIC_THOUSANDS_SEPARATOR).replace(".", ARABIC_DECIMAL_SEPARATOR)
     if digits == "fa":
         return persian_digits(text)
     if digits == "ar":

@@ -10,7 +10,8 @@ Only what the kernel needs is typed here; the identifier checks the profile name
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,8 @@ from estelam.core.exceptions import ContractError
 
 #: The folder of the profiles inside the contracts folder.
 JURISDICTIONS_FOLDER = "jurisdictions"
+#: The agency registry of a profile that names none.
+DEFAULT_AGENCIES_FILE = "agencies.yaml"
 DisplayCalendar = Literal["solar_hijri", "umm_al_qura", "gregorian"]
 _CALENDARS: frozenset[str] = frozenset({"solar_hijri", "umm_al_qura", "gregorian"})
 
@@ -62,12 +65,38 @@ class Profile:
     language: str
     languages: tuple[str, ...]
     digits: str
+    #: The agency registry file, relative to the contracts folder (``agencies.yaml`` for ``ir``).
+    agencies: str = DEFAULT_AGENCIES_FILE
+    #: Digits of the bank code inside the profile's IBANs, right after the check digits (3 in Iran, 2 in Saudi).
+    iban_bank_code_digits: int = 3
+    #: The jurisdiction's shapes (``iban``, ``plate``, ``mobile``: unanchored regexes) a feed contract names with
+    #: ``pattern: <name>`` instead of writing one country's regex.
+    patterns: dict[str, str] = field(default_factory=dict)
+
+    def pattern(self, name: str) -> str:
+        """The anchored regex of the profile's pattern ``name``; ContractError when the profile has none."""
+        if name not in self.patterns:
+            raise ContractError(f"jurisdiction profile {self.id!r} has no pattern {name!r} "
+                                f"(it has {', '.join(sorted(self.patterns)) or 'none'})")
+        return f"^{self.patterns[name]}$"
 
 
 def _required(data: dict[str, Any], key: str, where: Path) -> Any:
     if key not in data:
         raise ContractError(f"jurisdiction profile {where}: missing {key!r}")
     return data[key]
+
+
+def _patterns(raw: Any, where: Path) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise ContractError(f"jurisdiction profile {where}: patterns must be a mapping name -> regex")
+    patterns = {str(name): str(regex) for name, regex in raw.items()}
+    for name, regex in patterns.items():
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise ContractError(f"jurisdiction profile {where}: pattern {name!r} is no regex: {exc}") from exc
+    return patterns
 
 
 def _parse(data: Any, where: Path) -> Profile:
@@ -100,6 +129,9 @@ def _parse(data: Any, where: Path) -> Profile:
         language=language,
         languages=languages,
         digits=str(data.get("digits", "latin")),
+        agencies=str(data.get("agencies", DEFAULT_AGENCIES_FILE)),
+        iban_bank_code_digits=int(data.get("iban_bank_code_digits", 3)),
+        patterns=_patterns(data.get("patterns") or {}, where),
     )
     if profile.id != where.stem:
         raise ContractError(f"jurisdiction profile {where}: id {profile.id!r} differs from the file name")
@@ -146,6 +178,7 @@ def current_profile() -> Profile:
 
 
 __all__ = [
+    "DEFAULT_AGENCIES_FILE",
     "JURISDICTIONS_FOLDER",
     "Calendar",
     "Currency",

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from estelam.contracts.registry import load_agency_registry
-from estelam.core import settings
+from estelam.contracts.registry import load_agency_registry, registry_path
+from estelam.core.calendars import grouped
 from estelam.core.exceptions import ContractError
+from estelam.core.jurisdiction import current_profile
 
 LANGUAGES = ("fa", "ar", "en")
 DEFAULT_LANGUAGE = "fa"
@@ -58,22 +59,24 @@ SUBJECT = {
     "en": "Enforcement notice — case {case}",
 }
 SENTENCE = {
-    "fa": "{action} {amount} ریال از {asset} نزد {agency}، به سبب {reason}، پرونده‌ی اجرایی {case}",
-    "ar": "{action} {amount} ريال من {asset} لدى {agency}، بسبب {reason}، ملف التنفيذ {case}",
-    "en": "{action} of {amount} rial on {asset} at {agency}, because of {reason}, enforcement case {case}",
+    "fa": "{action} {amount} {currency} از {asset} نزد {agency}، به سبب {reason}، پرونده‌ی اجرایی {case}",
+    "ar": "{action} {amount} {currency} من {asset} لدى {agency}، بسبب {reason}، ملف التنفيذ {case}",
+    "en": "{action} of {amount} {currency} on {asset} at {agency}, because of {reason}, enforcement case {case}",
 }
 #: A payout moves money the other way: from the court's account (at the agency) to the creditor's account (the asset).
 PAYOUT_SENTENCE = {
-    "fa": "{amount} ریال از حساب دادگستری نزد {agency} به {asset} محکوم‌له پرداخت شد، پرونده‌ی اجرایی {case}",
-    "ar": "صُرف {amount} ريال من حساب المحكمة لدى {agency} إلى {asset} للمحكوم له، ملف التنفيذ {case}",
-    "en": "{amount} rial paid from the court's account at {agency} to the creditor's {asset}, enforcement case {case}",
+    "fa": "{amount} {currency} از حساب دادگستری نزد {agency} به {asset} محکوم‌له پرداخت شد، پرونده‌ی اجرایی {case}",
+    "ar": "صُرف {amount} {currency} من حساب المحكمة لدى {agency} إلى {asset} للمحكوم له، ملف التنفيذ {case}",
+    "en": "{amount} {currency} paid from the court's account at {agency} to the creditor's {asset}, "
+          "enforcement case {case}",
 }
 #: What the creditor reads when collected money reaches them.
 CREDITOR_PAYOUT_SENTENCE = {
-    "fa": "{amount} ریال وصول‌شده در پرونده‌ی اجرایی {case} از حساب دادگستری نزد {agency} به {asset} شما پرداخت شد",
-    "ar": "صُرف لكم {amount} ريال محصّلة في ملف التنفيذ {case} من حساب المحكمة لدى {agency} إلى {asset}",
-    "en": "{amount} rial collected in enforcement case {case} were paid to your {asset} from the court's account at "
-          "{agency}",
+    "fa": "{amount} {currency} وصول‌شده در پرونده‌ی اجرایی {case} از حساب دادگستری نزد {agency} به {asset} شما "
+          "پرداخت شد",
+    "ar": "صُرف لكم {amount} {currency} محصّلة في ملف التنفيذ {case} من حساب المحكمة لدى {agency} إلى {asset}",
+    "en": "{amount} {currency} collected in enforcement case {case} were paid to your {asset} from the court's "
+          "account at {agency}",
 }
 
 
@@ -94,9 +97,9 @@ def language_of(value: object) -> str:
 
 
 @cache
-def _agency_names(contracts_dir: Path) -> dict[str, dict[str, str]]:
+def _agency_names(path: Path) -> dict[str, dict[str, str]]:
     try:
-        registry = load_agency_registry(contracts_dir / "agencies.yaml")
+        registry = load_agency_registry(path)
     except ContractError:
         return {}
     return {inst.agency_id: {lang: inst.display_name(lang) for lang in LANGUAGES} for inst in registry.instances}
@@ -104,18 +107,20 @@ def _agency_names(contracts_dir: Path) -> dict[str, dict[str, str]]:
 
 def agency_name(agency_id: str, language: str) -> str:
     """The agency's name in ``language`` as the registry spells it (its id if it is not registered)."""
-    return _agency_names(settings.contracts_dir()).get(agency_id, {}).get(language, agency_id)
+    return _agency_names(registry_path()).get(agency_id, {}).get(language, agency_id)
 
 
 def sentence(notice: Mapping[str, object], language: str = DEFAULT_LANGUAGE) -> str:
     """The notice of one ``debtor_notifications`` row in ``language``: never the raw asset reference."""
     language = language_of(language)
+    currency = current_profile().currency  # amounts are in its minor unit: rials, or the riyal's halalas
     kind = str(notice["asset_kind"])
     template = (CREDITOR_PAYOUT_SENTENCE if notice.get("recipient") == "creditor"
                 else PAYOUT_SENTENCE if notice["action"] == "payout" else SENTENCE)
     return template[language].format(
         action=ACTION[language].get(str(notice["action"]), str(notice["action"])),
-        amount=f"{int(str(notice['amount_rial'])):,}",
+        amount=grouped(int(str(notice["amount_rial"])), digits="latin", minor_unit=currency.minor_unit),
+        currency=currency.names.get(language, currency.code),
         asset=f"{ASSET[language].get(kind, kind)} {mask(str(notice['asset_ref']))}",
         agency=agency_name(str(notice["agency_id"]), language),
         reason=REASON[language].get(str(notice["reason_code"]), str(notice["reason_code"])),

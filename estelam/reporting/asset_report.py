@@ -45,6 +45,7 @@ from estelam.core.calendars import (
 )
 from estelam.core.exceptions import ReportError
 from estelam.core.identifiers import latin_digits
+from estelam.core.jurisdiction import current_profile, load_profile
 
 #: An agency whose last valid answer is older than this is marked stale in the report.
 STALE_AFTER = timedelta(days=7)
@@ -463,8 +464,11 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
     def num(value: object) -> str:
         return "—" if value is None else str(value) if latin else where.local_digits(value).translate(arabic)
 
+    minor_unit = load_profile(where.code).currency.minor_unit  # amounts are kept in minor units: halalas in sa
+
     def money(amount: int | None) -> str:
-        return grouped(amount, digits="latin" if latin else "ar" if lang == "ar" else where.digits)
+        return grouped(amount, digits="latin" if latin else "ar" if lang == "ar" else where.digits,
+                       minor_unit=minor_unit)
 
     def when_text(instant: datetime | None, with_time: bool = True) -> str:
         if instant is None:
@@ -558,9 +562,15 @@ def next_steps_text(report: CaseReport, lang: str = "fa", variant: str = "ir") -
     return [_next_step_text(step, lang, where) for step in report.next_steps()] or [LABELS[lang]["ns_none"]]
 
 
-def formatters(lang: str = "fa", variant: str = "ir") -> dict[str, Callable[..., Any]]:
-    """The report's template filters (money, dates, identifiers, kinds, events...) for other pages to share."""
-    return _formatters(lang, _check(lang, variant))
+def formatters(lang: str = "fa", variant: str | None = None) -> dict[str, Callable[..., Any]]:
+    """The report's template filters (money, dates, identifiers, kinds, events...) for other pages to share;
+    ``variant`` is the deployment's jurisdiction profile when None."""
+    return _formatters(lang, _check(lang, variant or _profile_variant()))
+
+
+def _profile_variant() -> str:
+    profile = current_profile()
+    return profile.id if profile.id in JURISDICTIONS else "ir"
 
 
 def _days(lang: str, where: Jurisdiction) -> str:
@@ -598,6 +608,8 @@ def write_case_report(case_id: str | None = None, out_dir: Path | None = None) -
     out_dir.mkdir(parents=True, exist_ok=True)
     report = load_case_report(case_id)
     path = out_dir / f"asset_report-{case_id}.html"
-    path.write_text(render_case_report(report), encoding="utf-8")
-    path.with_suffix(".pdf").write_bytes(render_case_report_pdf(report))
+    profile = current_profile()  # the deployment's language and jurisdiction (Arabic, Umm al-Qura, riyals for sa)
+    lang, variant = profile.language, _profile_variant()
+    path.write_text(render_case_report(report, lang=lang, variant=variant), encoding="utf-8")
+    path.with_suffix(".pdf").write_bytes(render_case_report_pdf(report, lang=lang, variant=variant))
     return path

@@ -114,7 +114,7 @@ def test_the_demo_prints_a_line_per_dag_and_per_day_then_the_story(runner: CliRu
             on_step(dag_id)
         on_day(day)
         return SimpleNamespace(summary={"financial_convictions rows": 1234}, report_path="reports/r.html",
-                               days=[day])
+                               days=[day], judge_token="demo-judge", judge_courts=("THR-01", "THR-02"))
 
     _fake_module(monkeypatch, "simulators.demo", dag_sequence=lambda days: ("ingest", "build"), run=run,
                  day_line=lambda day: f"day 1 · {day.seconds}s", story_lines=lambda result: ["Found      3 assets"],
@@ -207,3 +207,25 @@ def test_the_installed_console_script_runs(tmp_path: Path) -> None:
     done = subprocess.run([str(script), "--help"], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert all(f" {name} " in done.stdout for name in SUBCOMMANDS)
+
+
+def test_demo_refuses_a_jurisdiction_without_a_profile(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["demo", "--jurisdiction", "xx"])
+    assert result.exit_code == 2
+    assert "no jurisdiction profile 'xx': one of ir, sa" in result.output
+
+
+def test_the_demo_runs_under_the_jurisdiction_asked_for(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    chosen: list[str] = []
+
+    def run(*, days: int, persons: int | None, cases: int | None, seed: int | None, on_step: Callable[[str], None],
+            on_day: Callable[[object], None], jurisdiction: str) -> SimpleNamespace:
+        chosen.append(jurisdiction)
+        return SimpleNamespace(summary={}, report_path="reports/r.html", days=[], judge_token="demo-judge-sa",
+                               judge_courts=("RUH-01",))
+
+    _fake_module(monkeypatch, "simulators.demo", dag_sequence=lambda days: (), run=run, story_lines=lambda r: [],
+                 cost_line=lambda r: "no day ran")
+    result = runner.invoke(app, ["demo", "--jurisdiction", "sa"])
+    assert result.exit_code == 0, result.output
+    assert chosen == ["sa"]

@@ -75,8 +75,8 @@ def test_the_late_bank_is_late_on_the_scoreboard(cycle: DemoResult) -> None:
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         late = dict(con.execute("select agency_id, sum(late) from kpi_deadline_compliance group by 1 "
                                 "having sum(late) > 0").fetchall())
-        partial = con.execute("select count(*) from staging.stg_agency__freeze_acknowledgements "
-                              "where agency_id = ? and ack_status = 'partial'", [cycle.roles["partial_bank"]]).fetchone()
+        partial = con.execute("select count(*) from staging.stg_agency__freeze_acknowledgements where agency_id = ? "
+                              "and ack_status = 'partial'", [cycle.roles["partial_bank"]]).fetchone()
         failed = con.execute("select count(*) from staging.stg_hub__inquiries where agency_id = ? "
                              "and status in ('failed', 'deadline_missed')", [cycle.roles["down_bank"]]).fetchone()
     assert late.get(cycle.roles["late_bank"], 0) >= 1, (cycle.roles, late)

@@ -104,7 +104,8 @@ def test_saudi_variant_uses_umm_al_qura_riyadh_time_and_arabic_indic_digits() ->
     text = _text(html)
     assert "١٤٤٨/٠٦/١٢" in text  # 22 Nov 2026 (Riyadh) = 12 Jumada al-Akhirah 1448
     assert "١٤٤٨/٠٣/١٩ ٠٨:٥٢" in text  # filing: 05:52 UTC is 08:52 in Riyadh, 19 Rabi al-Awwal 1448
-    assert "٧٬٢٢٢٬٣٩٠٬٠٠٠" in text and "ریال سعودی" in text
+    # amounts are kept in the profile's minor unit: 7,222,390,000 halalas are 72,223,900.00 riyals
+    assert "٧٢٬٢٢٣٬٩٠٠٫٠٠" in text and "ریال سعودی" in text and "٧٬٢٢٢٬٣٩٠٬٠٠٠" not in text
     assert not PERSIAN.search(text.replace("ریال سعودی", ""))  # no Persian digits in a Saudi report
 
 
@@ -163,7 +164,7 @@ def test_pdf_embeds_a_persian_font_and_carries_the_text(lang: str, variant: str,
         assert "۷٬۲۲۲٬۳۹۰٬۰۰۰" in text or "۰۰۰٬۳۹۰٬۲۲۲٬۷" in text  # extraction may reverse RTL runs
         assert re.search(r"[\u0600-\u06ff]{4}", text)  # Persian words, not boxes
     else:
-        assert "7,222,390,000" in text and "Debtor's asset report" in text
+        assert "72,223,900.00" in text and "Debtor's asset report" in text  # halalas as riyals
 
 
 def test_the_demo_writes_the_pdf_beside_the_html(demo_cycle) -> None:  # type: ignore[no-untyped-def]

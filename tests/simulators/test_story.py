@@ -18,7 +18,7 @@ def _story(days: int = 7, persons: int = 120, cases: int = 48) -> Story:
     registry = load_agency_registry()
     world = generate(registry.instances, n_persons=persons, n_cases=cases, anchor=day_start(START, 1))
     return Story(world, {i.agency_id: i.kind for i in registry.instances}, start=START, days=days,
-                 spared=["bank_melli"])
+                 judge="judge-thr-01", judge_courts=("THR-01", "THR-02"), spared=["bank_melli"])
 
 
 def _freezable_at(world: World, bank: str, person_id: str) -> int:
