@@ -409,10 +409,17 @@ def story_lines(result: DemoResult) -> list[str]:
     """The story a person reads after the run: found, frozen, released by reason, collected and paid out, who was
     late, what debtors and creditors were told, the invariants, from the warehouse and the agencies' state."""
     from estelam.contracts.registry import load_agency_registry
+    from estelam.core.calendars import grouped
+    from estelam.core.jurisdiction import current_profile
     from estelam.ingest.landing import read_landed
     from estelam.warehouse.dbt_build import connect_read_only
 
     registry = load_agency_registry()
+    currency = current_profile().currency
+
+    def money(amount: int) -> str:  # in the profile's currency: rials, or riyals from halalas
+        return f"{grouped(int(amount), digits='latin', minor_unit=currency.minor_unit)} {currency.names['en']}s"
+
     releases = Counter(str(o["reason_code"]) for o in read_landed("freeze_orders")
                        if o["kind"] == "release" and o["delivery"] == "delivered")
     with connect_read_only() as con:
@@ -429,14 +436,14 @@ def story_lines(result: DemoResult) -> list[str]:
     collected, paid = sum(result.collected.values()), sum(result.payouts.values())
     held_days = sum(d.invariants_held for d in result.days)
     lines = [
-        f"Found      {found[0]:,} assets of {found[1]:,} debtors worth {found[2]:,} rials, over "
+        f"Found      {found[0]:,} assets of {found[1]:,} debtors worth {money(found[2])}, over "
         f"{inquired[1] or 0:,} inquiries on {inquired[0]} days ({inquired[2] or 0:,} answered, "
         f"{inquired[3] or 0:,} failed or unanswered, asked again)",
-        f"Frozen     {sum(result.held_freezes.values()):,} rials held now at the agencies for "
+        f"Frozen     {money(sum(result.held_freezes.values()))} held now at the agencies for "
         f"{len(frozen_cases)} cases",
         "Released   " + (", ".join(f"{n} for {reason.replace('_', ' ')}" for reason, n in releases.most_common())
                          or "nothing"),
-        f"Collected  {collected:,} rials to the court's account; {paid:,} paid out to "
+        f"Collected  {money(collected)} to the court's account; {money(paid)} paid out to "
         f"{len({case for (_, case, _) in result.payouts}):,} creditors",
         "Late       " + ("; ".join(f"{registry.instance(agency).name}: {int(n_late)} answered late, "
                                    f"{int(n_none)} unanswered" for agency, n_late, n_none in late) or "nobody"),
