@@ -2,7 +2,8 @@
 
 A file is a batch named after the file, so ingesting the same file twice replaces
 its batch. A line that is not JSON is not dropped: it is quarantined with the parse
-error as its reason.
+error as its reason. Each file is validated by the contract's compiled rules as it lands, and the
+Great Expectations suite audits all files of one ingest in one run (``landing.AuditedLanding``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from estelam.core import settings
-from estelam.ingest.landing import LandingResult, validate_and_land
+from estelam.ingest.landing import AuditedLanding, LandingResult
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +57,19 @@ def _partition_of(path: Path) -> date:
     return date.fromisoformat(match.group(1)) if match else datetime.now(UTC).date()
 
 
-def ingest_file(path: Path) -> LandingResult:
-    return validate_and_land(FEED, read_inbox_file(path), batch_id=path.stem, partition=_partition_of(path))
+def ingest_file(path: Path, landing: AuditedLanding | None = None) -> LandingResult:
+    """Land one inbox file; audited by GX now, or at the end of ``landing``'s block when one is given."""
+    if landing is None:
+        with AuditedLanding(FEED) as own:
+            return ingest_file(path, own)
+    return landing.land(read_inbox_file(path), batch_id=path.stem, partition=_partition_of(path))
 
 
 def ingest_inbox(inbox: Path | None = None) -> IngestSummary:
     """Land every case-event file in the inbox (``data/inbox`` by default)."""
     inbox = inbox or settings.inbox_dir()
-    results = [ingest_file(p) for p in sorted(inbox.glob(INBOX_PATTERN))]
+    with AuditedLanding(FEED) as landing:  # one GX run for every file, not one per file
+        results = [ingest_file(p, landing) for p in sorted(inbox.glob(INBOX_PATTERN))]
     summary = IngestSummary(
         files=len(results),
         events_landed=sum(r.valid_rows for r in results),
