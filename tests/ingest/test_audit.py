@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def batches_of(contract: FeedContract, seed: int, count: int = 5) -> list[list[d
     rng = random.Random(seed)
     cuts = sorted(rng.sample(range(2, len(rows) - 1), count - 2))
     bounds = [0, 1, *cuts, len(rows)]
-    return [rows[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [rows[a:b] for a, b in pairwise(bounds)]
 
 
 def _key_values(contract: FeedContract, rows: list[dict[str, Any]]) -> set[tuple[object, ...]]:
@@ -114,10 +115,10 @@ def test_a_verdict_gx_disagrees_with_is_relanded_as_gx_judged_it_and_raised(
     assert any(r.startswith(forgotten) for o in truthful for reasons in o.rejected.column(REASONS_COLUMN).to_pylist()
                for r in reasons), "the corpus must break the forgotten rule"
 
-    with pytest.raises(ValidationDisagreement, match="case_events.*landed again as GX judged them"):
-        with AuditedLanding("case_events") as landing:
-            for number, batch in enumerate(batches):
-                landing.land(batch, batch_id=f"audit-{number}", partition=PARTITION)
+    with (pytest.raises(ValidationDisagreement, match=r"case_events.*landed again as GX judged them"),
+          AuditedLanding("case_events") as landing):
+        for number, batch in enumerate(batches):
+            landing.land(batch, batch_id=f"audit-{number}", partition=PARTITION)
 
     for number, alone in enumerate(truthful):
         landed = pq.read_table(batch_path(data_dir / "landing", "case_events", PARTITION, f"audit-{number}"))
@@ -170,7 +171,6 @@ def test_leaving_the_block_with_an_error_does_not_audit(monkeypatch: pytest.Monk
     from estelam.ingest import landing as landing_module
 
     monkeypatch.setattr(landing_module, "audit", lambda *_: pytest.fail("audited after an error"))
-    with pytest.raises(RuntimeError, match="agency went away"):
-        with AuditedLanding("case_events") as landing:
-            landing.land([{"event_id": "e-1"}], batch_id="err-0", partition=PARTITION)
-            raise RuntimeError("agency went away")
+    with pytest.raises(RuntimeError, match="agency went away"), AuditedLanding("case_events") as landing:
+        landing.land([{"event_id": "e-1"}], batch_id="err-0", partition=PARTITION)
+        raise RuntimeError("agency went away")
