@@ -1,6 +1,7 @@
 """The court's case-event files through validation and landing, GX on every file vs compiled rules and one GX audit.
 
     .venv/bin/python -m benchmarks.case_events_ingest [--persons 120] [--cases 48] [--rounds 3]
+    .venv/bin/estelam bench case-events
 
 Drops the synthetic world's case events into an inbox as the simulated court does (one JSON-lines file per day:
 the demo's world makes 58 files), then times :func:`estelam.ingest.case_events.ingest_inbox` on it, each mode in a
@@ -75,13 +76,13 @@ def child(inbox: Path, data_dir: Path) -> None:
     print(json.dumps({"cold_s": cold_s, "warm_s": warm_s, "floor_s": _floor(inbox, floor_dir), **cold.as_dict()}))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--persons", type=int, default=None)
     parser.add_argument("--cases", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
     parser.add_argument("--child", nargs=2, metavar=("INBOX", "DATA_DIR"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]))
         return
@@ -108,7 +109,7 @@ def main() -> None:
     print(f"{'floor':10} {'':9} {floor:8.3f}s")
     same = {mode: (runs[mode][0]["events_landed"], runs[mode][0]["events_quarantined"]) for mode in MODES}
     print(f"landed, quarantined: {same}")
-    emit("case_events_ingest", [
+    emit("case-events", [
         headline("ingest, audited, warm", best["audited"]["warm_s"], "s", floor),
         headline("ingest, GX per file, warm", best["gx"]["warm_s"], "s", floor),
         headline("ingest, audited, cold", best["audited"]["cold_s"], "s"),

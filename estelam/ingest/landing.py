@@ -19,6 +19,8 @@ import logging
 import os
 import re
 import tempfile
+import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +58,8 @@ TEMP_SUFFIX = ".tmp"
 REASON_SEPARATOR = "; "
 #: An audited landing holds its batches' rows until GX audits them; past this many rows it audits what it holds.
 AUDIT_EVERY_ROWS = 200_000
+#: Callers that cannot wait for GX (on-demand inquiries) have their batches audited in the background this often.
+BACKGROUND_AUDIT_INTERVAL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -148,18 +152,21 @@ def _remove_stale(path: Path) -> None:
         raise LandingError(f"cannot remove stale {path}: {exc}") from exc
 
 
-def land(contract: FeedContract, outcome: ValidationOutcome, *, batch_id: str, partition: date) -> LandingResult:
+def land(contract: FeedContract, outcome: ValidationOutcome, *, batch_id: str, partition: date,
+         roots: tuple[Path, Path] | None = None) -> LandingResult:
     """Write a validated batch: valid rows to landing, rejected rows (if any) to quarantine.
 
-    Replaces whatever an earlier landing of the same feed, partition and batch id wrote.
+    Replaces whatever an earlier landing of the same feed, partition and batch id wrote. ``roots`` (landing,
+    quarantine) default to the settings' folders.
     """
     check_batch_id(batch_id)
     if outcome.feed != contract.feed:
         raise LandingError(f"outcome of feed {outcome.feed!r} cannot land as feed {contract.feed!r}")
     if not outcome.valid.schema.equals(contract.arrow_schema()):
         raise LandingError(f"feed {contract.feed!r}: valid rows do not have the contract's schema")
-    landing_path = batch_path(settings.landing_dir(), contract.feed, partition, batch_id)
-    quarantine_path = batch_path(settings.quarantine_dir(), contract.feed, partition, batch_id)
+    landing_root, quarantine_root = roots or (settings.landing_dir(), settings.quarantine_dir())
+    landing_path = batch_path(landing_root, contract.feed, partition, batch_id)
+    quarantine_path = batch_path(quarantine_root, contract.feed, partition, batch_id)
     landed_at = datetime.now(UTC)
 
     if outcome.valid_rows:
@@ -224,10 +231,18 @@ class AuditedLanding:
 
     def __init__(self, feed_name: str) -> None:
         self.contract = contracts.feed(feed_name)
-        self.engine = Engine.GX if settings.current().validation == "gx" else Engine.COMPILED
-        self._pending: list[tuple[ValidationOutcome, str, date]] = []
+        self._lock = threading.Lock()  # one landing may be shared by threads (the on-demand inquiries)
+        self._pending: list[_Pending] = []
         self._pending_rows = 0
         self.audited_rows = 0
+
+    @property
+    def engine(self) -> Engine:
+        return Engine.GX if settings.current().validation == "gx" else Engine.COMPILED
+
+    @property
+    def pending_rows(self) -> int:
+        return self._pending_rows
 
     def __enter__(self) -> AuditedLanding:
         return self
@@ -241,20 +256,24 @@ class AuditedLanding:
         """Validate one batch with the compiled rules and land it; GX audits it at the next :meth:`audit`."""
         check_batch_id(batch_id)
         outcome = validate(self.contract, records, engine=self.engine)
-        result = _logged(land(self.contract, outcome, batch_id=batch_id, partition=partition))
+        roots = (settings.landing_dir(), settings.quarantine_dir())
+        result = _logged(land(self.contract, outcome, batch_id=batch_id, partition=partition, roots=roots))
         if outcome.judged is not None:
-            self._pending.append((outcome, batch_id, partition))
-            self._pending_rows += outcome.input_rows
-            if self._pending_rows >= AUDIT_EVERY_ROWS:
+            with self._lock:
+                self._pending.append(_Pending(outcome, batch_id, partition, roots))
+                self._pending_rows += outcome.input_rows
+                due = self._pending_rows >= AUDIT_EVERY_ROWS
+            if due:
                 self.audit()
         return result
 
     def audit(self) -> AuditReport | None:
         """One GX run over every batch landed since the last audit (None when none waits)."""
-        pending, self._pending, self._pending_rows = self._pending, [], 0
+        with self._lock:
+            pending, self._pending, self._pending_rows = self._pending, [], 0
         if not pending:
             return None
-        report = audit(self.contract, [outcome for outcome, _, _ in pending])
+        report = audit(self.contract, [p.outcome for p in pending])
         self.audited_rows += report.rows
         if not report.disagreements:
             logger.debug("%s: GX audit agrees on %d rows of %d batches", self.contract.feed, report.rows,
@@ -262,14 +281,77 @@ class AuditedLanding:
             return report
         differing = sorted({d.batch for d in report.disagreements})
         for b in differing:
-            _, batch_id, partition = pending[b]
-            _logged(land(self.contract, report.outcomes[b], batch_id=batch_id, partition=partition))
+            again = pending[b]
+            _logged(land(self.contract, report.outcomes[b], batch_id=again.batch_id, partition=again.partition,
+                         roots=again.roots))
         message = (f"feed {self.contract.feed!r}: GX judged {len(report.disagreements)} rows of "
                    f"{len(differing)} batches differently from the compiled rules; those batches were landed "
                    f"again as GX judged them ({report.first_disagreements()})")
         logger.error(message, extra=event_fields(feed=self.contract.feed, rows=len(report.disagreements),
-                                                 batches=[pending[b][1] for b in differing]))
+                                                 batches=[pending[b].batch_id for b in differing]))
         raise ValidationDisagreement(message)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A landed batch waiting for its audit, and where it landed (the settings may differ when it is audited)."""
+
+    outcome: ValidationOutcome
+    batch_id: str
+    partition: date
+    roots: tuple[Path, Path]
+
+
+class AuditQueue:
+    """Audits for callers that must not wait for GX (a judge's on-demand inquiry): one :class:`AuditedLanding` per
+    feed shared by every caller, whose pending batches one background thread audits, at most once every
+    ``interval_s``. A disagreement is re-landed and logged there (no caller is left to raise it to);
+    :meth:`flush` audits what waits now, in the caller's thread (a server's shutdown, a test)."""
+
+    def __init__(self, interval_s: float = BACKGROUND_AUDIT_INTERVAL_S) -> None:
+        self.interval_s = interval_s
+        self._lock = threading.Lock()
+        self._landings: dict[str, AuditedLanding] = {}
+        self._last = time.monotonic()
+        self._running: threading.Thread | None = None
+        self.disagreements = 0
+
+    def landing(self, feed_name: str) -> AuditedLanding:
+        with self._lock:
+            if feed_name not in self._landings:
+                self._landings[feed_name] = AuditedLanding(feed_name)
+            return self._landings[feed_name]
+
+    def poke(self) -> None:
+        """Start a background audit if one is due (some batch waits, the interval passed, none is running)."""
+        with self._lock:
+            waiting = any(landing.pending_rows for landing in self._landings.values())
+            if not waiting or time.monotonic() - self._last < self.interval_s or (
+                    self._running is not None and self._running.is_alive()):
+                return
+            self._last = time.monotonic()
+            self._running = threading.Thread(target=self.flush, name="gx-audit", daemon=True)
+            self._running.start()
+
+    def flush(self) -> int:
+        """Audit every feed's waiting batches now; how many rows GX audited."""
+        with self._lock:
+            landings = list(self._landings.values())
+        rows = 0
+        for landing in landings:
+            try:
+                report = landing.audit()
+            except ValidationDisagreement:
+                self.disagreements += 1  # re-landed and logged by the landing
+                continue
+            rows += report.rows if report is not None else 0
+        return rows
+
+    def join(self) -> None:
+        """Wait for a background audit in progress, if any."""
+        running = self._running
+        if running is not None:
+            running.join()
 
 
 def landed_glob(feed: str) -> str | None:

@@ -24,7 +24,7 @@ from estelam.contracts.registry import FeedContract
 from estelam.core.exceptions import ValidationDisagreement
 from estelam.ingest import rules
 from estelam.ingest.conformance import conform
-from estelam.ingest.landing import AuditedLanding, batch_path
+from estelam.ingest.landing import AuditedLanding, AuditQueue, batch_path
 from estelam.ingest.validation import REASONS_COLUMN, Engine, audit, validate
 from tests.ingest.test_rules_differential import FEEDS, corpus
 from tests.settings_support import override
@@ -174,3 +174,29 @@ def test_leaving_the_block_with_an_error_does_not_audit(monkeypatch: pytest.Monk
     with pytest.raises(RuntimeError, match="agency went away"), AuditedLanding("case_events") as landing:
         landing.land([{"event_id": "e-1"}], batch_id="err-0", partition=PARTITION)
         raise RuntimeError("agency went away")
+
+
+def test_a_background_queue_audits_what_callers_landed_and_relands_a_disagreement(
+        monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    """The on-demand path's queue: callers land and go; one background thread audits the batches together."""
+    contract = contracts.feed("case_events")
+    batch = batches_of(contract, seed=11, count=3)[2]
+    queue = AuditQueue(interval_s=0.0)
+    queue.landing("case_events").land(batch, batch_id="queued-0", partition=PARTITION)
+    queue.poke()
+    queue.join()
+    assert queue.landing("case_events").audited_rows > 0 and queue.disagreements == 0
+    assert queue.flush() == 0  # nothing waits any more
+
+    rules_evaluate = rules.evaluate
+    monkeypatch.setattr(rules, "evaluate", lambda c, t: [[r for r in reasons if not r.startswith("case_id: regex")]
+                                                         for reasons in rules_evaluate(c, t)])
+    wrong = queue.landing("case_events").land(batch, batch_id="queued-1", partition=PARTITION)
+    queue.poke()
+    queue.join()
+    assert queue.disagreements == 1
+    alone = validate(contract, batch, engine=Engine.GX)
+    relanded = pq.read_table(batch_path(data_dir / "quarantine", "case_events", PARTITION, "queued-1"))
+    assert relanded.column(REASONS_COLUMN).to_pylist() == alone.rejected.column(REASONS_COLUMN).to_pylist()
+    assert "case_id: regex ^[0-9]{4}-[0-9]{6}$" in alone.reasons_summary()
+    assert "case_id: regex ^[0-9]{4}-[0-9]{6}$" not in wrong.reasons
