@@ -15,6 +15,12 @@ Three steps, none of which stops the batch on a bad row:
    failing rows of each expectation; a row may collect several reasons. For a
    duplicated primary key the first row is kept and the repeats are rejected.
 
+Step 2 has two engines giving the same verdicts (``tests/ingest/test_rules_differential.py``): the GX suite, and
+the same rules compiled to Arrow checks (:mod:`estelam.ingest.rules`) with none of GX's fixed cost per batch. The hot
+paths (case-event files, inquiry rounds, on-demand inquiries) validate each batch with the compiled rules and have GX
+audit all of a task's batches in one run (:func:`audit`, ``landing.AuditedLanding``): GX stays the authority, its
+verdict wins where the two differ, and it is paid once per task instead of once per batch.
+
 Reasons read ``"<column>: <rule>"``, e.g. ``"balance_rial: min 0"`` or
 ``"person_id: check digit person_id failed"``; they carry no values, so they can
 be counted and shown without leaking personal data.
