@@ -44,6 +44,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("on-demand", "on_demand_latency", ("--runs", "10", "--persons", "30")),
     Benchmark("record", "record_overhead", ("--persons", "100", "--rounds", "3")),
     Benchmark("task-startup", "task_startup", ("--runs", "2")),
+    Benchmark("case-events", "case_events_ingest", ("--rounds", "1")),
 )
 
 
@@ -110,6 +111,16 @@ def task_startup(
 ) -> None:
     """A mapped inquiry task's start-up, bare and forked from a preloaded Celery worker, next to an empty task."""
     _run("task_startup", _argv(runs=runs))
+
+
+@bench_app.command("case-events", epilog="Example: estelam bench case-events --persons 1200 --cases 480")
+def case_events(
+    persons: Annotated[int | None, typer.Option(help="persons in the synthetic world (default: the demo's)")] = None,
+    cases: Annotated[int | None, typer.Option(help="cases in the synthetic world (default: the demo's)")] = None,
+    rounds: Annotated[int | None, typer.Option(help="fresh processes per mode; the best counts (default 3)")] = None,
+) -> None:
+    """The court's case-event files landed with GX on every file vs compiled rules and one GX audit."""
+    _run("case_events_ingest", _argv(persons=persons, cases=cases, rounds=rounds))
 
 
 @bench_app.command(epilog="Example: estelam bench warehouse --persons 100000 --data-dir /tmp/scale --keep")

@@ -2,6 +2,7 @@
 
     EstelamError
     ├── ContractError            a contract file is missing or says something impossible
+    │   └── ValidationDisagreement  GX's audit judged rows differently from the contract's compiled rules
     ├── AgencyError              an agency call went wrong (carries agency_id, operation, request_id)
     │   ├── AgencyUnavailable    could not reach the agency or it timed out (transient)
     │   │   └── AgencyDeadlineMissed  no answer within the agency's reply deadline, over all attempts
@@ -38,6 +39,11 @@ class EstelamError(Exception):
 
 class ContractError(EstelamError):
     """A contract (agency registry, WSDL, OpenAPI, data contract) is missing or invalid."""
+
+
+class ValidationDisagreement(ContractError):
+    """The GX suite (the authority) judged rows of a feed differently from the contract's compiled rules: the
+    batches were re-landed as GX judged them; set ``ESTELAM_VALIDATION=gx`` until the compiled rules are fixed."""
 
 
 class AgencyCallSite(TypedDict):

@@ -31,6 +31,8 @@ ESTELAM_DELIVERY_ATTEMPTS   attempts per notification and channel before it is `
 ESTELAM_DELIVERY_BACKOFF_S  the first wait between attempts, doubled each time (1.0)
 ESTELAM_ALERT_EMAILS        operators' addresses alerts are mailed to (comma-separated)
 ESTELAM_ALERT_WEBHOOK_URL   where alerts are POSTed as JSON
+ESTELAM_VALIDATION          the hot paths' validation: ``audited`` (default: the contract's compiled rules per
+                            batch, one Great Expectations audit per task) or ``gx`` (the GX suite on every batch)
 ==========================  =====================================================================
 
 :func:`current` reads them the first time it is called in a process and keeps the result; code
@@ -104,6 +106,8 @@ class Settings(BaseSettings):
     delivery_backoff_s: float = Field(default=1.0, ge=0)
     alert_emails: str = Field(default="", description="operators' e-mail addresses, comma-separated")
     alert_webhook_url: str | None = None
+    validation: Literal["audited", "gx"] = Field(
+        default="audited", description="hot paths: compiled rules audited by GX per task, or GX on every batch")
 
     @property
     def warehouse_path(self) -> Path:

@@ -8,11 +8,11 @@ state; :func:`order_log_row` and :func:`acknowledgement_record` shape the rows t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
 
 from estelam.cases.directives import NO_DIRECTIVES, CaseDirectives
 from estelam.contracts.registry import CourtAccount
@@ -141,8 +141,24 @@ class LedgerState:
                 if oid not in self.acknowledged and self.last_status.get(oid) is not OrderStatus.WITHDRAWN}
 
 
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _reader(cls: type[_E]) -> Callable[[object], _E]:
+    """``cls(str(value))`` by a dict lookup: the logs repeat a handful of values hundreds of thousands of times,
+    and an enum's constructor is slow. An unknown value still raises as the constructor does."""
+    members: dict[object, _E] = {m.value: m for m in cls}
+
+    def read(value: object) -> _E:
+        member = members.get(value)
+        return member if member is not None else cls(str(value))
+    return read
+
+
 def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAcknowledgementsRow]) -> LedgerState:
     """Derive held amounts, versions, asset news and the order book from the two logs."""
+    order_status, order_kind, reason_code = _reader(OrderStatus), _reader(OrderKind), _reader(ReasonCode)
+    restriction_type = _reader(RestrictionType)
     state = LedgerState()
     ordered_acks = sorted(acks, key=lambda a: a["acknowledged_at"])
     for ack in ordered_acks:
@@ -161,19 +177,19 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
     state.news, state.collected = asset_news(ordered_acks)
     for row in sorted(attempts, key=lambda r: r["issued_at"]):
         order_id = str(row["order_id"])
-        state.last_status[order_id] = OrderStatus(str(row["status"]))
+        state.last_status[order_id] = order_status(row["status"])
         if order_id in state.issued:
             continue
-        kind = OrderKind(str(row["kind"]))
+        kind = order_kind(row["kind"])
         restriction = row.get("restriction_type")
         cancels = row.get("cancels_order_id")
         state.issued[order_id] = IssuedOrder(
             order=FreezeOrder(order_id, kind, str(row["case_id"]), str(row["agency_id"]), str(row["asset_ref"]),
                               int(row["amount_rial"]), row["first_issued_at"],
-                              RestrictionType(str(restriction)) if restriction else None,
+                              restriction_type(restriction) if restriction else None,
                               str(cancels) if cancels else None),
             version=int(row["version"]),
-            reason_code=ReasonCode(str(row["reason_code"])),
+            reason_code=reason_code(row["reason_code"]),
             first_issued_at=row["first_issued_at"],
             deadline_at=row["deadline_at"],
             person_id=str(row["person_id"]),
@@ -344,15 +360,17 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     position = DebtPosition.of(state, cases)
     ceilings = judge_ceilings(state, view)
     # what each case may still have transferred to the court: what it owes, within the collection's amount
+    transferring: Counter[str] = Counter()  # per case, transfers in flight (summed once, not once per case)
+    for o in in_flight.values():
+        if o.order.kind is OrderKind.TRANSFER:
+            transferring[o.order.case_id] += o.order.amount_rial
     transfer_budget: dict[str, int] = {}
     for facts in cases.values():
         limit = view.directives.get(facts.case_id, NO_DIRECTIVES).collect_limit_rial
         budget = max(facts.outstanding_rial - state.collected[facts.case_id], 0)
         if limit is not None:
             budget = min(budget, max(limit - state.collected[facts.case_id], 0))
-        transfer_budget[facts.case_id] = budget - sum(
-            o.order.amount_rial for o in in_flight.values() if o.order.kind is OrderKind.TRANSFER
-            and o.order.case_id == facts.case_id)
+        transfer_budget[facts.case_id] = budget - transferring[facts.case_id]
     for key in sorted(desired.keys() | {k for k, v in state.held.items() if v > 0} | dropped.keys()
                       | {k for k in ceilings if k in state.held}):
         if key in in_flight:
@@ -367,10 +385,11 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         pending_cancel = next(
             (o for o in directives.cancelled_orders if o in state.acknowledged and held > 0
              and (issued := state.issued.get(o)) is not None and issued.key == key
-             and issued.order.kind is OrderKind.FREEZE and cancel_id(key, o) not in state.issued), None)
+             and issued.order.kind is OrderKind.FREEZE and cancel_id(key, o) not in state.issued),
+            None) if directives.cancelled_orders else None
         pending_release = next(
             (d for d, ref, _ in directives.releases if (ref is None or ref == asset_ref) and held > 0
-             and judge_release_id(key, d) not in state.issued), None)
+             and judge_release_id(key, d) not in state.issued), None) if directives.releases else None
         restriction = directives.restriction_for(asset_ref) if asset_kind == "vehicle" else None
         if key in ceilings:
             want = min(want, ceilings[key])

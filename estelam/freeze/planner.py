@@ -40,6 +40,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, TypedDict
 
 import pyarrow as pa
@@ -176,38 +177,41 @@ def kept_holds(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], held
        ``freezable_bank_rial`` (the balances less the subsistence minimum; ``None`` for a legal person). The
        warehouse's ``int_freeze_allocations`` computes the same passes as window functions.
     """
-    capacity = {asset.key: (asset, c) for asset, c in usable}
+    capacity = {(asset.agency_id, asset.asset_ref): (asset, c) for asset, c in usable}
     rank = {case.case_id: n for n, case in enumerate(cases)}
-    whole_held = sorted({k[1:] for k, v in held.items() if v > 0 and k[1:] in capacity
-                         and capacity[k[1:]][0].asset_kind in INDIVISIBLE_KINDS},
+    live = [(key, amount, key[1:]) for key, amount in held.items() if amount > 0 and key[1:] in capacity]
+    whole_held = sorted({a for _, _, a in live if capacity[a][0].asset_kind in INDIVISIBLE_KINDS},
                         key=lambda a: (LIQUIDITY_RANK[capacity[a][0].asset_kind], *a))
-    covered, released = 0, set()
-    for asset_key in whole_held:  # 0. whole assets only while the liquid ones fall short
-        if covered >= whole_needed_rial:
-            released.add(asset_key)
-        covered += capacity[asset_key][1]
-    for asset_key in released:
-        del capacity[asset_key]
-    holds_of: dict[str, list[HoldKey]] = defaultdict(list)
-    for key, amount in held.items():
-        if amount > 0 and key[1:] in capacity:
-            holds_of[key[0]].append(key)
+    if whole_held:
+        covered = 0
+        for asset_key in whole_held:  # 0. whole assets only while the liquid ones fall short
+            if covered >= whole_needed_rial:
+                del capacity[asset_key]
+            else:
+                covered += capacity[asset_key][1]
+    holds_of: dict[str, list[tuple[tuple[int, str, str], HoldKey, int]]] = defaultdict(list)
+    for key, amount, asset_key in live:
+        if asset_key in capacity:
+            holds_of[key[0]].append(((LIQUIDITY_RANK[capacity[asset_key][0].asset_kind], key[1], key[2]), key, amount))
     kept: dict[HoldKey, int] = {}
     for case in cases:  # 1. per case, up to what it owes
-        holds = sorted(holds_of.get(case.case_id, ()),
-                       key=lambda k: (LIQUIDITY_RANK[capacity[k[1:]][0].asset_kind], k[1], k[2]))
-        upto = 0
-        for key in holds:
-            upto += held[key]
-            kept[key] = _overlap(upto, held[key], case.outstanding_rial)
+        holds = holds_of.get(case.case_id)
+        if not holds:
+            continue
+        holds.sort(key=itemgetter(0))
+        upto, owed = 0, case.outstanding_rial
+        for _, key, amount in holds:
+            upto += amount
+            kept[key] = _overlap(upto, amount, owed)
+    # kept is in case order already (pass 1 walks the cases in rank order): group it per asset as it stands
     by_asset: dict[AssetKey, list[HoldKey]] = defaultdict(list)  # 2. per asset, up to what it can give
-    for key in sorted(kept, key=lambda k: rank[k[0]]):
+    for key in kept:
         by_asset[key[1:]].append(key)
     for asset_key, keys in by_asset.items():
-        upto = 0
+        upto, can_give = 0, capacity[asset_key][1]
         for key in keys:
             upto += kept[key]
-            kept[key] = _overlap(upto, kept[key], capacity[asset_key][1])
+            kept[key] = _overlap(upto, kept[key], can_give)
     if freezable_bank_rial is not None:  # 3. a natural person's bank holds leave the subsistence minimum free
         upto = 0
         for key in sorted((k for k in kept if capacity[k[1:]][0].asset_kind == BANK_ACCOUNT),
@@ -219,10 +223,15 @@ def kept_holds(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], held
 
 def _plan_debtor(cases: list[OpenCase], assets: list[KnownAsset], news: Mapping[AssetKey, AssetNews],
                  subsistence_minimum_rial: int, held: Mapping[HoldKey, int]) -> Iterable[PlannedFreeze]:
-    cases = sorted(cases, key=lambda c: (c.filed_at, c.case_id))
-    empty = AssetNews()
-    usable = [(a, news.get(a.key, empty).capacity(a)) for a in assets if not a.is_protected]
-    usable = [(a, c) for a, c in usable if c > 0]
+    cases = sorted(cases, key=lambda c: (c.filed_at, c.case_id)) if len(cases) > 1 else cases
+    usable = []
+    for a in assets:
+        if a.is_protected:
+            continue
+        told = news.get((a.agency_id, a.asset_ref)) if news else None  # most assets have no news: skip the call
+        capacity = told.capacity(a) if told is not None else a.value_rial
+        if capacity > 0:
+            usable.append((a, capacity))
     natural = cases[0].person_kind == NATURAL_PERSON
     kept: dict[HoldKey, int] = {}
     if held:

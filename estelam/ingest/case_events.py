@@ -2,9 +2,11 @@
 
 A file is a batch named after the file, so ingesting the same file twice replaces
 its batch. A line that is not JSON is not dropped: it is quarantined with the parse
-error as its reason. The inbox keeps what it took (``.ingested.json``: each file's SHA-256
-when landed): a file the court has not changed since is not validated and landed again, a
-file it re-sent with other content is.
+error as its reason. Each file is validated by the contract's compiled rules as it lands, and the
+Great Expectations suite audits all files of one ingest in one run (``landing.AuditedLanding``).
+The inbox keeps what it took (``.ingested.json``: each file's SHA-256 when landed and audited): a
+file the court has not changed since is not validated and landed again, a file it re-sent with
+other content is.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from estelam.core import clock, settings
-from estelam.ingest.landing import LandingResult, validate_and_land
+from estelam.ingest.landing import AuditedLanding, LandingResult
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +64,12 @@ def _partition_of(path: Path) -> date:
     return date.fromisoformat(match.group(1)) if match else clock.today()
 
 
-def ingest_file(path: Path) -> LandingResult:
-    return validate_and_land(FEED, read_inbox_file(path), batch_id=path.stem, partition=_partition_of(path))
+def ingest_file(path: Path, landing: AuditedLanding | None = None) -> LandingResult:
+    """Land one inbox file; audited by GX now, or at the end of ``landing``'s block when one is given."""
+    if landing is None:
+        with AuditedLanding(FEED) as own:
+            return ingest_file(path, own)
+    return landing.land(read_inbox_file(path), batch_id=path.stem, partition=_partition_of(path))
 
 
 def _read_ledger(path: Path) -> dict[str, str]:
@@ -81,15 +87,18 @@ def ingest_inbox(inbox: Path | None = None) -> IngestSummary:
     ledger = _read_ledger(ledger_path)
     results: list[LandingResult] = []
     unchanged = 0
-    for path in sorted(inbox.glob(INBOX_PATTERN)):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if ledger.get(path.name) == digest and settings.landing_dir().joinpath(FEED).is_dir():
-            unchanged += 1
-            continue
-        results.append(ingest_file(path))
-        ledger[path.name] = digest
-        tmp = ledger_path.with_suffix(".tmp")  # after each file: a crash re-takes only what it had not noted
-        tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True), encoding="utf-8")
+    taken: dict[str, str] = {}
+    with AuditedLanding(FEED) as landing:  # one GX run for every file, not one per file
+        for path in sorted(inbox.glob(INBOX_PATTERN)):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if ledger.get(path.name) == digest and settings.landing_dir().joinpath(FEED).is_dir():
+                unchanged += 1
+                continue
+            results.append(ingest_file(path, landing))
+            taken[path.name] = digest
+    if taken:  # noted once every file is landed and audited: a crash before re-takes them (re-landing is safe)
+        tmp = ledger_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(ledger | taken, indent=1, sort_keys=True), encoding="utf-8")
         tmp.replace(ledger_path)
     summary = IngestSummary(
         files=len(results),

@@ -15,6 +15,12 @@ Three steps, none of which stops the batch on a bad row:
    failing rows of each expectation; a row may collect several reasons. For a
    duplicated primary key the first row is kept and the repeats are rejected.
 
+Step 2 has two engines giving the same verdicts (``tests/ingest/test_rules_differential.py``): the GX suite, and
+the same rules compiled to Arrow checks (:mod:`estelam.ingest.rules`) with none of GX's fixed cost per batch. The hot
+paths (case-event files, inquiry rounds, on-demand inquiries) validate each batch with the compiled rules and have GX
+audit all of a task's batches in one run (:func:`audit`, ``landing.AuditedLanding``): GX stays the authority, its
+verdict wins where the two differ, and it is paid once per task instead of once per batch.
+
 Reasons read ``"<column>: <rule>"``, e.g. ``"balance_rial: min 0"`` or
 ``"person_id: check digit person_id failed"``; they carry no values, so they can
 be counted and shown without leaking personal data.
@@ -62,6 +68,8 @@ GX_BATCH_DEFINITION = "whole_batch"
 META_RULE = "contract_rule"
 META_COLUMN = "contract_column"
 META_KIND = "contract_rule_kind"
+#: Column naming each row's batch while one GX run audits several batches (never a contract column: leading ``__``).
+_BATCH_NUMBER = "__batch_number__"
 
 
 
@@ -75,6 +83,8 @@ class ValidationOutcome:
     input_rows: int
     gx_success: bool
     gx_statistics: dict[str, Any] = field(default_factory=dict)
+    #: What the compiled rules judged (the conformed batch and their per-row reasons): what :func:`audit` checks.
+    judged: Judged | None = field(default=None, repr=False, compare=False)
 
     @property
     def valid_rows(self) -> int:
@@ -90,6 +100,16 @@ class ValidationOutcome:
         for reasons in self.rejected.column(REASONS_COLUMN).to_pylist():
             counts.update(reasons)
         return counts
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A batch as the compiled rules judged it: its conformed rows, the castable ones and their rule reasons."""
+
+    conformed: Conformed
+    castable: list[int]  # input rows that conformed to the contract's types
+    candidates: pa.Table  # those rows, conformed
+    rule_reasons: list[list[str]]  # per candidate, the rules it breaks (suite order)
 
 
 # ---------------------------------------------------------------- the suite
@@ -310,8 +330,12 @@ def _meta_of(meta: dict[str, Any] | None) -> dict[str, Any]:
     return meta
 
 
-def _expect(contract: FeedContract, table: pa.Table) -> tuple[list[list[str]], bool, dict[str, Any]]:
-    """Run the feed's suite; per conformed row, the rules it broke (in suite order)."""
+def _expect(contract: FeedContract, table: pa.Table,
+            batches: Sequence[int] | None = None) -> tuple[list[list[str]], bool, dict[str, Any]]:
+    """Run the feed's suite; per conformed row, the rules it broke (in suite order).
+
+    ``batches`` (one number per row) makes one GX run judge several batches: every rule is judged per row, so
+    only the primary key needs them (a key repeated within its batch breaks it, not one repeated across)."""
     reasons: list[list[str]] = [[] for _ in range(table.num_rows)]
     if table.num_rows == 0:
         return reasons, True, {}
@@ -343,8 +367,11 @@ def _expect(contract: FeedContract, table: pa.Table) -> tuple[list[list[str]], b
         if "unexpected_index_list" in expectation.result:
             rows = expectation.result["unexpected_index_list"]
             if meta[META_KIND] == "primary_key":
-                # GX flags every row of a duplicated key; the first one is kept
-                repeats = frame.duplicated(subset=list(contract.primary_key), keep="first")
+                # GX flags every row of a duplicated key; the first one (of its batch) is kept
+                keys = frame[list(contract.primary_key)]
+                if batches is not None:
+                    keys = keys.assign(**{_BATCH_NUMBER: list(batches)})
+                repeats = keys.duplicated(keep="first")
                 rows = [i for i in rows if repeats.iat[i]]
         else:
             rows = range(table.num_rows)  # a table-level rule (a missing column) fails every row
@@ -404,7 +431,7 @@ def validate(contract: FeedContract, records: Sequence[Mapping[str, object]] | p
 
     ``valid`` has exactly ``contract.arrow_schema()``; ``rejected`` has
     :func:`rejected_schema`. Every input row ends up in exactly one of them. Both engines give the same rows and
-    reasons (a differential test holds them equal).
+    reasons (a differential test holds them equal); a compiled outcome keeps what :func:`audit` needs.
     """
     conformed = conform(contract, records)
     n = conformed.table.num_rows
@@ -412,13 +439,19 @@ def validate(contract: FeedContract, records: Sequence[Mapping[str, object]] | p
     candidates = conformed.table.take(pa.array(castable, type=pa.int64()))
     if engine is Engine.GX:
         rule_reasons, gx_success, statistics = _expect(contract, candidates)
-    else:
-        rule_reasons = rules.evaluate(contract, candidates)
-        gx_success, statistics = not any(rule_reasons), {"engine": str(Engine.COMPILED)}
+        return _outcome(contract, conformed, castable, rule_reasons, gx_success=gx_success, statistics=statistics)
+    rule_reasons = rules.evaluate(contract, candidates)
+    judged = Judged(conformed, castable, candidates, rule_reasons)
+    return _outcome(contract, conformed, castable, rule_reasons, gx_success=not any(rule_reasons),
+                    statistics={"engine": str(Engine.COMPILED)}, judged=judged)
 
-    reasons = conformed.reasons
+
+def _outcome(contract: FeedContract, conformed: Conformed, castable: Sequence[int], rule_reasons: list[list[str]],
+             *, gx_success: bool, statistics: dict[str, Any], judged: Judged | None = None) -> ValidationOutcome:
+    n = conformed.table.num_rows
+    reasons = [list(r) for r in conformed.reasons]
     for position, i in enumerate(castable):
-        reasons[i] = rule_reasons[position]
+        reasons[i] = reasons[i] + rule_reasons[position]
     valid_rows = [i for i in range(n) if not reasons[i]]
     rejected_rows = [i for i in range(n) if reasons[i]]
     valid = conformed.table.take(pa.array(valid_rows, type=pa.int64()))
@@ -430,4 +463,62 @@ def validate(contract: FeedContract, records: Sequence[Mapping[str, object]] | p
         input_rows=n,
         gx_success=gx_success,
         gx_statistics=statistics,
+        judged=judged,
     )
+
+
+# ---------------------------------------------------------------- GX audits the compiled verdicts
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A row the compiled rules and the GX suite judged differently (reasons only: no values, no personal data)."""
+
+    batch: int  # position of the batch in the audited sequence
+    input_row: int
+    compiled: tuple[str, ...]
+    gx: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """One GX run over several compiled batches: the outcomes as GX judges them, and where it disagreed."""
+
+    feed: str
+    rows: int
+    outcomes: list[ValidationOutcome]  # per audited batch; the compiled outcome itself where GX agrees
+    disagreements: list[Disagreement]
+    gx_statistics: dict[str, Any] = field(default_factory=dict)
+
+    def first_disagreements(self, limit: int = 3) -> str:
+        return "; ".join(
+            f"batch {d.batch} row {d.input_row}: only compiled {[r for r in d.compiled if r not in d.gx]}, "
+            f"only GX {[r for r in d.gx if r not in d.compiled]}" for d in self.disagreements[:limit])
+
+
+def audit(contract: FeedContract, outcomes: Sequence[ValidationOutcome]) -> AuditReport:
+    """Have the GX suite judge, in one run, every batch the compiled rules judged: GX's fixed cost is paid once
+    for all of them instead of once per batch. GX is the authority: where it disagrees, its verdict is the batch's
+    outcome (and the disagreement is reported). Outcomes validated by GX itself need no audit and are kept."""
+    judged: list[tuple[int, Judged]] = [(b, o.judged) for b, o in enumerate(outcomes) if o.judged is not None]
+    audited = list(outcomes)
+    rows = sum(j.candidates.num_rows for _, j in judged)
+    if not rows:
+        return AuditReport(contract.feed, 0, audited, [])
+    candidates = pa.concat_tables([j.candidates for _, j in judged])
+    batch_numbers = [b for b, j in judged for _ in range(j.candidates.num_rows)]
+    gx_reasons, _, statistics = _expect(contract, candidates, batches=batch_numbers)
+    disagreements: list[Disagreement] = []
+    offset = 0
+    for b, j in judged:
+        size = j.candidates.num_rows
+        by_gx = gx_reasons[offset:offset + size]
+        offset += size
+        differing = [p for p in range(size) if by_gx[p] != j.rule_reasons[p]]
+        if not differing:
+            continue
+        disagreements.extend(Disagreement(b, j.castable[p], tuple(j.rule_reasons[p]), tuple(by_gx[p]))
+                             for p in differing)
+        audited[b] = _outcome(contract, j.conformed, j.castable, by_gx, gx_success=not any(by_gx),
+                              statistics=statistics)
+    return AuditReport(contract.feed, candidates.num_rows, audited, disagreements, dict(statistics))

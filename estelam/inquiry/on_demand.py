@@ -26,14 +26,32 @@ from estelam.contracts.registry import load_agency_registry
 from estelam.core import clock, settings
 from estelam.core.domain import AgencyInstance, InquiryStatus
 from estelam.core.keys import safe_batch_id
+from estelam.ingest.landing import AuditQueue
 from estelam.ingest.validation import Engine
-from estelam.inquiry.rounds import AskedBatch, Asking, InquiryTarget, ask_batch, land_answers, land_inquiry_log
+from estelam.inquiry.rounds import (
+    INQUIRY_LOG_FEED,
+    AskedBatch,
+    Asking,
+    InquiryTarget,
+    ask_batch,
+    land_answers,
+    land_inquiry_log,
+)
 
 logger = logging.getLogger(__name__)
 
 ROUND_PREFIX = "ondemand"
 #: Threads asking agencies at once; the registry has ~33 agencies, all asked in one wave.
 MAX_PARALLEL_AGENCIES = 64
+#: On-demand batches land as the contract's compiled rules judge them; GX audits them in the background, together,
+#: at most once a minute (:func:`audit_pending` audits what waits now: at a server's shutdown, in tests).
+AUDITS = AuditQueue()
+
+
+def audit_pending() -> int:
+    """Have GX audit every on-demand batch landed and not yet audited, now; how many rows it audited."""
+    AUDITS.join()
+    return AUDITS.flush()
 
 
 @dataclass(frozen=True)
@@ -150,10 +168,11 @@ def inquire_person(person_id: str, *, case_id: str | None = None, agencies: Sequ
             if not waiting[feed]:  # land a feed as soon as its agencies are done, while others still answer
                 batches = [asked[i.agency_id][0] for i in instances if feed_of[i.agency_id] == feed]
                 landed.append(land_answers(feed, batches, batch_id=f"{round_id}-{feed}", partition=partition,
-                                           engine=Engine.COMPILED))
+                                           landing=AUDITS.landing(feed)))
     land_inquiry_log([asked[i.agency_id][0] for i in instances], batch_id=round_id, partition=partition,
-                     engine=Engine.COMPILED)
+                     landing=AUDITS.landing(INQUIRY_LOG_FEED))
     wall_s = perf_counter() - started
+    AUDITS.poke()  # GX audits in the background, off the judge's wait
     outcomes = {}
     for instance in instances:
         batch, latency_s = asked[instance.agency_id]
@@ -176,7 +195,6 @@ def warm_up() -> float:
     returns the seconds it took."""
     from estelam.contracts import registry as contracts
     from estelam.ingest.validation import validate
-    from estelam.inquiry.rounds import INQUIRY_LOG_FEED
 
     started = perf_counter()
     feeds = {kind.answer_feed for kind in load_agency_registry().kinds.values()} | {INQUIRY_LOG_FEED}

@@ -43,7 +43,7 @@ from estelam.core.domain import (
 from estelam.core.exceptions import AgencyError, AgencyUnavailable
 from estelam.core.keys import stable_id
 from estelam.core.log import event_fields
-from estelam.ingest.landing import LandingResult, validate_and_land
+from estelam.ingest.landing import AuditedLanding, LandingResult, validate_and_land
 from estelam.ingest.validation import Engine
 from estelam.outputs import alerts
 
@@ -253,10 +253,13 @@ def ask_batch(agency: AgencyClient, instance: AgencyInstance, batch: Sequence[In
 
 
 def land_answers(answer_feed: str, asked: Sequence[AskedBatch], *, batch_id: str, partition: date,
-                 engine: Engine = Engine.GX) -> LandingResult:
-    """Land the assets of ``asked`` (one agency kind's feed); inquiries with broken rows become ``rejected``."""
-    answers = validate_and_land(answer_feed, [row for a in asked for row in a.asset_rows],
-                                batch_id=batch_id, partition=partition, engine=engine)
+                 engine: Engine = Engine.GX, landing: AuditedLanding | None = None) -> LandingResult:
+    """Land the assets of ``asked`` (one agency kind's feed); inquiries with broken rows become ``rejected``.
+
+    Through ``landing`` when given (compiled rules now, GX's audit at the end of the round), else by ``engine``."""
+    rows = [row for a in asked for row in a.asset_rows]
+    answers = (landing.land(rows, batch_id=batch_id, partition=partition) if landing is not None
+               else validate_and_land(answer_feed, rows, batch_id=batch_id, partition=partition, engine=engine))
     rejected = answers.rejected_reasons_by("inquiry_id")
     for batch in asked:
         for inquiry_id, reason in rejected.items():
@@ -266,10 +269,12 @@ def land_answers(answer_feed: str, asked: Sequence[AskedBatch], *, batch_id: str
 
 
 def land_inquiry_log(asked: Sequence[AskedBatch], *, batch_id: str, partition: date,
-                     engine: Engine = Engine.GX) -> LandingResult:
+                     engine: Engine = Engine.GX, landing: AuditedLanding | None = None) -> LandingResult:
     """Land the final log entries of ``asked``: call after ``land_answers``, which may reject some."""
-    return validate_and_land(INQUIRY_LOG_FEED, [entry for a in asked for entry in a.log.values()],
-                             batch_id=batch_id, partition=partition, engine=engine)
+    entries = [entry for a in asked for entry in a.log.values()]
+    if landing is not None:
+        return landing.land(entries, batch_id=batch_id, partition=partition)
+    return validate_and_land(INQUIRY_LOG_FEED, entries, batch_id=batch_id, partition=partition, engine=engine)
 
 
 def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, round_id: str,
@@ -294,18 +299,22 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
     logger.info("round %s: asking %s about %d persons", round_id, instance.agency_id, len(targets),
                 extra=event_fields(round_id=round_id, agency_id=instance.agency_id, persons=len(targets)))
     try:
-        for number, batch in _batches(targets, batch_size):
-            batch_id = f"{round_id}-{instance.agency_id}-{number:04d}"
-            asked = ask_batch(agency, instance, batch, round_id=round_id, batch_id=batch_id,
-                              inquiry_batch_size=inquiry_batch_size, asking=asking)
-            answers = land_answers(answer_feed, [asked], batch_id=batch_id, partition=partition)
-            land_inquiry_log([asked], batch_id=batch_id, partition=partition)
-            totals["sent"] += len(asked.log)
-            for entry in asked.log.values():
-                totals[str(entry["status"])] += 1
-            totals["assets_landed"] += answers.valid_rows
-            totals["assets_quarantined"] += answers.rejected_rows
-            totals["calls"] += asked.calls
+        # each batch lands as the compiled rules judge it; GX audits the round's batches once per feed at the end
+        # (the answers first: leaving the block closes the last one opened first)
+        with AuditedLanding(INQUIRY_LOG_FEED) as log_landing, AuditedLanding(answer_feed) as answer_landing:
+            for number, batch in _batches(targets, batch_size):
+                batch_id = f"{round_id}-{instance.agency_id}-{number:04d}"
+                asked = ask_batch(agency, instance, batch, round_id=round_id, batch_id=batch_id,
+                                  inquiry_batch_size=inquiry_batch_size, asking=asking)
+                answers = land_answers(answer_feed, [asked], batch_id=batch_id, partition=partition,
+                                       landing=answer_landing)
+                land_inquiry_log([asked], batch_id=batch_id, partition=partition, landing=log_landing)
+                totals["sent"] += len(asked.log)
+                for entry in asked.log.values():
+                    totals[str(entry["status"])] += 1
+                totals["assets_landed"] += answers.valid_rows
+                totals["assets_quarantined"] += answers.rejected_rows
+                totals["calls"] += asked.calls
     finally:
         if own_client:
             agency.close()
