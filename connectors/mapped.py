@@ -162,7 +162,8 @@ class MappedAgencyClient:
             with self._wire.reading(operation.name, request_id):
                 answered_at = answered_at or self._moment(answer, inquiry.answered_at)
                 if self._unknown(answer):
-                    return InquiryAnswer(self.instance.agency_id, person_id, request_id, (), answered_at)
+                    return InquiryAnswer(self.instance.agency_id, person_id, request_id, (),
+                                         answered_at or datetime.now(UTC))
                 records.extend(self._records(answer, inquiry.records, person_id))
                 following = value_at(answer, inquiry.paging.next) if inquiry.paging else None
             if following is None:

@@ -58,6 +58,7 @@ from estelam.core.domain import (
     AgencyKind,
     Asset,
     BankAccount,
+    FeedRecord,
     FreezeOrder,
     InquiryAnswer,
     OrderKind,
@@ -106,6 +107,8 @@ class _Unreadable(ValueError):
 
 
 def _owner(asset: Asset) -> str:
+    if isinstance(asset, FeedRecord):
+        return asset.person_id
     return asset.holder_id if isinstance(asset, BankAccount | SecurityHolding) else asset.owner_id
 
 

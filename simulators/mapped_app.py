@@ -390,8 +390,8 @@ class MappedSoapAgency:
         if self._schema is not None:
             with self._lock:
                 if not self._schema.validate(element):
-                    return fault_response(FAULT_CLIENT, f"does not follow the contract: "
-                                                        f"{str(self._schema.error_log.last_error)[:300]}")
+                    errors = [str(e) for e in self._schema.error_log][:3]  # type: ignore[attr-defined]
+                    return fault_response(FAULT_CLIENT, f"does not follow the contract: {'; '.join(errors)[:300]}")
         operation, answer_of = handler
         answer = answer_of(_read(element, operation.request))
         if isinstance(answer, tuple):

@@ -281,6 +281,14 @@ def _bank_code(spec: dict[str, Any], kind: AgencyKind, where: str) -> str | None
     return code
 
 
+def _known_kind(name: object, kinds: dict[AgencyKind, AgencyKindContract]) -> AgencyKind | None:
+    try:
+        kind = AgencyKind(str(name))
+    except ValueError:
+        return None
+    return kind if kind in kinds else None
+
+
 def _instance_line(path: Path, agency_id: str) -> int:
     """The line of the ``kind:`` of instance ``agency_id`` in the registry file (for error messages only)."""
     for spec in load_located(path).get("instances") or []:
@@ -333,14 +341,12 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
             raise ContractError(f"{path}: instance {spec!r} needs a unique agency_id")
         seen.add(agency_id)
         where = f"{path}: agency {agency_id!r}"
-        try:
-            kind = AgencyKind(spec["kind"])
-        except (ValueError, KeyError):
-            kind = None
-        if kind is None or kind not in kinds:
+        found = _known_kind(spec.get("kind"), kinds)
+        if found is None:
             raise ContractError(f"{path}:{_instance_line(path, agency_id)}: agency {agency_id!r} has kind "
                                 f"{spec.get('kind')!r}, which is not a loaded agency kind (known: "
                                 f"{sorted(str(k) for k in kinds)}; a new kind is a file in {root / 'kinds'})")
+        kind = found
         bank_code = _bank_code(spec, kind, where)
         if bank_code is not None:
             if bank_code in bank_codes:  # an IBAN's bank code must say which bank holds the account

@@ -12,7 +12,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
-
 _KIND_NAME = re.compile(r"[a-z][a-z0-9_]{1,62}")
 
 

@@ -98,7 +98,7 @@ def _construct_located(loader: _LineLoader, node: yaml.MappingNode) -> Located:
     return mapping
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_located)  # type: ignore[arg-type]
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_located)
 
 
 def load_located(path: Path) -> Any:
@@ -106,7 +106,7 @@ def load_located(path: Path) -> Any:
     if not path.is_file():
         raise ContractError(f"{path}: file not found")
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - a SafeLoader
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as exc:
         raise ContractError(f"{path}: not valid YAML: {exc}") from exc
 
@@ -278,7 +278,7 @@ def parse_mapping(path: Path) -> KindMapping:
     if name != path.stem:
         raise MappingError(path, line_of(spec, "kind"), "kind", f"{name!r} must equal the file name {path.stem!r}")
     try:
-        protocol = Protocol(_text(spec, "protocol", path, where=""))
+        protocol = Protocol(_text(spec, "protocol", path, where="") or "")
     except ValueError:
         raise MappingError(path, line_of(spec, "protocol"), "protocol",
                            f"must be one of {[p.value for p in Protocol]}") from None
@@ -353,11 +353,12 @@ def parse_mapping(path: Path) -> KindMapping:
             raise MappingError(path, line_of(contributes, "assets"), "contributes.assets",
                                f"needs asset_kind, asset_ref, value, liquidity_rank (and optionally protected): "
                                f"{exc}") from None
-        for role, column in (("asset_ref", assets.asset_ref), ("value", assets.value),
-                             ("protected", assets.protected)):
-            if column is not None and column not in columns:
+        roles: tuple[tuple[str, str | None], ...] = (("asset_ref", assets.asset_ref), ("value", assets.value),
+                                                     ("protected", assets.protected))
+        for role, named in roles:
+            if named is not None and named not in columns:
                 raise MappingError(path, line_of(a, role), f"contributes.assets.{role}",
-                                   f"names {column!r}, a column the mapping does not fill")
+                                   f"names {named!r}, a column the mapping does not fill")
     if facts is None and assets is None:
         raise MappingError(path, line_of(spec, "contributes"), "contributes", "declares neither facts nor assets")
     return KindMapping(kind=kind, protocol=protocol, interface=interface, feed=_text(spec, "feed", path, where="")
