@@ -468,7 +468,7 @@ class InquiriesRow(TypedDict):
     agency_id: str
     """Agency instance asked."""
     agency_kind: str
-    """Kind of agency."""
+    """Kind of agency: a kind of contracts/agencies.yaml or contracts/kinds/."""
     person_id: str
     """Who was asked about."""
     case_id: str | None
