@@ -3,7 +3,7 @@ kind's world data (``simulators/world_data/<kind>.yaml``). Nothing here knows a 
 
 The world data says which persons the agency knows and how each feed column of their records is drawn::
 
-    kind: civil_registry
+    kind: population_register
     known_share: 0.97            # persons the agency has records of; the others are "unknown person"
     records: [1, 1]              # records per known person (at least, at most)
     columns:                     # feed column -> how it is drawn

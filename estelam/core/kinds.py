@@ -6,20 +6,20 @@ simulators (``simulators.mapped_app``) and the registry's checks are all driven 
 
 The mapping file (every path is a dotted path of element or property names; ``.`` is the node itself)::
 
-    kind: civil_registry                 # the name instances use in agencies.yaml
+    kind: population_register            # the name instances use in agencies.yaml (= the file's name)
     protocol: soap                       # soap | rest
-    interface: civil_registry.wsdl       # relative to the mapping file
-    binding: "{urn:...}CivilRegistrySoapBinding"   # SOAP, optional when the WSDL has one binding
-    feed: civil_records                  # contracts/feeds/<feed>.yaml: where answers land
+    interface: population_register.wsdl  # relative to the mapping file
+    binding: "{urn:...}RegisterSoapBinding"   # SOAP, optional when the WSDL has one binding
+    feed: register_records               # contracts/feeds/<feed>.yaml: where answers land
     inquiry:                             # the single inquiry (required)
-      operation: InquireCivilRecord      # SOAP operation / OpenAPI operationId
+      operation: InquireRecord           # SOAP operation / OpenAPI operationId
       request: {personId: $person_id, requestId: $request_id, countryCode: "=IR"}
       records: record                    # where the records are in the answer ("." : the answer is one record)
       answered_at: answeredAt            # optional: when the agency answered (else: when the answer arrived)
       unknown_person: {path: found, equals: false}   # optional: how the agency says "no such person"
       paging: {request: page, next: nextPage}        # optional: page number field; path of the next page's number
     batch:                               # optional: the batch inquiry
-      operation: InquireCivilRecordBatch
+      operation: InquireRecordBatch
       request: {personId: $person_ids, requestId: $request_id}
       persons: person                    # the per-person entries of the answer
       person_id: personId                # in an entry: whom it answers
