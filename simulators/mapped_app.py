@@ -299,7 +299,9 @@ class MappedAgency:
             if child is not None and child.leaf is not None and not child.repeated and name not in answer:
                 answer[name] = value
         if answered_at:
-            _put(answer, response, answered_at, datetime.now(UTC))
+            now = datetime.now(UTC)
+            leaf, _ = response.resolve(answered_at)
+            _put(answer, response, answered_at, now.date() if leaf.leaf == "date" else now)
         _fill(answer, response)
 
 
@@ -346,6 +348,16 @@ def _read(element: etree._Element, node: Node) -> dict[str, Any]:
     return record
 
 
+def _inline_schema(definitions: etree._Element, schema: etree._Element) -> etree.XMLSchema:
+    """The WSDL's inline schema on its own, with every namespace prefix in scope in the WSDL (QName attribute values
+    such as VIES's ``type="tns1:companyTypeCode"`` use prefixes declared on ``wsdl:definitions``)."""
+    namespaces = {k: v for k, v in {**definitions.nsmap, **schema.nsmap}.items() if k is not None}
+    standalone = etree.Element(schema.tag, attrib=dict(schema.attrib), nsmap=namespaces)  # type: ignore[arg-type]
+    for child in schema:
+        standalone.append(copy.deepcopy(child))
+    return etree.XMLSchema(standalone)
+
+
 class MappedSoapAgency:
     def __init__(self, agency: MappedAgency, credentials: Credentials | None) -> None:
         self.agency = agency
@@ -354,7 +366,7 @@ class MappedSoapAgency:
         self._token_check = UsernameTokenCheck(credentials) if credentials is not None else None
         definitions = parse_untrusted(self.wsdl)
         schema = definitions.find(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema")
-        self._schema = etree.XMLSchema(copy.deepcopy(schema)) if schema is not None else None
+        self._schema = _inline_schema(definitions, schema) if schema is not None else None
         self._lock = threading.Lock()
         mapping = agency.mapping
         self._handlers: dict[str, tuple[Operation, Callable[[Mapping[str, Any]], Any]]] = {}

@@ -30,6 +30,7 @@ FeedName = Literal[
     "register_pushes",
     "returned_cheques",
     "security_holdings",
+    "vat_registrations",
     "vehicles",
 ]
 
@@ -749,6 +750,38 @@ class LandedSecurityHoldingsRow(SecurityHoldingsRow):
     """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
 
 
+class VatRegistrationsRow(TypedDict):
+    """vat_registrations: A VAT registration the EU's VIES service confirmed for a person's number, with the trader's
+    registered name and address.
+    """
+
+    inquiry_id: str
+    """The inquiry that found it."""
+    agency_id: str
+    """The service."""
+    person_id: str
+    """The number asked about (the hub's person id)."""
+    country_code: str
+    """The member state of the registration."""
+    trader_name: str | None
+    """The registered trader's name (not every member state discloses it)."""
+    trader_address: str | None
+    """The registered address (not every member state discloses it)."""
+    responded_at: datetime
+    """When the service answered (its requestDate is a date; midnight UTC)."""
+
+
+class LandedVatRegistrationsRow(VatRegistrationsRow):
+    """A ``vat_registrations`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
 class VehiclesRow(TypedDict):
     """vehicles: Vehicles registered to a person at the police vehicle registry."""
 
@@ -809,6 +842,7 @@ __all__ = [
     "LandedRegisterPushesRow",
     "LandedReturnedChequesRow",
     "LandedSecurityHoldingsRow",
+    "LandedVatRegistrationsRow",
     "LandedVehiclesRow",
     "MessageLogRow",
     "NotificationDeliveriesRow",
@@ -816,5 +850,6 @@ __all__ = [
     "RegisterPushesRow",
     "ReturnedChequesRow",
     "SecurityHoldingsRow",
+    "VatRegistrationsRow",
     "VehiclesRow",
 ]

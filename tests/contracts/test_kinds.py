@@ -27,7 +27,7 @@ from tests.settings_support import override
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kinds"
 PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
-MAPPED = ("civil_registry", "social_security", "returned_cheques")
+MAPPED = ("civil_registry", "social_security", "returned_cheques", "eu_vies")
 
 
 def _line_of(path: Path, text: str, *, after: str = "") -> int:
@@ -198,3 +198,39 @@ def test_a_kind_added_from_an_interface_file_and_a_mapping_runs_a_round(
         person, rows = next(iter(known.items()))
         assert len(client.inquire(person, "two").assets) == len(rows)
         client.close()
+
+
+# --- a kind from a real published interface: the EU's VIES checkVatService WSDL ------------------------------
+
+
+def test_the_vies_wsdl_is_the_commissions_unmodified() -> None:
+    import hashlib
+
+    wsdl = (PROJECT_CONTRACTS / "kinds" / "eu_vies.wsdl").read_bytes()
+    assert hashlib.sha256(wsdl).hexdigest() == "abc3d3024711050a78957322543ff1d36e083e92f3fe5c28043df6f837a30382"
+    assert b'<wsdl:operation name="checkVat">' in wsdl
+
+
+def test_vies_is_asked_through_its_own_wsdl_by_configuration_alone(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    override(monkeypatch, data_dir=tmp_path)
+    registry = contracts.load_agency_registry()
+    instance = registry.instance("eu_vies")
+    assert instance.kind is AgencyKind("eu_vies") and instance.credentials is None
+    mapping = mapping_at(Path(str(instance.mapping_file)))
+    world = generate(registry.instances, n_persons=60, n_cases=2)
+    app = mapped_application(AgencyState(instance, []), mapping, world, None)
+    data = load_kind_world(PROJECT_CONTRACTS.parent / "simulators" / "world_data" / "eu_vies.yaml")
+    expected = {p.person_id: records_of(world, data, instance.agency_id, p.person_id) for p in world.persons}
+    with RunningServer(app) as server:
+        bound = replace(instance, endpoint=server.url)
+        client = wire_client_for(bound, credentials=None)
+        assert client.max_batch_size == 1  # checkVat has no batch twin: person by person
+        summary = run_round(bound, [InquiryTarget(p, None) for p in expected], round_id="vies-1",
+                            today=date(2026, 11, 2), client=client)
+        client.close()
+    assert summary.answered == len(expected) and summary.calls == len(expected), summary
+    landed = {r["person_id"]: r for r in read_landed("vat_registrations")}
+    assert set(landed) == {p for p, rows in expected.items() if rows}  # valid=false: no record, still answered
+    person, row = next(iter(landed.items()))
+    assert row["country_code"] == "DE" and row["trader_address"] and row["responded_at"].hour == 0

@@ -25,6 +25,23 @@ facts as (
 
     union all
 
+    -- eu_vies: feed vat_registrations
+    select inquiry_id, agency_id, 'eu_vies' as agency_kind, person_id, responded_at, record_no,
+           column_name, value_text
+    from (
+        select
+            inquiry_id, agency_id, person_id, responded_at,
+            row_number() over (partition by inquiry_id order by inquiry_id, person_id) as record_no,
+            cast(country_code as varchar) as country_code,
+            cast(trader_name as varchar) as trader_name,
+            cast(trader_address as varchar) as trader_address
+        from {{ source('landing', 'vat_registrations') }}
+        where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
+        qualify row_number() over (partition by inquiry_id, person_id order by _landed_at desc, _batch_id desc) = 1
+    ) unpivot (value_text for column_name in (country_code, trader_name, trader_address))
+
+    union all
+
     -- returned_cheques: feed returned_cheques
     select inquiry_id, agency_id, 'returned_cheques' as agency_kind, person_id, responded_at, record_no,
            column_name, value_text
