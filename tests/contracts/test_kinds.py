@@ -216,7 +216,7 @@ def test_vies_is_asked_through_its_own_wsdl_by_configuration_alone(tmp_path: Pat
     override(monkeypatch, data_dir=tmp_path)
     registry = contracts.load_agency_registry()
     instance = registry.instance("eu_vies")
-    assert instance.kind is AgencyKind("eu_vies") and instance.credentials is None
+    assert instance.kind is AgencyKind("eu_vies")
     mapping = mapping_at(Path(str(instance.mapping_file)))
     world = generate(registry.instances, n_persons=60, n_cases=2)
     app = mapped_application(AgencyState(instance, []), mapping, world, None)
