@@ -352,7 +352,8 @@ def _inline_schema(definitions: etree._Element, schema: etree._Element) -> etree
     """The WSDL's inline schema on its own, with every namespace prefix in scope in the WSDL (QName attribute values
     such as VIES's ``type="tns1:companyTypeCode"`` use prefixes declared on ``wsdl:definitions``)."""
     namespaces = {k: v for k, v in {**definitions.nsmap, **schema.nsmap}.items() if k is not None}
-    standalone = etree.Element(schema.tag, attrib=dict(schema.attrib), nsmap=namespaces)  # type: ignore[arg-type]
+    standalone = etree.Element(schema.tag, attrib={str(k): str(v) for k, v in schema.attrib.items()},
+                               nsmap=namespaces)
     for child in schema:
         standalone.append(copy.deepcopy(child))
     return etree.XMLSchema(standalone)

@@ -139,7 +139,8 @@ def test_a_mapping_that_does_not_fit_its_interface_or_feed_is_refused_naming_fil
         fixture_contracts: Path, old: str, new: str, field: str, says: str | None) -> None:
     path = _break(fixture_contracts, old, new)
     if field == "columns":  # a required column left out: and its label with it
-        _break(fixture_contracts, "      declared_rial: {fa: درآمد اظهارشده, ar: الدخل المصرح به, en: Declared income}\n", "")
+        label = "      declared_rial: {fa: درآمد اظهارشده, ar: الدخل المصرح به, en: Declared income}\n"
+        _break(fixture_contracts, label, "")
     if says is None:
         contracts.load_agency_registry(fixture_contracts / "agencies.yaml")
         return
@@ -232,5 +233,5 @@ def test_vies_is_asked_through_its_own_wsdl_by_configuration_alone(tmp_path: Pat
     assert summary.answered == len(expected) and summary.calls == len(expected), summary
     landed = {r["person_id"]: r for r in read_landed("vat_registrations")}
     assert set(landed) == {p for p, rows in expected.items() if rows}  # valid=false: no record, still answered
-    person, row = next(iter(landed.items()))
+    row = next(iter(landed.values()))
     assert row["country_code"] == "DE" and row["trader_address"] and row["responded_at"].hour == 0
