@@ -12,6 +12,10 @@ def wire_client_for(instance: AgencyInstance, *,
                     credentials: Credentials | FromRegistry | None = FROM_REGISTRY) -> AgencyClient:
     """The bare client that speaks ``instance``'s contract (zeep for SOAP, httpx for REST), one attempt per call;
     ``credentials`` default to what the registry's reference resolves to (an Airflow connection may give others)."""
+    if instance.mapping_file:  # a kind declared by a mapping file: the generic client, whatever the protocol
+        from connectors.mapped import mapped_client
+
+        return mapped_client(instance, credentials=credentials)
     if instance.protocol is Protocol.SOAP:
         from connectors.soap import SoapAgencyClient
 

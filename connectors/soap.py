@@ -59,6 +59,7 @@ from estelam.core.domain import (
     AgencyKind,
     Asset,
     BankAccount,
+    FeedRecord,
     FreezeOrder,
     InquiryAnswer,
     OrderKind,
@@ -107,6 +108,8 @@ class _Unreadable(ValueError):
 
 
 def _owner(asset: Asset) -> str:
+    if isinstance(asset, FeedRecord):
+        return asset.person_id
     return asset.holder_id if isinstance(asset, BankAccount | SecurityHolding) else asset.owner_id
 
 
@@ -295,8 +298,18 @@ class SoapAgencyClient:
                  max_answer_bytes: int = MAX_DOCUMENT_BYTES) -> None:
         if instance.kind not in OPERATIONS:
             raise ValueError(f"{instance.agency_id}: kind {instance.kind} has no SOAP operations")
-        self.instance = instance
         self.operations = OPERATIONS[instance.kind]
+        self._connect(instance, self.operations.binding, session=session, credentials=credentials,
+                      max_answer_bytes=max_answer_bytes)
+        self.batch_operation = f"{self.operations.inquire}Batch"
+        self.max_batch_size = self._declared_batch_size()
+        self.order_kinds = frozenset(k for k in OrderKind if self.operations.operation_for(k) is not None)
+
+    def _connect(self, instance: AgencyInstance, binding: str, *, session: requests.Session | None,
+                 credentials: Credentials | FromRegistry | None, max_answer_bytes: int) -> None:
+        """The session, transport, WS-Security token and zeep service bound to ``binding`` at the instance."""
+        self.instance = instance
+        self._binding_name = binding
         self._own_session = session is None
         self._session = session or _session(instance.tls)
         if isinstance(credentials, FromRegistry):
@@ -313,10 +326,7 @@ class SoapAgencyClient:
             self._session.proxies.update(get_environ_proxies(self._address))
         self._document = wsdl_document(Path(instance.contract))
         self._client = Client(self._document, transport=transport, settings=HARDENED_SETTINGS, wsse=wsse)
-        self._service: ServiceProxy = self._client.create_service(self.operations.binding, self._address)
-        self.batch_operation = f"{self.operations.inquire}Batch"
-        self.max_batch_size = self._declared_batch_size()
-        self.order_kinds = frozenset(k for k in OrderKind if self.operations.operation_for(k) is not None)
+        self._service: ServiceProxy = self._client.create_service(binding, self._address)
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask what assets ``person_id`` holds at this agency."""
@@ -472,7 +482,7 @@ class SoapAgencyClient:
             raise
 
     def _reply_shape(self, operation: str) -> tuple[str, Shape]:
-        key = (id(self._document), self.operations.binding, operation)
+        key = (id(self._document), self._binding_name, operation)
         reply = _replies.get(key)
         if reply is None:
             element = self._service._binding.get(operation).output.body

@@ -143,9 +143,25 @@ STEP_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+def _mapped_kind_label(key: str) -> tuple[str, str] | None:
+    """A kind declared by a mapping file (``contracts/kinds/``) is labelled by its mapping's title."""
+    if not key.startswith("agency_kind_"):
+        return None
+    from estelam.core import settings
+    from estelam.core.kinds import mappings_in
+
+    try:
+        for kind, mapping in mappings_in(settings.contracts_dir() / "kinds").items():
+            if str(kind) == key.removeprefix("agency_kind_") and mapping.facts is not None:
+                return mapping.facts.title["fa"], mapping.facts.title["en"]
+    except Exception:  # noqa: BLE001 - a label must never break a page: the key is shown instead
+        return None
+    return None
+
+
 def t(key: str, lang: str, **values: object) -> str:
     """The label for ``key`` in ``lang`` (the key itself when there is none)."""
-    fa, en = LABELS.get(key, (key, key))
+    fa, en = LABELS.get(key) or _mapped_kind_label(key) or (key, key)
     text = fa if lang == FA else en
     return text.format(**values) if values else text
 

@@ -51,8 +51,14 @@ class Fleet:
                 state = AgencyState(instance, world.assets_at(instance.agency_id))
                 contract = registry.contract_path(instance)
                 credentials = resolve_credentials(instance)  # the agency expects what the hub will show it
-                app = (soap_application(state, contract, credentials) if instance.protocol is Protocol.SOAP
-                       else rest_application(state, contract, credentials))
+                if instance.mapping_file:  # a kind declared by a mapping: generated from its files
+                    from estelam.core.kinds import mapping_at
+                    from simulators.mapped_app import mapped_application
+
+                    app = mapped_application(state, mapping_at(Path(instance.mapping_file)), world, credentials)
+                else:
+                    app = (soap_application(state, contract, credentials) if instance.protocol is Protocol.SOAP
+                           else rest_application(state, contract, credentials))
                 app = with_faults(app, (faults or {}).get(instance.agency_id), protocol=instance.protocol,
                                   agency_id=instance.agency_id)
                 if isinstance(app, FaultyApplication):

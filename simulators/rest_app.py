@@ -25,7 +25,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -73,6 +73,7 @@ class _Call:
     path_params: dict[str, str]
     headers: dict[str, str]
     body: dict[str, Any] | None
+    query: dict[str, str] = field(default_factory=dict)  # the first value of each query parameter
 
 
 Handler = Callable[[AgencyState, _Call], Response]
@@ -308,7 +309,8 @@ def schema_errors(value: Any, schema: Mapping[str, Any], document: Mapping[str, 
 # --- the application -----------------------------------------------------------------------------
 
 
-def rest_application(state: AgencyState, openapi_path: Path, credentials: Credentials | None = None) -> Application:
+def rest_application(state: AgencyState, openapi_path: Path, credentials: Credentials | None = None, *,
+                     handlers: Mapping[str, Handler] | None = None) -> Application:
     """The simulator of ``state.instance``: the operations of ``openapi_path`` over ``state``.
 
     Also serves the OpenAPI document itself on ``GET /openapi.yaml`` (no token needed).
@@ -317,7 +319,7 @@ def rest_application(state: AgencyState, openapi_path: Path, credentials: Creden
     document = load_openapi(openapi_path)
     document_bytes = openapi_path.read_bytes()
     kind = state.instance.kind
-    handlers = OPERATIONS.get(kind)
+    handlers = handlers if handlers is not None else OPERATIONS.get(kind)  # given: a kind declared by a mapping
     if handlers is None:
         raise ContractError(f"no REST simulator for agency kind {kind}")
     routes = _routes(document)
@@ -392,6 +394,7 @@ def rest_application(state: AgencyState, openapi_path: Path, credentials: Creden
             body = body_of(route, request)
         except _Problem as refusal:
             return problem(refusal.status, refusal.detail, request.path)
-        return handlers[route.operation_id](state, _Call(path_params, request.headers, body))
+        query = {name: values[0] for name, values in request.query.items() if values}
+        return handlers[route.operation_id](state, _Call(path_params, request.headers, body, query))
 
     return application

@@ -22,6 +22,7 @@ from estelam.core.domain import MESSAGE_LOG_MODES, AgencyInstance, AgencyKind, M
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_iban
 from estelam.core.jurisdiction import Profile, current_profile
+from estelam.core.kinds import KindMapping, MappingError, check_mapping, load_located, mappings_in
 
 #: Contract column types -> Arrow types. Money and counts are int64, time is UTC.
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -189,6 +190,8 @@ class AgencyKindContract:
     protocol: Protocol
     contract: str
     answer_feed: str
+    #: a kind declared by a mapping file (``contracts/kinds/<kind>.yaml``); None for the four built-in kinds
+    mapping: KindMapping | None = None
 
 
 #: Registry defaults when the file's ``defaults:`` does not say.
@@ -295,6 +298,36 @@ def registry_path() -> Path:
     """The agency registry of the deployment: the jurisdiction profile's ``agencies`` file in the contracts folder
     (``contracts/agencies.yaml`` for ``ir``, ``contracts/agencies.sa.yaml`` for ``sa``)."""
     return settings.contracts_dir() / current_profile().agencies
+def _known_kind(name: object, kinds: dict[AgencyKind, AgencyKindContract]) -> AgencyKind | None:
+    try:
+        kind = AgencyKind(str(name))
+    except ValueError:
+        return None
+    return kind if kind in kinds else None
+
+
+def _instance_line(path: Path, agency_id: str) -> int:
+    """The line of the ``kind:`` of instance ``agency_id`` in the registry file (for error messages only)."""
+    for spec in load_located(path).get("instances") or []:
+        if spec.get("agency_id") == agency_id:
+            return int(spec.lines.get("kind", spec.line))
+    return 0
+
+
+def mapped_kinds(root: Path) -> dict[AgencyKind, AgencyKindContract]:
+    """The kinds declared by mapping files in ``root/kinds``, each checked against its interface and its feed."""
+    feeds_dir = root / "feeds"
+    found: dict[AgencyKind, AgencyKindContract] = {}
+    for kind, mapping in mappings_in(root / "kinds").items():
+        contract_path = feeds_dir / f"{mapping.feed}.yaml"
+        if not contract_path.is_file():
+            raise MappingError(mapping.source, mapping.top_lines.get("feed", 0), "feed",
+                               f"no data contract {contract_path}")
+        contract = _feeds_in(feeds_dir.resolve(), current_profile().id)[mapping.feed]
+        check_mapping(mapping, {c.name: c.type for c in contract.columns},
+                      frozenset(c.name for c in contract.columns if c.nullable))
+        found[kind] = AgencyKindContract(kind, mapping.protocol, str(mapping.interface), mapping.feed, mapping)
+    return found
 
 
 def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
@@ -315,6 +348,7 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
         except (ValueError, KeyError) as exc:
             raise ContractError(f"{path}: agency kind {kind_name!r} is invalid: {exc}") from exc
         kinds[kind] = AgencyKindContract(kind, protocol, spec["contract"], spec["answer_feed"])
+    kinds.update(mapped_kinds(root))
     overrides = _endpoint_overrides()
     instances = []
     seen: set[str] = set()
@@ -325,12 +359,12 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
             raise ContractError(f"{path}: instance {spec!r} needs a unique agency_id")
         seen.add(agency_id)
         where = f"{path}: agency {agency_id!r}"
-        try:
-            kind = AgencyKind(spec["kind"])
-        except (ValueError, KeyError) as exc:
-            raise ContractError(f"{where} has an unknown kind") from exc
-        if kind not in kinds:
-            raise ContractError(f"{where} has kind {kind} with no contract")
+        found = _known_kind(spec.get("kind"), kinds)
+        if found is None:
+            raise ContractError(f"{path}:{_instance_line(path, agency_id)}: agency {agency_id!r} has kind "
+                                f"{spec.get('kind')!r}, which is not a loaded agency kind (known: "
+                                f"{sorted(str(k) for k in kinds)}; a new kind is a file in {root / 'kinds'})")
+        kind = found
         bank_code = _bank_code(spec, kind, where)
         if bank_code is not None:
             if bank_code in bank_codes:  # an IBAN's bank code must say which bank holds the account
@@ -356,6 +390,7 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
                 tls=_tls(spec.get("tls", defaults.get("tls")), where, root),
                 iban_bank_code=bank_code,
                 message_log=_message_log_mode(spec.get("message_log", defaults.get("message_log", "full")), where),
+                mapping_file=str(kc.mapping.source) if kc.mapping is not None else None,
             )
         )
     return AgencyRegistry(kinds=kinds, instances=tuple(instances), root=root)

@@ -18,7 +18,9 @@ FeedName = Literal[
     "bank_accounts",
     "case_directives",
     "case_events",
+    "civil_records",
     "debtor_notifications",
+    "employments",
     "freeze_acknowledgements",
     "freeze_orders",
     "inquiries",
@@ -26,7 +28,9 @@ FeedName = Literal[
     "notification_deliveries",
     "properties",
     "register_pushes",
+    "returned_cheques",
     "security_holdings",
+    "vat_registrations",
     "vehicles",
 ]
 
@@ -227,6 +231,44 @@ class LandedCaseEventsRow(CaseEventsRow):
     """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
 
 
+class CivilRecordsRow(TypedDict):
+    """civil_records: A person's record at the civil registry (alive or deceased, current registered address, and the
+    identifiers the person is known by).
+    """
+
+    inquiry_id: str
+    """The inquiry that found it."""
+    agency_id: str
+    """The registry."""
+    person_id: str
+    """National code or national id."""
+    full_name: str
+    """Name as the registry spells it."""
+    vital_status: str
+    """alive or deceased."""
+    death_date: date | None
+    """Date of death (deceased only)."""
+    address: str
+    """Current registered address."""
+    postal_code: str
+    """Ten-digit postal code."""
+    known_ids: str | None
+    """Other identifiers the person is known by, comma separated."""
+    responded_at: datetime
+    """When the registry answered."""
+
+
+class LandedCivilRecordsRow(CivilRecordsRow):
+    """A ``civil_records`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
 class DebtorNotificationsRow(TypedDict):
     """debtor_notifications: What the debtor is told about every acknowledged freeze, release and transfer of their
     assets: what, where, how much, why and under which case; and what the creditor is told when collected money is
@@ -268,6 +310,44 @@ class DebtorNotificationsRow(TypedDict):
 
 class LandedDebtorNotificationsRow(DebtorNotificationsRow):
     """A ``debtor_notifications`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class EmploymentsRow(TypedDict):
+    """employments: A person's current employments at the social security organization, with the monthly salary and
+    the part of it a court may garnish.
+    """
+
+    inquiry_id: str
+    """The inquiry that found it."""
+    agency_id: str
+    """The organization."""
+    person_id: str
+    """The insured person."""
+    employer_id: str
+    """The employer's workshop code."""
+    employer_name: str
+    """The employer."""
+    monthly_salary_rial: int
+    """Monthly salary in rials."""
+    garnishable_rial: int
+    """The part of the salary a court may garnish."""
+    protected_rial: int
+    """The part the law protects."""
+    employed_since: date
+    """Start of the employment."""
+    responded_at: datetime
+    """When the organization answered."""
+
+
+class LandedEmploymentsRow(EmploymentsRow):
+    """A ``employments`` row read from the landing zone."""
 
     _batch_id: str
     """Lineage: the landed batch (file) this row came from."""
@@ -393,7 +473,7 @@ class InquiriesRow(TypedDict):
     agency_id: str
     """Agency instance asked."""
     agency_kind: str
-    """Kind of agency."""
+    """Kind of agency: a kind of contracts/agencies.yaml or contracts/kinds/."""
     person_id: str
     """Who was asked about."""
     case_id: str | None
@@ -606,6 +686,40 @@ class LandedRegisterPushesRow(RegisterPushesRow):
     """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
 
 
+class ReturnedChequesRow(TypedDict):
+    """returned_cheques: Returned (bounced) cheques registered on a person's name at the central bank."""
+
+    inquiry_id: str
+    """The inquiry that found it."""
+    agency_id: str
+    """The registry."""
+    person_id: str
+    """The cheque's drawer."""
+    sayad_id: str
+    """The cheque's 16-digit Sayad number."""
+    bank_name: str
+    """The drawee bank."""
+    amount_rial: int
+    """Amount in rials."""
+    returned_on: date
+    """When the cheque was returned."""
+    reason: str
+    """Why it was returned."""
+    responded_at: datetime
+    """When the registry answered."""
+
+
+class LandedReturnedChequesRow(ReturnedChequesRow):
+    """A ``returned_cheques`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
 class SecurityHoldingsRow(TypedDict):
     """security_holdings: Listed securities held by a person at the central securities depository."""
 
@@ -631,6 +745,38 @@ class SecurityHoldingsRow(TypedDict):
 
 class LandedSecurityHoldingsRow(SecurityHoldingsRow):
     """A ``security_holdings`` row read from the landing zone."""
+
+    _batch_id: str
+    """Lineage: the landed batch (file) this row came from."""
+    _landed_at: datetime
+    """Lineage: when the batch was landed (UTC)."""
+    dt: date
+    """The landing partition (the batch's dt=YYYY-MM-DD folder)."""
+
+
+class VatRegistrationsRow(TypedDict):
+    """vat_registrations: A VAT registration the EU's VIES service confirmed for a person's number, with the trader's
+    registered name and address.
+    """
+
+    inquiry_id: str
+    """The inquiry that found it."""
+    agency_id: str
+    """The service."""
+    person_id: str
+    """The number asked about (the hub's person id)."""
+    country_code: str
+    """The member state of the registration."""
+    trader_name: str | None
+    """The registered trader's name (not every member state discloses it)."""
+    trader_address: str | None
+    """The registered address (not every member state discloses it)."""
+    responded_at: datetime
+    """When the service answered (its requestDate is a date; midnight UTC)."""
+
+
+class LandedVatRegistrationsRow(VatRegistrationsRow):
+    """A ``vat_registrations`` row read from the landing zone."""
 
     _batch_id: str
     """Lineage: the landed batch (file) this row came from."""
@@ -679,7 +825,9 @@ __all__ = [
     "BankAccountsRow",
     "CaseDirectivesRow",
     "CaseEventsRow",
+    "CivilRecordsRow",
     "DebtorNotificationsRow",
+    "EmploymentsRow",
     "FeedName",
     "FreezeAcknowledgementsRow",
     "FreezeOrdersRow",
@@ -688,7 +836,9 @@ __all__ = [
     "LandedBankAccountsRow",
     "LandedCaseDirectivesRow",
     "LandedCaseEventsRow",
+    "LandedCivilRecordsRow",
     "LandedDebtorNotificationsRow",
+    "LandedEmploymentsRow",
     "LandedFreezeAcknowledgementsRow",
     "LandedFreezeOrdersRow",
     "LandedInquiriesRow",
@@ -696,12 +846,16 @@ __all__ = [
     "LandedNotificationDeliveriesRow",
     "LandedPropertiesRow",
     "LandedRegisterPushesRow",
+    "LandedReturnedChequesRow",
     "LandedSecurityHoldingsRow",
+    "LandedVatRegistrationsRow",
     "LandedVehiclesRow",
     "MessageLogRow",
     "NotificationDeliveriesRow",
     "PropertiesRow",
     "RegisterPushesRow",
+    "ReturnedChequesRow",
     "SecurityHoldingsRow",
+    "VatRegistrationsRow",
     "VehiclesRow",
 ]

@@ -5,17 +5,62 @@ Money is always an integer number of rials; time is always timezone-aware UTC.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, ClassVar, Literal
+
+_KIND_NAME = re.compile(r"[a-z][a-z0-9_]{1,62}")
 
 
-class AgencyKind(StrEnum):
-    BANK = "bank"
-    SECURITIES_DEPOSITORY = "securities_depository"
-    VEHICLE_REGISTRY = "vehicle_registry"
-    LAND_REGISTRY = "land_registry"
+class _KindNames(type):
+    """Iterating ``AgencyKind`` gives the kinds whose records are assets the hub freezes (the four built in)."""
+
+    def __iter__(cls) -> Iterator[AgencyKind]:
+        return iter(_BUILT_IN_KINDS)
+
+
+class AgencyKind(str, metaclass=_KindNames):
+    """An agency kind's name: data, not code. The registry loads the kinds (``contracts/agencies.yaml`` and
+    ``contracts/kinds/*.yaml``) and refuses an instance of a kind it did not load; this type only checks the name's
+    shape. Equal names are one object, so ``kind is AgencyKind.BANK`` holds for a kind read from a file."""
+
+    _interned: ClassVar[dict[str, AgencyKind]] = {}
+    BANK: ClassVar[AgencyKind]
+    SECURITIES_DEPOSITORY: ClassVar[AgencyKind]
+    VEHICLE_REGISTRY: ClassVar[AgencyKind]
+    LAND_REGISTRY: ClassVar[AgencyKind]
+
+    def __new__(cls, value: str) -> AgencyKind:
+        known = cls._interned.get(value)
+        if known is not None:
+            return known
+        if not isinstance(value, str) or not _KIND_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid AgencyKind name (lower-case letters, digits and _)")
+        kind = super().__new__(cls, value)
+        return cls._interned.setdefault(value, kind)
+
+    def __repr__(self) -> str:
+        return f"AgencyKind({str.__str__(self)!r})"
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    @property
+    def value(self) -> str:
+        """The name, as ``StrEnum`` members had it."""
+        return str.__str__(self)
+
+
+AgencyKind.BANK = AgencyKind("bank")
+AgencyKind.SECURITIES_DEPOSITORY = AgencyKind("securities_depository")
+AgencyKind.VEHICLE_REGISTRY = AgencyKind("vehicle_registry")
+AgencyKind.LAND_REGISTRY = AgencyKind("land_registry")
+#: The kinds with code of their own (operation tables, simulators, asset types); every other kind is a mapping.
+_BUILT_IN_KINDS: tuple[AgencyKind, ...] = (AgencyKind.BANK, AgencyKind.SECURITIES_DEPOSITORY,
+                                           AgencyKind.VEHICLE_REGISTRY, AgencyKind.LAND_REGISTRY)
 
 
 class Protocol(StrEnum):
@@ -120,6 +165,7 @@ class AgencyInstance:
     iban_bank_code: str | None = None  # banks only: the 3-digit code inside every IBAN the bank issues
     message_log: MessageLogMode = "full"  # "metadata": the message log keeps this agency's hashes, not bodies
     name_ar: str = ""  # the name in Arabic (a notice in Arabic); the English name when empty
+    mapping_file: str | None = None  # a kind declared by a mapping: its file (contracts/kinds/<kind>.yaml)
 
     def display_name(self, language: str) -> str:
         """The agency's name as a notice in ``language`` (fa, ar, en) names it."""
@@ -180,7 +226,16 @@ class Property:
         return f"{self.registry_section}/{self.main_plate}/{self.sub_plate}"
 
 
-Asset = BankAccount | SecurityHolding | Vehicle | Property
+@dataclass(frozen=True)
+class FeedRecord:
+    """One record of a kind declared by a mapping (``contracts/kinds/``): its feed's columns, as the mapping read
+    them from the answer (the hub adds inquiry_id, agency_id and responded_at when it lands them)."""
+
+    person_id: str
+    values: Mapping[str, Any]
+
+
+Asset = BankAccount | SecurityHolding | Vehicle | Property | FeedRecord
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from estelam.core import clock, settings
 from estelam.core.domain import (
     AgencyInstance,
     BankAccount,
+    FeedRecord,
     InquiryAnswer,
     InquiryStatus,
     Property,
@@ -96,6 +97,8 @@ def asset_record(inquiry_id: str, agency_id: str, asset: object, responded_at: d
                        "registry_section": asset.registry_section, "main_plate": asset.main_plate,
                        "sub_plate": asset.sub_plate, "share_percent": asset.share_percent,
                        "value_rial": asset.value_rial}
+    if isinstance(asset, FeedRecord):  # a kind declared by a mapping: the columns its mapping read
+        return base | dict(asset.values)
     raise TypeError(f"not an asset: {asset!r}")
 
 

@@ -46,6 +46,7 @@ from estelam.core.calendars import (
 from estelam.core.exceptions import ReportError
 from estelam.core.identifiers import latin_digits
 from estelam.core.jurisdiction import current_profile, load_profile
+from estelam.reporting.facts import FactSection, load_fact_sections
 
 #: An agency whose last valid answer is older than this is marked stale in the report.
 STALE_AFTER = timedelta(days=7)
@@ -136,6 +137,7 @@ LABELS: dict[str, dict[str, str]] = {
         "no_freezes": "هنوز دارایی‌ای توقیف نشده است.", "not_acknowledged": "تأیید نشده",
         "agencies": "نهادهای استعلام‌شده", "last_status": "آخرین وضعیت", "last_answer": "آخرین پاسخ معتبر",
         "missed": "عدم پاسخ در مهلت", "reason": "توضیح", "no_agencies": "هنوز از هیچ نهادی استعلام نشده است.",
+        "facts": "اطلاعات دیگر درباره بدهکار", "no_records": "سابقه‌ای ثبت نشده است.",
         "stale_or_silent": "قدیمی یا بی‌پاسخ",
         "timeline": "روند پرونده", "seq": "ردیف", "date": "تاریخ", "step": "مرحله", "event": "رویداد",
         "source": "منبع", "amount": "مبلغ", "automated": "خودکار", "yes": "بله", "no": "خیر",
@@ -175,6 +177,7 @@ LABELS: dict[str, dict[str, str]] = {
         "no_freezes": "لم يُحجز أي أصل بعد.", "not_acknowledged": "غير مؤكد",
         "agencies": "الجهات المستعلم منها", "last_status": "آخر حالة", "last_answer": "آخر إجابة صحيحة",
         "missed": "مهل فائتة", "reason": "السبب", "no_agencies": "لم يُستعلم من أي جهة بعد.",
+        "facts": "معلومات أخرى عن المدين", "no_records": "لا يوجد سجل.",
         "stale_or_silent": "قديمة أو بلا إجابة",
         "timeline": "مسار الملف", "seq": "م", "date": "التاريخ", "step": "المرحلة", "event": "الإجراء",
         "source": "المصدر", "amount": "المبلغ", "automated": "آلي", "yes": "نعم", "no": "لا",
@@ -214,6 +217,7 @@ LABELS: dict[str, dict[str, str]] = {
         "not_acknowledged": "not acknowledged",
         "agencies": "Agencies asked", "last_status": "Last state", "last_answer": "Last valid answer",
         "missed": "Deadlines missed", "reason": "Reason", "no_agencies": "No agency has been asked yet.",
+        "facts": "Other facts about the debtor", "no_records": "Nothing on record.",
         "stale_or_silent": "stale or no answer",
         "timeline": "Case timeline", "seq": "#", "date": "Date", "step": "Step", "event": "Event",
         "source": "Source", "amount": "Amount", "automated": "Automated", "yes": "yes", "no": "no",
@@ -276,6 +280,7 @@ class CaseReport:
     agencies: list[dict[str, Any]]
     generated_at: datetime
     timeline: list[dict[str, Any]] = field(default_factory=list)  # the case_timeline mart
+    facts: list[FactSection] = field(default_factory=list)  # facts about the debtor from the mapped fact kinds
 
     @property
     def frozen_assets(self) -> list[dict[str, Any]]:
@@ -421,8 +426,9 @@ def load_case_report(case_id: str, *, now: datetime | None = None) -> CaseReport
             """,
             [rows[0]["person_id"]],
         )
+        names = agency_names()
+        facts = load_fact_sections(con, rows[0]["person_id"], names)
     now = now or clock.now()
-    names = agency_names()
     for agency in agencies:
         answered = agency["last_answered_at"]
         agency["stale"] = answered is None or now - answered > STALE_AFTER
@@ -431,7 +437,7 @@ def load_case_report(case_id: str, *, now: datetime | None = None) -> CaseReport
     for asset in assets:
         asset["name"] = names.get(asset["agency_id"], {})
     return CaseReport(case=rows[0], assets=assets, events=events, agencies=agencies, generated_at=now,
-                      timeline=timeline)
+                      timeline=timeline, facts=facts)
 
 
 def _check(lang: str, variant: str) -> Jurisdiction:

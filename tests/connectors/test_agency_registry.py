@@ -42,7 +42,7 @@ NEW_AGENCIES = """
 def extended_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A contracts folder whose registry is the project's plus two instances; the contract files are shared."""
     project = settings.contracts_dir()
-    for folder in ("agencies", "feeds"):
+    for folder in ("agencies", "feeds", "kinds"):
         (tmp_path / folder).symlink_to(project / folder, target_is_directory=True)
     registry = (project / "agencies.yaml").read_text(encoding="utf-8").rstrip("\n") + "\n" + NEW_AGENCIES
     (tmp_path / "agencies.yaml").write_text(registry, encoding="utf-8")

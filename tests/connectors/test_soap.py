@@ -40,7 +40,8 @@ from simulators.soap_app import SoapAgency, soap_application
 from simulators.world import World, generate
 
 REGISTRY = load_agency_registry()
-SOAP_INSTANCES = [i for i in REGISTRY.instances if i.protocol is Protocol.SOAP]
+# the built-in SOAP kinds (banks, the land registry); mapped kinds are tested in tests/contracts/test_kinds.py
+SOAP_INSTANCES = [i for i in REGISTRY.instances if i.protocol is Protocol.SOAP and i.mapping_file is None]
 NOT_A_PERSON_ID = "1234567890"  # ten digits, wrong check digit
 UNKNOWN_IBAN = "IR" + "0" * 24
 ISSUED_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)

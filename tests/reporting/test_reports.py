@@ -260,3 +260,27 @@ def test_pdf_pages_render_to_images(lang: str, tmp_path: Path) -> None:
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert LABELS[lang]["title"].split()[0] in text
+
+
+def test_facts_about_the_debtor_are_a_section_per_agency_labelled_from_its_mapping() -> None:
+    from dataclasses import replace as with_
+
+    from estelam.contracts.registry import load_agency_registry
+    from estelam.core.domain import AgencyKind
+    from estelam.reporting.facts import FactSection
+
+    mapping = load_agency_registry().kinds[AgencyKind("civil_registry")].mapping
+    assert mapping is not None and mapping.facts is not None
+    labels = mapping.facts.labels
+    section = FactSection("civil_registry", "civil_registry", mapping.facts.title,
+                          {"fa": "سازمان ثبت احوال کشور", "ar": "الأحوال", "en": "Civil registration"}, NOW,
+                          [[(labels["vital_status"], "deceased"), (labels["address"], "تهران، خیابان آزادی")]])
+    empty = FactSection("social_security", "social_security", {"fa": "تأمین", "ar": "الضمان", "en": "Social security"},
+                        {}, NOW, [])
+    report = with_(_report(), facts=[section, empty])
+    english = _text(render_case_report(report, "en"))
+    assert "Other facts about the debtor" in english and "Civil registry" in english
+    assert "Alive or deceased" in english and "deceased" in english and "Nothing on record." in english
+    persian = _text(render_case_report(report, "fa"))
+    assert "وضعیت حیات" in persian and "تهران، خیابان آزادی" in persian and "سابقه‌ای ثبت نشده است." in persian
+    assert "Other facts" not in _text(render_case_report(_report(), "en"))  # no mapped kind answered: no section

@@ -1,0 +1,459 @@
+"""Simulated agencies of the kinds declared by mapping files, generated from the interface file, the mapping and the
+kind's world data (``simulators/world_data/<kind>.yaml``). Nothing here knows a kind.
+
+The world data says which persons the agency knows and how each feed column of their records is drawn::
+
+    kind: population_register
+    known_share: 0.97            # persons the agency has records of; the others are "unknown person"
+    records: [1, 1]              # records per known person (at least, at most)
+    columns:                     # feed column -> how it is drawn
+      full_name: {person: name}                          # the person's name, as this agency spells it
+      vital_status: {choice: [alive, deceased], weights: [96, 4]}
+      death_date: {date: ["2010-01-01", "2026-10-01"], only_if: {vital_status: deceased}}
+      monthly_salary_rial: {int: [120000000, 900000000], step: 1000000}
+      protected_rial: {fraction_of: monthly_salary_rial, share: 0.75}
+      postal_code: {digits: 10}
+      address: {template: "{city}، {street}", city: [تهران, اصفهان], street: [خیابان آزادی, خیابان انقلاب]}
+      known_ids: {person: id}
+      note: {value: text}
+
+Each person's records come from their own random stream (the world's seed, the kind, the person), so answers are
+the same on every call and no index is built: the simulators answer as fast as the built-in ones.
+
+The answer is the mapping read backwards: each column's value goes to its path in a record, the records to the
+records path, "unknown person" to its path, request fields the answer repeats (``requestId``, VIES's
+``countryCode``) are echoed, ``answered_at`` is now, and any other required element gets a neutral value of its
+type. SOAP requests are checked against the WSDL's inline schema; REST requests against the OpenAPI file (by
+``simulators.rest_app``, which serves them).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from lxml import etree
+
+from connectors.credentials import Credentials
+from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, XML_CONTENT_TYPE
+from connectors.xml_safety import UnsafeXml, parse_untrusted
+from estelam.core import clock
+from estelam.core.domain import Protocol
+from estelam.core.exceptions import ContractError
+from estelam.core.identifiers import is_person_id, latin_digits
+from estelam.core.kinds import Interface, KindMapping, Node, Operation, load_interface
+from simulators.agency_state import AgencyState
+from simulators.rest_app import Handler, _Call, _json, problem, rest_application
+from simulators.server import Application, Request, Response
+from simulators.soap_app import SOAP_PATH, WSDL_NS, XSD_NS, envelope, fault_response
+from simulators.world import World, spelling_of
+from simulators.ws_security import AuthenticationFailed, UsernameTokenCheck
+
+#: Where the world data of the mapped kinds lives.
+WORLD_DATA_DIR = Path(__file__).resolve().parent / "world_data"
+#: Records per page when the kind pages.
+PAGE_SIZE = 2
+#: A refused person's code in a batch answer.
+INVALID_PERSON_ID = "invalid_person_id"
+
+Drawn = dict[str, Any]
+
+
+# --- the world's records of a mapped kind --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KindWorld:
+    """How the world's records of one mapped kind are drawn (``world_data/<kind>.yaml``)."""
+
+    kind: str
+    known_share: float
+    records: tuple[int, int]
+    columns: Mapping[str, Mapping[str, Any]]
+    source: Path
+
+
+def load_kind_world(path: Path) -> KindWorld:
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        low, high = (int(n) for n in spec.get("records", [1, 1]))
+        return KindWorld(str(spec["kind"]), float(spec.get("known_share", 1.0)), (low, high),
+                         dict(spec.get("columns") or {}), path)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise ContractError(f"{path}: not valid world data: {exc}") from exc
+
+
+@cache
+def kind_world(kind: str, folder: Path = WORLD_DATA_DIR) -> KindWorld:
+    path = folder / f"{kind}.yaml"
+    if not path.is_file():
+        raise ContractError(f"kind {kind!r} has no world data at {path}")
+    return load_kind_world(path)
+
+
+def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, agency_id: str) -> Any:
+    only_if = spec.get("only_if")
+    if only_if and any(row.get(k) != v for k, v in only_if.items()):
+        return None
+    if "value" in spec:
+        return spec["value"]
+    if "person" in spec:
+        what = spec["person"]
+        if what == "name":
+            return spelling_of(agency_id).name(person.name)
+        if what == "id":
+            return person.person_id
+        return str(getattr(person, str(what)))
+    if "choice" in spec:
+        options = list(spec["choice"])
+        return rng.choices(options, weights=spec.get("weights") or [1] * len(options))[0]
+    if "int" in spec:
+        low, high = (int(n) for n in spec["int"])
+        step = int(spec.get("step", 1))
+        return rng.randrange(low, high + 1, step)
+    if "date" in spec:
+        start, end = (date.fromisoformat(str(d)) for d in spec["date"])
+        return start + timedelta(days=rng.randrange((end - start).days + 1))
+    if "digits" in spec:
+        return "".join(rng.choice("0123456789") for _ in range(int(spec["digits"])))
+    if "fraction_of" in spec:
+        base = row.get(str(spec["fraction_of"]))
+        return None if base is None else int(int(base) * float(spec["share"]))
+    if "template" in spec:  # each named part: a [low, high] pair of integers draws a number, a list a choice
+        parts = {k: _part(v, rng) for k, v in spec.items() if k != "template" and isinstance(v, list)}
+        return str(spec["template"]).format(**parts)
+    raise ContractError(f"unknown column generator {dict(spec)!r}")
+
+
+def _part(options: list[Any], rng: random.Random) -> Any:
+    if len(options) == 2 and all(isinstance(x, int) for x in options):
+        return rng.randint(options[0], options[1])
+    return rng.choice(options)
+
+
+def records_of(world: World, data: KindWorld, agency_id: str, person_id: str) -> list[Drawn] | None:
+    """The records ``agency_id`` (of ``data.kind``) has of ``person_id``; None when it does not know the person."""
+    person = world.find(person_id)
+    if person is None:
+        return None
+    rng = random.Random(zlib.crc32(f"{world.seed}:{data.kind}:{agency_id}:{person.person_id}".encode()))
+    if rng.random() >= data.known_share:
+        return None
+    rows = []
+    for _ in range(rng.randint(*data.records)):
+        row: Drawn = {"person_id": person.person_id}
+        for column, spec in data.columns.items():
+            row[column] = _draw(spec, rng, row, person, agency_id)
+        rows.append(row)
+    return rows
+
+
+# --- the answer: the mapping read backwards ----------------------------------------------------------
+
+
+def _neutral(leaf: str | None) -> Any:
+    now = clock.now()
+    return {"int": 0, "number": 0, "bool": False, "date": now.date(), "datetime": now}.get(leaf or "", "")
+
+
+def _put(target: dict[str, Any], node: Node, dotted: str, value: Any) -> None:
+    """Set ``value`` at ``dotted`` below ``target`` (shaped as ``node``), creating records on the way."""
+    parts = dotted.split(".")
+    here, current = target, node
+    for part in parts[:-1]:
+        current = current.children[part]
+        here = here.setdefault(part, {})
+    leaf = current.children[parts[-1]]
+    if leaf.repeated and isinstance(value, str):
+        value = [v for v in value.split(", ") if v]
+    here[parts[-1]] = value
+
+
+def _fill(target: dict[str, Any], node: Node) -> dict[str, Any]:
+    """Give every required element the answer still lacks a neutral value of its type (recursively)."""
+    for name, child in node.children.items():
+        if name in target:
+            if child.leaf is None and isinstance(target[name], dict):
+                _fill(target[name], child)
+            elif child.leaf is None and isinstance(target[name], list):
+                for item in target[name]:
+                    if isinstance(item, dict):
+                        _fill(item, child)
+            continue
+        if not child.required or child.repeated:
+            continue
+        target[name] = _neutral(child.leaf) if child.leaf is not None else _fill({}, child)
+    return target
+
+
+def _record(mapping: KindMapping, node: Node, row: Drawn, spell_id: Callable[[str], str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for column, source in mapping.columns.items():
+        if source == "$person_id" or source.startswith("=") or row.get(column) is None:
+            continue
+        value = row[column]
+        if column == "person_id":
+            value = spell_id(str(value))
+        _put(record, node, source, value)
+    return record
+
+
+def _place_records(answer: dict[str, Any], node: Node, dotted: str, records: list[dict[str, Any]]) -> None:
+    if dotted in ("", "."):
+        if records:
+            answer.update(records[0])
+        return
+    target, _ = node.resolve(dotted)
+    if target.repeated:
+        _put(answer, node, dotted, records)
+    elif records:  # one record where the interface allows one
+        _put(answer, node, dotted, records[0])
+
+
+@dataclass
+class MappedAgency:
+    """Answers the inquiries of one instance of a mapped kind from the world."""
+
+    state: AgencyState
+    mapping: KindMapping
+    interface: Interface
+    world: World
+    data: KindWorld
+
+    def __post_init__(self) -> None:
+        self.spell_id = spelling_of(self.state.instance.agency_id).identifier
+
+    def _person_field(self, request: Mapping[str, str], source: str) -> str | None:
+        return next((name for name, s in request.items() if s == source), None)
+
+    def single(self, fields: Mapping[str, Any]) -> dict[str, Any] | tuple[int, str]:
+        """The single inquiry's answer, or (status, detail) when refused."""
+        inquiry = self.mapping.inquiry
+        operation = self.interface.operations[inquiry.operation]
+        person_field = self._person_field(inquiry.request, "$person_id")
+        person_id = latin_digits(str(fields.get(person_field or "", "")))
+        if not is_person_id(person_id):
+            return 400, f"invalid person id {person_id!r}: check digit does not match"
+        rows = records_of(self.world, self.data, self.state.instance.agency_id, person_id)
+        answer: dict[str, Any] = {}
+        response = operation.response
+        record_node, _ = response.resolve(inquiry.records)
+        records = [_record(self.mapping, record_node, r, self.spell_id) for r in rows or []]
+        if inquiry.paging:
+            page = max(1, int(fields.get(inquiry.paging.request) or 1))
+            start = (page - 1) * PAGE_SIZE
+            if start + PAGE_SIZE < len(records):
+                _put(answer, response, inquiry.paging.next, page + 1)
+            records = records[start:start + PAGE_SIZE]
+        rule = inquiry.unknown_person
+        if rule is not None:
+            flag = rule.equals if rows is None else rule.otherwise
+            if flag is None and rows is not None and isinstance(rule.equals, bool):
+                flag = not rule.equals
+            if flag is not None:
+                _put(answer, response, rule.path, flag)
+        _place_records(answer, response, inquiry.records, records)
+        self._finish(answer, response, fields, inquiry.answered_at)
+        return answer
+
+    def batch(self, fields: Mapping[str, Any]) -> dict[str, Any] | tuple[int, str]:
+        batch = self.mapping.batch
+        assert batch is not None
+        operation = self.interface.operations[batch.operation]
+        response = operation.response
+        entry_node, _ = response.resolve(batch.persons)
+        record_node, _ = entry_node.resolve(batch.records)
+        asked = fields.get(self._person_field(batch.request, "$person_ids") or "") or []
+        entries = []
+        for person_id in dict.fromkeys(latin_digits(str(p)) for p in (asked if isinstance(asked, list) else [asked])):
+            entry: dict[str, Any] = {}
+            _put(entry, entry_node, batch.person_id, self.spell_id(person_id))
+            if not is_person_id(person_id):
+                if batch.refused is None:
+                    return 400, f"invalid person id {person_id!r}: check digit does not match"
+                _put(entry, entry_node, batch.refused.code, INVALID_PERSON_ID)
+                _put(entry, entry_node, batch.refused.message, f"invalid person id {person_id!r}")
+            else:
+                rows = records_of(self.world, self.data, self.state.instance.agency_id, person_id) or []
+                records = [_record(self.mapping, record_node, r, self.spell_id) for r in rows]
+                if records:
+                    _place_records(entry, entry_node, batch.records, records)
+            entries.append(_fill(entry, entry_node) if batch.refused is None or is_person_id(person_id) else entry)
+        answer: dict[str, Any] = {}
+        _put(answer, response, batch.persons, entries)
+        self._finish(answer, response, fields, batch.answered_at)
+        return answer
+
+    @staticmethod
+    def _finish(answer: dict[str, Any], response: Node, fields: Mapping[str, Any], answered_at: str | None) -> None:
+        for name, value in fields.items():  # what the answer repeats of the request (requestId, countryCode...)
+            child = response.children.get(name)
+            if child is not None and child.leaf is not None and not child.repeated and name not in answer:
+                answer[name] = value
+        if answered_at:
+            now = clock.now()
+            leaf, _ = response.resolve(answered_at)
+            _put(answer, response, answered_at, now.date() if leaf.leaf == "date" else now)
+        _fill(answer, response)
+
+
+# --- SOAP ---------------------------------------------------------------------------------------------
+
+
+def _wire_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _render(parent: etree._Element | None, node: Node, value: Any) -> etree._Element:
+    tag = f"{{{node.namespace}}}{node.name}" if node.namespace else node.name
+    element = etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
+    if node.leaf is not None:
+        element.text = _wire_text(value)
+        return element
+    for name, child in node.children.items():  # the schema's order
+        if name not in value or value[name] is None:
+            continue
+        items = value[name] if child.repeated and isinstance(value[name], list) else [value[name]]
+        for item in items:
+            _render(element, child, item)
+    return element
+
+
+def _read(element: etree._Element, node: Node) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for child in element.iterchildren(etree.Element):
+        name = etree.QName(child).localname
+        sub = node.children.get(name)
+        if sub is None:
+            continue
+        value: Any = _read(child, sub) if sub.leaf is None else (child.text or "").strip()
+        if sub.repeated:
+            record.setdefault(name, []).append(value)
+        else:
+            record[name] = value
+    return record
+
+
+def _inline_schema(definitions: etree._Element, schema: etree._Element) -> etree.XMLSchema:
+    """The WSDL's inline schema on its own, with every namespace prefix in scope in the WSDL (QName attribute values
+    such as VIES's ``type="tns1:companyTypeCode"`` use prefixes declared on ``wsdl:definitions``)."""
+    namespaces = {k: v for k, v in {**definitions.nsmap, **schema.nsmap}.items() if k is not None}
+    standalone = etree.Element(schema.tag, attrib={str(k): str(v) for k, v in schema.attrib.items()},
+                               nsmap=namespaces)
+    for child in schema:
+        standalone.append(copy.deepcopy(child))
+    return etree.XMLSchema(standalone)
+
+
+class MappedSoapAgency:
+    def __init__(self, agency: MappedAgency, credentials: Credentials | None) -> None:
+        self.agency = agency
+        path = agency.interface.path
+        self.wsdl = path.read_bytes()
+        self._token_check = UsernameTokenCheck(credentials) if credentials is not None else None
+        definitions = parse_untrusted(self.wsdl)
+        schema = definitions.find(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema")
+        self._schema = _inline_schema(definitions, schema) if schema is not None else None
+        self._lock = threading.Lock()
+        mapping = agency.mapping
+        self._handlers: dict[str, tuple[Operation, Callable[[Mapping[str, Any]], Any]]] = {}
+        operations = agency.interface.operations
+        self._handlers[operations[mapping.inquiry.operation].request.name] = (
+            operations[mapping.inquiry.operation], agency.single)
+        if mapping.batch is not None:
+            self._handlers[operations[mapping.batch.operation].request.name] = (
+                operations[mapping.batch.operation], agency.batch)
+
+    def __call__(self, request: Request) -> Response:
+        if request.method == "GET":
+            return Response(200, self.wsdl, {"Content-Type": XML_CONTENT_TYPE})
+        if request.path != SOAP_PATH or request.method != "POST":
+            return Response(404, b"not found", {"Content-Type": "text/plain"})
+        try:
+            root = parse_untrusted(request.body)
+        except (UnsafeXml, etree.XMLSyntaxError) as exc:
+            return fault_response(FAULT_CLIENT, f"not acceptable XML: {str(exc)[:200]}")
+        if self._token_check is not None:
+            try:
+                self._token_check.verify(root)
+            except AuthenticationFailed as refusal:
+                return fault_response(AUTHENTICATION_FAULT, f"authentication failed: {refusal}")
+        body = root.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
+        children = [] if body is None else [c for c in body if isinstance(c.tag, str)]
+        if len(children) != 1:
+            return fault_response(FAULT_CLIENT, "the SOAP Body must hold exactly one operation element")
+        element = children[0]
+        handler = self._handlers.get(etree.QName(element).localname)
+        if handler is None:
+            return fault_response(FAULT_CLIENT, f"operation {element.tag} is not served by this simulator")
+        if self._schema is not None:
+            with self._lock:
+                if not self._schema.validate(element):
+                    errors = [str(e) for e in self._schema.error_log][:3]  # type: ignore[attr-defined]
+                    return fault_response(FAULT_CLIENT, f"does not follow the contract: {'; '.join(errors)[:300]}")
+        operation, answer_of = handler
+        answer = answer_of(_read(element, operation.request))
+        if isinstance(answer, tuple):
+            return fault_response(FAULT_CLIENT, answer[1])
+        return Response(200, envelope(_render(None, operation.response, answer)), {"Content-Type": XML_CONTENT_TYPE})
+
+
+# --- REST ---------------------------------------------------------------------------------------------
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, datetime | date):
+        return _wire_text(value)
+    return value
+
+
+def _rest_handlers(agency: MappedAgency) -> dict[str, Handler]:
+    def serving(answer_of: Callable[[Mapping[str, Any]], Any]) -> Handler:
+        def handle(state: AgencyState, call: _Call) -> Response:
+            fields: dict[str, Any] = {**call.query, **call.path_params, **(call.body or {})}
+            answer = answer_of(fields)
+            if isinstance(answer, tuple):
+                return problem(answer[0], answer[1])
+            return _json(200, _json_ready(answer))
+        return handle
+
+    def not_served(state: AgencyState, call: _Call) -> Response:
+        return problem(501, "this operation is not served by the simulator")
+
+    handlers: dict[str, Handler] = dict.fromkeys(agency.interface.operations, not_served)
+    handlers[agency.mapping.inquiry.operation] = serving(agency.single)
+    if agency.mapping.batch is not None:
+        handlers[agency.mapping.batch.operation] = serving(agency.batch)
+    return handlers
+
+
+def mapped_application(state: AgencyState, mapping: KindMapping, world: World, credentials: Credentials | None, *,
+                       world_data: KindWorld | None = None) -> Application:
+    """The simulator of ``state.instance``, a kind declared by ``mapping``, answering from ``world``."""
+    interface = load_interface(mapping.interface, mapping.protocol, mapping.binding)
+    agency = MappedAgency(state, mapping, interface, world, world_data or kind_world(str(mapping.kind)))
+    if mapping.protocol is Protocol.SOAP:
+        return MappedSoapAgency(agency, credentials)
+    return rest_application(state, mapping.interface, credentials, handlers=_rest_handlers(agency))
+
+
+__all__ = ["KindWorld", "MappedAgency", "kind_world", "load_kind_world", "mapped_application", "records_of"]
