@@ -9,18 +9,23 @@ on what it does with it.
 =====  ==========================================================================================
 day    what happens (with at least :data:`MIN_DAYS` days; more days add new cases and quiet days)
 =====  ==========================================================================================
-1      the court's backlog: every case filed before the demo, with its steps so far
-2      new cases whose debtors bank at the *late bank*, whose order desk falls behind for two days
-       (orders refused with 503, acknowledged on day 4: late on the scoreboard); a debtor pays part
-       of a frozen debt (the excess is released); the court system's directives of every kind; a
-       judge collects a frozen account's money through the API (transferred, then paid out)
-3      new cases at the *partial bank*, which blocks only half of each new freeze that day (the rest
-       is frozen elsewhere); a debtor pays in full and the case is closed (everything released); a
-       judge changes a vehicle's restriction and makes a case confidential; a debtor absconds
-4      the late bank takes its orders again; the *down bank* answers nothing all day (its inquiries
-       fail and are asked again the next day); new cases there; a judge collects part of a debt
+1      the court's backlog: every case filed before the demo, with its steps so far; the *down bank*
+       answers nothing all day (every inquiry to it fails, and is asked again the next day); the
+       *late bank*'s order desk is behind for two days (its orders refused with 503, acknowledged on
+       day 3: late on the scoreboard)
+2      new cases whose debtors bank at the late bank; a debtor pays part of a frozen debt (the excess
+       is released); the court system's directives of every kind; a judge collects a frozen account's
+       money through the API (transferred, then paid out)
+3      the late bank takes its orders again; new cases at the *partial bank*, which blocks only half
+       of each new freeze that day (the rest is frozen elsewhere); a debtor pays in full and the case
+       is closed (everything released); a judge changes a vehicle's restriction and makes a case
+       confidential; a debtor absconds
+4      new cases; a judge collects part of a debt
 5-     new cases each day but the last; the absconded debtor is apprehended on day 6 (or the last day)
 =====  ==========================================================================================
+
+The faults fall where they show: the scoreboard hides counts below the disclosure threshold (5), so the down bank
+fails on the day everyone is asked, and the late bank is late with the backlog's first freezes.
 """
 
 from __future__ import annotations
@@ -49,9 +54,11 @@ FIRST_STEPS = frozenset({CaseEventType.FILED, CaseEventType.REFERRED, CaseEventT
 #: Days on which each misbehaving agency misbehaves, and how.
 #: The court system sends its judges' directives of every kind (simulators.court.court_directives) on this day.
 COURT_DIRECTIVES_DAY = 2
-LATE_DAYS = (2, 3)
+LATE_DAYS = (1, 2)
 PARTIAL_DAY = 3
-DOWN_DAY = 4
+DOWN_DAY = 1
+#: The day the late bank's new cases are filed (while its order desk is still behind).
+LATE_BANK_CASES_DAY = 2
 DOWN = FaultProfile(rates={Fault.SERVER_ERROR: 1.0})
 BACKLOG = FaultProfile(rates={Fault.BACKLOG: 1.0})
 PARTIAL = FaultProfile(rates={Fault.PARTIAL_ACK: 1.0})
@@ -109,7 +116,9 @@ def _worth(world: World, person_id: str) -> int:
 def cast_roles(world: World, banks: Sequence[str], *, days: int, spared: Iterable[str] = ()) -> Roles:
     """The misbehaving banks and each day's new cases, deterministic in the world.
 
-    A faulty bank's new cases are debts at least as large as everything their debtor has, so the plan reaches
+    The late bank is the one with the most debtors the plan will freeze there (its backlog's first freezes, then
+    new cases, meet its refusals); the partial bank gets new cases on its day; the down bank is the next. A faulty
+    bank's new cases are debts at least as large as everything their debtor has, so the plan reaches
     every asset, and the debtor keeps more than the subsistence minimum at that bank: the fault meets real orders.
     ``spared`` banks (the one holding the court's account, which pays creditors) never misbehave.
     """
@@ -131,7 +140,7 @@ def cast_roles(world: World, banks: Sequence[str], *, days: int, spared: Iterabl
     debtors: set[str] = set()
     new_cases: dict[int, tuple[str, ...]] = {}
     chosen_banks: list[str] = []
-    for day in (LATE_DAYS[0], PARTIAL_DAY, DOWN_DAY):
+    for day in (LATE_BANK_CASES_DAY, PARTIAL_DAY):
         for bank in ranked:
             if bank in chosen_banks:
                 continue
@@ -145,8 +154,12 @@ def cast_roles(world: World, banks: Sequence[str], *, days: int, spared: Iterabl
                 break
         else:
             raise ValueError("the world has too few debtors with bank accounts for the story; use more persons")
+    down = next((b for b in ranked if b not in chosen_banks), None)  # everyone is asked about: no case needed
+    if down is None:
+        raise ValueError("the story needs three banks besides the spared ones")
+    chosen_banks.append(down)
     others = [c for c in world.cases if c.case_id not in used and c.debtor.person_id not in debtors]
-    for day in range(DOWN_DAY + 1, days):
+    for day in range(PARTIAL_DAY + 1, days):
         picked = others[:NEW_CASES_PER_DAY]
         others = others[NEW_CASES_PER_DAY:]
         new_cases[day] = tuple(c.case_id for c in picked)
@@ -265,7 +278,7 @@ class Story:
             story_events.append(self._event(case, CaseEventType.ABSCONDED, at - timedelta(minutes=20)))
             self.absconded = case
             plan.happenings.append(f"the debtor of case {case} absconds")
-        if day == DOWN_DAY and (case := self._pick(by_case, lambda c: c in accounts, judge=True)):
+        if day == 4 and (case := self._pick(by_case, lambda c: c in accounts, judge=True)):
             plan.judge_acts.append(JudgeAct(case, {"kind": "collect", "amount_rial": max(by_case[case] // 2, 1)},
                                             "collect half of what is frozen"))
         if self.absconded and day == min(6, self.days):
