@@ -129,12 +129,21 @@ def inquiries(filters: kpi_data.Filters) -> None:
                                     x=t("agency_id", lang()), stack=False))
 
 
+def _offenders_chart(board: pd.DataFrame) -> None:
+    """The agencies with unanswered or late requests (shown, not suppressed), in the board's ranking, worst first;
+    the table below lists every agency."""
+    shown = board[board["unanswered"].fillna(0) + board["late"].fillna(0) > 0]
+    if shown.empty:
+        st.info(t("no_data", lang()))
+        return
+    st.bar_chart(_labelled(shown[["agency_id", "unanswered", "late"]]), x=t("agency_id", lang()), horizontal=True,
+                 sort=False)
+
+
 def compliance(filters: kpi_data.Filters) -> None:
     st.title(t("compliance", lang()))
     board = kpi_data.compliance_scoreboard(filters)
-    _section("scoreboard", board, "compliance_scoreboard", "kpi_deadline_compliance", filters,
-             lambda f: st.bar_chart(_labelled(f[["agency_id", "unanswered", "late"]]), x=t("agency_id", lang()),
-                                    horizontal=True, sort=False))  # the board's own ranking, worst first
+    _section("scoreboard", board, "compliance_scoreboard", "kpi_deadline_compliance", filters, _offenders_chart)
 
 
 def freezes(filters: kpi_data.Filters) -> None:
