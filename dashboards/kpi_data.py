@@ -192,7 +192,7 @@ class Headline:
     key: str
     value: float | None
     previous: float | None
-    kind: str = "number"  # number | percent | rials
+    kind: str = "number"  # number | percent | money (minor units of the jurisdiction's currency)
 
     @property
     def change(self) -> float | None:
@@ -239,7 +239,7 @@ def headlines(filters: Filters) -> list[Headline]:
         Headline("headline_e_notice", share(_total(notes, "electronic"), _total(notes, "notices")),
                  share(_total(notes_prev, "electronic"), _total(notes_prev, "notices")), "percent"),
         Headline("headline_closed", guarded(closed(steps)), guarded(closed(steps_prev))),
-        Headline("headline_over_blocked", _total(frozen, "over_blocked_rial"), None, "rials"),
+        Headline("headline_over_blocked", _total(frozen, "over_blocked_rial"), None, "money"),
     ]
 
 
