@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from markupsafe import Markup
 
 from dashboards.labels import EN, LANGUAGES, RIGHT_TO_LEFT, digits, instant_text, jurisdiction_time, t
-from estelam.contracts.registry import load_agency_registry, load_receivers
+from estelam.contracts.registry import load_agency_registry, load_receivers, registry_path
 from estelam.core.calendars import utc_text
 from estelam.core.exceptions import ContractError
 from estelam.warehouse.published import published_dir
@@ -46,11 +46,16 @@ def alerts(folder: Path | None = None, *, kinds: Sequence[str] = (), agencies: S
     return frame.sort_values(["raised_at", "alert_id"], ascending=[False, True]).reset_index(drop=True)
 
 
-@cache
 def _names() -> dict[str, dict[str, str]]:
+    return _names_in(registry_path())
+
+
+@cache
+def _names_in(path: Path) -> dict[str, dict[str, str]]:
+    """Every agency's and receiver's name per language, from the registry at ``path`` (the profile's)."""
     try:
-        registry = load_agency_registry()
-        receivers = load_receivers()
+        registry = load_agency_registry(path)
+        receivers = load_receivers(path)
     except ContractError:
         return {}
     names = {i.agency_id: {lang: i.display_name(lang) for lang in LANGUAGES} for i in registry.instances}

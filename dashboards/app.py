@@ -113,7 +113,7 @@ def sidebar() -> kpi_data.Filters:
                                   placeholder=t("choose", lang()))
         courts = st.multiselect(t("court", lang()), kpi_data.choices("court_code"), key="courts",
                                 placeholder=t("choose", lang()))
-        st.caption(t("suppressed_note", lang(), k=kpi_data.suppress_below()))
+        st.caption(t("suppressed_note", lang(), k=number(kpi_data.suppress_below(), lang())))
         published = kpi_data.published_at()
         if published:
             st.caption(f"{t('published_at', lang())}: {instant_text(datetime.fromisoformat(published), lang())}")
