@@ -118,10 +118,16 @@ def suppress(frame: pd.DataFrame, mart: str, threshold: int | None = None) -> pd
     if size_columns:
         small_row = out[size_columns].sum(axis=1) < threshold
         for column in measures:
-            out[column] = out[column].astype("Float64").mask(small_row)
+            out[column] = _nullable(out[column]).mask(small_row)
     for column in counts:
-        out[column] = out[column].astype("Float64").mask((out[column] > 0) & (out[column] < threshold))
+        out[column] = _nullable(out[column]).mask((out[column] > 0) & (out[column] < threshold))
     return out
+
+
+def _nullable(column: pd.Series) -> pd.Series:
+    """The column in a dtype that can hold a hidden value: whole numbers (counts, money in minor units) stay whole,
+    so the CSV keeps ``123456789`` halalas rather than ``123456789.0``."""
+    return column.astype("Int64" if pd.api.types.is_integer_dtype(column) else "Float64")
 
 
 def inquiries_by_day(filters: Filters) -> pd.DataFrame:

@@ -330,8 +330,8 @@ def cell(value: object, lang: str) -> str:
         return "—"
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, int | float):
-        return number(value, lang, decimals=0 if float(value).is_integer() else 2)
+    if isinstance(value, numbers.Real):  # numpy's integers too (a nullable integer column yields them)
+        return number(float(value), lang, decimals=0 if float(value).is_integer() else 2)
     if isinstance(value, datetime) and value.tzinfo is not None:  # an instant
         return instant_text(value, lang)
     if isinstance(value, date):  # a calendar day (DuckDB DATE arrives as a naive timestamp)

@@ -114,6 +114,7 @@ def test_numbers_and_percents_in_each_language() -> None:
     assert percent(0.4531, AR) == "٤٥٫٣٪" and percent(0.4531, FA) == "۴۵٫۳٪" and percent(0.4531, EN) == "45.3%"
     assert number(None, AR) == percent(float("nan"), AR) == cell(pd.NA, AR) == "—"
     assert cell(42, AR) == "٤٢" and cell(3.25, AR) == "٣٫٢٥"
+    assert [cell(v, AR) for v in pd.Series([1234, None], dtype="Int64")] == ["١٬٢٣٤", "—"]  # a masked count column
     assert digits("RUH-01", AR) == "RUH-٠١" and digits("1405-000010", FA) == "۱۴۰۵-۰۰۰۰۱۰"
 
 
