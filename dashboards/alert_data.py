@@ -1,5 +1,6 @@
 """What the Alerts page shows: the alerts snapshot, newest first, each agency by its name, each time in the
-jurisdiction's calendar with the Gregorian instant beside it, each channel's delivery state.
+reader's calendar (Solar Hijri in Persian, Umm al-Qura in Arabic, the jurisdiction's own in English) with the
+Gregorian instant beside it, each channel's delivery state.
 
 The hub writes the snapshot (``data/published/alerts.parquet``) after every alert it raises
 (``estelam.outputs.alerts.publish_snapshot``): one row per alert, its channels' latest states side by side. The
@@ -17,11 +18,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 from markupsafe import Markup
 
-from dashboards.labels import FA, t
-from estelam.contracts.registry import load_agency_registry, load_receivers
-from estelam.core.calendars import persian_digits, solar_hijri, utc_text
+from dashboards.labels import EN, LANGUAGES, RIGHT_TO_LEFT, digits, instant_text, jurisdiction_time, t
+from estelam.contracts.registry import load_agency_registry, load_receivers, registry_path
+from estelam.core.calendars import utc_text
 from estelam.core.exceptions import ContractError
-from estelam.core.identifiers import latin_digits
 from estelam.warehouse.published import published_dir
 
 #: The snapshot's name in the published folder (``estelam.outputs.alerts.SNAPSHOT``).
@@ -46,15 +46,20 @@ def alerts(folder: Path | None = None, *, kinds: Sequence[str] = (), agencies: S
     return frame.sort_values(["raised_at", "alert_id"], ascending=[False, True]).reset_index(drop=True)
 
 
-@cache
 def _names() -> dict[str, dict[str, str]]:
+    return _names_in(registry_path())
+
+
+@cache
+def _names_in(path: Path) -> dict[str, dict[str, str]]:
+    """Every agency's and receiver's name per language, from the registry at ``path`` (the profile's)."""
     try:
-        registry = load_agency_registry()
-        receivers = load_receivers()
+        registry = load_agency_registry(path)
+        receivers = load_receivers(path)
     except ContractError:
         return {}
-    names = {i.agency_id: {lang: i.display_name(lang) for lang in ("fa", "ar", "en")} for i in registry.instances}
-    names |= {r.agency_id: {lang: r.display_name(lang) for lang in ("fa", "ar", "en")} for r in receivers}
+    names = {i.agency_id: {lang: i.display_name(lang) for lang in LANGUAGES} for i in registry.instances}
+    names |= {r.agency_id: {lang: r.display_name(lang) for lang in LANGUAGES} for r in receivers}
     return names
 
 
@@ -66,8 +71,9 @@ def agency_name(agency_id: object, lang: str) -> str:
 
 
 def raised_text(instant: datetime, lang: str) -> tuple[str, str]:
-    """The jurisdiction's calendar (Solar Hijri, Tehran time), and the Gregorian instant (UTC) to show under it."""
-    local = solar_hijri(instant) if lang == FA else f"{latin_digits(solar_hijri(instant))} Tehran"
+    """The reader's calendar (Solar Hijri in Tehran time for Persian, Umm al-Qura in Riyadh time for Arabic, the
+    jurisdiction's calendar and zone for English), and the Gregorian instant (UTC) to show under it."""
+    local = jurisdiction_time(instant) if lang == EN else instant_text(instant, lang)
     return local, utc_text(instant)
 
 
@@ -82,7 +88,7 @@ def _state(row: pd.Series, channel: str, lang: str) -> Markup:
     attempts = row.get(f"{channel}_attempts")
     reason = row.get(f"{channel}_reason")
     tries = "" if attempts is None or pd.isna(attempts) or int(attempts) <= 1 else \
-        f" ×{persian_digits(int(attempts)) if lang == FA else int(attempts)}"
+        f" ×{digits(int(attempts), lang)}"
     why = Markup('<div class="why" dir="auto">{}</div>').format(reason) if state == "failed" and \
         isinstance(reason, str) else ""
     return Markup('<span class="nowrap" style="color:{c}">{label}{tries}</span>{why}').format(
@@ -92,12 +98,12 @@ def _state(row: pd.Series, channel: str, lang: str) -> Markup:
 def table_html(frame: pd.DataFrame, lang: str) -> Markup:
     """The alerts as an HTML table in the reader's direction (identifiers isolated left to right)."""
     head = ["raised_at", "alert_kind", "severity", "agency", "case", *CHANNELS]
-    if lang != FA:
+    if lang == EN:  # the subject is written in English
         head.append("alert_subject")
     rows = []
     for _, row in frame.iterrows():
         cases = Markup("").join(  # one case a line, each read left to right
-            Markup('<div class="nowrap"><bdi dir="ltr">{}</bdi></div>').format(persian_digits(c) if lang == FA else c)
+            Markup('<div class="nowrap"><bdi dir="ltr">{}</bdi></div>').format(digits(c, lang))
             for c in _case_ids(row["case_id"])) or Markup("—")
         local, utc = raised_text(row["raised_at"].to_pydatetime(), lang)
         severity = str(row["severity"])
@@ -116,11 +122,11 @@ def table_html(frame: pd.DataFrame, lang: str) -> Markup:
                 c=SEVERITY_COLOURS.get(severity, "#475467"), s=t(f"severity_{severity}", lang)),
             agency, cases, *(_state(row, channel, lang) for channel in CHANNELS),
         ]
-        if lang != FA:
+        if lang == EN:
             cells.append(Markup('<span dir="auto">{}</span>').format(subject))
         rows.append(Markup("<tr>{}</tr>").format(Markup("").join(Markup("<td>{}</td>").format(c) for c in cells)))
     header = Markup("").join(Markup("<th>{}</th>").format(t(h, lang)) for h in head)
-    direction = "rtl" if lang == FA else "ltr"
+    direction = "rtl" if lang in RIGHT_TO_LEFT else "ltr"
     return Markup(
         '<style>table.alerts{{border-collapse:collapse;width:100%;font-size:0.92rem}}'
         'table.alerts th,table.alerts td{{border-bottom:1px solid #e4e7ec;padding:6px 8px;vertical-align:top;'
@@ -133,12 +139,12 @@ def table_html(frame: pd.DataFrame, lang: str) -> Markup:
 
 
 def download_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The CSV download: the snapshot's columns as stored, with the agency's names beside its id."""
+    """The CSV download: the snapshot's columns as stored, with the agency's names (fa, ar, en) beside its id."""
     if frame.empty:
         return frame
     out = frame.copy()
-    out.insert(out.columns.get_loc("agency_id") + 1, "agency_name_fa", [agency_name(a, "fa") for a in out["agency_id"]])
-    out.insert(out.columns.get_loc("agency_name_fa") + 1, "agency_name_en",
-               [agency_name(a, "en") for a in out["agency_id"]])
+    at = out.columns.get_loc("agency_id")
+    for offset, lang in enumerate(LANGUAGES, start=1):
+        out.insert(at + offset, f"agency_name_{lang}", [agency_name(a, lang) for a in out["agency_id"]])
     return out
 

@@ -3,30 +3,53 @@
     make dashboard        # python -m streamlit run dashboards/app.py, on 127.0.0.1:8501
 
 Reads only the published KPI snapshot (``data/published``), so it never blocks a warehouse build.
-Persian by default, English on the toggle; small counts suppressed; every chart downloadable as CSV.
+In the deployment profile's language by default (Persian for ``ir``, Arabic for ``sa``), Persian, Arabic or English
+on the chooser; money in the profile's currency; small counts suppressed; every chart downloadable as CSV (the CSV
+keeps codes, ISO dates and amounts in minor units).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from dashboards import alert_data, kpi_data
-from dashboards.labels import EN, FA, STEP_NAMES, cell, number, percent, readable, t
-from estelam.core.calendars import solar_hijri
+from dashboards.labels import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    RIGHT_TO_LEFT,
+    cell,
+    column_label,
+    default_language,
+    instant_text,
+    money,
+    number,
+    percent,
+    readable,
+    step_name,
+    t,
+)
+from estelam.core.jurisdiction import Currency, current_profile
 
 st.set_page_config(page_title="Estelam KPIs", page_icon="⚖️", layout="wide")
 
 
 def lang() -> str:
-    return str(st.session_state.get("lang", FA))
+    """The reader's language: their choice, else the deployment profile's."""
+    return str(st.session_state.get("lang", default_language()))
+
+
+def currency() -> Currency:
+    """The currency the deployment's amounts are kept in (its minor unit) and shown in (its major unit)."""
+    return current_profile().currency
 
 
 def _rtl() -> None:
-    if lang() == FA:
+    if lang() in RIGHT_TO_LEFT:
         st.markdown(
             "<style>.stMainBlockContainer, section[data-testid='stSidebar'] {direction: rtl; text-align: right;}"
             "</style>",
@@ -38,7 +61,7 @@ def _named(frame: pd.DataFrame) -> pd.DataFrame:
     """Agencies by their name and agency kinds by theirs, in the reader's language, and days in the reader's
     calendar (the CSV keeps the codes and ISO dates)."""
     shown = frame.copy()
-    if "day" in shown.columns:  # Solar Hijri in Persian (fixed width, so a chart's axis sorts them in time)
+    if "day" in shown.columns:  # the reader's calendar (fixed width, so a chart's axis sorts them in time)
         shown["day"] = [cell(day, lang()) for day in shown["day"]]
     if "agency_id" in shown.columns:
         shown["agency_id"] = [alert_data.agency_name(a, lang()) for a in shown["agency_id"]]
@@ -49,7 +72,7 @@ def _named(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     """Column names, agencies and agency kinds in the reader's language."""
-    return _named(frame).rename(columns={c: t(c, lang()) for c in frame.columns})
+    return _named(frame).rename(columns={c: column_label(c, lang(), currency()) for c in frame.columns})
 
 
 def _download(frame: pd.DataFrame, name: str) -> None:
@@ -67,14 +90,14 @@ def _section(title_key: str, frame: pd.DataFrame, name: str, mart: str, filters:
         return
     if chart is not None:
         chart(frame)
-    st.dataframe(readable(_named(frame), lang()), hide_index=True, width="stretch")
+    st.dataframe(readable(_named(frame), lang(), currency()), hide_index=True, width="stretch")
     _download(frame, name)
 
 
 def sidebar() -> kpi_data.Filters:
     with st.sidebar:
-        st.radio(t("language", lang()), [FA, EN], key="lang", horizontal=True,
-                 format_func=lambda code: "فارسی" if code == FA else "English")
+        st.radio(t("language", lang()), LANGUAGES, key="lang", horizontal=True,
+                 index=LANGUAGES.index(default_language()), format_func=LANGUAGE_NAMES.__getitem__)
         st.header(t("filters", lang()))
         bounds = kpi_data.date_bounds()
         start = end = None
@@ -90,12 +113,10 @@ def sidebar() -> kpi_data.Filters:
                                   placeholder=t("choose", lang()))
         courts = st.multiselect(t("court", lang()), kpi_data.choices("court_code"), key="courts",
                                 placeholder=t("choose", lang()))
-        st.caption(t("suppressed_note", lang(), k=kpi_data.suppress_below()))
+        st.caption(t("suppressed_note", lang(), k=number(kpi_data.suppress_below(), lang())))
         published = kpi_data.published_at()
         if published:
-            when = datetime.fromisoformat(published)
-            shown = solar_hijri(when) if lang() == FA else f"{when:%Y-%m-%d %H:%M} UTC"
-            st.caption(f"{t('published_at', lang())}: {shown}")
+            st.caption(f"{t('published_at', lang())}: {instant_text(datetime.fromisoformat(published), lang())}")
     return kpi_data.Filters(start, end, tuple(agencies), tuple(kinds), tuple(courts))
 
 
@@ -105,11 +126,15 @@ def overview(filters: kpi_data.Filters) -> None:
         st.warning(t("not_published", lang()))
         return
     columns = st.columns(5)
+    shows: dict[str, Callable[[Any], str]] = {
+        "number": lambda value: number(value, lang()),
+        "percent": lambda value: percent(value, lang()),
+        "money": lambda value: money(value, lang(), currency()),
+    }
     for column, headline in zip(columns, kpi_data.headlines(filters), strict=True):
-        show = percent if headline.kind == "percent" else number
-        value = show(headline.value, lang())
+        value = shows[headline.kind](headline.value)
         change = headline.change
-        column.metric(t(headline.key, lang()), value,
+        column.metric(column_label(headline.key, lang(), currency()), value,
                       None if change is None else f"{percent(change, lang())} {t('change', lang())}")
     volume = kpi_data.inquiries_by_day(filters)
     _section("volume_over_time", volume, "inquiries_by_day", "kpi_inquiries_daily", filters,
@@ -153,8 +178,8 @@ def freezes(filters: kpi_data.Filters) -> None:
         over = frame["over_blocked_rial"].sum()
         idle = frame["idle_blocked_rial"].sum()
         left, right = st.columns(2)
-        left.metric(t("over_blocked_rial", lang()), number(over, lang()))
-        right.metric(t("idle_blocked_rial", lang()), number(idle, lang()))
+        left.metric(column_label("over_blocked_rial", lang(), currency()), money(over, lang(), currency()))
+        right.metric(column_label("idle_blocked_rial", lang(), currency()), money(idle, lang(), currency()))
     _section("freezes", frame, "freezes", "kpi_freezes", filters,
              lambda f: st.bar_chart(_labelled(f[["agency_id", "ack_seconds_p50", "ack_seconds_p95"]]),
                                     x=t("agency_id", lang()), stack=False))
@@ -165,7 +190,7 @@ def flow(filters: kpi_data.Filters) -> None:
     steps = kpi_data.enforcement_steps(filters)
     if not steps.empty:
         # numbered, so the chart's axis (sorted by label) keeps the steps in order
-        steps = steps.assign(step=[f"{number(n, lang())}. {STEP_NAMES.get(s, (s, s))[0 if lang() == FA else 1]}"
+        steps = steps.assign(step=[f"{number(n, lang())}. {step_name(s, lang())}"
                                    for n, s in zip(steps["step_no"], steps["step"], strict=True)])
     _section("flow", steps, "enforcement_steps", "kpi_enforcement_steps", filters,
              lambda f: st.bar_chart(_labelled(f[["step", "hours_p50", "hours_p95"]]), x=t("step", lang()),

@@ -118,10 +118,16 @@ def suppress(frame: pd.DataFrame, mart: str, threshold: int | None = None) -> pd
     if size_columns:
         small_row = out[size_columns].sum(axis=1) < threshold
         for column in measures:
-            out[column] = out[column].astype("Float64").mask(small_row)
+            out[column] = _nullable(out[column]).mask(small_row)
     for column in counts:
-        out[column] = out[column].astype("Float64").mask((out[column] > 0) & (out[column] < threshold))
+        out[column] = _nullable(out[column]).mask((out[column] > 0) & (out[column] < threshold))
     return out
+
+
+def _nullable(column: pd.Series) -> pd.Series:
+    """The column in a dtype that can hold a hidden value: whole numbers (counts, money in minor units) stay whole,
+    so the CSV keeps ``123456789`` halalas rather than ``123456789.0``."""
+    return column.astype("Int64" if pd.api.types.is_integer_dtype(column) else "Float64")
 
 
 def inquiries_by_day(filters: Filters) -> pd.DataFrame:
@@ -192,7 +198,7 @@ class Headline:
     key: str
     value: float | None
     previous: float | None
-    kind: str = "number"  # number | percent | rials
+    kind: str = "number"  # number | percent | money (minor units of the jurisdiction's currency)
 
     @property
     def change(self) -> float | None:
@@ -239,7 +245,7 @@ def headlines(filters: Filters) -> list[Headline]:
         Headline("headline_e_notice", share(_total(notes, "electronic"), _total(notes, "notices")),
                  share(_total(notes_prev, "electronic"), _total(notes_prev, "notices")), "percent"),
         Headline("headline_closed", guarded(closed(steps)), guarded(closed(steps_prev))),
-        Headline("headline_over_blocked", _total(frozen, "over_blocked_rial"), None, "rials"),
+        Headline("headline_over_blocked", _total(frozen, "over_blocked_rial"), None, "money"),
     ]
 
 

@@ -65,6 +65,9 @@ def _open(browser, url: str, language: str = "fa"):  # type: ignore[no-untyped-d
     if language == "en":
         page.get_by_text("English", exact=True).click()
         page.get_by_role("heading", name="Filters").wait_for(timeout=30_000)
+    elif language == "ar":
+        page.get_by_text("العربية", exact=True).click()
+        page.get_by_role("heading", name="عوامل التصفية").wait_for(timeout=30_000)
     return page
 
 
@@ -95,6 +98,26 @@ def test_every_page_renders_without_error(dashboard: str, browser) -> None:  # t
         _assert_no_error(page, name)
         assert page.locator("[data-testid='stMainBlockContainer'] h1").first.inner_text().strip()
         page.screenshot(path=str(_artifacts() / f"{name}.png"), full_page=True)
+    page.close()
+
+
+def test_arabic_on_the_chooser_reads_right_to_left_with_arabic_digits(dashboard: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = _open(browser, f"{dashboard}/flow", language="ar")  # an Iranian deployment, read in Arabic
+    page.get_by_role("heading", name="مسار التنفيذ").first.wait_for(timeout=30_000)
+    _settle(page)
+    _assert_no_error(page, "flow (ar)")
+    direction = "getComputedStyle(document.querySelector('.stMainBlockContainer')).direction"
+    assert page.evaluate(direction) == "rtl"
+    sidebar = page.get_by_test_id("stSidebar").inner_text()
+    assert "آخر نشر: ١٤" in sidebar and "لا تُعرض الأعداد التي تقل عن" in sidebar  # Umm al-Qura, Arabic-Indic
+    page.screenshot(path=str(_artifacts() / "flow-ar.png"), full_page=True)
+    page.get_by_role("link", name="الحجوزات").click()
+    page.get_by_role("heading", name="الحجوزات").first.wait_for(timeout=30_000)
+    _settle(page)
+    _assert_no_error(page, "freezes (ar)")
+    metric = page.get_by_test_id("stMetric").first.inner_text()
+    assert "المحجوز زيادةً على الدين (ريال)" in metric and not any(c.isascii() and c.isdigit() for c in metric)
+    page.screenshot(path=str(_artifacts() / "freezes-ar.png"), full_page=True)
     page.close()
 
 
