@@ -45,6 +45,8 @@ def _strings(rng: random.Random, column: Column) -> list[str | None]:
         _iban(rng, valid=True), _iban(rng, valid=False), "IR12", f"1403-{rng.randrange(10**6):06d}", "1403-12",
         "12ب345-67", "12الف345-67", "12X345-67", "7", "42", "1234", "ABC-12", "abc-12", "FOOLAD", "foolad",
         "A" * 13, "", " ", "متن فارسی", "bank_melli", "x\ny", "14030000001",
+        # the mapped kinds' shapes: a 16-digit Sayad cheque number (and one digit short), a member state's code
+        f"{rng.randrange(10**15, 10**16)}", f"{rng.randrange(10**14, 10**15)}", "DE", "FR", "de", "DEU",
     ]
     pool += [str(v) for v in column.rules.get("allowed", [])] * 4
     pool += [f"{column.name}-{n}" for n in range(40)]  # many distinct keys, so duplicates are the exception
