@@ -95,6 +95,7 @@ class DemoResult:
     mails: list[EmailMessage] = field(default_factory=list)
     texts: list[dict[str, str]] = field(default_factory=list)
     report_path: str = ""
+    story: list[str] = field(default_factory=list)  # what a person reads after the run (story_lines)
 
 
 def _say(message: str) -> None:
@@ -161,6 +162,7 @@ def run(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int | No
         with running(days=days, persons=persons, cases=cases, seed=seed, on_step=on_step, on_day=on_day) as live:
             result = live.result
         result.report_path = str(write_case_report())
+        result.story = story_lines(result)  # under the run's profile: its registry's names, its currency
     return result
 
 

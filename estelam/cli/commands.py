@@ -112,7 +112,7 @@ def demo(
         result = demo_module.run(days=days, persons=persons, cases=cases, seed=seed, on_step=start_dag,
                                  on_day=lambda day: _echo_day(demo_module, day), **chosen)
     typer.echo("\nThe story")
-    for line in demo_module.story_lines(result):
+    for line in result.story:
         typer.echo(f"  {line}")
     typer.echo("\nCounts")
     for name, value in result.summary.items():

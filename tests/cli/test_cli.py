@@ -114,10 +114,11 @@ def test_the_demo_prints_a_line_per_dag_and_per_day_then_the_story(runner: CliRu
             on_step(dag_id)
         on_day(day)
         return SimpleNamespace(summary={"financial_convictions rows": 1234}, report_path="reports/r.html",
-                               days=[day], judge_token="demo-judge", judge_courts=("THR-01", "THR-02"))
+                               days=[day], judge_token="demo-judge", judge_courts=("THR-01", "THR-02"),
+                               story=["Found      3 assets"])
 
     _fake_module(monkeypatch, "simulators.demo", dag_sequence=lambda days: ("ingest", "build"), run=run,
-                 day_line=lambda day: f"day 1 · {day.seconds}s", story_lines=lambda result: ["Found      3 assets"],
+                 day_line=lambda day: f"day 1 · {day.seconds}s",
                  cost_line=lambda result: "each later day 12.5s")
     result = runner.invoke(app, ["demo", "--days", "5", "--persons", "60", "--cases", "24", "--seed", "7"])
     assert result.exit_code == 0, result.output
@@ -222,9 +223,9 @@ def test_the_demo_runs_under_the_jurisdiction_asked_for(runner: CliRunner, monke
             on_day: Callable[[object], None], jurisdiction: str) -> SimpleNamespace:
         chosen.append(jurisdiction)
         return SimpleNamespace(summary={}, report_path="reports/r.html", days=[], judge_token="demo-judge-sa",
-                               judge_courts=("RUH-01",))
+                               judge_courts=("RUH-01",), story=[])
 
-    _fake_module(monkeypatch, "simulators.demo", dag_sequence=lambda days: (), run=run, story_lines=lambda r: [],
+    _fake_module(monkeypatch, "simulators.demo", dag_sequence=lambda days: (), run=run,
                  cost_line=lambda r: "no day ran")
     result = runner.invoke(app, ["demo", "--jurisdiction", "sa"])
     assert result.exit_code == 0, result.output
