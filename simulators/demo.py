@@ -231,8 +231,6 @@ def _landed_counts() -> Counter[str]:
     for order in read_landed("freeze_orders"):
         counts[f"{order['kind']} sendings"] += 1
         counts[f"{order['kind']} sendings {order['delivery']}"] += 1
-        if order["kind"] == "release":
-            counts[f"release ({order['reason_code']}) sendings"] += 1
     for ack in read_landed("freeze_acknowledgements"):
         counts[f"{ack['order_kind']} acknowledged"] += 1
         counts[f"{ack['order_kind']} acknowledged {ack['status']}"] += 1
