@@ -3,7 +3,8 @@
 ``dbt/models/staging/__sources.yml`` is written by :func:`write_sources` and
 committed; a test asserts the committed file equals :func:`render_sources`, so
 the contracts in ``contracts/feeds/`` stay the single source of truth for every
-landed feed's columns, types, PII classes and cheap quality tests.
+landed feed's columns, types, PII classes and cheap quality tests (one ``contract_rules`` test per feed,
+and its primary key).
 
 The sources live in the DuckDB schema ``landing``: one view per feed, created
 at the start of every dbt invocation by the ``create_landing_views`` macro from
@@ -45,27 +46,22 @@ def sources_path() -> Path:
     return settings.DBT_PROJECT_DIR / SOURCES_FILE
 
 
-def _column_tests(column: Column) -> list[Any]:
-    tests: list[Any] = []
-    if not column.nullable:
-        tests.append("not_null")
-    allowed = column.rules.get("allowed")
-    if allowed:
-        tests.append({"accepted_values": {"arguments": {"values": [str(v) for v in allowed]}}})
-    return tests
+def _contract_rules_test(contract: FeedContract) -> dict[str, Any]:
+    """The feed's column rules as one test (``dbt/macros/tests/contract_rules.sql``): one query per feed instead of
+    a test node per column and rule, which cost a build ~50 ms each (about 260 nodes) for a few milliseconds of SQL."""
+    not_null = [c.name for c in contract.columns if not c.nullable] + [name for name, _, _ in LINEAGE_COLUMNS]
+    accepted = {c.name: [str(v) for v in c.rules["allowed"]] for c in contract.columns if c.rules.get("allowed")}
+    return {"contract_rules": {"name": f"contract_rules_{contract.feed}",
+                               "arguments": {"not_null": not_null, "accepted_values": accepted}}}
 
 
 def _column(column: Column) -> dict[str, Any]:
-    spec: dict[str, Any] = {
+    return {
         "name": column.name,
         "data_type": column.duckdb_type,
         "description": column.description,
         "config": {"meta": {"pii": column.pii}},
     }
-    tests = _column_tests(column)
-    if tests:
-        spec["data_tests"] = tests
-    return spec
 
 
 def _primary_key_test(contract: FeedContract) -> dict[str, Any]:
@@ -85,7 +81,6 @@ def _table(contract: FeedContract) -> dict[str, Any]:
             "data_type": dtype,
             "description": description,
             "config": {"meta": {"pii": "none"}},
-            "data_tests": ["not_null"],
         }
         for name, dtype, description in LINEAGE_COLUMNS
     ]
@@ -99,7 +94,7 @@ def _table(contract: FeedContract) -> dict[str, Any]:
                 "primary_key": list(contract.primary_key),
             }
         },
-        "data_tests": [_primary_key_test(contract)],
+        "data_tests": [_contract_rules_test(contract), _primary_key_test(contract)],
         "columns": columns,
     }
 

@@ -119,6 +119,23 @@ def _node_name(result: object) -> str:
     return str(getattr(node, "unique_id", None) or getattr(node, "name", "?"))
 
 
+def _broken_rules(result: object, shown: int = 5) -> str:
+    """What a failing ``contract_rules`` test found (rule, column, value, rows), read back with its compiled SQL:
+    the feed's test is one node, so its failure must say which rule broke."""
+    node = getattr(result, "node", None)
+    sql = getattr(node, "compiled_code", None)
+    if not sql or not str(getattr(node, "name", "")).startswith("contract_rules"):
+        return ""
+    try:
+        with connect_read_only() as connection:
+            rows = connection.execute(f"select * from ({sql}) as broken order by all limit {shown}").fetchall()
+    except (duckdb.Error, WarehouseError) as exc:
+        return f" (its rows could not be read back: {exc})"
+    found = ", ".join(f"{column} {rule}{'' if value is None else f' {value!r}'} ×{count}"
+                      for rule, column, value, count in rows)
+    return f" ({found})" if found else ""
+
+
 def _release_dbt_connection() -> None:
     """Close the DuckDB connection dbt-duckdb keeps open after an invocation.
 
@@ -199,7 +216,8 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
     results = list(getattr(outcome.result, "results", None) or [])
     failures = [r for r in results if str(r.status) in _FAILED_STATUSES]
     if failures or not outcome.success:
-        detail = "; ".join(f"{_node_name(r)}: {str(r.message or r.status).strip()}" for r in failures)
+        detail = "; ".join(f"{_node_name(r)}: {str(r.message or r.status).strip()}{_broken_rules(r)}"
+                           for r in failures)
         raise WarehouseError(f"dbt build failed ({len(failures)} nodes): {detail or 'see the dbt log'}")
 
     def count(resource: str, statuses: frozenset[str] | None = None) -> int:

@@ -34,14 +34,15 @@ def test_every_feed_and_column_is_a_typed_source_column() -> None:
     for name, contract in contracts.feeds().items():
         columns = {c["name"]: c for c in tables[name]["columns"]}
         assert list(columns) == [*contract.column_names, "_batch_id", "_landed_at"]
+        (rules,) = [t["contract_rules"]["arguments"] for t in tables[name]["data_tests"] if "contract_rules" in t]
         for column in contract.columns:
             spec = columns[column.name]
             assert spec["data_type"] == column.duckdb_type
             assert spec["config"]["meta"]["pii"] == column.pii
-            tests = spec.get("data_tests", [])
-            assert ("not_null" in tests) == (not column.nullable)
-            allowed = [t["accepted_values"]["arguments"]["values"] for t in tests if isinstance(t, dict)]
-            assert allowed == ([column.rules["allowed"]] if "allowed" in column.rules else [])
+            assert (column.name in rules["not_null"]) == (not column.nullable)
+            allowed = column.rules.get("allowed")
+            assert rules["accepted_values"].get(column.name) == ([str(v) for v in allowed] if allowed else None)
+        assert {"_batch_id", "_landed_at"} <= set(rules["not_null"])
 
 
 def test_a_contract_change_changes_the_rendered_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -477,7 +477,8 @@ def test_build_failure_names_the_failing_node(tmp_path: Path, monkeypatch: pytes
              "debtor_id": "0000000000", "debtor_kind": "natural", "debtor_name": "x", "creditor_name": "y",
              "amount_rial": None, "channel": None, "automated": True}]
     land(tmp_path, "case_events", rows, "court-bad", datetime(2026, 11, 2, tzinfo=UTC))
-    with pytest.raises(WarehouseError, match="accepted_values_landing_case_events_event_type"):
+    with pytest.raises(WarehouseError, match=r"contract_rules_case_events.*event_type accepted_values "
+                                             r"'teleported' ×1"):
         warehouse.build(select="source:landing.case_events")
 
 
