@@ -184,6 +184,11 @@ def published_dir() -> Path:
     return data_dir() / "published"
 
 
+def audit_spool_dir() -> Path:
+    """Landed batches waiting for their Great Expectations audit (``estelam.ingest.landing.audit_spooled``)."""
+    return data_dir() / "audit_spool"
+
+
 def inbox_dir() -> Path:
     """Where the court system drops case-event files."""
     return data_dir() / "inbox"
@@ -200,6 +205,7 @@ __all__ = [
     "ENDPOINTS_FILE_ENV",
     "PROJECT_ROOT",
     "Settings",
+    "audit_spool_dir",
     "contracts_dir",
     "current",
     "data_dir",

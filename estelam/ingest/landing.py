@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import re
 import tempfile
 import threading
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, overload
+from uuid import uuid4
 
 import duckdb
 import pyarrow as pa
@@ -227,10 +229,15 @@ class AuditedLanding:
 
     Use it as a context manager: leaving the block without an error audits what is pending. Batches are also
     audited whenever more than :data:`AUDIT_EVERY_ROWS` rows wait, so the rows held stay bounded.
+
+    With a ``spool`` folder, the audit is left to whoever audits that folder (:func:`audit_spooled`): each batch's
+    input is written there as it lands, and one GX run per feed then audits the batches of many tasks (the
+    inquiry DAG's mapped rounds, one per agency, are audited by its last task).
     """
 
-    def __init__(self, feed_name: str) -> None:
+    def __init__(self, feed_name: str, *, spool: Path | None = None) -> None:
         self.contract = contracts.feed(feed_name)
+        self.spool = spool
         self._lock = threading.Lock()  # one landing may be shared by threads (the on-demand inquiries)
         self._pending: list[_Pending] = []
         self._pending_rows = 0
@@ -257,8 +264,10 @@ class AuditedLanding:
         check_batch_id(batch_id)
         outcome = validate(self.contract, records, engine=self.engine)
         roots = (settings.landing_dir(), settings.quarantine_dir())
+        if self.spool is not None and outcome.judged is not None:  # spooled before it lands: never landed unaudited
+            _spool(self.spool, self.contract.feed, _Spooled(records, batch_id, partition, roots))
         result = _logged(land(self.contract, outcome, batch_id=batch_id, partition=partition, roots=roots))
-        if outcome.judged is not None:
+        if outcome.judged is not None and self.spool is None:
             with self._lock:
                 self._pending.append(_Pending(outcome, batch_id, partition, roots))
                 self._pending_rows += outcome.input_rows
@@ -290,6 +299,82 @@ class AuditedLanding:
         logger.error(message, extra=event_fields(feed=self.contract.feed, rows=len(report.disagreements),
                                                  batches=[pending[b].batch_id for b in differing]))
         raise ValidationDisagreement(message)
+
+
+@dataclass(frozen=True)
+class _Spooled:
+    """A landed batch's input, kept in the spool folder until GX audits it."""
+
+    records: Sequence[Mapping[str, object]] | pa.Table
+    batch_id: str
+    partition: date
+    roots: tuple[Path, Path]
+
+
+#: A spooled batch's file: ``<spool>/<feed>/<batch id>.<random>.pickle`` (a batch landed again is audited again).
+SPOOL_SUFFIX = ".pickle"
+
+
+def _spool(spool: Path, feed: str, batch: _Spooled) -> None:
+    """Keep a batch's input for a later audit. Pickle, because the input is whatever a producer handed over
+    (Python values an Arrow schema may not hold: that is what validation is for); the hub writes these files under
+    its own data directory and reads back only its own."""
+    folder = spool / feed
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{batch.batch_id}.{uuid4().hex[:12]}{SPOOL_SUFFIX}"
+    temporary = folder / f"{TEMP_PREFIX}{final.name}{TEMP_SUFFIX}"
+    temporary.write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(temporary, final)
+
+
+@dataclass(frozen=True)
+class SpoolAudit:
+    """What :func:`audit_spooled` did for one feed."""
+
+    feed: str
+    batches: int
+    rows: int
+    agreed: bool  # False: GX judged some rows differently, and those batches were landed again as GX judged them
+
+
+def audit_spooled(spool: Path) -> list[SpoolAudit]:
+    """Audit every batch spooled under ``spool``: one GX run per feed over all of them (each batch judged again by
+    the compiled rules, then by the suite; a run per :data:`AUDIT_EVERY_ROWS` rows at most). An audited batch's
+    file is removed; where GX disagrees, the batch is landed again as GX judged it, and
+    :class:`ValidationDisagreement` is raised once every feed was audited. Re-running is safe: what was audited is
+    gone, what was not is audited by the next run."""
+    done: list[SpoolAudit] = []
+    failures: list[str] = []
+    folders = sorted(p for p in spool.iterdir() if p.is_dir()) if spool.is_dir() else []
+    for folder in folders:
+        files = sorted(folder.glob(f"*{SPOOL_SUFFIX}"))
+        if not files:
+            continue
+        landing, rows, agreed, audited = AuditedLanding(folder.name), 0, True, []
+        for number, path in enumerate(files, start=1):
+            batch: _Spooled = pickle.loads(path.read_bytes())  # the hub's own file (see _spool)
+            outcome = validate(landing.contract, batch.records, engine=Engine.COMPILED)
+            if outcome.judged is not None:
+                landing._pending.append(_Pending(outcome, batch.batch_id, batch.partition, batch.roots))
+                landing._pending_rows += outcome.input_rows
+                rows += outcome.input_rows
+            audited.append(path)
+            if landing.pending_rows >= AUDIT_EVERY_ROWS or number == len(files):
+                try:
+                    landing.audit()
+                except ValidationDisagreement as exc:
+                    failures.append(str(exc))
+                    agreed = False
+                for audited_path in audited:  # audited, re-landed where GX disagreed: the files are done with
+                    audited_path.unlink(missing_ok=True)
+                audited = []
+        done.append(SpoolAudit(folder.name, len(files), rows, agreed))
+        logger.info("%s: GX audited %d spooled batches (%d rows)%s", folder.name, len(files), rows,
+                    "" if agreed else ": it disagreed with the compiled rules",
+                    extra=event_fields(feed=folder.name, batches=len(files), rows=rows))
+    if failures:
+        raise ValidationDisagreement("; ".join(failures))
+    return done
 
 
 @dataclass(frozen=True)

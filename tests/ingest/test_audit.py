@@ -200,3 +200,60 @@ def test_a_background_queue_audits_what_callers_landed_and_relands_a_disagreemen
     assert relanded.column(REASONS_COLUMN).to_pylist() == alone.rejected.column(REASONS_COLUMN).to_pylist()
     assert "case_id: regex ^[0-9]{4}-[0-9]{6}$" in alone.reasons_summary()
     assert "case_id: regex ^[0-9]{4}-[0-9]{6}$" not in wrong.reasons
+
+
+def test_spooled_batches_are_audited_later_in_one_gx_run_per_feed(monkeypatch: pytest.MonkeyPatch,
+                                                                   data_dir: Path) -> None:
+    """The inquiry DAG's way: each round lands its batches and spools them; its last task audits them all."""
+    from estelam.ingest import landing as landing_module
+    from estelam.ingest.landing import audit_spooled
+
+    runs: list[tuple[str, int]] = []
+    real_audit = landing_module.audit
+
+    def counting(contract: FeedContract, outcomes: list[object]) -> object:
+        runs.append((contract.feed, len(outcomes)))
+        return real_audit(contract, outcomes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(landing_module, "audit", counting)
+    spool = data_dir / "spool"
+    for task in range(3):  # three rounds, each landing two feeds
+        with (AuditedLanding("inquiries", spool=spool) as log,
+              AuditedLanding("bank_accounts", spool=spool) as answers):
+            for feed, landing in (("inquiries", log), ("bank_accounts", answers)):
+                for number, batch in enumerate(batches_of(contracts.feed(feed), seed=task, count=3)):
+                    result = landing.land(batch, batch_id=f"round{task}-{number}", partition=PARTITION)
+                    assert result.valid_rows + result.rejected_rows == len(batch)  # landed at once
+    assert runs == []  # nothing audited by the rounds
+    assert len(list((spool / "bank_accounts").glob("*.pickle"))) == 9
+
+    audited = audit_spooled(spool)
+
+    assert sorted(runs) == [("bank_accounts", 9), ("inquiries", 9)]
+    assert {(a.feed, a.batches, a.agreed) for a in audited} == {("bank_accounts", 9, True), ("inquiries", 9, True)}
+    assert not list(spool.rglob("*.pickle"))
+    runs.clear()
+    assert audit_spooled(spool) == [] and runs == []  # re-running audits nothing twice
+
+
+def test_a_spooled_batch_gx_disagrees_with_is_relanded_and_raised(monkeypatch: pytest.MonkeyPatch,
+                                                                   data_dir: Path) -> None:
+    from estelam.ingest.landing import audit_spooled
+
+    contract = contracts.feed("case_events")
+    batch = batches_of(contract, seed=11, count=3)[2]
+    spool = data_dir / "spool"
+    rules_evaluate = rules.evaluate
+    monkeypatch.setattr(rules, "evaluate", lambda c, t: [[r for r in reasons if not r.startswith("case_id: regex")]
+                                                         for reasons in rules_evaluate(c, t)])
+    with AuditedLanding("case_events", spool=spool) as landing:
+        wrong = landing.land(batch, batch_id="spooled-1", partition=PARTITION)
+    assert "case_id: regex ^[0-9]{4}-[0-9]{6}$" not in wrong.reasons
+
+    with pytest.raises(ValidationDisagreement, match=r"case_events.*landed again as GX judged them"):
+        audit_spooled(spool)
+
+    alone = validate(contract, batch, engine=Engine.GX)
+    relanded = pq.read_table(batch_path(data_dir / "quarantine", "case_events", PARTITION, "spooled-1"))
+    assert relanded.column(REASONS_COLUMN).to_pylist() == alone.rejected.column(REASONS_COLUMN).to_pylist()
+    assert not list(spool.rglob("*.pickle"))  # re-landed: done with

@@ -34,6 +34,15 @@ def test_inquiries_fan_out_over_agencies_with_dynamic_mapping(dagbag) -> None:  
     assert dag.get_task("inquire").is_mapped
 
 
+def test_the_rounds_are_audited_by_gx_once_at_the_end_whatever_their_outcome(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags.get("asset_inquiries")
+    audit = dag.get_task("audit_answers")
+    assert audit.upstream_task_ids == {"inquire"} and audit.is_teardown  # runs when the rounds are done, any state
+    assert not audit.on_failure_fail_dagrun  # the run's state stays the rounds' own; a disagreement fails the task
+    assert {a.name for a in audit.outlets} == {"landing_inquiry_answers"}  # the build starts after the audit
+    assert not dag.get_task("inquire").outlets
+
+
 def test_dags_are_chained_by_assets(dagbag) -> None:  # type: ignore[no-untyped-def]
     warehouse = dagbag.dags.get("warehouse_build")
     freezes = dagbag.dags.get("freeze_reconciliation")
