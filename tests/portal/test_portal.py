@@ -290,3 +290,26 @@ def test_alerts_about_a_case_are_on_its_page_for_its_judges_only(app: Any, facts
         assert "Frozen beyond the debt" not in refused.text and "case-alerts" not in refused.text
         missing = other.get(f"/portal/cases/{MISSING_CASE}?lang=en")
         assert refused.text.replace(d.case_id, "") == missing.text.replace(MISSING_CASE, "")
+
+
+@pytest.mark.parametrize(("jurisdiction", "typed", "kept"), [
+    ("ir", "1250000", 1_250_000), ("ir", "1,250,000", 1_250_000),
+    ("sa", "1250", 125_000), ("sa", "1250.5", 125_050), ("sa", "1250.50", 125_050), ("sa", "١٢٥٠", 125_000),
+])
+def test_a_judge_types_an_amount_in_the_profiles_currency(monkeypatch: pytest.MonkeyPatch, jurisdiction: str,
+                                                           typed: str, kept: int) -> None:
+    from estelam.api.portal.pages import _directive_fields
+
+    override(monkeypatch, jurisdiction=jurisdiction)
+    assert _directive_fields({"kind": "collect", "amount_rial": typed})["amount_rial"] == kept
+
+
+@pytest.mark.parametrize(("jurisdiction", "typed"), [("ir", "12.5"), ("sa", "12.505"), ("sa", "-3"), ("sa", "0"),
+                                                     ("sa", "²"), ("ir", "1e9"), ("sa", "1.2.3"), ("ir", "")])
+def test_an_amount_the_currency_cannot_hold_is_refused(monkeypatch: pytest.MonkeyPatch, jurisdiction: str,
+                                                        typed: str) -> None:
+    from estelam.api.portal.pages import _minor_units
+
+    override(monkeypatch, jurisdiction=jurisdiction)
+    with pytest.raises(ValueError, match="amount must be"):
+        _minor_units(typed)

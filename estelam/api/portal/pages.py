@@ -32,6 +32,7 @@ from estelam.cases.directives import Directive, submit_directive
 from estelam.core import clock
 from estelam.core.domain import RestrictionType
 from estelam.core.exceptions import AccessDenied, DirectiveRejected, EstelamError, NotAuthenticated, ReportError
+from estelam.core.jurisdiction import current_profile
 from estelam.outputs import alerts as hub_alerts
 from estelam.reporting import asset_report as reports
 
@@ -94,7 +95,8 @@ def _principal(request: Request, current: session.Session) -> Principal | None:
 def _render(request: Request, current: session.Session, template: str, *, status: int = 200,
             principal: Principal | None = None, **context: Any) -> HTMLResponse:
     lang = current.lang
-    messages = MESSAGES[lang]
+    # the money is the profile's: its currency's name in the reader's language (rials, or riyals)
+    messages = {**MESSAGES[lang], "currency": current_profile().currency.names.get(lang, MESSAGES[lang]["currency"])}
 
     def t(key: str, **values: object) -> Markup:
         """A label with its values escaped (an isolated identifier, already markup, is kept as it is)."""
@@ -317,6 +319,21 @@ def judge_case_pdf(request: Request, case_id: str) -> Response:
                              "Cache-Control": "no-store"})
 
 
+def _minor_units(amount: str) -> int:
+    """An amount as a judge types it, in the profile's currency (``1250000`` rials, ``1250.50`` riyals), in the
+    integer minor units every amount is kept in (:class:`ValueError` when it is not one)."""
+    currency = current_profile().currency
+    whole, _, fraction = amount.replace(",", "").partition(".")
+    if not whole.isdecimal() or not (fraction == "" or (fraction.isdecimal() and len(fraction) <= currency.minor_unit)):
+        decimals = f"with at most {currency.minor_unit} decimals" if currency.minor_unit else "a whole number"
+        raise ValueError(f"the amount must be a positive number of {currency.names.get('en', currency.code)}s, "
+                         f"{decimals}")
+    minor = int(whole) * currency.minor_per_major + int(fraction.ljust(currency.minor_unit, "0") or 0)
+    if not 0 < minor < MAX_AMOUNT_RIAL:
+        raise ValueError("the amount must be positive and below the largest amount the court records")
+    return minor
+
+
 def _directive_fields(form: dict[str, str]) -> dict[str, Any]:
     """The directive form, checked: kind, amount, restriction, users, order id, note (:class:`ValueError`)."""
     kind = form.get("kind", "")
@@ -325,9 +342,7 @@ def _directive_fields(form: dict[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {"kind": kind}
     amount = form.get("amount_rial", "").strip()
     if amount:
-        if not amount.isdigit() or not 0 < int(amount) < MAX_AMOUNT_RIAL:
-            raise ValueError("the amount must be a positive whole number of rials")
-        fields["amount_rial"] = int(amount)
+        fields["amount_rial"] = _minor_units(amount)
     restriction = form.get("restriction", "").strip()
     if restriction:
         if restriction not in {str(r) for r in RestrictionType}:
