@@ -31,6 +31,7 @@ from typing import Any
 from estelam.core import clock, settings
 from estelam.core.exceptions import DemoError
 from estelam.orchestration.in_process import configure_airflow, load_dags, migrate_metadata_db, run_dag
+from simulators.faults import FaultProfile
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def dag_sequence(days: int = DEFAULT_DAYS) -> tuple[str, ...]:
 
 #: Every DAG the default demo runs, in order.
 DAG_SEQUENCE = dag_sequence()
+#: How the misbehaving agencies behave on a day the story gives them no fault.
+HEALTHY = FaultProfile()
 
 
 @dataclass
@@ -244,18 +247,12 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
     """Run the story and keep the agencies and channels running while the caller looks or acts further (the
     tests' judges act in the portal, and a next cycle reaches the same simulators); stopped on exit.
     ``jurisdiction`` (``ir``, ``sa``) is the profile of the run (the settings' when None)."""
-    import httpx
-
     from estelam.contracts.registry import load_agency_registry, load_court_account
-    from estelam.ingest.landing import read_landed
     from estelam.warehouse.summary import cycle_summary
-    from simulators import invariants
     from simulators import world as world_module
     from simulators.channels import Channels
-    from simulators.court import court_directives, drop_directives, drop_events
-    from simulators.faults import FaultProfile
     from simulators.fleet import Fleet
-    from simulators.story import BACKLOG, COURT_DIRECTIVES_DAY, DOWN, Story, day_start, first_day
+    from simulators.story import Story, day_start, first_day
 
     if jurisdiction is not None:  # the profile of the run: the registry, the world and every DAG read it
         with _profile(jurisdiction), running(days=days, persons=persons, cases=cases, seed=seed, on_step=on_step,
@@ -284,8 +281,8 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
     result.roles = {"late_bank": roles.late_bank, "partial_bank": roles.partial_bank, "down_bank": roles.down_bank}
     _say(f"• world: {len(world.persons)} persons, {len(world.cases)} cases (seed {world.seed}); "
          f"{days} simulated days from {start.isoformat()}")
-    healthy = FaultProfile()  # the misbehaving agencies are wrapped from the start; each day says how they behave
-    with (Fleet.start(registry, world, faults=dict.fromkeys(result.roles.values(), healthy)) as fleet,
+    # the misbehaving agencies are wrapped from the start; each day says how they behave
+    with (Fleet.start(registry, world, faults=dict.fromkeys(result.roles.values(), HEALTHY)) as fleet,
           Channels.start() as channels):
         endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
         # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints, and
@@ -306,45 +303,14 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
                 day_started = perf_counter()
                 clock.move_to(story.morning_at(day))
                 outcome = DayResult(day=day, date=clock.today())
-                directives: list[dict[str, object]] = []
-                if day == COURT_DIRECTIVES_DAY:  # the court system's directives of every kind, on frozen cases
-                    directives = court_directives(read_landed("freeze_orders"), issued_at=clock.now())
-                morning = story.morning(day, fleet.held_freezes(), directed=[str(d["case_id"]) for d in directives])
-                for agency_id, profile in morning.faults.items():
-                    fleet.faulty[agency_id].profile = profile or healthy
-                touched = {e.occurred_at.date() for e in morning.events}
-                drop_events([e for e in story.dropped_so_far() if e.occurred_at.date() in touched],
-                            settings.inbox_dir())
-                outcome.happenings = list(morning.happenings)
-                if morning.events:
-                    outcome.happenings.insert(0, f"the court drops {len(morning.events)} case events")
-                if directives:
-                    drop_directives(directives, settings.inbox_dir(), day=clock.today().isoformat())
-                    outcome.happenings.append(f"the court system sends {len(directives)} directives")
-                for act in morning.judge_acts:
-                    answer = httpx.post(f"{api_url}/cases/{act.case_id}/directives", json=act.body, timeout=60,
-                                        headers={"Authorization": f"Bearer {result.judge_token}"})
-                    result.judge_acts.append((day, act.case_id, str(act.body["kind"]), answer.status_code))
-                    if answer.status_code != 201:
-                        outcome.happenings.append(f"the API refused the judge's {act.body['kind']} on case "
-                                                  f"{act.case_id}: {answer.status_code} {answer.text[:200]}")
+                not_taking = _morning(day, story, fleet, api_url, result, outcome)
                 for dag_id in DAY_SEQUENCE:
                     seconds = _run_step(dags, dag_id, result, on_step)
                     outcome.dag_seconds[dag_id] = outcome.dag_seconds.get(dag_id, 0.0) + seconds
                 now_counts = _landed_counts()
                 outcome.figures = _day_figures(previous, now_counts)
                 previous = now_counts
-                held, collected = fleet.held_freezes(), fleet.collected()
-                not_taking = [a for a, p in morning.faults.items() if p in (BACKLOG, DOWN)]
-                dropped = story.dropped_so_far()
-                outcome.invariants = [
-                    invariants.never_beyond_the_debt(dropped, held, collected, not_taking_orders=not_taking),
-                    invariants.nothing_lost({e.event_id for e in dropped}, read_landed("case_events"),
-                                            _quarantined("case_events"), read_landed("inquiries"),
-                                            read_landed("freeze_orders")),
-                    invariants.nothing_twice(read_landed("freeze_acknowledgements"), held, collected,
-                                             fleet.payouts()),
-                ]
+                outcome.invariants = _invariants_at_day_end(story, fleet, not_taking)
                 outcome.seconds = perf_counter() - day_started
                 result.days.append(outcome)
                 if on_day is not None:
@@ -359,6 +325,54 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
             result.texts = list(channels.sms.simulator.sent)
             result.summary = cycle_summary(result.held_freezes)
         yield LiveDemo(result, fleet, channels, dags, hub_settings)
+
+
+def _morning(day: int, story: Any, fleet: Any, api_url: str, result: DemoResult, outcome: DayResult) -> list[str]:
+    """The world's day before the hub's cycle: the agencies' faults set, the court's case events and directives
+    dropped, the judge's directives given through the hub's API. Returns the agencies not taking orders today."""
+    import httpx
+
+    from estelam.ingest.landing import read_landed
+    from simulators.court import court_directives, drop_directives, drop_events
+    from simulators.story import BACKLOG, COURT_DIRECTIVES_DAY, DOWN
+
+    directives: list[dict[str, object]] = []
+    if day == COURT_DIRECTIVES_DAY:  # the court system's directives of every kind, on frozen cases
+        directives = court_directives(read_landed("freeze_orders"), issued_at=clock.now())
+    morning = story.morning(day, fleet.held_freezes(), directed=[str(d["case_id"]) for d in directives])
+    for agency_id, profile in morning.faults.items():
+        fleet.faulty[agency_id].profile = profile or HEALTHY
+    touched = {e.occurred_at.date() for e in morning.events}
+    drop_events([e for e in story.dropped_so_far() if e.occurred_at.date() in touched], settings.inbox_dir())
+    outcome.happenings = list(morning.happenings)
+    if morning.events:
+        outcome.happenings.insert(0, f"the court drops {len(morning.events)} case events")
+    if directives:
+        drop_directives(directives, settings.inbox_dir(), day=clock.today().isoformat())
+        outcome.happenings.append(f"the court system sends {len(directives)} directives")
+    for act in morning.judge_acts:
+        answer = httpx.post(f"{api_url}/cases/{act.case_id}/directives", json=act.body, timeout=60,
+                            headers={"Authorization": f"Bearer {result.judge_token}"})
+        result.judge_acts.append((day, act.case_id, str(act.body["kind"]), answer.status_code))
+        if answer.status_code != 201:
+            outcome.happenings.append(f"the API refused the judge's {act.body['kind']} on case "
+                                      f"{act.case_id}: {answer.status_code} {answer.text[:200]}")
+    return [agency_id for agency_id, profile in morning.faults.items() if profile in (BACKLOG, DOWN)]
+
+
+def _invariants_at_day_end(story: Any, fleet: Any, not_taking: list[str]) -> list[Any]:
+    """The day's end checked against what the agencies hold and what the hub landed (simulators.invariants)."""
+    from estelam.ingest.landing import read_landed
+    from simulators import invariants
+
+    held, collected = fleet.held_freezes(), fleet.collected()
+    dropped = story.dropped_so_far()
+    return [
+        invariants.never_beyond_the_debt(dropped, held, collected, not_taking_orders=not_taking),
+        invariants.nothing_lost({e.event_id for e in dropped}, read_landed("case_events"),
+                                _quarantined("case_events"), read_landed("inquiries"), read_landed("freeze_orders")),
+        invariants.nothing_twice(read_landed("freeze_acknowledgements"), held, collected, fleet.payouts()),
+    ]
 
 
 def _quarantined(feed: str) -> list[dict[str, object]]:
