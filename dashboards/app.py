@@ -52,6 +52,9 @@ def _rtl() -> None:
     if lang() in RIGHT_TO_LEFT:
         st.markdown(
             "<style>.stMainBlockContainer, section[data-testid='stSidebar'] {direction: rtl; text-align: right;}"
+            # a chart's canvas inherits the page's direction, and Vega then draws a right-to-left label over its
+            # legend symbol and cuts axis labels at the wrong end: charts keep their own left-to-right layout
+            "[data-testid='stVegaLiteChart'] {direction: ltr;}"
             "</style>",
             unsafe_allow_html=True,
         )
@@ -138,20 +141,47 @@ def overview(filters: kpi_data.Filters) -> None:
                       None if change is None else f"{percent(change, lang())} {t('change', lang())}")
     volume = kpi_data.inquiries_by_day(filters)
     _section("volume_over_time", volume, "inquiries_by_day", "kpi_inquiries_daily", filters,
-             lambda f: st.bar_chart(_labelled(f.groupby("day", as_index=False)["inquiries_sent"].sum()),
-                                    x=t("day", lang()), y=t("inquiries_sent", lang())))
+             lambda f: _bars(_labelled(f.groupby("day", as_index=False)["inquiries_sent"].sum()),
+                             t("day", lang()), [t("inquiries_sent", lang())]))
 
 
 def inquiries(filters: kpi_data.Filters) -> None:
     st.title(t("inquiries", lang()))
     volume = kpi_data.inquiries_by_day(filters)
     _section("volume_over_time", volume, "inquiry_volume", "kpi_inquiries_daily", filters,
-             lambda f: st.bar_chart(_labelled(f), x=t("day", lang()), y=t("inquiries_sent", lang()),
-                                    color=t("agency_kind", lang())))
+             lambda f: _bars(_labelled(f), t("day", lang()), [t("inquiries_sent", lang())],
+                             color=t("agency_kind", lang())))
     times = kpi_data.response_times(filters)
     _section("response_distribution", times, "response_times", "kpi_response_times", filters,
-             lambda f: st.bar_chart(_labelled(f[["agency_id", "response_ms_p50", "response_ms_p95"]]),
-                                    x=t("agency_id", lang()), stack=False))
+             lambda f: _bars(_labelled(f[["agency_id", "response_ms_p50", "response_ms_p95"]]),
+                             t("agency_id", lang()), [t("response_ms_p50", lang()), t("response_ms_p95", lang())],
+                             horizontal=True, stacked=False))
+
+
+def _bars(frame: pd.DataFrame, category: str, values: list[str], *, color: str | None = None,
+          horizontal: bool = False, stacked: bool = True) -> None:
+    """A bar chart a reader can read, drawn by Vega-Lite itself (st.bar_chart cuts names at 180 pixels and turns
+    day labels on their side): whole names, level labels, rows in the frame's order, the legend below. ``values``
+    are the frame's measures (labelled columns); several are stacked, or side by side when not ``stacked``."""
+    measure, amount = t("measure", lang()), t("value", lang())
+    if color is None and len(values) > 1:
+        frame = frame[[category, *values]].melt(id_vars=[category], var_name=measure, value_name=amount)
+        color, value = measure, amount
+    else:
+        value = values[0]
+    along, across = ("y", "x") if horizontal else ("x", "y")
+    encoding: dict[str, Any] = {
+        along: {"field": category, "type": "nominal", "sort": None,
+                "axis": {"labelLimit": 400, "labelAngle": 0, "title": None if horizontal else category}},
+        across: {"field": value, "type": "quantitative", "stack": "zero" if stacked else None},
+    }
+    if color is not None:
+        encoding["color"] = {"field": color, "type": "nominal", "sort": None,
+                             "legend": {"orient": "bottom", "title": None, "labelLimit": 400, "columns": 4}}
+        if not stacked:
+            encoding[f"{along}Offset"] = {"field": color, "sort": None}
+    st.vega_lite_chart(frame.fillna(0), {"mark": {"type": "bar", "tooltip": True}, "encoding": encoding},
+                       use_container_width=True)
 
 
 def _offenders_chart(board: pd.DataFrame) -> None:
@@ -161,8 +191,8 @@ def _offenders_chart(board: pd.DataFrame) -> None:
     if shown.empty:
         st.info(t("no_data", lang()))
         return
-    st.bar_chart(_labelled(shown[["agency_id", "unanswered", "late"]]), x=t("agency_id", lang()), horizontal=True,
-                 sort=False)
+    _bars(_labelled(shown[["agency_id", "unanswered", "late"]]), t("agency_id", lang()),
+          [t("unanswered", lang()), t("late", lang())], horizontal=True)
 
 
 def compliance(filters: kpi_data.Filters) -> None:
@@ -181,8 +211,9 @@ def freezes(filters: kpi_data.Filters) -> None:
         left.metric(column_label("over_blocked_rial", lang(), currency()), money(over, lang(), currency()))
         right.metric(column_label("idle_blocked_rial", lang(), currency()), money(idle, lang(), currency()))
     _section("freezes", frame, "freezes", "kpi_freezes", filters,
-             lambda f: st.bar_chart(_labelled(f[["agency_id", "ack_seconds_p50", "ack_seconds_p95"]]),
-                                    x=t("agency_id", lang()), stack=False))
+             lambda f: _bars(_labelled(f[["agency_id", "ack_seconds_p50", "ack_seconds_p95"]]),
+                             t("agency_id", lang()), [t("ack_seconds_p50", lang()), t("ack_seconds_p95", lang())],
+                             horizontal=True, stacked=False))
 
 
 def flow(filters: kpi_data.Filters) -> None:
@@ -193,8 +224,8 @@ def flow(filters: kpi_data.Filters) -> None:
         steps = steps.assign(step=[f"{number(n, lang())}. {step_name(s, lang())}"
                                    for n, s in zip(steps["step_no"], steps["step"], strict=True)])
     _section("flow", steps, "enforcement_steps", "kpi_enforcement_steps", filters,
-             lambda f: st.bar_chart(_labelled(f[["step", "hours_p50", "hours_p95"]]), x=t("step", lang()),
-                                    stack=False))
+             lambda f: _bars(_labelled(f[["step", "hours_p50", "hours_p95"]]), t("step", lang()),
+                             [t("hours_p50", lang()), t("hours_p95", lang())], horizontal=True, stacked=False))
     notices = kpi_data.notifications(filters)
     _section("electronic_share", notices, "notifications", "kpi_notifications", filters,
              lambda f: st.line_chart(_labelled(f[["month", "electronic_share"]]), x=t("month", lang()),

@@ -99,6 +99,8 @@ LABELS: dict[str, Label] = {
                         "Agencies ranked by unanswered and late requests"),
     "request_kind": Label("نوع درخواست", "نوع الطلب", "Request kind"),
     "requests": Label("درخواست", "الطلبات", "Requests"),
+    "measure": Label("شاخص", "المؤشر", "Measure"),
+    "value": Label("مقدار", "القيمة", "Value"),
     "on_time": Label("به‌موقع", "في المهلة", "On time"),
     "late": Label("با تأخیر", "متأخرة", "Late"),
     "unanswered": Label("بی‌پاسخ", "بلا إجابة", "Unanswered"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
@@ -26,8 +25,9 @@ def free_port() -> int:
 
 def streamlit_command(port: int) -> list[str]:
     """The dashboard under Streamlit on loopback, headless."""
-    return [sys.executable, "-m", "streamlit", "run", "dashboards/app.py", "--server.address", "127.0.0.1",
-            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    from estelam.cli.commands import dashboard_command
+
+    return dashboard_command(Path("dashboards/app.py"), "127.0.0.1", port)
 
 
 @contextmanager

@@ -152,6 +152,14 @@ def api(
     uvicorn.run(create_app(), host=host, port=port)
 
 
+def dashboard_command(script: Path, host: str, port: int) -> list[str]:
+    """The dashboard under Streamlit: headless, no usage statistics, and a reader's toolbar (no "Deploy" button,
+    no developer menu: the statisticians read it, nobody deploys it from there)."""
+    return [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", host,
+            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "viewer"]
+
+
 @app.command(epilog="Example: estelam dashboard --port 8501   (then open http://127.0.0.1:8501)")
 def dashboard(
     host: Annotated[str, typer.Option(help="address to bind")] = DEFAULT_DASHBOARD_HOST,
@@ -163,8 +171,7 @@ def dashboard(
         typer.echo(f"error: the dashboard's script {script} is missing: it ships in the checkout and the image, "
                    "not in the wheel", err=True)
         raise typer.Exit(EXIT_ESTELAM_ERROR)
-    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", host,
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command = dashboard_command(script, host, port)
     sys.stdout.flush()
     # Streamlit takes over this process (its signals, its exit code); the dashboard imports dashboards.*.
     os.execve(sys.executable, command, environment_with_checkout())
