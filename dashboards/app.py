@@ -25,6 +25,7 @@ from dashboards.labels import (
     cell,
     column_label,
     default_language,
+    digits,
     instant_text,
     money,
     number,
@@ -33,6 +34,7 @@ from dashboards.labels import (
     step_name,
     t,
 )
+from estelam.core.calendars import ARABIC_DECIMAL_SEPARATOR, ARABIC_THOUSANDS_SEPARATOR
 from estelam.core.jurisdiction import Currency, current_profile
 
 st.set_page_config(page_title="Estelam KPIs", page_icon="⚖️", layout="wide")
@@ -173,7 +175,8 @@ def _bars(frame: pd.DataFrame, category: str, values: list[str], *, color: str |
     encoding: dict[str, Any] = {
         along: {"field": category, "type": "nominal", "sort": None,
                 "axis": {"labelLimit": 400, "labelAngle": 0, "title": None if horizontal else category}},
-        across: {"field": value, "type": "quantitative", "stack": "zero" if stacked else None},
+        across: {"field": value, "type": "quantitative", "stack": "zero" if stacked else None,
+                 "axis": _numbers_axis()},
     }
     if color is not None:
         encoding["color"] = {"field": color, "type": "nominal", "sort": None,
@@ -182,6 +185,19 @@ def _bars(frame: pd.DataFrame, category: str, values: list[str], *, color: str |
             encoding[f"{along}Offset"] = {"field": color, "sort": None}
     st.vega_lite_chart(frame.fillna(0), {"mark": {"type": "bar", "tooltip": True}, "encoding": encoding},
                        use_container_width=True)
+
+
+def _numbers_axis() -> dict[str, Any]:
+    """A numbers axis written as the tables write numbers: the reader's digits and separators (Streamlit keeps
+    Vega's own locale, so the labels are rewritten by a Vega expression)."""
+    if lang() == "en":
+        return {}
+    expression = "format(datum.value, ',')"
+    rewrites = [(",", ARABIC_THOUSANDS_SEPARATOR), ("[.]", ARABIC_DECIMAL_SEPARATOR),
+                *((str(n), digits(n, lang())) for n in range(10))]
+    for pattern, written in rewrites:
+        expression = f"replace({expression}, regexp('{pattern}', 'g'), '{written}')"
+    return {"labelExpr": expression}
 
 
 def _offenders_chart(board: pd.DataFrame) -> None:
