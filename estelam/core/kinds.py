@@ -33,6 +33,16 @@ The mapping file (every path is a dotted path of element or property names; ``.`
       facts:
         title: {fa: ..., ar: ..., en: ...}
         labels: {full_name: {fa: ..., ar: ..., en: ...}}
+      assets:                            # each record is an asset (int_assets_latest: the asset report, the plan)
+        asset_kind: salary               # a name of its own (not bank_account, security_holding, vehicle, property)
+        asset_ref: employer_id           # column: the asset's reference in orders
+        value: garnishable_rial          # int64 column: what may be frozen of it (minor units)
+        liquidity_rank: 5                # the freeze plan's order: 1 bank accounts ... 4 properties
+        protected: protected_rial        # optional int64 column: the share the law protects (outside value)
+        protected_when: {column: kind, in: [escrow]}   # optional: the law protects the whole asset when ...
+        detail: employer_name            # optional columns shown to readers
+        owner_name: holder_name
+        label: {fa: ..., ar: ..., en: ...}             # the asset kind's name in each language
 
 Request sources: ``$person_id`` (the person asked, Latin digits), ``$person_ids`` (batch: every person asked),
 ``$request_id``, ``$page`` (paging), ``=text`` (a literal). The columns ``inquiry_id``, ``agency_id`` and
@@ -188,14 +198,35 @@ class Facts:
 
 
 @dataclass(frozen=True)
+class ProtectedWhen:
+    """The law protects the whole asset (it is never planned for a freeze) when ``column`` holds one of ``values``."""
+
+    column: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AssetContribution:
-    """What an asset kind adds: its records are assets (ref, value, protected part, liquidity rank)."""
+    """What an asset kind adds: each record is an asset of the warehouse's ``int_assets_latest``.
+
+    ``asset_ref`` names the asset in orders, ``value`` what may be frozen of it (an integer column, minor units),
+    ``liquidity_rank`` where it stands in the freeze plan's order (1 bank accounts ... 4 properties), ``protected``
+    an integer column holding the share the law protects (shown beside the value, already outside it),
+    ``protected_when`` the rule protecting the whole asset, ``detail`` and ``owner_name`` columns shown to readers,
+    ``label`` the asset's kind in each language.
+    """
 
     asset_kind: str
     asset_ref: str
     value: str
     liquidity_rank: int
+    label: Mapping[str, str]
     protected: str | None = None
+    protected_when: ProtectedWhen | None = None
+    detail: str | None = None
+    owner_name: str | None = None
+    line: int = 0
+    lines: Mapping[str, int] = field(default_factory=dict)  # field -> line in the mapping file
 
 
 @dataclass(frozen=True)
@@ -241,16 +272,16 @@ def _section(spec: Any, key: str, path: Path, *, required: bool) -> Located | No
     return value
 
 
-def _request(spec: Located, path: Path, where: str) -> dict[str, str]:
+def _request(spec: Located, path: Path, where: str, sources: frozenset[str] = REQUEST_SOURCES) -> dict[str, str]:
     raw = spec.get("request") or {}
     if not isinstance(raw, Mapping):
         raise MappingError(path, line_of(spec, "request"), f"{where}.request", "must be a mapping")
     request: dict[str, str] = {}
     for name, source in raw.items():
         text = str(source)
-        if not (text in REQUEST_SOURCES or text.startswith("=")):
+        if not (text in sources or text.startswith("=")):
             raise MappingError(path, line_of(raw, name), f"{where}.request.{name}",
-                               f"{text!r} is not one of {sorted(REQUEST_SOURCES)} or =literal")
+                               f"{text!r} is not one of {sorted(sources)} or =literal")
         request[str(name)] = text
     return request
 
@@ -259,6 +290,68 @@ def _labels(raw: Any, path: Path, where: str) -> dict[str, str]:
     if not isinstance(raw, Mapping) or set(raw) != set(LANGUAGES):
         raise MappingError(path, line_of(raw, "en"), where, f"needs exactly the languages {list(LANGUAGES)}")
     return {lang: str(raw[lang]) for lang in LANGUAGES}
+
+
+#: Asset kinds of the built-in agencies: a mapped kind's assets must be of a kind of its own.
+BUILT_IN_ASSET_KINDS = frozenset({"bank_account", "security_holding", "vehicle", "property"})
+_ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "value", "liquidity_rank", "label", "protected",
+                           "protected_when", "detail", "owner_name"})
+
+
+def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int) -> AssetContribution:
+    """``contributes.assets``: every named column must be one the mapping fills."""
+    where = "contributes.assets"
+    if not isinstance(spec, Located):
+        raise MappingError(path, line, where, f"must be a mapping, got {spec!r}")
+    for key in spec:
+        if key not in _ASSET_FIELDS:
+            raise MappingError(path, line_of(spec, key), f"{where}.{key}",
+                               f"unknown field (expected one of {sorted(_ASSET_FIELDS)})")
+    asset_kind = _text(spec, "asset_kind", path, where=f"{where}.") or ""
+    if asset_kind in BUILT_IN_ASSET_KINDS or not asset_kind.replace("_", "").isalnum():
+        raise MappingError(path, line_of(spec, "asset_kind"), f"{where}.asset_kind",
+                           f"{asset_kind!r} must be a name of its own (lower-case letters, digits and _), "
+                           f"not one of {sorted(BUILT_IN_ASSET_KINDS)}")
+    rank = spec.get("liquidity_rank")
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise MappingError(path, line_of(spec, "liquidity_rank"), f"{where}.liquidity_rank",
+                           f"must be a whole number from 1 (most liquid), got {rank!r}")
+    rule = spec.get("protected_when")
+    protected_when = None
+    if rule is not None:
+        values = rule.get("in") if isinstance(rule, Mapping) else None
+        if not isinstance(rule, Located) or not isinstance(values, list) or not values:
+            raise MappingError(path, line_of(spec, "protected_when"), f"{where}.protected_when",
+                               "must be {column: <column>, in: [<value>, ...]}")
+        protected_when = ProtectedWhen(_text(rule, "column", path, where=f"{where}.protected_when.") or "",
+                                       tuple(str(v) for v in values))
+    assets = AssetContribution(
+        asset_kind=asset_kind,
+        asset_ref=_text(spec, "asset_ref", path, where=f"{where}.") or "",
+        value=_text(spec, "value", path, where=f"{where}.") or "",
+        liquidity_rank=rank,
+        label=_labels(spec.get("label"), path, f"{where}.label"),
+        protected=_text(spec, "protected", path, where=f"{where}.", required=False),
+        protected_when=protected_when,
+        detail=_text(spec, "detail", path, where=f"{where}.", required=False),
+        owner_name=_text(spec, "owner_name", path, where=f"{where}.", required=False),
+        line=line,
+        lines=dict(spec.lines),
+    )
+    for role, named in asset_columns(assets).items():
+        if named not in columns and named != "person_id":
+            target = spec.get("protected_when") if role == "protected_when" else spec
+            raise MappingError(path, line_of(target, "column" if role == "protected_when" else role),
+                               f"{where}.{role}", f"names {named!r}, a column the mapping does not fill")
+    return assets
+
+
+def asset_columns(assets: AssetContribution) -> dict[str, str]:
+    """Role (``asset_ref``, ``value``, ...) -> the feed column it names, for the roles the mapping fills."""
+    named = {"asset_ref": assets.asset_ref, "value": assets.value, "protected": assets.protected,
+             "protected_when": assets.protected_when.column if assets.protected_when else None,
+             "detail": assets.detail, "owner_name": assets.owner_name}
+    return {role: column for role, column in named.items() if column is not None}
 
 
 def parse_mapping(path: Path) -> KindMapping:
@@ -345,20 +438,7 @@ def parse_mapping(path: Path) -> KindMapping:
                 raise MappingError(path, line_of(labels_spec, column), f"contributes.facts.labels.{column}",
                                    "labels a column the mapping does not fill")
     if "assets" in contributes:
-        a = contributes["assets"]
-        try:
-            assets = AssetContribution(str(a["asset_kind"]), str(a["asset_ref"]), str(a["value"]),
-                                       int(a["liquidity_rank"]), str(a["protected"]) if a.get("protected") else None)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MappingError(path, line_of(contributes, "assets"), "contributes.assets",
-                               f"needs asset_kind, asset_ref, value, liquidity_rank (and optionally protected): "
-                               f"{exc}") from None
-        roles: tuple[tuple[str, str | None], ...] = (("asset_ref", assets.asset_ref), ("value", assets.value),
-                                                     ("protected", assets.protected))
-        for role, named in roles:
-            if named is not None and named not in columns:
-                raise MappingError(path, line_of(a, role), f"contributes.assets.{role}",
-                                   f"names {named!r}, a column the mapping does not fill")
+        assets = _assets(contributes["assets"], columns, path, line_of(contributes, "assets"))
     if facts is None and assets is None:
         raise MappingError(path, line_of(spec, "contributes"), "contributes", "declares neither facts nor assets")
     return KindMapping(kind=kind, protocol=protocol, interface=interface, feed=_text(spec, "feed", path, where="")
@@ -675,6 +755,14 @@ def check_mapping(mapping: KindMapping, column_types: Mapping[str, str], nullabl
             raise MappingError(path, line, f"columns.{column}",
                                f"{interface.path.name} types {source!r} as {node.leaf}, which does not cast to the "
                                f"contract's {target}")
+    if mapping.assets is not None:
+        for role in ("value", "protected"):
+            amount = asset_columns(mapping.assets).get(role)
+            if amount is not None and column_types.get(amount) != "int64":
+                raise MappingError(path, mapping.assets.lines.get(role, mapping.assets.line),
+                                   f"contributes.assets.{role}",
+                                   f"names {amount!r}, typed {column_types.get(amount)} in feed {mapping.feed!r}: "
+                                   f"an amount must be an int64 column (minor units)")
     needed = sorted(c for c in column_types if c not in HUB_COLUMNS and c not in nullable and c not in mapping.columns)
     if needed:
         raise MappingError(path, mapping.top_lines.get("columns", 0), "columns",
@@ -834,6 +922,7 @@ def iter_labels(mapping: KindMapping) -> Iterator[tuple[str, Mapping[str, str]]]
         yield from mapping.facts.labels.items()
 
 
-__all__ = ["CASTABLE", "HUB_COLUMNS", "Interface", "KindMapping", "MappingError", "Node", "Operation",
-           "cast", "check_mapping", "load_interface", "load_located", "mappings_in", "parse_mapping",
-           "read_columns", "request_fields", "value_at", "values_at"]
+__all__ = ["BUILT_IN_ASSET_KINDS", "CASTABLE", "HUB_COLUMNS", "AssetContribution", "Interface", "KindMapping",
+           "MappingError", "Node", "Operation", "ProtectedWhen", "asset_columns", "cast", "check_mapping",
+           "load_interface", "load_located", "mappings_in", "parse_mapping", "read_columns", "request_fields",
+           "value_at", "values_at"]
