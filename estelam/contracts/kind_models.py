@@ -119,9 +119,8 @@ def _asset_select(mapping: KindMapping) -> str:
 
 
 def mapping_can_freeze(mapping: KindMapping) -> bool:
-    """Whether the kind's mapping declares a freeze order operation: none does yet (the mapping format has no
-    orders section), so a mapped kind's assets are reported and never planned."""
-    return False
+    """Whether the kind's mapping declares a freeze order operation (``orders.freeze``)."""
+    return "freeze" in mapping.orders
 
 
 def render_assets() -> str:

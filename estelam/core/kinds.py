@@ -43,9 +43,23 @@ The mapping file (every path is a dotted path of element or property names; ``.`
         detail: employer_name            # optional columns shown to readers
         owner_name: holder_name
         label: {fa: ..., ar: ..., en: ...}             # the asset kind's name in each language
+    orders:                              # optional, an asset kind only: the operations that act on its assets
+      freeze:                            # freeze (required when orders are declared), release, transfer
+        operation: blockWallet           # SOAP operation / OpenAPI operationId
+        request: {walletId: $asset_ref, orderRef: $order_id, courtCase: $case_id, rialAmount: $amount_rial}
+        order_id: orderRef               # optional: the acknowledgement's echo of the order id (checked)
+        status: outcome                  # the acknowledgement's status ...
+        statuses: {BLOCKED: done, PARTLY_BLOCKED: partial, DECLINED: refused, NO_SUCH_WALLET: unknown_asset}
+        amount: result.movedRial         # integer: what this order blocked (released, transferred)
+        frozen_total: result.heldRial    # integer: what stays frozen for the case on the asset
+        acknowledged_at: at              # optional
+        reason: note                     # optional
 
 Request sources: ``$person_id`` (the person asked, Latin digits), ``$person_ids`` (batch: every person asked),
-``$request_id``, ``$page`` (paging), ``=text`` (a literal). The columns ``inquiry_id``, ``agency_id`` and
+``$request_id``, ``$page`` (paging), ``=text`` (a literal); an order's: ``$order_id``, ``$case_id``,
+``$asset_ref``, ``$amount_rial``, ``$issued_at``, ``$agency_id``, ``=text``. A kind that declares
+``orders.freeze`` has its assets planned by the freeze plan and its orders sent by ``connectors.mapped``; without
+it they are reported, never planned. The columns ``inquiry_id``, ``agency_id`` and
 ``responded_at`` are the hub's own and are never mapped.
 
 Errors name the file, the line and the field; the registry adds the checks against the feed contract's types.
@@ -189,6 +203,38 @@ class BatchInquiry:
     line: int = 0
 
 
+#: Order kinds a mapping may declare, and where each order request's fields come from.
+ORDER_KINDS = ("freeze", "release", "transfer")
+ORDER_SOURCES = frozenset({"$order_id", "$case_id", "$asset_ref", "$amount_rial", "$issued_at", "$agency_id"})
+#: The hub's acknowledgement statuses (``estelam.core.domain.AckStatus``).
+ACK_STATUSES = frozenset({"done", "partial", "refused", "unknown_asset"})
+
+
+@dataclass(frozen=True)
+class OrderOperation:
+    """One order operation: how its request is filled from an order and how its acknowledgement is read.
+
+    ``status`` is the acknowledgement's path holding the agency's status, ``statuses`` maps the agency's values to
+    the hub's (done, partial, refused, unknown_asset; a value not listed is a malformed acknowledgement);
+    ``amount`` and ``frozen_total`` are integer paths (what the order blocked or released, what stays frozen for
+    the case on the asset), ``order_id`` the acknowledgement's echo of the order id (checked when given),
+    ``acknowledged_at`` and ``reason`` optional paths.
+    """
+
+    kind: str
+    operation: str
+    request: Mapping[str, str]
+    status: str
+    statuses: Mapping[str, str]
+    amount: str
+    frozen_total: str
+    order_id: str | None = None
+    acknowledged_at: str | None = None
+    reason: str | None = None
+    line: int = 0
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Facts:
     """What a fact kind adds to the asset report: a section titled in each language, each column labelled."""
@@ -242,6 +288,7 @@ class KindMapping:
     batch: BatchInquiry | None = None
     facts: Facts | None = None
     assets: AssetContribution | None = None
+    orders: Mapping[str, OrderOperation] = field(default_factory=dict)  # freeze / release / transfer
     lines: Mapping[str, int] = field(default_factory=dict)  # column -> line in the mapping file
     top_lines: Mapping[str, int] = field(default_factory=dict)  # top-level field -> line in the mapping file
 
@@ -354,12 +401,67 @@ def asset_columns(assets: AssetContribution) -> dict[str, str]:
     return {role: column for role, column in named.items() if column is not None}
 
 
+_ORDER_FIELDS = frozenset({"operation", "request", "status", "statuses", "amount", "frozen_total", "order_id",
+                           "acknowledged_at", "reason"})
+
+
+def _orders(spec: Located, path: Path) -> dict[str, OrderOperation]:
+    """``orders``: freeze / release / transfer, each its operation, request and acknowledgement."""
+    section = _section(spec, "orders", path, required=False)
+    if section is None:
+        return {}
+    orders: dict[str, OrderOperation] = {}
+    for kind, raw in section.items():
+        where = f"orders.{kind}"
+        if kind not in ORDER_KINDS:
+            raise MappingError(path, line_of(section, kind), where,
+                               f"unknown order kind (expected {list(ORDER_KINDS)})")
+        if not isinstance(raw, Located):
+            raise MappingError(path, line_of(section, kind), where, f"must be a mapping, got {raw!r}")
+        for key in raw:
+            if key not in _ORDER_FIELDS:
+                raise MappingError(path, line_of(raw, key), f"{where}.{key}",
+                                   f"unknown field (expected one of {sorted(_ORDER_FIELDS)})")
+        statuses_raw = raw.get("statuses")
+        statuses: dict[str, str] = {status: status for status in ACK_STATUSES}
+        if statuses_raw is not None:
+            if not isinstance(statuses_raw, Located) or not statuses_raw:
+                raise MappingError(path, line_of(raw, "statuses"), f"{where}.statuses",
+                                   "must map the agency's values to the hub's statuses")
+            statuses = {}
+            for value, status in statuses_raw.items():
+                if str(status) not in ACK_STATUSES:
+                    raise MappingError(path, line_of(statuses_raw, value), f"{where}.statuses.{value}",
+                                       f"{status!r} is not one of {sorted(ACK_STATUSES)}")
+                statuses[str(value)] = str(status)
+        request = _request(raw, path, where, ORDER_SOURCES)
+        if "$order_id" not in request.values():
+            raise MappingError(path, line_of(raw, "request"), f"{where}.request",
+                               "no field is $order_id (agencies apply an order id at most once)")
+        orders[str(kind)] = OrderOperation(
+            kind=str(kind),
+            operation=_text(raw, "operation", path, where=f"{where}.") or "",
+            request=request,
+            status=_text(raw, "status", path, where=f"{where}.") or "",
+            statuses=statuses,
+            amount=_text(raw, "amount", path, where=f"{where}.") or "",
+            frozen_total=_text(raw, "frozen_total", path, where=f"{where}.") or "",
+            order_id=_text(raw, "order_id", path, where=f"{where}.", required=False),
+            acknowledged_at=_text(raw, "acknowledged_at", path, where=f"{where}.", required=False),
+            reason=_text(raw, "reason", path, where=f"{where}.", required=False),
+            line=raw.line,
+            lines=dict(raw.lines),
+        )
+    return orders
+
+
 def parse_mapping(path: Path) -> KindMapping:
     """The mapping file at ``path``, its own shape checked (not yet against its interface or feed)."""
     spec = load_located(path)
     if not isinstance(spec, Located):
         raise MappingError(path, 1, "kind", "the file must be a mapping")
-    known = {"kind", "protocol", "interface", "binding", "feed", "inquiry", "batch", "columns", "contributes"}
+    known = {"kind", "protocol", "interface", "binding", "feed", "inquiry", "batch", "columns", "contributes",
+             "orders"}
     for key in spec:
         if key not in known:
             raise MappingError(path, line_of(spec, key), key, f"unknown field (expected one of {sorted(known)})")
@@ -441,10 +543,17 @@ def parse_mapping(path: Path) -> KindMapping:
         assets = _assets(contributes["assets"], columns, path, line_of(contributes, "assets"))
     if facts is None and assets is None:
         raise MappingError(path, line_of(spec, "contributes"), "contributes", "declares neither facts nor assets")
+    orders = _orders(spec, path)
+    if orders and assets is None:
+        raise MappingError(path, line_of(spec, "orders"), "orders",
+                           "only a kind that contributes assets takes orders (contributes.assets)")
+    if orders and "freeze" not in orders:
+        raise MappingError(path, line_of(spec, "orders"), "orders.freeze",
+                           "is required when the mapping declares orders")
     return KindMapping(kind=kind, protocol=protocol, interface=interface, feed=_text(spec, "feed", path, where="")
                        or "", inquiry=inquiry, columns=columns, source=path,
                        binding=_text(spec, "binding", path, where="", required=False), batch=batch, facts=facts,
-                       assets=assets, lines=dict(columns_spec.lines), top_lines=dict(spec.lines))
+                       assets=assets, orders=orders, lines=dict(columns_spec.lines), top_lines=dict(spec.lines))
 
 
 # --- the interface, as a tree of named nodes ----------------------------------------------------------
@@ -755,6 +864,8 @@ def check_mapping(mapping: KindMapping, column_types: Mapping[str, str], nullabl
             raise MappingError(path, line, f"columns.{column}",
                                f"{interface.path.name} types {source!r} as {node.leaf}, which does not cast to the "
                                f"contract's {target}")
+    for order in mapping.orders.values():
+        _check_order(mapping, interface, order)
     if mapping.assets is not None:
         for role in ("value", "protected"):
             amount = asset_columns(mapping.assets).get(role)
@@ -768,6 +879,44 @@ def check_mapping(mapping: KindMapping, column_types: Mapping[str, str], nullabl
         raise MappingError(path, mapping.top_lines.get("columns", 0), "columns",
                            f"feed {mapping.feed!r} requires {needed}, which the mapping does not fill")
     return interface
+
+
+#: The interface leaf types an acknowledgement's fields may have.
+_ACK_LEAVES: dict[str, frozenset[str]] = {
+    "amount": frozenset({"int"}), "frozen_total": frozenset({"int"}), "status": frozenset({"string", "int", "bool"}),
+    "order_id": frozenset({"string"}), "acknowledged_at": frozenset({"datetime", "date", "string"}),
+    "reason": frozenset({"string"}),
+}
+
+
+def _check_order(mapping: KindMapping, interface: Interface, order: OrderOperation) -> None:
+    """An order operation must exist, its request fit, and each acknowledgement path resolve to a value of its
+    type (amounts are integers)."""
+    where = f"orders.{order.kind}"
+    operation = _operation(mapping, interface, order.operation, where, order.lines.get("operation", order.line))
+    _check_request(mapping, operation, order.request, where, order.lines.get("request", order.line))
+    for role, dotted in (("status", order.status), ("amount", order.amount), ("frozen_total", order.frozen_total),
+                         ("order_id", order.order_id), ("acknowledged_at", order.acknowledged_at),
+                         ("reason", order.reason)):
+        if dotted is None:
+            continue
+        line = order.lines.get(role, order.line)
+        node, crossed = _resolve(mapping, operation.response, dotted, f"{where}.{role}", line)
+        if node.leaf is None or node.repeated or crossed:
+            raise MappingError(mapping.source, line, f"{where}.{role}", f"path {dotted!r} is not one value")
+        if node.leaf not in _ACK_LEAVES[role]:
+            raise MappingError(mapping.source, line, f"{where}.{role}",
+                               f"{interface.path.name} types {dotted!r} as {node.leaf}, not "
+                               f"{' or '.join(sorted(_ACK_LEAVES[role]))}")
+
+
+def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_ref: str, amount_rial: int,
+                 issued_at: datetime, agency_id: str) -> dict[str, Any]:
+    """The order request's fields filled from an order."""
+    values: dict[str, Any] = {"$order_id": order_id, "$case_id": case_id, "$asset_ref": asset_ref,
+                              "$amount_rial": amount_rial, "$issued_at": issued_at.isoformat(),
+                              "$agency_id": agency_id}
+    return {name: values[source] if source in values else source[1:] for name, source in order.request.items()}
 
 
 def _cast_literal(mapping: KindMapping, column: str, text: str, target: str, line: int) -> None:
@@ -922,7 +1071,7 @@ def iter_labels(mapping: KindMapping) -> Iterator[tuple[str, Mapping[str, str]]]
         yield from mapping.facts.labels.items()
 
 
-__all__ = ["BUILT_IN_ASSET_KINDS", "CASTABLE", "HUB_COLUMNS", "AssetContribution", "Interface", "KindMapping",
-           "MappingError", "Node", "Operation", "ProtectedWhen", "asset_columns", "cast", "check_mapping",
-           "load_interface", "load_located", "mappings_in", "parse_mapping", "read_columns", "request_fields",
-           "value_at", "values_at"]
+__all__ = ["ACK_STATUSES", "BUILT_IN_ASSET_KINDS", "CASTABLE", "HUB_COLUMNS", "ORDER_KINDS", "AssetContribution",
+           "Interface", "KindMapping", "MappingError", "Node", "Operation", "OrderOperation", "ProtectedWhen",
+           "asset_columns", "cast", "check_mapping", "load_interface", "load_located", "mappings_in", "order_fields",
+           "parse_mapping", "read_columns", "request_fields", "value_at", "values_at"]

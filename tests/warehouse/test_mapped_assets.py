@@ -1,7 +1,7 @@
 """A kind that contributes assets, declared by files alone (a fixture crypto exchange): asked through the generic
 client of its generated simulator, its records reach ``int_assets_latest``, the asset report and ``person_assets``
-with the mapping's liquidity rank, protection rule, detail and labels; its mapping declares no freeze operation,
-so the freeze plan leaves them."""
+with the mapping's liquidity rank, protection rule, detail and labels; its mapping declares a freeze operation, so
+the freeze plan takes them (but the protected ones)."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def test_the_generated_staging_model_reads_the_fixture_kinds_assets(built: Built
     text = kind_models.render_assets()
     assert "-- crypto_exchange: feed crypto_wallets" in text and "'crypto_wallet' as asset_kind" in text
     assert "coalesce(cast(wallet_kind as varchar) in ('escrow'), false) as is_protected" in text
-    assert "false as can_freeze" in text
+    assert "true as can_freeze" in text
 
 
 def test_the_exchanges_wallets_reach_the_asset_report(built: Built) -> None:
@@ -114,14 +114,14 @@ def test_the_exchanges_wallets_reach_the_asset_report(built: Built) -> None:
     assert per_case == sum(len(rows) * len(built.cases[p]) for p, rows in built.expected.items())
 
 
-def test_the_mapping_gives_rank_and_owner_and_no_freeze(built: Built) -> None:
+def test_the_mapping_gives_rank_and_owner_and_the_plan_takes_what_it_can_order_frozen(built: Built) -> None:
     rows = _query("""select distinct liquidity_rank, can_freeze, owner_name is not null
                      from intermediate.int_assets_latest where asset_kind = 'crypto_wallet'""")
-    assert rows == [(2, False, True)]
+    assert rows == [(2, True, True)]  # the fixture's mapping declares orders.freeze
     assert _query("select distinct liquidity_rank from person_assets where asset_kind = 'crypto_wallet'") == [(2,)]
-    # the plan takes the built-in kinds' assets, never one its agency cannot be ordered to freeze
-    assert _query("select count(*) from freeze_plan where asset_kind = 'crypto_wallet'") == [(0,)]
-    assert _query("select count(*) from freeze_plan")[0][0] > 0
+    planned = {r[0] for r in _query("select asset_ref from freeze_plan where asset_kind = 'crypto_wallet'")}
+    escrow = {r["wallet_id"] for rows in built.expected.values() for r in rows if r["wallet_kind"] == "escrow"}
+    assert planned and not planned & escrow  # protected_when: an escrow wallet is never planned
 
 
 def test_the_report_names_the_asset_kind_in_each_language(built: Built) -> None:
