@@ -8,7 +8,9 @@ failure to the exception tree — is the SOAP and REST clients' own (``connector
 
 Records come back as :class:`estelam.core.domain.FeedRecord` (the feed's columns, typed as its contract says);
 a record that does not cast is that person's ``AgencyAnswerMalformed``, never landed half-read. A mapped kind holds
-no orders: freeze, release, transfer, payout and cancel raise ``OperationNotInContract`` and send nothing.
+the orders its mapping's ``orders`` section declares (freeze, release, transfer): the request filled from the
+order, the acknowledgement read from the paths the mapping names; an order kind it does not declare (and payout
+and cancel, which no mapping declares) raises ``OperationNotInContract`` and sends nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from connectors.xml_safety import MAX_DOCUMENT_BYTES
 from estelam.core import clock
 from estelam.core.domain import (
     Acknowledgement,
+    AckStatus,
     AgencyInstance,
     FeedRecord,
     FreezeOrder,
@@ -49,6 +52,7 @@ from estelam.core.kinds import (
     feed_column_types,
     load_interface,
     mapping_at,
+    order_fields,
     read_columns,
     request_fields,
     value_at,
@@ -130,7 +134,7 @@ class MappedAgencyClient:
                                    max_answer_bytes=MAX_DOCUMENT_BYTES)
         else:
             self._wire = _RestWire(instance, credentials=credentials, max_answer_bytes=MAX_ANSWER_BYTES)
-        self.order_kinds: frozenset[OrderKind] = frozenset()
+        self.order_kinds: frozenset[OrderKind] = frozenset(OrderKind(k) for k in mapping.orders)
         self.max_batch_size = self._batch_limit()
 
     def _batch_limit(self) -> int:
@@ -259,29 +263,68 @@ class MappedAgencyClient:
             value = datetime.fromisoformat(text if "T" in text else f"{text[:10]}T00:00:00+00:00")
         return cast(value, "timestamp")  # type: ignore[no-any-return]
 
-    # --- orders: a mapped kind holds none ----------------------------------------------------------
+    # --- orders: the operations the mapping's ``orders`` section declares ----------------------------
 
-    def _no_order(self, order: FreezeOrder, kind: str) -> Acknowledgement:
-        raise OperationNotInContract(f"this agency's mapping ({self.mapping.source.name}) has no {kind} operation",
-                                     agency_id=self.instance.agency_id, operation=kind, request_id=order.order_id)
+    def _order(self, order: FreezeOrder, kind: OrderKind) -> Acknowledgement:
+        """Send ``order`` through the mapping's operation for ``kind`` and read the acknowledgement as it says."""
+        spec = self.mapping.orders.get(str(kind))
+        if spec is None:
+            raise OperationNotInContract(
+                f"this agency's mapping ({self.mapping.source.name}) has no {kind} operation",
+                agency_id=self.instance.agency_id, operation=str(kind), request_id=order.order_id)
+        operation = self._interface.operations[spec.operation]
+        fields = order_fields(spec, order_id=order.order_id, case_id=order.case_id, asset_ref=order.asset_ref,
+                              amount_rial=order.amount_rial, issued_at=order.issued_at,
+                              agency_id=self.instance.agency_id)
+        answer = self._wire.send(operation, fields, order.order_id)
+        with self._wire.reading(operation.name, order.order_id):
+            if spec.order_id and str(value_at(answer, spec.order_id)) != order.order_id:
+                raise ValueError(f"acknowledges order {value_at(answer, spec.order_id)!r}, not {order.order_id!r}")
+            said = value_at(answer, spec.status)
+            status = spec.statuses.get(cast(said, "string"))
+            if status is None:
+                raise ValueError(f"{spec.status}: {said!r} is not a status the mapping knows "
+                                 f"({sorted(spec.statuses)})")
+            reason = value_at(answer, spec.reason) if spec.reason else None
+            return Acknowledgement(
+                order_id=order.order_id,
+                agency_id=self.instance.agency_id,
+                case_id=order.case_id,
+                asset_ref=order.asset_ref,
+                status=AckStatus(status),
+                acknowledged_amount_rial=_amount(answer, spec.amount),
+                frozen_total_rial=_amount(answer, spec.frozen_total),
+                acknowledged_at=self._moment(answer, spec.acknowledged_at) or clock.now(),
+                reason="" if reason is None else str(reason),
+            )
 
     def freeze(self, order: FreezeOrder) -> Acknowledgement:
-        return self._no_order(order, "freeze")
+        return self._order(order, OrderKind.FREEZE)
 
     def release(self, order: FreezeOrder) -> Acknowledgement:
-        return self._no_order(order, "release")
+        return self._order(order, OrderKind.RELEASE)
 
     def transfer(self, order: FreezeOrder) -> Acknowledgement:
-        return self._no_order(order, "transfer")
+        return self._order(order, OrderKind.TRANSFER)
 
     def pay_out(self, order: FreezeOrder) -> Acknowledgement:
-        return self._no_order(order, "payout")
+        return self._order(order, OrderKind.PAYOUT)  # no mapping declares payout: OperationNotInContract
 
     def cancel(self, order: FreezeOrder) -> Acknowledgement:
-        return self._no_order(order, "cancel")
+        return self._order(order, OrderKind.CANCEL)  # no mapping declares cancel: OperationNotInContract
 
     def close(self) -> None:
         self._wire.close()
+
+
+def _amount(answer: Any, dotted: str) -> int:
+    value = value_at(answer, dotted)
+    if value is None:
+        raise ValueError(f"{dotted}: missing")
+    amount = cast(value, "int64")
+    if amount < 0:
+        raise ValueError(f"{dotted}: {amount} is negative")
+    return int(amount)
 
 
 class _Foreign(ValueError):

@@ -33,9 +33,33 @@ The mapping file (every path is a dotted path of element or property names; ``.`
       facts:
         title: {fa: ..., ar: ..., en: ...}
         labels: {full_name: {fa: ..., ar: ..., en: ...}}
+      assets:                            # each record is an asset (int_assets_latest: the asset report, the plan)
+        asset_kind: salary               # a name of its own (not bank_account, security_holding, vehicle, property)
+        asset_ref: employer_id           # column: the asset's reference in orders
+        value: garnishable_rial          # int64 column: what may be frozen of it (minor units)
+        liquidity_rank: 5                # the freeze plan's order: 1 bank accounts ... 4 properties
+        protected: protected_rial        # optional int64 column: the share the law protects (outside value)
+        protected_when: {column: kind, in: [escrow]}   # optional: the law protects the whole asset when ...
+        detail: employer_name            # optional columns shown to readers
+        owner_name: holder_name
+        label: {fa: ..., ar: ..., en: ...}             # the asset kind's name in each language
+    orders:                              # optional, an asset kind only: the operations that act on its assets
+      freeze:                            # freeze (required when orders are declared), release, transfer
+        operation: blockWallet           # SOAP operation / OpenAPI operationId
+        request: {walletId: $asset_ref, orderRef: $order_id, courtCase: $case_id, rialAmount: $amount_rial}
+        order_id: orderRef               # optional: the acknowledgement's echo of the order id (checked)
+        status: outcome                  # the acknowledgement's status ...
+        statuses: {BLOCKED: done, PARTLY_BLOCKED: partial, DECLINED: refused, NO_SUCH_WALLET: unknown_asset}
+        amount: result.movedRial         # integer: what this order blocked (released, transferred)
+        frozen_total: result.heldRial    # integer: what stays frozen for the case on the asset
+        acknowledged_at: at              # optional
+        reason: note                     # optional
 
 Request sources: ``$person_id`` (the person asked, Latin digits), ``$person_ids`` (batch: every person asked),
-``$request_id``, ``$page`` (paging), ``=text`` (a literal). The columns ``inquiry_id``, ``agency_id`` and
+``$request_id``, ``$page`` (paging), ``=text`` (a literal); an order's: ``$order_id``, ``$case_id``,
+``$asset_ref``, ``$amount_rial``, ``$issued_at``, ``$agency_id``, ``=text``. A kind that declares
+``orders.freeze`` has its assets planned by the freeze plan and its orders sent by ``connectors.mapped``; without
+it they are reported, never planned. The columns ``inquiry_id``, ``agency_id`` and
 ``responded_at`` are the hub's own and are never mapped.
 
 Errors name the file, the line and the field; the registry adds the checks against the feed contract's types.
@@ -179,6 +203,38 @@ class BatchInquiry:
     line: int = 0
 
 
+#: Order kinds a mapping may declare, and where each order request's fields come from.
+ORDER_KINDS = ("freeze", "release", "transfer")
+ORDER_SOURCES = frozenset({"$order_id", "$case_id", "$asset_ref", "$amount_rial", "$issued_at", "$agency_id"})
+#: The hub's acknowledgement statuses (``estelam.core.domain.AckStatus``).
+ACK_STATUSES = frozenset({"done", "partial", "refused", "unknown_asset"})
+
+
+@dataclass(frozen=True)
+class OrderOperation:
+    """One order operation: how its request is filled from an order and how its acknowledgement is read.
+
+    ``status`` is the acknowledgement's path holding the agency's status, ``statuses`` maps the agency's values to
+    the hub's (done, partial, refused, unknown_asset; a value not listed is a malformed acknowledgement);
+    ``amount`` and ``frozen_total`` are integer paths (what the order blocked or released, what stays frozen for
+    the case on the asset), ``order_id`` the acknowledgement's echo of the order id (checked when given),
+    ``acknowledged_at`` and ``reason`` optional paths.
+    """
+
+    kind: str
+    operation: str
+    request: Mapping[str, str]
+    status: str
+    statuses: Mapping[str, str]
+    amount: str
+    frozen_total: str
+    order_id: str | None = None
+    acknowledged_at: str | None = None
+    reason: str | None = None
+    line: int = 0
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Facts:
     """What a fact kind adds to the asset report: a section titled in each language, each column labelled."""
@@ -188,14 +244,35 @@ class Facts:
 
 
 @dataclass(frozen=True)
+class ProtectedWhen:
+    """The law protects the whole asset (it is never planned for a freeze) when ``column`` holds one of ``values``."""
+
+    column: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AssetContribution:
-    """What an asset kind adds: its records are assets (ref, value, protected part, liquidity rank)."""
+    """What an asset kind adds: each record is an asset of the warehouse's ``int_assets_latest``.
+
+    ``asset_ref`` names the asset in orders, ``value`` what may be frozen of it (an integer column, minor units),
+    ``liquidity_rank`` where it stands in the freeze plan's order (1 bank accounts ... 4 properties), ``protected``
+    an integer column holding the share the law protects (shown beside the value, already outside it),
+    ``protected_when`` the rule protecting the whole asset, ``detail`` and ``owner_name`` columns shown to readers,
+    ``label`` the asset's kind in each language.
+    """
 
     asset_kind: str
     asset_ref: str
     value: str
     liquidity_rank: int
+    label: Mapping[str, str]
     protected: str | None = None
+    protected_when: ProtectedWhen | None = None
+    detail: str | None = None
+    owner_name: str | None = None
+    line: int = 0
+    lines: Mapping[str, int] = field(default_factory=dict)  # field -> line in the mapping file
 
 
 @dataclass(frozen=True)
@@ -211,6 +288,7 @@ class KindMapping:
     batch: BatchInquiry | None = None
     facts: Facts | None = None
     assets: AssetContribution | None = None
+    orders: Mapping[str, OrderOperation] = field(default_factory=dict)  # freeze / release / transfer
     lines: Mapping[str, int] = field(default_factory=dict)  # column -> line in the mapping file
     top_lines: Mapping[str, int] = field(default_factory=dict)  # top-level field -> line in the mapping file
 
@@ -241,16 +319,16 @@ def _section(spec: Any, key: str, path: Path, *, required: bool) -> Located | No
     return value
 
 
-def _request(spec: Located, path: Path, where: str) -> dict[str, str]:
+def _request(spec: Located, path: Path, where: str, sources: frozenset[str] = REQUEST_SOURCES) -> dict[str, str]:
     raw = spec.get("request") or {}
     if not isinstance(raw, Mapping):
         raise MappingError(path, line_of(spec, "request"), f"{where}.request", "must be a mapping")
     request: dict[str, str] = {}
     for name, source in raw.items():
         text = str(source)
-        if not (text in REQUEST_SOURCES or text.startswith("=")):
+        if not (text in sources or text.startswith("=")):
             raise MappingError(path, line_of(raw, name), f"{where}.request.{name}",
-                               f"{text!r} is not one of {sorted(REQUEST_SOURCES)} or =literal")
+                               f"{text!r} is not one of {sorted(sources)} or =literal")
         request[str(name)] = text
     return request
 
@@ -261,12 +339,129 @@ def _labels(raw: Any, path: Path, where: str) -> dict[str, str]:
     return {lang: str(raw[lang]) for lang in LANGUAGES}
 
 
+#: Asset kinds of the built-in agencies: a mapped kind's assets must be of a kind of its own.
+BUILT_IN_ASSET_KINDS = frozenset({"bank_account", "security_holding", "vehicle", "property"})
+_ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "value", "liquidity_rank", "label", "protected",
+                           "protected_when", "detail", "owner_name"})
+
+
+def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int) -> AssetContribution:
+    """``contributes.assets``: every named column must be one the mapping fills."""
+    where = "contributes.assets"
+    if not isinstance(spec, Located):
+        raise MappingError(path, line, where, f"must be a mapping, got {spec!r}")
+    for key in spec:
+        if key not in _ASSET_FIELDS:
+            raise MappingError(path, line_of(spec, key), f"{where}.{key}",
+                               f"unknown field (expected one of {sorted(_ASSET_FIELDS)})")
+    asset_kind = _text(spec, "asset_kind", path, where=f"{where}.") or ""
+    if asset_kind in BUILT_IN_ASSET_KINDS or not asset_kind.replace("_", "").isalnum():
+        raise MappingError(path, line_of(spec, "asset_kind"), f"{where}.asset_kind",
+                           f"{asset_kind!r} must be a name of its own (lower-case letters, digits and _), "
+                           f"not one of {sorted(BUILT_IN_ASSET_KINDS)}")
+    rank = spec.get("liquidity_rank")
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise MappingError(path, line_of(spec, "liquidity_rank"), f"{where}.liquidity_rank",
+                           f"must be a whole number from 1 (most liquid), got {rank!r}")
+    rule = spec.get("protected_when")
+    protected_when = None
+    if rule is not None:
+        values = rule.get("in") if isinstance(rule, Mapping) else None
+        if not isinstance(rule, Located) or not isinstance(values, list) or not values:
+            raise MappingError(path, line_of(spec, "protected_when"), f"{where}.protected_when",
+                               "must be {column: <column>, in: [<value>, ...]}")
+        protected_when = ProtectedWhen(_text(rule, "column", path, where=f"{where}.protected_when.") or "",
+                                       tuple(str(v) for v in values))
+    assets = AssetContribution(
+        asset_kind=asset_kind,
+        asset_ref=_text(spec, "asset_ref", path, where=f"{where}.") or "",
+        value=_text(spec, "value", path, where=f"{where}.") or "",
+        liquidity_rank=rank,
+        label=_labels(spec.get("label"), path, f"{where}.label"),
+        protected=_text(spec, "protected", path, where=f"{where}.", required=False),
+        protected_when=protected_when,
+        detail=_text(spec, "detail", path, where=f"{where}.", required=False),
+        owner_name=_text(spec, "owner_name", path, where=f"{where}.", required=False),
+        line=line,
+        lines=dict(spec.lines),
+    )
+    for role, named in asset_columns(assets).items():
+        if named not in columns and named != "person_id":
+            target = spec.get("protected_when") if role == "protected_when" else spec
+            raise MappingError(path, line_of(target, "column" if role == "protected_when" else role),
+                               f"{where}.{role}", f"names {named!r}, a column the mapping does not fill")
+    return assets
+
+
+def asset_columns(assets: AssetContribution) -> dict[str, str]:
+    """Role (``asset_ref``, ``value``, ...) -> the feed column it names, for the roles the mapping fills."""
+    named = {"asset_ref": assets.asset_ref, "value": assets.value, "protected": assets.protected,
+             "protected_when": assets.protected_when.column if assets.protected_when else None,
+             "detail": assets.detail, "owner_name": assets.owner_name}
+    return {role: column for role, column in named.items() if column is not None}
+
+
+_ORDER_FIELDS = frozenset({"operation", "request", "status", "statuses", "amount", "frozen_total", "order_id",
+                           "acknowledged_at", "reason"})
+
+
+def _orders(spec: Located, path: Path) -> dict[str, OrderOperation]:
+    """``orders``: freeze / release / transfer, each its operation, request and acknowledgement."""
+    section = _section(spec, "orders", path, required=False)
+    if section is None:
+        return {}
+    orders: dict[str, OrderOperation] = {}
+    for kind, raw in section.items():
+        where = f"orders.{kind}"
+        if kind not in ORDER_KINDS:
+            raise MappingError(path, line_of(section, kind), where,
+                               f"unknown order kind (expected {list(ORDER_KINDS)})")
+        if not isinstance(raw, Located):
+            raise MappingError(path, line_of(section, kind), where, f"must be a mapping, got {raw!r}")
+        for key in raw:
+            if key not in _ORDER_FIELDS:
+                raise MappingError(path, line_of(raw, key), f"{where}.{key}",
+                                   f"unknown field (expected one of {sorted(_ORDER_FIELDS)})")
+        statuses_raw = raw.get("statuses")
+        statuses: dict[str, str] = {status: status for status in ACK_STATUSES}
+        if statuses_raw is not None:
+            if not isinstance(statuses_raw, Located) or not statuses_raw:
+                raise MappingError(path, line_of(raw, "statuses"), f"{where}.statuses",
+                                   "must map the agency's values to the hub's statuses")
+            statuses = {}
+            for value, status in statuses_raw.items():
+                if str(status) not in ACK_STATUSES:
+                    raise MappingError(path, line_of(statuses_raw, value), f"{where}.statuses.{value}",
+                                       f"{status!r} is not one of {sorted(ACK_STATUSES)}")
+                statuses[str(value)] = str(status)
+        request = _request(raw, path, where, ORDER_SOURCES)
+        if "$order_id" not in request.values():
+            raise MappingError(path, line_of(raw, "request"), f"{where}.request",
+                               "no field is $order_id (agencies apply an order id at most once)")
+        orders[str(kind)] = OrderOperation(
+            kind=str(kind),
+            operation=_text(raw, "operation", path, where=f"{where}.") or "",
+            request=request,
+            status=_text(raw, "status", path, where=f"{where}.") or "",
+            statuses=statuses,
+            amount=_text(raw, "amount", path, where=f"{where}.") or "",
+            frozen_total=_text(raw, "frozen_total", path, where=f"{where}.") or "",
+            order_id=_text(raw, "order_id", path, where=f"{where}.", required=False),
+            acknowledged_at=_text(raw, "acknowledged_at", path, where=f"{where}.", required=False),
+            reason=_text(raw, "reason", path, where=f"{where}.", required=False),
+            line=raw.line,
+            lines=dict(raw.lines),
+        )
+    return orders
+
+
 def parse_mapping(path: Path) -> KindMapping:
     """The mapping file at ``path``, its own shape checked (not yet against its interface or feed)."""
     spec = load_located(path)
     if not isinstance(spec, Located):
         raise MappingError(path, 1, "kind", "the file must be a mapping")
-    known = {"kind", "protocol", "interface", "binding", "feed", "inquiry", "batch", "columns", "contributes"}
+    known = {"kind", "protocol", "interface", "binding", "feed", "inquiry", "batch", "columns", "contributes",
+             "orders"}
     for key in spec:
         if key not in known:
             raise MappingError(path, line_of(spec, key), key, f"unknown field (expected one of {sorted(known)})")
@@ -345,26 +540,20 @@ def parse_mapping(path: Path) -> KindMapping:
                 raise MappingError(path, line_of(labels_spec, column), f"contributes.facts.labels.{column}",
                                    "labels a column the mapping does not fill")
     if "assets" in contributes:
-        a = contributes["assets"]
-        try:
-            assets = AssetContribution(str(a["asset_kind"]), str(a["asset_ref"]), str(a["value"]),
-                                       int(a["liquidity_rank"]), str(a["protected"]) if a.get("protected") else None)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MappingError(path, line_of(contributes, "assets"), "contributes.assets",
-                               f"needs asset_kind, asset_ref, value, liquidity_rank (and optionally protected): "
-                               f"{exc}") from None
-        roles: tuple[tuple[str, str | None], ...] = (("asset_ref", assets.asset_ref), ("value", assets.value),
-                                                     ("protected", assets.protected))
-        for role, named in roles:
-            if named is not None and named not in columns:
-                raise MappingError(path, line_of(a, role), f"contributes.assets.{role}",
-                                   f"names {named!r}, a column the mapping does not fill")
+        assets = _assets(contributes["assets"], columns, path, line_of(contributes, "assets"))
     if facts is None and assets is None:
         raise MappingError(path, line_of(spec, "contributes"), "contributes", "declares neither facts nor assets")
+    orders = _orders(spec, path)
+    if orders and assets is None:
+        raise MappingError(path, line_of(spec, "orders"), "orders",
+                           "only a kind that contributes assets takes orders (contributes.assets)")
+    if orders and "freeze" not in orders:
+        raise MappingError(path, line_of(spec, "orders"), "orders.freeze",
+                           "is required when the mapping declares orders")
     return KindMapping(kind=kind, protocol=protocol, interface=interface, feed=_text(spec, "feed", path, where="")
                        or "", inquiry=inquiry, columns=columns, source=path,
                        binding=_text(spec, "binding", path, where="", required=False), batch=batch, facts=facts,
-                       assets=assets, lines=dict(columns_spec.lines), top_lines=dict(spec.lines))
+                       assets=assets, orders=orders, lines=dict(columns_spec.lines), top_lines=dict(spec.lines))
 
 
 # --- the interface, as a tree of named nodes ----------------------------------------------------------
@@ -675,11 +864,59 @@ def check_mapping(mapping: KindMapping, column_types: Mapping[str, str], nullabl
             raise MappingError(path, line, f"columns.{column}",
                                f"{interface.path.name} types {source!r} as {node.leaf}, which does not cast to the "
                                f"contract's {target}")
+    for order in mapping.orders.values():
+        _check_order(mapping, interface, order)
+    if mapping.assets is not None:
+        for role in ("value", "protected"):
+            amount = asset_columns(mapping.assets).get(role)
+            if amount is not None and column_types.get(amount) != "int64":
+                raise MappingError(path, mapping.assets.lines.get(role, mapping.assets.line),
+                                   f"contributes.assets.{role}",
+                                   f"names {amount!r}, typed {column_types.get(amount)} in feed {mapping.feed!r}: "
+                                   f"an amount must be an int64 column (minor units)")
     needed = sorted(c for c in column_types if c not in HUB_COLUMNS and c not in nullable and c not in mapping.columns)
     if needed:
         raise MappingError(path, mapping.top_lines.get("columns", 0), "columns",
                            f"feed {mapping.feed!r} requires {needed}, which the mapping does not fill")
     return interface
+
+
+#: The interface leaf types an acknowledgement's fields may have.
+_ACK_LEAVES: dict[str, frozenset[str]] = {
+    "amount": frozenset({"int"}), "frozen_total": frozenset({"int"}), "status": frozenset({"string", "int", "bool"}),
+    "order_id": frozenset({"string"}), "acknowledged_at": frozenset({"datetime", "date", "string"}),
+    "reason": frozenset({"string"}),
+}
+
+
+def _check_order(mapping: KindMapping, interface: Interface, order: OrderOperation) -> None:
+    """An order operation must exist, its request fit, and each acknowledgement path resolve to a value of its
+    type (amounts are integers)."""
+    where = f"orders.{order.kind}"
+    operation = _operation(mapping, interface, order.operation, where, order.lines.get("operation", order.line))
+    _check_request(mapping, operation, order.request, where, order.lines.get("request", order.line))
+    for role, dotted in (("status", order.status), ("amount", order.amount), ("frozen_total", order.frozen_total),
+                         ("order_id", order.order_id), ("acknowledged_at", order.acknowledged_at),
+                         ("reason", order.reason)):
+        if dotted is None:
+            continue
+        line = order.lines.get(role, order.line)
+        node, crossed = _resolve(mapping, operation.response, dotted, f"{where}.{role}", line)
+        if node.leaf is None or node.repeated or crossed:
+            raise MappingError(mapping.source, line, f"{where}.{role}", f"path {dotted!r} is not one value")
+        if node.leaf not in _ACK_LEAVES[role]:
+            raise MappingError(mapping.source, line, f"{where}.{role}",
+                               f"{interface.path.name} types {dotted!r} as {node.leaf}, not "
+                               f"{' or '.join(sorted(_ACK_LEAVES[role]))}")
+
+
+def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_ref: str, amount_rial: int,
+                 issued_at: datetime, agency_id: str) -> dict[str, Any]:
+    """The order request's fields filled from an order."""
+    values: dict[str, Any] = {"$order_id": order_id, "$case_id": case_id, "$asset_ref": asset_ref,
+                              "$amount_rial": amount_rial, "$issued_at": issued_at.isoformat(),
+                              "$agency_id": agency_id}
+    return {name: values[source] if source in values else source[1:] for name, source in order.request.items()}
 
 
 def _cast_literal(mapping: KindMapping, column: str, text: str, target: str, line: int) -> None:
@@ -834,6 +1071,7 @@ def iter_labels(mapping: KindMapping) -> Iterator[tuple[str, Mapping[str, str]]]
         yield from mapping.facts.labels.items()
 
 
-__all__ = ["CASTABLE", "HUB_COLUMNS", "Interface", "KindMapping", "MappingError", "Node", "Operation",
-           "cast", "check_mapping", "load_interface", "load_located", "mappings_in", "parse_mapping",
-           "read_columns", "request_fields", "value_at", "values_at"]
+__all__ = ["ACK_STATUSES", "BUILT_IN_ASSET_KINDS", "CASTABLE", "HUB_COLUMNS", "ORDER_KINDS", "AssetContribution",
+           "Interface", "KindMapping", "MappingError", "Node", "Operation", "OrderOperation", "ProtectedWhen",
+           "asset_columns", "cast", "check_mapping", "load_interface", "load_located", "mappings_in", "order_fields",
+           "parse_mapping", "read_columns", "request_fields", "value_at", "values_at"]

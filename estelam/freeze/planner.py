@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import pyarrow as pa
 
@@ -85,10 +85,15 @@ class KnownAsset:
     value_rial: int
     learned_at: datetime
     is_protected: bool = False
+    rank: int | None = None  # a mapped kind's liquidity rank (its mapping's); the built-in kinds': LIQUIDITY_RANK
 
     @property
     def key(self) -> AssetKey:
         return (self.agency_id, self.asset_ref)
+
+    @property
+    def liquidity_rank(self) -> int:
+        return self.rank if self.rank is not None else LIQUIDITY_RANK[self.asset_kind]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +134,7 @@ class PlannedFreeze:
 
 
 def _order_key(asset: KnownAsset, capacity: int) -> tuple[int, int, str, str]:
-    return (LIQUIDITY_RANK[asset.asset_kind], -capacity, asset.agency_id, asset.asset_ref)
+    return (asset.liquidity_rank, -capacity, asset.agency_id, asset.asset_ref)
 
 
 def smallest_covering_set(pool: list[tuple[KnownAsset, int]], remainder: int) -> list[tuple[KnownAsset, int]]:
@@ -138,7 +143,7 @@ def smallest_covering_set(pool: list[tuple[KnownAsset, int]], remainder: int) ->
     Every asset chosen but the last is used in full, so the value restricted beyond the need is less
     than the last one's value. When even all of them fall short, all are chosen.
     """
-    left = sorted(pool, key=lambda item: (-item[1], LIQUIDITY_RANK[item[0].asset_kind], *item[0].key))
+    left = sorted(pool, key=lambda item: (-item[1], item[0].liquidity_rank, *item[0].key))
     chosen: list[tuple[KnownAsset, int]] = []
     while remainder > 0 and left:
         covering = [item for item in left if item[1] >= remainder]
@@ -181,7 +186,7 @@ def kept_holds(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], held
     rank = {case.case_id: n for n, case in enumerate(cases)}
     live = [(key, amount, key[1:]) for key, amount in held.items() if amount > 0 and key[1:] in capacity]
     whole_held = sorted({a for _, _, a in live if capacity[a][0].asset_kind in INDIVISIBLE_KINDS},
-                        key=lambda a: (LIQUIDITY_RANK[capacity[a][0].asset_kind], *a))
+                        key=lambda a: (capacity[a][0].liquidity_rank, *a))
     if whole_held:
         covered = 0
         for asset_key in whole_held:  # 0. whole assets only while the liquid ones fall short
@@ -192,7 +197,7 @@ def kept_holds(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], held
     holds_of: dict[str, list[tuple[tuple[int, str, str], HoldKey, int]]] = defaultdict(list)
     for key, amount, asset_key in live:
         if asset_key in capacity:
-            holds_of[key[0]].append(((LIQUIDITY_RANK[capacity[asset_key][0].asset_kind], key[1], key[2]), key, amount))
+            holds_of[key[0]].append(((capacity[asset_key][0].liquidity_rank, key[1], key[2]), key, amount))
     kept: dict[HoldKey, int] = {}
     for case in cases:  # 1. per case, up to what it owes
         holds = holds_of.get(case.case_id)
@@ -258,11 +263,11 @@ def _plan_debtor(cases: list[OpenCase], assets: list[KnownAsset], news: Mapping[
                                                          natural=natural, whole_kept=whole_kept)}
         order = {c.case_id: n for n, c in enumerate(cases)}
         for key in sorted(kept.keys() | fill.keys(),
-                          key=lambda k: (order[k[0]], LIQUIDITY_RANK[by_key[k[1:]].asset_kind], k[1], k[2])):
+                          key=lambda k: (order[k[0]], by_key[k[1:]].liquidity_rank, k[1], k[2])):
             asset, case = by_key[key[1:]], cases[order[key[0]]]
             amount = kept.get(key, 0) + (fill[key].planned_freeze_rial if key in fill else 0)
             yield PlannedFreeze(case.case_id, case.person_id, asset.agency_id, asset.asset_kind, asset.asset_ref,
-                                amount, LIQUIDITY_RANK[asset.asset_kind], asset.value_rial,
+                                amount, asset.liquidity_rank, asset.value_rial,
                                 asset.asset_kind in INDIVISIBLE_KINDS)
         return
     yield from _fill_debtor(cases, usable, subsistence_minimum_rial, natural=natural)
@@ -287,7 +292,7 @@ def _fill_debtor(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], su
                      and a.asset_kind not in INDIVISIBLE_KINDS), key=lambda i: _order_key(*i))
     liquid = [(a, c) for a, c in accounts + others if c > 0]
     restricted = sorted(((a, c) for a, c in usable if a.key in whole_kept),
-                        key=lambda i: (LIQUIDITY_RANK[i[0].asset_kind], *i[0].key))
+                        key=lambda i: (i[0].liquidity_rank, *i[0].key))
     remainder = need - sum(c for _, c in liquid) - sum(c for _, c in restricted)
     indivisible = [(a, c) for a, c in usable if a.asset_kind in INDIVISIBLE_KINDS and a.key not in whole_kept]
     axis = liquid + restricted + (smallest_covering_set(indivisible, remainder) if remainder > 0 else [])
@@ -299,7 +304,7 @@ def _fill_debtor(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], su
             if take > 0:
                 case = cases[index]
                 yield PlannedFreeze(case.case_id, case.person_id, asset.agency_id, asset.asset_kind, asset.asset_ref,
-                                    take, LIQUIDITY_RANK[asset.asset_kind], asset.value_rial,
+                                    take, asset.liquidity_rank, asset.value_rial,
                                     asset.asset_kind in INDIVISIBLE_KINDS)
             capacity -= take
             still_needed -= take
@@ -413,6 +418,8 @@ class WarehouseAssetRow(TypedDict):
     value_rial: int | None
     learned_at: datetime
     is_protected: bool
+    liquidity_rank: NotRequired[int | None]  # the built-in kinds' is LIQUIDITY_RANK's
+    can_freeze: NotRequired[bool]  # False: a mapped kind with no freeze operation, never planned (default True)
 
 
 def plan_table(cases: Iterable[WarehouseCaseRow], assets: Iterable[WarehouseAssetRow],
@@ -422,8 +429,10 @@ def plan_table(cases: Iterable[WarehouseCaseRow], assets: Iterable[WarehouseAsse
                            int(c["outstanding_rial"]))
                   for c in cases if c["status"] == "open"]
     known = [KnownAsset(str(a["person_id"]), str(a["agency_id"]), str(a["asset_kind"]), str(a["asset_ref"]),
-                        int(value), a["learned_at"], bool(a["is_protected"]))
-             for a in assets if (value := a["value_rial"]) is not None]
+                        int(value), a["learned_at"], bool(a["is_protected"]),
+                        None if a.get("liquidity_rank") is None or a["asset_kind"] in LIQUIDITY_RANK
+                        else a.get("liquidity_rank"))
+             for a in assets if (value := a["value_rial"]) is not None and a.get("can_freeze", True)]
     replay = sorted(acks, key=lambda a: a["acknowledged_at"])
     news, collected = asset_news(replay)
     plan = plan_freezes(open_cases, known, news, collected=collected,

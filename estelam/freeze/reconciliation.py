@@ -56,7 +56,7 @@ from estelam.freeze.ledger import (
     withdrawn_log_row,
     withdrawn_orders,
 )
-from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL, KnownAsset, plan_freezes
+from estelam.freeze.planner import LIQUIDITY_RANK, SUBSISTENCE_MINIMUM_RIAL, KnownAsset, plan_freezes
 from estelam.ingest.landing import read_landed, validate_and_land
 from estelam.outputs import alerts
 
@@ -317,9 +317,12 @@ def load_view() -> HubView:
             "select case_id, person_id, person_kind, filed_at, outstanding_rial, status, creditor_iban "
             "from intermediate.int_cases"
         ).fetchall()]
-        assets = [KnownAsset(p, a, k, r, int(v), t, bool(x)) for p, a, k, r, v, t, x in con.execute(
-            "select person_id, agency_id, asset_kind, asset_ref, value_rial, learned_at, is_protected "
-            "from intermediate.int_assets_latest where value_rial is not null"
+        # what an order can freeze (a mapped kind's asset without a freeze operation is reported, never planned);
+        # a mapped kind's asset carries its mapping's liquidity rank
+        assets = [KnownAsset(p, a, k, r, int(v), t, bool(x), None if k in LIQUIDITY_RANK else n)
+                  for p, a, k, r, v, t, x, n in con.execute(
+            "select person_id, agency_id, asset_kind, asset_ref, value_rial, learned_at, is_protected, liquidity_rank "
+            "from intermediate.int_assets_latest where value_rial is not null and can_freeze"
         ).fetchall()]
     return HubView(cases, assets, standing_directives(), load_court_account())
 

@@ -105,6 +105,25 @@ def _agency_names(path: Path) -> dict[str, dict[str, str]]:
     return {inst.agency_id: {lang: inst.display_name(lang) for lang in LANGUAGES} for inst in registry.instances}
 
 
+@cache
+def _mapped_asset_labels(path: Path) -> dict[str, dict[str, str]]:
+    """Asset kind -> language -> label, as the mapped kinds' ``contributes.assets.label`` give them."""
+    try:
+        registry = load_agency_registry(path)
+    except ContractError:
+        return {}
+    return {kind.mapping.assets.asset_kind: dict(kind.mapping.assets.label) for kind in registry.kinds.values()
+            if kind.mapping is not None and kind.mapping.assets is not None}
+
+
+def asset_noun(asset_kind: str, language: str) -> str:
+    """What a notice calls an asset of ``asset_kind``: the built-in kinds' word, a mapped kind's label, or the id."""
+    known = ASSET[language].get(asset_kind)
+    if known is not None:
+        return known
+    return _mapped_asset_labels(registry_path()).get(asset_kind, {}).get(language, asset_kind)
+
+
 def agency_name(agency_id: str, language: str) -> str:
     """The agency's name in ``language`` as the registry spells it (its id if it is not registered)."""
     return _agency_names(registry_path()).get(agency_id, {}).get(language, agency_id)
@@ -121,7 +140,7 @@ def sentence(notice: Mapping[str, object], language: str = DEFAULT_LANGUAGE) -> 
         action=ACTION[language].get(str(notice["action"]), str(notice["action"])),
         amount=grouped(int(str(notice["amount_rial"])), digits="latin", minor_unit=currency.minor_unit),
         currency=currency.names.get(language, currency.code),
-        asset=f"{ASSET[language].get(kind, kind)} {mask(str(notice['asset_ref']))}",
+        asset=f"{asset_noun(kind, language)} {mask(str(notice['asset_ref']))}",
         agency=agency_name(str(notice["agency_id"]), language),
         reason=REASON[language].get(str(notice["reason_code"]), str(notice["reason_code"])),
         case=notice["case_id"],

@@ -68,6 +68,22 @@ ASSET_KIND = {
     "en": {"bank_account": "bank account", "security_holding": "securities", "vehicle": "vehicle",
            "property": "real estate"},
 }
+
+
+def asset_kind_labels() -> dict[str, dict[Any, str]]:
+    """Language -> asset kind -> label: the built-in kinds' and each mapped kind's (``contributes.assets.label`` of
+    its mapping in ``contracts/kinds/``), so an asset kind declared by files reads in every language."""
+    from estelam.contracts.registry import load_agency_registry
+
+    labels: dict[str, dict[Any, str]] = {lang: dict(names) for lang, names in ASSET_KIND.items()}
+    for kind in load_agency_registry().kinds.values():
+        assets = kind.mapping.assets if kind.mapping is not None else None
+        if assets is not None:
+            for lang in LANGUAGES:
+                labels[lang].setdefault(assets.asset_kind, assets.label[lang])
+    return labels
+
+
 #: A bank account's kind (the asset's detail): salary and pension accounts are protected.
 ACCOUNT_KIND = {
     "fa": {"ordinary": "عادی", "salary": "حقوق", "pension": "مستمری"},
@@ -520,7 +536,7 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
 
     return {"num": num, "money": money, "ltr": isolate, "ident": ident, "asset_detail": detail,
              "when": when, "when_text": when_text, "percent": percent,
-            "agency": agency, "asset_kind": lookup(ASSET_KIND), "event": lookup(EVENT), "step": lookup(STEP),
+            "agency": agency, "asset_kind": lookup(asset_kind_labels()), "event": lookup(EVENT), "step": lookup(STEP),
             "source": lookup(SOURCE), "inquiry_status": lookup(STATUS), "ack": lookup(ACK),
             "detail": lookup({k: DETAIL[k] | ACK[k] for k in DETAIL}), "utc": utc_text}
 

@@ -44,7 +44,8 @@ def _line_of(path: Path, text: str, *, after: str = "") -> int:
 def fixture_contracts(tmp_path: Path) -> Path:
     """A contracts folder: the project's feeds and the fixture kind's files (its registry, mapping, interface)."""
     shutil.copytree(PROJECT_CONTRACTS / "feeds", tmp_path / "feeds")
-    shutil.copy(FIXTURE / "feeds" / "tax_incomes.yaml", tmp_path / "feeds")
+    for feed in (FIXTURE / "feeds").glob("*.yaml"):
+        shutil.copy(feed, tmp_path / "feeds")
     shutil.copytree(FIXTURE / "kinds", tmp_path / "kinds")
     shutil.copy(FIXTURE / "agencies.yaml", tmp_path / "agencies.yaml")
     return tmp_path
@@ -88,6 +89,16 @@ def test_the_generated_staging_model_agrees_with_the_mappings() -> None:
     committed = (kind_models.staging_path()).read_text(encoding="utf-8")
     assert committed == kind_models.render_staging(), (
         "regenerate: .venv/bin/python -c 'from estelam.contracts.kind_models import write_staging; write_staging()'")
+
+
+def test_the_generated_asset_staging_model_agrees_with_the_mappings() -> None:
+    committed = (kind_models.assets_path()).read_text(encoding="utf-8")
+    assert committed == kind_models.render_assets(), (
+        "regenerate: .venv/bin/python -c 'from estelam.contracts.kind_models import write_staging; write_staging()'")
+    assert "-- social_security: feed employments" in committed  # the salary: an asset kind by its mapping
+    # ... which the freeze plan leaves: its mapping declares no freeze order operation
+    salary = committed[committed.index("-- social_security"):]
+    assert "false as can_freeze" in salary.split("union all")[0]
 
 
 def test_agency_kind_is_a_name_and_equal_names_are_one_object() -> None:
@@ -155,6 +166,45 @@ def test_a_mapping_that_does_not_fit_its_interface_or_feed_is_refused_naming_fil
         assert error.line == _line_of(path, f"  {column}:", after="columns:"), str(error)
     else:
         assert error.line > 0
+
+
+def _break_assets(contracts_dir: Path, old: str, new: str) -> Path:
+    path = contracts_dir / "kinds" / "crypto_exchange.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_the_fixture_asset_kind_loads(fixture_contracts: Path) -> None:
+    registry = contracts.load_agency_registry(fixture_contracts / "agencies.yaml")
+    mapping = registry.kinds[AgencyKind("crypto_exchange")].mapping
+    assert mapping is not None and mapping.assets is not None and mapping.facts is None
+    assert (mapping.assets.asset_kind, mapping.assets.value, mapping.assets.liquidity_rank) == (
+        "crypto_wallet", "value_rial", 2)
+    assert mapping.assets.protected_when is not None and mapping.assets.protected_when.values == ("escrow",)
+    assert mapping.assets.label["en"] == "crypto wallet"
+
+
+@pytest.mark.parametrize(("old", "new", "field", "says"), [
+    ("    value: value_rial", "    value: coin", "contributes.assets.value", "must be an int64 column"),
+    ("    asset_ref: wallet_id", "    asset_ref: wallet", "contributes.assets.asset_ref", "a column the mapping"),
+    ("    asset_kind: crypto_wallet", "    asset_kind: bank_account", "contributes.assets.asset_kind",
+     "a name of its own"),
+    ("    liquidity_rank: 2", "    liquidity_rank: first", "contributes.assets.liquidity_rank", "whole number"),
+    ("{column: wallet_kind,", "{column: kind,", "contributes.assets.protected_when", "a column the mapping"),
+    ("    label: {fa: کیف پول رمزارز, ", "    label: {", "contributes.assets.label", "exactly the languages"),
+    ("    detail: coin", "    details: coin", "contributes.assets.details", "unknown field"),
+])
+def test_an_asset_contribution_that_does_not_fit_is_refused_naming_file_line_and_field(
+        fixture_contracts: Path, old: str, new: str, field: str, says: str) -> None:
+    path = _break_assets(fixture_contracts, old, new)
+    with pytest.raises(MappingError) as refused:
+        contracts.load_agency_registry(fixture_contracts / "agencies.yaml")
+    error = refused.value
+    assert error.path == path and error.field == field, str(error)
+    assert says in str(error) and error.line == _line_of(path, new.strip()), str(error)
+    assert str(error).startswith(f"{path}:{error.line}: {field}: ")
 
 
 # --- a kind from files alone, a round against its generated simulator ----------------------------------------

@@ -35,6 +35,8 @@ MODEL = settings.DBT_PROJECT_DIR / "models" / "intermediate" / "int_freeze_alloc
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 AGENCIES = {"bank_account": ("bank_a", "bank_b", "bank_c"), "security_holding": ("csdi",),
             "vehicle": ("traffic_police",), "property": ("land_registry",)}
+#: A mapped kind's liquidity rank: after the built-in liquid kinds, before vehicles' rank would matter.
+MAPPED_RANK = 5
 #: Few distinct values, so that capacities, filing times and acknowledgement times tie often.
 VALUES = (0, 50, 100, 100, 150, 200, 300, 300, 500, 800, 1_000, 2_500)
 
@@ -75,7 +77,7 @@ def corpus(seed: int, debtors: int) -> tuple[list[dict[str, Any]], list[dict[str
                 "value_rial": None if rng.random() < 0.03 else rng.choice(VALUES) * rng.choice([1, 1, 1, 10]),
                 "learned_at": T0 + timedelta(days=rng.randrange(4)),
                 "is_protected": asset_kind == "bank_account" and rng.random() < 0.2,
-                "liquidity_rank": LIQUIDITY_RANK[asset_kind],
+                "liquidity_rank": LIQUIDITY_RANK[asset_kind], "can_freeze": True,
             })
     case_ids = [c["case_id"] for c in cases]
     for n, asset in enumerate(rng.sample(assets, k=len(assets) // 3)):
@@ -92,6 +94,16 @@ def corpus(seed: int, debtors: int) -> tuple[list[dict[str, Any]], list[dict[str
                 # before, at and after the report; equal times within one asset's log
                 "acknowledged_at": T0 + timedelta(days=rng.randrange(5), hours=rng.choice([0, 0, 6])),
                 "reason": None,
+            })
+    # a mapped kind's liquid assets (their rank the mapping's), some without a freeze operation: never planned
+    mapped = random.Random(seed + 1_000)
+    for person in sorted({a["person_id"] for a in assets}):
+        if mapped.random() < 0.15:
+            assets.append({
+                "person_id": person, "agency_id": "social_security_org", "asset_kind": "salary",
+                "asset_ref": f"W-{person}", "value_rial": mapped.choice(VALUES),
+                "learned_at": T0 + timedelta(days=mapped.randrange(4)), "is_protected": False,
+                "liquidity_rank": MAPPED_RANK, "can_freeze": mapped.random() < 0.7,
             })
     return cases, assets, acks
 
@@ -116,7 +128,7 @@ def sql_plan(cases: list[dict[str, Any]], assets: list[dict[str, Any]], acks: li
             "int_assets_latest": (assets, pa.schema([
                 ("person_id", pa.string()), ("agency_id", pa.string()), ("asset_kind", pa.string()),
                 ("asset_ref", pa.string()), ("value_rial", pa.int64()), ("learned_at", pa.timestamp("us", tz="UTC")),
-                ("is_protected", pa.bool_()), ("liquidity_rank", pa.int32())])),
+                ("is_protected", pa.bool_()), ("liquidity_rank", pa.int32()), ("can_freeze", pa.bool_())])),
             "freeze_acknowledgements": (acks, pa.schema([
                 ("order_id", pa.string()), ("order_kind", pa.string()), ("agency_id", pa.string()),
                 ("case_id", pa.string()), ("asset_ref", pa.string()), ("status", pa.string()),
@@ -144,7 +156,9 @@ def python_plan(cases: list[dict[str, Any]], assets: list[dict[str, Any]], acks:
     open_cases = [OpenCase(c["case_id"], c["person_id"], c["person_kind"], c["filed_at"], c["outstanding_rial"])
                   for c in cases if c["status"] == "open"]
     known = [KnownAsset(a["person_id"], a["agency_id"], a["asset_kind"], a["asset_ref"], a["value_rial"],
-                        a["learned_at"], a["is_protected"]) for a in assets if a["value_rial"] is not None]
+                        a["learned_at"], a["is_protected"], None if a["asset_kind"] in LIQUIDITY_RANK
+                        else a["liquidity_rank"])
+             for a in assets if a["value_rial"] is not None and a.get("can_freeze", True)]
     plan = plan_freezes(open_cases, known, news, collected=collected, subsistence_minimum_rial=subsistence_minimum_rial)
     return sorted(tuple(getattr(row, name) for name in PLAN_SCHEMA.names) for row in plan)
 
@@ -158,6 +172,11 @@ def test_sql_allocation_equals_the_planner(seed: int, minimum: int) -> None:
     # the corpus reaches every branch of the plan, so equality says something
     indivisible = [row for row in expected if row[-1]]
     assert len(expected) > 1_000 and len(indivisible) > 50
+    # the mapped kind's assets are planned when they can be frozen, and only then
+    mapped = {(a["agency_id"], a["asset_ref"]): a["can_freeze"] for a in assets if a["asset_kind"] == "salary"}
+    planned_mapped = {(row[2], row[4]) for row in expected if row[3] == "salary"}
+    assert planned_mapped and all(mapped[key] for key in planned_mapped)
+    assert {row[6] for row in expected if row[3] == "salary"} == {MAPPED_RANK}
     per_debtor = Counter(row[1] for row in expected)
     cases_per_debtor = Counter(len({r[0] for r in expected if r[1] == p}) for p in list(per_debtor)[:300])
     assert max(cases_per_debtor) > 1

@@ -254,7 +254,7 @@ def test_freeze_plan_covers_open_cases_only_and_as_far_as_assets_allow(
                                  coalesce(sum(value_rial) filter (where asset_kind = 'bank_account'), 0),
                                  $minimum) else 0 end as worth
                       from intermediate.int_assets_latest join kinds using (person_id)
-                      where not is_protected group by person_id)
+                      where not is_protected and can_freeze group by person_id)
         select need.person_id from need
         left join planned using (person_id) left join freezable using (person_id)
         where coalesce(planned, 0) <> least(owed, coalesce(worth, 0))""".replace(

@@ -33,6 +33,13 @@ properties as (
 
 ),
 
+-- the assets of the kinds declared by a mapping: generated from their contributes.assets (contracts/kinds/)
+mapped_assets as (
+
+    select * from {{ ref('stg_kinds__assets') }}
+
+),
+
 assets as (
 
     select
@@ -41,6 +48,9 @@ assets as (
         holder_name as owner_name,
         account_kind as asset_detail,
         account_kind in ('{{ protected_kinds | join("', '") }}') as is_protected,
+        null::bigint as protected_rial,
+        null::integer as liquidity_rank,
+        true as can_freeze,
     from bank_accounts
 
     union all
@@ -51,6 +61,9 @@ assets as (
         holder_name as owner_name,
         symbol || ' x ' || quantity as asset_detail,
         false as is_protected,
+        null::bigint as protected_rial,
+        null::integer as liquidity_rank,
+        true as can_freeze,
     from holdings
 
     union all
@@ -61,6 +74,9 @@ assets as (
         owner_name,
         model as asset_detail,
         false as is_protected,
+        null::bigint as protected_rial,
+        null::integer as liquidity_rank,
+        true as can_freeze,
     from vehicles
 
     union all
@@ -71,7 +87,23 @@ assets as (
         owner_name,
         share_percent || '% share' as asset_detail,
         false as is_protected,
+        null::bigint as protected_rial,
+        null::integer as liquidity_rank,
+        true as can_freeze,
     from properties
+
+    union all
+
+    select
+        inquiry_id, person_id, agency_id, asset_kind, asset_ref,
+        value_rial,
+        owner_name,
+        asset_detail,
+        is_protected,
+        protected_rial,
+        liquidity_rank,
+        can_freeze,
+    from mapped_assets
 
 ),
 
@@ -87,13 +119,16 @@ final as (
         latest_answers.answered_at as learned_at,
         latest_answers.inquiry_id,
         assets.is_protected,
-        case assets.asset_kind
+        -- the built-in kinds' rank from the var, a mapped kind's from its mapping
+        coalesce(case assets.asset_kind
             {%- for kind, value in rank.items() %}
             when '{{ kind }}' then {{ value }}
             {%- endfor %}
-        end as liquidity_rank,
+        end, assets.liquidity_rank) as liquidity_rank,
         assets.owner_name,
         assets.asset_detail,
+        assets.protected_rial,
+        assets.can_freeze,
     from latest_answers
     inner join assets
         on assets.inquiry_id = latest_answers.inquiry_id

@@ -34,7 +34,9 @@ cases as (
 
 assets as (
 
+    -- only what an order can freeze: a mapped kind's asset with no freeze operation is reported, never planned
     select * from {{ ref('int_assets_latest') }}
+    where can_freeze
 
 ),
 

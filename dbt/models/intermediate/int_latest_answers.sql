@@ -28,6 +28,11 @@ answers as (
     from {{ ref(model) }}
     {% endfor %}
 
+    -- the assets of the kinds declared by a mapping (generated from contracts/kinds/*.yaml)
+    union all
+    select distinct person_id, agency_id, agency_kind, inquiry_id, responded_at,
+    from {{ ref('stg_kinds__assets') }}
+
 ),
 
 per_inquiry as (

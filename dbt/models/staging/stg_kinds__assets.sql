@@ -1,0 +1,27 @@
+-- GENERATED from contracts/kinds/*.yaml by estelam.contracts.kind_models.write_staging(): do not edit by hand.
+-- The assets of the kinds whose mapping declares contributes.assets.
+-- tests/contracts/test_kinds.py fails when this file and the mappings disagree.
+
+with
+
+assets as (
+
+    -- social_security: feed employments
+    select
+        inquiry_id, agency_id, 'social_security' as agency_kind, person_id, responded_at,
+        'salary' as asset_kind,
+        cast(employer_id as varchar) as asset_ref,
+        cast(garnishable_rial as bigint) as value_rial,
+        cast(protected_rial as bigint) as protected_rial,
+        false as is_protected,
+        5 as liquidity_rank,
+        null::varchar as owner_name,
+        cast(employer_name as varchar) as asset_detail,
+        false as can_freeze,
+    from {{ source('landing', 'employments') }}
+    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
+    qualify row_number() over (partition by inquiry_id, employer_id order by _landed_at desc, _batch_id desc) = 1
+
+)
+
+select * from assets
