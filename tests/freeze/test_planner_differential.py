@@ -1,4 +1,5 @@
-"""The columnar planner gives the per-debtor planner's plan, row for row and in order, on large generated books.
+"""The columnar planner gives the per-debtor planner's plan, row for row and in order, on large generated books;
+the ledger's state and diff give the same state and the same orders as before (``reference_ledger.py``).
 
 The reference is the planner as it was before it went columnar (``reference_planner.py``). The books mix what
 makes the plan hard: debtors with several cases (shared assets), natural persons (subsistence minimum) and legal
@@ -15,7 +16,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from benchmarks import freeze_plan_scale
+from estelam.cases.directives import CaseDirectives
+from estelam.contracts.registry import CourtAccount
+from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
+from estelam.core.domain import OrderKind, RestrictionType
+from estelam.freeze.ledger import CaseFacts, HubView, ReasonCode, ledger_state, order_id_for, plan_orders
 from estelam.freeze.planner import AssetNews, HoldKey, KnownAsset, OpenCase, plan_freezes, smallest_covering_set
+from tests.freeze import reference_ledger
 from tests.freeze import reference_planner as reference
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -109,3 +117,88 @@ def test_covering_set_equals_the_reference_on_ties() -> None:
                 for _ in range(rng.randint(0, 6))]
         remainder = rng.choice(VALUES) * rng.choice([1, 2, 4])
         assert smallest_covering_set(pool, remainder) == reference.smallest_covering_set(pool, remainder)
+
+
+def directed_book(n_cases: int, seed: int) -> tuple[HubView, list[FreezeOrdersRow], list[FreezeAcknowledgementsRow]]:
+    """The benchmark's book at steady state (payments, closures, partial and unanswered orders), with transfers to
+    the court, creditors to pay out to, and the judge's directives on some cases: collection (with and without a
+    limit), a vehicle's restriction changed or lifted, releases (of an amount, of all), cancelled orders."""
+    rng = random.Random(seed)
+    view, attempts, acks = freeze_plan_scale.book(n_cases, rng)
+    for row in attempts:  # vehicles restricted by a directive since withdrawn: today's default differs
+        if row["asset_kind"] == "vehicle" and rng.random() < 0.2:
+            row["restriction_type"] = "seizure"
+    held = {(str(a["case_id"]), str(a["agency_id"]), str(a["asset_ref"])): a for a in acks}
+    later = freeze_plan_scale.YESTERDAY + timedelta(hours=1)
+    for (case_id, agency_id, asset_ref), ack in list(held.items()):
+        if agency_id.startswith("bank_") and rng.random() < 0.05:  # money moved to the court's account
+            moved = int(ack["frozen_total_rial"]) // 2
+            order_id = order_id_for((case_id, agency_id, asset_ref), OrderKind.TRANSFER, 1)
+            attempts.append(ack_order(attempts, ack, order_id, "transfer", moved, later))
+            acks.append({**ack, "order_id": order_id, "order_kind": "transfer", "acknowledged_amount_rial": moved,
+                         "frozen_total_rial": int(ack["frozen_total_rial"]) - moved, "acknowledged_at": later})
+    cases = [CaseFacts(c.case_id, c.person_id, c.person_kind, c.filed_at, c.outstanding_rial, c.is_open,
+                       f"IR{n:022d}" if rng.random() < 0.5 else None) for n, c in enumerate(view.cases)]
+    orders_of: dict[str, list[FreezeOrdersRow]] = {}
+    for row in attempts:
+        orders_of.setdefault(str(row["case_id"]), []).append(row)
+    directives: dict[str, CaseDirectives] = {}
+    for case in rng.sample(cases, len(cases) // 10):
+        mine = orders_of.get(case.case_id, [])
+        vehicles = [str(r["asset_ref"]) for r in mine if r["asset_kind"] == "vehicle"]
+        draw = rng.random()
+        if draw < 0.3:
+            directives[case.case_id] = CaseDirectives(collect=True, collect_limit_rial=rng.choice([None, 10**8]))
+        elif draw < 0.5 and vehicles:
+            directives[case.case_id] = CaseDirectives(
+                restriction_type=RestrictionType.SEIZURE,
+                vehicle_restrictions={vehicles[0]: rng.choice([None, RestrictionType.CIRCULATION])})
+        elif draw < 0.7 and mine:
+            directives[case.case_id] = CaseDirectives(releases=(
+                (f"D{case.case_id}", rng.choice([None, str(mine[0]["asset_ref"])]), rng.choice([None, 10**7])),))
+        elif draw < 0.9 and mine:
+            directives[case.case_id] = CaseDirectives(cancelled_orders=frozenset({str(mine[0]["order_id"])}))
+        else:
+            directives[case.case_id] = CaseDirectives(confidential=True)
+    court = CourtAccount("bank_melli", "IR000000000000000000000001")
+    return HubView(cases, view.assets, directives, court), attempts, acks
+
+
+def ack_order(attempts: list[FreezeOrdersRow], ack: FreezeAcknowledgementsRow, order_id: str, kind: str,
+              amount: int, at: datetime) -> FreezeOrdersRow:
+    """The order row of a later order on the key an acknowledgement answered (copied from that key's order)."""
+    first = next(r for r in attempts if r["order_id"] == ack["order_id"])
+    return {**first, "order_id": order_id, "kind": kind, "amount_rial": amount, "version": 1,
+            "reason_code": "collection", "first_issued_at": at, "issued_at": at, "deadline_at": at,
+            "delivery": "delivered", "status": "acknowledged"}
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_state_and_orders_equal_the_reference_on_a_directed_book(seed: int) -> None:
+    view, attempts, acks = directed_book(6_000, seed)
+    ours, theirs = ledger_state(attempts, acks), reference_ledger.ledger_state(attempts, acks)
+    for name in ("held", "versions", "news", "collected", "paid_out", "refused_payouts", "last_status",
+                 "acknowledged", "frozen_after", "restrictions"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    assert dict(ours.issued.items()) == theirs.issued
+    assert ours.in_flight == theirs.in_flight
+    deadlines = {a.agency_id: 30.0 for a in view.assets}
+    now = freeze_plan_scale.NOW
+    open_cases = view.open_cases()
+    plan = plan_freezes(open_cases, view.assets, ours.news, collected=ours.collected, held=ours.held)
+    assert plan == reference.plan_freezes(open_cases, view.assets, theirs.news, collected=theirs.collected,
+                                          held=theirs.held)
+    orders = plan_orders(plan, ledger_state(attempts, acks), view, now=now, deadlines_s=deadlines)
+    expected = reference_ledger.plan_orders(plan, theirs, view, now=now, deadlines_s=deadlines)
+    assert orders == expected
+    kinds = {str(o.order.kind) for o in orders}
+    assert {"freeze", "release", "transfer", "cancel", "payout"} <= kinds, kinds
+    reasons = {o.reason_code for o in orders}
+    assert {ReasonCode.RESTRICTION_CHANGED, ReasonCode.JUDGE_RELEASE, ReasonCode.CASE_CLOSED,
+            ReasonCode.EXCESS} <= reasons, reasons
+    assert any(o.reason_code is ReasonCode.RESTRICTION_CHANGED and o.order.case_id not in view.directives
+               for o in orders)
+    # and skipping what was sent skips the same orders
+    sent = {o.order.order_id for o in orders[::3]}
+    assert plan_orders(plan, ours, view, now=now, deadlines_s=deadlines, skip=sent) == \
+        reference_ledger.plan_orders(plan, theirs, view, now=now, deadlines_s=deadlines, skip=sent)
