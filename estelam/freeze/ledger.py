@@ -227,9 +227,11 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
     """Derive held amounts, versions, asset news and the order book from the two logs."""
     order_status = _order_status
     state = LedgerState()
+    held, versions, acknowledged, frozen_after = state.held, state.versions, state.acknowledged, state.frozen_after
     ordered_acks = sorted(acks, key=lambda a: a["acknowledged_at"])
     for ack in ordered_acks:
         key: Key = (str(ack["case_id"]), str(ack["agency_id"]), str(ack["asset_ref"]))
+        order_id, frozen = str(ack["order_id"]), int(ack["frozen_total_rial"])
         if ack.get("order_kind") == OrderKind.PAYOUT:  # a payment from the court's account: nothing is held
             state.paid_out[key[0]] += int(ack["acknowledged_amount_rial"])
             if ack["status"] == "refused":
@@ -237,22 +239,23 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
             else:
                 state.refused_payouts.discard(key)
         else:
-            state.held[key] = int(ack["frozen_total_rial"])
-        state.versions[key] += 1
-        state.acknowledged.add(str(ack["order_id"]))
-        state.frozen_after[str(ack["order_id"])] = int(ack["frozen_total_rial"])
+            held[key] = frozen
+        versions[key] = versions.get(key, 0) + 1
+        acknowledged.add(order_id)
+        frozen_after[order_id] = frozen
     state.news, state.collected = asset_news(ordered_acks)
     issued, last_status = state.issued, state.last_status
+    vehicle_freezes: set[str] = set()
     for row in sorted(attempts, key=lambda r: r["issued_at"]):
         order_id = str(row["order_id"])
         last_status[order_id] = order_status(row["status"])
-        issued.record(order_id, row)
+        if order_id not in issued:
+            issued.record(order_id, row)
+            if str(row["asset_kind"]) == "vehicle" and _order_kind(row["kind"]) is OrderKind.FREEZE:
+                vehicle_freezes.add(order_id)
     for ack in ordered_acks:
         order_id = str(ack["order_id"])
-        first = issued.row(order_id)
-        if first is None or str(first["asset_kind"]) != "vehicle" or _order_kind(first["kind"]) is not OrderKind.FREEZE:
-            continue
-        if ack["status"] in ("done", "partial") or int(ack["frozen_total_rial"]) > 0:
+        if order_id in vehicle_freezes and (ack["status"] in ("done", "partial") or int(ack["frozen_total_rial"]) > 0):
             vehicle = issued[order_id]
             state.restrictions[vehicle.key] = vehicle.order.restriction_type or RestrictionType.TRANSFER
     return state
@@ -274,13 +277,16 @@ class DebtPosition:
         frozen_of_debtor: Counter[str] = Counter()
         owed_of_debtor: Counter[str] = Counter()
         frozen_of_case: Counter[str] = Counter()
+        # dict.get, not Counter's += (whose __missing__ is a Python call per new key)
+        collected = state.collected
         for (case_id, _, _), amount in state.held.items():
-            frozen_of_case[case_id] += amount
-            if case_id in cases:
-                frozen_of_debtor[cases[case_id].person_id] += amount
+            frozen_of_case[case_id] = frozen_of_case.get(case_id, 0) + amount
+            if (case := cases.get(case_id)) is not None:
+                frozen_of_debtor[case.person_id] = frozen_of_debtor.get(case.person_id, 0) + amount
         for case in cases.values():
             if case.is_open:
-                owed_of_debtor[case.person_id] += max(case.outstanding_rial - state.collected[case.case_id], 0)
+                owed = max(case.outstanding_rial - collected.get(case.case_id, 0), 0)
+                owed_of_debtor[case.person_id] = owed_of_debtor.get(case.person_id, 0) + owed
         return cls(frozen_of_debtor, owed_of_debtor, frozen_of_case)
 
 
@@ -431,7 +437,7 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view)}
     in_flight = {key: issued for key, issued in state.in_flight.items() if key not in dropped}
     orders = [o for _, o in sorted(in_flight.items()) if o.order.order_id not in skip]
-    desired = {row.key: row for row in plan}
+    desired = {(row.case_id, row.agency_id, row.asset_ref): row for row in plan}
     kinds: dict[AssetKey, str] | None = None  # built when a release names an asset the plan does not
     position = DebtPosition.of(state, cases)
     ceilings = judge_ceilings(state, view)
@@ -440,13 +446,15 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     for o in in_flight.values():
         if o.order.kind is OrderKind.TRANSFER:
             transferring[o.order.case_id] += o.order.amount_rial
-    transfer_budget: dict[str, int] = {}
-    for facts in cases.values():
-        limit = view.directives.get(facts.case_id, NO_DIRECTIVES).collect_limit_rial
-        budget = max(facts.outstanding_rial - state.collected[facts.case_id], 0)
+    transfer_budget: dict[str, int] = {}  # read only for cases directed to collect: computed for those
+    for case_id, directed in view.directives.items():
+        if not directed.collect or (facts := cases.get(case_id)) is None:
+            continue
+        limit = directed.collect_limit_rial
+        budget = max(facts.outstanding_rial - state.collected[case_id], 0)
         if limit is not None:
-            budget = min(budget, max(limit - state.collected[facts.case_id], 0))
-        transfer_budget[facts.case_id] = budget - transferring[facts.case_id]
+            budget = min(budget, max(limit - state.collected[case_id], 0))
+        transfer_budget[case_id] = budget - transferring[case_id]
     for key in sorted(_may_order(desired, state, cases, dropped, ceilings, view.directives) - in_flight.keys()):
         case_id, agency_id, asset_ref = key
         row = desired.get(key)
