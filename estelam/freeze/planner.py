@@ -423,7 +423,8 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
     covering choice of vehicles and properties runs per debtor, on the debtors whose liquid assets fall short.
     Rows come out grouped by debtor (persons in order). A debtor whose holds are kept has its rows by case
     (oldest first), then asset in the fixed order (rank, agency, reference), each row what is kept plus what is
-    added; any other debtor's rows come in axis order (asset, then case).
+    added; any other debtor's rows come in axis order (asset, then case). An asset is one (agency, reference) per
+    debtor, as ``int_assets_latest`` and the hub's view keep it (the latest report of each).
     """
     book = _book(cases, assets, news or {}, collected or {})
     if not book.cases:
