@@ -8,7 +8,7 @@ state; :func:`order_log_row` and :func:`acknowledgement_record` shape the rows t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -115,32 +115,6 @@ def order_id_for(key: Key, kind: OrderKind, version: int) -> str:
 # --- the state, derived from the logs -------------------------------------------------------------
 
 
-@dataclass
-class LedgerState:
-    """What the order and acknowledgement logs say now."""
-
-    held: dict[Key, int] = field(default_factory=dict)  # the agency's latest frozen total per case and asset
-    versions: Counter[Key] = field(default_factory=Counter)  # acknowledgements per case and asset
-    news: dict[AssetKey, AssetNews] = field(default_factory=dict)
-    collected: Counter[str] = field(default_factory=Counter)  # rials transferred to the court, per case
-    paid_out: Counter[str] = field(default_factory=Counter)  # rials paid from the court's account to creditors
-    #: payouts whose last acknowledgement was a refusal (the creditor's account was refused): not asked again
-    #: until the court sends another account (another key)
-    refused_payouts: set[Key] = field(default_factory=set)
-    issued: dict[str, IssuedOrder] = field(default_factory=dict)
-    last_status: dict[str, OrderStatus] = field(default_factory=dict)  # per order id, as last recorded
-    acknowledged: set[str] = field(default_factory=set)
-    frozen_after: dict[str, int] = field(default_factory=dict)  # per order id: the agency's total after it
-    #: per vehicle (case, agency, plate): the restriction type of the last acknowledged freeze on it
-    restrictions: dict[Key, RestrictionType] = field(default_factory=dict)
-
-    @property
-    def in_flight(self) -> dict[Key, IssuedOrder]:
-        """Orders issued and neither acknowledged nor withdrawn, by case and asset (at most one each)."""
-        return {o.key: o for oid, o in self.issued.items()
-                if oid not in self.acknowledged and self.last_status.get(oid) is not OrderStatus.WITHDRAWN}
-
-
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -155,14 +129,109 @@ def _reader(cls: type[_E]) -> Callable[[object], _E]:
     return read
 
 
+_order_status, _order_kind, _reason_code = _reader(OrderStatus), _reader(OrderKind), _reader(ReasonCode)
+_restriction_type = _reader(RestrictionType)
+
+
+def _issued_order(row: FreezeOrdersRow) -> IssuedOrder:
+    """The order a ``freeze_orders`` row first recorded."""
+    restriction = row.get("restriction_type")
+    cancels = row.get("cancels_order_id")
+    return IssuedOrder(
+        order=FreezeOrder(str(row["order_id"]), _order_kind(row["kind"]), str(row["case_id"]), str(row["agency_id"]),
+                          str(row["asset_ref"]), int(row["amount_rial"]), row["first_issued_at"],
+                          _restriction_type(restriction) if restriction else None,
+                          str(cancels) if cancels else None),
+        version=int(row["version"]),
+        reason_code=_reason_code(row["reason_code"]),
+        first_issued_at=row["first_issued_at"],
+        deadline_at=row["deadline_at"],
+        person_id=str(row["person_id"]),
+        asset_kind=str(row["asset_kind"]),
+        confidential=bool(row["confidential"]),
+    )
+
+
+class OrderBook(Mapping[str, IssuedOrder]):
+    """Every order ever issued, by id: the first ``freeze_orders`` row of each, its :class:`IssuedOrder` built when
+    first read. A cycle reads a few of them (those in flight, those its directives name) out of every order ever
+    issued, so building them all up front was most of the state's cost."""
+
+    __slots__ = ("_built", "_rows")
+
+    def __init__(self) -> None:
+        self._rows: dict[str, FreezeOrdersRow] = {}
+        self._built: dict[str, IssuedOrder] = {}
+
+    def record(self, order_id: str, row: FreezeOrdersRow) -> None:
+        """Keep ``row`` as the order's first row (later rows of the same order id are resendings)."""
+        if order_id not in self._rows:
+            _order_kind(row["kind"])  # an unknown kind, reason or restriction fails here, as it did when built
+            _reason_code(row["reason_code"])
+            if restriction := row.get("restriction_type"):
+                _restriction_type(restriction)
+            self._rows[order_id] = row
+
+    def row(self, order_id: str) -> FreezeOrdersRow | None:
+        """The first row of ``order_id``, or None."""
+        return self._rows.get(order_id)
+
+    def order_keys(self) -> set[Key]:
+        """The (case, agency, asset) of every order, without building the orders."""
+        return {(str(r["case_id"]), str(r["agency_id"]), str(r["asset_ref"])) for r in self._rows.values()}
+
+    def __getitem__(self, order_id: str) -> IssuedOrder:
+        built = self._built.get(order_id)
+        if built is None:
+            built = self._built[order_id] = _issued_order(self._rows[order_id])
+        return built
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+@dataclass
+class LedgerState:
+    """What the order and acknowledgement logs say now."""
+
+    held: dict[Key, int] = field(default_factory=dict)  # the agency's latest frozen total per case and asset
+    versions: Counter[Key] = field(default_factory=Counter)  # acknowledgements per case and asset
+    news: dict[AssetKey, AssetNews] = field(default_factory=dict)
+    collected: Counter[str] = field(default_factory=Counter)  # rials transferred to the court, per case
+    paid_out: Counter[str] = field(default_factory=Counter)  # rials paid from the court's account to creditors
+    #: payouts whose last acknowledgement was a refusal (the creditor's account was refused): not asked again
+    #: until the court sends another account (another key)
+    refused_payouts: set[Key] = field(default_factory=set)
+    issued: OrderBook = field(default_factory=OrderBook)
+    last_status: dict[str, OrderStatus] = field(default_factory=dict)  # per order id, as last recorded
+    acknowledged: set[str] = field(default_factory=set)
+    frozen_after: dict[str, int] = field(default_factory=dict)  # per order id: the agency's total after it
+    #: per vehicle (case, agency, plate): the restriction type of the last acknowledged freeze on it
+    restrictions: dict[Key, RestrictionType] = field(default_factory=dict)
+
+    @property
+    def in_flight(self) -> dict[Key, IssuedOrder]:
+        """Orders issued and neither acknowledged nor withdrawn, by case and asset (at most one each)."""
+        flying = (oid for oid in self.issued
+                  if oid not in self.acknowledged and self.last_status.get(oid) is not OrderStatus.WITHDRAWN)
+        return {o.key: o for o in map(self.issued.__getitem__, flying)}
+
+
 def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAcknowledgementsRow]) -> LedgerState:
     """Derive held amounts, versions, asset news and the order book from the two logs."""
-    order_status, order_kind, reason_code = _reader(OrderStatus), _reader(OrderKind), _reader(ReasonCode)
-    restriction_type = _reader(RestrictionType)
+    order_status = _order_status
     state = LedgerState()
+    held, versions, acknowledged, frozen_after = state.held, state.versions, state.acknowledged, state.frozen_after
     ordered_acks = sorted(acks, key=lambda a: a["acknowledged_at"])
     for ack in ordered_acks:
         key: Key = (str(ack["case_id"]), str(ack["agency_id"]), str(ack["asset_ref"]))
+        order_id, frozen = str(ack["order_id"]), int(ack["frozen_total_rial"])
         if ack.get("order_kind") == OrderKind.PAYOUT:  # a payment from the court's account: nothing is held
             state.paid_out[key[0]] += int(ack["acknowledged_amount_rial"])
             if ack["status"] == "refused":
@@ -170,37 +239,25 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
             else:
                 state.refused_payouts.discard(key)
         else:
-            state.held[key] = int(ack["frozen_total_rial"])
-        state.versions[key] += 1
-        state.acknowledged.add(str(ack["order_id"]))
-        state.frozen_after[str(ack["order_id"])] = int(ack["frozen_total_rial"])
+            held[key] = frozen
+        versions[key] = versions.get(key, 0) + 1
+        acknowledged.add(order_id)
+        frozen_after[order_id] = frozen
     state.news, state.collected = asset_news(ordered_acks)
+    issued, last_status = state.issued, state.last_status
+    vehicle_freezes: set[str] = set()
     for row in sorted(attempts, key=lambda r: r["issued_at"]):
         order_id = str(row["order_id"])
-        state.last_status[order_id] = order_status(row["status"])
-        if order_id in state.issued:
-            continue
-        kind = order_kind(row["kind"])
-        restriction = row.get("restriction_type")
-        cancels = row.get("cancels_order_id")
-        state.issued[order_id] = IssuedOrder(
-            order=FreezeOrder(order_id, kind, str(row["case_id"]), str(row["agency_id"]), str(row["asset_ref"]),
-                              int(row["amount_rial"]), row["first_issued_at"],
-                              restriction_type(restriction) if restriction else None,
-                              str(cancels) if cancels else None),
-            version=int(row["version"]),
-            reason_code=reason_code(row["reason_code"]),
-            first_issued_at=row["first_issued_at"],
-            deadline_at=row["deadline_at"],
-            person_id=str(row["person_id"]),
-            asset_kind=str(row["asset_kind"]),
-            confidential=bool(row["confidential"]),
-        )
+        last_status[order_id] = order_status(row["status"])
+        if order_id not in issued:
+            issued.record(order_id, row)
+            if str(row["asset_kind"]) == "vehicle" and _order_kind(row["kind"]) is OrderKind.FREEZE:
+                vehicle_freezes.add(order_id)
     for ack in ordered_acks:
-        issued = state.issued.get(str(ack["order_id"]))
-        if issued and issued.order.kind is OrderKind.FREEZE and issued.asset_kind == "vehicle" and (
-                ack["status"] in ("done", "partial") or int(ack["frozen_total_rial"]) > 0):
-            state.restrictions[issued.key] = issued.order.restriction_type or RestrictionType.TRANSFER
+        order_id = str(ack["order_id"])
+        if order_id in vehicle_freezes and (ack["status"] in ("done", "partial") or int(ack["frozen_total_rial"]) > 0):
+            vehicle = issued[order_id]
+            state.restrictions[vehicle.key] = vehicle.order.restriction_type or RestrictionType.TRANSFER
     return state
 
 
@@ -220,13 +277,16 @@ class DebtPosition:
         frozen_of_debtor: Counter[str] = Counter()
         owed_of_debtor: Counter[str] = Counter()
         frozen_of_case: Counter[str] = Counter()
+        # dict.get, not Counter's += (whose __missing__ is a Python call per new key)
+        collected = state.collected
         for (case_id, _, _), amount in state.held.items():
-            frozen_of_case[case_id] += amount
-            if case_id in cases:
-                frozen_of_debtor[cases[case_id].person_id] += amount
+            frozen_of_case[case_id] = frozen_of_case.get(case_id, 0) + amount
+            if (case := cases.get(case_id)) is not None:
+                frozen_of_debtor[case.person_id] = frozen_of_debtor.get(case.person_id, 0) + amount
         for case in cases.values():
             if case.is_open:
-                owed_of_debtor[case.person_id] += max(case.outstanding_rial - state.collected[case.case_id], 0)
+                owed = max(case.outstanding_rial - collected.get(case.case_id, 0), 0)
+                owed_of_debtor[case.person_id] = owed_of_debtor.get(case.person_id, 0) + owed
         return cls(frozen_of_debtor, owed_of_debtor, frozen_of_case)
 
 
@@ -251,7 +311,9 @@ def judge_ceilings(state: LedgerState, view: HubView) -> dict[Key, int]:
     amount holds what the agency had left after that release; a cancelled order's asset holds what was
     acknowledged before it (its agency acknowledges no more)."""
     ceilings: dict[Key, int] = {}
-    held_keys = set(state.held) | {o.key for o in state.issued.values()}
+    if not view.directives:
+        return ceilings
+    held_keys = set(state.held) | state.issued.order_keys()
     for case_id, directives in view.directives.items():
         keys = [k for k in held_keys if k[0] == case_id]
         for directive_id, asset_ref, amount in directives.releases:
@@ -334,6 +396,26 @@ def withdrawn_orders(state: LedgerState, view: HubView) -> list[tuple[IssuedOrde
     return found
 
 
+def _may_order(desired: Mapping[Key, PlannedFreeze], state: LedgerState, cases: Mapping[str, CaseFacts],
+               dropped: Mapping[Key, IssuedOrder], ceilings: Mapping[Key, int],
+               directives: Mapping[str, CaseDirectives]) -> set[Key]:
+    """The case-and-asset keys :func:`plan_orders` may issue an order on: those the plan wants other than held,
+    and every key of a case with directives, withdrawn, under a judge's ceiling or carrying a vehicle's restriction.
+    Any other key (wanted as held, nothing directed) gets no order, so the diff looks no further at it."""
+    held = state.held
+    open_ids = {case_id for case_id, case in cases.items() if case.is_open}
+    wanted = {key: row.planned_freeze_rial if key[0] in open_ids else 0 for key, row in desired.items()}
+    keys = {key for key, want in wanted.items() if want != held.get(key, 0)}
+    keys.update(key for key, amount in held.items() if amount > 0 and wanted.get(key, 0) != amount)
+    keys.update(dropped.keys())
+    keys.update(key for key in ceilings if key in held)
+    keys.update(key for key in state.restrictions if key in wanted or held.get(key, 0) > 0)
+    if directives:
+        keys.update(key for key in wanted if key[0] in directives)
+        keys.update(key for key, amount in held.items() if amount > 0 and key[0] in directives)
+    return keys
+
+
 def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView, *, now: datetime,
                 deadlines_s: Mapping[str, float], skip: Iterable[str] = ()) -> list[IssuedOrder]:
     """The orders that take the agencies from what they acknowledged to ``plan``, as the judge directed.
@@ -355,8 +437,8 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view)}
     in_flight = {key: issued for key, issued in state.in_flight.items() if key not in dropped}
     orders = [o for _, o in sorted(in_flight.items()) if o.order.order_id not in skip]
-    desired = {row.key: row for row in plan}
-    kinds = {a.key: a.asset_kind for a in view.assets}
+    desired = {(row.case_id, row.agency_id, row.asset_ref): row for row in plan}
+    kinds: dict[AssetKey, str] | None = None  # built when a release names an asset the plan does not
     position = DebtPosition.of(state, cases)
     ceilings = judge_ceilings(state, view)
     # what each case may still have transferred to the court: what it owes, within the collection's amount
@@ -364,24 +446,25 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     for o in in_flight.values():
         if o.order.kind is OrderKind.TRANSFER:
             transferring[o.order.case_id] += o.order.amount_rial
-    transfer_budget: dict[str, int] = {}
-    for facts in cases.values():
-        limit = view.directives.get(facts.case_id, NO_DIRECTIVES).collect_limit_rial
-        budget = max(facts.outstanding_rial - state.collected[facts.case_id], 0)
+    transfer_budget: dict[str, int] = {}  # read only for cases directed to collect: computed for those
+    for case_id, directed in view.directives.items():
+        if not directed.collect or (facts := cases.get(case_id)) is None:
+            continue
+        limit = directed.collect_limit_rial
+        budget = max(facts.outstanding_rial - state.collected[case_id], 0)
         if limit is not None:
-            budget = min(budget, max(limit - state.collected[facts.case_id], 0))
-        transfer_budget[facts.case_id] = budget - transferring[facts.case_id]
-    for key in sorted(desired.keys() | {k for k, v in state.held.items() if v > 0} | dropped.keys()
-                      | {k for k in ceilings if k in state.held}):
-        if key in in_flight:
-            continue  # one order in flight per case and asset: wait for its acknowledgement
+            budget = min(budget, max(limit - state.collected[case_id], 0))
+        transfer_budget[case_id] = budget - transferring[case_id]
+    for key in sorted(_may_order(desired, state, cases, dropped, ceilings, view.directives) - in_flight.keys()):
         case_id, agency_id, asset_ref = key
         row = desired.get(key)
         case = cases.get(case_id)
         is_open = case is not None and case.is_open
         want, held = (row.planned_freeze_rial if row and is_open else 0), state.held.get(key, 0)
         directives = view.directives.get(case_id, NO_DIRECTIVES)
-        asset_kind = row.asset_kind if row else kinds.get((agency_id, asset_ref), "")
+        if row is None and kinds is None:
+            kinds = {(a.agency_id, a.asset_ref): a.asset_kind for a in view.assets}
+        asset_kind = row.asset_kind if row else kinds.get((agency_id, asset_ref), "") if kinds is not None else ""
         pending_cancel = next(
             (o for o in directives.cancelled_orders if o in state.acknowledged and held > 0
              and (issued := state.issued.get(o)) is not None and issued.key == key

@@ -6,6 +6,11 @@ acknowledgements. The ``freeze_plan`` mart computes the same plan in SQL window 
 (``dbt/models/intermediate/int_freeze_allocations.sql``); a differential test holds that model equal to
 :func:`plan_table` on a generated corpus, so this module stays the one definition.
 
+Columnar, like the model: the passes below run over every debtor at once as sorted NumPy arrays and segmented
+running totals; only the covering choice of vehicles and properties runs in Python, per debtor whose liquid
+assets fall short. ``tests/freeze/test_planner_differential.py`` holds it equal, row for row and in order, to
+the per-debtor planner it replaced (kept in ``tests/freeze/reference_planner.py``).
+
 Per debtor, across every agency at once:
 
 1. Cases line up oldest first along one axis of cumulative need; a case needs what it still owes
@@ -24,7 +29,7 @@ assets in a fixed order, up to what it owes), each asset keeps its holds up to w
 (older cases first), and a natural person's bank holds stay within what may be frozen of their balances.
 So a shortfall at one asset moves only the shortfall, a partial payment releases only what that case no
 longer needs, and no money moves between cases or assets unless what is owed, or what an asset can hold,
-changed (:func:`kept_holds`).
+changed (:func:`_kept_holds`).
 
 An asset's capacity is its reported value, less what was transferred out of it since, and capped by
 what its agency could actually block when it last answered an order with ``partial``, ``refused`` or
@@ -40,10 +45,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
-from typing import TYPE_CHECKING, NotRequired, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, NotRequired, TypedDict
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 if TYPE_CHECKING:  # types only: the planner stays a pure module, nothing of the contracts loader at run time
     from estelam.contracts.rows import FreezeAcknowledgementsRow
@@ -114,9 +121,12 @@ class AssetNews:
         return max(capacity, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedFreeze:
-    """One row of the plan: hold ``planned_freeze_rial`` of the asset frozen for the case."""
+class PlannedFreeze(NamedTuple):
+    """One row of the plan: hold ``planned_freeze_rial`` of the asset frozen for the case.
+
+    Immutable, and a named tuple rather than a frozen dataclass: a plan has a row per case and asset, and a
+    frozen dataclass costs some 5 us a row to build (one ``object.__setattr__`` per field), as much as the
+    whole columnar plan."""
 
     case_id: str
     person_id: str
@@ -133,186 +143,275 @@ class PlannedFreeze:
         return (self.case_id, self.agency_id, self.asset_ref)
 
 
-def _order_key(asset: KnownAsset, capacity: int) -> tuple[int, int, str, str]:
-    return (asset.liquidity_rank, -capacity, asset.agency_id, asset.asset_ref)
+def _covering_choice(pool: list[tuple[int, int, str, str]], remainder: int) -> list[int]:
+    """Positions in ``pool`` ((capacity, liquidity rank, agency, reference) each) of :func:`smallest_covering_set`."""
+    left = sorted(range(len(pool)), key=lambda i: (-pool[i][0], *pool[i][1:]))
+    chosen: list[int] = []
+    while remainder > 0 and left:
+        covering = [i for i in left if pool[i][0] >= remainder]
+        pick = min(covering, key=lambda i: pool[i]) if covering else left[0]
+        chosen.append(pick)
+        left.remove(pick)
+        remainder -= pool[pick][0]
+    return chosen
 
 
 def smallest_covering_set(pool: list[tuple[KnownAsset, int]], remainder: int) -> list[tuple[KnownAsset, int]]:
     """Indivisible assets to cover ``remainder``: the smallest one that covers it alone, else the largest and repeat.
 
     Every asset chosen but the last is used in full, so the value restricted beyond the need is less
-    than the last one's value. When even all of them fall short, all are chosen.
+    than the last one's value. When even all of them fall short, all are chosen. Ties go by liquidity rank,
+    agency and reference.
     """
-    left = sorted(pool, key=lambda item: (-item[1], item[0].liquidity_rank, *item[0].key))
-    chosen: list[tuple[KnownAsset, int]] = []
-    while remainder > 0 and left:
-        covering = [item for item in left if item[1] >= remainder]
-        pick = min(covering, key=lambda item: (item[1], *_order_key(item[0], item[1]))) if covering else left[0]
-        chosen.append(pick)
-        left.remove(pick)
-        remainder -= pick[1]
-    return chosen
+    picks = _covering_choice([(c, a.liquidity_rank, a.agency_id, a.asset_ref) for a, c in pool],
+                             remainder)
+    return [pool[i] for i in picks]
 
 
-def _with_subsistence(accounts: list[tuple[KnownAsset, int]], minimum: int) -> list[tuple[KnownAsset, int]]:
-    """Leave ``minimum`` rials free across the accounts: the last ones in freezing order give it up first."""
-    freezable = max(sum(c for _, c in accounts) - minimum, 0)
-    kept = []
-    for asset, capacity in accounts:
-        take = min(capacity, freezable)
-        freezable -= take
-        kept.append((asset, take))
-    return kept
+Ints = npt.NDArray[np.int64]
+Flags = npt.NDArray[np.bool_]
 
 
-def _overlap(upto: int, amount: int, limit: int) -> int:
-    """What of the interval [upto - amount, upto) lies below ``limit``."""
-    return max(min(upto, limit) - (upto - amount), 0)
+def _sums(groups: Ints, values: Ints, n: int) -> Ints:
+    """Per group ``0..n-1``: the sum of ``values`` (exact in int64, unlike a weighted bincount)."""
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, groups, values)
+    return out
 
 
-def kept_holds(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], held: Mapping[HoldKey, int],
-               freezable_bank_rial: int | None, whole_needed_rial: int) -> dict[HoldKey, int]:
-    """What of the holds agencies acknowledged still serves the debt (one debtor), in four passes.
+def _running(values: Ints, groups: Ints) -> Ints:
+    """Running totals of ``values`` restarting at each group (``groups`` sorted: each group's rows together)."""
+    if len(values) == 0:
+        return values.copy()
+    total = np.cumsum(values)
+    starts = np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))
+    before = np.repeat(total[starts] - values[starts], np.diff(np.append(starts, len(values))))
+    return np.asarray(total - before, dtype=np.int64)
 
-    0. Vehicles and properties held, in a fixed order (rank, agency, reference), stay held while those before
-       them leave ``whole_needed_rial`` (what liquid assets cannot cover) uncovered; the rest are released, so
-       what is restricted whole exceeds the need by less than one of them. 1. Each case keeps its holds, its
-       held assets in that fixed order, up to what it owes. 2. Each asset keeps those, older cases first, up to
-       what it can give now. 3. A natural person's bank holds, in the accounts' fixed order, up to
-       ``freezable_bank_rial`` (the balances less the subsistence minimum; ``None`` for a legal person). The
-       warehouse's ``int_freeze_allocations`` computes the same passes as window functions.
+
+def _overlap(upto: Ints, amount: Ints, limit: Ints) -> Ints:
+    """What of each interval [upto - amount, upto) lies below ``limit``."""
+    return np.asarray(np.maximum(np.minimum(upto, limit) - (upto - amount), 0), dtype=np.int64)
+
+
+def _codes(values: pa.Array) -> Ints:
+    """Each string's place in sorted order (equal strings, equal codes): strings compared as Python does."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.asarray(pc.rank(values, sort_keys="ascending", tiebreaker="dense").to_numpy(), dtype=np.int64)
+
+
+def _ints(values: pa.Array | pa.ChunkedArray) -> Ints:
+    return np.asarray(values.to_numpy(), dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Book:
+    """The planner's input as columns: cases still owing (sorted by debtor, oldest first) and usable assets."""
+
+    cases: list[OpenCase]  # owing, by (person, filed_at, case_id); outstanding_rial as given
+    owed: Ints  # per case: outstanding less collected
+    case_debtor: Ints  # per case: the debtor's number (persons in sorted order)
+    natural: Flags  # per debtor
+    assets: list[KnownAsset]  # usable (not protected, capacity > 0, of a debtor owing), in input order
+    debtor: Ints  # per asset
+    capacity: Ints
+    rank: Ints  # liquidity rank
+    agency: Ints  # codes of agency_id and asset_ref, in their string order
+    ref: Ints
+    fixed: Ints  # per asset: its place in the fixed order (debtor, rank, agency, reference)
+    agency_ids: pa.Array  # per asset, the strings
+    asset_refs: pa.Array
+
+
+def _book(cases: Iterable[OpenCase], assets: Iterable[KnownAsset], news: Mapping[AssetKey, AssetNews],
+          collected: Mapping[str, int]) -> _Book:
+    owing: list[tuple[OpenCase, int]] = []
+    for case in cases:
+        owed = case.outstanding_rial - collected.get(case.case_id, 0) if collected else case.outstanding_rial
+        if owed > 0:
+            owing.append((case, owed))
+    owing.sort(key=lambda item: (item[0].person_id, item[0].filed_at, item[0].case_id))
+    persons: list[str] = []
+    natural: list[bool] = []
+    case_debtor: list[int] = []
+    last = None
+    for case, _ in owing:
+        if case.person_id != last:
+            last = case.person_id
+            persons.append(last)
+            natural.append(case.person_kind == NATURAL_PERSON)
+        case_debtor.append(len(persons) - 1)
+    reported = assets if isinstance(assets, list) else list(assets)
+    # every asset as columns; the debtor's number by a hash lookup of the person among the debtors owing
+    owner = pc.index_in(pa.array([a.person_id for a in reported], pa.string()),
+                        value_set=pa.array(persons, pa.string()))
+    debtor = _ints(owner.fill_null(-1))
+    capacity = np.fromiter((a.value_rial for a in reported), dtype=np.int64, count=len(reported))
+    plannable = (debtor >= 0) & ~np.fromiter((a.is_protected for a in reported), dtype=np.bool_, count=len(reported))
+    candidates = np.flatnonzero(plannable)
+    agency_ids = pa.array([reported[i].agency_id for i in candidates.tolist()], pa.string())
+    asset_refs = pa.array([reported[i].asset_ref for i in candidates.tolist()], pa.string())
+    if news:  # the few assets with news: their capacity by AssetNews.capacity (a join finds them)
+        told = pa.table({"agency": pa.array([k[0] for k in news], pa.string()),
+                         "ref": pa.array([k[1] for k in news], pa.string())})
+        found = pa.table({"agency": agency_ids, "ref": asset_refs,
+                          "at": pa.array(np.arange(len(candidates), dtype=np.int64))}).join(
+            told, keys=["agency", "ref"], join_type="inner", use_threads=False)
+        for at in found.column("at").to_pylist():
+            asset = reported[int(candidates[at])]
+            capacity[candidates[at]] = news[(asset.agency_id, asset.asset_ref)].capacity(asset)
+    usable_at = capacity[candidates] > 0
+    chosen = candidates[usable_at]
+    usable = [reported[i] for i in chosen.tolist()]
+    n = len(usable)
+    rank = np.asarray([a.liquidity_rank for a in usable], dtype=np.int64)
+    keep = pa.array(usable_at)
+    agency_ids, asset_refs = agency_ids.filter(keep), asset_refs.filter(keep)
+    agency, ref = _codes(agency_ids), _codes(asset_refs)
+    debtors = debtor[chosen]
+    fixed = np.empty(n, dtype=np.int64)
+    fixed[np.lexsort((ref, agency, rank, debtors))] = np.arange(n, dtype=np.int64)
+    return _Book([c for c, _ in owing], np.fromiter((o for _, o in owing), dtype=np.int64, count=len(owing)),
+                 np.asarray(case_debtor, dtype=np.int64), np.asarray(natural, dtype=np.bool_), usable, debtors,
+                 capacity[chosen], rank, agency, ref, fixed, agency_ids, asset_refs)
+
+
+def _held_rows(book: _Book, held: Mapping[HoldKey, int]) -> tuple[Ints, Ints, Ints]:
+    """The holds (amount > 0) of owing cases on usable assets of the case's debtor: (case, asset, amount) rows.
+
+    Dict lookups, not Arrow joins: measured, the joins cost more than the lookups at 170,000 holds."""
+    case_at = {case.case_id: i for i, case in enumerate(book.cases)}
+    asset_at = {(d, agency_id, asset_ref): i for i, (d, agency_id, asset_ref) in enumerate(zip(
+        book.debtor.tolist(), book.agency_ids.to_pylist(), book.asset_refs.to_pylist(), strict=True))}
+    debtor_of_case = book.case_debtor.tolist()
+    rows_case: list[int] = []
+    rows_asset: list[int] = []
+    rows_amount: list[int] = []
+    for (case_id, agency_id, asset_ref), rials in held.items():
+        if rials <= 0 or (i := case_at.get(case_id)) is None:
+            continue
+        if (j := asset_at.get((debtor_of_case[i], agency_id, asset_ref))) is not None:
+            rows_case.append(i)
+            rows_asset.append(j)
+            rows_amount.append(rials)
+    return (np.asarray(rows_case, dtype=np.int64), np.asarray(rows_asset, dtype=np.int64),
+            np.asarray(rows_amount, dtype=np.int64))
+
+
+def _kept_holds(book: _Book, held: Mapping[HoldKey, int], subsistence_minimum_rial: int) -> tuple[Ints, Ints, Ints]:
+    """What of the holds agencies acknowledged still serves the debt: (case, asset, amount) rows, amount > 0.
+
+    Per debtor, in four passes over every debtor at once (segmented running totals). 0. Vehicles and properties
+    held, in the fixed order (rank, agency, reference), stay held while those before them leave uncovered what
+    liquid assets cannot cover (the debt less the freezable bank balances and securities); the rest are
+    released, so what is restricted whole exceeds the need by less than one of them. 1. Each case keeps its
+    holds, its held assets in that fixed order, up to what it owes. 2. Each asset keeps those, older cases
+    first, up to what it can give now. 3. A natural person's bank holds, in the accounts' fixed order (agency,
+    reference, then older cases first), up to their balances less the subsistence minimum.
     """
-    capacity = {(asset.agency_id, asset.asset_ref): (asset, c) for asset, c in usable}
-    rank = {case.case_id: n for n, case in enumerate(cases)}
-    live = [(key, amount, key[1:]) for key, amount in held.items() if amount > 0 and key[1:] in capacity]
-    whole_held = sorted({a for _, _, a in live if capacity[a][0].asset_kind in INDIVISIBLE_KINDS},
-                        key=lambda a: (capacity[a][0].liquidity_rank, *a))
-    if whole_held:
-        covered = 0
-        for asset_key in whole_held:  # 0. whole assets only while the liquid ones fall short
-            if covered >= whole_needed_rial:
-                del capacity[asset_key]
-            else:
-                covered += capacity[asset_key][1]
-    holds_of: dict[str, list[tuple[tuple[int, str, str], HoldKey, int]]] = defaultdict(list)
-    for key, amount, asset_key in live:
-        if asset_key in capacity:
-            holds_of[key[0]].append(((capacity[asset_key][0].liquidity_rank, key[1], key[2]), key, amount))
-    kept: dict[HoldKey, int] = {}
-    for case in cases:  # 1. per case, up to what it owes
-        holds = holds_of.get(case.case_id)
-        if not holds:
-            continue
-        holds.sort(key=itemgetter(0))
-        upto, owed = 0, case.outstanding_rial
-        for _, key, amount in holds:
-            upto += amount
-            kept[key] = _overlap(upto, amount, owed)
-    # kept is in case order already (pass 1 walks the cases in rank order): group it per asset as it stands
-    by_asset: dict[AssetKey, list[HoldKey]] = defaultdict(list)  # 2. per asset, up to what it can give
-    for key in kept:
-        by_asset[key[1:]].append(key)
-    for asset_key, keys in by_asset.items():
-        upto, can_give = 0, capacity[asset_key][1]
-        for key in keys:
-            upto += kept[key]
-            kept[key] = _overlap(upto, kept[key], can_give)
-    if freezable_bank_rial is not None:  # 3. a natural person's bank holds leave the subsistence minimum free
-        upto = 0
-        for key in sorted((k for k in kept if capacity[k[1:]][0].asset_kind == BANK_ACCOUNT),
-                          key=lambda k: (k[1], k[2], rank[k[0]])):
-            upto += kept[key]
-            kept[key] = _overlap(upto, kept[key], freezable_bank_rial)
-    return {key: amount for key, amount in kept.items() if amount > 0}
+    case, asset, amount = _held_rows(book, held)
+    if len(case) == 0:
+        return case, asset, amount
+    n_debtors = len(book.natural)
+    # what may be frozen of bank balances, and what liquid assets leave for whole ones (debtors with holds)
+    bank = _sums(book.debtor, np.where(book.rank == 1, book.capacity, 0), n_debtors)
+    freezable_bank = np.where(book.natural, np.maximum(bank - subsistence_minimum_rial, 0), bank)
+    other_liquid = _sums(book.debtor, np.where(book.rank == 2, book.capacity, 0), n_debtors)
+    whole_needed = _sums(book.case_debtor, book.owed, n_debtors) - freezable_bank - other_liquid
+    # 0. whole assets held: kept while those before them (fixed order) cover less than whole_needed
+    whole = np.zeros(len(book.assets), dtype=np.bool_)
+    whole[asset[book.rank[asset] >= 3]] = True
+    held_whole = np.flatnonzero(whole)
+    if len(held_whole):
+        held_whole = held_whole[np.argsort(book.fixed[held_whole], kind="stable")]
+        debtor = book.debtor[held_whole]
+        before = _running(book.capacity[held_whole], debtor) - book.capacity[held_whole]
+        released = held_whole[before >= whole_needed[debtor]]
+        live = ~np.isin(asset, released)
+        case, asset, amount = case[live], asset[live], amount[live]
+    # 1. per case (cases are numbered in order), its held assets in the fixed order, up to what it owes
+    order = np.lexsort((book.fixed[asset], case))
+    case, asset, amount = case[order], asset[order], amount[order]
+    kept = _overlap(_running(amount, case), amount, book.owed[case])
+    # 2. per asset, older cases first, up to what it can give
+    order = np.lexsort((case, asset))
+    case, asset, kept = case[order], asset[order], kept[order]
+    kept = _overlap(_running(kept, asset), kept, book.capacity[asset])
+    # 3. a natural person's bank holds: accounts in (agency, reference) order, older cases first
+    bank_hold = (book.rank[asset] == 1) & book.natural[book.debtor[asset]]
+    if bank_hold.any():
+        rows = np.flatnonzero(bank_hold)
+        rows = rows[np.lexsort((case[rows], book.fixed[asset[rows]]))]
+        debtor = book.debtor[asset[rows]]
+        kept[rows] = _overlap(_running(kept[rows], debtor), kept[rows], freezable_bank[debtor])
+    some = kept > 0
+    return case[some], asset[some], kept[some]
 
 
-def _plan_debtor(cases: list[OpenCase], assets: list[KnownAsset], news: Mapping[AssetKey, AssetNews],
-                 subsistence_minimum_rial: int, held: Mapping[HoldKey, int]) -> Iterable[PlannedFreeze]:
-    cases = sorted(cases, key=lambda c: (c.filed_at, c.case_id)) if len(cases) > 1 else cases
-    usable = []
-    for a in assets:
-        if a.is_protected:
-            continue
-        told = news.get((a.agency_id, a.asset_ref)) if news else None  # most assets have no news: skip the call
-        capacity = told.capacity(a) if told is not None else a.value_rial
-        if capacity > 0:
-            usable.append((a, capacity))
-    natural = cases[0].person_kind == NATURAL_PERSON
-    kept: dict[HoldKey, int] = {}
-    if held:
-        bank = sum(c for a, c in usable if a.asset_kind == BANK_ACCOUNT)
-        freezable_bank = max(bank - subsistence_minimum_rial, 0) if natural else bank
-        other_liquid = sum(c for a, c in usable
-                           if a.asset_kind != BANK_ACCOUNT and a.asset_kind not in INDIVISIBLE_KINDS)
-        whole_needed = sum(c.outstanding_rial for c in cases) - freezable_bank - other_liquid
-        kept = kept_holds(cases, usable, held, freezable_bank if natural else None, whole_needed)
-    if kept:  # plan only what the kept holds leave: the rest of each case's debt, on the rest of each asset
-        kept_of_case: Counter[str] = Counter()
-        kept_on_asset: Counter[AssetKey] = Counter()
-        for (case_id, agency_id, asset_ref), amount in kept.items():
-            kept_of_case[case_id] += amount
-            kept_on_asset[(agency_id, asset_ref)] += amount
-        rest = [OpenCase(c.case_id, c.person_id, c.person_kind, c.filed_at,
-                         c.outstanding_rial - kept_of_case[c.case_id]) for c in cases]
-        by_key = {a.key: a for a, _ in usable}
-        fill: dict[HoldKey, PlannedFreeze] = {}
-        if any(c.outstanding_rial > 0 for c in rest):  # else what is held covers every case: nothing to add
-            usable_rest = [(a, c - kept_on_asset[a.key]) for a, c in usable]
-            whole_kept = {a.key for a, _ in usable if a.asset_kind in INDIVISIBLE_KINDS and kept_on_asset[a.key] > 0}
-            fill = {row.key: row for row in _fill_debtor(rest, usable_rest, subsistence_minimum_rial,
-                                                         natural=natural, whole_kept=whole_kept)}
-        order = {c.case_id: n for n, c in enumerate(cases)}
-        for key in sorted(kept.keys() | fill.keys(),
-                          key=lambda k: (order[k[0]], by_key[k[1:]].liquidity_rank, k[1], k[2])):
-            asset, case = by_key[key[1:]], cases[order[key[0]]]
-            amount = kept.get(key, 0) + (fill[key].planned_freeze_rial if key in fill else 0)
-            yield PlannedFreeze(case.case_id, case.person_id, asset.agency_id, asset.asset_kind, asset.asset_ref,
-                                amount, asset.liquidity_rank, asset.value_rial,
-                                asset.asset_kind in INDIVISIBLE_KINDS)
-        return
-    yield from _fill_debtor(cases, usable, subsistence_minimum_rial, natural=natural)
+def _fill(book: _Book, owed: Ints, capacity: Ints, whole_kept: Flags, subsistence_minimum_rial: int
+          ) -> tuple[Ints, Ints, Ints]:
+    """The two axes, every debtor at once: (case, asset, amount) rows in axis order (asset, then case).
 
-
-def _fill_debtor(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], subsistence_minimum_rial: int, *,
-                 natural: bool, whole_kept: frozenset[AssetKey] | set[AssetKey] = frozenset()
-                 ) -> Iterable[PlannedFreeze]:
-    """The two axes: ``cases`` (oldest first) need what they owe; ``usable`` assets give their capacity.
-
-    Vehicles and properties in ``whole_kept`` are restricted already: what is left of them comes right after
-    the liquid assets, before any other whole asset is chosen."""
-    cases = [c for c in cases if c.outstanding_rial > 0]
-    if not cases:
-        return
-    need = sum(c.outstanding_rial for c in cases)
-    usable = [(a, c) for a, c in usable if c > 0]
-    accounts = sorted(((a, c) for a, c in usable if a.asset_kind == BANK_ACCOUNT), key=lambda i: _order_key(*i))
-    if natural:
-        accounts = _with_subsistence(accounts, subsistence_minimum_rial)
-    others = sorted(((a, c) for a, c in usable if a.asset_kind != BANK_ACCOUNT
-                     and a.asset_kind not in INDIVISIBLE_KINDS), key=lambda i: _order_key(*i))
-    liquid = [(a, c) for a, c in accounts + others if c > 0]
-    restricted = sorted(((a, c) for a, c in usable if a.key in whole_kept),
-                        key=lambda i: (i[0].liquidity_rank, *i[0].key))
-    remainder = need - sum(c for _, c in liquid) - sum(c for _, c in restricted)
-    indivisible = [(a, c) for a, c in usable if a.asset_kind in INDIVISIBLE_KINDS and a.key not in whole_kept]
-    axis = liquid + restricted + (smallest_covering_set(indivisible, remainder) if remainder > 0 else [])
-
-    index, still_needed = 0, cases[0].outstanding_rial
-    for asset, capacity in axis:
-        while capacity > 0 and index < len(cases):
-            take = min(capacity, still_needed)
-            if take > 0:
-                case = cases[index]
-                yield PlannedFreeze(case.case_id, case.person_id, asset.agency_id, asset.asset_kind, asset.asset_ref,
-                                    take, asset.liquidity_rank, asset.value_rial,
-                                    asset.asset_kind in INDIVISIBLE_KINDS)
-            capacity -= take
-            still_needed -= take
-            if still_needed == 0:
-                index += 1
-                still_needed = cases[index].outstanding_rial if index < len(cases) else 0
-        if index >= len(cases):
-            return
+    ``owed`` (per case: oldest first) is what each case still needs; ``capacity`` (per asset) what each asset can
+    still give. Per debtor the asset axis is: bank accounts by capacity, largest first (a natural person's leave
+    the subsistence minimum free, the last in that order giving it up first), then securities by capacity, then
+    vehicles and properties already restricted (``whole_kept``) in the fixed order, then, for what is still
+    uncovered, the smallest covering set of the other vehicles and properties (in Python, on those debtors only).
+    A case gets from an asset the overlap of their intervals on the two axes."""
+    n_debtors = len(book.natural)
+    need = _sums(book.case_debtor, np.maximum(owed, 0), n_debtors)
+    usable = capacity > 0
+    bank = np.flatnonzero(usable & (book.rank == 1))
+    bank = bank[np.lexsort((book.ref[bank], book.agency[bank], -capacity[bank], book.debtor[bank]))]
+    take = capacity[bank]
+    natural = book.natural[book.debtor[bank]]
+    if natural.any():
+        freezable = np.maximum(_sums(book.debtor[bank], take, n_debtors) - subsistence_minimum_rial, 0)
+        given = _running(take, book.debtor[bank]) - take
+        take = np.where(natural, np.clip(freezable[book.debtor[bank]] - given, 0, take), take)
+    others = np.flatnonzero(usable & (book.rank == 2))
+    others = others[np.lexsort((book.ref[others], book.agency[others], -capacity[others], book.debtor[others]))]
+    restricted = np.flatnonzero(usable & whole_kept)
+    restricted = restricted[np.argsort(book.fixed[restricted], kind="stable")]
+    axis_asset = [bank, others, restricted]
+    axis_amount = [take, capacity[others], capacity[restricted]]
+    covered = (_sums(book.debtor[bank], take, n_debtors) + _sums(book.debtor[others], capacity[others], n_debtors)
+               + _sums(book.debtor[restricted], capacity[restricted], n_debtors))
+    remainder = need - covered
+    pool = np.flatnonzero(usable & (book.rank >= 3) & ~whole_kept & (remainder[book.debtor] > 0))
+    if len(pool):
+        pool = pool[np.argsort(book.debtor[pool], kind="stable")]
+        chosen: list[int] = []
+        bounds = np.flatnonzero(np.diff(book.debtor[pool])) + 1
+        for members in np.split(pool, bounds):
+            items = members.tolist()
+            picks = _covering_choice(
+                [(int(capacity[i]), int(book.rank[i]), book.assets[i].agency_id, book.assets[i].asset_ref)
+                 for i in items], int(remainder[book.debtor[members[0]]]))
+            chosen += [items[p] for p in picks]
+        picked = np.asarray(chosen, dtype=np.int64)
+        axis_asset.append(picked)
+        axis_amount.append(capacity[picked])
+    group = np.concatenate([np.full(len(a), g, dtype=np.int64) for g, a in enumerate(axis_asset)])
+    position = np.concatenate([np.arange(len(a), dtype=np.int64) for a in axis_asset])
+    asset, amount = np.concatenate(axis_asset), np.concatenate(axis_amount)
+    some = amount > 0
+    asset, amount, group, position = asset[some], amount[some], group[some], position[some]
+    order = np.lexsort((position, group, book.debtor[asset]))
+    asset, amount = asset[order], amount[order]
+    # one global line: debtor after debtor, each spanning what it can cover of its need
+    span = np.minimum(need, _sums(book.debtor[asset], amount, n_debtors))
+    base = np.cumsum(span) - span
+    cases = np.flatnonzero(owed > 0)
+    case_debtor = book.case_debtor[cases]
+    case_ends = base[case_debtor] + np.minimum(_running(owed[cases], case_debtor), span[case_debtor])
+    asset_debtor = book.debtor[asset]
+    asset_ends = base[asset_debtor] + np.minimum(_running(amount, asset_debtor), span[asset_debtor])
+    points = np.unique(np.concatenate(([0], case_ends, asset_ends)))
+    starts, lengths = points[:-1], np.diff(points)
+    return (cases[np.searchsorted(case_ends, starts, side="right")],
+            asset[np.searchsorted(asset_ends, starts, side="right")], lengths)
 
 
 def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
@@ -324,32 +423,43 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
 
     ``collected`` (case_id -> rials already transferred to the court's account) is subtracted from
     what each case owes. ``held`` ((case, agency, asset) -> what the agency last acknowledged holding
-    frozen) is kept while it serves the debt (:func:`kept_holds`); the rest is planned afresh. Rows come
-    out grouped by debtor, cases oldest first.
+    frozen) is kept while it serves the debt (:func:`_kept_holds`); the rest is planned afresh on the two axes
+    (:func:`_fill`). Columnar: every debtor at once, sorted arrays and segmented running totals; only the
+    covering choice of vehicles and properties runs per debtor, on the debtors whose liquid assets fall short.
+    Rows come out grouped by debtor (persons in order). A debtor whose holds are kept has its rows by case
+    (oldest first), then asset in the fixed order (rank, agency, reference), each row what is kept plus what is
+    added; any other debtor's rows come in axis order (asset, then case). An asset is one (agency, reference) per
+    debtor, as ``int_assets_latest`` and the hub's view keep it (the latest report of each).
     """
-    held = held or {}
-    news = news or {}
-    collected = collected or {}
-    by_person: dict[str, list[OpenCase]] = defaultdict(list)
-    for case in cases:
-        owed = case.outstanding_rial - collected.get(case.case_id, 0)
-        if owed > 0:
-            by_person[case.person_id].append(
-                case if owed == case.outstanding_rial else OpenCase(case.case_id, case.person_id, case.person_kind,
-                                                                    case.filed_at, owed))
-    assets_of: dict[str, list[KnownAsset]] = defaultdict(list)
-    for asset in assets:
-        if asset.person_id in by_person:
-            assets_of[asset.person_id].append(asset)
+    book = _book(cases, assets, news or {}, collected or {})
+    if not book.cases:
+        return []
+    n_assets = len(book.assets)
+    k_case, k_asset, k_amount = _kept_holds(book, held or {}, subsistence_minimum_rial)
+    kept_of_case = _sums(k_case, k_amount, len(book.cases))
+    kept_on_asset = _sums(k_asset, k_amount, n_assets)
+    whole_kept = (book.rank >= 3) & (kept_on_asset > 0)
+    f_case, f_asset, f_amount = _fill(book, book.owed - kept_of_case, book.capacity - kept_on_asset, whole_kept,
+                                      subsistence_minimum_rial)
+    keeps = np.zeros(len(book.natural), dtype=np.bool_)
+    keeps[book.case_debtor[k_case]] = True
+    stable = keeps[book.case_debtor[f_case]]
+    # debtors with holds kept: kept and added summed per case and asset, by case then the asset's fixed order
+    key = np.concatenate((k_case, f_case[stable])) * max(n_assets, 1) + book.fixed[np.concatenate((k_asset,
+                                                                                                    f_asset[stable]))]
+    merged, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    amount_of = np.zeros(len(merged), dtype=np.int64)
+    np.add.at(amount_of, inverse, np.concatenate((k_amount, f_amount[stable])))
+    case = np.concatenate((np.concatenate((k_case, f_case[stable]))[first], f_case[~stable]))
+    asset = np.concatenate((np.concatenate((k_asset, f_asset[stable]))[first], f_asset[~stable]))
+    amount = np.concatenate((amount_of, f_amount[~stable]))
+    within = np.concatenate((merged, np.arange(int((~stable).sum()), dtype=np.int64)))
+    order = np.lexsort((within, book.case_debtor[case]))
     plan: list[PlannedFreeze] = []
-    held_of: dict[str, dict[HoldKey, int]] = defaultdict(dict)
-    case_person = {c.case_id: c.person_id for cs in by_person.values() for c in cs}
-    for key, amount in held.items():
-        if amount > 0 and key[0] in case_person:
-            held_of[case_person[key[0]]][key] = amount
-    for person_id in sorted(by_person):
-        plan.extend(_plan_debtor(by_person[person_id], assets_of[person_id], news, subsistence_minimum_rial,
-                                 held_of.get(person_id, {})))
+    for i, j, rials in zip(case[order].tolist(), asset[order].tolist(), amount[order].tolist(), strict=True):
+        owner, a = book.cases[i], book.assets[j]
+        plan.append(PlannedFreeze(owner.case_id, owner.person_id, a.agency_id, a.asset_kind, a.asset_ref, rials,
+                                  a.liquidity_rank, a.value_rial, a.asset_kind in INDIVISIBLE_KINDS))
     return plan
 
 
@@ -456,7 +566,6 @@ __all__ = [
     "WarehouseCaseRow",
     "asset_news",
     "held_holds",
-    "kept_holds",
     "plan_freezes",
     "plan_table",
     "smallest_covering_set",

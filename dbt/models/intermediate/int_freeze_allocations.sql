@@ -15,7 +15,7 @@
        where the descending running total first reaches the remainder).
     4. A case gets from an asset the overlap of their two intervals.
 
-    The plan is stable (planner.kept_holds): before the axes, what agencies hold frozen (each case's asset's
+    The plan is stable (planner._kept_holds): before the axes, what agencies hold frozen (each case's asset's
     latest frozen total) is kept while it serves the debt, in four passes: whole assets held stay held while
     those before them leave uncovered what liquid assets cannot cover; each case keeps its holds up to what it
     owes; each asset keeps those, older cases first, up to what it can give; a natural person's bank holds stay
