@@ -217,11 +217,21 @@ class _Book:
     debtor: Ints  # per asset
     capacity: Ints
     rank: Ints  # liquidity rank
+    form: Ints  # BANK (a bank account), DIVISIBLE (any other part-freezable asset), WHOLE (vehicles and properties)
     agency: Ints  # codes of agency_id and asset_ref, in their string order
     ref: Ints
     fixed: Ints  # per asset: its place in the fixed order (debtor, rank, agency, reference)
     agency_ids: pa.Array  # per asset, the strings
     asset_refs: pa.Array
+
+
+#: An asset's form in the plan (``_Book.form``): a bank account (the subsistence minimum stays free), another asset
+#: frozen in part (securities, a mapped kind's), or one restricted whole.
+BANK, DIVISIBLE, WHOLE = 0, 1, 2
+
+
+def _form(asset: KnownAsset) -> int:
+    return BANK if asset.asset_kind == BANK_ACCOUNT else WHOLE if asset.asset_kind in INDIVISIBLE_KINDS else DIVISIBLE
 
 
 def _book(cases: Iterable[OpenCase], assets: Iterable[KnownAsset], news: Mapping[AssetKey, AssetNews],
@@ -266,6 +276,7 @@ def _book(cases: Iterable[OpenCase], assets: Iterable[KnownAsset], news: Mapping
     usable = [reported[i] for i in chosen.tolist()]
     n = len(usable)
     rank = np.asarray([a.liquidity_rank for a in usable], dtype=np.int64)
+    form = np.asarray([_form(a) for a in usable], dtype=np.int64)
     keep = pa.array(usable_at)
     agency_ids, asset_refs = agency_ids.filter(keep), asset_refs.filter(keep)
     agency, ref = _codes(agency_ids), _codes(asset_refs)
@@ -274,7 +285,7 @@ def _book(cases: Iterable[OpenCase], assets: Iterable[KnownAsset], news: Mapping
     fixed[np.lexsort((ref, agency, rank, debtors))] = np.arange(n, dtype=np.int64)
     return _Book([c for c, _ in owing], np.fromiter((o for _, o in owing), dtype=np.int64, count=len(owing)),
                  np.asarray(case_debtor, dtype=np.int64), np.asarray(natural, dtype=np.bool_), usable, debtors,
-                 capacity[chosen], rank, agency, ref, fixed, agency_ids, asset_refs)
+                 capacity[chosen], rank, form, agency, ref, fixed, agency_ids, asset_refs)
 
 
 def _held_rows(book: _Book, held: Mapping[HoldKey, int]) -> tuple[Ints, Ints, Ints]:
@@ -315,13 +326,13 @@ def _kept_holds(book: _Book, held: Mapping[HoldKey, int], subsistence_minimum_ri
         return case, asset, amount
     n_debtors = len(book.natural)
     # what may be frozen of bank balances, and what liquid assets leave for whole ones (debtors with holds)
-    bank = _sums(book.debtor, np.where(book.rank == 1, book.capacity, 0), n_debtors)
+    bank = _sums(book.debtor, np.where(book.form == BANK, book.capacity, 0), n_debtors)
     freezable_bank = np.where(book.natural, np.maximum(bank - subsistence_minimum_rial, 0), bank)
-    other_liquid = _sums(book.debtor, np.where(book.rank == 2, book.capacity, 0), n_debtors)
+    other_liquid = _sums(book.debtor, np.where(book.form == DIVISIBLE, book.capacity, 0), n_debtors)
     whole_needed = _sums(book.case_debtor, book.owed, n_debtors) - freezable_bank - other_liquid
     # 0. whole assets held: kept while those before them (fixed order) cover less than whole_needed
     whole = np.zeros(len(book.assets), dtype=np.bool_)
-    whole[asset[book.rank[asset] >= 3]] = True
+    whole[asset[book.form[asset] == WHOLE]] = True
     held_whole = np.flatnonzero(whole)
     if len(held_whole):
         held_whole = held_whole[np.argsort(book.fixed[held_whole], kind="stable")]
@@ -339,7 +350,7 @@ def _kept_holds(book: _Book, held: Mapping[HoldKey, int], subsistence_minimum_ri
     case, asset, kept = case[order], asset[order], kept[order]
     kept = _overlap(_running(kept, asset), kept, book.capacity[asset])
     # 3. a natural person's bank holds: accounts in (agency, reference) order, older cases first
-    bank_hold = (book.rank[asset] == 1) & book.natural[book.debtor[asset]]
+    bank_hold = (book.form[asset] == BANK) & book.natural[book.debtor[asset]]
     if bank_hold.any():
         rows = np.flatnonzero(bank_hold)
         rows = rows[np.lexsort((case[rows], book.fixed[asset[rows]]))]
@@ -362,7 +373,7 @@ def _fill(book: _Book, owed: Ints, capacity: Ints, whole_kept: Flags, subsistenc
     n_debtors = len(book.natural)
     need = _sums(book.case_debtor, np.maximum(owed, 0), n_debtors)
     usable = capacity > 0
-    bank = np.flatnonzero(usable & (book.rank == 1))
+    bank = np.flatnonzero(usable & (book.form == BANK))
     bank = bank[np.lexsort((book.ref[bank], book.agency[bank], -capacity[bank], book.debtor[bank]))]
     take = capacity[bank]
     natural = book.natural[book.debtor[bank]]
@@ -370,8 +381,9 @@ def _fill(book: _Book, owed: Ints, capacity: Ints, whole_kept: Flags, subsistenc
         freezable = np.maximum(_sums(book.debtor[bank], take, n_debtors) - subsistence_minimum_rial, 0)
         given = _running(take, book.debtor[bank]) - take
         take = np.where(natural, np.clip(freezable[book.debtor[bank]] - given, 0, take), take)
-    others = np.flatnonzero(usable & (book.rank == 2))
-    others = others[np.lexsort((book.ref[others], book.agency[others], -capacity[others], book.debtor[others]))]
+    others = np.flatnonzero(usable & (book.form == DIVISIBLE))  # by liquidity rank, then largest first
+    others = others[np.lexsort((book.ref[others], book.agency[others], -capacity[others], book.rank[others],
+                                book.debtor[others]))]
     restricted = np.flatnonzero(usable & whole_kept)
     restricted = restricted[np.argsort(book.fixed[restricted], kind="stable")]
     axis_asset = [bank, others, restricted]
@@ -379,7 +391,7 @@ def _fill(book: _Book, owed: Ints, capacity: Ints, whole_kept: Flags, subsistenc
     covered = (_sums(book.debtor[bank], take, n_debtors) + _sums(book.debtor[others], capacity[others], n_debtors)
                + _sums(book.debtor[restricted], capacity[restricted], n_debtors))
     remainder = need - covered
-    pool = np.flatnonzero(usable & (book.rank >= 3) & ~whole_kept & (remainder[book.debtor] > 0))
+    pool = np.flatnonzero(usable & (book.form == WHOLE) & ~whole_kept & (remainder[book.debtor] > 0))
     if len(pool):
         pool = pool[np.argsort(book.debtor[pool], kind="stable")]
         chosen: list[int] = []
@@ -438,7 +450,7 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
     k_case, k_asset, k_amount = _kept_holds(book, held or {}, subsistence_minimum_rial)
     kept_of_case = _sums(k_case, k_amount, len(book.cases))
     kept_on_asset = _sums(k_asset, k_amount, n_assets)
-    whole_kept = (book.rank >= 3) & (kept_on_asset > 0)
+    whole_kept = (book.form == WHOLE) & (kept_on_asset > 0)
     f_case, f_asset, f_amount = _fill(book, book.owed - kept_of_case, book.capacity - kept_on_asset, whole_kept,
                                       subsistence_minimum_rial)
     keeps = np.zeros(len(book.natural), dtype=np.bool_)
