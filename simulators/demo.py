@@ -110,7 +110,7 @@ def _say(message: str) -> None:
 #: same world's orders carry the same ids run after run, and a claim kept from the last run would withhold their
 #: acknowledgements from the landing zone.
 DEMO_OUTPUTS = ("landing", "quarantine", "inbox", "run", "reports", "dbt", "published", "notifications",
-                "acknowledgements", "audit", "messages", "checkpoints")
+                "acknowledgements", "audit", "messages", "checkpoints", "audit_spool")
 
 
 def reset_data_dir() -> None:

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, overload
-from uuid import uuid4
 
 import duckdb
 import pyarrow as pa
@@ -267,14 +266,17 @@ class AuditedLanding:
         if self.spool is not None and outcome.judged is not None:  # spooled before it lands: never landed unaudited
             _spool(self.spool, self.contract.feed, _Spooled(records, batch_id, partition, roots))
         result = _logged(land(self.contract, outcome, batch_id=batch_id, partition=partition, roots=roots))
-        if outcome.judged is not None and self.spool is None:
-            with self._lock:
-                self._pending.append(_Pending(outcome, batch_id, partition, roots))
-                self._pending_rows += outcome.input_rows
-                due = self._pending_rows >= AUDIT_EVERY_ROWS
-            if due:
-                self.audit()
+        if outcome.judged is not None and self.spool is None and self._hold(_Pending(outcome, batch_id, partition,
+                                                                                      roots)):
+            self.audit()
         return result
+
+    def _hold(self, pending: _Pending) -> bool:
+        """Keep a landed batch for the next audit; True when enough rows wait to audit them now."""
+        with self._lock:
+            self._pending.append(pending)
+            self._pending_rows += pending.outcome.input_rows
+            return self._pending_rows >= AUDIT_EVERY_ROWS
 
     def audit(self) -> AuditReport | None:
         """One GX run over every batch landed since the last audit (None when none waits)."""
@@ -311,7 +313,8 @@ class _Spooled:
     roots: tuple[Path, Path]
 
 
-#: A spooled batch's file: ``<spool>/<feed>/<batch id>.<random>.pickle`` (a batch landed again is audited again).
+#: A spooled batch's file: ``<spool>/<feed>/<batch id>.pickle``. A batch landed again replaces its landing and its
+#: spooled input alike, so the audit judges what is landed.
 SPOOL_SUFFIX = ".pickle"
 
 
@@ -321,7 +324,7 @@ def _spool(spool: Path, feed: str, batch: _Spooled) -> None:
     its own data directory and reads back only its own."""
     folder = spool / feed
     folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{batch.batch_id}.{uuid4().hex[:12]}{SPOOL_SUFFIX}"
+    final = folder / f"{batch.batch_id}{SPOOL_SUFFIX}"
     temporary = folder / f"{TEMP_PREFIX}{final.name}{TEMP_SUFFIX}"
     temporary.write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
     os.replace(temporary, final)
@@ -354,12 +357,12 @@ def audit_spooled(spool: Path) -> list[SpoolAudit]:
         for number, path in enumerate(files, start=1):
             batch: _Spooled = pickle.loads(path.read_bytes())  # the hub's own file (see _spool)
             outcome = validate(landing.contract, batch.records, engine=Engine.COMPILED)
+            due = False
             if outcome.judged is not None:
-                landing._pending.append(_Pending(outcome, batch.batch_id, batch.partition, batch.roots))
-                landing._pending_rows += outcome.input_rows
+                due = landing._hold(_Pending(outcome, batch.batch_id, batch.partition, batch.roots))
                 rows += outcome.input_rows
             audited.append(path)
-            if landing.pending_rows >= AUDIT_EVERY_ROWS or number == len(files):
+            if due or number == len(files):
                 try:
                     landing.audit()
                 except ValidationDisagreement as exc:
