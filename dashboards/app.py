@@ -161,11 +161,12 @@ def inquiries(filters: kpi_data.Filters) -> None:
 
 
 def _bars(frame: pd.DataFrame, category: str, values: list[str], *, color: str | None = None,
-          horizontal: bool = False, stacked: bool = True) -> None:
+          horizontal: bool = False, stacked: bool = True, of_what: str | None = None) -> None:
     """A bar chart a reader can read, drawn by Vega-Lite itself (st.bar_chart cuts names at 180 pixels and turns
     day labels on their side): whole names, level labels, rows in the frame's order, the legend below. ``values``
-    are the frame's measures (labelled columns); several are stacked, or side by side when not ``stacked``."""
-    measure, amount = t("measure", lang()), t("value", lang())
+    are the frame's measures (labelled columns); several are stacked, or side by side when not ``stacked``, their
+    axis titled ``of_what`` (what they count)."""
+    measure, amount = t("measure", lang()), of_what or t("value", lang())
     if color is None and len(values) > 1:
         frame = frame[[category, *values]].melt(id_vars=[category], var_name=measure, value_name=amount)
         color, value = measure, amount
@@ -183,7 +184,8 @@ def _bars(frame: pd.DataFrame, category: str, values: list[str], *, color: str |
                              "legend": {"orient": "bottom", "title": None, "labelLimit": 400, "columns": 4}}
         if not stacked:
             encoding[f"{along}Offset"] = {"field": color, "sort": None}
-    st.vega_lite_chart(frame.fillna(0), {"mark": {"type": "bar", "tooltip": True}, "encoding": encoding},
+    shown = frame.dropna(subset=[value])  # a suppressed count draws no bar, rather than a bar of 0
+    st.vega_lite_chart(shown, {"mark": {"type": "bar", "tooltip": True}, "encoding": encoding},
                        use_container_width=True)
 
 
@@ -208,7 +210,7 @@ def _offenders_chart(board: pd.DataFrame) -> None:
         st.info(t("no_data", lang()))
         return
     _bars(_labelled(shown[["agency_id", "unanswered", "late"]]), t("agency_id", lang()),
-          [t("unanswered", lang()), t("late", lang())], horizontal=True)
+          [t("unanswered", lang()), t("late", lang())], horizontal=True, of_what=t("requests", lang()))
 
 
 def compliance(filters: kpi_data.Filters) -> None:
