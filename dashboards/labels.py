@@ -244,7 +244,7 @@ def _text(label: Label, lang: str) -> str:
 
 def currency_name(currency: Currency, lang: str) -> str:
     """The currency's name in ``lang`` as the profile spells it (its ISO code when the profile has none)."""
-    return currency.names.get(check_language(lang)) or currency.code
+    return currency.name(check_language(lang))
 
 
 def t(key: str, lang: str, **values: object) -> str:

@@ -41,6 +41,10 @@ class Currency:
     def minor_per_major(self) -> int:
         return int(10**self.minor_unit)
 
+    def name(self, language: str) -> str:
+        """The currency's name in ``language`` as the profile spells it (its ISO code when the profile has none)."""
+        return self.names.get(language) or self.code
+
 
 @dataclass(frozen=True)
 class Calendar:

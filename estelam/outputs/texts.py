@@ -139,7 +139,7 @@ def sentence(notice: Mapping[str, object], language: str = DEFAULT_LANGUAGE) -> 
     return template[language].format(
         action=ACTION[language].get(str(notice["action"]), str(notice["action"])),
         amount=grouped(int(str(notice["amount_rial"])), digits="latin", minor_unit=currency.minor_unit),
-        currency=currency.names.get(language, currency.code),
+        currency=currency.name(language),
         asset=f"{asset_noun(kind, language)} {mask(str(notice['asset_ref']))}",
         agency=agency_name(str(notice["agency_id"]), language),
         reason=REASON[language].get(str(notice["reason_code"]), str(notice["reason_code"])),

@@ -96,7 +96,7 @@ def _render(request: Request, current: session.Session, template: str, *, status
             principal: Principal | None = None, **context: Any) -> HTMLResponse:
     lang = current.lang
     # the money is the profile's: its currency's name in the reader's language (rials, or riyals)
-    messages = {**MESSAGES[lang], "currency": current_profile().currency.names.get(lang, MESSAGES[lang]["currency"])}
+    messages = {**MESSAGES[lang], "currency": current_profile().currency.name(lang)}
 
     def t(key: str, **values: object) -> Markup:
         """A label with its values escaped (an isolated identifier, already markup, is kept as it is)."""
@@ -326,7 +326,7 @@ def _minor_units(amount: str) -> int:
     whole, _, fraction = amount.replace(",", "").partition(".")
     if not whole.isdecimal() or not (fraction == "" or (fraction.isdecimal() and len(fraction) <= currency.minor_unit)):
         decimals = f"with at most {currency.minor_unit} decimals" if currency.minor_unit else "a whole number"
-        raise ValueError(f"the amount must be a positive number of {currency.names.get('en', currency.code)}s, "
+        raise ValueError(f"the amount must be a positive number of {currency.name('en')}s, "
                          f"{decimals}")
     minor = int(whole) * currency.minor_per_major + int(fraction.ljust(currency.minor_unit, "0") or 0)
     if not 0 < minor < MAX_AMOUNT_RIAL:
