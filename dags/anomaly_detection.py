@@ -22,7 +22,7 @@ from estelam.outputs.callbacks import on_task_failure
     doc_md=__doc__,
 )
 def anomaly_detection() -> None:
-    @task
+    @task(multiple_outputs=False)
     def detect() -> dict[str, int]:
         from estelam.outputs import alerts
 

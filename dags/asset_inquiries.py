@@ -35,7 +35,7 @@ def asset_inquiries() -> None:
 
         return agencies_to_ask()
 
-    @task(pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
+    @task(multiple_outputs=False, pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
     def inquire(agency_id: str) -> dict[str, object]:
         from estelam.core.keys import safe_batch_id
         from estelam.inquiry.rounds import inquire_agency

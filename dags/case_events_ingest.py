@@ -24,13 +24,13 @@ from estelam.outputs.callbacks import on_task_failure
     doc_md=__doc__,
 )
 def case_events_ingest() -> None:
-    @task(outlets=[CASE_EVENTS])
+    @task(multiple_outputs=False, outlets=[CASE_EVENTS])
     def ingest_inbox() -> dict[str, int]:
         from estelam.ingest.case_events import ingest_inbox
 
         return ingest_inbox().as_dict()
 
-    @task()
+    @task(multiple_outputs=False)
     def ingest_directives() -> dict[str, int]:
         from estelam.cases.court_drop import ingest_directives
 

@@ -27,7 +27,7 @@ from estelam.outputs.callbacks import on_task_failure
     doc_md=__doc__,
 )
 def freeze_reconciliation() -> None:
-    @task(pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
+    @task(multiple_outputs=False, pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
     def reconcile() -> dict[str, int | str]:
         from estelam.core.keys import safe_batch_id
         from estelam.freeze.reconciliation import run_cycle

@@ -25,7 +25,8 @@ from estelam.outputs.callbacks import on_task_failure
     doc_md=__doc__,
 )
 def warehouse_build() -> None:
-    @task(outlets=[WAREHOUSE], pool=WAREHOUSE_POOL, pool_slots=WAREHOUSE_WRITER_SLOTS)  # the one writer
+    # the one writer
+    @task(multiple_outputs=False, outlets=[WAREHOUSE], pool=WAREHOUSE_POOL, pool_slots=WAREHOUSE_WRITER_SLOTS)
     def dbt_build() -> dict[str, object]:
         from dataclasses import asdict
 
@@ -33,7 +34,7 @@ def warehouse_build() -> None:
 
         return asdict(build(unit_tests=False))  # unit tests are CI's (tests/warehouse); data tests run here
 
-    @task(pool=WAREHOUSE_POOL)  # a reader
+    @task(multiple_outputs=False, pool=WAREHOUSE_POOL)  # a reader
     def publish_kpis() -> dict[str, object]:
         from estelam.warehouse.publishing import publish_kpis
 
