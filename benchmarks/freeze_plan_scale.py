@@ -21,6 +21,7 @@ Prints the best of ``--rounds`` for each and the ratio to the floor. A measureme
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import time
 from collections import defaultdict
@@ -129,9 +130,10 @@ def floor(view: HubView, acks: list[FreezeAcknowledgementsRow]) -> int:
 
 
 def best_of(rounds: int, work: Callable[[], T]) -> tuple[float, T]:
-    """The fastest of ``rounds`` runs of ``work``, and what the last run returned."""
+    """The fastest of ``rounds`` runs of ``work``, each after a full collection, and what the last run returned."""
     times: list[float] = []
     for _ in range(rounds):
+        gc.collect()  # each round starts from the same collector state (untimed): the floor's time moved with it
         started = time.perf_counter()
         result = work()
         times.append(time.perf_counter() - started)

@@ -19,7 +19,15 @@ from estelam.contracts.registry import CourtAccount
 from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
 from estelam.core.domain import Acknowledgement, FreezeOrder, OrderKind, RestrictionType
 from estelam.core.keys import stable_id
-from estelam.freeze.planner import AssetKey, AssetNews, KnownAsset, OpenCase, PlannedFreeze, asset_news
+from estelam.freeze.planner import (
+    AssetKey,
+    AssetNews,
+    KnownAsset,
+    OpenCase,
+    PlannedFreeze,
+    asset_news,
+    without_cyclic_gc,
+)
 
 ORDERS_FEED: Final = "freeze_orders"
 ACKS_FEED: Final = "freeze_acknowledgements"
@@ -223,6 +231,7 @@ class LedgerState:
         return {o.key: o for o in map(self.issued.__getitem__, flying)}
 
 
+@without_cyclic_gc
 def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAcknowledgementsRow]) -> LedgerState:
     """Derive held amounts, versions, asset news and the order book from the two logs."""
     order_status = _order_status
@@ -416,6 +425,7 @@ def _may_order(desired: Mapping[Key, PlannedFreeze], state: LedgerState, cases: 
     return keys
 
 
+@without_cyclic_gc
 def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView, *, now: datetime,
                 deadlines_s: Mapping[str, float], skip: Iterable[str] = ()) -> list[IssuedOrder]:
     """The orders that take the agencies from what they acknowledged to ``plan``, as the judge directed.
