@@ -12,6 +12,8 @@ The world data says which persons the agency knows and how each feed column of t
       death_date: {date: ["2010-01-01", "2026-10-01"], only_if: {vital_status: deceased}}
       monthly_salary_rial: {int: [120000000, 900000000], step: 1000000}
       protected_rial: {fraction_of: monthly_salary_rial, share: 0.75}
+      value_rial: {product_of: [quantity, unit_price_rial]}   # integer columns drawn before it, multiplied
+      symbol: {choice: [IKCO1, FOLD1], unique: true}         # unique: no two of the person's records share it
       postal_code: {digits: 10}
       address: {template: "{city}، {street}", city: [تهران, اصفهان], street: [خیابان آزادی, خیابان انقلاب]}
       known_ids: {person: id}
@@ -78,6 +80,8 @@ from simulators.ws_security import AuthenticationFailed, UsernameTokenCheck
 WORLD_DATA_DIR = Path(__file__).resolve().parent / "world_data"
 #: Records per page when the kind pages.
 PAGE_SIZE = 2
+#: Draws of one record before it is left out because its ``unique`` columns repeat an earlier record's.
+UNIQUE_ATTEMPTS = 8
 #: A refused person's code in a batch answer.
 INVALID_PERSON_ID = "invalid_person_id"
 
@@ -141,6 +145,14 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
         return start + timedelta(days=rng.randrange((end - start).days + 1))
     if "digits" in spec:
         return "".join(rng.choice("0123456789") for _ in range(int(spec["digits"])))
+    if "product_of" in spec:
+        factors: list[Any] = [row.get(str(column)) for column in spec["product_of"]]
+        if any(f is None for f in factors):
+            return None
+        product = 1
+        for factor in factors:
+            product *= int(factor)
+        return product
     if "fraction_of" in spec:
         base = row.get(str(spec["fraction_of"]))
         return None if base is None else int(int(base) * float(spec["share"]))
@@ -164,12 +176,16 @@ def records_of(world: World, data: KindWorld, agency_id: str, person_id: str) ->
     rng = random.Random(zlib.crc32(f"{world.seed}:{data.kind}:{agency_id}:{person.person_id}".encode()))
     if rng.random() >= data.known_share:
         return None
-    rows = []
+    rows: list[Drawn] = []
+    unique = [column for column, spec in data.columns.items() if spec.get("unique")]
     for _ in range(rng.randint(*data.records)):
-        row: Drawn = {"person_id": person.person_id}
-        for column, spec in data.columns.items():
-            row[column] = _draw(spec, rng, row, person, agency_id)
-        rows.append(row)
+        for _attempt in range(UNIQUE_ATTEMPTS):
+            row: Drawn = {"person_id": person.person_id}
+            for column, spec in data.columns.items():
+                row[column] = _draw(spec, rng, row, person, agency_id)
+            if not any(row[c] == earlier[c] for c in unique for earlier in rows):
+                rows.append(row)
+                break  # a record whose unique columns repeat an earlier one is drawn again, then left out
     return rows
 
 

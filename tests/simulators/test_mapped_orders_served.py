@@ -133,3 +133,28 @@ def test_the_depository_simulator_takes_blocks_releases_and_cancels_on_composed_
     assert (late.status, late.acknowledged_amount_rial) == (AckStatus.REFUSED, 0) and "cancelled" in late.reason
     assert depository.freeze(_order(OrderKind.FREEZE, "csdi", f"{person}:NOSUCH", 1, "d-6")).status is (
         AckStatus.UNKNOWN_ASSET)
+
+
+def test_world_data_draws_unique_symbols_and_values_as_products(world: World) -> None:
+    data = load_kind_world(FIXTURES / "depository" / "world_data" / "securities_depository.yaml")
+    drawn = [records_of(world, data, "csdi", p.person_id) for p in world.persons[:400]]
+    held = [rows for rows in drawn if rows]
+    assert held and any(len(rows) > 1 for rows in held)
+    for rows in held:
+        assert len({r["symbol"] for r in rows}) == len(rows)  # unique: a symbol at most once per holder
+        for row in rows:
+            assert row["value_rial"] == row["quantity"] * row["unit_price_rial"]
+    assert drawn == [records_of(world, data, "csdi", p.person_id) for p in world.persons[:400]]  # stable
+
+
+def test_the_depository_simulator_answers_inquiries_the_feed_accepts(depository: MappedAgencyClient,
+                                                                    world: World) -> None:
+    persons = [p.person_id for p in world.persons[:60]]
+    answers = depository.inquire_batch(persons, "batch-1")
+    rows = [r.values for a in answers.values() if not isinstance(a, Exception) for r in a.assets]  # type: ignore[union-attr]
+    assert rows
+    for row in rows:
+        assert set(row) == {"person_id", "holder_name", "symbol", "quantity", "unit_price_rial", "value_rial"}
+        assert row["value_rial"] == row["quantity"] * row["unit_price_rial"] and row["quantity"] >= 1
+    single = depository.inquire(next(str(r["person_id"]) for r in rows), "inq-1")
+    assert single.assets
