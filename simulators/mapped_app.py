@@ -5,6 +5,8 @@ The world data says which persons the agency knows and how each feed column of t
 
     kind: population_register
     known_share: 0.97            # persons the agency has records of; the others are "unknown person"
+                                 # (or by person kind: {natural: 0.3, legal: 0.5})
+    holders_only: false          # true: a person the world draws as owning nothing anywhere is unknown here
     records: [1, 1]              # records per known person (at least, at most)
     columns:                     # feed column -> how it is drawn
       full_name: {person: name}                          # the person's name, as this agency spells it
@@ -56,7 +58,7 @@ from connectors.credentials import Credentials
 from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.core import clock
-from estelam.core.domain import FreezeOrder, OrderKind, Protocol
+from estelam.core.domain import FreezeOrder, OrderKind, PersonKind, Protocol
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id, latin_digits
 from estelam.core.kinds import (
@@ -96,18 +98,22 @@ class KindWorld:
     """How the world's records of one mapped kind are drawn (``world_data/<kind>.yaml``)."""
 
     kind: str
-    known_share: float
+    known_share: Mapping[str, float]  # person kind (natural, legal) -> share of them the agency knows
     records: tuple[int, int]
     columns: Mapping[str, Mapping[str, Any]]
     source: Path
+    holders_only: bool = False
 
 
 def load_kind_world(path: Path) -> KindWorld:
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         low, high = (int(n) for n in spec.get("records", [1, 1]))
-        return KindWorld(str(spec["kind"]), float(spec.get("known_share", 1.0)), (low, high),
-                         dict(spec.get("columns") or {}), path)
+        share = spec.get("known_share", 1.0)
+        shares = ({str(k): float(share[str(k)]) for k in PersonKind} if isinstance(share, dict)
+                  else dict.fromkeys((str(k) for k in PersonKind), float(share)))
+        return KindWorld(str(spec["kind"]), shares, (low, high), dict(spec.get("columns") or {}), path,
+                         bool(spec.get("holders_only", False)))
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ContractError(f"{path}: not valid world data: {exc}") from exc
 
@@ -174,7 +180,7 @@ def records_of(world: World, data: KindWorld, agency_id: str, person_id: str) ->
     if person is None:
         return None
     rng = random.Random(zlib.crc32(f"{world.seed}:{data.kind}:{agency_id}:{person.person_id}".encode()))
-    if rng.random() >= data.known_share:
+    if rng.random() >= data.known_share[str(person.kind)] or (data.holders_only and world.owns_nothing(person_id)):
         return None
     rows: list[Drawn] = []
     unique = [column for column, spec in data.columns.items() if spec.get("unique")]

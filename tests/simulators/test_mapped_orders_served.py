@@ -158,3 +158,17 @@ def test_the_depository_simulator_answers_inquiries_the_feed_accepts(depository:
         assert row["value_rial"] == row["quantity"] * row["unit_price_rial"] and row["quantity"] >= 1
     single = depository.inquire(next(str(r["person_id"]) for r in rows), "inq-1")
     assert single.assets
+
+
+def test_world_data_knows_persons_by_kind_and_never_one_the_world_draws_as_owning_nothing(world: World) -> None:
+    data = load_kind_world(FIXTURES / "depository" / "world_data" / "securities_depository.yaml")
+    assert data.holders_only and data.known_share == {"natural": 0.3, "legal": 0.5}
+    assetless = [p for p in world.persons if world.owns_nothing(p.person_id)]
+    assert assetless, "the world draws some persons owning nothing"
+    for person in assetless:
+        assert records_of(world, data, "csdi", person.person_id) is None
+        assert all(not world.assets_of(i.agency_id, person.person_id)
+                   for i in contracts.load_agency_registry().instances)
+    owners = [p for p in world.persons if not world.owns_nothing(p.person_id)]
+    assert any(world.assets_of(i.agency_id, p.person_id) for p in owners[:20]
+               for i in contracts.load_agency_registry().instances)
