@@ -8,9 +8,10 @@ failure to the exception tree — is the SOAP and REST clients' own (``connector
 
 Records come back as :class:`estelam.core.domain.FeedRecord` (the feed's columns, typed as its contract says);
 a record that does not cast is that person's ``AgencyAnswerMalformed``, never landed half-read. A mapped kind holds
-the orders its mapping's ``orders`` section declares (freeze, release, transfer): the request filled from the
-order, the acknowledgement read from the paths the mapping names; an order kind it does not declare (and payout
-and cancel, which no mapping declares) raises ``OperationNotInContract`` and sends nothing.
+the orders its mapping's ``orders`` section declares (freeze, release, transfer, cancel): the request filled from
+the order (a composed asset reference split into its parts, a cancel's withdrawn order id), the acknowledgement
+read from the paths the mapping names; an order kind it does not declare (and payout, which no mapping declares)
+raises ``OperationNotInContract`` and sends nothing.
 """
 
 from __future__ import annotations
@@ -273,9 +274,14 @@ class MappedAgencyClient:
                 f"this agency's mapping ({self.mapping.source.name}) has no {kind} operation",
                 agency_id=self.instance.agency_id, operation=str(kind), request_id=order.order_id)
         operation = self._interface.operations[spec.operation]
-        fields = order_fields(spec, order_id=order.order_id, case_id=order.case_id, asset_ref=order.asset_ref,
-                              amount_rial=order.amount_rial, issued_at=order.issued_at,
-                              agency_id=self.instance.agency_id)
+        parts = self.mapping.assets.asset_ref_parts if self.mapping.assets is not None else ()
+        try:
+            fields = order_fields(spec, order_id=order.order_id, case_id=order.case_id, asset_ref=order.asset_ref,
+                                  amount_rial=order.amount_rial, issued_at=order.issued_at,
+                                  agency_id=self.instance.agency_id, cancels=order.cancels, asset_ref_parts=parts)
+        except ValueError as exc:  # the order cannot be said in this agency's terms; nothing is sent
+            raise AgencyError(str(exc), agency_id=self.instance.agency_id, operation=str(kind),
+                              request_id=order.order_id) from exc
         answer = self._wire.send(operation, fields, order.order_id)
         with self._wire.reading(operation.name, order.order_id):
             if spec.order_id and str(value_at(answer, spec.order_id)) != order.order_id:
@@ -311,7 +317,7 @@ class MappedAgencyClient:
         return self._order(order, OrderKind.PAYOUT)  # no mapping declares payout: OperationNotInContract
 
     def cancel(self, order: FreezeOrder) -> Acknowledgement:
-        return self._order(order, OrderKind.CANCEL)  # no mapping declares cancel: OperationNotInContract
+        return self._order(order, OrderKind.CANCEL)  # without orders.cancel: OperationNotInContract
 
     def close(self) -> None:
         self._wire.close()

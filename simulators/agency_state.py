@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from estelam.core import clock
@@ -48,7 +48,19 @@ from estelam.core.domain import (
 )
 from estelam.core.identifiers import is_iban
 
-AgencyAsset = BankAccount | SecurityHolding | Vehicle | Property
+
+@dataclass(frozen=True)
+class MappedAsset:
+    """An asset of a kind declared by a mapping, as its generated simulator holds it: its reference, owner and
+    value (what may be blocked), and whether the law protects it whole (the mapping's ``protected_when``)."""
+
+    asset_ref: str
+    owner_id: str
+    value_rial: int
+    protected: bool = False
+
+
+AgencyAsset = BankAccount | SecurityHolding | Vehicle | Property | MappedAsset
 _AckMaker = Callable[..., Acknowledgement]
 
 
@@ -76,7 +88,7 @@ def is_indivisible(asset: AgencyAsset) -> bool:
 class AgencyState:
     """Thread-safe state of one agency instance."""
 
-    def __init__(self, instance: AgencyInstance, assets: list[AgencyAsset]) -> None:
+    def __init__(self, instance: AgencyInstance, assets: Sequence[AgencyAsset]) -> None:
         self.instance = instance
         self._assets = {asset_ref(a): a for a in assets}
         self._refs_of: dict[str, list[str]] = defaultdict(list)  # owner -> refs (owners never change)
@@ -90,6 +102,19 @@ class AgencyState:
         self._cancelled: dict[str, str] = {}  # cancelled order id -> the cancel order's id
         self._paid_out: dict[tuple[str, str], int] = defaultdict(int)  # (case_id, creditor IBAN) -> rials
         self._lock = threading.Lock()
+
+    def hold(self, assets: Sequence[AgencyAsset]) -> None:
+        """Add assets this agency learned of after it opened (a generated simulator's, drawn from the world)."""
+        with self._lock:
+            for a in assets:
+                if asset_ref(a) not in self._assets:
+                    self._assets[asset_ref(a)] = a
+                    self._refs_of[asset_owner(a)].append(asset_ref(a))
+
+    def knows(self, ref: str) -> bool:
+        """Whether the agency holds an asset of this reference."""
+        with self._lock:
+            return ref in self._assets
 
     def assets_of(self, person_id: str) -> list[AgencyAsset]:
         """The person's assets as they are now (balances after transfers, deposits, withdrawals)."""
@@ -194,6 +219,8 @@ class AgencyState:
             return self._transfer(order, asset, key, ack)
         if isinstance(asset, BankAccount) and asset.account_kind in PROTECTED_ACCOUNT_KINDS:
             return ack(AckStatus.REFUSED, 0, f"{asset.account_kind} account is protected by law")
+        if isinstance(asset, MappedAsset) and asset.protected:
+            return ack(AckStatus.REFUSED, 0, "the asset is protected by law")
         if isinstance(asset, Vehicle):
             restriction = order.restriction_type or RestrictionType.TRANSFER
             if restriction not in set(RestrictionType):

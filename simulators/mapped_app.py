@@ -5,6 +5,8 @@ The world data says which persons the agency knows and how each feed column of t
 
     kind: population_register
     known_share: 0.97            # persons the agency has records of; the others are "unknown person"
+                                 # (or by person kind: {natural: 0.3, legal: 0.5})
+    holders_only: false          # true: a person the world draws as owning nothing anywhere is unknown here
     records: [1, 1]              # records per known person (at least, at most)
     columns:                     # feed column -> how it is drawn
       full_name: {person: name}                          # the person's name, as this agency spells it
@@ -12,6 +14,8 @@ The world data says which persons the agency knows and how each feed column of t
       death_date: {date: ["2010-01-01", "2026-10-01"], only_if: {vital_status: deceased}}
       monthly_salary_rial: {int: [120000000, 900000000], step: 1000000}
       protected_rial: {fraction_of: monthly_salary_rial, share: 0.75}
+      value_rial: {product_of: [quantity, unit_price_rial]}   # integer columns drawn before it, multiplied
+      symbol: {choice: [IKCO1, FOLD1], unique: true}         # unique: no two of the person's records share it
       postal_code: {digits: 10}
       address: {template: "{city}، {street}", city: [تهران, اصفهان], street: [خیابان آزادی, خیابان انقلاب]}
       known_ids: {person: id}
@@ -25,16 +29,23 @@ records path, "unknown person" to its path, request fields the answer repeats (`
 ``countryCode``) are echoed, ``answered_at`` is now, and any other required element gets a neutral value of its
 type. SOAP requests are checked against the WSDL's inline schema; REST requests against the OpenAPI file (by
 ``simulators.rest_app``, which serves them).
+
+The orders of the mapping's ``orders`` section are the mapping read backwards too: the order is read from the
+request (a composed asset reference joined from its parts), applied to the agency's ledger
+(``simulators.agency_state``: blocks, releases, cancels, idempotent order ids) over the assets the world's records
+make (``contributes.assets``: reference, value, ``protected_when``), and the acknowledgement written at the
+mapping's paths, the hub's status as the first agency value the mapping's ``statuses`` maps to it.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import random
 import threading
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -47,11 +58,20 @@ from connectors.credentials import Credentials
 from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.core import clock
-from estelam.core.domain import Protocol
+from estelam.core.domain import FreezeOrder, OrderKind, PersonKind, Protocol
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id, latin_digits
-from estelam.core.kinds import Interface, KindMapping, Node, Operation, load_interface
-from simulators.agency_state import AgencyState
+from estelam.core.kinds import (
+    ASSET_REF_PART,
+    ASSET_REF_SEPARATOR,
+    Interface,
+    KindMapping,
+    Node,
+    Operation,
+    OrderOperation,
+    load_interface,
+)
+from simulators.agency_state import AgencyState, MappedAsset
 from simulators.rest_app import Handler, _Call, _json, problem, rest_application
 from simulators.server import Application, Request, Response
 from simulators.soap_app import SOAP_PATH, WSDL_NS, XSD_NS, envelope, fault_response
@@ -62,6 +82,8 @@ from simulators.ws_security import AuthenticationFailed, UsernameTokenCheck
 WORLD_DATA_DIR = Path(__file__).resolve().parent / "world_data"
 #: Records per page when the kind pages.
 PAGE_SIZE = 2
+#: Draws of one record before it is left out because its ``unique`` columns repeat an earlier record's.
+UNIQUE_ATTEMPTS = 8
 #: A refused person's code in a batch answer.
 INVALID_PERSON_ID = "invalid_person_id"
 
@@ -76,18 +98,22 @@ class KindWorld:
     """How the world's records of one mapped kind are drawn (``world_data/<kind>.yaml``)."""
 
     kind: str
-    known_share: float
+    known_share: Mapping[str, float]  # person kind (natural, legal) -> share of them the agency knows
     records: tuple[int, int]
     columns: Mapping[str, Mapping[str, Any]]
     source: Path
+    holders_only: bool = False
 
 
 def load_kind_world(path: Path) -> KindWorld:
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         low, high = (int(n) for n in spec.get("records", [1, 1]))
-        return KindWorld(str(spec["kind"]), float(spec.get("known_share", 1.0)), (low, high),
-                         dict(spec.get("columns") or {}), path)
+        share = spec.get("known_share", 1.0)
+        shares = ({str(k): float(share[str(k)]) for k in PersonKind} if isinstance(share, dict)
+                  else dict.fromkeys((str(k) for k in PersonKind), float(share)))
+        return KindWorld(str(spec["kind"]), shares, (low, high), dict(spec.get("columns") or {}), path,
+                         bool(spec.get("holders_only", False)))
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ContractError(f"{path}: not valid world data: {exc}") from exc
 
@@ -125,6 +151,14 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
         return start + timedelta(days=rng.randrange((end - start).days + 1))
     if "digits" in spec:
         return "".join(rng.choice("0123456789") for _ in range(int(spec["digits"])))
+    if "product_of" in spec:
+        factors: list[Any] = [row.get(str(column)) for column in spec["product_of"]]
+        if any(f is None for f in factors):
+            return None
+        product = 1
+        for factor in factors:
+            product *= int(factor)
+        return product
     if "fraction_of" in spec:
         base = row.get(str(spec["fraction_of"]))
         return None if base is None else int(int(base) * float(spec["share"]))
@@ -146,14 +180,18 @@ def records_of(world: World, data: KindWorld, agency_id: str, person_id: str) ->
     if person is None:
         return None
     rng = random.Random(zlib.crc32(f"{world.seed}:{data.kind}:{agency_id}:{person.person_id}".encode()))
-    if rng.random() >= data.known_share:
+    if rng.random() >= data.known_share[str(person.kind)] or (data.holders_only and world.owns_nothing(person_id)):
         return None
-    rows = []
+    rows: list[Drawn] = []
+    unique = [column for column, spec in data.columns.items() if spec.get("unique")]
     for _ in range(rng.randint(*data.records)):
-        row: Drawn = {"person_id": person.person_id}
-        for column, spec in data.columns.items():
-            row[column] = _draw(spec, rng, row, person, agency_id)
-        rows.append(row)
+        for _attempt in range(UNIQUE_ATTEMPTS):
+            row: Drawn = {"person_id": person.person_id}
+            for column, spec in data.columns.items():
+                row[column] = _draw(spec, rng, row, person, agency_id)
+            if not any(row[c] == earlier[c] for c in unique for earlier in rows):
+                rows.append(row)
+                break  # a record whose unique columns repeat an earlier one is drawn again, then left out
     return rows
 
 
@@ -229,8 +267,83 @@ class MappedAgency:
     world: World
     data: KindWorld
 
+    _holding: bool = field(default=False, init=False)
+    _holding_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
     def __post_init__(self) -> None:
         self.spell_id = spelling_of(self.state.instance.agency_id).identifier
+
+    # --- orders ----------------------------------------------------------------------------------------
+
+    def _hold(self, person_id: str, rows: list[Drawn] | None) -> None:
+        """Give the ledger the assets the person's records make (each asset once; a kind of facts holds none)."""
+        assets = self.mapping.assets
+        if assets is None or not rows:
+            return
+        rule = assets.protected_when
+        self.state.hold([MappedAsset(ASSET_REF_SEPARATOR.join(str(row.get(c)) for c in assets.ref_columns), person_id,
+                                     int(row.get(assets.value) or 0),
+                                     rule is not None and str(row.get(rule.column)) in rule.values) for row in rows])
+
+    def _hold_every_asset(self) -> None:
+        """The ledger learns each person's assets when it answers about them; an order on an asset no answer named
+        (the simulator restarted) has every person's drawn, once."""
+        with self._holding_lock:
+            if self._holding:
+                return
+            for person in self.world.persons:
+                self._hold(person.person_id, records_of(self.world, self.data, self.state.instance.agency_id,
+                                                        person.person_id))
+            self._holding = True
+
+    def order(self, kind: str, fields: Mapping[str, Any]) -> dict[str, Any] | tuple[int, str]:
+        """Apply the order the request says (``orders.<kind>``); its acknowledgement as the mapping reads it."""
+        spec = self.mapping.orders[kind]
+        assets = self.mapping.assets
+        assert assets is not None  # only an asset kind takes orders (the registry checks it)
+        named = {source: name for name, source in spec.request.items()}
+
+        def given(source: str) -> Any:
+            return fields.get(named[source]) if source in named else None
+
+        if "$asset_ref" in named:
+            ref = str(given("$asset_ref"))
+        else:
+            ref = ASSET_REF_SEPARATOR.join(str(given(ASSET_REF_PART + part)) for part in assets.asset_ref_parts)
+        order_id, amount = given("$order_id"), given("$amount_rial")
+        if not order_id or amount is None:
+            return 422, "the order has no order id or amount"
+        if not self.state.knows(ref):
+            self._hold_every_asset()
+        ack = self.state.apply(FreezeOrder(str(order_id), OrderKind(kind), str(given("$case_id") or ""),
+                                           self.state.instance.agency_id, ref, int(amount), clock.now(),
+                                           cancels=given("$cancels")))
+        return self._acknowledgement(spec, ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial,
+                                     str(order_id), ack.reason)
+
+    def _acknowledgement(self, spec: OrderOperation, status: str, amount: int, frozen_total: int, order_id: str,
+                         reason: str) -> dict[str, Any]:
+        response = self.interface.operations[spec.operation].response
+        said: dict[str, str] = {}
+        for value, hub in spec.statuses.items():
+            said.setdefault(hub, value)
+        nearest = {"partial": "done", "unknown_asset": "refused"}  # when the agency has no word of its own
+        value = said.get(str(status)) or said.get(nearest.get(str(status), "")) or str(status)
+        leaf, _ = response.resolve(spec.status)
+        answer: dict[str, Any] = {}
+        _put(answer, response, spec.status,
+             int(value) if leaf.leaf == "int" else value.lower() == "true" if leaf.leaf == "bool" else value)
+        _put(answer, response, spec.amount, amount)
+        _put(answer, response, spec.frozen_total, frozen_total)
+        if spec.order_id:
+            _put(answer, response, spec.order_id, order_id)
+        if spec.acknowledged_at:
+            at, _ = response.resolve(spec.acknowledged_at)
+            now = clock.now()
+            _put(answer, response, spec.acknowledged_at, now.date() if at.leaf == "date" else now)
+        if spec.reason and reason:
+            _put(answer, response, spec.reason, reason)
+        return _fill(answer, response)
 
     def _person_field(self, request: Mapping[str, str], source: str) -> str | None:
         return next((name for name, s in request.items() if s == source), None)
@@ -244,6 +357,7 @@ class MappedAgency:
         if not is_person_id(person_id):
             return 400, f"invalid person id {person_id!r}: check digit does not match"
         rows = records_of(self.world, self.data, self.state.instance.agency_id, person_id)
+        self._hold(person_id, rows)
         answer: dict[str, Any] = {}
         response = operation.response
         record_node, _ = response.resolve(inquiry.records)
@@ -284,6 +398,7 @@ class MappedAgency:
                 _put(entry, entry_node, batch.refused.message, f"invalid person id {person_id!r}")
             else:
                 rows = records_of(self.world, self.data, self.state.instance.agency_id, person_id) or []
+                self._hold(person_id, rows)
                 records = [_record(self.mapping, record_node, r, self.spell_id) for r in rows]
                 if records:
                     _place_records(entry, entry_node, batch.records, records)
@@ -378,6 +493,9 @@ class MappedSoapAgency:
         if mapping.batch is not None:
             self._handlers[operations[mapping.batch.operation].request.name] = (
                 operations[mapping.batch.operation], agency.batch)
+        for kind, order in mapping.orders.items():
+            self._handlers[operations[order.operation].request.name] = (
+                operations[order.operation], functools.partial(agency.order, kind))
 
     def __call__(self, request: Request) -> Response:
         if request.method == "GET":
@@ -443,6 +561,8 @@ def _rest_handlers(agency: MappedAgency) -> dict[str, Handler]:
     handlers[agency.mapping.inquiry.operation] = serving(agency.single)
     if agency.mapping.batch is not None:
         handlers[agency.mapping.batch.operation] = serving(agency.batch)
+    for kind, order in agency.mapping.orders.items():
+        handlers[order.operation] = serving(functools.partial(agency.order, kind))
     return handlers
 
 

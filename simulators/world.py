@@ -420,6 +420,15 @@ class World:
             raise KeyError(person_id)
         return found
 
+    def owns_nothing(self, person_id: str) -> bool:
+        """Whether the world draws this person as owning nothing at any agency (``ASSETLESS_SHARE``). O(1)."""
+        index = self.index_of(person_id)
+        if index is None:
+            return True
+        rng = _stream(self.seed, _PERSON_STREAM, index)
+        self._draw_person(index, rng)  # the person's stream, continued as _draw_assets_of does
+        return rng.random() < ASSETLESS_SHARE
+
     def assets_of(self, agency_id: str, person_id: str) -> list[AgencyAsset]:
         """What ``agency_id`` holds for ``person_id``, drawn for this person alone (no full world needed)."""
         index = self.index_of(person_id)

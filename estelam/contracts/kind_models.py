@@ -23,7 +23,7 @@ from pathlib import Path
 from estelam.contracts.registry import feed as feed_contract
 from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
-from estelam.core.kinds import KindMapping
+from estelam.core.kinds import ASSET_REF_SEPARATOR, AssetContribution, KindMapping
 
 STAGING_FILE = Path("models") / "staging" / "stg_kinds__facts.sql"
 ASSETS_FILE = Path("models") / "staging" / "stg_kinds__assets.sql"
@@ -105,17 +105,31 @@ def _asset_select(mapping: KindMapping) -> str:
     select
         inquiry_id, agency_id, '{mapping.kind}' as agency_kind, person_id, responded_at,
         {_sql_text(assets.asset_kind)} as asset_kind,
-        cast({assets.asset_ref} as varchar) as asset_ref,
+        {_asset_ref_sql(assets)} as asset_ref,
         cast({assets.value} as bigint) as value_rial,
         {_column_or_null(assets.protected, "bigint")} as protected_rial,
         {protected} as is_protected,
         {assets.liquidity_rank} as liquidity_rank,
         {_column_or_null(assets.owner_name, "varchar")} as owner_name,
-        {_column_or_null(assets.detail, "varchar")} as asset_detail,
+        {_detail_sql(assets)} as asset_detail,
         {can_freeze} as can_freeze,
     from {{{{ source('landing', '{mapping.feed}') }}}}
     where inquiry_id in (select inquiry_id from {{{{ source('landing', 'inquiries') }}}})
     qualify row_number() over (partition by {key} order by _landed_at desc, _batch_id desc) = 1"""
+
+
+def _asset_ref_sql(assets: AssetContribution) -> str:
+    """The asset reference: its column, or a composed reference's columns joined by the separator."""
+    separator = f" || {_sql_text(ASSET_REF_SEPARATOR)} || "
+    return separator.join(f"cast({column} as varchar)" for column in assets.ref_columns)
+
+
+def _detail_sql(assets: AssetContribution) -> str:
+    """What readers are shown of the asset: a column, or a template's text and columns concatenated."""
+    parts = assets.detail_parts
+    if not parts:
+        return "null::varchar"
+    return " || ".join(f"cast({text} as varchar)" if is_column else _sql_text(text) for text, is_column in parts)
 
 
 def mapping_can_freeze(mapping: KindMapping) -> bool:

@@ -34,17 +34,19 @@ The mapping file (every path is a dotted path of element or property names; ``.`
         title: {fa: ..., ar: ..., en: ...}
         labels: {full_name: {fa: ..., ar: ..., en: ...}}
       assets:                            # each record is an asset (int_assets_latest: the asset report, the plan)
-        asset_kind: salary               # a name of its own (not bank_account, security_holding, vehicle, property)
-        asset_ref: employer_id           # column: the asset's reference in orders
+        asset_kind: salary               # a name of its own (a built-in kind's only when it is that kind's mapping)
+        asset_ref: employer_id           # column: the asset's reference in orders, or columns composing it:
+                                         #   [person_id, symbol] -> "<person_id>:<symbol>" (ASSET_REF_SEPARATOR)
         value: garnishable_rial          # int64 column: what may be frozen of it (minor units)
         liquidity_rank: 5                # the freeze plan's order: 1 bank accounts ... 4 properties
         protected: protected_rial        # optional int64 column: the share the law protects (outside value)
         protected_when: {column: kind, in: [escrow]}   # optional: the law protects the whole asset when ...
-        detail: employer_name            # optional columns shown to readers
+        detail: employer_name            # optional columns shown to readers (detail also a template of
+                                         #   columns: "{symbol} x {quantity}")
         owner_name: holder_name
         label: {fa: ..., ar: ..., en: ...}             # the asset kind's name in each language
     orders:                              # optional, an asset kind only: the operations that act on its assets
-      freeze:                            # freeze (required when orders are declared), release, transfer
+      freeze:                            # freeze (required when orders are declared), release, transfer, cancel
         operation: blockWallet           # SOAP operation / OpenAPI operationId
         request: {walletId: $asset_ref, orderRef: $order_id, courtCase: $case_id, rialAmount: $amount_rial}
         order_id: orderRef               # optional: the acknowledgement's echo of the order id (checked)
@@ -57,7 +59,9 @@ The mapping file (every path is a dotted path of element or property names; ``.`
 
 Request sources: ``$person_id`` (the person asked, Latin digits), ``$person_ids`` (batch: every person asked),
 ``$request_id``, ``$page`` (paging), ``=text`` (a literal); an order's: ``$order_id``, ``$case_id``,
-``$asset_ref``, ``$amount_rial``, ``$issued_at``, ``$agency_id``, ``=text``. A kind that declares
+``$asset_ref``, ``$asset_ref.<column>`` (one part of a composed reference), ``$amount_rial``, ``$issued_at``,
+``$agency_id``, ``=text``, and a cancel's ``$cancels`` (the order it withdraws; required there, refused
+elsewhere). A kind that declares
 ``orders.freeze`` has its assets planned by the freeze plan and its orders sent by ``connectors.mapped``; without
 it they are reported, never planned. The columns ``inquiry_id``, ``agency_id`` and
 ``responded_at`` are the hub's own and are never mapped.
@@ -67,6 +71,7 @@ Errors name the file, the line and the field; the registry adds the checks again
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -204,8 +209,13 @@ class BatchInquiry:
 
 
 #: Order kinds a mapping may declare, and where each order request's fields come from.
-ORDER_KINDS = ("freeze", "release", "transfer")
-ORDER_SOURCES = frozenset({"$order_id", "$case_id", "$asset_ref", "$amount_rial", "$issued_at", "$agency_id"})
+ORDER_KINDS = ("freeze", "release", "transfer", "cancel")
+ORDER_SOURCES = frozenset({"$order_id", "$case_id", "$asset_ref", "$amount_rial", "$issued_at", "$agency_id",
+                           "$cancels"})
+#: ``$asset_ref.<column>``: one part of a composed asset reference (``contributes.assets.asset_ref`` a list).
+ASSET_REF_PART = "$asset_ref."
+#: What joins the parts of a composed asset reference (``person_id`` and ``symbol`` -> ``0012345678:IKCO``).
+ASSET_REF_SEPARATOR = ":"
 #: The hub's acknowledgement statuses (``estelam.core.domain.AckStatus``).
 ACK_STATUSES = frozenset({"done", "partial", "refused", "unknown_asset"})
 
@@ -251,6 +261,10 @@ class ProtectedWhen:
     values: tuple[str, ...]
 
 
+#: A column in a ``detail`` template: ``{column}``.
+_TEMPLATE_FIELD = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
 @dataclass(frozen=True)
 class AssetContribution:
     """What an asset kind adds: each record is an asset of the warehouse's ``int_assets_latest``.
@@ -263,7 +277,7 @@ class AssetContribution:
     """
 
     asset_kind: str
-    asset_ref: str
+    asset_ref: str  # the column naming the asset, or (composed) the parts' columns joined by ASSET_REF_SEPARATOR
     value: str
     liquidity_rank: int
     label: Mapping[str, str]
@@ -273,6 +287,22 @@ class AssetContribution:
     owner_name: str | None = None
     line: int = 0
     lines: Mapping[str, int] = field(default_factory=dict)  # field -> line in the mapping file
+    asset_ref_parts: tuple[str, ...] = ()  # a composed reference: its columns, in order (``[person_id, symbol]``)
+
+    @property
+    def detail_parts(self) -> tuple[tuple[str, bool], ...]:
+        """``detail`` as (text, is_column) parts: one column, or a template of columns (``{symbol} x {quantity}``)."""
+        if self.detail is None:
+            return ()
+        if "{" not in self.detail:
+            return ((self.detail, True),)
+        pieces = _TEMPLATE_FIELD.split(self.detail)  # text, column, text, column, ..., text
+        return tuple((piece, i % 2 == 1) for i, piece in enumerate(pieces) if piece or i % 2 == 1)
+
+    @property
+    def ref_columns(self) -> tuple[str, ...]:
+        """The columns whose values make the asset reference (one, or the composed reference's parts)."""
+        return self.asset_ref_parts or (self.asset_ref,)
 
 
 @dataclass(frozen=True)
@@ -339,13 +369,15 @@ def _labels(raw: Any, path: Path, where: str) -> dict[str, str]:
     return {lang: str(raw[lang]) for lang in LANGUAGES}
 
 
-#: Asset kinds of the built-in agencies: a mapped kind's assets must be of a kind of its own.
-BUILT_IN_ASSET_KINDS = frozenset({"bank_account", "security_holding", "vehicle", "property"})
+#: Asset kinds of the built-in agencies, each with the agency kind it belongs to: a mapped kind's assets must be of
+#: a kind of its own (a built-in kind moving onto a mapping keeps its asset kind).
+BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "security_holding": "securities_depository",
+                                           "vehicle": "vehicle_registry", "property": "land_registry"}
 _ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "value", "liquidity_rank", "label", "protected",
                            "protected_when", "detail", "owner_name"})
 
 
-def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int) -> AssetContribution:
+def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: str = "") -> AssetContribution:
     """``contributes.assets``: every named column must be one the mapping fills."""
     where = "contributes.assets"
     if not isinstance(spec, Located):
@@ -355,10 +387,11 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int) -> Ass
             raise MappingError(path, line_of(spec, key), f"{where}.{key}",
                                f"unknown field (expected one of {sorted(_ASSET_FIELDS)})")
     asset_kind = _text(spec, "asset_kind", path, where=f"{where}.") or ""
-    if asset_kind in BUILT_IN_ASSET_KINDS or not asset_kind.replace("_", "").isalnum():
+    owner = BUILT_IN_ASSET_KINDS.get(asset_kind)
+    if (owner is not None and owner != kind) or not asset_kind.replace("_", "").isalnum():
         raise MappingError(path, line_of(spec, "asset_kind"), f"{where}.asset_kind",
                            f"{asset_kind!r} must be a name of its own (lower-case letters, digits and _), "
-                           f"not one of {sorted(BUILT_IN_ASSET_KINDS)}")
+                           f"not one of {sorted(BUILT_IN_ASSET_KINDS)} (each its built-in kind's own)")
     rank = spec.get("liquidity_rank")
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise MappingError(path, line_of(spec, "liquidity_rank"), f"{where}.liquidity_rank",
@@ -372,15 +405,23 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int) -> Ass
                                "must be {column: <column>, in: [<value>, ...]}")
         protected_when = ProtectedWhen(_text(rule, "column", path, where=f"{where}.protected_when.") or "",
                                        tuple(str(v) for v in values))
+    raw_ref = spec.get("asset_ref")
+    parts: tuple[str, ...] = ()
+    if isinstance(raw_ref, list):  # a reference composed of columns: [person_id, symbol] -> "<person>:<symbol>"
+        parts = tuple(str(p) for p in raw_ref)
+        if len(parts) < 2 or len(set(parts)) != len(parts):
+            raise MappingError(path, line_of(spec, "asset_ref"), f"{where}.asset_ref",
+                               f"a composed reference needs two or more distinct columns, got {raw_ref!r}")
     assets = AssetContribution(
         asset_kind=asset_kind,
-        asset_ref=_text(spec, "asset_ref", path, where=f"{where}.") or "",
+        asset_ref=ASSET_REF_SEPARATOR.join(parts) if parts else _text(spec, "asset_ref", path, where=f"{where}.") or "",
+        asset_ref_parts=parts,
         value=_text(spec, "value", path, where=f"{where}.") or "",
         liquidity_rank=rank,
         label=_labels(spec.get("label"), path, f"{where}.label"),
         protected=_text(spec, "protected", path, where=f"{where}.", required=False),
         protected_when=protected_when,
-        detail=_text(spec, "detail", path, where=f"{where}.", required=False),
+        detail=_detail(spec, path, where),
         owner_name=_text(spec, "owner_name", path, where=f"{where}.", required=False),
         line=line,
         lines=dict(spec.lines),
@@ -388,16 +429,34 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int) -> Ass
     for role, named in asset_columns(assets).items():
         if named not in columns and named != "person_id":
             target = spec.get("protected_when") if role == "protected_when" else spec
-            raise MappingError(path, line_of(target, "column" if role == "protected_when" else role),
-                               f"{where}.{role}", f"names {named!r}, a column the mapping does not fill")
+            key = "column" if role == "protected_when" else role.split(".")[0]
+            raise MappingError(path, line_of(target, key), f"{where}.{role}",
+                               f"names {named!r}, a column the mapping does not fill")
     return assets
+
+
+def _detail(spec: Located, path: Path, where: str) -> str | None:
+    """``detail``: a column, or a template naming columns in braces (``"{symbol} x {quantity}"``)."""
+    detail = _text(spec, "detail", path, where=f"{where}.", required=False)
+    if detail is not None and "{" in detail:
+        stripped = _TEMPLATE_FIELD.sub("", detail)
+        if "{" in stripped or "}" in stripped or not _TEMPLATE_FIELD.search(detail):
+            raise MappingError(path, line_of(spec, "detail"), f"{where}.detail",
+                               f"{detail!r}: a template names columns as {{column}} (lower-case letters, digits, _)")
+    return detail
 
 
 def asset_columns(assets: AssetContribution) -> dict[str, str]:
     """Role (``asset_ref``, ``value``, ...) -> the feed column it names, for the roles the mapping fills."""
-    named = {"asset_ref": assets.asset_ref, "value": assets.value, "protected": assets.protected,
+    refs = {f"asset_ref.{part}": part for part in assets.asset_ref_parts} or {"asset_ref": assets.asset_ref}
+    named = {**refs, "value": assets.value, "protected": assets.protected,
              "protected_when": assets.protected_when.column if assets.protected_when else None,
-             "detail": assets.detail, "owner_name": assets.owner_name}
+             "owner_name": assets.owner_name}
+    details = [text for text, is_column in assets.detail_parts if is_column]
+    if assets.detail is not None and "{" in assets.detail:
+        named.update({f"detail.{column}": column for column in details})
+    elif details:
+        named["detail"] = details[0]
     return {role: column for role, column in named.items() if column is not None}
 
 
@@ -405,8 +464,15 @@ _ORDER_FIELDS = frozenset({"operation", "request", "status", "statuses", "amount
                            "acknowledged_at", "reason"})
 
 
-def _orders(spec: Located, path: Path) -> dict[str, OrderOperation]:
-    """``orders``: freeze / release / transfer, each its operation, request and acknowledgement."""
+def _orders(spec: Located, path: Path, assets: AssetContribution | None) -> dict[str, OrderOperation]:
+    """``orders``: freeze / release / transfer / cancel, each its operation, request and acknowledgement.
+
+    A request field is filled from the order (``ORDER_SOURCES``), a literal (``=text``), or one part of a composed
+    asset reference (``$asset_ref.<column>``, the column one of ``contributes.assets.asset_ref``'s); ``$cancels``
+    (the order a cancel withdraws) is a cancel's alone, and a cancel must send it.
+    """
+    parts = assets.asset_ref_parts if assets is not None else ()
+    sources = ORDER_SOURCES | {ASSET_REF_PART + part for part in parts}
     section = _section(spec, "orders", path, required=False)
     if section is None:
         return {}
@@ -434,10 +500,20 @@ def _orders(spec: Located, path: Path) -> dict[str, OrderOperation]:
                     raise MappingError(path, line_of(statuses_raw, value), f"{where}.statuses.{value}",
                                        f"{status!r} is not one of {sorted(ACK_STATUSES)}")
                 statuses[str(value)] = str(status)
-        request = _request(raw, path, where, ORDER_SOURCES)
+        raw_request = raw.get("request")
+        for name, source in (raw_request.items() if isinstance(raw_request, Mapping) else ()):
+            if str(source).startswith(ASSET_REF_PART) and str(source) not in sources:
+                raise MappingError(path, line_of(raw_request, name), f"{where}.request.{name}",
+                                   f"{source!r}: contributes.assets.asset_ref is not composed of that column "
+                                   f"(its parts: {list(parts)})")
+        request = _request(raw, path, where, sources)
         if "$order_id" not in request.values():
             raise MappingError(path, line_of(raw, "request"), f"{where}.request",
                                "no field is $order_id (agencies apply an order id at most once)")
+        if (kind == "cancel") != ("$cancels" in request.values()):
+            raise MappingError(path, line_of(raw, "request"), f"{where}.request",
+                               "a cancel names the order it withdraws in one field ($cancels)" if kind == "cancel"
+                               else "$cancels is the order a cancel withdraws: only orders.cancel sends it")
         orders[str(kind)] = OrderOperation(
             kind=str(kind),
             operation=_text(raw, "operation", path, where=f"{where}.") or "",
@@ -540,10 +616,10 @@ def parse_mapping(path: Path) -> KindMapping:
                 raise MappingError(path, line_of(labels_spec, column), f"contributes.facts.labels.{column}",
                                    "labels a column the mapping does not fill")
     if "assets" in contributes:
-        assets = _assets(contributes["assets"], columns, path, line_of(contributes, "assets"))
+        assets = _assets(contributes["assets"], columns, path, line_of(contributes, "assets"), name)
     if facts is None and assets is None:
         raise MappingError(path, line_of(spec, "contributes"), "contributes", "declares neither facts nor assets")
-    orders = _orders(spec, path)
+    orders = _orders(spec, path, assets)
     if orders and assets is None:
         raise MappingError(path, line_of(spec, "orders"), "orders",
                            "only a kind that contributes assets takes orders (contributes.assets)")
@@ -911,12 +987,33 @@ def _check_order(mapping: KindMapping, interface: Interface, order: OrderOperati
 
 
 def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_ref: str, amount_rial: int,
-                 issued_at: datetime, agency_id: str) -> dict[str, Any]:
-    """The order request's fields filled from an order."""
+                 issued_at: datetime, agency_id: str, cancels: str | None = None,
+                 asset_ref_parts: Sequence[str] = ()) -> dict[str, Any]:
+    """The order request's fields filled from an order; ``ValueError`` when the order cannot be said in the
+    agency's terms (a composed reference without its parts, a cancel naming no order)."""
     values: dict[str, Any] = {"$order_id": order_id, "$case_id": case_id, "$asset_ref": asset_ref,
                               "$amount_rial": amount_rial, "$issued_at": issued_at.isoformat(),
-                              "$agency_id": agency_id}
+                              "$agency_id": agency_id, "$cancels": cancels}
+    wanted = set(order.request.values())
+    if "$cancels" in wanted and not cancels:
+        raise ValueError(f"{order.kind} order {order_id} names no order to cancel")
+    if asset_ref_parts and any(s.startswith(ASSET_REF_PART) for s in wanted):
+        split = asset_ref.split(ASSET_REF_SEPARATOR, len(asset_ref_parts) - 1)
+        if len(split) != len(asset_ref_parts) or not all(split):
+            raise ValueError(f"asset_ref {asset_ref!r} is not of the form "
+                             f"{ASSET_REF_SEPARATOR.join(asset_ref_parts)}")
+        values.update({ASSET_REF_PART + part: value for part, value in zip(asset_ref_parts, split, strict=True)})
     return {name: values[source] if source in values else source[1:] for name, source in order.request.items()}
+
+
+def split_asset_ref(assets: AssetContribution, asset_ref: str) -> dict[str, str] | None:
+    """A composed asset reference's parts by column (None when it is not of the composed form)."""
+    if not assets.asset_ref_parts:
+        return {assets.asset_ref: asset_ref}
+    split = asset_ref.split(ASSET_REF_SEPARATOR, len(assets.asset_ref_parts) - 1)
+    if len(split) != len(assets.asset_ref_parts) or not all(split):
+        return None
+    return dict(zip(assets.asset_ref_parts, split, strict=True))
 
 
 def _cast_literal(mapping: KindMapping, column: str, text: str, target: str, line: int) -> None:
@@ -1071,7 +1168,8 @@ def iter_labels(mapping: KindMapping) -> Iterator[tuple[str, Mapping[str, str]]]
         yield from mapping.facts.labels.items()
 
 
-__all__ = ["ACK_STATUSES", "BUILT_IN_ASSET_KINDS", "CASTABLE", "HUB_COLUMNS", "ORDER_KINDS", "AssetContribution",
+__all__ = ["ACK_STATUSES", "ASSET_REF_PART", "ASSET_REF_SEPARATOR", "BUILT_IN_ASSET_KINDS", "CASTABLE", "HUB_COLUMNS",
+           "ORDER_KINDS", "AssetContribution",
            "Interface", "KindMapping", "MappingError", "Node", "Operation", "OrderOperation", "ProtectedWhen",
            "asset_columns", "cast", "check_mapping", "load_interface", "load_located", "mappings_in", "order_fields",
-           "parse_mapping", "read_columns", "request_fields", "value_at", "values_at"]
+           "parse_mapping", "read_columns", "request_fields", "split_asset_ref", "value_at", "values_at"]
