@@ -188,12 +188,6 @@ def test_an_order_the_mapping_cannot_say_is_not_sent(mapped_contracts: Path) -> 
 # --- guard rails of the additions ---------------------------------------------------------------------------
 
 
-def _line_of(path: Path, text: str) -> int:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if text in line:
-            return number
-    raise AssertionError(f"{text!r} not in {path}")
-
 
 @pytest.mark.parametrize(("old", "new", "field", "says"), [
     ("symbol: $asset_ref.symbol,", "symbol: $asset_ref.isin,",  # the first: the freeze's

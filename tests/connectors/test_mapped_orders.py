@@ -23,6 +23,7 @@ from estelam.freeze.ledger import CaseFacts, HubView
 from estelam.freeze.planner import KnownAsset
 from estelam.freeze.reconciliation import MemoryLedger, reconcile
 from simulators.server import Request, Response, RunningServer
+from tests.mapping_support import line_of
 from tests.settings_support import override
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kinds"
@@ -157,12 +158,6 @@ def test_reconciliation_pushes_a_planned_freeze_of_a_mapped_asset_through_the_ma
 # --- guard rails ------------------------------------------------------------------------------------------
 
 
-def _line_of(path: Path, text: str) -> int:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if text in line:
-            return number
-    raise AssertionError(f"{text!r} not in {path}")
-
 
 @pytest.mark.parametrize(("old", "new", "field", "says"), [
     ("operation: blockWallet", "operation: blockWallets", "orders.freeze.operation", "has no operation"),
@@ -194,7 +189,7 @@ def test_an_order_section_that_does_not_fit_its_interface_is_refused_naming_file
     assert error.path == path and error.field == field, str(error)
     assert says in str(error), str(error)
     first = new.strip().splitlines()[0]
-    assert error.line == _line_of(path, first if field != "orders.freeze.request" else "request: {walletId"), str(error)
+    assert error.line == line_of(path, first if field != "orders.freeze.request" else "request: {walletId"), str(error)
     assert str(error).startswith(f"{path}:{error.line}: {field}: ")
 
 

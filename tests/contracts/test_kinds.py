@@ -23,21 +23,13 @@ from simulators.agency_state import AgencyState
 from simulators.mapped_app import load_kind_world, mapped_application, records_of
 from simulators.server import RunningServer
 from simulators.world import generate
+from tests.mapping_support import line_of
 from tests.settings_support import override
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kinds"
 PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 MAPPED = ("civil_registry", "social_security", "returned_cheques", "eu_vies")
 
-
-def _line_of(path: Path, text: str, *, after: str = "") -> int:
-    """The 1-based line of the first line of ``path`` containing ``text`` (below the first line holding ``after``)."""
-    started = not after
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        started = started or after in line
-        if started and text in line:
-            return number
-    raise AssertionError(f"{text!r} not in {path}")
 
 
 @pytest.fixture
@@ -118,7 +110,7 @@ def test_an_unknown_kind_in_the_registry_is_refused_naming_the_file_and_line(tmp
     registry.write_text((FIXTURE / "agencies.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(ContractError) as refused:  # no kinds/ folder here: tax_authority is not a loaded kind
         contracts.load_agency_registry(registry)
-    line = _line_of(registry, "kind: tax_authority")
+    line = line_of(registry, "kind: tax_authority")
     assert f"{registry}:{line}:" in str(refused.value)
     assert "'tax_authority'" in str(refused.value) and "not a loaded agency kind" in str(refused.value)
 
@@ -163,7 +155,7 @@ def test_a_mapping_that_does_not_fit_its_interface_or_feed_is_refused_naming_fil
     assert re.match(rf"^{re.escape(str(path))}:{error.line}: {re.escape(field)}: ", str(error))
     if field.startswith("columns."):  # the line of the very column
         column = field.removeprefix("columns.")
-        assert error.line == _line_of(path, f"  {column}:", after="columns:"), str(error)
+        assert error.line == line_of(path, f"  {column}:", after="columns:"), str(error)
     else:
         assert error.line > 0
 
@@ -203,7 +195,7 @@ def test_an_asset_contribution_that_does_not_fit_is_refused_naming_file_line_and
         contracts.load_agency_registry(fixture_contracts / "agencies.yaml")
     error = refused.value
     assert error.path == path and error.field == field, str(error)
-    assert says in str(error) and error.line == _line_of(path, new.strip()), str(error)
+    assert says in str(error) and error.line == line_of(path, new.strip()), str(error)
     assert str(error).startswith(f"{path}:{error.line}: {field}: ")
 
 
