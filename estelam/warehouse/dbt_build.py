@@ -124,7 +124,7 @@ def _broken_rules(result: object, shown: int = 5) -> str:
     the feed's test is one node, so its failure must say which rule broke."""
     node = getattr(result, "node", None)
     sql = getattr(node, "compiled_code", None)
-    if not sql or not str(getattr(node, "name", "")).startswith("contract_rules"):
+    if not sql or not str(getattr(node, "name", "")).startswith(("contract_rules", "model_rules")):
         return ""
     try:
         with connect_read_only() as connection:
