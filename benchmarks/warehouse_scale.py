@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"floor (one raw DuckDB query over the Parquet): {floor_s:.1f} s "
                   f"(registry {floor_result[0]:,} persons, {floor_result[2]:,} cases, {floor_result[4]:,} KPI rows)")
 
-            summary = warehouse.build()
+            summary = warehouse.build(write_artifacts=True)  # dbt_times reads its run_results.json
             print(f"warehouse.build(): {summary.duration_s:.1f} s ({summary.models} models, "
                   f"{summary.tests_passed} tests, {summary.unit_tests} unit tests, {summary.tests_failed} failed, "
                   f"{summary.tests_warned} warned)")

@@ -1,7 +1,9 @@
 """Build the warehouse: one dbt process over the landing zone into the single DuckDB file.
 
-Runs whenever case events, inquiry answers or freeze acknowledgements land. Every model and data test runs
-each time; dbt's unit tests (the models' logic on fixed inputs) run in CI and in `estelam warehouse build`.
+Runs whenever case events, inquiry answers or freeze acknowledgements land. It builds what the batches landed
+since the last whole build touch, and every model that reads the clock, with all their data tests (the other tables
+were built from the same files by the same code: estelam.warehouse.dbt_build.build's changed_only); dbt's unit
+tests (the models' logic on fixed inputs) run in CI and in `estelam warehouse build`.
 DuckDB allows one writer, so this DAG never runs twice at once, and the build takes every slot
 of the warehouse pool (estelam.orchestration.pools) so no reader task holds the file open meanwhile. After the build,
 the KPI marts are published as Parquet for the dashboard, which never opens the warehouse.
@@ -32,7 +34,8 @@ def warehouse_build() -> None:
 
         from estelam.warehouse.dbt_build import build
 
-        return asdict(build(unit_tests=False))  # unit tests are CI's (tests/warehouse); data tests run here
+        # unit tests are CI's (tests/warehouse); data tests run here
+        return asdict(build(unit_tests=False, changed_only=True))
 
     @task(multiple_outputs=False, pool=WAREHOUSE_POOL)  # a reader
     def publish_kpis() -> dict[str, object]:

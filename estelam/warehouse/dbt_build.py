@@ -8,11 +8,12 @@ they can, and :func:`build` runs one dbt invocation at a time in this process
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,11 @@ MARTS_SCHEMA = "main"
 DBT_TARGET_SUBDIR = Path("dbt") / "target"
 DBT_LOG_SUBDIR = Path("dbt") / "logs"
 
+#: What the last whole build read (landed feeds, code, vars), so a scheduled build builds only what changed since.
+BUILD_INPUTS_FILE = Path("dbt") / "last_build_inputs.json"
+#: dbt tag of the models that read the clock (``as_of()``): time moves them, so every build builds them.
+CLOCK_TAG = "clock"
+
 #: Readers see timestamps in UTC whatever the machine's zone; they convert for display.
 READER_TIMEZONE = "UTC"
 
@@ -73,6 +79,8 @@ class BuildSummary:
     skipped: int
     duration_s: float
     warnings: tuple[str, ...] = field(default=())
+    #: what dbt was asked to build (None: everything)
+    selected: str | None = None
 
 
 def contract_vars() -> dict[str, Any]:
@@ -92,10 +100,11 @@ def contract_vars() -> dict[str, Any]:
 
 
 def dbt_args(command: str, select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
-             exclude_resource_types: Sequence[str] = ()) -> list[str]:
+             exclude_resource_types: Sequence[str] = (), write_artifacts: bool = True) -> list[str]:
     """The dbt command line :func:`build` runs (also handy for ``dbt parse`` in tests).
 
-    ``dbt_vars`` override the project's vars (e.g. ``{"as_of": ...}`` to replay the registry at a moment).
+    ``dbt_vars`` override the project's vars (e.g. ``{"as_of": ...}`` to replay the registry at a moment);
+    ``write_artifacts=False`` leaves ``manifest.json`` and ``run_results.json`` unwritten.
     """
     data = settings.data_dir()
     args = [
@@ -107,6 +116,8 @@ def dbt_args(command: str, select: str | None = None, dbt_vars: dict[str, Any] |
         "--quiet",
         "--vars", json.dumps(contract_vars() | (dbt_vars or {})),
     ]
+    if not write_artifacts:
+        args.append("--no-write-json")
     if select:
         args += ["--select", select]
     for resource_type in exclude_resource_types:
@@ -190,8 +201,61 @@ def parse() -> tuple[str, ...]:
     return tuple(warnings)
 
 
+def _manifest_current() -> bool:
+    """Whether ``manifest.json`` was written after every file of the dbt project last changed: what readers take from
+    it (published marts, their disclosure rules, the data tests) comes from the project's files alone."""
+    manifest = settings.data_dir() / DBT_TARGET_SUBDIR / "manifest.json"
+    if not manifest.is_file():
+        return False
+    written = manifest.stat().st_mtime
+    return all(path.stat().st_mtime < written for path in settings.DBT_PROJECT_DIR.rglob("*") if path.is_file())
+
+
+def _fingerprint(paths: Iterable[Path]) -> str:
+    """Changes when a file is added, removed, rewritten or touched (a batch landed again replaces its file)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        stat = path.stat()
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _build_inputs(dbt_vars: dict[str, Any] | None) -> dict[str, Any]:
+    """What a build's results depend on besides the clock: each landed feed's files, the dbt project and the code
+    its models call (name normalisation, identifiers: the ``estelam`` package), the vars, and the warehouse file."""
+    from estelam.contracts import registry as contracts
+
+    landing = settings.landing_dir()
+    package = Path(__file__).resolve().parents[1]
+    code = [path for root in (settings.DBT_PROJECT_DIR, package) for path in root.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts]
+    return {
+        "warehouse": str(settings.warehouse_path()),
+        "code": _fingerprint(code),
+        "vars": contract_vars() | (dbt_vars or {}),
+        "feeds": {feed: _fingerprint((landing / feed).glob("dt=*/*.parquet")) for feed in sorted(contracts.feeds())},
+    }
+
+
+def _changed_selection(inputs: dict[str, Any]) -> str | None:
+    """The dbt selection that brings the warehouse up to ``inputs`` from the last whole build's: the feeds whose
+    files changed and everything downstream of them, and every model that reads the clock and what depends on it.
+    None (build everything) when there is no record of a last build, or its code, vars or warehouse differ."""
+    path = settings.data_dir() / BUILD_INPUTS_FILE
+    if not settings.warehouse_path().is_file() or not path.is_file():
+        return None
+    try:
+        last = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if any(last.get(key) != inputs[key] for key in ("warehouse", "code", "vars")):
+        return None
+    changed = [feed for feed, files in inputs["feeds"].items() if last.get("feeds", {}).get(feed) != files]
+    return " ".join([*(f"source:landing.{feed}+" for feed in changed), f"tag:{CLOCK_TAG}+"])
+
+
 def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
-          unit_tests: bool = True) -> BuildSummary:
+          unit_tests: bool = True, write_artifacts: bool = False, changed_only: bool = False) -> BuildSummary:
     """Run ``dbt build`` (seeds, models, snapshots, sources' tests, data and unit tests) into the warehouse.
 
     ``unit_tests=False`` leaves out dbt's unit tests: they test the models' logic on fixed inputs, not the data,
@@ -201,20 +265,43 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
     The message log's new entries are landed first (``message_log`` feed), so every inquiry and order row
     built can be traced to its message. Raises WarehouseError naming the failing nodes if any model, test or
     hook fails.
+
+    dbt's JSON artifacts take it ~1.5 s a build to write (the manifest twice): they are written when asked
+    (``write_artifacts``, for a benchmark reading ``run_results.json``) or when the project changed since the
+    manifest was written; otherwise the last run's ``run_results.json`` is removed, so nobody reads a stale one.
+
+    ``changed_only`` (the scheduled builds) builds only what the batches landed since the last whole build touch,
+    plus every model that reads the clock (tagged ``clock``) and what depends on them, with their tests: the other
+    tables were built from the same files by the same code and vars, so they stand. Anything else that differs
+    (no record, other code, vars or warehouse file) makes it a whole build. A whole or changed-only build that
+    succeeds records its inputs; one that fails removes the record, so the next build is whole.
     """
     from estelam.warehouse.message_index import land_message_index  # the record's index, before dbt reads it
 
     land_message_index()
+    inputs_path = settings.data_dir() / BUILD_INPUTS_FILE
+    inputs = _build_inputs(dbt_vars) if select is None else None
+    if changed_only and inputs is not None:
+        select = _changed_selection(inputs)
     started = time.perf_counter()
     logger.info("dbt build started%s%s", f" (select {select})" if select else "",
                 "" if unit_tests else " (data tests, no unit tests)")
-    outcome = _invoke(dbt_args("build", select, dbt_vars, exclude_resource_types=() if unit_tests else ("unit_test",)))
+    write_artifacts = write_artifacts or not _manifest_current()
+    if not write_artifacts:
+        (settings.data_dir() / DBT_TARGET_SUBDIR / "run_results.json").unlink(missing_ok=True)
+    outcome = _invoke(dbt_args("build", select, dbt_vars, write_artifacts=write_artifacts,
+                               exclude_resource_types=() if unit_tests else ("unit_test",)))
     duration = time.perf_counter() - started
 
-    if outcome.exception is not None:
-        raise WarehouseError(f"dbt build could not run: {outcome.exception}") from outcome.exception
     results = list(getattr(outcome.result, "results", None) or [])
     failures = [r for r in results if str(r.status) in _FAILED_STATUSES]
+    if outcome.exception is not None or failures or not outcome.success:
+        inputs_path.unlink(missing_ok=True)
+    elif inputs is not None:
+        inputs_path.parent.mkdir(parents=True, exist_ok=True)
+        inputs_path.write_text(json.dumps(inputs, sort_keys=True), encoding="utf-8")
+    if outcome.exception is not None:
+        raise WarehouseError(f"dbt build could not run: {outcome.exception}") from outcome.exception
     if failures or not outcome.success:
         detail = "; ".join(f"{_node_name(r)}: {str(r.message or r.status).strip()}{_broken_rules(r)}"
                            for r in failures)
@@ -235,6 +322,7 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
         skipped=sum(1 for r in results if str(r.status) == "skipped"),
         duration_s=round(duration, 3),
         warnings=tuple(f"{_node_name(r)}: {r.message}" for r in results if str(r.status) == "warn"),
+        selected=select,
     )
     logger.info("dbt build done in %.1f s: %d models, %d tests passed, %d unit tests, %d warned",
                 summary.duration_s, summary.models, summary.tests_passed, summary.unit_tests, summary.tests_warned)

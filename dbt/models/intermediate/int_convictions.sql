@@ -4,6 +4,7 @@
     for registry_retention_days after that, and leaves at once on proof of payment when
     registry_early_exit_on_proof_of_payment is set. Both rules are dbt vars: configuration, not code.
 -#}
+{{ config(tags=['clock']) }}  {#- reads as_of(): every scheduled build builds it (estelam.warehouse.dbt_build) -#}
 {%- set retention_days = var('registry_retention_days') | int -%}
 {%- set early_exit = var('registry_early_exit_on_proof_of_payment') -%}
 

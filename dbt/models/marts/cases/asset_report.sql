@@ -1,5 +1,6 @@
 {#- What a judge reads for a case: every asset found for the debtor, what is frozen on it for this case
     and what is planned, with the case's coverage. A case with nothing found still has one row. -#}
+{{ config(tags=['clock']) }}  {#- reads as_of(): every scheduled build builds it (estelam.warehouse.dbt_build) -#}
 
 with
 

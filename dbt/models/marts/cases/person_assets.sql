@@ -1,5 +1,6 @@
 {#- The asset inventory per person: every account, holding, vehicle and property in each agency's latest
     answer, its value and when it was learned; answers older than stale_after_days are marked stale. -#}
+{{ config(tags=['clock']) }}  {#- reads as_of(): every scheduled build builds it (estelam.warehouse.dbt_build) -#}
 
 with
 

@@ -1,6 +1,7 @@
 {#- The reply-deadline scoreboard: per agency and kind of request (inquiry, freeze order, release order),
     how many were answered in time, late, or not at all once their deadline passed. The deadlines are each
     agency's reply_deadline_s in contracts/agencies.yaml. No personal data. -#}
+{{ config(tags=['clock']) }}  {#- reads as_of(): every scheduled build builds it (estelam.warehouse.dbt_build) -#}
 
 with
 

@@ -1,5 +1,6 @@
 {#- Freezes per agency: how fast orders are acknowledged, money blocked beyond what is owed (should be zero),
     and money left blocked with no order nor acknowledgement for idle_freeze_days. No personal data. -#}
+{{ config(tags=['clock']) }}  {#- reads as_of(): every scheduled build builds it (estelam.warehouse.dbt_build) -#}
 {%- set idle_days = var('idle_freeze_days') | int -%}
 
 with

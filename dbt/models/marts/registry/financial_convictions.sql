@@ -1,6 +1,7 @@
 {#- The financial-convictions registry: every person with a listed financial conviction now (unpaid,
     partially paid, or satisfied but still inside the retention period), with totals over those convictions.
     The rules that list and delist are in int_convictions, set by dbt vars. -#}
+{{ config(tags=['clock']) }}  {#- reads as_of(): every scheduled build builds it (estelam.warehouse.dbt_build) -#}
 
 with
 

@@ -1,5 +1,6 @@
 {#- The register of fugitive convicts, for the police and entry control: persons who absconded on a listed,
     unsatisfied conviction and were not apprehended since. -#}
+{{ config(tags=['clock']) }}  {#- reads as_of(): every scheduled build builds it (estelam.warehouse.dbt_build) -#}
 
 with
 
