@@ -30,7 +30,7 @@ from typing import Any
 
 from estelam.core import clock, settings
 from estelam.core.exceptions import DemoError
-from estelam.orchestration.in_process import configure_airflow, load_dags, migrate_metadata_db, run_dag
+from estelam.orchestration.in_process import MetadataMigration, configure_airflow, load_dags, run_dag
 from simulators.faults import FaultProfile
 
 logger = logging.getLogger(__name__)
@@ -261,70 +261,71 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
         return
     reset_data_dir()
     configure_airflow()
-    result = DemoResult()
-    registry = load_agency_registry()
-    start = first_day(clock.today(), clock.now(), days)  # the last simulated day is today (yesterday before 07:00)
-    world = world_module.generate(
-        registry.instances,
-        seed=seed or world_module.DEFAULT_SEED,
-        n_persons=persons or world_module.DEFAULT_PERSONS,
-        n_cases=cases or world_module.DEFAULT_CASES,
-        anchor=day_start(start, 1),
-    )
-    court_account = load_court_account()
-    judge = demo_judge({c.court_code for c in world.cases})
-    result.judge_token, result.judge_courts = str(judge["token"]), tuple(judge["courts"])
-    story = Story(world, {i.agency_id: i.kind for i in registry.instances}, start=start, days=days,
-                  judge=str(judge["subject"]), judge_courts=result.judge_courts,
-                  spared=[court_account.agency_id] if court_account else [])
-    roles = story.roles
-    result.roles = {"late_bank": roles.late_bank, "partial_bank": roles.partial_bank, "down_bank": roles.down_bank}
-    _say(f"• world: {len(world.persons)} persons, {len(world.cases)} cases (seed {world.seed}); "
-         f"{days} simulated days from {start.isoformat()}")
-    # the misbehaving agencies are wrapped from the start; each day says how they behave
-    with (Fleet.start(registry, world, faults=dict.fromkeys(result.roles.values(), HEALTHY)) as fleet,
-          Channels.start() as channels):
-        endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
-        # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints, and
-        # notices go out by e-mail and SMS to the loopback mail server and SMS gateway
-        hub_settings = settings.current().with_changes(endpoints_file=endpoints, **channels.settings())
-        with settings.use(hub_settings), clock.simulated(story.morning_at(1)), _api_server() as api_url:
-            kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers
-                            if agency_id not in fleet.receivers)
-            _say(f"• simulators: {len(fleet.servers) - len(fleet.receivers)} agencies on loopback "
-                 f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}) and "
-                 f"{len(fleet.receivers)} receiving registers ({', '.join(sorted(fleet.receivers))})")
-            _say(f"• channels: mail server on port {channels.mail.port}, SMS gateway at {channels.sms.url}; "
-                 f"the hub's API at {api_url}")
-            _say(f"• airflow: metadata DB migrated in {migrate_metadata_db():.1f}s")
-            dags = load_dags()
-            previous: Counter[str] = Counter()
-            for day in range(1, days + 1):
-                day_started = perf_counter()
-                clock.move_to(story.morning_at(day))
-                outcome = DayResult(day=day, date=clock.today())
-                not_taking = _morning(day, story, fleet, api_url, result, outcome)
-                for dag_id in DAY_SEQUENCE:
-                    seconds = _run_step(dags, dag_id, result, on_step)
-                    outcome.dag_seconds[dag_id] = outcome.dag_seconds.get(dag_id, 0.0) + seconds
-                now_counts = _landed_counts()
-                outcome.figures = _day_figures(previous, now_counts)
-                previous = now_counts
-                outcome.invariants = _invariants_at_day_end(story, fleet, not_taking)
-                outcome.seconds = perf_counter() - day_started
-                result.days.append(outcome)
-                if on_day is not None:
-                    on_day(outcome)
-            for dag_id in CLOSING:
-                _run_step(dags, dag_id, result, on_step)
-            result.held_freezes = fleet.held_freezes()
-            result.collected = fleet.collected()
-            result.payouts = fleet.payouts()
-            result.registers_held = {agency_id: dict(agency.held) for agency_id, agency in fleet.receivers.items()}
-            result.mails = list(channels.mail.mailbox.messages)
-            result.texts = list(channels.sms.simulator.sent)
-            result.summary = cycle_summary(result.held_freezes)
-        yield LiveDemo(result, fleet, channels, dags, hub_settings)
+    with MetadataMigration() as migration:  # Airflow's metadata DB is made while the world and its agencies start
+        result = DemoResult()
+        registry = load_agency_registry()
+        start = first_day(clock.today(), clock.now(), days)  # the last simulated day is today (yesterday before 07:00)
+        world = world_module.generate(
+            registry.instances,
+            seed=seed or world_module.DEFAULT_SEED,
+            n_persons=persons or world_module.DEFAULT_PERSONS,
+            n_cases=cases or world_module.DEFAULT_CASES,
+            anchor=day_start(start, 1),
+        )
+        court_account = load_court_account()
+        judge = demo_judge({c.court_code for c in world.cases})
+        result.judge_token, result.judge_courts = str(judge["token"]), tuple(judge["courts"])
+        story = Story(world, {i.agency_id: i.kind for i in registry.instances}, start=start, days=days,
+                      judge=str(judge["subject"]), judge_courts=result.judge_courts,
+                      spared=[court_account.agency_id] if court_account else [])
+        roles = story.roles
+        result.roles = {"late_bank": roles.late_bank, "partial_bank": roles.partial_bank, "down_bank": roles.down_bank}
+        _say(f"• world: {len(world.persons)} persons, {len(world.cases)} cases (seed {world.seed}); "
+             f"{days} simulated days from {start.isoformat()}")
+        # the misbehaving agencies are wrapped from the start; each day says how they behave
+        with (Fleet.start(registry, world, faults=dict.fromkeys(result.roles.values(), HEALTHY)) as fleet,
+              Channels.start() as channels):
+            endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
+            # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints, and
+            # notices go out by e-mail and SMS to the loopback mail server and SMS gateway
+            hub_settings = settings.current().with_changes(endpoints_file=endpoints, **channels.settings())
+            with settings.use(hub_settings), clock.simulated(story.morning_at(1)), _api_server() as api_url:
+                kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers
+                                if agency_id not in fleet.receivers)
+                _say(f"• simulators: {len(fleet.servers) - len(fleet.receivers)} agencies on loopback "
+                     f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}) and "
+                     f"{len(fleet.receivers)} receiving registers ({', '.join(sorted(fleet.receivers))})")
+                _say(f"• channels: mail server on port {channels.mail.port}, SMS gateway at {channels.sms.url}; "
+                     f"the hub's API at {api_url}")
+                _say(f"• airflow: metadata DB migrated in {migration.wait():.1f}s (from the start, alongside the rest)")
+                dags = load_dags()
+                previous: Counter[str] = Counter()
+                for day in range(1, days + 1):
+                    day_started = perf_counter()
+                    clock.move_to(story.morning_at(day))
+                    outcome = DayResult(day=day, date=clock.today())
+                    not_taking = _morning(day, story, fleet, api_url, result, outcome)
+                    for dag_id in DAY_SEQUENCE:
+                        seconds = _run_step(dags, dag_id, result, on_step)
+                        outcome.dag_seconds[dag_id] = outcome.dag_seconds.get(dag_id, 0.0) + seconds
+                    now_counts = _landed_counts()
+                    outcome.figures = _day_figures(previous, now_counts)
+                    previous = now_counts
+                    outcome.invariants = _invariants_at_day_end(story, fleet, not_taking)
+                    outcome.seconds = perf_counter() - day_started
+                    result.days.append(outcome)
+                    if on_day is not None:
+                        on_day(outcome)
+                for dag_id in CLOSING:
+                    _run_step(dags, dag_id, result, on_step)
+                result.held_freezes = fleet.held_freezes()
+                result.collected = fleet.collected()
+                result.payouts = fleet.payouts()
+                result.registers_held = {agency_id: dict(agency.held) for agency_id, agency in fleet.receivers.items()}
+                result.mails = list(channels.mail.mailbox.messages)
+                result.texts = list(channels.sms.simulator.sent)
+                result.summary = cycle_summary(result.held_freezes)
+            yield LiveDemo(result, fleet, channels, dags, hub_settings)
 
 
 def _morning(day: int, story: Any, fleet: Any, api_url: str, result: DemoResult, outcome: DayResult) -> list[str]:

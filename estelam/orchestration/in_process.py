@@ -69,16 +69,39 @@ def metadata_db_at_head() -> bool:
     return bool(row and released and row[0] == _REVISION_HEADS_MAP[str(max(released))])
 
 
+class MetadataMigration:
+    """``airflow db migrate`` running in a subprocess (unless the DB is already at head) while the caller does
+    other things: the demo starts its simulators meanwhile. :meth:`wait` ends it and creates the pools."""
+
+    def __init__(self) -> None:
+        self.started = perf_counter()
+        self._process: subprocess.Popen[str] | None = None
+        if not metadata_db_at_head():
+            self._process = subprocess.Popen([sys.executable, "-m", "airflow", "db", "migrate"],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                             env=os.environ.copy())
+
+    def __enter__(self) -> MetadataMigration:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process is not None and self._process.poll() is None:  # left before waiting: stop it
+            self._process.kill()
+            self._process.wait()
+
+    def wait(self) -> float:
+        """Seconds since the migration started, once it is done; raises DemoError if it failed."""
+        if self._process is not None:
+            _, errors = self._process.communicate()
+            if self._process.returncode != 0:
+                raise DemoError(f"airflow db migrate failed:\n{errors[-2000:]}")
+        ensure_pools()  # the DAGs' tasks name pools; a deployment's init step creates the same ones
+        return perf_counter() - self.started
+
+
 def migrate_metadata_db() -> float:
     """``airflow db migrate`` in a subprocess unless the DB is already at head, then the pools; returns seconds."""
-    started = perf_counter()
-    if not metadata_db_at_head():
-        result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True,
-                                text=True, env=os.environ.copy(), check=False)
-        if result.returncode != 0:
-            raise DemoError(f"airflow db migrate failed:\n{result.stderr[-2000:]}")
-    ensure_pools()  # the DAGs' tasks name pools; a deployment's init step creates the same ones
-    return perf_counter() - started
+    return MetadataMigration().wait()
 
 
 def load_dags() -> dict[str, Any]:
