@@ -371,8 +371,8 @@ def _labels(raw: Any, path: Path, where: str) -> dict[str, str]:
 
 #: Asset kinds of the built-in agencies, each with the agency kind it belongs to: a mapped kind's assets must be of
 #: a kind of its own (a built-in kind moving onto a mapping keeps its asset kind).
-BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "security_holding": "securities_depository",
-                                           "vehicle": "vehicle_registry", "property": "land_registry"}
+BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "vehicle": "vehicle_registry",
+                                           "property": "land_registry"}
 _ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "value", "liquidity_rank", "label", "protected",
                            "protected_when", "detail", "owner_name"})
 

@@ -35,10 +35,10 @@ def as_agency_client(client: SoapAgencyClient | RestAgencyClient | ResilientClie
 def clients() -> Iterator[dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient]]:
     bank = SoapAgencyClient(_first(AgencyKind.BANK), credentials=None)
     land = SoapAgencyClient(_first(AgencyKind.LAND_REGISTRY), credentials=None)
-    depository = RestAgencyClient(_first(AgencyKind.SECURITIES_DEPOSITORY), credentials=None)
+    vehicles = RestAgencyClient(_first(AgencyKind.VEHICLE_REGISTRY), credentials=None)
     made: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient] = {
-        "soap_bank": bank, "soap_land_registry": land, "rest_depository": depository,
-        "resilient_bank": ResilientClient(bank), "resilient_depository": ResilientClient(depository),
+        "soap_bank": bank, "soap_land_registry": land, "rest_vehicle_registry": vehicles,
+        "resilient_bank": ResilientClient(bank), "resilient_vehicle_registry": ResilientClient(vehicles),
     }
     yield made
     for client in made.values():
