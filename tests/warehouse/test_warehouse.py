@@ -23,7 +23,7 @@ from estelam.inquiry.rounds import asset_record
 from estelam.warehouse import dbt_build as warehouse
 from estelam.warehouse.publishing import marts_to_publish
 from simulators.agency_state import AgencyAsset, asset_owner, asset_ref
-from simulators.mapped_app import kind_world, records_of
+from simulators.mapped_app import WORLD_DATA_DIR, kind_world, records_of
 from simulators.world import World, generate
 from tests.settings_support import override
 
@@ -63,11 +63,13 @@ class MappedRecord:
 
 
 def assets_of(world: World, instance: AgencyInstance, person_id: str) -> list[AgencyAsset | MappedRecord]:
-    """What the agency answers about the person: a built-in kind's assets, a freezable mapped kind's records."""
+    """What the agency answers about the person: a built-in kind's assets, the records of a project's mapped kind
+    whose assets the hub freezes (the depository; a test's own kind brings its own world data and answers)."""
     if instance.mapping_file is None:
         return [a for a in world.assets_at(instance.agency_id) if asset_owner(a) == person_id]
     mapping = mapping_at(Path(instance.mapping_file))
-    if mapping.assets is None or "freeze" not in mapping.orders:
+    if mapping.assets is None or "freeze" not in mapping.orders or not (
+            WORLD_DATA_DIR / f"{instance.kind}.yaml").is_file():
         return []  # facts, and assets the hub never orders frozen, are not what this world lands
     ref_columns = mapping.assets.ref_columns
     return [MappedRecord(ASSET_REF_SEPARATOR.join(str(row[c]) for c in ref_columns), mapping.feed, row)
