@@ -71,6 +71,7 @@ from estelam.core.kinds import (
     Node,
     Operation,
     OrderOperation,
+    join_asset_ref,
     load_interface,
 )
 from simulators.agency_state import AgencyState, MappedAsset
@@ -288,7 +289,7 @@ class MappedAgency:
         if assets is None or not rows:
             return
         rule = assets.protected_when
-        self.state.hold([MappedAsset(ASSET_REF_SEPARATOR.join(str(row.get(c)) for c in assets.ref_columns), person_id,
+        self.state.hold([MappedAsset(join_asset_ref(assets, row), person_id,
                                      int(row.get(assets.value) or 0),
                                      rule is not None and str(row.get(rule.column)) in rule.values) for row in rows])
 

@@ -1006,6 +1006,12 @@ def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_re
     return {name: values[source] if source in values else source[1:] for name, source in order.request.items()}
 
 
+def join_asset_ref(assets: AssetContribution, record: Mapping[str, Any]) -> str:
+    """The asset reference of a record (its feed's columns): its column, or a composed reference's parts joined
+    (``split_asset_ref`` reads it back)."""
+    return ASSET_REF_SEPARATOR.join(str(record.get(column)) for column in assets.ref_columns)
+
+
 def split_asset_ref(assets: AssetContribution, asset_ref: str) -> dict[str, str] | None:
     """A composed asset reference's parts by column (None when it is not of the composed form)."""
     if not assets.asset_ref_parts:
@@ -1171,5 +1177,6 @@ def iter_labels(mapping: KindMapping) -> Iterator[tuple[str, Mapping[str, str]]]
 __all__ = ["ACK_STATUSES", "ASSET_REF_PART", "ASSET_REF_SEPARATOR", "BUILT_IN_ASSET_KINDS", "CASTABLE", "HUB_COLUMNS",
            "ORDER_KINDS", "AssetContribution",
            "Interface", "KindMapping", "MappingError", "Node", "Operation", "OrderOperation", "ProtectedWhen",
-           "asset_columns", "cast", "check_mapping", "load_interface", "load_located", "mappings_in", "order_fields",
-           "parse_mapping", "read_columns", "request_fields", "split_asset_ref", "value_at", "values_at"]
+           "asset_columns", "cast", "check_mapping", "join_asset_ref", "load_interface", "load_located", "mappings_in",
+           "order_fields", "parse_mapping", "read_columns", "request_fields", "split_asset_ref", "value_at",
+           "values_at"]

@@ -24,9 +24,9 @@ from estelam.core.identifiers import iran_national_code_check_digit
 from estelam.core.kinds import mapping_at
 from simulators.agency_state import asset_owner
 from simulators.fleet import Fleet
-from simulators.mapped_app import kind_world, records_of
 from simulators.server import Request, Response, RunningServer
 from simulators.world import World, generate, render_digits, spelling_of
+from tests.mapping_support import drawn_records
 
 REGISTRY = load_agency_registry()
 #: One agency per contract, chosen so that identifiers come back in Persian or Arabic-Indic digits (the depository a
@@ -42,8 +42,7 @@ def expected_assets(world: World, agency_id: str, person_id: str) -> list[Any]:
     if instance.mapping_file is None:
         return list(world.assets_of(agency_id, person_id))
     columns = mapping_at(Path(instance.mapping_file)).columns
-    return [FeedRecord(person_id, {c: row[c] for c in columns})
-            for row in records_of(world, kind_world(str(instance.kind)), agency_id, person_id) or []]
+    return [FeedRecord(person_id, {c: row[c] for c in columns}) for row in drawn_records(world, instance, person_id)]
 
 
 def owner_of(asset: Any) -> str:

@@ -25,9 +25,10 @@ from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrd
 from estelam.core.exceptions import AgencyError, AgencyFault
 from estelam.core.kinds import MappingError, mapping_at, split_asset_ref
 from simulators.agency_state import AgencyState
-from simulators.mapped_app import kind_world, mapped_application, records_of
+from simulators.mapped_app import mapped_application
 from simulators.server import Request, Response, RunningServer
 from simulators.world import World, generate
+from tests.mapping_support import drawn_assets, drawn_records
 
 PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 MAPPING = PROJECT_CONTRACTS / "kinds" / "securities_depository.yaml"
@@ -95,11 +96,10 @@ def test_the_generated_asset_staging_keeps_the_holdings_reference_and_detail() -
 def test_the_generic_client_lands_the_holdings_the_world_draws(world: World, depository: str) -> None:
     mapped = wire_client_for(replace(_instance(), endpoint=depository))
     assert isinstance(mapped, MappedAgencyClient) and mapped.max_batch_size == 500
-    data = kind_world("securities_depository")
     holders = 0
     persons = [p.person_id for p in world.persons]
     for n, person in enumerate(persons[:300]):
-        expected = sorted(records_of(world, data, "csdi", person) or [], key=lambda r: r["symbol"])
+        expected = sorted(drawn_records(world, _instance(), person), key=lambda r: r["symbol"])
         got = sorted((dict(r.values) for r in mapped.inquire(person, f"inq-{n}").assets),  # type: ignore[union-attr]
                      key=lambda r: r["symbol"])
         assert got == expected
@@ -110,7 +110,7 @@ def test_the_generic_client_lands_the_holdings_the_world_draws(world: World, dep
         got_batch = batch[person]
         assert not isinstance(got_batch, Exception)
         assert sorted(r.values["symbol"] for r in got_batch.assets) == sorted(  # type: ignore[union-attr]
-            r["symbol"] for r in records_of(world, data, "csdi", person) or [])
+            r["symbol"] for r in drawn_records(world, _instance(), person))
     mapped.close()
 
 
@@ -143,10 +143,7 @@ def test_orders_send_the_interface_s_bodies_and_read_the_acknowledgements() -> N
 
 
 def test_the_generic_client_orders_against_the_depository_simulator(world: World, depository: str) -> None:
-    data = kind_world("securities_depository")
-    holder, holding = next((p.person_id, r) for p in world.persons for r in records_of(world, data, "csdi",
-                                                                                        p.person_id) or [])
-    ref = f"{holder}:{holding['symbol']}"
+    holder, ref, _ = drawn_assets(world, _instance())[0]
     client = wire_client_for(replace(_instance(), endpoint=depository))
     ack = client.freeze(_order(OrderKind.FREEZE, ref, 1, "sim-1"))
     assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial) == (AckStatus.DONE, 1, 1)

@@ -21,8 +21,8 @@ from estelam.ingest.validation import (
     suite_for,
     validate,
 )
-from simulators.mapped_app import kind_world, records_of
 from simulators.world import World, generate
+from tests.mapping_support import drawn_records
 
 RESPONDED_AT = datetime(2026, 10, 30, 9, 15, tzinfo=UTC)
 
@@ -37,12 +37,11 @@ def asset_rows(world: World, asset_type: type | str) -> list[dict[str, object]]:
     the records its generated simulator draws), shaped as its feed's contract wants it."""
     rows: list[dict[str, object]] = []
     if isinstance(asset_type, str):
-        data = kind_world(asset_type)
         for instance in contracts.load_agency_registry().of_kind(AgencyKind(asset_type)):
             for person in world.persons:
                 rows += [{"inquiry_id": f"q-{person.person_id}", "agency_id": instance.agency_id, **record,
                           "responded_at": RESPONDED_AT}
-                         for record in records_of(world, data, instance.agency_id, person.person_id) or []]
+                         for record in drawn_records(world, instance, person.person_id)]
         return rows
     for agency_id in sorted({*world.bank_accounts, *world.vehicles, *world.properties}):
         for asset in world.assets_at(agency_id):

@@ -17,7 +17,7 @@ from estelam.contracts import registry as contracts
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AckStatus, AgencyInstance, FreezeOrder, OrderKind, Protocol
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable
-from estelam.core.kinds import ASSET_REF_SEPARATOR, mapping_at
+from estelam.core.kinds import mapping_at
 from estelam.ingest.validation import validate
 from estelam.inquiry.rounds import asset_record
 from simulators.agency_state import AgencyState, asset_owner, asset_ref
@@ -29,11 +29,12 @@ from simulators.faults import (
     profile_for,
     with_faults,
 )
-from simulators.mapped_app import kind_world, mapped_application, records_of
+from simulators.mapped_app import mapped_application
 from simulators.rest_app import rest_application
 from simulators.server import Request, Response, RunningServer
 from simulators.soap_app import soap_application
 from simulators.world import World, generate
+from tests.mapping_support import drawn_assets
 
 REGISTRY = load_agency_registry()
 WORLD: World = generate(REGISTRY.instances, n_persons=80, dirty_share=0.0)
@@ -61,11 +62,7 @@ def _assets(agency_id: str) -> list[tuple[str, str]]:
     instance = REGISTRY.instance(agency_id)
     if not instance.mapping_file:
         return [(asset_owner(a), asset_ref(a)) for a in WORLD.assets_at(agency_id)]
-    assets = mapping_at(Path(instance.mapping_file)).assets
-    assert assets is not None
-    data = kind_world(str(instance.kind))
-    return [(p.person_id, ASSET_REF_SEPARATOR.join(str(row[c]) for c in assets.ref_columns))
-            for p in WORLD.persons for row in records_of(WORLD, data, agency_id, p.person_id) or []]
+    return [(owner, ref) for owner, ref, _ in drawn_assets(WORLD, instance)]
 
 
 @pytest.fixture

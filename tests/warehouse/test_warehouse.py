@@ -17,14 +17,15 @@ import yaml
 from estelam.contracts import registry as contracts
 from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, AgencyInstance, BankAccount, Property, Vehicle
 from estelam.core.exceptions import WarehouseError
-from estelam.core.kinds import ASSET_REF_SEPARATOR, mapping_at
+from estelam.core.kinds import join_asset_ref, mapping_at
 from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL
 from estelam.inquiry.rounds import asset_record
 from estelam.warehouse import dbt_build as warehouse
 from estelam.warehouse.publishing import marts_to_publish
 from simulators.agency_state import AgencyAsset, asset_owner, asset_ref
-from simulators.mapped_app import WORLD_DATA_DIR, kind_world, records_of
+from simulators.mapped_app import WORLD_DATA_DIR
 from simulators.world import World, generate
+from tests.mapping_support import drawn_records
 from tests.settings_support import override
 
 SEED = 7
@@ -71,9 +72,8 @@ def assets_of(world: World, instance: AgencyInstance, person_id: str) -> list[Ag
     if mapping.assets is None or "freeze" not in mapping.orders or not (
             WORLD_DATA_DIR / f"{instance.kind}.yaml").is_file():
         return []  # facts, and assets the hub never orders frozen, are not what this world lands
-    ref_columns = mapping.assets.ref_columns
-    return [MappedRecord(ASSET_REF_SEPARATOR.join(str(row[c]) for c in ref_columns), mapping.feed, row)
-            for row in records_of(world, kind_world(str(instance.kind)), instance.agency_id, person_id) or []]
+    return [MappedRecord(join_asset_ref(mapping.assets, row), mapping.feed, row)
+            for row in drawn_records(world, instance, person_id)]
 
 
 def asset_row(asset: AgencyAsset | MappedRecord, inquiry_id: str, agency_id: str,
