@@ -339,7 +339,7 @@ registry as (
 assets as (
     select person_id, agency_id, iban as asset_ref, balance_rial as value_rial
         from read_parquet('{landing}/bank_accounts/*/*.parquet')
-    union all select person_id, agency_id, symbol, value_rial
+    union all select person_id, agency_id, person_id || ':' || symbol, value_rial
         from read_parquet('{landing}/security_holdings/*/*.parquet')
     union all select person_id, agency_id, plate, value_rial from read_parquet('{landing}/vehicles/*/*.parquet')
     union all select person_id, agency_id, registry_section || '/' || main_plate || '/' || sub_plate, value_rial

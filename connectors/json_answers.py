@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from estelam.core.domain import FreezeOrder, SecurityHolding, Vehicle
+from estelam.core.domain import FreezeOrder, Vehicle
 from estelam.core.identifiers import latin_digits
 
 #: What a vehicle restriction forbids when the order does not say: a change of owner.
@@ -85,17 +85,6 @@ def identifier_of(document: Mapping[str, Any], name: str, where: str) -> str:
     return latin_digits(text_of(document, name, where))
 
 
-def holding(item: Mapping[str, Any], where: str) -> SecurityHolding:
-    integer_of(item, "valueRial", where)  # required by the contract; the domain recomputes it
-    return SecurityHolding(
-        holder_id=identifier_of(item, "holderId", where),
-        holder_name=text_of(item, "holderName", where),
-        symbol=text_of(item, "symbol", where),
-        quantity=integer_of(item, "quantity", where),
-        unit_price_rial=integer_of(item, "unitPriceRial", where),
-    )
-
-
 def vehicle(item: Mapping[str, Any], where: str) -> Vehicle:
     return Vehicle(
         plate=identifier_of(item, "plate", where),
@@ -106,19 +95,11 @@ def vehicle(item: Mapping[str, Any], where: str) -> Vehicle:
     )
 
 
-def owner_of(asset: SecurityHolding | Vehicle) -> str:
-    return asset.holder_id if isinstance(asset, SecurityHolding) else asset.owner_id
+def owner_of(asset: Vehicle) -> str:
+    return asset.owner_id
 
 
 # --- writing orders -------------------------------------------------------------------------------
-
-
-def holding_order(order: FreezeOrder) -> dict[str, Any]:
-    holder_id, sep, symbol = order.asset_ref.partition(":")
-    if not (sep and holder_id and symbol):
-        raise ValueError(f"asset_ref {order.asset_ref!r} is not of the form holderId:symbol")
-    return {"orderId": order.order_id, "caseId": order.case_id, "holderId": holder_id, "symbol": symbol,
-            "amountRial": order.amount_rial}
 
 
 def vehicle_restriction(order: FreezeOrder) -> dict[str, Any]:

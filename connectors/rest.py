@@ -1,4 +1,5 @@
-"""REST agency clients over httpx: the securities depository and the police vehicle registry.
+"""REST agency clients over httpx: the police vehicle registry (the kinds declared by a mapping have the generic
+client, ``connectors.mapped``).
 
 What differs between REST agency kinds — paths, order bodies, how an asset is
 read — lives in one table, ``ROUTES``; the client itself only sends, maps HTTP
@@ -41,8 +42,6 @@ from connectors.json_answers import (
     Malformed,
     as_object,
     choice_of,
-    holding,
-    holding_order,
     identifier_of,
     integer_of,
     list_of,
@@ -64,7 +63,6 @@ from estelam.core.domain import (
     FreezeOrder,
     InquiryAnswer,
     OrderKind,
-    SecurityHolding,
     TlsOptions,
     Vehicle,
 )
@@ -105,7 +103,7 @@ class RestRoutes:
     freeze: RestOperation
     release: RestOperation
     assets_field: str  # the list in an inquiry answer
-    read_asset: Callable[[Mapping[str, Any], str], SecurityHolding | Vehicle]
+    read_asset: Callable[[Mapping[str, Any], str], Vehicle]
     freeze_body: Callable[[FreezeOrder], dict[str, Any]]
     release_body: Callable[[FreezeOrder], dict[str, Any]]
     cancel: RestOperation  # cancels an order the judge withdrew: the release body plus cancelsOrderId
@@ -116,17 +114,6 @@ class RestRoutes:
 
 #: Every REST agency kind the hub speaks to, as its OpenAPI file in ``contracts/agencies/`` declares it.
 ROUTES: dict[AgencyKind, RestRoutes] = {
-    AgencyKind.SECURITIES_DEPOSITORY: RestRoutes(
-        inquiry=RestOperation("GET", "/v1/holders/{personId}/holdings", "listHoldings"),
-        batch=RestOperation("POST", "/v1/holdings:query", "queryHoldings"),
-        freeze=RestOperation("POST", "/v1/blocks", "blockHolding"),
-        release=RestOperation("POST", "/v1/releases", "releaseHolding"),
-        assets_field="holdings",
-        read_asset=holding,
-        freeze_body=holding_order,
-        release_body=holding_order,
-        cancel=RestOperation("POST", "/v1/blocks/cancel", "cancelBlock"),
-    ),
     AgencyKind.VEHICLE_REGISTRY: RestRoutes(
         inquiry=RestOperation("GET", "/v1/owners/{personId}/vehicles", "listVehicles"),
         batch=RestOperation("POST", "/v1/vehicles:query", "queryVehicles"),
@@ -317,7 +304,7 @@ class RestAgencyClient:
 
     # --- internals --------------------------------------------------------------------------------
 
-    def _assets(self, answer: Mapping[str, Any], person_id: str, where: str) -> tuple[SecurityHolding | Vehicle, ...]:
+    def _assets(self, answer: Mapping[str, Any], person_id: str, where: str) -> tuple[Vehicle, ...]:
         field = self._routes.assets_field
         assets = tuple(
             self._routes.read_asset(as_object(item, f"{where}.{field}[{i}]"), f"{where}.{field}[{i}]")

@@ -64,7 +64,6 @@ from estelam.core.domain import (
     InquiryAnswer,
     OrderKind,
     Property,
-    SecurityHolding,
     TlsOptions,
 )
 from estelam.core.exceptions import (
@@ -110,7 +109,7 @@ class _Unreadable(ValueError):
 def _owner(asset: Asset) -> str:
     if isinstance(asset, FeedRecord):
         return asset.person_id
-    return asset.holder_id if isinstance(asset, BankAccount | SecurityHolding) else asset.owner_id
+    return asset.holder_id if isinstance(asset, BankAccount) else asset.owner_id
 
 
 def _field(value: Record, name: str) -> Any:

@@ -43,7 +43,6 @@ from estelam.core.domain import (
     OrderKind,
     Property,
     RestrictionType,
-    SecurityHolding,
     Vehicle,
 )
 from estelam.core.identifiers import is_iban
@@ -60,7 +59,7 @@ class MappedAsset:
     protected: bool = False
 
 
-AgencyAsset = BankAccount | SecurityHolding | Vehicle | Property | MappedAsset
+AgencyAsset = BankAccount | Vehicle | Property | MappedAsset
 _AckMaker = Callable[..., Acknowledgement]
 
 
@@ -73,7 +72,7 @@ def asset_ref(asset: AgencyAsset) -> str:
 
 
 def asset_owner(asset: AgencyAsset) -> str:
-    return asset.holder_id if isinstance(asset, BankAccount | SecurityHolding) else asset.owner_id
+    return asset.holder_id if isinstance(asset, BankAccount) else asset.owner_id
 
 
 def asset_value(asset: AgencyAsset) -> int:

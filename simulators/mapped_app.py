@@ -1,5 +1,6 @@
 """Simulated agencies of the kinds declared by mapping files, generated from the interface file, the mapping and the
-kind's world data (``simulators/world_data/<kind>.yaml``). Nothing here knows a kind.
+kind's world data (``simulators/world_data/<kind>.yaml``; a jurisdiction's world reads ``<kind>.<jurisdiction>.yaml``
+when there is one: a jurisdiction's own codes, prices and minor unit). Nothing here knows a kind.
 
 The world data says which persons the agency knows and how each feed column of their records is drawn::
 
@@ -9,7 +10,8 @@ The world data says which persons the agency knows and how each feed column of t
     holders_only: false          # true: a person the world draws as owning nothing anywhere is unknown here
     records: [1, 1]              # records per known person (at least, at most)
     columns:                     # feed column -> how it is drawn
-      full_name: {person: name}                          # the person's name, as this agency spells it
+      full_name: {person: name}                          # the person's name, as this agency spells it (the
+                                                         #   world's spelling: Persian habits, Saudi ones)
       vital_status: {choice: [alive, deceased], weights: [96, 4]}
       death_date: {date: ["2010-01-01", "2026-10-01"], only_if: {vital_status: deceased}}
       monthly_salary_rial: {int: [120000000, 900000000], step: 1000000}
@@ -69,6 +71,7 @@ from estelam.core.kinds import (
     Node,
     Operation,
     OrderOperation,
+    join_asset_ref,
     load_interface,
 )
 from simulators.agency_state import AgencyState, MappedAsset
@@ -119,14 +122,19 @@ def load_kind_world(path: Path) -> KindWorld:
 
 
 @cache
-def kind_world(kind: str, folder: Path = WORLD_DATA_DIR) -> KindWorld:
+def kind_world(kind: str, folder: Path = WORLD_DATA_DIR, jurisdiction: str | None = None) -> KindWorld:
+    """The world data of ``kind``: the jurisdiction's own (``<kind>.<jurisdiction>.yaml``) when there is one, else
+    the kind's (``<kind>.yaml``)."""
     path = folder / f"{kind}.yaml"
+    own = folder / f"{kind}.{jurisdiction}.yaml" if jurisdiction else None
+    if own is not None and own.is_file():
+        path = own
     if not path.is_file():
         raise ContractError(f"kind {kind!r} has no world data at {path}")
     return load_kind_world(path)
 
 
-def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, agency_id: str) -> Any:
+def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, agency_id: str, world: World) -> Any:
     only_if = spec.get("only_if")
     if only_if and any(row.get(k) != v for k, v in only_if.items()):
         return None
@@ -135,7 +143,7 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
     if "person" in spec:
         what = spec["person"]
         if what == "name":
-            return spelling_of(agency_id).name(person.name)
+            return world.spell_name(person.name, agency_id)
         if what == "id":
             return person.person_id
         return str(getattr(person, str(what)))
@@ -188,7 +196,7 @@ def records_of(world: World, data: KindWorld, agency_id: str, person_id: str) ->
         for _attempt in range(UNIQUE_ATTEMPTS):
             row: Drawn = {"person_id": person.person_id}
             for column, spec in data.columns.items():
-                row[column] = _draw(spec, rng, row, person, agency_id)
+                row[column] = _draw(spec, rng, row, person, agency_id, world)
             if not any(row[c] == earlier[c] for c in unique for earlier in rows):
                 rows.append(row)
                 break  # a record whose unique columns repeat an earlier one is drawn again, then left out
@@ -281,7 +289,7 @@ class MappedAgency:
         if assets is None or not rows:
             return
         rule = assets.protected_when
-        self.state.hold([MappedAsset(ASSET_REF_SEPARATOR.join(str(row.get(c)) for c in assets.ref_columns), person_id,
+        self.state.hold([MappedAsset(join_asset_ref(assets, row), person_id,
                                      int(row.get(assets.value) or 0),
                                      rule is not None and str(row.get(rule.column)) in rule.values) for row in rows])
 
@@ -570,7 +578,8 @@ def mapped_application(state: AgencyState, mapping: KindMapping, world: World, c
                        world_data: KindWorld | None = None) -> Application:
     """The simulator of ``state.instance``, a kind declared by ``mapping``, answering from ``world``."""
     interface = load_interface(mapping.interface, mapping.protocol, mapping.binding)
-    agency = MappedAgency(state, mapping, interface, world, world_data or kind_world(str(mapping.kind)))
+    data = world_data or kind_world(str(mapping.kind), jurisdiction=world.jurisdiction)
+    agency = MappedAgency(state, mapping, interface, world, data)
     if mapping.protocol is Protocol.SOAP:
         return MappedSoapAgency(agency, credentials)
     return rest_application(state, mapping.interface, credentials, handlers=_rest_handlers(agency))

@@ -37,7 +37,7 @@ import yaml
 from connectors.credentials import Credentials
 from connectors.wire import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER
 from estelam.core import clock
-from estelam.core.domain import AgencyKind, FreezeOrder, OrderKind, SecurityHolding, Vehicle
+from estelam.core.domain import AgencyKind, FreezeOrder, OrderKind, Vehicle
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id
 from simulators.agency_state import AgencyAsset, AgencyState
@@ -114,12 +114,6 @@ def _timestamp(moment: datetime) -> str:
 Identifier = Callable[[str], str]  # an identifier as this agency writes it
 
 
-def _holding_json(asset: AgencyAsset, identifier: Identifier) -> dict[str, Any]:
-    assert isinstance(asset, SecurityHolding)  # the state of a depository holds only holdings
-    return {"symbol": asset.symbol, "holderId": identifier(asset.holder_id), "holderName": asset.holder_name,
-            "quantity": asset.quantity, "unitPriceRial": asset.unit_price_rial, "valueRial": asset.value_rial}
-
-
 def _vehicle_json(asset: AgencyAsset, identifier: Identifier) -> dict[str, Any]:
     assert isinstance(asset, Vehicle)  # the state of a vehicle registry holds only vehicles
     return {"plate": identifier(asset.plate), "ownerId": identifier(asset.owner_id), "ownerName": asset.owner_name,
@@ -184,23 +178,12 @@ def _order(kind: OrderKind, asset_ref_of: Callable[[Mapping[str, Any]], str]) ->
     return handle
 
 
-def _holding_ref(body: Mapping[str, Any]) -> str:
-    return f"{body['holderId']}:{body['symbol']}"  # as SecurityHolding.asset_ref
-
-
 def _plate(body: Mapping[str, Any]) -> str:
     return str(body["plate"])
 
 
 #: Per agency kind, the handler bound to each operation id of its OpenAPI file.
 OPERATIONS: dict[AgencyKind, dict[str, Handler]] = {
-    AgencyKind.SECURITIES_DEPOSITORY: {
-        "listHoldings": _inquiry("holdings", _holding_json),
-        "queryHoldings": _batch_inquiry("holdings", _holding_json),
-        "blockHolding": _order(OrderKind.FREEZE, _holding_ref),
-        "releaseHolding": _order(OrderKind.RELEASE, _holding_ref),
-        "cancelBlock": _order(OrderKind.CANCEL, _holding_ref),
-    },
     AgencyKind.VEHICLE_REGISTRY: {
         "listVehicles": _inquiry("vehicles", _vehicle_json),
         "queryVehicles": _batch_inquiry("vehicles", _vehicle_json),

@@ -38,7 +38,6 @@ from estelam.core.domain import (
     CaseEventType,
     PersonKind,
     Property,
-    SecurityHolding,
     Vehicle,
 )
 from estelam.core.identifiers import (
@@ -76,8 +75,6 @@ COMPANY_WORDS = ["شرکت", "صنایع", "بازرگانی", "تولیدی", "
 #: Company names, some with digits: each agency writes those digits in its own script.
 COMPANY_NAMES = ["کیان پارس", "یکتا", "نیک‌اندیشان", "پیک ایران", "کاوه", "کوثر", "یاران", "پارس ۲۰۰۰",
                  "کیمیا ۱۴", "نوین ۹۸", "سپهر ۳", "یکتاسازان ۱۴۰۲"]
-SYMBOLS = ["FOOLAD", "KHODRO", "SHEPNA", "VABEMELLAT", "FAMELI", "SHASTA", "VATEJARAT", "KACHAD",
-           "FEMELI", "SHABANDAR", "VAGHADIR", "KHESAPA", "VANAFT", "RMAPNA", "AKHABER", "HEMRAH"]
 VEHICLE_MODELS = ["Peugeot 206", "Saipa Pride", "IKCO Samand", "Peugeot Pars", "Kia Cerato", "Toyota Corolla",
                   "Saipa Tiba", "IKCO Dena", "Renault Tondar 90", "Hyundai Sonata"]
 #: Letters of Iranian plates (the feed contract lists them).
@@ -295,8 +292,8 @@ class Case:
     events: tuple[CaseEvent, ...]
 
 
-AgencyAsset = BankAccount | SecurityHolding | Vehicle | Property
-_A = TypeVar("_A", BankAccount, SecurityHolding, Vehicle, Property)
+AgencyAsset = BankAccount | Vehicle | Property
+_A = TypeVar("_A", BankAccount, Vehicle, Property)
 
 
 def _stream(seed: int, purpose: int, index: int) -> random.Random:
@@ -383,7 +380,6 @@ class World:
             by_kind.setdefault(inst.kind, []).append(inst)
         self._banks = by_kind.get(AgencyKind.BANK, [])
         self._bank_codes = [bank_code_of(b) for b in self._banks]
-        self._depositories = by_kind.get(AgencyKind.SECURITIES_DEPOSITORY, [])
         self._vehicle_registries = by_kind.get(AgencyKind.VEHICLE_REGISTRY, [])
         self._land_registries = by_kind.get(AgencyKind.LAND_REGISTRY, [])
         self.persons: Sequence[Person] = _Persons(self)
@@ -463,10 +459,6 @@ class World:
         return self._of_kind(self._banks, BankAccount)
 
     @property
-    def holdings(self) -> dict[str, list[SecurityHolding]]:
-        return self._of_kind(self._depositories, SecurityHolding)
-
-    @property
     def vehicles(self) -> dict[str, list[Vehicle]]:
         return self._of_kind(self._vehicle_registries, Vehicle)
 
@@ -515,13 +507,6 @@ class World:
                     iban = iban[:-1] + str((int(iban[-1]) + 1) % 10)
                 balance = _rial(rng, 7, 11.5) if legal else _rial(rng, 6, 10.5)
                 rows.append(BankAccount(iban, person.person_id, name, kind, balance))
-        for depo in self._depositories:
-            if rng.random() < (0.5 if legal else 0.3):
-                name = spell(person.name, depo.agency_id)
-                assets[depo.agency_id] = [
-                    SecurityHolding(person.person_id, name, symbol, rng.randint(100, 200_000),
-                                    rng.randint(2_000, 90_000))
-                    for symbol in rng.sample(SYMBOLS, rng.randint(1, 4))]
         for registry in self._vehicle_registries:
             if rng.random() < (0.3 if legal else 0.4):
                 name = spell(person.name, registry.agency_id)
@@ -547,6 +532,11 @@ class World:
     def _amount(rng: random.Random, low_exp: float, high_exp: float) -> int:
         """A round amount in the profile's minor unit, log-uniform on the Iranian scale 10**low..10**high rials."""
         return _rial(rng, low_exp, high_exp)
+
+    @staticmethod
+    def spell_name(name: str, agency_id: str) -> str:
+        """A person's name as the agency writes it (the generated simulators' ``{person: name}``)."""
+        return spell(name, agency_id)
 
     def contact_of(self, person: Person) -> _Contact:
         """The debtor's contact details the court registered."""

@@ -8,9 +8,10 @@ simulator finds a person without an index), Saudi data:
 - Arabic names, spelled by each agency its own way as Arabic records really are (:class:`ArabicSpelling`):
   hamza forms dropped (أ/إ -> ا, ؤ -> و, ئ -> ي), taa marbuta written as haa (ة -> ه), alef maksura as yeh
   (ى -> ي), tatweel stretching words (محمـــد), double spaces, and digits in Arabic-Indic or Latin script;
-- SA IBANs at the registry's banks (SAMA's 2-digit bank codes), Tadawul holdings at Edaa, Saudi plates at Muroor
+- SA IBANs at the registry's banks (SAMA's 2-digit bank codes), Saudi plates at Muroor
   (one to four digits and three plate letters, Arabic or their Latin equivalents), deeds at the real-estate
-  registry;
+  registry; the mapped kinds' records (Tadawul holdings at Edaa among them) drawn from their world data, the
+  Saudi variant where there is one (``simulators/world_data/<kind>.sa.yaml``), names in the Saudi spelling;
 - every amount in halalas (the profile's minor unit: 1 riyal = 100 halalas), integers;
 - cases at Saudi enforcement courts, numbered by Hijri year, filed with the creditor's SA IBAN, Saudi mobiles
   (05 and eight digits) and Arabic as the parties' language.
@@ -23,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cache
 
-from estelam.core.domain import AccountKind, BankAccount, PersonKind, Property, SecurityHolding, Vehicle
+from estelam.core.domain import AccountKind, BankAccount, PersonKind, Property, Vehicle
 from estelam.core.identifiers import iban_check_digits
 from simulators.world import (
     ACCOUNTS_PER_BANK,
@@ -60,8 +61,6 @@ COMPANY_WORDS = ["شركة", "مؤسسة", "مجموعة", "شركة مساهم�
 #: Company names, some with digits: each agency writes those digits in its own script.
 COMPANY_NAMES = ["الرياض للتجارة", "النخبة", "الجزيرة العربية", "الأفق ٢٠٣٠", "الواحة", "المدينة المنورة",
                  "الخليج", "البناء الحديث", "أجيال ٧", "الرؤية", "الصفوة للمقاولات", "نجد ١٤٤٥"]
-#: Tadawul symbols (numeric codes): Aramco, Al Rajhi, SABIC, stc, SNB, Almarai, Alinma, Jarir, ACWA, Ma'aden.
-SYMBOLS = ["2222", "1120", "2010", "7010", "1180", "2280", "1150", "4190", "2082", "1211", "2050", "1010"]
 VEHICLE_MODELS = ["Toyota Camry", "Hyundai Accent", "Toyota Land Cruiser", "Nissan Patrol", "Kia K5",
                   "GMC Yukon", "Chevrolet Tahoe", "Toyota Hilux", "Lexus LX", "Hyundai Elantra"]
 #: The letters of Saudi plates, in Arabic and their Latin equivalents on the plate's other line.
@@ -202,12 +201,6 @@ class SaudiWorld(World):
                     iban = iban[:-1] + str((int(iban[-1]) + 1) % 10)
                 balance = self._amount(rng, 7, 11.5) if legal else self._amount(rng, 6, 10.5)
                 rows.append(BankAccount(iban, person.person_id, name, kind, balance))
-        for depo in self._depositories:
-            if rng.random() < (0.5 if legal else 0.3):
-                name = spell_arabic(person.name, depo.agency_id)
-                assets[depo.agency_id] = [
-                    SecurityHolding(person.person_id, name, symbol, rng.randint(10, 50_000), rng.randint(1_000, 40_000))
-                    for symbol in rng.sample(SYMBOLS, rng.randint(1, 4))]
         for registry in self._vehicle_registries:
             if rng.random() < (0.3 if legal else 0.5):
                 name = spell_arabic(person.name, registry.agency_id)
@@ -243,6 +236,10 @@ class SaudiWorld(World):
     def _amount(rng: random.Random, low_exp: float, high_exp: float) -> int:
         """Halalas, log-uniform on the Iranian scale shifted by :data:`HALALA_SHIFT`, in whole riyals."""
         return int(10 ** (rng.uniform(low_exp, high_exp) + HALALA_SHIFT)) // 100 * 100
+
+    @staticmethod
+    def spell_name(name: str, agency_id: str) -> str:
+        return spell_arabic(name, agency_id)
 
     def contact_of(self, person: Person) -> _Contact:
         rng = random.Random(zlib.crc32(f"contact:{person.person_id}".encode()))

@@ -190,7 +190,7 @@ class AgencyKindContract:
     protocol: Protocol
     contract: str
     answer_feed: str
-    #: a kind declared by a mapping file (``contracts/kinds/<kind>.yaml``); None for the four built-in kinds
+    #: a kind declared by a mapping file (``contracts/kinds/<kind>.yaml``); None for the built-in kinds
     mapping: KindMapping | None = None
 
 

@@ -37,7 +37,6 @@ from estelam.core.domain import (
     Property,
     Protocol,
     RestrictionType,
-    SecurityHolding,
     TlsOptions,
     Vehicle,
 )
@@ -116,7 +115,6 @@ __all__ = [
     "Protocol",
     "RequestRejected",
     "RestrictionType",
-    "SecurityHolding",
     "Settings",
     "TlsOptions",
     "Vehicle",

@@ -16,7 +16,8 @@ _KIND_NAME = re.compile(r"[a-z][a-z0-9_]{1,62}")
 
 
 class _KindNames(type):
-    """Iterating ``AgencyKind`` gives the kinds whose records are assets the hub freezes (the four built in)."""
+    """Iterating ``AgencyKind`` gives the kinds with code of their own (the kinds declared by mappings are the
+    registry's: ``estelam.contracts.registry``)."""
 
     def __iter__(cls) -> Iterator[AgencyKind]:
         return iter(_BUILT_IN_KINDS)
@@ -29,7 +30,6 @@ class AgencyKind(str, metaclass=_KindNames):
 
     _interned: ClassVar[dict[str, AgencyKind]] = {}
     BANK: ClassVar[AgencyKind]
-    SECURITIES_DEPOSITORY: ClassVar[AgencyKind]
     VEHICLE_REGISTRY: ClassVar[AgencyKind]
     LAND_REGISTRY: ClassVar[AgencyKind]
 
@@ -55,12 +55,10 @@ class AgencyKind(str, metaclass=_KindNames):
 
 
 AgencyKind.BANK = AgencyKind("bank")
-AgencyKind.SECURITIES_DEPOSITORY = AgencyKind("securities_depository")
 AgencyKind.VEHICLE_REGISTRY = AgencyKind("vehicle_registry")
 AgencyKind.LAND_REGISTRY = AgencyKind("land_registry")
 #: The kinds with code of their own (operation tables, simulators, asset types); every other kind is a mapping.
-_BUILT_IN_KINDS: tuple[AgencyKind, ...] = (AgencyKind.BANK, AgencyKind.SECURITIES_DEPOSITORY,
-                                           AgencyKind.VEHICLE_REGISTRY, AgencyKind.LAND_REGISTRY)
+_BUILT_IN_KINDS: tuple[AgencyKind, ...] = (AgencyKind.BANK, AgencyKind.VEHICLE_REGISTRY, AgencyKind.LAND_REGISTRY)
 
 
 class Protocol(StrEnum):
@@ -186,23 +184,6 @@ class BankAccount:
 
 
 @dataclass(frozen=True)
-class SecurityHolding:
-    holder_id: str
-    holder_name: str
-    symbol: str
-    quantity: int
-    unit_price_rial: int
-
-    @property
-    def value_rial(self) -> int:
-        return self.quantity * self.unit_price_rial
-
-    @property
-    def asset_ref(self) -> str:
-        return f"{self.holder_id}:{self.symbol}"
-
-
-@dataclass(frozen=True)
 class Vehicle:
     plate: str
     owner_id: str
@@ -235,7 +216,7 @@ class FeedRecord:
     values: Mapping[str, Any]
 
 
-Asset = BankAccount | SecurityHolding | Vehicle | Property | FeedRecord
+Asset = BankAccount | Vehicle | Property | FeedRecord
 
 
 @dataclass(frozen=True)

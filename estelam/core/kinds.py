@@ -371,8 +371,8 @@ def _labels(raw: Any, path: Path, where: str) -> dict[str, str]:
 
 #: Asset kinds of the built-in agencies, each with the agency kind it belongs to: a mapped kind's assets must be of
 #: a kind of its own (a built-in kind moving onto a mapping keeps its asset kind).
-BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "security_holding": "securities_depository",
-                                           "vehicle": "vehicle_registry", "property": "land_registry"}
+BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "vehicle": "vehicle_registry",
+                                           "property": "land_registry"}
 _ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "value", "liquidity_rank", "label", "protected",
                            "protected_when", "detail", "owner_name"})
 
@@ -1006,6 +1006,12 @@ def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_re
     return {name: values[source] if source in values else source[1:] for name, source in order.request.items()}
 
 
+def join_asset_ref(assets: AssetContribution, record: Mapping[str, Any]) -> str:
+    """The asset reference of a record (its feed's columns): its column, or a composed reference's parts joined
+    (``split_asset_ref`` reads it back)."""
+    return ASSET_REF_SEPARATOR.join(str(record.get(column)) for column in assets.ref_columns)
+
+
 def split_asset_ref(assets: AssetContribution, asset_ref: str) -> dict[str, str] | None:
     """A composed asset reference's parts by column (None when it is not of the composed form)."""
     if not assets.asset_ref_parts:
@@ -1171,5 +1177,6 @@ def iter_labels(mapping: KindMapping) -> Iterator[tuple[str, Mapping[str, str]]]
 __all__ = ["ACK_STATUSES", "ASSET_REF_PART", "ASSET_REF_SEPARATOR", "BUILT_IN_ASSET_KINDS", "CASTABLE", "HUB_COLUMNS",
            "ORDER_KINDS", "AssetContribution",
            "Interface", "KindMapping", "MappingError", "Node", "Operation", "OrderOperation", "ProtectedWhen",
-           "asset_columns", "cast", "check_mapping", "load_interface", "load_located", "mappings_in", "order_fields",
-           "parse_mapping", "read_columns", "request_fields", "split_asset_ref", "value_at", "values_at"]
+           "asset_columns", "cast", "check_mapping", "join_asset_ref", "load_interface", "load_located", "mappings_in",
+           "order_fields", "parse_mapping", "read_columns", "request_fields", "split_asset_ref", "value_at",
+           "values_at"]

@@ -39,7 +39,6 @@ from estelam.core.domain import (
     InquiryAnswer,
     InquiryStatus,
     Property,
-    SecurityHolding,
     Vehicle,
 )
 from estelam.core.exceptions import AgencyError, AgencyUnavailable
@@ -86,10 +85,6 @@ def asset_record(inquiry_id: str, agency_id: str, asset: object, responded_at: d
     if isinstance(asset, BankAccount):
         return base | {"person_id": asset.holder_id, "holder_name": asset.holder_name, "iban": asset.iban,
                        "account_kind": str(asset.account_kind), "balance_rial": asset.balance_rial}
-    if isinstance(asset, SecurityHolding):
-        return base | {"person_id": asset.holder_id, "holder_name": asset.holder_name, "symbol": asset.symbol,
-                       "quantity": asset.quantity, "unit_price_rial": asset.unit_price_rial,
-                       "value_rial": asset.value_rial}
     if isinstance(asset, Vehicle):
         return base | {"person_id": asset.owner_id, "owner_name": asset.owner_name, "plate": asset.plate,
                        "model": asset.model, "value_rial": asset.value_rial}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,18 +18,35 @@ from connectors.rest import RestAgencyClient
 from connectors.soap import SoapAgencyClient
 from connectors.wire import SOAP_ENV_NS
 from estelam.contracts.registry import AgencyRegistry, load_agency_registry
-from estelam.core.domain import AgencyInstance, InquiryAnswer, Protocol
+from estelam.core.domain import AgencyInstance, FeedRecord, InquiryAnswer, Protocol
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault
 from estelam.core.identifiers import iran_national_code_check_digit
+from estelam.core.kinds import mapping_at
 from simulators.agency_state import asset_owner
 from simulators.fleet import Fleet
 from simulators.server import Request, Response, RunningServer
 from simulators.world import World, generate, render_digits, spelling_of
+from tests.mapping_support import drawn_records
 
 REGISTRY = load_agency_registry()
-#: One agency per contract, chosen so that identifiers come back in Persian or Arabic-Indic digits.
+#: One agency per contract, chosen so that identifiers come back in Persian or Arabic-Indic digits (the depository a
+#: kind declared by its mapping: the generic client and the generated simulator).
 AGENCIES = ["bank_melli", "land_registry", "csdi", "traffic_police"]
 CONTRACT_BATCH_LIMIT = 500
+
+
+def expected_assets(world: World, agency_id: str, person_id: str) -> list[Any]:
+    """What the agency holds of the person: a built-in kind's assets, a mapped kind's records as the client reads
+    them (the feed's columns)."""
+    instance = REGISTRY.instance(agency_id)
+    if instance.mapping_file is None:
+        return list(world.assets_of(agency_id, person_id))
+    columns = mapping_at(Path(instance.mapping_file)).columns
+    return [FeedRecord(person_id, {c: row[c] for c in columns}) for row in drawn_records(world, instance, person_id)]
+
+
+def owner_of(asset: Any) -> str:
+    return str(asset.person_id) if isinstance(asset, FeedRecord) else asset_owner(asset)
 
 
 def _bad_id(good: str) -> str:
@@ -61,12 +80,12 @@ def test_a_batch_answers_every_person_as_single_inquiries_do(world: World, clien
         answer = answers[person_id]
         assert isinstance(answer, InquiryAnswer)
         assert (answer.agency_id, answer.person_id, answer.request_id) == (agency_id, person_id, "batch-1")
-        expected = world.assets_of(agency_id, person_id)
+        expected = expected_assets(world, agency_id, person_id)
         assert sorted(map(repr, answer.assets)) == sorted(map(repr, expected))
     for person_id in asked[:15]:
         assert client.inquire(person_id, "single").assets == answers[person_id].assets
-    assert sum(len(a.assets) for a in answers.values() if isinstance(a, InquiryAnswer)) == len(
-        world.assets_at(agency_id))
+    assert sum(len(a.assets) for a in answers.values() if isinstance(a, InquiryAnswer)) == sum(
+        len(expected_assets(world, agency_id, p)) for p in asked) > 0
 
 
 def test_identifiers_written_in_persian_or_arabic_digits_come_back_latin(world: World,
@@ -74,11 +93,11 @@ def test_identifiers_written_in_persian_or_arabic_digits_come_back_latin(world: 
     scripts = {spelling_of(a).id_digits for a in AGENCIES}
     assert scripts - {"latin"}, "the chosen agencies write ids in other scripts"
     for agency_id in AGENCIES:
-        owners = {asset_owner(a) for a in world.assets_at(agency_id)}
+        owners = {p.person_id for p in world.persons if expected_assets(world, agency_id, p.person_id)}
         answers = clients[agency_id].inquire_batch(sorted(owners)[:40], "batch-digits")
         for answer in answers.values():
             assert isinstance(answer, InquiryAnswer)
-            assert all(asset_owner(a).isascii() and asset_owner(a) == answer.person_id for a in answer.assets)
+            assert all(owner_of(a).isascii() and owner_of(a) == answer.person_id for a in answer.assets)
 
 
 def test_a_person_refused_alone_is_a_fault_for_that_person_only(world: World,
@@ -190,17 +209,18 @@ SOAP_LIES = {
                                    "</person>", request_id="someone-else"), "answers request"),
 }
 
-_HOLDING = {"symbol": "FOOLAD", "holderId": B, "holderName": "x", "quantity": 1, "unitPriceRial": 5,
-            "valueRial": 5}
+_VEHICLE = {"plate": "12ب345-67", "ownerId": B, "ownerName": "x", "model": "Saipa Pride", "valueRial": 5}
 REST_LIES = {
-    "leaves-out": (_rest_answer([{"personId": A, "holdings": []}]), "leaves out 1 of 2"),
-    "twice": (_rest_answer([{"personId": A, "holdings": []}, {"personId": A, "holdings": []}]), "twice"),
-    "others-assets": (_rest_answer([{"personId": A, "holdings": [_HOLDING]}, {"personId": B, "holdings": []}]),
+    "leaves-out": (_rest_answer([{"personId": A, "vehicles": []}]), "leaves out 1 of 2"),
+    "twice": (_rest_answer([{"personId": A, "vehicles": []}, {"personId": A, "vehicles": []}]), "twice"),
+    "others-assets": (_rest_answer([{"personId": A, "vehicles": [_VEHICLE]}, {"personId": B, "vehicles": []}]),
                       "other persons"),
-    "both": (_rest_answer([{"personId": A, "holdings": [_HOLDING], "error": {"code": "x", "detail": "y"}},
-                           {"personId": B, "holdings": []}]), "both assets and an error"),
-    "other-request": (_rest_answer([{"personId": A, "holdings": []}], request_id="nope"), "not 'req'"),
+    "both": (_rest_answer([{"personId": A, "vehicles": [_VEHICLE], "error": {"code": "x", "detail": "y"}},
+                           {"personId": B, "vehicles": []}]), "both assets and an error"),
+    "other-request": (_rest_answer([{"personId": A, "vehicles": []}], request_id="nope"), "not 'req'"),
 }
+#: The agency the hand-written REST client's tests speak to.
+REST_AGENCY = "traffic_police"
 
 
 def _liar(instance: AgencyInstance, body: bytes, content_type: str) -> tuple[RunningServer, AgencyClient]:
@@ -213,7 +233,7 @@ def _liar(instance: AgencyInstance, body: bytes, content_type: str) -> tuple[Run
 
 @pytest.mark.parametrize(("protocol", "lie"), [*(("soap", k) for k in SOAP_LIES), *(("rest", k) for k in REST_LIES)])
 def test_a_batch_answer_that_does_not_match_the_persons_asked_is_malformed(protocol: str, lie: str) -> None:
-    instance = REGISTRY.instance("bank_melli" if protocol == "soap" else "csdi")
+    instance = REGISTRY.instance("bank_melli" if protocol == "soap" else REST_AGENCY)
     body, reason = (SOAP_LIES if protocol == "soap" else REST_LIES)[lie]
     server, client = _liar(instance, body, "text/xml" if protocol == "soap" else "application/json")
     try:
@@ -230,13 +250,13 @@ def test_rest_batch_sends_the_contracts_body(world: World) -> None:
 
     def record(request: Request) -> Response:
         seen.append(request)
-        return Response(200, _rest_answer([{"personId": A, "holdings": []}]), {"Content-Type": "application/json"})
+        return Response(200, _rest_answer([{"personId": A, "vehicles": []}]), {"Content-Type": "application/json"})
 
     with RunningServer(record) as server:
-        client = RestAgencyClient(dataclasses.replace(REGISTRY.instance("csdi"), endpoint=server.url))
+        client = RestAgencyClient(dataclasses.replace(REGISTRY.instance(REST_AGENCY), endpoint=server.url))
         client.inquire_batch([render_digits(A, "arabic")], "req")
         client.close()
-    assert seen[0].path == "/v1/holdings:query" and seen[0].method == "POST"
+    assert seen[0].path == "/v1/vehicles:query" and seen[0].method == "POST"
     assert json.loads(seen[0].body) == {"requestId": "req", "personIds": [A]}
 
 
@@ -248,10 +268,10 @@ def test_one_persons_record_breaking_the_contract_is_that_persons_alone(protocol
         body = _soap_answer(f"<person><personId>{A}</personId>{_account(A)}</person>"
                             f"<person><personId>{B}</personId>{broken}</person>")
     else:
-        good = _HOLDING | {"holderId": A}
-        body = _rest_answer([{"personId": A, "holdings": [good]},
-                             {"personId": B, "holdings": [_HOLDING | {"quantity": "many"}]}])
-    instance = REGISTRY.instance("bank_melli" if protocol == "soap" else "csdi")
+        good = _VEHICLE | {"ownerId": A}
+        body = _rest_answer([{"personId": A, "vehicles": [good]},
+                             {"personId": B, "vehicles": [_VEHICLE | {"valueRial": "many"}]}])
+    instance = REGISTRY.instance("bank_melli" if protocol == "soap" else REST_AGENCY)
     server, client = _liar(instance, body, "text/xml" if protocol == "soap" else "application/json")
     try:
         answers = client.inquire_batch([A, B], "req")

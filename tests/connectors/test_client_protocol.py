@@ -35,10 +35,10 @@ def as_agency_client(client: SoapAgencyClient | RestAgencyClient | ResilientClie
 def clients() -> Iterator[dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient]]:
     bank = SoapAgencyClient(_first(AgencyKind.BANK), credentials=None)
     land = SoapAgencyClient(_first(AgencyKind.LAND_REGISTRY), credentials=None)
-    depository = RestAgencyClient(_first(AgencyKind.SECURITIES_DEPOSITORY), credentials=None)
+    vehicles = RestAgencyClient(_first(AgencyKind.VEHICLE_REGISTRY), credentials=None)
     made: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient] = {
-        "soap_bank": bank, "soap_land_registry": land, "rest_depository": depository,
-        "resilient_bank": ResilientClient(bank), "resilient_depository": ResilientClient(depository),
+        "soap_bank": bank, "soap_land_registry": land, "rest_vehicle_registry": vehicles,
+        "resilient_bank": ResilientClient(bank), "resilient_vehicle_registry": ResilientClient(vehicles),
     }
     yield made
     for client in made.values():
@@ -85,11 +85,11 @@ def test_order_kinds_follow_each_contract(
     assert clients["resilient_bank"].order_kinds == frozenset(OrderKind)
     # every agency can be told to cancel an order; only banks move money (transfer, payout)
     assert clients["soap_land_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
-    assert clients["rest_depository"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
-    assert clients["resilient_depository"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
+    assert clients["rest_vehicle_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
+    assert clients["resilient_vehicle_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
 
 
-@pytest.mark.parametrize("name", ["soap_land_registry", "rest_depository", "resilient_depository"])
+@pytest.mark.parametrize("name", ["soap_land_registry", "rest_vehicle_registry", "resilient_vehicle_registry"])
 def test_transfer_where_the_contract_has_none_is_a_final_typed_error(
         clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient], name: str) -> None:
     client = clients[name]
@@ -102,7 +102,7 @@ def test_transfer_where_the_contract_has_none_is_a_final_typed_error(
     assert not error.transient
 
 
-@pytest.mark.parametrize("name", ["soap_land_registry", "rest_depository", "resilient_depository"])
+@pytest.mark.parametrize("name", ["soap_land_registry", "rest_vehicle_registry", "resilient_vehicle_registry"])
 def test_payout_where_the_contract_has_none_is_a_final_typed_error(
         clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient], name: str) -> None:
     client = clients[name]

@@ -1,8 +1,9 @@
-"""The securities depository as a mapping (tests/fixtures/depository/securities_depository.yaml) over its published
-OpenAPI document: the mapping format's additions it needs — a composed asset reference (``asset_ref: [person_id,
-symbol]``, split again into an order's fields by ``$asset_ref.<column>``), a ``detail`` template, an ``orders.cancel``
-naming the withdrawn order (``$cancels``) — and the generic client against the depository's simulator giving the
-rows, order bodies and acknowledgements of the hand-written client (``connectors.rest``), which it is to replace."""
+"""The securities depository, a kind declared by its mapping (contracts/kinds/securities_depository.yaml) over its
+published OpenAPI document: the mapping format's additions it needs — a composed asset reference (``asset_ref:
+[person_id, symbol]``, split again into an order's fields by ``$asset_ref.<column>``), a ``detail`` template, an
+``orders.cancel`` naming the withdrawn order (``$cancels``) — and the generic client against the generated simulator
+landing the holdings its world data draws and sending the order bodies the depository's interface declares (those
+of the hand-written client the mapping replaced)."""
 
 from __future__ import annotations
 
@@ -18,22 +19,20 @@ import pytest
 
 from connectors import wire_client_for
 from connectors.mapped import MappedAgencyClient
-from connectors.rest import RestAgencyClient
 from estelam.contracts import kind_models
 from estelam.contracts import registry as contracts
-from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind, SecurityHolding
+from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError, AgencyFault
-from estelam.core.kinds import MappingError, split_asset_ref
+from estelam.core.kinds import MappingError, mapping_at, split_asset_ref
 from simulators.agency_state import AgencyState
-from simulators.rest_app import rest_application
+from simulators.mapped_app import mapped_application
 from simulators.server import Request, Response, RunningServer
 from simulators.world import World, generate
+from tests.mapping_support import drawn_assets, drawn_records
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "depository" / "securities_depository.yaml"
 PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
-INTERFACE = PROJECT_CONTRACTS / "agencies" / "securities_depository.openapi.yaml"
+MAPPING = PROJECT_CONTRACTS / "kinds" / "securities_depository.yaml"
 PROJECT = contracts.load_agency_registry()
-HAND_WRITTEN = PROJECT.instance("csdi")
 CASE = "1403-000123"
 AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 
@@ -45,13 +44,12 @@ def world() -> World:
 
 @pytest.fixture
 def mapped_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The project's contracts with the depository declared by its mapping (the interface beside it)."""
+    """A copy of the project's contracts (the depository declared by its mapping, the interface beside it), to
+    change."""
     from tests.settings_support import override
 
     folder = tmp_path / "contracts"
     shutil.copytree(PROJECT_CONTRACTS, folder)
-    shutil.copy(FIXTURE, folder / "kinds")
-    shutil.copy(INTERFACE, folder / "kinds")
     override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data")
     return folder
 
@@ -62,8 +60,10 @@ def _instance() -> AgencyInstance:
 
 @pytest.fixture
 def depository(world: World) -> Iterator[str]:
-    state = AgencyState(HAND_WRITTEN, world.assets_at("csdi"))
-    with RunningServer(rest_application(state, INTERFACE)) as server:
+    """The depository's generated simulator (as the fleet runs it), answering from the world."""
+    instance = PROJECT.instance("csdi")
+    app = mapped_application(AgencyState(instance, []), mapping_at(MAPPING), world, None)
+    with RunningServer(app) as server:
         yield server.url
 
 
@@ -71,60 +71,50 @@ def _order(kind: OrderKind, ref: str, amount: int, order_id: str, cancels: str |
     return FreezeOrder(order_id, kind, CASE, "csdi", ref, amount, AT, cancels=cancels)
 
 
-def test_the_mapping_loads_against_the_published_interface_and_the_feed(mapped_contracts: Path) -> None:
-    registry = contracts.load_agency_registry()
-    kind = registry.kinds[AgencyKind("securities_depository")]
+def test_the_mapping_loads_against_the_published_interface_and_the_feed() -> None:
+    kind = PROJECT.kinds[AgencyKind("securities_depository")]
     assert kind.mapping is not None and kind.mapping.assets is not None
     assets = kind.mapping.assets
     assert (assets.asset_kind, assets.asset_ref, assets.ref_columns) == (
         "security_holding", "person_id:symbol", ("person_id", "symbol"))
     assert set(kind.mapping.orders) == {"freeze", "release", "cancel"}
-    assert _instance().mapping_file == str(mapped_contracts / "kinds" / "securities_depository.yaml")
+    assert _instance().mapping_file == str(MAPPING)
+    assert kind.contract == str(PROJECT_CONTRACTS / "kinds" / "securities_depository.openapi.yaml")
     assert split_asset_ref(assets, "0012345679:IKCO") == {"person_id": "0012345679", "symbol": "IKCO"}
     assert split_asset_ref(assets, "IKCO") is None
 
 
-def test_the_generated_asset_staging_keeps_the_holdings_reference_and_detail(mapped_contracts: Path) -> None:
+def test_the_generated_asset_staging_keeps_the_holdings_reference_and_detail() -> None:
     text = kind_models.render_assets()
     section = text[text.index("-- securities_depository: feed security_holdings"):].split("union all")[0]
     assert "cast(person_id as varchar) || ':' || cast(symbol as varchar) as asset_ref" in section
     assert "cast(symbol as varchar) || ' x ' || cast(quantity as varchar) as asset_detail" in section
     assert "'security_holding' as asset_kind" in section and "true as can_freeze" in section
+    assert "cast(holder_name as varchar) as owner_name" in section  # identity evidence (int_person_records)
 
 
-def _holding_row(holding: SecurityHolding) -> dict[str, Any]:
-    return {"person_id": holding.holder_id, "holder_name": holding.holder_name, "symbol": holding.symbol,
-            "quantity": holding.quantity, "unit_price_rial": holding.unit_price_rial,
-            "value_rial": holding.quantity * holding.unit_price_rial}
-
-
-def test_the_generic_client_lands_the_rows_the_hand_written_one_did(mapped_contracts: Path, world: World,
-                                                                    depository: str) -> None:
+def test_the_generic_client_lands_the_holdings_the_world_draws(world: World, depository: str) -> None:
     mapped = wire_client_for(replace(_instance(), endpoint=depository))
     assert isinstance(mapped, MappedAgencyClient) and mapped.max_batch_size == 500
-    hand = RestAgencyClient(replace(HAND_WRITTEN, endpoint=depository))
     holders = 0
     persons = [p.person_id for p in world.persons]
-    for n, person in enumerate(persons):
-        by_hand = hand.inquire(person, f"inq-{n}")
-        by_mapping = mapped.inquire(person, f"inq-{n}")
-        expected = sorted((_holding_row(a) for a in by_hand.assets if isinstance(a, SecurityHolding)),
-                          key=lambda r: r["symbol"])
-        assert sorted((r.values for r in by_mapping.assets), key=lambda r: r["symbol"]) == expected  # type: ignore[union-attr]
+    for n, person in enumerate(persons[:300]):
+        expected = sorted(drawn_records(world, _instance(), person), key=lambda r: r["symbol"])
+        got = sorted((dict(r.values) for r in mapped.inquire(person, f"inq-{n}").assets),  # type: ignore[union-attr]
+                     key=lambda r: r["symbol"])
+        assert got == expected
         holders += bool(expected)
     assert holders > 0
     batch = mapped.inquire_batch(persons[:50], "batch-1")
-    by_hand_batch = hand.inquire_batch(persons[:50], "batch-1")
     for person in persons[:50]:
-        got, want = batch[person], by_hand_batch[person]
-        assert not isinstance(got, Exception) and not isinstance(want, Exception)
-        assert sorted(r.values["symbol"] for r in got.assets) == sorted(  # type: ignore[union-attr]
-            a.symbol for a in want.assets if isinstance(a, SecurityHolding))
+        got_batch = batch[person]
+        assert not isinstance(got_batch, Exception)
+        assert sorted(r.values["symbol"] for r in got_batch.assets) == sorted(  # type: ignore[union-attr]
+            r["symbol"] for r in drawn_records(world, _instance(), person))
     mapped.close()
-    hand.close()
 
 
-def test_orders_send_the_hand_written_bodies_and_read_the_same_acknowledgements(mapped_contracts: Path) -> None:
+def test_orders_send_the_interface_s_bodies_and_read_the_acknowledgements() -> None:
     sent: list[tuple[str, dict[str, Any]]] = []
 
     def recorder(request: Request) -> Response:
@@ -137,37 +127,35 @@ def test_orders_send_the_hand_written_bodies_and_read_the_same_acknowledgements(
     ref = "0012345679:IKCO1"
     orders = [_order(OrderKind.FREEZE, ref, 100, "o-1"), _order(OrderKind.RELEASE, ref, 50, "o-2"),
               _order(OrderKind.CANCEL, ref, 100, "o-3", cancels="o-1")]
-    acks: list[list[Any]] = []
     with RunningServer(recorder) as server:
-        for client in (wire_client_for(replace(_instance(), endpoint=server.url), credentials=None),
-                       RestAgencyClient(replace(HAND_WRITTEN, endpoint=server.url), credentials=None)):
-            assert OrderKind.CANCEL in client.order_kinds
-            acks.append([client.freeze(orders[0]), client.release(orders[1]), client.cancel(orders[2])])
-            client.close()
-    assert sent[:3] == sent[3:]  # the same paths and bodies, field for field
-    assert sent[0] == ("/v1/blocks", {"orderId": "o-1", "caseId": CASE, "holderId": "0012345679",
-                                      "symbol": "IKCO1", "amountRial": 100})
-    assert sent[2][0] == "/v1/blocks/cancel" and sent[2][1]["cancelsOrderId"] == "o-1"
-    assert acks[0] == acks[1]
-    assert acks[0][0].status is AckStatus.PARTIAL and acks[0][0].reason == "part"
+        client = wire_client_for(replace(_instance(), endpoint=server.url), credentials=None)
+        assert OrderKind.CANCEL in client.order_kinds
+        acks = [client.freeze(orders[0]), client.release(orders[1]), client.cancel(orders[2])]
+        client.close()
+    # the bodies the hand-written client sent, field for field
+    body = {"caseId": CASE, "holderId": "0012345679", "symbol": "IKCO1"}
+    assert sent == [("/v1/blocks", {"orderId": "o-1", **body, "amountRial": 100}),
+                    ("/v1/releases", {"orderId": "o-2", **body, "amountRial": 50}),
+                    ("/v1/blocks/cancel", {"orderId": "o-3", **body, "cancelsOrderId": "o-1", "amountRial": 100})]
+    assert [(a.order_id, a.status, a.acknowledged_amount_rial, a.frozen_total_rial) for a in acks] == [
+        (o.order_id, AckStatus.PARTIAL, 40, 90) for o in orders]
+    assert acks[0].reason == "part" and acks[0].acknowledged_at == datetime(2026, 11, 1, 9, 30, 5, tzinfo=UTC)
 
 
-def test_the_generic_client_orders_against_the_depository_simulator(mapped_contracts: Path, world: World,
-                                                                   depository: str) -> None:
-    holding = next(a for a in world.assets_at("csdi") if isinstance(a, SecurityHolding))
-    ref = f"{holding.holder_id}:{holding.symbol}"
+def test_the_generic_client_orders_against_the_depository_simulator(world: World, depository: str) -> None:
+    holder, ref, _ = drawn_assets(world, _instance())[0]
     client = wire_client_for(replace(_instance(), endpoint=depository))
     ack = client.freeze(_order(OrderKind.FREEZE, ref, 1, "sim-1"))
     assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial) == (AckStatus.DONE, 1, 1)
     assert client.release(_order(OrderKind.RELEASE, ref, 1, "sim-2")).frozen_total_rial == 0
     cancelled = client.cancel(_order(OrderKind.CANCEL, ref, 1, "sim-3", cancels="sim-1"))
     assert cancelled.order_id == "sim-3" and cancelled.status in set(AckStatus)
-    assert client.freeze(_order(OrderKind.FREEZE, f"{holding.holder_id}:NOSUCH", 1, "sim-4")).status is (
+    assert client.freeze(_order(OrderKind.FREEZE, f"{holder}:NOSUCH", 1, "sim-4")).status is (
         AckStatus.UNKNOWN_ASSET)
     client.close()
 
 
-def test_an_order_the_mapping_cannot_say_is_not_sent(mapped_contracts: Path) -> None:
+def test_an_order_the_mapping_cannot_say_is_not_sent() -> None:
     sent: list[Request] = []
 
     def recorder(request: Request) -> Response:

@@ -18,7 +18,7 @@ from connectors.json_answers import DEFAULT_RESTRICTION_TYPE
 from connectors.rest import ROUTES, RestAgencyClient
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind, Protocol
-from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, AgencyUnavailable, ContractError
+from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable, ContractError
 from estelam.core.identifiers import iran_national_code_check_digit, is_person_id
 from simulators.agency_state import AgencyAsset, AgencyState, asset_owner, asset_ref, asset_value
 from simulators.rest_app import rest_application
@@ -140,7 +140,7 @@ def test_freeze_done_then_partial_then_refused(agency: SimulatedAgency) -> None:
 
 
 def test_freeze_of_an_unknown_asset(agency: SimulatedAgency) -> None:
-    ref = f"{STRANGER_ID}:NOSUCH" if agency.instance.kind is AgencyKind.SECURITIES_DEPOSITORY else "11ب111-11"
+    ref = "11ب111-11"
     assert ref not in {asset_ref(a) for a in agency.assets}
     ack = agency.client.freeze(agency.order(OrderKind.FREEZE, ref, 50_000, "ord-unknown"))
     assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial) == (AckStatus.UNKNOWN_ASSET, 0, 0)
@@ -171,20 +171,7 @@ def test_a_repeated_order_id_is_applied_once(agency: SimulatedAgency) -> None:
     assert agency.state.applied_orders() == 1
 
 
-def test_order_the_agency_cannot_address_is_not_sent() -> None:
-    instance = _instance(AgencyKind.SECURITIES_DEPOSITORY)
-    state = AgencyState(instance, [])
-    with RunningServer(rest_application(state, REGISTRY.contract_path(instance))) as server, \
-            RestAgencyClient(replace(instance, endpoint=server.url)) as client:
-        order = FreezeOrder("ord-x", OrderKind.FREEZE, CASE_ID, instance.agency_id, "no-symbol", 1_000, ISSUED_AT)
-        with pytest.raises(AgencyError) as caught:
-            client.freeze(order)
-    assert caught.value.request_id == "ord-x"
-    assert state.applied_orders() == 0
-
-
-@pytest.mark.parametrize("kind", [AgencyKind.SECURITIES_DEPOSITORY, AgencyKind.VEHICLE_REGISTRY])
-def test_order_bodies_on_the_wire(kind: AgencyKind) -> None:
+def test_order_bodies_on_the_wire() -> None:
     sent: list[tuple[str, dict[str, Any]]] = []
     ack = {"orderId": "ord-w", "status": "done", "acknowledgedAmountRial": 5_000, "frozenTotalRial": 5_000,
            "acknowledgedAt": "2026-11-01T09:31:00Z"}
@@ -193,18 +180,15 @@ def test_order_bodies_on_the_wire(kind: AgencyKind) -> None:
         sent.append((request.path, json.loads(request.body)))
         return _json_answer(ack)(request)
 
-    ref = "0012345679:FOOLAD" if kind is AgencyKind.SECURITIES_DEPOSITORY else "12ب345-67"
-    with _fake(recorder) as server, RestAgencyClient(replace(_instance(kind), endpoint=server.url)) as client:
+    ref = "12ب345-67"
+    instance = _instance(AgencyKind.VEHICLE_REGISTRY)
+    with _fake(recorder) as server, RestAgencyClient(replace(instance, endpoint=server.url)) as client:
         order = FreezeOrder("ord-w", OrderKind.FREEZE, CASE_ID, client.instance.agency_id, ref, 5_000, ISSUED_AT)
         client.freeze(order)
         client.release(replace(order, kind=OrderKind.RELEASE))
     common = {"orderId": "ord-w", "caseId": CASE_ID, "amountRial": 5_000}
-    if kind is AgencyKind.SECURITIES_DEPOSITORY:
-        asset = {"holderId": "0012345679", "symbol": "FOOLAD"}
-        assert sent == [("/v1/blocks", {**common, **asset}), ("/v1/releases", {**common, **asset})]
-    else:
-        assert sent == [("/v1/restrictions", {**common, "plate": ref, "restrictionType": DEFAULT_RESTRICTION_TYPE}),
-                        ("/v1/restrictions/release", {**common, "plate": ref})]
+    assert sent == [("/v1/restrictions", {**common, "plate": ref, "restrictionType": DEFAULT_RESTRICTION_TYPE}),
+                    ("/v1/restrictions/release", {**common, "plate": ref})]
 
 
 # --- the simulator's own checks ------------------------------------------------------------------
@@ -285,7 +269,7 @@ def test_slow_agency_is_unavailable_after_its_timeout() -> None:
         return Response(200, b"{}")
 
     server = RunningServer(stalls)
-    instance = replace(_instance(AgencyKind.SECURITIES_DEPOSITORY), endpoint=server.url, timeout_s=0.2)
+    instance = replace(_instance(AgencyKind.VEHICLE_REGISTRY), endpoint=server.url, timeout_s=0.2)
     try:
         with RestAgencyClient(instance) as client, pytest.raises(AgencyUnavailable) as caught:
             client.inquire(STRANGER_ID, "inq-slow")
@@ -308,11 +292,11 @@ def test_error_status_without_a_problem_document_is_a_transient_fault() -> None:
     assert "down for maintenance" in str(caught.value)
 
 
-def _holdings_answer(**changes: Any) -> dict[str, Any]:
-    holding = {"symbol": "FOOLAD", "holderId": STRANGER_ID, "holderName": "علی کریمی", "quantity": 10,
-               "unitPriceRial": 5_000, "valueRial": 50_000}
-    holding.update(changes.pop("holding", {}))
-    return {"personId": STRANGER_ID, "answeredAt": "2026-11-01T09:30:00Z", "holdings": [holding], **changes}
+def _vehicles_answer(**changes: Any) -> dict[str, Any]:
+    vehicle = {"plate": "12ب345-67", "ownerId": STRANGER_ID, "ownerName": "علی کریمی", "model": "Saipa Pride",
+               "valueRial": 50_000}
+    vehicle.update(changes.pop("vehicle", {}))
+    return {"personId": STRANGER_ID, "answeredAt": "2026-11-01T09:30:00Z", "vehicles": [vehicle], **changes}
 
 
 @pytest.mark.parametrize(
@@ -322,20 +306,20 @@ def _holdings_answer(**changes: Any) -> dict[str, Any]:
         b"\xff\xfe",
         [],
         {"personId": STRANGER_ID, "answeredAt": "2026-11-01T09:30:00Z"},
-        _holdings_answer(holding={"quantity": "10"}),
-        _holdings_answer(holding={"unitPriceRial": 5000.0}),
-        _holdings_answer(holding={"symbol": None}),
-        _holdings_answer(holding={"holderId": "0012345679"}),
-        _holdings_answer(answeredAt="2026-11-01T09:30:00"),
-        _holdings_answer(answeredAt="yesterday"),
-        _holdings_answer(personId="0012345679"),
-        _holdings_answer(holdings={"FOOLAD": 10}),
+        _vehicles_answer(vehicle={"valueRial": "50000"}),
+        _vehicles_answer(vehicle={"valueRial": 50000.0}),
+        _vehicles_answer(vehicle={"plate": None}),
+        _vehicles_answer(vehicle={"ownerId": "0012345679"}),
+        _vehicles_answer(answeredAt="2026-11-01T09:30:00"),
+        _vehicles_answer(answeredAt="yesterday"),
+        _vehicles_answer(personId="0012345679"),
+        _vehicles_answer(vehicles={"12ب345-67": 1}),
     ],
-    ids=["not-json", "not-utf8", "not-object", "no-holdings", "quantity-text", "price-float", "symbol-null",
-         "other-holder", "naive-time", "not-a-time", "other-person", "holdings-not-list"],
+    ids=["not-json", "not-utf8", "not-object", "no-vehicles", "value-text", "value-float", "plate-null",
+         "other-owner", "naive-time", "not-a-time", "other-person", "vehicles-not-list"],
 )
 def test_malformed_inquiry_answers(answer: Any) -> None:
-    instance = _instance(AgencyKind.SECURITIES_DEPOSITORY)
+    instance = _instance(AgencyKind.VEHICLE_REGISTRY)
     with _fake(_json_answer(answer)) as server, RestAgencyClient(replace(instance, endpoint=server.url)) as client, \
             pytest.raises(AgencyAnswerMalformed) as caught:
         client.inquire(STRANGER_ID, "inq-m")
@@ -345,8 +329,8 @@ def test_malformed_inquiry_answers(answer: Any) -> None:
 
 def test_a_well_formed_fake_answer_is_read() -> None:
     """The malformed cases above differ from this one answer by one field each."""
-    instance = _instance(AgencyKind.SECURITIES_DEPOSITORY)
-    with _fake(_json_answer(_holdings_answer(answeredAt="2026-11-01T13:00:00+03:30"))) as server, \
+    instance = _instance(AgencyKind.VEHICLE_REGISTRY)
+    with _fake(_json_answer(_vehicles_answer(answeredAt="2026-11-01T13:00:00+03:30"))) as server, \
             RestAgencyClient(replace(instance, endpoint=server.url)) as client:
         answer = client.inquire(STRANGER_ID, "inq-ok")
     assert answer.responded_at == datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
@@ -404,10 +388,10 @@ def test_openapi_files_declare_the_operations_the_client_uses(kind: AgencyKind) 
 
 
 def test_simulator_refuses_a_contract_it_cannot_honour() -> None:
-    depository = _instance(AgencyKind.SECURITIES_DEPOSITORY)
-    vehicle_contract = REGISTRY.contract_path(_instance(AgencyKind.VEHICLE_REGISTRY))
+    vehicles = _instance(AgencyKind.VEHICLE_REGISTRY)
+    other_contract = REGISTRY.root / "kinds" / "returned_cheques.openapi.yaml"  # another kind's interface
     with pytest.raises(ContractError, match="do not match"):
-        rest_application(AgencyState(depository, []), vehicle_contract)
+        rest_application(AgencyState(vehicles, []), other_contract)
 
 
 def test_client_for_picks_the_rest_client() -> None:

@@ -37,7 +37,7 @@ from simulators.ws_security import PASSWORD_DIGEST
 
 REGISTRY = load_agency_registry()
 BANK = REGISTRY.instance("bank_melli")
-DEPOSITORY = REGISTRY.instance("csdi")
+VEHICLES = REGISTRY.instance("traffic_police")
 SECRET = Credentials("hub-user", "s3cret-passw0rd")
 
 
@@ -67,9 +67,9 @@ def guarded_bank(world: World) -> Iterator[AgencyInstance]:
 
 
 @pytest.fixture(scope="module")
-def guarded_depository(world: World) -> Iterator[AgencyInstance]:
-    with _serve(DEPOSITORY, world, SECRET) as server:
-        yield dataclasses.replace(DEPOSITORY, endpoint=server.url)
+def guarded_vehicles(world: World) -> Iterator[AgencyInstance]:
+    with _serve(VEHICLES, world, SECRET) as server:
+        yield dataclasses.replace(VEHICLES, endpoint=server.url)
 
 
 # --- WS-Security UsernameToken ---------------------------------------------------------------------------
@@ -131,22 +131,22 @@ def test_a_password_text_token_is_accepted(guarded_bank: AgencyInstance, owner: 
 # --- bearer tokens ---------------------------------------------------------------------------------------
 
 
-def test_rest_with_the_right_bearer_token_is_answered(guarded_depository: AgencyInstance, world: World) -> None:
-    holder = world.holdings["csdi"][0].holder_id
-    with RestAgencyClient(guarded_depository, credentials=SECRET) as client:
+def test_rest_with_the_right_bearer_token_is_answered(guarded_vehicles: AgencyInstance, world: World) -> None:
+    holder = world.vehicles["traffic_police"][0].owner_id
+    with RestAgencyClient(guarded_vehicles, credentials=SECRET) as client:
         assert client.inquire(holder, "r1").assets
         assert isinstance(client.inquire_batch([holder], "r2")[holder], InquiryAnswer)
 
 
 @pytest.mark.parametrize("credentials", [Credentials("hub", "wrong"), None], ids=["wrong-token", "no-token"])
-def test_rest_without_the_right_bearer_token_is_401(guarded_depository: AgencyInstance, owner: str,
+def test_rest_without_the_right_bearer_token_is_401(guarded_vehicles: AgencyInstance, owner: str,
                                                     credentials: Credentials | None) -> None:
-    with RestAgencyClient(guarded_depository, credentials=credentials) as client, \
+    with RestAgencyClient(guarded_vehicles, credentials=credentials) as client, \
             pytest.raises(AgencyFault) as caught:
         client.inquire(owner, "r-auth")
     assert caught.value.status_code == 401 and "bearer token" in str(caught.value)
     assert not caught.value.transient
-    document = httpx.get(f"{guarded_depository.endpoint}/openapi.yaml")  # the contract itself is public
+    document = httpx.get(f"{guarded_vehicles.endpoint}/openapi.yaml")  # the contract itself is public
     assert document.status_code == 200
 
 
@@ -162,12 +162,12 @@ def test_credentials_come_from_the_environment_or_a_file_or_the_demo_default(
     with pytest.raises(ContractError, match="ESTELAM_TEST_BANK_SECRET"):
         resolve_credentials(bank)
     assert resolve_credentials(dataclasses.replace(bank, demo_credentials=True)) == demo_credentials(bank)
-    token = tmp_path / "csdi.token"
+    token = tmp_path / "traffic_police.token"
     token.write_text("tok-123\n")
-    assert resolve_credentials(dataclasses.replace(DEPOSITORY, credentials=f"file:{token}")) == Credentials(
+    assert resolve_credentials(dataclasses.replace(VEHICLES, credentials=f"file:{token}")) == Credentials(
         "estelam-hub", "tok-123")
-    assert resolve_credentials(dataclasses.replace(DEPOSITORY, credentials=None)) is None
-    assert "tok-123" not in repr(resolve_credentials(dataclasses.replace(DEPOSITORY, credentials=f"file:{token}")))
+    assert resolve_credentials(dataclasses.replace(VEHICLES, credentials=None)) is None
+    assert "tok-123" not in repr(resolve_credentials(dataclasses.replace(VEHICLES, credentials=f"file:{token}")))
 
 
 def test_every_registry_instance_names_its_credentials() -> None:
@@ -228,11 +228,11 @@ def _server_context(pki: Pki, *, mutual: bool) -> ssl.SSLContext:
 
 
 @pytest.mark.parametrize("mutual", [False, True], ids=["tls", "mutual-tls"])
-@pytest.mark.parametrize("agency", [BANK, DEPOSITORY], ids=["soap", "rest"])
+@pytest.mark.parametrize("agency", [BANK, VEHICLES], ids=["soap", "rest"])
 def test_inquiries_over_tls_trust_the_configured_ca(world: World, pki: Pki, agency: AgencyInstance,
                                                     mutual: bool) -> None:
     person = (world.bank_accounts["bank_melli"][0].holder_id if agency is BANK
-              else world.holdings["csdi"][0].holder_id)
+              else world.vehicles["traffic_police"][0].owner_id)
     with _serve(agency, world, SECRET, _server_context(pki, mutual=mutual)) as server:
         assert server.url.startswith("https://127.0.0.1:")
         tls = TlsOptions(ca_file=str(pki.ca), client_cert=str(pki.client_cert) if mutual else None,
@@ -285,7 +285,7 @@ def test_huge_answers_are_refused_by_both_clients() -> None:
         with pytest.raises(AgencyAnswerMalformed, match="exceeds the limit of 10000 bytes"):
             soap.inquire("0000000000", "huge")
         soap.close()
-        rest = RestAgencyClient(dataclasses.replace(DEPOSITORY, endpoint=server.url), max_answer_bytes=10_000)
+        rest = RestAgencyClient(dataclasses.replace(VEHICLES, endpoint=server.url), max_answer_bytes=10_000)
         with pytest.raises(AgencyAnswerMalformed, match="exceeds the limit of 10000 bytes"):
             rest.inquire("0000000000", "huge")
         rest.close()

@@ -11,7 +11,7 @@ from estelam.core.exceptions import ContractError
 from tests.settings_support import override
 
 EXPECTED_FEEDS = {
-    "case_events", "inquiries", "bank_accounts", "security_holdings", "vehicles", "properties",
+    "case_events", "inquiries", "bank_accounts", "vehicles", "properties",
     "freeze_orders", "freeze_acknowledgements", "case_directives", "debtor_notifications", "message_log",
     "register_pushes",
     "notification_deliveries", "alerts",
@@ -42,7 +42,7 @@ def test_money_is_integer_and_time_is_utc() -> None:
 def test_agency_registry_names_a_contract_file_for_every_instance() -> None:
     registry = contracts.load_agency_registry()
     assert {i.kind for i in registry.instances} == set(registry.kinds)
-    assert set(AgencyKind) <= set(registry.kinds)  # the four built-in kinds, and those declared by mapping files
+    assert set(AgencyKind) <= set(registry.kinds)  # the built-in kinds, and those declared by mapping files
     assert len(registry.of_kind(AgencyKind.BANK)) >= 3
     for instance in registry.instances:
         assert registry.contract_path(instance).is_file(), instance.contract

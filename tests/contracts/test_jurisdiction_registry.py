@@ -44,7 +44,8 @@ def test_the_saudi_profile_picks_the_saudi_registry(monkeypatch: pytest.MonkeyPa
     registry = contracts.load_agency_registry()
     banks = {i.agency_id: i.iban_bank_code for i in registry.of_kind(AgencyKind.BANK)}
     assert banks == SAMA_BANK_CODES
-    assert [i.agency_id for i in registry.of_kind(AgencyKind.SECURITIES_DEPOSITORY)] == ["edaa"]
+    assert [i.agency_id for i in registry.of_kind(AgencyKind("securities_depository"))] == ["edaa"]
+    assert registry.instance("edaa").mapping_file  # the depository is a kind declared by its mapping
     assert [i.agency_id for i in registry.of_kind(AgencyKind.VEHICLE_REGISTRY)] == ["muroor"]
     assert [i.agency_id for i in registry.of_kind(AgencyKind.LAND_REGISTRY)] == ["real_estate_registry"]
     assert all(i.name_ar for i in registry.instances), "an Arabic deployment names every agency in Arabic"
@@ -71,7 +72,8 @@ def _registry_with(tmp_path: Path, source: str, change: dict[str, Any]) -> Path:
     raw.update(change.get("top", {}))
     path = tmp_path / source
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    (tmp_path / "agencies").symlink_to(DEFAULT_CONTRACTS_DIR / "agencies")
+    for folder in ("agencies", "kinds", "feeds"):  # the interfaces, and the kinds declared by mappings
+        (tmp_path / folder).symlink_to(DEFAULT_CONTRACTS_DIR / folder)
     return path
 
 

@@ -21,29 +21,34 @@ from estelam.core.domain import (
     FreezeOrder,
     Property,
     Protocol,
-    SecurityHolding,
     Vehicle,
 )
 from estelam.core.exceptions import AgencyUnavailable
 from estelam.freeze.ledger import CaseFacts, HubView, LedgerState, ledger_state
 from estelam.freeze.planner import KnownAsset
 from estelam.freeze.reconciliation import CycleSummary, MemoryLedger, reconcile
-from simulators.agency_state import AgencyAsset, AgencyState, asset_owner, asset_ref, asset_value
+from simulators.agency_state import AgencyAsset, AgencyState, MappedAsset, asset_owner, asset_ref, asset_value
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DEADLINE_S = 30.0
 CYCLE_EVERY = timedelta(seconds=20)  # so an unanswered order is pending one cycle, late the next
 AGENCIES = {
-    "bank_a": AgencyKind.BANK, "bank_b": AgencyKind.BANK, "csdi": AgencyKind.SECURITIES_DEPOSITORY,
+    "bank_a": AgencyKind.BANK, "bank_b": AgencyKind.BANK, "csdi": AgencyKind("securities_depository"),
     "traffic_police": AgencyKind.VEHICLE_REGISTRY, "land_registry": AgencyKind.LAND_REGISTRY,
 }
-KIND_OF = {BankAccount: "bank_account", SecurityHolding: "security_holding", Vehicle: "vehicle",
-           Property: "property"}
+#: The asset kind of each asset type; the harness's one mapped kind is the depository's (its holdings).
+KIND_OF = {BankAccount: "bank_account", MappedAsset: "security_holding", Vehicle: "vehicle", Property: "property"}
+
+
+def holding(holder_id: str, symbol: str, quantity: int, unit_price_rial: int) -> MappedAsset:
+    """A holding at the depository, as its generated simulator holds it (contracts/kinds/securities_depository.yaml:
+    the reference ``<holder>:<symbol>``, the value the quantity times the price)."""
+    return MappedAsset(f"{holder_id}:{symbol}", holder_id, quantity * unit_price_rial)
 
 
 def instance(agency_id: str) -> AgencyInstance:
     kind = AGENCIES[agency_id]
-    rest = kind in (AgencyKind.SECURITIES_DEPOSITORY, AgencyKind.VEHICLE_REGISTRY)
+    rest = agency_id in ("csdi", "traffic_police")
     protocol = Protocol.REST if rest else Protocol.SOAP
     return AgencyInstance(agency_id, kind, agency_id, protocol, "", "http://127.0.0.1:1", DEADLINE_S, 1.0)
 
@@ -125,7 +130,7 @@ class EnforcementWorld:
     def _agency_for(asset: AgencyAsset) -> str:
         if isinstance(asset, BankAccount):
             return "bank_a" if int(asset.iban[-1]) % 2 == 0 else "bank_b"
-        return {SecurityHolding: "csdi", Vehicle: "traffic_police", Property: "land_registry"}[type(asset)]
+        return {MappedAsset: "csdi", Vehicle: "traffic_police", Property: "land_registry"}[type(asset)]
 
     def inquire(self) -> None:
         """Every agency reports every debtor's assets as they are now."""

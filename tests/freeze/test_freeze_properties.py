@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from estelam.cases.directives import CaseDirectives
 from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
-from estelam.core.domain import AccountKind, BankAccount, OrderKind, Property, SecurityHolding, Vehicle
+from estelam.core.domain import AccountKind, BankAccount, OrderKind, Property, Vehicle
 from estelam.freeze.ledger import CaseFacts, DebtPosition, OrderStatus, ReasonCode, ledger_state, plan_orders
 from estelam.freeze.planner import INDIVISIBLE_KINDS, AssetNews, KnownAsset, plan_freezes
 from estelam.freeze.reconciliation import MemoryLedger
-from tests.freeze.freeze_harness import AGENCIES, T0, EnforcementWorld
+from tests.freeze.freeze_harness import AGENCIES, T0, EnforcementWorld, holding
 
 PERSONS = ("P1", "P2", "P3")
 FAULTS = st.sampled_from(["ok", "ok", "down", "lost"])
@@ -94,7 +94,7 @@ def worlds(draw: st.DrawFn) -> EnforcementWorld:
             assets.append(BankAccount(f"IR{serial:024d}", person, person, kind, draw(st.integers(0, 1_000))))
         for _ in range(draw(st.integers(0, 1))):
             serial += 1
-            assets.append(SecurityHolding(person, person, f"SYM{serial}", draw(st.integers(1, 10)),
+            assets.append(holding(person, f"SYM{serial}", draw(st.integers(1, 10)),
                                           draw(st.integers(1, 100))))
         for _ in range(draw(st.integers(0, 2))):
             serial += 1

@@ -8,15 +8,16 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from connectors.rest import RestAgencyClient
-from connectors.soap import SoapAgencyClient
+from connectors import wire_client_for
 from estelam.contracts import registry as contracts
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AckStatus, AgencyInstance, FreezeOrder, OrderKind, Protocol
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable
+from estelam.core.kinds import mapping_at
 from estelam.ingest.validation import validate
 from estelam.inquiry.rounds import asset_record
 from simulators.agency_state import AgencyState, asset_owner, asset_ref
@@ -28,10 +29,12 @@ from simulators.faults import (
     profile_for,
     with_faults,
 )
+from simulators.mapped_app import mapped_application
 from simulators.rest_app import rest_application
 from simulators.server import Request, Response, RunningServer
 from simulators.soap_app import soap_application
 from simulators.world import World, generate
+from tests.mapping_support import drawn_assets
 
 REGISTRY = load_agency_registry()
 WORLD: World = generate(REGISTRY.instances, n_persons=80, dirty_share=0.0)
@@ -47,9 +50,19 @@ def _only(fault: Fault, seed: int = 1) -> FaultProfile:
 
 def _app(instance: AgencyInstance) -> tuple[AgencyState, object]:
     state = AgencyState(instance, WORLD.assets_at(instance.agency_id))
+    if instance.mapping_file:  # a kind declared by a mapping (the depository): its generated simulator
+        return state, mapped_application(state, mapping_at(Path(instance.mapping_file)), WORLD, None)
     path = REGISTRY.contract_path(instance)
     app = soap_application(state, path) if instance.protocol is Protocol.SOAP else rest_application(state, path)
     return state, app
+
+
+def _assets(agency_id: str) -> list[tuple[str, str]]:
+    """(owner, asset reference) of every asset the agency holds: a built-in kind's, or a mapped kind's records."""
+    instance = REGISTRY.instance(agency_id)
+    if not instance.mapping_file:
+        return [(asset_owner(a), asset_ref(a)) for a in WORLD.assets_at(agency_id)]
+    return [(owner, ref) for owner, ref, _ in drawn_assets(WORLD, instance)]
 
 
 @pytest.fixture
@@ -62,7 +75,7 @@ def agency(request: pytest.FixtureRequest) -> Iterator[tuple[AgencyInstance, Age
     assert isinstance(faulty, FaultyApplication)
     server = RunningServer(faulty)
     bound = replace(instance, endpoint=server.url, timeout_s=CLIENT_TIMEOUT_S)
-    client = SoapAgencyClient(bound) if instance.protocol is Protocol.SOAP else RestAgencyClient(bound)
+    client = wire_client_for(bound)
     try:
         yield bound, state, faulty, client
     finally:
@@ -72,7 +85,7 @@ def agency(request: pytest.FixtureRequest) -> Iterator[tuple[AgencyInstance, Age
 
 
 def _richest_owner(agency_id: str) -> str:
-    owners = Counter(asset_owner(a) for a in WORLD.assets_at(agency_id))
+    owners = Counter(owner for owner, _ in _assets(agency_id))
     return owners.most_common(1)[0][0]
 
 
@@ -242,10 +255,11 @@ def test_unknown_enum_values_are_refused_as_malformed(agency) -> None:  # type: 
 def _order(instance: AgencyInstance, state: AgencyState, order_id: str, amount: int) -> FreezeOrder:
     from estelam.core.domain import AccountKind, BankAccount
 
-    asset = next(a for a in WORLD.assets_at(instance.agency_id)
-                 if not isinstance(a, BankAccount) or a.account_kind is AccountKind.ORDINARY)
+    protected = {a.iban for a in WORLD.assets_at(instance.agency_id)
+                 if isinstance(a, BankAccount) and a.account_kind is not AccountKind.ORDINARY}
+    ref = next(ref for _, ref in _assets(instance.agency_id) if ref not in protected)
     return FreezeOrder(order_id=order_id, kind=OrderKind.FREEZE, case_id="1403-000001",
-                       agency_id=instance.agency_id, asset_ref=asset_ref(asset), amount_rial=amount,
+                       agency_id=instance.agency_id, asset_ref=ref, amount_rial=amount,
                        issued_at=datetime.now(UTC))
 
 

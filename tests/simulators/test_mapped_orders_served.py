@@ -19,13 +19,14 @@ from estelam.contracts import registry as contracts
 from estelam.core.domain import AckStatus, AgencyInstance, FreezeOrder, OrderKind
 from estelam.core.kinds import mapping_at
 from simulators.agency_state import AgencyState
-from simulators.mapped_app import load_kind_world, mapped_application, records_of
+from simulators.mapped_app import WORLD_DATA_DIR, kind_world, load_kind_world, mapped_application, records_of
 from simulators.server import RunningServer
 from simulators.world import World, generate
 from tests.settings_support import override
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+DEPOSITORY_WORLD = WORLD_DATA_DIR / "securities_depository.yaml"
 AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
 CASE = "1403-000007"
 EXCHANGE_REGISTRY = """defaults: {reply_deadline_s: 10, timeout_s: 5, demo_credentials: true}
@@ -100,14 +101,11 @@ def test_the_exchange_simulator_blocks_releases_and_refuses_as_a_ledger(exchange
 
 
 @pytest.fixture
-def depository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, world: World) -> Iterator[MappedAgencyClient]:
-    folder = tmp_path / "contracts"
-    shutil.copytree(PROJECT_CONTRACTS, folder)
-    shutil.copy(FIXTURES / "depository" / "securities_depository.yaml", folder / "kinds")
-    shutil.copy(PROJECT_CONTRACTS / "agencies" / "securities_depository.openapi.yaml", folder / "kinds")
-    override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data")
+def depository(world: World) -> Iterator[MappedAgencyClient]:
+    """The project's depository: declared by contracts/kinds/securities_depository.yaml, its world data the
+    generated simulator's own."""
     instance = contracts.load_agency_registry().instance("csdi")
-    server, client = _serve(instance, world, FIXTURES / "depository" / "world_data" / "securities_depository.yaml")
+    server, client = _serve(instance, world, DEPOSITORY_WORLD)
     try:
         yield client
     finally:
@@ -117,7 +115,7 @@ def depository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, world: World) ->
 
 def test_the_depository_simulator_takes_blocks_releases_and_cancels_on_composed_references(
         depository: MappedAgencyClient, world: World) -> None:
-    data = load_kind_world(FIXTURES / "depository" / "world_data" / "securities_depository.yaml")
+    data = load_kind_world(DEPOSITORY_WORLD)
     person, row = next((p.person_id, r) for p in world.persons
                        for r in records_of(world, data, "csdi", p.person_id) or [])
     ref = f"{person}:{row['symbol']}"
@@ -136,7 +134,7 @@ def test_the_depository_simulator_takes_blocks_releases_and_cancels_on_composed_
 
 
 def test_world_data_draws_unique_symbols_and_values_as_products(world: World) -> None:
-    data = load_kind_world(FIXTURES / "depository" / "world_data" / "securities_depository.yaml")
+    data = load_kind_world(DEPOSITORY_WORLD)
     drawn = [records_of(world, data, "csdi", p.person_id) for p in world.persons[:400]]
     held = [rows for rows in drawn if rows]
     assert held and any(len(rows) > 1 for rows in held)
@@ -161,7 +159,7 @@ def test_the_depository_simulator_answers_inquiries_the_feed_accepts(depository:
 
 
 def test_world_data_knows_persons_by_kind_and_never_one_the_world_draws_as_owning_nothing(world: World) -> None:
-    data = load_kind_world(FIXTURES / "depository" / "world_data" / "securities_depository.yaml")
+    data = load_kind_world(DEPOSITORY_WORLD)
     assert data.holders_only and data.known_share == {"natural": 0.3, "legal": 0.5}
     assetless = [p for p in world.persons if world.owns_nothing(p.person_id)]
     assert assetless, "the world draws some persons owning nothing"
@@ -172,3 +170,19 @@ def test_world_data_knows_persons_by_kind_and_never_one_the_world_draws_as_ownin
     owners = [p for p in world.persons if not world.owns_nothing(p.person_id)]
     assert any(world.assets_of(i.agency_id, p.person_id) for p in owners[:20]
                for i in contracts.load_agency_registry().instances)
+
+
+def test_a_jurisdiction_world_reads_its_own_world_data_in_its_own_spelling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Saudi world's depository (Edaa) draws Tadawul's numeric symbols and names as Saudi agencies spell them;
+    a kind without Saudi world data is drawn from its own."""
+    from simulators.world_sa import spell_arabic
+
+    saudi = kind_world("securities_depository", jurisdiction="sa")
+    assert saudi.source.name == "securities_depository.sa.yaml"
+    assert kind_world("securities_depository", jurisdiction="ir").source == DEPOSITORY_WORLD
+    assert kind_world("social_security", jurisdiction="sa").source.name == "social_security.yaml"
+    override(monkeypatch, jurisdiction="sa")
+    world = generate(contracts.load_agency_registry().instances, n_persons=300, jurisdiction="sa")
+    drawn = [(p, r) for p in world.persons for r in records_of(world, saudi, "edaa", p.person_id) or []]
+    assert drawn and all(r["symbol"].isdigit() for _, r in drawn)
+    assert all(r["holder_name"] == spell_arabic(p.name, "edaa") for p, r in drawn)

@@ -15,22 +15,25 @@ import pytest
 import yaml
 
 from estelam.contracts import registry as contracts
-from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, BankAccount, Property, SecurityHolding, Vehicle
+from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, AgencyInstance, BankAccount, Property, Vehicle
 from estelam.core.exceptions import WarehouseError
+from estelam.core.kinds import join_asset_ref, mapping_at
 from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL
 from estelam.inquiry.rounds import asset_record
 from estelam.warehouse import dbt_build as warehouse
 from estelam.warehouse.publishing import marts_to_publish
-from simulators.agency_state import asset_owner, asset_ref
+from simulators.agency_state import AgencyAsset, asset_owner, asset_ref
+from simulators.mapped_app import WORLD_DATA_DIR
 from simulators.world import World, generate
+from tests.mapping_support import drawn_records
 from tests.settings_support import override
 
 SEED = 7
 PERSONS = 60
 CASES = 30
 ANSWER_DELAY = timedelta(minutes=5)
-STAGED_ASSET_MODELS = ("stg_bank__accounts", "stg_depository__holdings", "stg_vehicle_registry__vehicles",
-                       "stg_land_registry__properties")
+STAGED_ASSET_MODELS = ("stg_bank__accounts", "stg_vehicle_registry__vehicles", "stg_land_registry__properties",
+                       "stg_kinds__assets")
 
 
 def land(data_dir: Path, feed: str, rows: list[dict[str, Any]], batch_id: str, landed_at: datetime) -> Path:
@@ -47,11 +50,37 @@ def land(data_dir: Path, feed: str, rows: list[dict[str, Any]], batch_id: str, l
 
 
 #: The feed each kind of asset lands in.
-FEED_OF = {BankAccount: "bank_accounts", SecurityHolding: "security_holdings", Vehicle: "vehicles",
-           Property: "properties"}
+FEED_OF = {BankAccount: "bank_accounts", Vehicle: "vehicles", Property: "properties"}
 
 
-def asset_row(asset: Any, inquiry_id: str, agency_id: str, responded_at: datetime) -> tuple[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class MappedRecord:
+    """A record of a kind declared by a mapping whose assets the hub freezes (the depository), as its generated
+    simulator draws it: its asset reference, its feed and its columns."""
+
+    asset_ref: str
+    feed: str
+    values: dict[str, Any]
+
+
+def assets_of(world: World, instance: AgencyInstance, person_id: str) -> list[AgencyAsset | MappedRecord]:
+    """What the agency answers about the person: a built-in kind's assets, the records of a project's mapped kind
+    whose assets the hub freezes (the depository; a test's own kind brings its own world data and answers)."""
+    if instance.mapping_file is None:
+        return [a for a in world.assets_at(instance.agency_id) if asset_owner(a) == person_id]
+    mapping = mapping_at(Path(instance.mapping_file))
+    if mapping.assets is None or "freeze" not in mapping.orders or not (
+            WORLD_DATA_DIR / f"{instance.kind}.yaml").is_file():
+        return []  # facts, and assets the hub never orders frozen, are not what this world lands
+    return [MappedRecord(join_asset_ref(mapping.assets, row), mapping.feed, row)
+            for row in drawn_records(world, instance, person_id)]
+
+
+def asset_row(asset: AgencyAsset | MappedRecord, inquiry_id: str, agency_id: str,
+              responded_at: datetime) -> tuple[str, dict[str, Any]]:
+    if isinstance(asset, MappedRecord):
+        return asset.feed, {"inquiry_id": inquiry_id, "agency_id": agency_id, **asset.values,
+                            "responded_at": responded_at}
     return FEED_OF[type(asset)], asset_record(inquiry_id, agency_id, asset, responded_at)
 
 
@@ -91,12 +120,14 @@ def land_world(data_dir: Path, *, with_freezes: bool) -> Landed:
     for round_no, run_at in ((1, t0 + timedelta(hours=2)), (2, t0 + timedelta(days=1))):
         for n, person_id in enumerate(debtors):
             for instance in registry.instances:
-                assets = [a for a in world.assets_at(instance.agency_id) if asset_owner(a) == person_id]
+                assets = assets_of(world, instance, person_id)
                 if round_no == 2:
                     # the second round asks again only where the person has several assets, and one is gone
                     if len(assets) < 2 or landed.dropped_asset is not None:
                         continue
-                    landed.dropped_asset = (instance.agency_id, asset_ref(assets[-1]))
+                    last = assets[-1]
+                    landed.dropped_asset = (instance.agency_id, last.asset_ref if isinstance(last, MappedRecord)
+                                            else asset_ref(last))
                     assets = assets[:-1]
                 inquiry_id = f"run{round_no}-{instance.agency_id}-{person_id}"
                 failed = round_no == 1 and n % 11 == 3 and instance.agency_id == "csdi"
@@ -435,6 +466,18 @@ def test_persons_resolve_every_debtor_once(built: tuple[Landed, warehouse.BuildS
     assert all(not review and agreement == 1 for _, review, agreement in rows)
     # agencies spell the names their own way, yet every person has one name after normalisation
     assert query("select max(name_keys), max(spellings) > 1 from persons")[0] == (1, True)
+    # the depository's holder names (its mapping names the owner) are evidence, as the built-in kinds' names are
+    assert query("select count(*) > 0 from intermediate.int_person_records where source = 'securities_depository'"
+                 )[0] == (True,)
+
+
+def test_the_mapped_depository_s_holdings_are_latest_assets(built: tuple[Landed, warehouse.BuildSummary]) -> None:
+    landed, _ = built
+    assert landed.rows.get("security_holdings", 0) > 0
+    rows = query("""select agency_kind, asset_ref, asset_detail, liquidity_rank, owner_name is not null
+                    from intermediate.int_assets_latest where asset_kind = 'security_holding'""")
+    assert rows and {r[0] for r in rows} == {"securities_depository"}
+    assert all(":" in ref and " x " in detail and rank == 2 and named for _, ref, detail, rank, named in rows)
 
 
 def test_asset_report_carries_acknowledgements_staleness_and_the_timeline(

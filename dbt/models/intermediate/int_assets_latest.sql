@@ -15,12 +15,6 @@ bank_accounts as (
 
 ),
 
-holdings as (
-
-    select * from {{ ref('stg_depository__holdings') }}
-
-),
-
 vehicles as (
 
     select * from {{ ref('stg_vehicle_registry__vehicles') }}
@@ -52,19 +46,6 @@ assets as (
         null::integer as liquidity_rank,
         true as can_freeze,
     from bank_accounts
-
-    union all
-
-    select
-        inquiry_id, person_id, agency_id, asset_kind, asset_ref,
-        value_rial,
-        holder_name as owner_name,
-        symbol || ' x ' || quantity as asset_detail,
-        false as is_protected,
-        null::bigint as protected_rial,
-        null::integer as liquidity_rank,
-        true as can_freeze,
-    from holdings
 
     union all
 

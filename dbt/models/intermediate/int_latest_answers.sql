@@ -2,7 +2,6 @@
     including when it lists fewer assets (sold, closed, emptied). -#}
 {%- set asset_models = [
     ('bank', 'stg_bank__accounts'),
-    ('securities_depository', 'stg_depository__holdings'),
     ('vehicle_registry', 'stg_vehicle_registry__vehicles'),
     ('land_registry', 'stg_land_registry__properties'),
 ] -%}

@@ -6,6 +6,24 @@ with
 
 assets as (
 
+    -- securities_depository: feed security_holdings
+    select
+        inquiry_id, agency_id, 'securities_depository' as agency_kind, person_id, responded_at,
+        'security_holding' as asset_kind,
+        cast(person_id as varchar) || ':' || cast(symbol as varchar) as asset_ref,
+        cast(value_rial as bigint) as value_rial,
+        null::bigint as protected_rial,
+        false as is_protected,
+        2 as liquidity_rank,
+        cast(holder_name as varchar) as owner_name,
+        cast(symbol as varchar) || ' x ' || cast(quantity as varchar) as asset_detail,
+        true as can_freeze,
+    from {{ source('landing', 'security_holdings') }}
+    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
+    qualify row_number() over (partition by inquiry_id, symbol order by _landed_at desc, _batch_id desc) = 1
+
+    union all
+
     -- social_security: feed employments
     select
         inquiry_id, agency_id, 'social_security' as agency_kind, person_id, responded_at,

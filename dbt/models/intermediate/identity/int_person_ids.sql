@@ -24,9 +24,12 @@ bank_accounts as (
 
 ),
 
-holdings as (
+-- the assets of the kinds declared by a mapping whose mapping names the owner (contributes.assets.owner_name):
+-- their ids and names are identity evidence, as the built-in kinds' are; a kind naming no owner has none
+mapped_assets as (
 
-    select * from {{ ref('stg_depository__holdings') }}
+    select * from {{ ref('stg_kinds__assets') }}
+    where owner_name is not null
 
 ),
 
@@ -50,7 +53,7 @@ raw_ids as (
     union
     select person_id from bank_accounts
     union
-    select person_id from holdings
+    select person_id from mapped_assets
     union
     select person_id from vehicles
     union

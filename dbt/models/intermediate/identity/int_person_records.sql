@@ -16,9 +16,12 @@ bank_accounts as (
 
 ),
 
-holdings as (
+-- the assets of the kinds declared by a mapping whose mapping names the owner (contributes.assets.owner_name),
+-- the source being the agency kind; a kind naming no owner is no evidence
+mapped_assets as (
 
-    select * from {{ ref('stg_depository__holdings') }}
+    select * from {{ ref('stg_kinds__assets') }}
+    where owner_name is not null
 
 ),
 
@@ -53,16 +56,16 @@ records as (
     from bank_accounts
 
     union all
-    select 'securities_depository', agency_id, person_id, holder_name, null, responded_at,
-    from holdings
-
-    union all
     select 'vehicle_registry', agency_id, person_id, owner_name, null, responded_at,
     from vehicles
 
     union all
     select 'land_registry', agency_id, person_id, owner_name, null, responded_at,
     from properties
+
+    union all
+    select agency_kind, agency_id, person_id, owner_name, null, responded_at,
+    from mapped_assets
 
 ),
 
