@@ -67,6 +67,9 @@ def drop_events(events: Sequence[CaseEvent], inbox: Path) -> list[Path]:
 
 #: Who the simulated court names as the judge issuing its directives.
 COURT_JUDGE = "judge-court-sim"
+#: The directives that change what is held on a case (collections, releases, cancels, vehicles' restrictions):
+#: the story leaves their cases to them. Confidentiality and re-inquiries change nothing held.
+HOLD_DIRECTIVES = frozenset({"collect", "release", "cancel_order", "restrict_vehicle", "lift_vehicle_restriction"})
 
 
 def court_directives(orders: Sequence[Mapping[str, object]], *, issued_at: datetime) -> list[dict[str, object]]:

@@ -334,13 +334,14 @@ def _morning(day: int, story: Any, fleet: Any, api_url: str, result: DemoResult,
     import httpx
 
     from estelam.ingest.landing import read_landed
-    from simulators.court import court_directives, drop_directives, drop_events
+    from simulators.court import HOLD_DIRECTIVES, court_directives, drop_directives, drop_events
     from simulators.story import BACKLOG, COURT_DIRECTIVES_DAY, DOWN
 
     directives: list[dict[str, object]] = []
     if day == COURT_DIRECTIVES_DAY:  # the court system's directives of every kind, on frozen cases
         directives = court_directives(read_landed("freeze_orders"), issued_at=clock.now())
-    morning = story.morning(day, fleet.held_freezes(), directed=[str(d["case_id"]) for d in directives])
+    morning = story.morning(day, fleet.held_freezes(),
+                            directed=[str(d["case_id"]) for d in directives if d["directive"] in HOLD_DIRECTIVES])
     for agency_id, profile in morning.faults.items():
         fleet.faulty[agency_id].profile = profile or HEALTHY
     touched = {e.occurred_at.date() for e in morning.events}

@@ -224,7 +224,7 @@ class Story:
     def morning(self, day: int, frozen: Mapping[tuple[str, str, str], int],
                 directed: Iterable[str] = ()) -> Morning:
         """Day ``day``'s happenings, given what the agencies hold frozen this morning ((agency, case, asset) ->
-        amount) and the cases the court system's directives act on (left to them)."""
+        amount) and the cases the court system's directives change holds on (left to them)."""
         at = self.morning_at(day)
         plan = Morning(day=day, at=at)
         self._directed.update(directed)
