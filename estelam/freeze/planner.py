@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter, lt, sub
+from operator import eq, itemgetter
 from typing import TYPE_CHECKING, NamedTuple, NotRequired, ParamSpec, TypedDict, TypeVar
 
 import numpy as np
@@ -226,95 +226,93 @@ class _Book:
     agency: Ints  # codes of agency_id and asset_ref, in their string order
     ref: Ints
     fixed: Ints  # per asset: its place in the fixed order (debtor, rank, agency, reference)
-    agency_ids: list[str]  # per asset, the strings
-    asset_refs: list[str]
+    agency_ids: pa.Array  # per asset, the strings
+    asset_refs: pa.Array
 
 
 #: An asset's form in the plan (``_Book.form``): a bank account (the subsistence minimum stays free), another asset
 #: frozen in part (securities, a mapped kind's), or one restricted whole.
 BANK, DIVISIBLE, WHOLE = 0, 1, 2
-#: The form of an asset kind (any other: DIVISIBLE)
-_FORMS: dict[str, int] = {BANK_ACCOUNT: BANK} | dict.fromkeys(INDIVISIBLE_KINDS, WHOLE)
-#: Fields of cases and assets, read a column at a time in C (``map``), not in a Python loop per row
-_CASE_ID, _PERSON_ID, _PERSON_KIND, _OUTSTANDING = (attrgetter("case_id"), attrgetter("person_id"),
-                                                    attrgetter("person_kind"), attrgetter("outstanding_rial"))
-_CASE_ORDER = attrgetter("person_id", "filed_at", "case_id")
-_AGENCY, _ASSET_KIND, _ASSET_REF_OF, _VALUE, _PROTECTED, _RANK = (
-    attrgetter("agency_id"), attrgetter("asset_kind"), attrgetter("asset_ref"), attrgetter("value_rial"),
-    attrgetter("is_protected"), attrgetter("rank"))
+
+
+def _form(asset: KnownAsset) -> int:
+    return BANK if asset.asset_kind == BANK_ACCOUNT else WHOLE if asset.asset_kind in INDIVISIBLE_KINDS else DIVISIBLE
 
 
 def _book(cases: Iterable[OpenCase], assets: Iterable[KnownAsset], news: Mapping[AssetKey, AssetNews],
           collected: Mapping[str, int]) -> _Book:
-    """The input as columns, each read off the cases and assets in C (``map`` of an ``attrgetter``)."""
-    listed = cases if isinstance(cases, list) else list(cases)
-    owed_all = map(sub, map(_OUTSTANDING, listed), map(collected.get, map(_CASE_ID, listed), repeat(0)))
-    owing = sorted(compress(listed, map(lt, repeat(0), owed_all)), key=_CASE_ORDER)
-    owed = np.fromiter(map(sub, map(_OUTSTANDING, owing), map(collected.get, map(_CASE_ID, owing), repeat(0))),
-                       dtype=np.int64, count=len(owing))
-    # debtors numbered in sorted order: a dictionary's first-seen order over the sorted cases
-    encoded = pa.array(list(map(_PERSON_ID, owing)), pa.string()).dictionary_encode()
-    case_debtor = np.asarray(encoded.indices.to_numpy(), dtype=np.int64)
-    firsts = np.flatnonzero(np.diff(case_debtor, prepend=-1))  # each debtor's first (oldest) case
-    natural = np.fromiter(map(eq, map(_PERSON_KIND, owing), repeat(NATURAL_PERSON)), dtype=np.bool_,
-                          count=len(owing))[firsts]
+    owing: list[tuple[OpenCase, int]] = []
+    for case in cases:
+        owed = case.outstanding_rial - collected.get(case.case_id, 0) if collected else case.outstanding_rial
+        if owed > 0:
+            owing.append((case, owed))
+    owing.sort(key=lambda item: (item[0].person_id, item[0].filed_at, item[0].case_id))
+    persons: list[str] = []
+    natural: list[bool] = []
+    case_debtor: list[int] = []
+    last = None
+    for case, _ in owing:
+        if case.person_id != last:
+            last = case.person_id
+            persons.append(last)
+            natural.append(case.person_kind == NATURAL_PERSON)
+        case_debtor.append(len(persons) - 1)
     reported = assets if isinstance(assets, list) else list(assets)
     # every asset as columns; the debtor's number by a hash lookup of the person among the debtors owing
-    owner = pc.index_in(pa.array(list(map(_PERSON_ID, reported)), pa.string()), value_set=encoded.dictionary)
+    owner = pc.index_in(pa.array([a.person_id for a in reported], pa.string()),
+                        value_set=pa.array(persons, pa.string()))
     debtor = _ints(owner.fill_null(-1))
-    capacity = np.fromiter(map(_VALUE, reported), dtype=np.int64, count=len(reported))
-    plannable = (debtor >= 0) & ~np.fromiter(map(_PROTECTED, reported), dtype=np.bool_, count=len(reported))
+    capacity = np.fromiter((a.value_rial for a in reported), dtype=np.int64, count=len(reported))
+    plannable = (debtor >= 0) & ~np.fromiter((a.is_protected for a in reported), dtype=np.bool_, count=len(reported))
     candidates = np.flatnonzero(plannable)
-    listed_assets = list(map(reported.__getitem__, candidates.tolist()))
-    agency_ids, asset_refs = list(map(_AGENCY, listed_assets)), list(map(_ASSET_REF_OF, listed_assets))
+    agency_ids = pa.array([reported[i].agency_id for i in candidates.tolist()], pa.string())
+    asset_refs = pa.array([reported[i].asset_ref for i in candidates.tolist()], pa.string())
     if news:  # the few assets with news: their capacity by AssetNews.capacity (a join finds them)
         told = pa.table({"agency": pa.array([k[0] for k in news], pa.string()),
                          "ref": pa.array([k[1] for k in news], pa.string())})
-        found = pa.table({"agency": pa.array(agency_ids, pa.string()), "ref": pa.array(asset_refs, pa.string()),
+        found = pa.table({"agency": agency_ids, "ref": asset_refs,
                           "at": pa.array(np.arange(len(candidates), dtype=np.int64))}).join(
             told, keys=["agency", "ref"], join_type="inner", use_threads=False)
         for at in found.column("at").to_pylist():
-            asset = listed_assets[at]
+            asset = reported[int(candidates[at])]
             capacity[candidates[at]] = news[(asset.agency_id, asset.asset_ref)].capacity(asset)
     usable_at = capacity[candidates] > 0
     chosen = candidates[usable_at]
-    keep = usable_at.tolist()
-    usable = list(compress(listed_assets, keep))
-    agency_ids, asset_refs = list(compress(agency_ids, keep)), list(compress(asset_refs, keep))
+    usable = [reported[i] for i in chosen.tolist()]
     n = len(usable)
-    kinds = list(map(_ASSET_KIND, usable))
-    mapped = n - list(map(_RANK, usable)).count(None)  # assets of a mapped kind carry their own rank
-    rank = np.fromiter((a.liquidity_rank for a in usable) if mapped else map(LIQUIDITY_RANK.__getitem__, kinds),
-                       dtype=np.int64, count=n)
-    form = np.fromiter(map(_FORMS.get, kinds, repeat(DIVISIBLE)), dtype=np.int64, count=n)
-    agency, ref = _codes(pa.array(agency_ids, pa.string())), _codes(pa.array(asset_refs, pa.string()))
+    rank = np.asarray([a.liquidity_rank for a in usable], dtype=np.int64)
+    form = np.asarray([_form(a) for a in usable], dtype=np.int64)
+    keep = pa.array(usable_at)
+    agency_ids, asset_refs = agency_ids.filter(keep), asset_refs.filter(keep)
+    agency, ref = _codes(agency_ids), _codes(asset_refs)
     debtors = debtor[chosen]
     fixed = np.empty(n, dtype=np.int64)
     fixed[np.lexsort((ref, agency, rank, debtors))] = np.arange(n, dtype=np.int64)
-    return _Book(owing, owed, case_debtor, natural, usable, debtors, capacity[chosen], rank, form, agency, ref, fixed,
-                 agency_ids, asset_refs)
+    return _Book([c for c, _ in owing], np.fromiter((o for _, o in owing), dtype=np.int64, count=len(owing)),
+                 np.asarray(case_debtor, dtype=np.int64), np.asarray(natural, dtype=np.bool_), usable, debtors,
+                 capacity[chosen], rank, form, agency, ref, fixed, agency_ids, asset_refs)
 
 
 def _held_rows(book: _Book, held: Mapping[HoldKey, int]) -> tuple[Ints, Ints, Ints]:
     """The holds (amount > 0) of owing cases on usable assets of the case's debtor: (case, asset, amount) rows.
 
-    Dict lookups, not Arrow joins (measured, the joins cost more than the lookups at 170,000 holds), each a
-    column at a time in C: the case of every hold, then its asset among the case's debtor's."""
-    if not held:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    case_at = dict(zip(map(_CASE_ID, book.cases), range(len(book.cases)), strict=True))
-    asset_at = dict(zip(zip(book.debtor.tolist(), book.agency_ids, book.asset_refs, strict=True),
-                        range(len(book.assets)), strict=True))
-    case = np.fromiter(map(case_at.get, map(_FIRST, held), repeat(-1)), dtype=np.int64, count=len(held))
-    debtor = np.where(case >= 0, book.case_debtor[case], -1).tolist()
-    asset = np.fromiter(map(asset_at.get, zip(debtor, map(_SECOND, held), map(_THIRD, held), strict=True), repeat(-1)),
-                        dtype=np.int64, count=len(held))
-    amount = np.fromiter(held.values(), dtype=np.int64, count=len(held))
-    some = (case >= 0) & (asset >= 0) & (amount > 0)
-    return case[some], asset[some], amount[some]
-
-
-_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
+    Dict lookups, not Arrow joins: measured, the joins cost more than the lookups at 170,000 holds."""
+    case_at = {case.case_id: i for i, case in enumerate(book.cases)}
+    asset_at = {(d, agency_id, asset_ref): i for i, (d, agency_id, asset_ref) in enumerate(zip(
+        book.debtor.tolist(), book.agency_ids.to_pylist(), book.asset_refs.to_pylist(), strict=True))}
+    debtor_of_case = book.case_debtor.tolist()
+    rows_case: list[int] = []
+    rows_asset: list[int] = []
+    rows_amount: list[int] = []
+    for (case_id, agency_id, asset_ref), rials in held.items():
+        if rials <= 0 or (i := case_at.get(case_id)) is None:
+            continue
+        if (j := asset_at.get((debtor_of_case[i], agency_id, asset_ref))) is not None:
+            rows_case.append(i)
+            rows_asset.append(j)
+            rows_amount.append(rials)
+    return (np.asarray(rows_case, dtype=np.int64), np.asarray(rows_asset, dtype=np.int64),
+            np.asarray(rows_amount, dtype=np.int64))
 
 
 def _kept_holds(book: _Book, held: Mapping[HoldKey, int], subsistence_minimum_rial: int) -> tuple[Ints, Ints, Ints]:
@@ -513,18 +511,12 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
     amount = np.concatenate((amount_of, f_amount[~stable]))
     within = np.concatenate((merged, np.arange(int((~stable).sum()), dtype=np.int64)))
     order = np.lexsort((within, book.case_debtor[case]))
-    # the rows built a column at a time in C: each field read off its case or asset, the tuples made by tuple.__new__
-    owners = list(map(book.cases.__getitem__, case[order].tolist()))
-    chosen = asset[order]
-    held_assets = list(map(book.assets.__getitem__, chosen.tolist()))
-    return list(map(_planned_freeze, zip(
-        map(_CASE_ID, owners), map(_PERSON_ID, owners), map(_AGENCY, held_assets), map(_ASSET_KIND, held_assets),
-        map(_ASSET_REF_OF, held_assets), amount[order].tolist(), book.rank[chosen].tolist(),
-        map(_VALUE, held_assets), (book.form[chosen] == WHOLE).tolist(), strict=True)))
-
-
-#: ``PlannedFreeze`` of a tuple of its fields, in C (the named tuple's own ``__new__`` is a Python function)
-_planned_freeze = functools.partial(tuple.__new__, PlannedFreeze)
+    plan: list[PlannedFreeze] = []
+    for i, j, rials in zip(case[order].tolist(), asset[order].tolist(), amount[order].tolist(), strict=True):
+        owner, a = book.cases[i], book.assets[j]
+        plan.append(PlannedFreeze(owner.case_id, owner.person_id, a.agency_id, a.asset_kind, a.asset_ref, rials,
+                                  a.liquidity_rank, a.value_rial, a.asset_kind in INDIVISIBLE_KINDS))
+    return plan
 
 
 #: Acknowledgement statuses, and the order kind, that may teach news of an asset (a cap, or money moved out)
