@@ -13,11 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import compress, filterfalse, repeat
-from operator import attrgetter, eq, itemgetter
+from operator import eq, itemgetter
 from typing import Final, TypeVar
-
-import numpy as np
-import pyarrow as pa
 
 from estelam.cases.directives import NO_DIRECTIVES, CaseDirectives
 from estelam.contracts.registry import CourtAccount
@@ -319,25 +316,20 @@ class DebtPosition:
 
     @classmethod
     def of(cls, state: LedgerState, cases: Mapping[str, CaseFacts]) -> DebtPosition:
-        """Summed a column at a time: the held amounts per case, those per debtor, and what open cases owe."""
-        frozen_of_case = _totals(list(map(itemgetter(0), state.held)), list(state.held.values()))
-        known = [(case.person_id, frozen) for case_id, frozen in frozen_of_case.items()
-                 if (case := cases.get(case_id)) is not None]
+        frozen_of_debtor: Counter[str] = Counter()
+        owed_of_debtor: Counter[str] = Counter()
+        frozen_of_case: Counter[str] = Counter()
+        # dict.get, not Counter's += (whose __missing__ is a Python call per new key)
         collected = state.collected
-        owing = [(case.person_id, max(case.outstanding_rial - collected.get(case.case_id, 0), 0))
-                 for case in cases.values() if case.is_open]
-        return cls(Counter(_totals([p for p, _ in known], [f for _, f in known])),
-                   Counter(_totals([p for p, _ in owing], [o for _, o in owing])), Counter(frozen_of_case))
-
-
-def _totals(keys: list[str], amounts: list[int]) -> dict[str, int]:
-    """Per distinct key (in the order first seen), the sum of its amounts (exact in int64)."""
-    if not keys:
-        return {}
-    encoded = pa.array(keys, pa.string()).dictionary_encode()
-    sums = np.zeros(len(encoded.dictionary), dtype=np.int64)
-    np.add.at(sums, encoded.indices.to_numpy(), np.asarray(amounts, dtype=np.int64))
-    return dict(zip(encoded.dictionary.to_pylist(), sums.tolist(), strict=True))
+        for (case_id, _, _), amount in state.held.items():
+            frozen_of_case[case_id] = frozen_of_case.get(case_id, 0) + amount
+            if (case := cases.get(case_id)) is not None:
+                frozen_of_debtor[case.person_id] = frozen_of_debtor.get(case.person_id, 0) + amount
+        for case in cases.values():
+            if case.is_open:
+                owed = max(case.outstanding_rial - collected.get(case.case_id, 0), 0)
+                owed_of_debtor[case.person_id] = owed_of_debtor.get(case.person_id, 0) + owed
+        return cls(frozen_of_debtor, owed_of_debtor, frozen_of_case)
 
 
 def release_reason(case: CaseFacts | None, collected: int, position: DebtPosition) -> ReasonCode:
@@ -448,10 +440,6 @@ def withdrawn_orders(state: LedgerState, view: HubView, in_flight: Mapping[Key, 
     return found
 
 
-#: A plan row's (case, agency, asset) key, read in C.
-_PLAN_KEY = attrgetter("case_id", "agency_id", "asset_ref")
-
-
 def _may_order(desired: Mapping[Key, PlannedFreeze], state: LedgerState, cases: Mapping[str, CaseFacts],
                dropped: Mapping[Key, IssuedOrder], ceilings: Mapping[Key, int],
                directives: Mapping[str, CaseDirectives]) -> set[Key]:
@@ -498,7 +486,7 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view, flying)}
     in_flight = {key: issued for key, issued in flying.items() if key not in dropped}
     orders = [o for _, o in sorted(in_flight.items()) if o.order.order_id not in skip]
-    desired = dict(zip(map(_PLAN_KEY, plan), plan, strict=True))
+    desired = {(row.case_id, row.agency_id, row.asset_ref): row for row in plan}
     kinds: dict[AssetKey, str] | None = None  # built when a release names an asset the plan does not
     position = DebtPosition.of(state, cases)
     ceilings = judge_ceilings(state, view)
