@@ -8,7 +8,7 @@ state; :func:`order_log_row` and :func:`acknowledgement_record` shape the rows t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -286,9 +286,12 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
     statuses = list(map(_STATUS, ordered))
     status_of = {status: _order_status(status) for status in set(statuses)}
     state.last_status = dict(zip(order_ids, map(status_of.__getitem__, statuses), strict=True))
-    first = dict(zip(reversed(order_ids), reversed(ordered), strict=True))  # reversed: the first row of each id wins
-    state.issued = OrderBook.of_rows(dict(zip(state.last_status, map(first.__getitem__, state.last_status),
-                                                strict=True)))
+    if len(state.last_status) == len(order_ids):  # no order resent: each row is its order's first
+        first = dict(zip(order_ids, ordered, strict=True))
+    else:  # the first row of each id (reversed: the earliest wins), in the order of the ids' first rows
+        latest_first = dict(zip(reversed(order_ids), reversed(ordered), strict=True))
+        first = dict(zip(state.last_status, map(latest_first.__getitem__, state.last_status), strict=True))
+    state.issued = OrderBook.of_rows(first)
     vehicles = compress(first.items(), map(eq, map(str, map(itemgetter("asset_kind"), first.values())),
                                            repeat("vehicle")))
     vehicle_freezes = {order_id for order_id, row in vehicles if _order_kind(row["kind"]) is OrderKind.FREEZE}
@@ -315,13 +318,20 @@ class DebtPosition:
     frozen_of_case: Counter[str]
 
     @classmethod
-    def of(cls, state: LedgerState, cases: Mapping[str, CaseFacts]) -> DebtPosition:
+    def of(cls, state: LedgerState, cases: Mapping[str, CaseFacts], debtors: Collection[str] | None = None
+           ) -> DebtPosition:
+        """The position of every debtor and case; with ``debtors``, of those debtors and their cases only (the
+        figures of each exact, every other left out: a diff reads the position of the debtors it releases from)."""
         frozen_of_debtor: Counter[str] = Counter()
         owed_of_debtor: Counter[str] = Counter()
         frozen_of_case: Counter[str] = Counter()
+        held: Iterable[tuple[Key, int]] = state.held.items()
+        if debtors is not None:
+            cases = {case_id: case for case_id, case in cases.items() if case.person_id in debtors}
+            held = [(key, amount) for key, amount in held if key[0] in cases]
         # dict.get, not Counter's += (whose __missing__ is a Python call per new key)
         collected = state.collected
-        for (case_id, _, _), amount in state.held.items():
+        for (case_id, _, _), amount in held:
             frozen_of_case[case_id] = frozen_of_case.get(case_id, 0) + amount
             if (case := cases.get(case_id)) is not None:
                 frozen_of_debtor[case.person_id] = frozen_of_debtor.get(case.person_id, 0) + amount
@@ -488,7 +498,6 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     orders = [o for _, o in sorted(in_flight.items()) if o.order.order_id not in skip]
     desired = {(row.case_id, row.agency_id, row.asset_ref): row for row in plan}
     kinds: dict[AssetKey, str] | None = None  # built when a release names an asset the plan does not
-    position = DebtPosition.of(state, cases)
     ceilings = judge_ceilings(state, view)
     # what each case may still have transferred to the court: what it owes, within the collection's amount
     transferring: Counter[str] = Counter()  # per case, transfers in flight (summed once, not once per case)
@@ -504,7 +513,11 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         if limit is not None:
             budget = min(budget, max(limit - state.collected[case_id], 0))
         transfer_budget[case_id] = budget - transferring[case_id]
-    for key in sorted(_may_order(desired, state, cases, dropped, ceilings, view.directives) - in_flight.keys()):
+    may_order = sorted(_may_order(desired, state, cases, dropped, ceilings, view.directives) - in_flight.keys())
+    # the position of the debtors whose keys may be released (release_reason reads no other)
+    position = DebtPosition.of(state, cases, {case.person_id for case_id, _, _ in may_order
+                                              if (case := cases.get(case_id)) is not None})
+    for key in may_order:
         case_id, agency_id, asset_ref = key
         row = desired.get(key)
         case = cases.get(case_id)
