@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import compress, filterfalse, repeat
-from operator import eq, itemgetter
+from operator import and_, eq, itemgetter, methodcaller
 from typing import Final, TypeVar
 
 from estelam.cases.directives import NO_DIRECTIVES, CaseDirectives
@@ -182,7 +182,7 @@ class OrderBook(Mapping[str, IssuedOrder]):
             _order_kind(kind)
         for reason in set(map(_REASON_CODE, rows)):
             _reason_code(reason)
-        for restriction in {row.get("restriction_type") for row in rows}:
+        for restriction in set(map(methodcaller("get", "restriction_type"), rows)):
             if restriction:
                 _restriction_type(restriction)
         book = cls()
@@ -279,8 +279,7 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
         state.held = dict(zip(compress(keys, holding), compress(frozen, holding), strict=True))
     else:
         state.held = dict(zip(keys, frozen, strict=True))
-    state.news, state.collected = replayed_news(ordered_acks, list(zip(agency_ids, asset_refs, strict=True)), frozen,
-                                                kinds)
+    state.news, state.collected = replayed_news(ordered_acks, agency_ids, asset_refs, frozen, kinds)
     ordered = sorted(attempts, key=itemgetter("issued_at"))
     order_ids = _strings(ordered, _ORDER_ID)
     statuses = list(map(_STATUS, ordered))
@@ -292,9 +291,10 @@ def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAckno
         latest_first = dict(zip(reversed(order_ids), reversed(ordered), strict=True))
         first = dict(zip(state.last_status, map(latest_first.__getitem__, state.last_status), strict=True))
     state.issued = OrderBook.of_rows(first)
-    vehicles = compress(first.items(), map(eq, map(str, map(itemgetter("asset_kind"), first.values())),
-                                           repeat("vehicle")))
-    vehicle_freezes = {order_id for order_id, row in vehicles if _order_kind(row["kind"]) is OrderKind.FREEZE}
+    freezes = {kind for kind in set(map(_KIND, first.values())) if _order_kind(kind) is OrderKind.FREEZE}
+    vehicle_freezes = set(compress(first, map(and_, map(eq, map(str, map(itemgetter("asset_kind"), first.values())),
+                                                            repeat("vehicle")),
+                                              map(freezes.__contains__, map(_KIND, first.values())))))
     if vehicle_freezes:
         for i in compress(range(len(ack_order_ids)), map(vehicle_freezes.__contains__, ack_order_ids)):
             order_id = ack_order_ids[i]

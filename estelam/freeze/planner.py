@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress, repeat
-from operator import eq, itemgetter
+from operator import eq, itemgetter, or_
 from typing import TYPE_CHECKING, NamedTuple, NotRequired, ParamSpec, TypedDict, TypeVar
 
 import numpy as np
@@ -530,25 +530,29 @@ _FROZEN_TOTAL = itemgetter("frozen_total_rial")
 def asset_news(acks: Iterable[FreezeAcknowledgementsRow]) -> tuple[dict[AssetKey, AssetNews], Counter[str]]:
     """Replay acknowledgement rows (oldest first) into per-asset news and the rials collected per case."""
     rows = acks if isinstance(acks, list) else list(acks)
-    assets = list(zip(map(str, map(_AGENCY_ID, rows)), map(str, map(_ASSET_REF, rows)), strict=True))
-    return replayed_news(rows, assets, list(map(int, map(_FROZEN_TOTAL, rows))), list(map(_ORDER_KIND, rows)))
+    return replayed_news(rows, list(map(str, map(_AGENCY_ID, rows))), list(map(str, map(_ASSET_REF, rows))),
+                         list(map(int, map(_FROZEN_TOTAL, rows))), list(map(_ORDER_KIND, rows)))
 
 
-def replayed_news(rows: Sequence[FreezeAcknowledgementsRow], assets: Sequence[AssetKey], frozen: Sequence[int],
-                  kinds: Sequence[object]) -> tuple[dict[AssetKey, AssetNews], Counter[str]]:
-    """:func:`asset_news` of ``rows`` (oldest first), given each row's asset, frozen total and order kind.
+def replayed_news(rows: Sequence[FreezeAcknowledgementsRow], agency_ids: Sequence[str], asset_refs: Sequence[str],
+                  frozen: Sequence[int], kinds: Sequence[object]) -> tuple[dict[AssetKey, AssetNews], Counter[str]]:
+    """:func:`asset_news` of ``rows`` (oldest first), given each row's agency, asset reference, frozen total and kind.
 
     Only the rows of an asset with news are replayed: a first pass over the status and kind columns finds the
-    assets some row may teach a cap or a transfer (a superset), and every row of those, in order, is replayed as
-    before; the others (most of a day's acknowledgements: ``done`` freezes and releases) teach nothing."""
-    worth = set(compress(assets, map(_NEWS_STATUSES.__contains__, map(_STATUS, rows))))
-    worth.update(compress(assets, map(eq, kinds, repeat(_TRANSFER))))
+    rows that may teach a cap or a transfer, and every row of their assets, in order, is replayed as before; the
+    others (most of a day's acknowledgements: ``done`` freezes and releases) teach nothing."""
+    flagged = compress(range(len(rows)), map(or_, map(_NEWS_STATUSES.__contains__, map(_STATUS, rows)),
+                                             map(eq, kinds, repeat(_TRANSFER))))
+    worth = {(agency_ids[i], asset_refs[i]) for i in flagged}
     holds: dict[AssetKey, dict[str, int]] = defaultdict(dict)
     limits: dict[AssetKey, tuple[int, datetime]] = {}
     transfers: dict[AssetKey, list[tuple[datetime, int]]] = defaultdict(list)
     collected: Counter[str] = Counter()
-    for i in compress(range(len(assets)), map(worth.__contains__, assets)) if worth else ():
-        ack, asset = rows[i], assets[i]
+    refs = {ref for _, ref in worth}  # rows found by their reference (a string's hash is kept), then their asset
+    for i in compress(range(len(rows)), map(refs.__contains__, asset_refs)) if worth else ():
+        if (asset := (agency_ids[i], asset_refs[i])) not in worth:
+            continue
+        ack = rows[i]
         at = ack["acknowledged_at"]
         holds[asset][str(ack["case_id"])] = frozen[i]
         status, kind = ack["status"], ack["order_kind"]
