@@ -8,10 +8,12 @@ state; :func:`order_log_row` and :func:`acknowledgement_record` shape the rows t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import compress, filterfalse, repeat
+from operator import and_, eq, itemgetter, methodcaller
 from typing import Final, TypeVar
 
 from estelam.cases.directives import NO_DIRECTIVES, CaseDirectives
@@ -25,7 +27,7 @@ from estelam.freeze.planner import (
     KnownAsset,
     OpenCase,
     PlannedFreeze,
-    asset_news,
+    replayed_news,
     without_cyclic_gc,
 )
 
@@ -171,14 +173,21 @@ class OrderBook(Mapping[str, IssuedOrder]):
         self._rows: dict[str, FreezeOrdersRow] = {}
         self._built: dict[str, IssuedOrder] = {}
 
-    def record(self, order_id: str, row: FreezeOrdersRow) -> None:
-        """Keep ``row`` as the order's first row (later rows of the same order id are resendings)."""
-        if order_id not in self._rows:
-            _order_kind(row["kind"])  # an unknown kind, reason or restriction fails here, as it did when built
-            _reason_code(row["reason_code"])
-            if restriction := row.get("restriction_type"):
+    @classmethod
+    def of_rows(cls, first_rows: dict[str, FreezeOrdersRow]) -> OrderBook:
+        """The book of ``first_rows`` (each order's first ``freeze_orders`` row, by id; later rows of the same id are
+        resendings). An unknown kind, reason or restriction fails here, as it did when every order was built."""
+        rows = first_rows.values()
+        for kind in set(map(_KIND, rows)):
+            _order_kind(kind)
+        for reason in set(map(_REASON_CODE, rows)):
+            _reason_code(reason)
+        for restriction in set(map(methodcaller("get", "restriction_type"), rows)):
+            if restriction:
                 _restriction_type(restriction)
-            self._rows[order_id] = row
+        book = cls()
+        book._rows = first_rows
+        return book
 
     def row(self, order_id: str) -> FreezeOrdersRow | None:
         """The first row of ``order_id``, or None."""
@@ -226,47 +235,74 @@ class LedgerState:
     @property
     def in_flight(self) -> dict[Key, IssuedOrder]:
         """Orders issued and neither acknowledged nor withdrawn, by case and asset (at most one each)."""
-        flying = (oid for oid in self.issued
-                  if oid not in self.acknowledged and self.last_status.get(oid) is not OrderStatus.WITHDRAWN)
+        flying = [oid for oid in filterfalse(self.acknowledged.__contains__, self.issued)
+                  if self.last_status.get(oid) is not OrderStatus.WITHDRAWN]
         return {o.key: o for o in map(self.issued.__getitem__, flying)}
+
+
+_KIND, _REASON_CODE, _STATUS = itemgetter("kind"), itemgetter("reason_code"), itemgetter("status")
+_ORDER_ID, _CASE_ID, _AGENCY_ID, _ASSET_REF = (itemgetter("order_id"), itemgetter("case_id"), itemgetter("agency_id"),
+                                               itemgetter("asset_ref"))
+
+
+def _strings(rows: Sequence[Mapping[str, object]], column: itemgetter[object]) -> list[str]:
+    return list(map(str, map(column, rows)))
 
 
 @without_cyclic_gc
 def ledger_state(attempts: Iterable[FreezeOrdersRow], acks: Iterable[FreezeAcknowledgementsRow]) -> LedgerState:
-    """Derive held amounts, versions, asset news and the order book from the two logs."""
-    order_status = _order_status
-    state = LedgerState()
-    held, versions, acknowledged, frozen_after = state.held, state.versions, state.acknowledged, state.frozen_after
-    ordered_acks = sorted(acks, key=lambda a: a["acknowledged_at"])
-    for ack in ordered_acks:
-        key: Key = (str(ack["case_id"]), str(ack["agency_id"]), str(ack["asset_ref"]))
-        order_id, frozen = str(ack["order_id"]), int(ack["frozen_total_rial"])
-        if ack.get("order_kind") == OrderKind.PAYOUT:  # a payment from the court's account: nothing is held
+    """Derive held amounts, versions, asset news and the order book from the two logs.
+
+    Replayed a column at a time: each log sorted once, its columns read out, and the state's dicts, counters and
+    sets built from them by the builtins (a dict of (key, value) pairs keeps the last value of a key, as a replay
+    does); only the rare rows that need a decision (payouts, vehicles' restrictions, asset news) go row by row."""
+    ordered_acks = sorted(acks, key=itemgetter("acknowledged_at"))
+    agency_ids, asset_refs = _strings(ordered_acks, _AGENCY_ID), _strings(ordered_acks, _ASSET_REF)
+    keys: list[Key] = list(zip(_strings(ordered_acks, _CASE_ID), agency_ids, asset_refs, strict=True))
+    ack_order_ids = _strings(ordered_acks, _ORDER_ID)
+    frozen = list(map(int, map(itemgetter("frozen_total_rial"), ordered_acks)))
+    kinds = list(map(itemgetter("order_kind"), ordered_acks))
+    payouts = [i for i, kind in enumerate(kinds) if kind == OrderKind.PAYOUT] if OrderKind.PAYOUT in kinds else []
+    state = LedgerState(versions=Counter(keys), acknowledged=set(ack_order_ids),
+                        frozen_after=dict(zip(ack_order_ids, frozen, strict=True)))
+    if payouts:  # a payment from the court's account: nothing is held
+        for i in payouts:
+            ack, key = ordered_acks[i], keys[i]
             state.paid_out[key[0]] += int(ack["acknowledged_amount_rial"])
             if ack["status"] == "refused":
                 state.refused_payouts.add(key)
             else:
                 state.refused_payouts.discard(key)
-        else:
-            held[key] = frozen
-        versions[key] = versions.get(key, 0) + 1
-        acknowledged.add(order_id)
-        frozen_after[order_id] = frozen
-    state.news, state.collected = asset_news(ordered_acks)
-    issued, last_status = state.issued, state.last_status
-    vehicle_freezes: set[str] = set()
-    for row in sorted(attempts, key=lambda r: r["issued_at"]):
-        order_id = str(row["order_id"])
-        last_status[order_id] = order_status(row["status"])
-        if order_id not in issued:
-            issued.record(order_id, row)
-            if str(row["asset_kind"]) == "vehicle" and _order_kind(row["kind"]) is OrderKind.FREEZE:
-                vehicle_freezes.add(order_id)
-    for ack in ordered_acks:
-        order_id = str(ack["order_id"])
-        if order_id in vehicle_freezes and (ack["status"] in ("done", "partial") or int(ack["frozen_total_rial"]) > 0):
-            vehicle = issued[order_id]
-            state.restrictions[vehicle.key] = vehicle.order.restriction_type or RestrictionType.TRANSFER
+        holding = [True] * len(keys)
+        for i in payouts:
+            holding[i] = False
+        state.held = dict(zip(compress(keys, holding), compress(frozen, holding), strict=True))
+    else:
+        state.held = dict(zip(keys, frozen, strict=True))
+    state.news, state.collected = replayed_news(ordered_acks, agency_ids, asset_refs, frozen, kinds)
+    ordered = sorted(attempts, key=itemgetter("issued_at"))
+    order_ids = _strings(ordered, _ORDER_ID)
+    statuses = list(map(_STATUS, ordered))
+    status_of = {status: _order_status(status) for status in set(statuses)}
+    state.last_status = dict(zip(order_ids, map(status_of.__getitem__, statuses), strict=True))
+    if len(state.last_status) == len(order_ids):  # no order resent: each row is its order's first
+        first = dict(zip(order_ids, ordered, strict=True))
+    else:  # the first row of each id (reversed: the earliest wins), in the order of the ids' first rows
+        latest_first = dict(zip(reversed(order_ids), reversed(ordered), strict=True))
+        first = dict(zip(state.last_status, map(latest_first.__getitem__, state.last_status), strict=True))
+    state.issued = OrderBook.of_rows(first)
+    freezes = {kind for kind in set(map(_KIND, first.values())) if _order_kind(kind) is OrderKind.FREEZE}
+    vehicle_freezes = set(compress(first, map(and_, map(eq, map(str, map(itemgetter("asset_kind"), first.values())),
+                                                            repeat("vehicle")),
+                                              map(freezes.__contains__, map(_KIND, first.values())))))
+    if vehicle_freezes:
+        for i in compress(range(len(ack_order_ids)), map(vehicle_freezes.__contains__, ack_order_ids)):
+            order_id = ack_order_ids[i]
+            if ordered_acks[i]["status"] in ("done", "partial") or frozen[i] > 0:
+                row = first[order_id]
+                restriction = row.get("restriction_type")
+                state.restrictions[(str(row["case_id"]), str(row["agency_id"]), str(row["asset_ref"]))] = \
+                    _restriction_type(restriction) if restriction else RestrictionType.TRANSFER
     return state
 
 
@@ -282,13 +318,20 @@ class DebtPosition:
     frozen_of_case: Counter[str]
 
     @classmethod
-    def of(cls, state: LedgerState, cases: Mapping[str, CaseFacts]) -> DebtPosition:
+    def of(cls, state: LedgerState, cases: Mapping[str, CaseFacts], debtors: Collection[str] | None = None
+           ) -> DebtPosition:
+        """The position of every debtor and case; with ``debtors``, of those debtors and their cases only (the
+        figures of each exact, every other left out: a diff reads the position of the debtors it releases from)."""
         frozen_of_debtor: Counter[str] = Counter()
         owed_of_debtor: Counter[str] = Counter()
         frozen_of_case: Counter[str] = Counter()
+        held: Iterable[tuple[Key, int]] = state.held.items()
+        if debtors is not None:
+            cases = {case_id: case for case_id, case in cases.items() if case.person_id in debtors}
+            held = [(key, amount) for key, amount in held if key[0] in cases]
         # dict.get, not Counter's += (whose __missing__ is a Python call per new key)
         collected = state.collected
-        for (case_id, _, _), amount in state.held.items():
+        for (case_id, _, _), amount in held:
             frozen_of_case[case_id] = frozen_of_case.get(case_id, 0) + amount
             if (case := cases.get(case_id)) is not None:
                 frozen_of_debtor[case.person_id] = frozen_of_debtor.get(case.person_id, 0) + amount
@@ -387,14 +430,16 @@ def payout_orders(state: LedgerState, view: HubView, *, now: datetime, deadlines
     return orders
 
 
-def withdrawn_orders(state: LedgerState, view: HubView) -> list[tuple[IssuedOrder, str]]:
+def withdrawn_orders(state: LedgerState, view: HubView, in_flight: Mapping[Key, IssuedOrder] | None = None
+                     ) -> list[tuple[IssuedOrder, str]]:
     """Freezes in flight the hub stops resending, with why: their case closed (or is unknown), or the judge
     cancelled them. Each is recorded ``withdrawn`` and its asset released (the agency may have applied it).
     Releases and transfers in flight are resent as ever: the agency applies an order once and a transfer may
-    already have moved the money, which only its acknowledgement tells."""
+    already have moved the money, which only its acknowledgement tells. ``in_flight``: ``state.in_flight``, when
+    the caller has it already."""
     cases = {c.case_id: c for c in view.cases}
     found: list[tuple[IssuedOrder, str]] = []
-    for _, issued in sorted(state.in_flight.items()):
+    for _, issued in sorted((state.in_flight if in_flight is None else in_flight).items()):
         if issued.order.kind is not OrderKind.FREEZE:
             continue
         case = cases.get(issued.order.case_id)
@@ -418,7 +463,10 @@ def _may_order(desired: Mapping[Key, PlannedFreeze], state: LedgerState, cases: 
     keys.update(key for key, amount in held.items() if amount > 0 and wanted.get(key, 0) != amount)
     keys.update(dropped.keys())
     keys.update(key for key in ceilings if key in held)
-    keys.update(key for key in state.restrictions if key in wanted or held.get(key, 0) > 0)
+    # a vehicle's restriction orders only if its case is directed or it was acknowledged with a type other than
+    # the undirected one (the keys of directed cases are all added below)
+    keys.update(key for key, restriction in state.restrictions.items()
+                if restriction is not NO_DIRECTIVES.restriction_for(key[2]) and (key in wanted or held.get(key, 0) > 0))
     if directives:
         keys.update(key for key in wanted if key[0] in directives)
         keys.update(key for key, amount in held.items() if amount > 0 and key[0] in directives)
@@ -444,12 +492,12 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     """
     skip = set(skip)
     cases = {c.case_id: c for c in view.cases}
-    dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view)}
-    in_flight = {key: issued for key, issued in state.in_flight.items() if key not in dropped}
+    flying = state.in_flight
+    dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view, flying)}
+    in_flight = {key: issued for key, issued in flying.items() if key not in dropped}
     orders = [o for _, o in sorted(in_flight.items()) if o.order.order_id not in skip]
     desired = {(row.case_id, row.agency_id, row.asset_ref): row for row in plan}
     kinds: dict[AssetKey, str] | None = None  # built when a release names an asset the plan does not
-    position = DebtPosition.of(state, cases)
     ceilings = judge_ceilings(state, view)
     # what each case may still have transferred to the court: what it owes, within the collection's amount
     transferring: Counter[str] = Counter()  # per case, transfers in flight (summed once, not once per case)
@@ -465,7 +513,11 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         if limit is not None:
             budget = min(budget, max(limit - state.collected[case_id], 0))
         transfer_budget[case_id] = budget - transferring[case_id]
-    for key in sorted(_may_order(desired, state, cases, dropped, ceilings, view.directives) - in_flight.keys()):
+    may_order = sorted(_may_order(desired, state, cases, dropped, ceilings, view.directives) - in_flight.keys())
+    # the position of the debtors whose keys may be released (release_reason reads no other)
+    position = DebtPosition.of(state, cases, {case.person_id for case_id, _, _ in may_order
+                                              if (case := cases.get(case_id)) is not None})
+    for key in may_order:
         case_id, agency_id, asset_ref = key
         row = desired.get(key)
         case = cases.get(case_id)

@@ -45,9 +45,11 @@ import functools
 import gc
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress, repeat
+from operator import eq, itemgetter, or_
 from typing import TYPE_CHECKING, NamedTuple, NotRequired, ParamSpec, TypedDict, TypeVar
 
 import numpy as np
@@ -517,22 +519,48 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
     return plan
 
 
+#: Acknowledgement statuses, and the order kind, that may teach news of an asset (a cap, or money moved out)
+_NEWS_STATUSES = frozenset({"unknown_asset", "partial", "refused"})
+_TRANSFER = "transfer"
+_AGENCY_ID, _ASSET_REF, _STATUS, _ORDER_KIND = (itemgetter("agency_id"), itemgetter("asset_ref"), itemgetter("status"),
+                                                itemgetter("order_kind"))
+_FROZEN_TOTAL = itemgetter("frozen_total_rial")
+
+
 def asset_news(acks: Iterable[FreezeAcknowledgementsRow]) -> tuple[dict[AssetKey, AssetNews], Counter[str]]:
     """Replay acknowledgement rows (oldest first) into per-asset news and the rials collected per case."""
+    rows = acks if isinstance(acks, list) else list(acks)
+    return replayed_news(rows, list(map(str, map(_AGENCY_ID, rows))), list(map(str, map(_ASSET_REF, rows))),
+                         list(map(int, map(_FROZEN_TOTAL, rows))), list(map(_ORDER_KIND, rows)))
+
+
+def replayed_news(rows: Sequence[FreezeAcknowledgementsRow], agency_ids: Sequence[str], asset_refs: Sequence[str],
+                  frozen: Sequence[int], kinds: Sequence[object]) -> tuple[dict[AssetKey, AssetNews], Counter[str]]:
+    """:func:`asset_news` of ``rows`` (oldest first), given each row's agency, asset reference, frozen total and kind.
+
+    Only the rows of an asset with news are replayed: a first pass over the status and kind columns finds the
+    rows that may teach a cap or a transfer, and every row of their assets, in order, is replayed as before; the
+    others (most of a day's acknowledgements: ``done`` freezes and releases) teach nothing."""
+    flagged = compress(range(len(rows)), map(or_, map(_NEWS_STATUSES.__contains__, map(_STATUS, rows)),
+                                             map(eq, kinds, repeat(_TRANSFER))))
+    worth = {(agency_ids[i], asset_refs[i]) for i in flagged}
     holds: dict[AssetKey, dict[str, int]] = defaultdict(dict)
     limits: dict[AssetKey, tuple[int, datetime]] = {}
     transfers: dict[AssetKey, list[tuple[datetime, int]]] = defaultdict(list)
     collected: Counter[str] = Counter()
-    for ack in acks:
-        asset: AssetKey = (str(ack["agency_id"]), str(ack["asset_ref"]))
+    refs = {ref for _, ref in worth}  # rows found by their reference (a string's hash is kept), then their asset
+    for i in compress(range(len(rows)), map(refs.__contains__, asset_refs)) if worth else ():
+        if (asset := (agency_ids[i], asset_refs[i])) not in worth:
+            continue
+        ack = rows[i]
         at = ack["acknowledged_at"]
-        holds[asset][str(ack["case_id"])] = int(ack["frozen_total_rial"])
+        holds[asset][str(ack["case_id"])] = frozen[i]
         status, kind = ack["status"], ack["order_kind"]
         if status == "unknown_asset":
             limits[asset] = (0, at)
         elif kind == "freeze" and status in ("partial", "refused"):
             limits[asset] = (sum(holds[asset].values()), at)  # the agency could block no more than this
-        elif kind == "transfer" and int(ack["acknowledged_amount_rial"]) > 0:
+        elif kind == _TRANSFER and int(ack["acknowledged_amount_rial"]) > 0:
             moved = int(ack["acknowledged_amount_rial"])
             transfers[asset].append((at, moved))
             collected[str(ack["case_id"])] += moved
@@ -542,7 +570,6 @@ def asset_news(acks: Iterable[FreezeAcknowledgementsRow]) -> tuple[dict[AssetKey
         for asset in limits.keys() | transfers.keys()
     }
     return news, collected
-
 
 
 def held_holds(acks: Iterable[FreezeAcknowledgementsRow]) -> dict[HoldKey, int]:
