@@ -256,7 +256,8 @@ def test_the_kinds_declared_by_mapping_files_reach_the_warehouse_and_the_report(
                                  "from staging.stg_hub__inquiries group by 1").fetchall())
         facts = dict(con.execute("select agency_kind, count(distinct person_id) from person_facts group by 1")
                      .fetchall())
-        assets = dict(con.execute("select agency_kind, count(*) from intermediate.int_assets_latest group by 1").fetchall())
+        assets = dict(con.execute("select agency_kind, count(*) from intermediate.int_assets_latest group by 1")
+                      .fetchall())
     for kind, contract in mapped.items():
         assert contract.mapping is not None
         assert asked.get(kind, 0) > 0, f"{kind} was never answered: {asked}"
