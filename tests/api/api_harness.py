@@ -83,9 +83,12 @@ def demo_facts(data_dir: Path) -> DemoFacts:
     from estelam.cases.directives import Directive, mark_directive
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        # the first case holds a freeze (its debtor's page shows it); the second is another case of the same court
         court, first, second = con.execute("""
-            select court_code, min(case_id), max(case_id) from asset_report
-            group by court_code having count(distinct case_id) >= 2 order by court_code limit 1
+            select court_code, min(case_id) filter (where frozen_rial > 0), max(case_id) from asset_report
+            group by court_code
+            having count(distinct case_id) >= 2 and min(case_id) filter (where frozen_rial > 0) < max(case_id)
+            order by court_code limit 1
         """).fetchone()  # type: ignore[misc]
         person_id = con.execute("select any_value(person_id) from asset_report where case_id = ?",
                                 [first]).fetchone()[0]  # type: ignore[index]
