@@ -6,31 +6,6 @@
     warehouse reads them, whoever wrote them.
 -#}
 {% test contract_rules(model, not_null=[], accepted_values={}) %}
-
-{%- set checks = [] -%}
-{%- for column in not_null -%}
-    {%- do checks.append(
-        "select 'not_null' as rule, '" ~ column ~ "' as column_name, cast(null as varchar) as value from "
-        ~ model ~ " where " ~ adapter.quote(column) ~ " is null") -%}
-{%- endfor -%}
-{%- for column, values in accepted_values.items() -%}
-    {%- set quoted = [] -%}
-    {%- for value in values -%}{%- do quoted.append(sql_string(value)) -%}{%- endfor -%}
-    {%- do checks.append(
-        "select 'accepted_values' as rule, '" ~ column ~ "' as column_name, cast(" ~ adapter.quote(column)
-        ~ " as varchar) as value from " ~ model ~ " where " ~ adapter.quote(column) ~ " is not null and cast("
-        ~ adapter.quote(column) ~ " as varchar) not in (" ~ quoted | join(', ') ~ ")") -%}
-{%- endfor %}
-
-select rule, column_name, value, count(*) as failing_rows
-from (
-    {%- if checks %}
-    {{ checks | join('\n    union all\n    ') }}
-    {%- else %}
-    select cast(null as varchar) as rule, cast(null as varchar) as column_name, cast(null as varchar) as value
-    limit 0
-    {%- endif %}
-) as broken
-group by all
-
+{#- the same rules as a model's (model_rules.sql), on the landed feed -#}
+{{ test_model_rules(model, not_null=not_null, accepted_values=accepted_values) }}
 {% endtest %}
