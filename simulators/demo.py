@@ -248,6 +248,7 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
     tests' judges act in the portal, and a next cycle reaches the same simulators); stopped on exit.
     ``jurisdiction`` (``ir``, ``sa``) is the profile of the run (the settings' when None)."""
     from estelam.contracts.registry import load_agency_registry, load_court_account
+    from estelam.ingest.validation import prepare_gx
     from estelam.warehouse.summary import cycle_summary
     from simulators import world as world_module
     from simulators.channels import Channels
@@ -297,6 +298,8 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
                      f"{len(fleet.receivers)} receiving registers ({', '.join(sorted(fleet.receivers))})")
                 _say(f"• channels: mail server on port {channels.mail.port}, SMS gateway at {channels.sms.url}; "
                      f"the hub's API at {api_url}")
+                # GX's import and the feeds' suites (the first task would pay them) while the migration runs
+                prepare_gx(run_once=False)
                 _say(f"• airflow: metadata DB migrated in {migration.wait():.1f}s (from the start, alongside the rest)")
                 dags = load_dags()
                 previous: Counter[str] = Counter()

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from estelam.cases.directives import Directive, submit_directive
+from estelam.cases.directives import DIRECTIVES_FEED, Directive, submit_directive
 from estelam.core import settings
 from estelam.core.domain import RestrictionType
 from estelam.core.exceptions import DirectiveRejected
 from estelam.core.log import event_fields
+from estelam.ingest.landing import AuditedLanding
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class DirectiveIngest:
         return {"files": self.files, "directives_landed": self.landed, "directives_refused": self.refused}
 
 
-def _submit(record: dict[str, object]) -> str:
+def _submit(record: dict[str, object], landing: AuditedLanding | None = None) -> str:
     """Submit one court record (raises :class:`DirectiveRejected` with the reason)."""
     try:
         kind = Directive(str(record["directive"]))
@@ -56,13 +57,17 @@ def _submit(record: dict[str, object]) -> str:
             order_id=str(record["order_id"]) if record.get("order_id") else None,
             asset_ref=str(record["asset_ref"]) if record.get("asset_ref") else None,
             note=str(record["note"]) if record.get("note") else None, issued_at=issued_at, source="court",
-            role="court")
+            role="court", landing=landing)
     except (KeyError, ValueError) as exc:  # a missing field, an unknown kind or type, a bad timestamp
         raise DirectiveRejected(f"not a directive record: {type(exc).__name__}: {str(exc)[:120]}") from exc
 
 
-def ingest_directive_file(path: Path) -> tuple[int, int]:
-    """Submit every directive of one court file; (landed, refused)."""
+def ingest_directive_file(path: Path, landing: AuditedLanding | None = None) -> tuple[int, int]:
+    """Submit every directive of one court file; (landed, refused). ``landing``: the drop's audited landing
+    (one GX run audits every directive of the drop); without it, a landing audited when the file is done."""
+    if landing is None:
+        with AuditedLanding(DIRECTIVES_FEED) as own:
+            return ingest_directive_file(path, own)
     landed = refused = 0
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -71,7 +76,7 @@ def ingest_directive_file(path: Path) -> tuple[int, int]:
             record = json.loads(line)
             if not isinstance(record, dict):
                 raise DirectiveRejected("not a JSON object")
-            _submit(record)
+            _submit(record, landing)
             landed += 1
         except (json.JSONDecodeError, DirectiveRejected) as exc:
             refused += 1
@@ -83,7 +88,8 @@ def ingest_directive_file(path: Path) -> tuple[int, int]:
 def ingest_directives(inbox: Path | None = None) -> DirectiveIngest:
     """Submit every court directive file in the inbox (``data/inbox`` by default)."""
     inbox = inbox or settings.inbox_dir()
-    counts = [ingest_directive_file(p) for p in sorted(inbox.glob(INBOX_PATTERN))]
+    with AuditedLanding(DIRECTIVES_FEED) as landing:  # the compiled rules per directive, GX once for the drop
+        counts = [ingest_directive_file(p, landing) for p in sorted(inbox.glob(INBOX_PATTERN))]
     summary = DirectiveIngest(len(counts), sum(c[0] for c in counts), sum(c[1] for c in counts))
     logger.info("court directives: %d files, %d landed, %d refused", summary.files, summary.landed, summary.refused)
     return summary

@@ -25,7 +25,7 @@ from estelam.core import clock
 from estelam.core.domain import RestrictionType
 from estelam.core.exceptions import DirectiveRejected
 from estelam.core.keys import stable_id
-from estelam.ingest.landing import landed_glob, read_landed, validate_and_land
+from estelam.ingest.landing import AuditedLanding, landed_glob, read_landed, validate_and_land
 
 DIRECTIVES_FEED: Final = "case_directives"
 #: The restriction a vehicle freeze asks for unless the judge directed otherwise.
@@ -253,8 +253,11 @@ def submit_directive(case_id: str, kind: Directive, *, issued_by: str, amount_ri
                      restriction: RestrictionType | None = None, authorised_users: Sequence[str] = (),
                      order_id: str | None = None, asset_ref: str | None = None, note: str | None = None,
                      issued_at: datetime | None = None, source: str = "api", role: str = "judge",
-                     audit: AuditLog | None = None) -> str:
+                     audit: AuditLog | None = None, landing: AuditedLanding | None = None) -> str:
     """Validate a directive against what the hub landed, land it, audit it; returns its ``directive_id``.
+
+    ``landing``: land through this audited landing (a court drop's directives: one GX run audits all of them)
+    instead of a GX run of its own.
 
     Rejected (:class:`DirectiveRejected`, 404 for an unknown case, 422 otherwise) when the case is unknown,
     an amount is not positive, a restriction names something not a vehicle of the debtor, a cancel names an
@@ -290,7 +293,10 @@ def submit_directive(case_id: str, kind: Directive, *, issued_by: str, amount_ri
         "order_id": order_id, "asset_ref": asset_ref, "note": note, "source": source,
         "issued_by": issued_by, "issued_at": issued_at,
     }
-    validate_and_land(DIRECTIVES_FEED, [row], batch_id=directive_id, partition=issued_at.date())
+    if landing is None:
+        validate_and_land(DIRECTIVES_FEED, [row], batch_id=directive_id, partition=issued_at.date())
+    else:
+        landing.land([row], batch_id=directive_id, partition=issued_at.date())
     audit.record(actor=issued_by, role=role, action=AuditAction.DIRECTIVE, purpose=purpose, person_id=person_id,
                  case_id=case_id, detail={**detail, "directive_id": directive_id}, at=issued_at)
     return directive_id

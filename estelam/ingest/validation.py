@@ -273,9 +273,9 @@ def _runner_for(contract: FeedContract) -> _FeedRunner:
     return runner
 
 
-def prepare_gx(contracts: Iterable[FeedContract] | None = None) -> None:
+def prepare_gx(contracts: Iterable[FeedContract] | None = None, *, run_once: bool = True) -> None:
     """Build the process-wide GX context and the suite of each of ``contracts`` (every feed when None), and run
-    each suite once on one row, so that no validation after it pays GX's one-time costs.
+    each suite once on one row (unless not ``run_once``), so that no validation after it pays GX's one-time costs.
 
     A long-lived process calls it at start; an Airflow Celery worker calls it before it forks its pool
     (``estelam.cli.worker``), so every task process starts with it done.
@@ -283,7 +283,8 @@ def prepare_gx(contracts: Iterable[FeedContract] | None = None) -> None:
     for contract in contracts if contracts is not None else feeds().values():
         with _lock:
             _runner_for(contract)
-        validate(contract, [dict.fromkeys(contract.column_names)], engine=Engine.GX)
+        if run_once:
+            validate(contract, [dict.fromkeys(contract.column_names)], engine=Engine.GX)
 
 
 # ---------------------------------------------------------------- step 2: expect

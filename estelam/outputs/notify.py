@@ -34,7 +34,7 @@ from estelam.access.message_log import MessageLog
 from estelam.core import clock, settings
 from estelam.core.exceptions import DeliveryError
 from estelam.core.settings import Settings
-from estelam.ingest.landing import read_landed, validate_and_land
+from estelam.ingest.landing import AuditedLanding, read_landed
 from estelam.outputs import channels, texts
 
 logger = logging.getLogger(__name__)
@@ -178,10 +178,11 @@ def deliver(notices: Sequence[Mapping[str, object]], *, partition: date, run_pre
                 todo.append((notice, channel, contact))
     if not todo:
         return report
+    landing = AuditedLanding(FEED)  # every state this run lands: the compiled rules per batch, GX once at the end
     newly_queued = [_row(n, ch, c, "queued", 0, None, None) for n, ch, c in todo
                     if delivery_key(str(n["notification_id"]), ch) not in queued]
     if newly_queued:
-        validate_and_land(FEED, newly_queued, batch_id=f"{run_id}-queued", partition=partition)
+        landing.land(newly_queued, batch_id=f"{run_id}-queued", partition=partition)
 
     outbox = [(n, c) for n, ch, c in todo if ch == "outbox"]
     results: list[dict[str, object]] = []
@@ -195,7 +196,7 @@ def deliver(notices: Sequence[Mapping[str, object]], *, partition: date, run_pre
     def flush(force: bool = False) -> None:
         nonlocal results, chunk
         if results and (force or len(results) >= LANDING_CHUNK):
-            validate_and_land(FEED, results, batch_id=f"{run_id}-{chunk:04d}", partition=partition)
+            landing.land(results, batch_id=f"{run_id}-{chunk:04d}", partition=partition)
             for row in results:
                 report.states[str(row["state"])] = report.states.get(str(row["state"]), 0) + 1
             chunk += 1
@@ -237,6 +238,7 @@ def deliver(notices: Sequence[Mapping[str, object]], *, partition: date, run_pre
                 down[channel] = str(error)  # the channel is down: the rest stay queued for the next run
         flush()
     flush(force=True)
+    landing.audit()
     for channel, reason in down.items():
         logger.warning("%s channel down (%s): %d notifications left queued for the next run",
                        channel, reason, report.left_queued)

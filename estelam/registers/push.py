@@ -38,7 +38,7 @@ from estelam.contracts.registry import Receiver, load_receivers
 from estelam.core import clock
 from estelam.core.exceptions import AgencyError, ContractError
 from estelam.core.log import event_fields
-from estelam.ingest.landing import read_landed, validate_and_land
+from estelam.ingest.landing import AuditedLanding, read_landed, validate_and_land
 from estelam.registers import fugitives
 from estelam.warehouse.dbt_build import connect_read_only
 
@@ -184,8 +184,9 @@ def _client(receiver: Receiver, http: httpx.Client | None) -> RegisterPushClient
 
 
 def push_register(receiver: Receiver, *, batch_id: str, record: Record | None = None,
-                  http: httpx.Client | None = None) -> PushSummary:
-    """Reconcile one agency with its register: push the difference, land how each push ended."""
+                  http: httpx.Client | None = None, landing: AuditedLanding | None = None) -> PushSummary:
+    """Reconcile one agency with its register: push the difference, land how each push ended (through
+    ``landing`` when given: a run's receivers share one GX audit; else validated by GX on its own)."""
     source = SOURCES.get(receiver.register)
     if source is None:
         raise ContractError(f"receiver {receiver.agency_id}: no register {receiver.register!r} to push")
@@ -236,8 +237,11 @@ def push_register(receiver: Receiver, *, batch_id: str, record: Record | None = 
                                                   "change": str(notice.change), "push_id": notice.idempotency_key,
                                                   "state": str(state), "message_id": message_id}))
     # the batch id is unique per run and receiver: a rerun never overwrites an earlier run's record
-    validate_and_land(PUSHES_FEED, rows, batch_id=f"{batch_id}-{receiver.agency_id}-{uuid.uuid4().hex[:8]}",
-                      partition=clock.today())
+    pushes_batch = f"{batch_id}-{receiver.agency_id}-{uuid.uuid4().hex[:8]}"
+    if landing is None:
+        validate_and_land(PUSHES_FEED, rows, batch_id=pushes_batch, partition=clock.today())
+    else:
+        landing.land(rows, batch_id=pushes_batch, partition=clock.today())
     record.audit_many(audits)
     logger.log(logging.WARNING if summary.failed else logging.INFO, "%s -> %s: %d notices, %d acknowledged, %d failed",
                receiver.register, receiver.agency_id, summary.notices, summary.acknowledged, summary.failed,
@@ -249,5 +253,6 @@ def push_register(receiver: Receiver, *, batch_id: str, record: Record | None = 
 def push_registers(batch_id: str, *, receivers: Sequence[Receiver] | None = None,
                    record: Record | None = None) -> list[PushSummary]:
     """One reconciliation run for every receiver in the registry (or ``receivers``)."""
-    return [push_register(receiver, batch_id=batch_id, record=record)
-            for receiver in (load_receivers() if receivers is None else receivers)]
+    with AuditedLanding(PUSHES_FEED) as landing:  # the compiled rules per receiver, GX once for the run
+        return [push_register(receiver, batch_id=batch_id, record=record, landing=landing)
+                for receiver in (load_receivers() if receivers is None else receivers)]

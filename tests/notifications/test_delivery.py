@@ -172,16 +172,16 @@ def test_a_crash_between_sending_and_landing_the_outcome_does_not_send_twice(
     mailbox, _ = smtp_server
     gateway, _ = sms_gateway
     land_contacts()
-    land = notify.validate_and_land
+    land = notify.AuditedLanding.land
 
-    def landing(feed: str, records: Any, *, batch_id: str, **kwargs: Any) -> Any:
-        if feed == notify.FEED and not batch_id.endswith("-queued"):
+    def landing(self: notify.AuditedLanding, records: Any, *, batch_id: str, **kwargs: Any) -> Any:
+        if self.contract.feed == notify.FEED and not batch_id.endswith("-queued"):
             raise Crash("after the sends, before their outcome landed")
-        return land(feed, records, batch_id=batch_id, **kwargs)
+        return land(self, records, batch_id=batch_id, **kwargs)
 
     w = world()
     with monkeypatch.context() as crashing:
-        crashing.setattr(notify, "validate_and_land", landing)
+        crashing.setattr(notify.AuditedLanding, "land", landing)
         with pytest.raises(Crash):
             w.cycle("c1")
     sent_before = len(gateway.sent)
