@@ -174,17 +174,43 @@ def _release_dbt_log_files() -> None:
     cleanup_event_logger()
 
 
-def _invoke(args: list[str], callbacks: list[Callable[[Any], None]] | None = None) -> Any:
-    """One dbt invocation, serialised, with this process's settings, releasing what dbt leaves open."""
+def _invoke(args: list[str], callbacks: list[Callable[[Any], None]] | None = None, *,
+            manifest: Any = None) -> Any:
+    """One dbt invocation, serialised, with this process's settings, releasing what dbt leaves open.
+    ``manifest``: the project as parsed before (dbt then skips its parse)."""
     from dbt.cli.main import dbtRunner  # heavy import, only when building
 
     settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
     with _build_lock:
         try:
-            return dbtRunner(callbacks=callbacks or []).invoke(args)
+            return dbtRunner(manifest=manifest, callbacks=callbacks or []).invoke(args)
         finally:
             _release_dbt_connection()
             _release_dbt_log_files()
+
+
+#: The dbt project as this process last parsed it, and what it was parsed from (:func:`_parsed_manifest`).
+_parsed: tuple[str, Any] | None = None
+_parsed_lock = threading.Lock()
+
+
+def _parsed_manifest(dbt_vars: dict[str, Any] | None, write_artifacts: bool) -> Any:
+    """The parsed dbt project, kept in this process between builds: parsed again only when a file of the project,
+    the vars or the paths changed. dbt's partial parse still cost ~0.4 s a build (reading its state back and
+    checking every file); a long-lived process (the demo, a worker) builds many times from the same project."""
+    global _parsed
+    args = dbt_args("parse", None, dbt_vars, write_artifacts=write_artifacts)
+    files = [path for path in settings.DBT_PROJECT_DIR.rglob("*") if path.is_file()]
+    key = _fingerprint(files) + json.dumps([a for a in args if a != "--no-write-json"])
+    with _parsed_lock:
+        if _parsed is not None and _parsed[0] == key:
+            return _parsed[1]
+        outcome = _invoke(args)
+        if outcome.exception is not None or not outcome.success or outcome.result is None:
+            _parsed = None
+            raise WarehouseError(f"dbt build could not run: dbt parse failed: {outcome.exception}")
+        _parsed = (key, outcome.result)
+        return outcome.result
 
 
 def parse() -> tuple[str, ...]:
@@ -289,8 +315,13 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
     write_artifacts = write_artifacts or not _manifest_current()
     if not write_artifacts:
         (settings.data_dir() / DBT_TARGET_SUBDIR / "run_results.json").unlink(missing_ok=True)
+    try:
+        manifest = _parsed_manifest(dbt_vars, write_artifacts)
+    except WarehouseError:
+        inputs_path.unlink(missing_ok=True)
+        raise
     outcome = _invoke(dbt_args("build", select, dbt_vars, write_artifacts=write_artifacts,
-                               exclude_resource_types=() if unit_tests else ("unit_test",)))
+                               exclude_resource_types=() if unit_tests else ("unit_test",)), manifest=manifest)
     duration = time.perf_counter() - started
 
     results = list(getattr(outcome.result, "results", None) or [])
