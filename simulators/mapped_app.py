@@ -65,7 +65,6 @@ from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id, latin_digits
 from estelam.core.kinds import (
     ASSET_REF_PART,
-    ASSET_REF_SEPARATOR,
     Interface,
     KindMapping,
     Node,
@@ -317,7 +316,7 @@ class MappedAgency:
         if "$asset_ref" in named:
             ref = str(given("$asset_ref"))
         else:
-            ref = ASSET_REF_SEPARATOR.join(str(given(ASSET_REF_PART + part)) for part in assets.asset_ref_parts)
+            ref = assets.asset_ref_separator.join(str(given(ASSET_REF_PART + part)) for part in assets.asset_ref_parts)
         order_id, amount = given("$order_id"), given("$amount_rial")
         if not order_id or amount is None:
             return 422, "the order has no order id or amount"
