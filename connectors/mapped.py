@@ -46,6 +46,7 @@ from estelam.core.domain import (
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault, OperationNotInContract
 from estelam.core.identifiers import latin_digits
 from estelam.core.kinds import (
+    ASSET_REF_SEPARATOR,
     Interface,
     KindMapping,
     Operation,
@@ -274,11 +275,14 @@ class MappedAgencyClient:
                 f"this agency's mapping ({self.mapping.source.name}) has no {kind} operation",
                 agency_id=self.instance.agency_id, operation=str(kind), request_id=order.order_id)
         operation = self._interface.operations[spec.operation]
-        parts = self.mapping.assets.asset_ref_parts if self.mapping.assets is not None else ()
+        assets = self.mapping.assets
+        parts = assets.asset_ref_parts if assets is not None else ()
+        separator = assets.asset_ref_separator if assets is not None else ASSET_REF_SEPARATOR
         try:
             fields = order_fields(spec, order_id=order.order_id, case_id=order.case_id, asset_ref=order.asset_ref,
                                   amount_rial=order.amount_rial, issued_at=order.issued_at,
-                                  agency_id=self.instance.agency_id, cancels=order.cancels, asset_ref_parts=parts)
+                                  agency_id=self.instance.agency_id, cancels=order.cancels, asset_ref_parts=parts,
+                                  separator=separator)
         except ValueError as exc:  # the order cannot be said in this agency's terms; nothing is sent
             raise AgencyError(str(exc), agency_id=self.instance.agency_id, operation=str(kind),
                               request_id=order.order_id) from exc

@@ -1,4 +1,4 @@
-"""Clients for SOAP agencies (banks, the land registry), built with zeep from their WSDL in ``contracts/``.
+"""Clients for SOAP agencies (the banks), built with zeep from their WSDL in ``contracts/``.
 
 The WSDL is always read from the local contract file, never fetched from the
 agency, and the service is bound to the instance's own endpoint. zeep runs
@@ -63,7 +63,6 @@ from estelam.core.domain import (
     FreezeOrder,
     InquiryAnswer,
     OrderKind,
-    Property,
     TlsOptions,
 )
 from estelam.core.exceptions import (
@@ -148,20 +147,8 @@ def _bank_account(row: Record) -> BankAccount:
                        balance_rial=_rial(row, "balanceRial"))
 
 
-def _property(row: Record) -> Property:
-    return Property(registry_section=str(_field(row, "registrySection")), main_plate=_rial(row, "mainPlate"),
-                    sub_plate=_rial(row, "subPlate"), owner_id=_identifier(row, "ownerId"),
-                    owner_name=str(_field(row, "ownerName")), share_percent=_rial(row, "sharePercent"),
-                    value_rial=_rial(row, "valueRial"))
-
-
 def _iban_fields(asset_ref: str) -> dict[str, object]:
     return {"iban": asset_ref}
-
-
-def _plate_fields(asset_ref: str) -> dict[str, object]:
-    section, main, sub = asset_ref.split("/")  # Property.asset_ref: "section/main/sub"
-    return {"registrySection": section, "mainPlate": int(main), "subPlate": int(sub)}
 
 
 @dataclass(frozen=True)
@@ -191,9 +178,6 @@ OPERATIONS: dict[AgencyKind, SoapOperations] = {
         "{urn:estelam:agency:bank:v1}BankSoapBinding", "InquireAccounts", "FreezeAccount", "ReleaseAccount",
         "account", _bank_account, _iban_fields, transfer="TransferToCourt", payout="PayOutToCreditor",
         cancel="CancelAccountOrder"),
-    AgencyKind.LAND_REGISTRY: SoapOperations(
-        "{urn:estelam:agency:land_registry:v1}LandRegistrySoapBinding", "InquireProperties", "FreezeProperty",
-        "ReleaseProperty", "property", _property, _plate_fields, cancel="CancelPropertyOrder"),
 }
 
 _documents: dict[tuple[Path, int], Document] = {}
@@ -285,7 +269,7 @@ def _session(tls: TlsOptions | None) -> requests.Session:
 
 
 class SoapAgencyClient:
-    """A SOAP agency instance (bank or land registry), reached through zeep.
+    """A SOAP agency instance (a bank), reached through zeep.
 
     ``credentials`` default to what the registry's reference resolves to; pass ``None`` to send
     no token (or other ``Credentials``, as tests do). An injected ``session`` is used as given

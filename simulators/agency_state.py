@@ -41,7 +41,6 @@ from estelam.core.domain import (
     BankAccount,
     FreezeOrder,
     OrderKind,
-    Property,
     RestrictionType,
     Vehicle,
 )
@@ -51,15 +50,17 @@ from estelam.core.identifiers import is_iban
 @dataclass(frozen=True)
 class MappedAsset:
     """An asset of a kind declared by a mapping, as its generated simulator holds it: its reference, owner and
-    value (what may be blocked), and whether the law protects it whole (the mapping's ``protected_when``)."""
+    value (what may be blocked), whether the law protects it whole (the mapping's ``protected_when``) and whether
+    it is restricted whole (a property: its asset kind one the freeze plan takes whole)."""
 
     asset_ref: str
     owner_id: str
     value_rial: int
     protected: bool = False
+    indivisible: bool = False
 
 
-AgencyAsset = BankAccount | Vehicle | Property | MappedAsset
+AgencyAsset = BankAccount | Vehicle | MappedAsset
 _AckMaker = Callable[..., Acknowledgement]
 
 
@@ -81,7 +82,7 @@ def asset_value(asset: AgencyAsset) -> int:
 
 def is_indivisible(asset: AgencyAsset) -> bool:
     """Vehicles and properties are restricted whole, whatever the claim on them."""
-    return isinstance(asset, Vehicle | Property)
+    return isinstance(asset, Vehicle) or (isinstance(asset, MappedAsset) and asset.indivisible)
 
 
 class AgencyState:

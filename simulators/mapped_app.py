@@ -65,7 +65,6 @@ from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id, latin_digits
 from estelam.core.kinds import (
     ASSET_REF_PART,
-    ASSET_REF_SEPARATOR,
     Interface,
     KindMapping,
     Node,
@@ -74,6 +73,7 @@ from estelam.core.kinds import (
     join_asset_ref,
     load_interface,
 )
+from estelam.freeze.planner import INDIVISIBLE_KINDS
 from simulators.agency_state import AgencyState, MappedAsset
 from simulators.rest_app import Handler, _Call, _json, problem, rest_application
 from simulators.server import Application, Request, Response
@@ -289,9 +289,11 @@ class MappedAgency:
         if assets is None or not rows:
             return
         rule = assets.protected_when
+        whole = assets.asset_kind in INDIVISIBLE_KINDS
         self.state.hold([MappedAsset(join_asset_ref(assets, row), person_id,
                                      int(row.get(assets.value) or 0),
-                                     rule is not None and str(row.get(rule.column)) in rule.values) for row in rows])
+                                     rule is not None and str(row.get(rule.column)) in rule.values, whole)
+                         for row in rows])
 
     def _hold_every_asset(self) -> None:
         """The ledger learns each person's assets when it answers about them; an order on an asset no answer named
@@ -317,7 +319,7 @@ class MappedAgency:
         if "$asset_ref" in named:
             ref = str(given("$asset_ref"))
         else:
-            ref = ASSET_REF_SEPARATOR.join(str(given(ASSET_REF_PART + part)) for part in assets.asset_ref_parts)
+            ref = assets.asset_ref_separator.join(str(given(ASSET_REF_PART + part)) for part in assets.asset_ref_parts)
         order_id, amount = given("$order_id"), given("$amount_rial")
         if not order_id or amount is None:
             return 422, "the order has no order id or amount"

@@ -1,4 +1,4 @@
-"""A simulated SOAP agency (a bank or the land registry) that honours its WSDL in ``contracts/agencies/``.
+"""A simulated SOAP agency (a bank) that honours its WSDL in ``contracts/agencies/``.
 
 A small lxml handler, not a SOAP framework: it serves the contract's WSDL,
 checks the WS-Security UsernameToken of every request (when it has credentials),
@@ -29,7 +29,7 @@ from connectors.credentials import Credentials
 from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, FAULT_VERSION_MISMATCH, SOAP_ENV_NS, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.core import clock
-from estelam.core.domain import Acknowledgement, AgencyKind, BankAccount, FreezeOrder, OrderKind, Property
+from estelam.core.domain import Acknowledgement, AgencyKind, BankAccount, FreezeOrder, OrderKind
 from estelam.core.identifiers import is_person_id
 from simulators.agency_state import AgencyAsset, AgencyState
 from simulators.server import Application, Request, Response
@@ -93,24 +93,8 @@ def _write_account(parent: etree._Element, ns: str, asset: AgencyAsset, identifi
         _child(row, ns, name, value)
 
 
-def _write_property(parent: etree._Element, ns: str, asset: AgencyAsset, identifier: Identifier) -> None:
-    assert isinstance(asset, Property)
-    row = etree.SubElement(parent, f"{{{ns}}}property")
-    for name, value in (("registrySection", asset.registry_section), ("mainPlate", asset.main_plate),
-                        ("subPlate", asset.sub_plate), ("ownerId", identifier(asset.owner_id)),
-                        ("ownerName", asset.owner_name),
-                        ("sharePercent", asset.share_percent), ("valueRial", asset.value_rial)):
-        _child(row, ns, name, value)
-
-
 def _iban_ref(order: etree._Element, ns: str) -> str:
     return _text(order, ns, "iban")
-
-
-def _plate_ref(order: etree._Element, ns: str) -> str:
-    # Same spelling as Property.asset_ref; int() drops leading zeros the schema allows.
-    section = _text(order, ns, "registrySection")
-    return f"{section}/{int(_text(order, ns, 'mainPlate'))}/{int(_text(order, ns, 'subPlate'))}"
 
 
 @dataclass(frozen=True)
@@ -138,8 +122,6 @@ class _Vocabulary:
 VOCABULARIES: dict[AgencyKind, _Vocabulary] = {
     AgencyKind.BANK: _Vocabulary("InquireAccounts", "FreezeAccount", "ReleaseAccount", _write_account, _iban_ref,
                                  transfer="TransferToCourt", payout="PayOutToCreditor", cancel="CancelAccountOrder"),
-    AgencyKind.LAND_REGISTRY: _Vocabulary("InquireProperties", "FreezeProperty", "ReleaseProperty",
-                                          _write_property, _plate_ref, cancel="CancelPropertyOrder"),
 }
 
 

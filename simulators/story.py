@@ -35,10 +35,21 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
 
-from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, AgencyKind, BankAccount, CaseEventType, PersonKind
+from estelam.core.domain import (
+    PROTECTED_ACCOUNT_KINDS,
+    AgencyInstance,
+    AgencyKind,
+    BankAccount,
+    CaseEventType,
+    PersonKind,
+)
+from estelam.core.kinds import mapping_at
 from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL
 from simulators.faults import Fault, FaultProfile
+from simulators.mapped_app import KindWorld, kind_world, records_of
 from simulators.world import Case, CaseEvent, Person, World
 
 #: The fewest days that hold the whole story.
@@ -108,9 +119,37 @@ def _freezable(world: World, banks: Sequence[str], person: Person, keep: int | N
 
 
 def _worth(world: World, person_id: str) -> int:
-    """Everything the person has at every agency of the world."""
-    return sum(asset.balance_rial if isinstance(asset, BankAccount) else asset.value_rial
-               for instance in world.instances for asset in world.assets_of(instance.agency_id, person_id))
+    """Everything the person has at every agency of the world that the hub may freeze: the built-in kinds' assets
+    and the records of the kinds declared by mappings that take freeze orders (the depository's holdings, the land
+    registry's properties), as their generated simulators draw them."""
+    built_in = sum(asset.balance_rial if isinstance(asset, BankAccount) else asset.value_rial
+                   for instance in world.instances for asset in world.assets_of(instance.agency_id, person_id))
+    return built_in + sum(_mapped_worth(world, instance, person_id) for instance in world.instances
+                          if instance.mapping_file)
+
+
+def _mapped_worth(world: World, instance: AgencyInstance, person_id: str) -> int:
+    """What the person's records at ``instance`` (a kind declared by a mapping) are worth, when its mapping names
+    their value and declares a freeze order; nothing otherwise."""
+    assets = mapping_at(Path(str(instance.mapping_file))).assets
+    data = _freezable_world_data(world, instance)
+    if assets is None or data is None:
+        return 0
+    rows = records_of(world, data, instance.agency_id, person_id) or []
+    return sum(int(row.get(assets.value) or 0) for row in rows)
+
+
+def _freezable_world_data(world: World, instance: AgencyInstance) -> KindWorld | None:
+    """The world data of a mapped kind whose assets the hub orders frozen (None for the others)."""
+    mapping = mapping_at(Path(str(instance.mapping_file)))
+    if mapping.assets is None or "freeze" not in mapping.orders:
+        return None
+    return _world_data(str(instance.kind), world.jurisdiction)
+
+
+@cache
+def _world_data(kind: str, jurisdiction: str) -> KindWorld:
+    return kind_world(kind, jurisdiction=jurisdiction)
 
 
 def cast_roles(world: World, banks: Sequence[str], *, days: int, spared: Iterable[str] = ()) -> Roles:

@@ -37,7 +37,6 @@ from estelam.core.domain import (
     BankAccount,
     CaseEventType,
     PersonKind,
-    Property,
     Vehicle,
 )
 from estelam.core.identifiers import (
@@ -292,8 +291,8 @@ class Case:
     events: tuple[CaseEvent, ...]
 
 
-AgencyAsset = BankAccount | Vehicle | Property
-_A = TypeVar("_A", BankAccount, Vehicle, Property)
+AgencyAsset = BankAccount | Vehicle
+_A = TypeVar("_A", BankAccount, Vehicle)
 
 
 def _stream(seed: int, purpose: int, index: int) -> random.Random:
@@ -381,7 +380,6 @@ class World:
         self._banks = by_kind.get(AgencyKind.BANK, [])
         self._bank_codes = [bank_code_of(b) for b in self._banks]
         self._vehicle_registries = by_kind.get(AgencyKind.VEHICLE_REGISTRY, [])
-        self._land_registries = by_kind.get(AgencyKind.LAND_REGISTRY, [])
         self.persons: Sequence[Person] = _Persons(self)
         self.cases = [self._case(i) for i in range(n_cases)]
 
@@ -462,10 +460,6 @@ class World:
     def vehicles(self) -> dict[str, list[Vehicle]]:
         return self._of_kind(self._vehicle_registries, Vehicle)
 
-    @property
-    def properties(self) -> dict[str, list[Property]]:
-        return self._of_kind(self._land_registries, Property)
-
     def assets_at(self, agency_id: str) -> list[AgencyAsset]:
         return list(self._assets_by_agency.get(agency_id, []))
 
@@ -516,14 +510,6 @@ class World:
                     plate = f"{rng.randint(10, 99)}{letter}{rng.randint(100, 999)}-{rng.randint(10, 99)}"
                     rows.append(Vehicle(plate, person.person_id, name, rng.choice(VEHICLE_MODELS),
                                         _rial(rng, 9, 10.7)))
-        for land in self._land_registries:
-            if rng.random() < 0.25:
-                name = spell(person.name, land.agency_id)
-                rows = assets.setdefault(land.agency_id, [])
-                for _ in range(rng.choice([1, 1, 1, 2, 3])):
-                    share = rng.choice([100, 100, 50, 33, 25])
-                    rows.append(Property(str(rng.randint(1, 30)), rng.randint(1, 9999), rng.randint(0, 500),
-                                         person.person_id, name, share, _rial(rng, 10, 11.5) * share // 100))
         return assets
 
     # --- per-jurisdiction hooks of a case (the Iranian ones here) ------------------------------

@@ -9,9 +9,9 @@ simulator finds a person without an index), Saudi data:
   hamza forms dropped (أ/إ -> ا, ؤ -> و, ئ -> ي), taa marbuta written as haa (ة -> ه), alef maksura as yeh
   (ى -> ي), tatweel stretching words (محمـــد), double spaces, and digits in Arabic-Indic or Latin script;
 - SA IBANs at the registry's banks (SAMA's 2-digit bank codes), Saudi plates at Muroor
-  (one to four digits and three plate letters, Arabic or their Latin equivalents), deeds at the real-estate
-  registry; the mapped kinds' records (Tadawul holdings at Edaa among them) drawn from their world data, the
-  Saudi variant where there is one (``simulators/world_data/<kind>.sa.yaml``), names in the Saudi spelling;
+  (one to four digits and three plate letters, Arabic or their Latin equivalents); the mapped kinds' records
+  (Tadawul holdings at Edaa, deeds at the real-estate registry among them) drawn from their world data, the Saudi
+  variant where there is one (``simulators/world_data/<kind>.sa.yaml``), names in the Saudi spelling;
 - every amount in halalas (the profile's minor unit: 1 riyal = 100 halalas), integers;
 - cases at Saudi enforcement courts, numbered by Hijri year, filed with the creditor's SA IBAN, Saudi mobiles
   (05 and eight digits) and Arabic as the parties' language.
@@ -24,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cache
 
-from estelam.core.domain import AccountKind, BankAccount, PersonKind, Property, Vehicle
+from estelam.core.domain import AccountKind, BankAccount, PersonKind, Vehicle
 from estelam.core.identifiers import iban_check_digits
 from simulators.world import (
     ACCOUNTS_PER_BANK,
@@ -152,7 +152,7 @@ def spell_arabic(name: str, agency_id: str) -> str:
 
 
 class SaudiWorld(World):
-    """The Saudi world: Saudi ids, Arabic names, SA IBANs, Saudi plates and deeds, amounts in halalas."""
+    """The Saudi world: Saudi ids, Arabic names, SA IBANs and Saudi plates, amounts in halalas."""
 
     courts = COURTS
     case_year = 1446
@@ -208,15 +208,6 @@ class SaudiWorld(World):
                 for _ in range(rng.randint(1, 6) if legal else rng.choice([1, 1, 1, 2, 3])):
                     rows.append(Vehicle(self._plate(rng), person.person_id, name, rng.choice(VEHICLE_MODELS),
                                         self._amount(rng, 9, 10.7)))
-        for land in self._land_registries:
-            if rng.random() < 0.25:
-                name = spell_arabic(person.name, land.agency_id)
-                rows = assets.setdefault(land.agency_id, [])
-                for _ in range(rng.choice([1, 1, 1, 2, 3])):
-                    share = rng.choice([100, 100, 50, 33, 25])
-                    # a deed: the registry section (a city's notary), the deed number and the parcel
-                    rows.append(Property(str(rng.randint(1, 120)), rng.randint(100_000, 999_999), rng.randint(0, 9_999),
-                                         person.person_id, name, share, self._amount(rng, 10, 11.5) * share // 100))
         return assets
 
     def _plate(self, rng: random.Random) -> str:

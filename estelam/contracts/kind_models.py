@@ -23,7 +23,7 @@ from pathlib import Path
 from estelam.contracts.registry import feed as feed_contract
 from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
-from estelam.core.kinds import ASSET_REF_SEPARATOR, AssetContribution, KindMapping
+from estelam.core.kinds import AssetContribution, KindMapping
 
 STAGING_FILE = Path("models") / "staging" / "stg_kinds__facts.sql"
 ASSETS_FILE = Path("models") / "staging" / "stg_kinds__assets.sql"
@@ -120,7 +120,7 @@ def _asset_select(mapping: KindMapping) -> str:
 
 def _asset_ref_sql(assets: AssetContribution) -> str:
     """The asset reference: its column, or a composed reference's columns joined by the separator."""
-    separator = f" || {_sql_text(ASSET_REF_SEPARATOR)} || "
+    separator = f" || {_sql_text(assets.asset_ref_separator)} || "
     return separator.join(f"cast({column} as varchar)" for column in assets.ref_columns)
 
 

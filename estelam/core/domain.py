@@ -31,7 +31,6 @@ class AgencyKind(str, metaclass=_KindNames):
     _interned: ClassVar[dict[str, AgencyKind]] = {}
     BANK: ClassVar[AgencyKind]
     VEHICLE_REGISTRY: ClassVar[AgencyKind]
-    LAND_REGISTRY: ClassVar[AgencyKind]
 
     def __new__(cls, value: str) -> AgencyKind:
         known = cls._interned.get(value)
@@ -56,9 +55,8 @@ class AgencyKind(str, metaclass=_KindNames):
 
 AgencyKind.BANK = AgencyKind("bank")
 AgencyKind.VEHICLE_REGISTRY = AgencyKind("vehicle_registry")
-AgencyKind.LAND_REGISTRY = AgencyKind("land_registry")
 #: The kinds with code of their own (operation tables, simulators, asset types); every other kind is a mapping.
-_BUILT_IN_KINDS: tuple[AgencyKind, ...] = (AgencyKind.BANK, AgencyKind.VEHICLE_REGISTRY, AgencyKind.LAND_REGISTRY)
+_BUILT_IN_KINDS: tuple[AgencyKind, ...] = (AgencyKind.BANK, AgencyKind.VEHICLE_REGISTRY)
 
 
 class Protocol(StrEnum):
@@ -193,21 +191,6 @@ class Vehicle:
 
 
 @dataclass(frozen=True)
-class Property:
-    registry_section: str
-    main_plate: int
-    sub_plate: int
-    owner_id: str
-    owner_name: str
-    share_percent: int
-    value_rial: int
-
-    @property
-    def asset_ref(self) -> str:
-        return f"{self.registry_section}/{self.main_plate}/{self.sub_plate}"
-
-
-@dataclass(frozen=True)
 class FeedRecord:
     """One record of a kind declared by a mapping (``contracts/kinds/``): its feed's columns, as the mapping read
     them from the answer (the hub adds inquiry_id, agency_id and responded_at when it lands them)."""
@@ -216,7 +199,7 @@ class FeedRecord:
     values: Mapping[str, Any]
 
 
-Asset = BankAccount | Vehicle | Property | FeedRecord
+Asset = BankAccount | Vehicle | FeedRecord
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ The mapping file (every path is a dotted path of element or property names; ``.`
         asset_kind: salary               # a name of its own (a built-in kind's only when it is that kind's mapping)
         asset_ref: employer_id           # column: the asset's reference in orders, or columns composing it:
                                          #   [person_id, symbol] -> "<person_id>:<symbol>" (ASSET_REF_SEPARATOR)
+        asset_ref_separator: "/"         # optional: what joins a composed reference's parts (default ":"), so a
+                                         #   kind moving onto a mapping keeps the references its orders name
         value: garnishable_rial          # int64 column: what may be frozen of it (minor units)
         liquidity_rank: 5                # the freeze plan's order: 1 bank accounts ... 4 properties
         protected: protected_rial        # optional int64 column: the share the law protects (outside value)
@@ -277,7 +279,7 @@ class AssetContribution:
     """
 
     asset_kind: str
-    asset_ref: str  # the column naming the asset, or (composed) the parts' columns joined by ASSET_REF_SEPARATOR
+    asset_ref: str  # the column naming the asset, or (composed) the parts' columns joined by the separator
     value: str
     liquidity_rank: int
     label: Mapping[str, str]
@@ -288,6 +290,7 @@ class AssetContribution:
     line: int = 0
     lines: Mapping[str, int] = field(default_factory=dict)  # field -> line in the mapping file
     asset_ref_parts: tuple[str, ...] = ()  # a composed reference: its columns, in order (``[person_id, symbol]``)
+    asset_ref_separator: str = ASSET_REF_SEPARATOR  # what joins a composed reference's parts
 
     @property
     def detail_parts(self) -> tuple[tuple[str, bool], ...]:
@@ -373,8 +376,8 @@ def _labels(raw: Any, path: Path, where: str) -> dict[str, str]:
 #: a kind of its own (a built-in kind moving onto a mapping keeps its asset kind).
 BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "vehicle": "vehicle_registry",
                                            "property": "land_registry"}
-_ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "value", "liquidity_rank", "label", "protected",
-                           "protected_when", "detail", "owner_name"})
+_ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "asset_ref_separator", "value", "liquidity_rank", "label",
+                           "protected", "protected_when", "detail", "owner_name"})
 
 
 def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: str = "") -> AssetContribution:
@@ -412,10 +415,12 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
         if len(parts) < 2 or len(set(parts)) != len(parts):
             raise MappingError(path, line_of(spec, "asset_ref"), f"{where}.asset_ref",
                                f"a composed reference needs two or more distinct columns, got {raw_ref!r}")
+    separator = _separator(spec, path, where, composed=bool(parts))
     assets = AssetContribution(
         asset_kind=asset_kind,
-        asset_ref=ASSET_REF_SEPARATOR.join(parts) if parts else _text(spec, "asset_ref", path, where=f"{where}.") or "",
+        asset_ref=separator.join(parts) if parts else _text(spec, "asset_ref", path, where=f"{where}.") or "",
         asset_ref_parts=parts,
+        asset_ref_separator=separator,
         value=_text(spec, "value", path, where=f"{where}.") or "",
         liquidity_rank=rank,
         label=_labels(spec.get("label"), path, f"{where}.label"),
@@ -433,6 +438,20 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
             raise MappingError(path, line_of(target, key), f"{where}.{role}",
                                f"names {named!r}, a column the mapping does not fill")
     return assets
+
+
+def _separator(spec: Located, path: Path, where: str, *, composed: bool) -> str:
+    """``asset_ref_separator``: one or more characters, none a letter, digit or space; a composed reference's only."""
+    separator = _text(spec, "asset_ref_separator", path, where=f"{where}.", required=False)
+    if separator is None:
+        return ASSET_REF_SEPARATOR
+    if not composed:
+        raise MappingError(path, line_of(spec, "asset_ref_separator"), f"{where}.asset_ref_separator",
+                           "only a composed reference (asset_ref a list of columns) has a separator")
+    if not separator or any(c.isalnum() or c.isspace() or c in "{}" for c in separator):
+        raise MappingError(path, line_of(spec, "asset_ref_separator"), f"{where}.asset_ref_separator",
+                           f"{separator!r}: a separator is punctuation (no letter, digit, space or brace)")
+    return separator
 
 
 def _detail(spec: Located, path: Path, where: str) -> str | None:
@@ -988,9 +1007,10 @@ def _check_order(mapping: KindMapping, interface: Interface, order: OrderOperati
 
 def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_ref: str, amount_rial: int,
                  issued_at: datetime, agency_id: str, cancels: str | None = None,
-                 asset_ref_parts: Sequence[str] = ()) -> dict[str, Any]:
+                 asset_ref_parts: Sequence[str] = (), separator: str = ASSET_REF_SEPARATOR) -> dict[str, Any]:
     """The order request's fields filled from an order; ``ValueError`` when the order cannot be said in the
-    agency's terms (a composed reference without its parts, a cancel naming no order)."""
+    agency's terms (a composed reference without its parts, a cancel naming no order). ``separator`` joins a
+    composed reference's parts (``contributes.assets.asset_ref_separator``)."""
     values: dict[str, Any] = {"$order_id": order_id, "$case_id": case_id, "$asset_ref": asset_ref,
                               "$amount_rial": amount_rial, "$issued_at": issued_at.isoformat(),
                               "$agency_id": agency_id, "$cancels": cancels}
@@ -998,10 +1018,9 @@ def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_re
     if "$cancels" in wanted and not cancels:
         raise ValueError(f"{order.kind} order {order_id} names no order to cancel")
     if asset_ref_parts and any(s.startswith(ASSET_REF_PART) for s in wanted):
-        split = asset_ref.split(ASSET_REF_SEPARATOR, len(asset_ref_parts) - 1)
+        split = asset_ref.split(separator, len(asset_ref_parts) - 1)
         if len(split) != len(asset_ref_parts) or not all(split):
-            raise ValueError(f"asset_ref {asset_ref!r} is not of the form "
-                             f"{ASSET_REF_SEPARATOR.join(asset_ref_parts)}")
+            raise ValueError(f"asset_ref {asset_ref!r} is not of the form {separator.join(asset_ref_parts)}")
         values.update({ASSET_REF_PART + part: value for part, value in zip(asset_ref_parts, split, strict=True)})
     return {name: values[source] if source in values else source[1:] for name, source in order.request.items()}
 
@@ -1009,14 +1028,14 @@ def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_re
 def join_asset_ref(assets: AssetContribution, record: Mapping[str, Any]) -> str:
     """The asset reference of a record (its feed's columns): its column, or a composed reference's parts joined
     (``split_asset_ref`` reads it back)."""
-    return ASSET_REF_SEPARATOR.join(str(record.get(column)) for column in assets.ref_columns)
+    return assets.asset_ref_separator.join(str(record.get(column)) for column in assets.ref_columns)
 
 
 def split_asset_ref(assets: AssetContribution, asset_ref: str) -> dict[str, str] | None:
     """A composed asset reference's parts by column (None when it is not of the composed form)."""
     if not assets.asset_ref_parts:
         return {assets.asset_ref: asset_ref}
-    split = asset_ref.split(ASSET_REF_SEPARATOR, len(assets.asset_ref_parts) - 1)
+    split = asset_ref.split(assets.asset_ref_separator, len(assets.asset_ref_parts) - 1)
     if len(split) != len(assets.asset_ref_parts) or not all(split):
         return None
     return dict(zip(assets.asset_ref_parts, split, strict=True))

@@ -38,7 +38,6 @@ from estelam.core.domain import (
     FeedRecord,
     InquiryAnswer,
     InquiryStatus,
-    Property,
     Vehicle,
 )
 from estelam.core.exceptions import AgencyError, AgencyUnavailable
@@ -88,11 +87,6 @@ def asset_record(inquiry_id: str, agency_id: str, asset: object, responded_at: d
     if isinstance(asset, Vehicle):
         return base | {"person_id": asset.owner_id, "owner_name": asset.owner_name, "plate": asset.plate,
                        "model": asset.model, "value_rial": asset.value_rial}
-    if isinstance(asset, Property):
-        return base | {"person_id": asset.owner_id, "owner_name": asset.owner_name,
-                       "registry_section": asset.registry_section, "main_plate": asset.main_plate,
-                       "sub_plate": asset.sub_plate, "share_percent": asset.share_percent,
-                       "value_rial": asset.value_rial}
     if isinstance(asset, FeedRecord):  # a kind declared by a mapping: the columns its mapping read
         return base | dict(asset.values)
     raise TypeError(f"not an asset: {asset!r}")

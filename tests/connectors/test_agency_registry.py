@@ -1,5 +1,6 @@
 """A new agency instance that speaks an existing contract is configuration only: a 31st bank and a
-second land registry, added by a registry file, are simulated, found and inquired through ``client_for``."""
+second land registry (a kind declared by its mapping), added by a registry file, are simulated, found and inquired
+through ``client_for``."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import yaml
 from connectors import client_for
 from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
-from estelam.core.domain import AgencyKind, BankAccount, InquiryAnswer, Property
+from estelam.core.domain import AgencyKind, FeedRecord, InquiryAnswer
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_iban
 from simulators.fleet import Fleet
 from simulators.world import generate
+from tests.mapping_support import drawn_assets
 from tests.settings_support import override
 
 NEW_AGENCIES = """
@@ -54,10 +56,10 @@ def test_a_31st_bank_and_a_second_land_registry_are_configuration_only(
         extended_contracts: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     registry = load_agency_registry()
     assert len(registry.of_kind(AgencyKind.BANK)) == 31
-    assert len(registry.of_kind(AgencyKind.LAND_REGISTRY)) == 2
+    assert len(registry.of_kind(AgencyKind("land_registry"))) == 2
     world = generate(registry.instances, n_persons=300, n_cases=5, dirty_share=0.0)
     kosar_accounts = world.bank_accounts["bank_kosar"]
-    khorasan = world.properties["land_registry_khorasan"]
+    khorasan = drawn_assets(world, registry.instance("land_registry_khorasan"))  # its generated simulator's
     assert kosar_accounts and khorasan
     assert all(a.iban[4:7] == "073" and is_iban(a.iban) for a in kosar_accounts)  # the registry's bank code
 
@@ -65,10 +67,12 @@ def test_a_31st_bank_and_a_second_land_registry_are_configuration_only(
         endpoints = fleet.write_endpoints(tmp_path_factory.mktemp("run") / "endpoints.json")
         override(monkeypatch, endpoints_file=endpoints)
         found = load_agency_registry()  # the normal path: registry + endpoints file
-        for agency_id, asset in (("bank_kosar", kosar_accounts[0]), ("land_registry_khorasan", khorasan[0])):
+        account = kosar_accounts[0]
+        landowner, _, parcel = khorasan[0]
+        for agency_id, owner, asset in (("bank_kosar", account.holder_id, account),
+                                        ("land_registry_khorasan", landowner, FeedRecord(landowner, parcel))):
             instance = found.instance(agency_id)
             assert instance.endpoint == fleet.endpoints[agency_id]
-            owner = asset.holder_id if isinstance(asset, BankAccount) else asset.owner_id
             client = client_for(instance)
             try:
                 answer = client.inquire(owner, f"new-{agency_id}")
@@ -77,7 +81,7 @@ def test_a_31st_bank_and_a_second_land_registry_are_configuration_only(
                 client.close()
             assert asset in answer.assets
             assert isinstance(batch[owner], InquiryAnswer) and batch[owner].assets == answer.assets
-            assert all(isinstance(a, BankAccount | Property) for a in answer.assets)
+            assert all(type(a) is type(asset) for a in answer.assets)
 
 
 def test_a_registry_entry_that_breaks_the_rules_is_refused(extended_contracts: Path) -> None:

@@ -29,8 +29,8 @@ from simulators.world import World, generate, render_digits, spelling_of
 from tests.mapping_support import drawn_records
 
 REGISTRY = load_agency_registry()
-#: One agency per contract, chosen so that identifiers come back in Persian or Arabic-Indic digits (the depository a
-#: kind declared by its mapping: the generic client and the generated simulator).
+#: One agency per contract, chosen so that identifiers come back in Persian or Arabic-Indic digits (the depository and
+#: the land registry kinds declared by their mappings: the generic client and the generated simulator).
 AGENCIES = ["bank_melli", "land_registry", "csdi", "traffic_police"]
 CONTRACT_BATCH_LIMIT = 500
 

@@ -13,6 +13,7 @@ import pytest
 
 from connectors import AgencyClient, ResilientClient, client_for
 from connectors.base import FREEZE_AND_RELEASE
+from connectors.mapped import MappedAgencyClient, mapped_client
 from connectors.rest import RestAgencyClient
 from connectors.soap import SoapAgencyClient
 from estelam.contracts.registry import load_agency_registry
@@ -20,24 +21,26 @@ from estelam.core.domain import AgencyInstance, AgencyKind, FreezeOrder, OrderKi
 from estelam.core.exceptions import AgencyError, OperationNotInContract
 
 REGISTRY = load_agency_registry()
+#: The clients the hub holds: the built-in kinds' wire clients, the generic client of a mapped kind, the wrapper.
+Client = SoapAgencyClient | RestAgencyClient | MappedAgencyClient | ResilientClient
 
 
 def _first(kind: AgencyKind) -> AgencyInstance:
     return next(i for i in REGISTRY.instances if i.kind is kind)
 
 
-def as_agency_client(client: SoapAgencyClient | RestAgencyClient | ResilientClient) -> AgencyClient:
-    """Accepted by mypy only while all three satisfy the protocol."""
+def as_agency_client(client: Client) -> AgencyClient:
+    """Accepted by mypy only while all four satisfy the protocol."""
     return client
 
 
 @pytest.fixture
-def clients() -> Iterator[dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient]]:
+def clients() -> Iterator[dict[str, Client]]:
     bank = SoapAgencyClient(_first(AgencyKind.BANK), credentials=None)
-    land = SoapAgencyClient(_first(AgencyKind.LAND_REGISTRY), credentials=None)
+    land = mapped_client(_first(AgencyKind("land_registry")), credentials=None)  # a kind declared by its mapping
     vehicles = RestAgencyClient(_first(AgencyKind.VEHICLE_REGISTRY), credentials=None)
-    made: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient] = {
-        "soap_bank": bank, "soap_land_registry": land, "rest_vehicle_registry": vehicles,
+    made: dict[str, Client] = {
+        "soap_bank": bank, "mapped_land_registry": land, "rest_vehicle_registry": vehicles,
         "resilient_bank": ResilientClient(bank), "resilient_vehicle_registry": ResilientClient(vehicles),
     }
     yield made
@@ -46,7 +49,7 @@ def clients() -> Iterator[dict[str, SoapAgencyClient | RestAgencyClient | Resili
 
 
 def test_wire_clients_and_the_resilient_client_are_agency_clients(
-        clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient]) -> None:
+        clients: dict[str, Client]) -> None:
     for name, client in clients.items():
         typed: AgencyClient = as_agency_client(client)
         assert isinstance(typed, AgencyClient), name
@@ -80,18 +83,18 @@ def test_a_client_without_the_transfer_operation_is_not_an_agency_client() -> No
 
 
 def test_order_kinds_follow_each_contract(
-        clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient]) -> None:
+        clients: dict[str, Client]) -> None:
     assert clients["soap_bank"].order_kinds == frozenset(OrderKind)
     assert clients["resilient_bank"].order_kinds == frozenset(OrderKind)
     # every agency can be told to cancel an order; only banks move money (transfer, payout)
-    assert clients["soap_land_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
+    assert clients["mapped_land_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
     assert clients["rest_vehicle_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
     assert clients["resilient_vehicle_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
 
 
-@pytest.mark.parametrize("name", ["soap_land_registry", "rest_vehicle_registry", "resilient_vehicle_registry"])
+@pytest.mark.parametrize("name", ["mapped_land_registry", "rest_vehicle_registry", "resilient_vehicle_registry"])
 def test_transfer_where_the_contract_has_none_is_a_final_typed_error(
-        clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient], name: str) -> None:
+        clients: dict[str, Client], name: str) -> None:
     client = clients[name]
     order = FreezeOrder("t1", OrderKind.TRANSFER, "C1", client.instance.agency_id, "IR" + "0" * 24, 1_000,
                         datetime(2026, 11, 1, tzinfo=UTC))
@@ -102,9 +105,9 @@ def test_transfer_where_the_contract_has_none_is_a_final_typed_error(
     assert not error.transient
 
 
-@pytest.mark.parametrize("name", ["soap_land_registry", "rest_vehicle_registry", "resilient_vehicle_registry"])
+@pytest.mark.parametrize("name", ["mapped_land_registry", "rest_vehicle_registry", "resilient_vehicle_registry"])
 def test_payout_where_the_contract_has_none_is_a_final_typed_error(
-        clients: dict[str, SoapAgencyClient | RestAgencyClient | ResilientClient], name: str) -> None:
+        clients: dict[str, Client], name: str) -> None:
     client = clients[name]
     order = FreezeOrder("p1", OrderKind.PAYOUT, "C1", client.instance.agency_id, "IR" + "0" * 24, 1_000,
                         datetime(2026, 11, 1, tzinfo=UTC))

@@ -1,6 +1,7 @@
 """Payouts and cancels over the wire, through the hub's clients against the simulators' contracts: the bank of the
-court's account pays a creditor (PayOutToCreditor), and every agency kind undoes a cancelled order (SOAP
-CancelAccountOrder / CancelPropertyOrder, REST cancelBlock / cancelRestriction) or refuses it when it comes later."""
+court's account pays a creditor (PayOutToCreditor), and every built-in agency kind undoes a cancelled order (SOAP
+CancelAccountOrder, REST cancelRestriction) or refuses it when it comes later (the kinds declared by mappings, the
+depository's and the land registry's cancels: their mapping tests)."""
 
 from __future__ import annotations
 

@@ -29,18 +29,18 @@ from estelam.core.domain import (
     BankAccount,
     FreezeOrder,
     OrderKind,
-    Property,
     Protocol,
 )
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable
 from estelam.core.identifiers import is_person_id
-from simulators.agency_state import AgencyState, asset_ref
+from simulators.agency_state import AgencyState
 from simulators.server import Response, RunningServer
 from simulators.soap_app import SoapAgency, soap_application
 from simulators.world import World, generate
 
 REGISTRY = load_agency_registry()
-# the built-in SOAP kinds (banks, the land registry); mapped kinds are tested in tests/contracts/test_kinds.py
+# the built-in SOAP kind (the banks); mapped kinds are tested in tests/contracts/test_kinds.py and (the land
+# registry) tests/connectors/test_land_registry_mapping.py
 SOAP_INSTANCES = [i for i in REGISTRY.instances if i.protocol is Protocol.SOAP and i.mapping_file is None]
 NOT_A_PERSON_ID = "1234567890"  # ten digits, wrong check digit
 UNKNOWN_IBAN = "IR" + "0" * 24
@@ -90,11 +90,6 @@ def bank(agencies: dict[str, RunningAgency]) -> RunningAgency:
     return agencies["bank_melli"]
 
 
-@pytest.fixture
-def land(agencies: dict[str, RunningAgency]) -> RunningAgency:
-    return agencies["land_registry"]
-
-
 def held_for(agency: RunningAgency, case_id: str) -> dict[tuple[str, str], int]:
     return {key: amount for key, amount in agency.state.held_freezes().items() if key[0] == case_id}
 
@@ -130,13 +125,6 @@ def test_a_person_with_no_accounts_gets_an_empty_answer(world: World, bank: Runn
     holders = {a.holder_id for a in world.bank_accounts["bank_melli"]}
     person = next(p for p in world.persons if p.person_id not in holders)
     assert bank.client.inquire(person.person_id, "req-empty").assets == ()
-
-
-def test_land_registry_answers_properties_with_their_plates(world: World, land: RunningAgency) -> None:
-    prop = world.properties["land_registry"][0]
-    answer = land.client.inquire(prop.owner_id, "req-land")
-    assert prop in answer.assets
-    assert all(isinstance(a, Property) for a in answer.assets)
 
 
 # --- freezes and releases ------------------------------------------------------------------------------------
@@ -175,10 +163,8 @@ def test_protected_accounts_are_refused(world: World, bank: RunningAgency, case_
     assert held_for(bank, case_id) == {}
 
 
-def test_unknown_asset_is_acknowledged_as_unknown(bank: RunningAgency, land: RunningAgency, case_id: str) -> None:
+def test_unknown_asset_is_acknowledged_as_unknown(bank: RunningAgency, case_id: str) -> None:
     ack = bank.client.freeze(order(OrderKind.FREEZE, case_id, UNKNOWN_IBAN, 1_000_000, "f1"))
-    assert ack.status is AckStatus.UNKNOWN_ASSET
-    ack = land.client.freeze(order(OrderKind.FREEZE, case_id, "99/99999/0", 1_000_000, "f1", "land_registry"))
     assert ack.status is AckStatus.UNKNOWN_ASSET
 
 
@@ -205,17 +191,6 @@ def test_repeating_an_order_id_returns_the_first_acknowledgement(bank: RunningAg
     assert again == first
     assert held_for(bank, case_id) == {(case_id, account.iban): amount}
     assert bank.state.applied_orders() == applied_before + 1
-
-
-def test_land_registry_freezes_and_releases_by_plate(world: World, land: RunningAgency, case_id: str) -> None:
-    prop = world.properties["land_registry"][0]
-    ack = land.client.freeze(order(OrderKind.FREEZE, case_id, prop.asset_ref, prop.value_rial, "f1", "land_registry"))
-    assert (ack.status, ack.frozen_total_rial) == (AckStatus.DONE, prop.value_rial)
-    assert held_for(land, case_id) == {(case_id, asset_ref(prop)): prop.value_rial}
-    ack = land.client.release(order(OrderKind.RELEASE, case_id, prop.asset_ref, prop.value_rial, "r1",
-                                    "land_registry"))
-    assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial) == (AckStatus.DONE, prop.value_rial, 0)
-    assert held_for(land, case_id) == {}
 
 
 # --- errors --------------------------------------------------------------------------------------------------
@@ -407,4 +382,4 @@ def test_simulator_serves_its_wsdl_with_its_own_address(bank: RunningAgency) -> 
 def test_wsdl_is_parsed_once_per_process() -> None:
     path = settings.contracts_dir() / REGISTRY.instance("bank_melli").contract
     assert wsdl_document(path) is wsdl_document(path)
-    assert {i.kind for i in SOAP_INSTANCES} == {AgencyKind.BANK, AgencyKind.LAND_REGISTRY}
+    assert {i.kind for i in SOAP_INSTANCES} == {AgencyKind.BANK}

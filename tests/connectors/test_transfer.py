@@ -1,7 +1,7 @@
 """Transfers to the court's account (collection) over the wire: the bank's TransferToCourt operation.
 
-Each module runs one bank simulator and one land-registry simulator on loopback from a fresh
-state; tests keep apart by case id and by account.
+Each module runs one bank simulator on loopback from a fresh state; tests keep apart by case id and by account
+(that the land registry has no transfer: tests/connectors/test_land_registry_mapping.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from estelam.core.domain import (
     InquiryAnswer,
     OrderKind,
 )
-from estelam.core.exceptions import AgencyError
 from estelam.freeze.ledger import IssuedOrder, OrderStatus, ReasonCode
 from estelam.freeze.reconciliation import push_orders
 from simulators.agency_state import AgencyState
@@ -62,7 +61,7 @@ def _start(world: World, agency_id: str) -> Agency:
 
 @pytest.fixture(scope="module")
 def agencies(world: World) -> Iterator[dict[str, Agency]]:
-    running = {agency_id: _start(world, agency_id) for agency_id in ("bank_melli", "land_registry")}
+    running = {agency_id: _start(world, agency_id) for agency_id in ("bank_melli",)}
     yield running
     for agency in running.values():
         agency.client.close()
@@ -72,11 +71,6 @@ def agencies(world: World) -> Iterator[dict[str, Agency]]:
 @pytest.fixture
 def bank(agencies: dict[str, Agency]) -> Agency:
     return agencies["bank_melli"]
-
-
-@pytest.fixture
-def land(agencies: dict[str, Agency]) -> Agency:
-    return agencies["land_registry"]
 
 
 def order(kind: OrderKind, case_id: str, ref: str, amount: int, order_id: str,
@@ -150,15 +144,6 @@ def test_repeating_a_transfer_order_id_moves_the_money_once(bank: Agency, case_i
 def test_transfer_refuses_an_order_of_another_kind(bank: Agency, case_id: str) -> None:
     with pytest.raises(ValueError, match="not a transfer order"):
         bank.client.transfer(order(OrderKind.FREEZE, case_id, "IR" + "0" * 24, 1, "f1"))
-
-
-def test_the_land_registry_contract_has_no_transfer(world: World, land: Agency, case_id: str) -> None:
-    prop = world.properties["land_registry"][0]
-    applied_before = land.state.applied_orders()
-    with pytest.raises(AgencyError, match="no transfer operation") as raised:
-        land.client.transfer(order(OrderKind.TRANSFER, case_id, prop.asset_ref, 1, "t1", "land_registry"))
-    assert not raised.value.transient
-    assert land.state.applied_orders() == applied_before  # nothing was sent
 
 
 # --- through the hub's own path: client_for and push_orders -----------------------------------------------

@@ -47,7 +47,8 @@ def test_the_saudi_profile_picks_the_saudi_registry(monkeypatch: pytest.MonkeyPa
     assert [i.agency_id for i in registry.of_kind(AgencyKind("securities_depository"))] == ["edaa"]
     assert registry.instance("edaa").mapping_file  # the depository is a kind declared by its mapping
     assert [i.agency_id for i in registry.of_kind(AgencyKind.VEHICLE_REGISTRY)] == ["muroor"]
-    assert [i.agency_id for i in registry.of_kind(AgencyKind.LAND_REGISTRY)] == ["real_estate_registry"]
+    assert [i.agency_id for i in registry.of_kind(AgencyKind("land_registry"))] == ["real_estate_registry"]
+    assert registry.instance("real_estate_registry").mapping_file  # so is the land registry
     assert all(i.name_ar for i in registry.instances), "an Arabic deployment names every agency in Arabic"
     account = contracts.load_court_account()
     assert account is not None and account.agency_id == "bank_snb"

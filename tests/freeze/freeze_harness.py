@@ -19,7 +19,6 @@ from estelam.core.domain import (
     AgencyKind,
     BankAccount,
     FreezeOrder,
-    Property,
     Protocol,
     Vehicle,
 )
@@ -34,16 +33,30 @@ DEADLINE_S = 30.0
 CYCLE_EVERY = timedelta(seconds=20)  # so an unanswered order is pending one cycle, late the next
 AGENCIES = {
     "bank_a": AgencyKind.BANK, "bank_b": AgencyKind.BANK, "csdi": AgencyKind("securities_depository"),
-    "traffic_police": AgencyKind.VEHICLE_REGISTRY, "land_registry": AgencyKind.LAND_REGISTRY,
+    "traffic_police": AgencyKind.VEHICLE_REGISTRY, "land_registry": AgencyKind("land_registry"),
 }
-#: The asset kind of each asset type; the harness's one mapped kind is the depository's (its holdings).
-KIND_OF = {BankAccount: "bank_account", MappedAsset: "security_holding", Vehicle: "vehicle", Property: "property"}
+#: The agency holding each asset type; the harness's mapped kinds are the depository's (its holdings) and the land
+#: registry's (its properties, restricted whole: ``indivisible``).
+KIND_OF = {BankAccount: "bank_account", Vehicle: "vehicle"}
 
 
 def holding(holder_id: str, symbol: str, quantity: int, unit_price_rial: int) -> MappedAsset:
     """A holding at the depository, as its generated simulator holds it (contracts/kinds/securities_depository.yaml:
     the reference ``<holder>:<symbol>``, the value the quantity times the price)."""
     return MappedAsset(f"{holder_id}:{symbol}", holder_id, quantity * unit_price_rial)
+
+
+def parcel(owner_id: str, registry_section: str, main_plate: int, sub_plate: int, value_rial: int) -> MappedAsset:
+    """A property at the land registry, as its generated simulator holds it (contracts/kinds/land_registry.yaml: the
+    reference ``<section>/<main plate>/<sub plate>``, restricted whole)."""
+    return MappedAsset(f"{registry_section}/{main_plate}/{sub_plate}", owner_id, value_rial, indivisible=True)
+
+
+def asset_kind(asset: AgencyAsset) -> str:
+    """The asset kind the planner knows the asset by."""
+    if isinstance(asset, MappedAsset):
+        return "property" if asset.indivisible else "security_holding"
+    return KIND_OF[type(asset)]
 
 
 def instance(agency_id: str) -> AgencyInstance:
@@ -130,13 +143,15 @@ class EnforcementWorld:
     def _agency_for(asset: AgencyAsset) -> str:
         if isinstance(asset, BankAccount):
             return "bank_a" if int(asset.iban[-1]) % 2 == 0 else "bank_b"
-        return {MappedAsset: "csdi", Vehicle: "traffic_police", Property: "land_registry"}[type(asset)]
+        if isinstance(asset, MappedAsset):
+            return "land_registry" if asset.indivisible else "csdi"
+        return "traffic_police"
 
     def inquire(self) -> None:
         """Every agency reports every debtor's assets as they are now."""
         now = self.clock.now
         self.reported = [
-            KnownAsset(asset_owner(a), agency_id, KIND_OF[type(a)], asset_ref(a), asset_value(a), now,
+            KnownAsset(asset_owner(a), agency_id, asset_kind(a), asset_ref(a), asset_value(a), now,
                        isinstance(a, BankAccount) and a.account_kind is not AccountKind.ORDINARY)
             for agency_id, state in self.states.items()
             for person in self.person_kind for a in state.assets_of(person)

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from estelam.cases.directives import CaseDirectives
 from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
-from estelam.core.domain import AccountKind, BankAccount, OrderKind, Property, Vehicle
+from estelam.core.domain import AccountKind, BankAccount, OrderKind, Vehicle
 from estelam.freeze.ledger import CaseFacts, DebtPosition, OrderStatus, ReasonCode, ledger_state, plan_orders
 from estelam.freeze.planner import INDIVISIBLE_KINDS, AssetNews, KnownAsset, plan_freezes
 from estelam.freeze.reconciliation import MemoryLedger
-from tests.freeze.freeze_harness import AGENCIES, T0, EnforcementWorld, holding
+from tests.freeze.freeze_harness import AGENCIES, T0, EnforcementWorld, holding, parcel
 
 PERSONS = ("P1", "P2", "P3")
 FAULTS = st.sampled_from(["ok", "ok", "down", "lost"])
@@ -101,7 +101,7 @@ def worlds(draw: st.DrawFn) -> EnforcementWorld:
             assets.append(Vehicle(f"PLATE-{serial}", person, person, "Pride", draw(st.integers(100, 3_000))))
         for _ in range(draw(st.integers(0, 1))):
             serial += 1
-            assets.append(Property("11", serial, 1, person, person, 100, draw(st.integers(500, 5_000))))
+            assets.append(parcel(person, "11", serial, 1, draw(st.integers(500, 5_000))))
     cases = {}
     for index in range(draw(st.integers(1, 5))):
         person = draw(st.sampled_from(PERSONS))

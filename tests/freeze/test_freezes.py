@@ -15,7 +15,6 @@ from estelam.core.domain import (
     BankAccount,
     FreezeOrder,
     OrderKind,
-    Property,
     RestrictionType,
     Vehicle,
 )
@@ -35,7 +34,7 @@ from estelam.freeze.ledger import (
 )
 from estelam.freeze.planner import AssetNews, KnownAsset, OpenCase, plan_freezes, smallest_covering_set
 from estelam.freeze.reconciliation import LandedLedger, push_orders
-from tests.freeze.freeze_harness import EnforcementWorld
+from tests.freeze.freeze_harness import EnforcementWorld, parcel
 from tests.settings_support import override
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -261,7 +260,7 @@ def test_a_lost_acknowledgement_is_recovered_by_resending_the_same_key() -> None
 
 def test_vehicles_are_restricted_whole_with_their_type_and_money_moves_to_the_court() -> None:
     car = Vehicle("12ب345-67", "P1", "P1", "Pride", 5_000)
-    house = Property("11", 7, 1, "P1", "P1", 100, 50_000)
+    house = parcel("P1", "11", 7, 1, 50_000)
     account = BankAccount("IR000000000000000000000002", "P1", "P1", AccountKind.ORDINARY, 800)
     world = EnforcementWorld([car, house, account], {"C1": CaseFacts("C1", "P1", "natural", NOW, 2_000, True)},
                              {"P1": "natural"})

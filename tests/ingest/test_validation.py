@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from estelam.contracts import registry as contracts
-from estelam.core.domain import AgencyKind, BankAccount, Property, Vehicle
+from estelam.core.domain import AgencyKind, BankAccount, Vehicle
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import iban_check_digits, iran_national_code_check_digit
 from estelam.ingest.validation import (
@@ -43,7 +43,7 @@ def asset_rows(world: World, asset_type: type | str) -> list[dict[str, object]]:
                           "responded_at": RESPONDED_AT}
                          for record in drawn_records(world, instance, person.person_id)]
         return rows
-    for agency_id in sorted({*world.bank_accounts, *world.vehicles, *world.properties}):
+    for agency_id in sorted({*world.bank_accounts, *world.vehicles}):
         for asset in world.assets_at(agency_id):
             if not isinstance(asset, asset_type):
                 continue
@@ -56,11 +56,6 @@ def asset_rows(world: World, asset_type: type | str) -> list[dict[str, object]]:
                 rows.append(base | {"inquiry_id": f"q-{asset.owner_id}", "person_id": asset.owner_id,
                                     "owner_name": asset.owner_name, "plate": asset.plate, "model": asset.model,
                                     "value_rial": asset.value_rial})
-            elif isinstance(asset, Property):
-                rows.append(base | {"inquiry_id": f"q-{asset.owner_id}", "person_id": asset.owner_id,
-                                    "owner_name": asset.owner_name, "registry_section": asset.registry_section,
-                                    "main_plate": asset.main_plate, "sub_plate": asset.sub_plate,
-                                    "share_percent": asset.share_percent, "value_rial": asset.value_rial})
     return rows
 
 
@@ -96,7 +91,7 @@ def reasons_by_row(outcome) -> dict[int, list[str]]:  # type: ignore[no-untyped-
 @pytest.mark.parametrize(
     ("feed", "asset_type"),
     [("bank_accounts", BankAccount), ("security_holdings", "securities_depository"), ("vehicles", Vehicle),
-     ("properties", Property)],
+     ("properties", "land_registry")],
 )
 def test_good_asset_batches_pass_entirely(world: World, feed: str, asset_type: type | str) -> None:
     contract = contracts.feed(feed)
@@ -206,7 +201,7 @@ def test_bad_vehicle_plate_and_share_bounds(world: World) -> None:
     regex = contracts.feed("vehicles").column("plate").rules["regex"]
     assert reasons_by_row(outcome) == {1: [f"plate: regex {regex}"]}
 
-    properties = asset_rows(world, Property)[:3]
+    properties = asset_rows(world, "land_registry")[:3]
     properties[0] = properties[0] | {"share_percent": 101}
     properties[2] = properties[2] | {"share_percent": 0, "registry_section": "1234"}
     outcome = validate(contracts.feed("properties"), properties)

@@ -55,8 +55,6 @@ def _ref_of_row(feed: str, row: dict[str, object]) -> str:
         return str(row["iban"])
     if feed == "vehicles":
         return str(row["plate"])
-    if feed == "properties":
-        return f"{row['registry_section']}/{int(str(row['main_plate']))}/{int(str(row['sub_plate']))}"
     return f"{row['person_id']}:{row['symbol']}"
 
 

@@ -14,6 +14,7 @@ from estelam.core.identifiers import is_iban, normalise_name, person_key
 from estelam.core.jurisdiction import load_profile
 from simulators.world import World, generate
 from simulators.world_sa import ArabicSpelling, SaudiWorld, arabic_spelling_of, luhn_digit, saudi_iban
+from tests.mapping_support import drawn_records
 from tests.settings_support import override
 
 SA = load_profile("sa")
@@ -65,7 +66,14 @@ def test_plates_and_deeds_have_saudi_shapes(world: World) -> None:
     shaped = [p for p in plates if re.fullmatch(SA.pattern("plate"), p)]
     assert len(plates) > 50 and len(plates) - len(shaped) < len(plates) * 0.1
     assert any(re.fullmatch(r"[0-9]{1,4} [A-Z]{3}", p) for p in shaped)  # the Latin line, now and then
-    assert all(p.main_plate >= 100_000 for rows in world.properties.values() for p in rows)
+    # deeds: the land registry's generated simulator draws them from its Saudi world data (land_registry.sa.yaml)
+    registry = load_agency_registry().instance("real_estate_registry")
+    deeds = [row for p in world.persons for row in drawn_records(world, registry, p.person_id)]
+    assert deeds and not world.assets_at("real_estate_registry")
+    assert all(100_000 <= d["main_plate"] <= 999_999 and 1 <= int(d["registry_section"]) <= 120 for d in deeds)
+    assert all(d["value_rial"] % 100 == 0 for d in deeds)  # whole riyals, in halalas
+    names = {d["owner_name"] for d in deeds}
+    assert all(not re.search("[پچژگک]", name) for name in names)  # written in Arabic, not Persian
 
 
 def test_cases_are_at_saudi_courts_with_saudi_contacts(world: World) -> None:

@@ -21,12 +21,6 @@ vehicles as (
 
 ),
 
-properties as (
-
-    select * from {{ ref('stg_land_registry__properties') }}
-
-),
-
 -- the assets of the kinds declared by a mapping: generated from their contributes.assets (contracts/kinds/)
 mapped_assets as (
 
@@ -59,19 +53,6 @@ assets as (
         null::integer as liquidity_rank,
         true as can_freeze,
     from vehicles
-
-    union all
-
-    select
-        inquiry_id, person_id, agency_id, asset_kind, asset_ref,
-        value_rial,
-        owner_name,
-        share_percent || '% share' as asset_detail,
-        false as is_protected,
-        null::bigint as protected_rial,
-        null::integer as liquidity_rank,
-        true as can_freeze,
-    from properties
 
     union all
 

@@ -3,7 +3,6 @@
 {%- set asset_models = [
     ('bank', 'stg_bank__accounts'),
     ('vehicle_registry', 'stg_vehicle_registry__vehicles'),
-    ('land_registry', 'stg_land_registry__properties'),
 ] -%}
 
 with

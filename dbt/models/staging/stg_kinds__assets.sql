@@ -6,6 +6,24 @@ with
 
 assets as (
 
+    -- land_registry: feed properties
+    select
+        inquiry_id, agency_id, 'land_registry' as agency_kind, person_id, responded_at,
+        'property' as asset_kind,
+        cast(registry_section as varchar) || '/' || cast(main_plate as varchar) || '/' || cast(sub_plate as varchar) as asset_ref,
+        cast(value_rial as bigint) as value_rial,
+        null::bigint as protected_rial,
+        false as is_protected,
+        4 as liquidity_rank,
+        cast(owner_name as varchar) as owner_name,
+        cast(share_percent as varchar) || '% share' as asset_detail,
+        true as can_freeze,
+    from {{ source('landing', 'properties') }}
+    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
+    qualify row_number() over (partition by inquiry_id, registry_section, main_plate, sub_plate order by _landed_at desc, _batch_id desc) = 1
+
+    union all
+
     -- securities_depository: feed security_holdings
     select
         inquiry_id, agency_id, 'securities_depository' as agency_kind, person_id, responded_at,

@@ -39,12 +39,6 @@ vehicles as (
 
 ),
 
-properties as (
-
-    select * from {{ ref('stg_land_registry__properties') }}
-
-),
-
 raw_ids as (
 
     select person_id as raw_person_id from case_events
@@ -56,8 +50,6 @@ raw_ids as (
     select person_id from mapped_assets
     union
     select person_id from vehicles
-    union
-    select person_id from properties
 
 ),
 

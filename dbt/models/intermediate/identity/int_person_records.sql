@@ -31,12 +31,6 @@ vehicles as (
 
 ),
 
-properties as (
-
-    select * from {{ ref('stg_land_registry__properties') }}
-
-),
-
 person_ids as (
 
     select * from {{ ref('int_person_ids') }}
@@ -58,10 +52,6 @@ records as (
     union all
     select 'vehicle_registry', agency_id, person_id, owner_name, null, responded_at,
     from vehicles
-
-    union all
-    select 'land_registry', agency_id, person_id, owner_name, null, responded_at,
-    from properties
 
     union all
     select agency_kind, agency_id, person_id, owner_name, null, responded_at,

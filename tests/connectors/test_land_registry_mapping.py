@@ -1,0 +1,235 @@
+"""The land registry, a kind declared by its mapping (contracts/kinds/land_registry.yaml) over its WSDL: the mapping
+format's addition it needs — a composed reference joined by a separator of its own (``asset_ref_separator: /``), so
+a property is still named ``<section>/<main plate>/<sub plate>`` as every order and ledger named it — and the generic
+client against the generated simulator landing the properties its world data draws, sending the order bodies the
+WSDL declares (those of the hand-written client the mapping replaced), and the registry restricting a property whole
+(the built-in asset kind ``property``, which the freeze plan takes whole)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from connectors import wire_client_for
+from connectors.mapped import MappedAgencyClient
+from estelam.contracts import kind_models
+from estelam.contracts import registry as contracts
+from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind
+from estelam.core.exceptions import AgencyError, AgencyFault, OperationNotInContract
+from estelam.core.kinds import MappingError, mapping_at, split_asset_ref
+from estelam.freeze.planner import INDIVISIBLE_KINDS, LIQUIDITY_RANK
+from simulators.agency_state import AgencyState, MappedAsset
+from simulators.mapped_app import mapped_application
+from simulators.server import Request, Response, RunningServer
+from simulators.world import World, generate
+from tests.mapping_support import drawn_assets, drawn_records
+
+PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+MAPPING = PROJECT_CONTRACTS / "kinds" / "land_registry.yaml"
+PROJECT = contracts.load_agency_registry()
+NS = "urn:estelam:agency:land_registry:v1"
+CASE = "1403-000123"
+AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return generate(PROJECT.instances)
+
+
+@pytest.fixture
+def mapped_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project's contracts, to change."""
+    from tests.settings_support import override
+
+    folder = tmp_path / "contracts"
+    shutil.copytree(PROJECT_CONTRACTS, folder)
+    override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data")
+    return folder
+
+
+def _instance() -> AgencyInstance:
+    return contracts.load_agency_registry().instance("land_registry")
+
+
+@pytest.fixture
+def registry_state() -> AgencyState:
+    return AgencyState(PROJECT.instance("land_registry"), [])
+
+
+@pytest.fixture
+def land(world: World, registry_state: AgencyState) -> Iterator[str]:
+    """The land registry's generated simulator (as the fleet runs it), answering from the world."""
+    app = mapped_application(registry_state, mapping_at(MAPPING), world, None)
+    with RunningServer(app) as server:
+        yield server.url
+
+
+@pytest.fixture
+def recorded(world: World) -> Iterator[tuple[str, list[etree._Element]]]:
+    """The generated simulator behind a recorder of every request body it is sent."""
+    app = mapped_application(AgencyState(PROJECT.instance("land_registry"), []), mapping_at(MAPPING), world, None)
+    bodies: list[etree._Element] = []
+
+    def recorder(request: Request) -> Response:
+        if request.body:
+            body = etree.fromstring(request.body).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
+            bodies.extend(body if body is not None else [])
+        return app(request)
+
+    with RunningServer(recorder) as server:
+        yield server.url, bodies
+
+
+def _order(kind: OrderKind, ref: str, amount: int, order_id: str, cancels: str | None = None) -> FreezeOrder:
+    return FreezeOrder(order_id, kind, CASE, "land_registry", ref, amount, AT, cancels=cancels)
+
+
+def test_the_mapping_loads_against_the_wsdl_and_the_feed() -> None:
+    kind = PROJECT.kinds[AgencyKind("land_registry")]
+    assert kind.mapping is not None and kind.mapping.assets is not None
+    assets = kind.mapping.assets
+    assert (assets.asset_kind, assets.asset_ref, assets.asset_ref_separator) == (
+        "property", "registry_section/main_plate/sub_plate", "/")
+    assert assets.liquidity_rank == LIQUIDITY_RANK["property"] and "property" in INDIVISIBLE_KINDS
+    assert set(kind.mapping.orders) == {"freeze", "release", "cancel"}  # a property is never transferred
+    assert kind.answer_feed == "properties"
+    assert _instance().mapping_file == str(MAPPING)
+    assert kind.contract == str(PROJECT_CONTRACTS / "kinds" / "land_registry.wsdl")
+    assert split_asset_ref(assets, "11/7/1") == {"registry_section": "11", "main_plate": "7", "sub_plate": "1"}
+    assert split_asset_ref(assets, "11:7:1") is None
+
+
+def test_the_generated_asset_staging_keeps_the_plate_reference_and_detail() -> None:
+    text = kind_models.render_assets()
+    section = text[text.index("-- land_registry: feed properties"):].split("union all")[0]
+    assert ("cast(registry_section as varchar) || '/' || cast(main_plate as varchar) || '/' || "
+            "cast(sub_plate as varchar) as asset_ref") in section
+    assert "cast(share_percent as varchar) || '% share' as asset_detail" in section
+    assert "'property' as asset_kind" in section and "true as can_freeze" in section
+    assert "cast(owner_name as varchar) as owner_name" in section  # identity evidence (int_person_records)
+
+
+def test_the_generic_client_lands_the_properties_the_world_draws(world: World, land: str) -> None:
+    client = wire_client_for(replace(_instance(), endpoint=land))
+    assert isinstance(client, MappedAgencyClient) and client.max_batch_size == 500
+
+    def plates(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        return sorted(rows, key=lambda r: (str(r["registry_section"]), str(r["main_plate"]), str(r["sub_plate"])))
+
+    owners = 0
+    persons = [p.person_id for p in world.persons]
+    for n, person in enumerate(persons):
+        expected = plates(drawn_records(world, _instance(), person))
+        answer = client.inquire(person, f"inq-{n}")
+        assert plates([dict(r.values) for r in answer.assets]) == expected  # type: ignore[union-attr]
+        owners += bool(expected)
+    assert owners > 0
+    batch = client.inquire_batch(persons[:50], "batch-1")
+    for person in persons[:50]:
+        got = batch[person]
+        assert not isinstance(got, Exception)
+        assert plates([dict(r.values) for r in got.assets]) == plates(  # type: ignore[union-attr]
+            drawn_records(world, _instance(), person))
+    client.close()
+
+
+def test_orders_send_the_wsdl_s_bodies(world: World, recorded: tuple[str, list[etree._Element]]) -> None:
+    url, bodies = recorded
+    _, ref, row = drawn_assets(world, _instance())[0]
+    client = wire_client_for(replace(_instance(), endpoint=url), credentials=None)
+    client.freeze(_order(OrderKind.FREEZE, ref, 100, "o-1"))
+    client.release(_order(OrderKind.RELEASE, ref, 50, "o-2"))
+    client.cancel(_order(OrderKind.CANCEL, ref, 100, "o-3", cancels="o-1"))
+    client.close()
+    plate = {"registrySection": str(row["registry_section"]), "mainPlate": str(row["main_plate"]),
+             "subPlate": str(row["sub_plate"])}
+    # the bodies the hand-written client sent, element for element
+    assert [(etree.QName(b).localname, {etree.QName(c).localname: c.text for c in b}) for b in bodies] == [
+        ("FreezeProperty", {"orderId": "o-1", "caseId": CASE, **plate, "amountRial": "100"}),
+        ("ReleaseProperty", {"orderId": "o-2", "caseId": CASE, **plate, "amountRial": "50"}),
+        ("CancelPropertyOrder", {"orderId": "o-3", "caseId": CASE, "cancelsOrderId": "o-1", **plate,
+                                 "amountRial": "100"}),
+    ]
+    assert all(etree.QName(b).namespace == NS for b in bodies)
+
+
+def test_the_registry_freezes_a_property_whole_and_releases_and_cancels_by_plate(
+        world: World, land: str, registry_state: AgencyState) -> None:
+    owner, ref, row = drawn_assets(world, _instance())[0]
+    client = wire_client_for(replace(_instance(), endpoint=land))
+    ack = client.freeze(_order(OrderKind.FREEZE, ref, 1, "sim-1"))
+    assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial, ack.asset_ref) == (
+        AckStatus.DONE, 1, 1, ref)
+    held = registry_state.assets_of(owner)
+    assert MappedAsset(ref, owner, int(row["value_rial"]), False, True) in held  # restricted whole
+    assert registry_state.immobilised_value(ref) == row["value_rial"]
+    assert client.release(_order(OrderKind.RELEASE, ref, 1, "sim-2")).frozen_total_rial == 0
+    assert registry_state.immobilised_value(ref) == 0
+    client.freeze(_order(OrderKind.FREEZE, ref, 5, "sim-3"))
+    cancelled = client.cancel(_order(OrderKind.CANCEL, ref, 5, "sim-4", cancels="sim-3"))
+    assert (cancelled.order_id, cancelled.status, cancelled.frozen_total_rial) == ("sim-4", AckStatus.DONE, 0)
+    assert client.freeze(_order(OrderKind.FREEZE, "99/99999/0", 1, "sim-5")).status is AckStatus.UNKNOWN_ASSET
+    with pytest.raises(OperationNotInContract, match="no transfer operation"):
+        client.transfer(_order(OrderKind.TRANSFER, ref, 1, "sim-6"))
+    client.close()
+    assert registry_state.applied_orders() == 5  # the transfer was never sent
+
+
+def test_an_order_arriving_after_its_cancel_is_refused(world: World, land: str) -> None:
+    _, ref, _ = drawn_assets(world, _instance())[1]
+    client = wire_client_for(replace(_instance(), endpoint=land))
+    first = client.cancel(_order(OrderKind.CANCEL, ref, 1_000, "x-1", cancels="late-1"))
+    assert (first.status, first.acknowledged_amount_rial) == (AckStatus.DONE, 0)
+    refused = client.freeze(_order(OrderKind.FREEZE, ref, 1_000, "late-1"))
+    assert (refused.status, refused.acknowledged_amount_rial, refused.reason) == (
+        AckStatus.REFUSED, 0, "cancelled by order x-1")
+    client.close()
+
+
+def test_an_order_the_mapping_cannot_say_is_not_sent() -> None:
+    sent: list[Request] = []
+
+    def recorder(request: Request) -> Response:
+        sent.append(request)
+        return Response(500)
+
+    with RunningServer(recorder) as server:
+        client = wire_client_for(replace(_instance(), endpoint=server.url), credentials=None)
+        with pytest.raises(AgencyError, match="not of the form registry_section/main_plate/sub_plate") as refused:
+            client.freeze(_order(OrderKind.FREEZE, "0012345679:IKCO1", 100, "o-1"))
+        assert not isinstance(refused.value, AgencyFault)
+        client.close()
+    assert [r for r in sent if r.body] == []
+
+
+# --- guard rails of the addition ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("old", "new", "field", "says"), [
+    ("asset_ref_separator: /", "asset_ref_separator: x", "contributes.assets.asset_ref_separator",
+     "a separator is punctuation"),
+    ("asset_ref_separator: /", 'asset_ref_separator: " "', "contributes.assets.asset_ref_separator",
+     "a separator is punctuation"),
+    ("asset_ref: [registry_section, main_plate, sub_plate]", "asset_ref: main_plate",
+     "contributes.assets.asset_ref_separator", "only a composed reference"),
+    ("asset_kind: property", "asset_kind: vehicle", "contributes.assets.asset_kind", "built-in kind's own"),
+])
+def test_a_separator_that_does_not_fit_is_refused_naming_file_line_and_field(
+        mapped_contracts: Path, old: str, new: str, field: str, says: str) -> None:
+    path = mapped_contracts / "kinds" / "land_registry.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(MappingError) as refused:
+        contracts.load_agency_registry()
+    error = refused.value
+    assert error.path == path and error.field == field, str(error)
+    assert says in str(error), str(error)
+    assert error.line > 0 and str(error).startswith(f"{path}:{error.line}: {field}: ")
