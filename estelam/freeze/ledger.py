@@ -436,14 +436,15 @@ def payout_orders(state: LedgerState, view: HubView, *, now: datetime, deadlines
     return orders
 
 
-def withdrawn_orders(state: LedgerState, view: HubView, in_flight: Mapping[Key, IssuedOrder] | None = None
-                     ) -> list[tuple[IssuedOrder, str]]:
+def withdrawn_orders(state: LedgerState, view: HubView, in_flight: Mapping[Key, IssuedOrder] | None = None,
+                     cases: Mapping[str, CaseFacts] | None = None) -> list[tuple[IssuedOrder, str]]:
     """Freezes in flight the hub stops resending, with why: their case closed (or is unknown), or the judge
     cancelled them. Each is recorded ``withdrawn`` and its asset released (the agency may have applied it).
     Releases and transfers in flight are resent as ever: the agency applies an order once and a transfer may
-    already have moved the money, which only its acknowledgement tells. ``in_flight``: ``state.in_flight``, when
-    the caller has it already."""
-    cases = {c.case_id: c for c in view.cases}
+    already have moved the money, which only its acknowledgement tells. ``in_flight``: ``state.in_flight``, and
+    ``cases``: the view's cases by id, when the caller has them already."""
+    if cases is None:
+        cases = {c.case_id: c for c in view.cases}
     found: list[tuple[IssuedOrder, str]] = []
     for _, issued in sorted((state.in_flight if in_flight is None else in_flight).items()):
         if issued.order.kind is not OrderKind.FREEZE:
@@ -497,7 +498,7 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     skip = set(skip)
     cases = {c.case_id: c for c in view.cases}
     flying = state.in_flight
-    dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view, flying)}
+    dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view, flying, cases)}
     in_flight = {key: issued for key, issued in flying.items() if key not in dropped}
     orders = [o for _, o in sorted(in_flight.items()) if o.order.order_id not in skip]
     # the plan read as columns: each key's row (the last of a key, as a dict of the rows keeps it) by position
@@ -526,6 +527,7 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         if limit is not None:
             budget = min(budget, max(limit - state.collected[case_id], 0))
         transfer_budget[case_id] = budget - transferring[case_id]
+    deadline_at: dict[str, datetime] = {}  # per agency: now plus its reply deadline (computed once)
     may_order = sorted(_may_order(wanted, state, dropped, ceilings, view.directives) - in_flight.keys())
     # the position of the debtors whose keys may be released (release_reason reads no other)
     position = DebtPosition.of(state, cases, {case.person_id for case_id, _, _ in may_order
@@ -604,7 +606,8 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
             order=FreezeOrder(order_id, kind, case_id, agency_id, asset_ref, amount, now,
                               restriction if kind is OrderKind.FREEZE else None, cancels),
             version=version, reason_code=reason, first_issued_at=now,
-            deadline_at=now + timedelta(seconds=deadlines_s[agency_id]),
+            deadline_at=deadline_at[agency_id] if agency_id in deadline_at else
+            deadline_at.setdefault(agency_id, now + timedelta(seconds=deadlines_s[agency_id])),
             person_id=plan_persons[row] if row is not None else (case.person_id if case else ""),
             asset_kind=asset_kind, confidential=directives.confidential,
         ))
