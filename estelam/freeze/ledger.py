@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import compress, filterfalse, repeat
-from operator import and_, eq, itemgetter, methodcaller
+from operator import and_, attrgetter, eq, itemgetter, methodcaller
 from typing import Final, TypeVar
 
 from estelam.cases.directives import NO_DIRECTIVES, CaseDirectives
@@ -24,6 +24,7 @@ from estelam.core.keys import stable_id
 from estelam.freeze.planner import (
     AssetKey,
     AssetNews,
+    FreezePlan,
     KnownAsset,
     OpenCase,
     PlannedFreeze,
@@ -245,6 +246,10 @@ _ORDER_ID, _CASE_ID, _AGENCY_ID, _ASSET_REF = (itemgetter("order_id"), itemgette
                                                itemgetter("asset_ref"))
 
 
+_FIRST, _PERSON_ID, _IS_OPEN = itemgetter(0), attrgetter("person_id"), attrgetter("is_open")
+_ASSET_REF_OF = attrgetter("asset_ref")
+
+
 def _strings(rows: Sequence[Mapping[str, object]], column: itemgetter[object]) -> list[str]:
     return list(map(str, map(column, rows)))
 
@@ -326,9 +331,10 @@ class DebtPosition:
         owed_of_debtor: Counter[str] = Counter()
         frozen_of_case: Counter[str] = Counter()
         held: Iterable[tuple[Key, int]] = state.held.items()
-        if debtors is not None:
-            cases = {case_id: case for case_id, case in cases.items() if case.person_id in debtors}
-            held = [(key, amount) for key, amount in held if key[0] in cases]
+        if debtors is not None:  # filtered by the builtins (compress, map): no Python call per case or hold
+            debtors = debtors if isinstance(debtors, (set, frozenset)) else set(debtors)
+            cases = dict(compress(cases.items(), map(debtors.__contains__, map(_PERSON_ID, cases.values()))))
+            held = list(compress(state.held.items(), map(cases.__contains__, map(_FIRST, state.held))))
         # dict.get, not Counter's += (whose __missing__ is a Python call per new key)
         collected = state.collected
         for (case_id, _, _), amount in held:
@@ -430,14 +436,15 @@ def payout_orders(state: LedgerState, view: HubView, *, now: datetime, deadlines
     return orders
 
 
-def withdrawn_orders(state: LedgerState, view: HubView, in_flight: Mapping[Key, IssuedOrder] | None = None
-                     ) -> list[tuple[IssuedOrder, str]]:
+def withdrawn_orders(state: LedgerState, view: HubView, in_flight: Mapping[Key, IssuedOrder] | None = None,
+                     cases: Mapping[str, CaseFacts] | None = None) -> list[tuple[IssuedOrder, str]]:
     """Freezes in flight the hub stops resending, with why: their case closed (or is unknown), or the judge
     cancelled them. Each is recorded ``withdrawn`` and its asset released (the agency may have applied it).
     Releases and transfers in flight are resent as ever: the agency applies an order once and a transfer may
-    already have moved the money, which only its acknowledgement tells. ``in_flight``: ``state.in_flight``, when
-    the caller has it already."""
-    cases = {c.case_id: c for c in view.cases}
+    already have moved the money, which only its acknowledgement tells. ``in_flight``: ``state.in_flight``, and
+    ``cases``: the view's cases by id, when the caller has them already."""
+    if cases is None:
+        cases = {c.case_id: c for c in view.cases}
     found: list[tuple[IssuedOrder, str]] = []
     for _, issued in sorted((state.in_flight if in_flight is None else in_flight).items()):
         if issued.order.kind is not OrderKind.FREEZE:
@@ -450,15 +457,13 @@ def withdrawn_orders(state: LedgerState, view: HubView, in_flight: Mapping[Key, 
     return found
 
 
-def _may_order(desired: Mapping[Key, PlannedFreeze], state: LedgerState, cases: Mapping[str, CaseFacts],
+def _may_order(wanted: Mapping[Key, int], state: LedgerState,
                dropped: Mapping[Key, IssuedOrder], ceilings: Mapping[Key, int],
                directives: Mapping[str, CaseDirectives]) -> set[Key]:
     """The case-and-asset keys :func:`plan_orders` may issue an order on: those the plan wants other than held,
     and every key of a case with directives, withdrawn, under a judge's ceiling or carrying a vehicle's restriction.
     Any other key (wanted as held, nothing directed) gets no order, so the diff looks no further at it."""
     held = state.held
-    open_ids = {case_id for case_id, case in cases.items() if case.is_open}
-    wanted = {key: row.planned_freeze_rial if key[0] in open_ids else 0 for key, row in desired.items()}
     keys = {key for key, want in wanted.items() if want != held.get(key, 0)}
     keys.update(key for key, amount in held.items() if amount > 0 and wanted.get(key, 0) != amount)
     keys.update(dropped.keys())
@@ -493,10 +498,19 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     skip = set(skip)
     cases = {c.case_id: c for c in view.cases}
     flying = state.in_flight
-    dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view, flying)}
+    dropped = {issued.key: issued for issued, _ in withdrawn_orders(state, view, flying, cases)}
     in_flight = {key: issued for key, issued in flying.items() if key not in dropped}
     orders = [o for _, o in sorted(in_flight.items()) if o.order.order_id not in skip]
-    desired = {(row.case_id, row.agency_id, row.asset_ref): row for row in plan}
+    # the plan read as columns: each key's row (the last of a key, as a dict of the rows keeps it) by position
+    plan = FreezePlan.of_rows(plan)
+    plan_keys = plan.keys()
+    _, plan_persons, _, plan_kinds, _, planned, *_ = plan.columns
+    desired = dict(zip(plan_keys, range(len(plan_keys)), strict=True))
+    open_ids = set(compress(cases, map(_IS_OPEN, cases.values())))
+    if open_ids.issuperset(map(_FIRST, desired)):  # every row's case open: what it wants is its row's amount
+        wanted = dict(zip(plan_keys, planned, strict=True))
+    else:
+        wanted = {key: planned[at] if key[0] in open_ids else 0 for key, at in desired.items()}
     kinds: dict[AssetKey, str] | None = None  # built when a release names an asset the plan does not
     ceilings = judge_ceilings(state, view)
     # what each case may still have transferred to the court: what it owes, within the collection's amount
@@ -513,7 +527,8 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         if limit is not None:
             budget = min(budget, max(limit - state.collected[case_id], 0))
         transfer_budget[case_id] = budget - transferring[case_id]
-    may_order = sorted(_may_order(desired, state, cases, dropped, ceilings, view.directives) - in_flight.keys())
+    deadline_at: dict[str, datetime] = {}  # per agency: now plus its reply deadline (computed once)
+    may_order = sorted(_may_order(wanted, state, dropped, ceilings, view.directives) - in_flight.keys())
     # the position of the debtors whose keys may be released (release_reason reads no other)
     position = DebtPosition.of(state, cases, {case.person_id for case_id, _, _ in may_order
                                               if (case := cases.get(case_id)) is not None})
@@ -522,11 +537,14 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
         row = desired.get(key)
         case = cases.get(case_id)
         is_open = case is not None and case.is_open
-        want, held = (row.planned_freeze_rial if row and is_open else 0), state.held.get(key, 0)
+        want, held = (planned[row] if row is not None and is_open else 0), state.held.get(key, 0)
         directives = view.directives.get(case_id, NO_DIRECTIVES)
-        if row is None and kinds is None:
-            kinds = {(a.agency_id, a.asset_ref): a.asset_kind for a in view.assets}
-        asset_kind = row.asset_kind if row else kinds.get((agency_id, asset_ref), "") if kinds is not None else ""
+        if row is None and kinds is None:  # the assets the plan does not name (found by reference, then as before)
+            refs = {key[2] for key in may_order if key not in desired}
+            kinds = {(a.agency_id, a.asset_ref): a.asset_kind
+                     for a in compress(view.assets, map(refs.__contains__, map(_ASSET_REF_OF, view.assets)))}
+        asset_kind = (plan_kinds[row] if row is not None else kinds.get((agency_id, asset_ref), "")
+                      if kinds is not None else "")
         pending_cancel = next(
             (o for o in directives.cancelled_orders if o in state.acknowledged and held > 0
              and (issued := state.issued.get(o)) is not None and issued.key == key
@@ -588,8 +606,9 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
             order=FreezeOrder(order_id, kind, case_id, agency_id, asset_ref, amount, now,
                               restriction if kind is OrderKind.FREEZE else None, cancels),
             version=version, reason_code=reason, first_issued_at=now,
-            deadline_at=now + timedelta(seconds=deadlines_s[agency_id]),
-            person_id=row.person_id if row else (case.person_id if case else ""),
+            deadline_at=deadline_at[agency_id] if agency_id in deadline_at else
+            deadline_at.setdefault(agency_id, now + timedelta(seconds=deadlines_s[agency_id])),
+            person_id=plan_persons[row] if row is not None else (case.person_id if case else ""),
             asset_kind=asset_kind, confidential=directives.confidential,
         ))
     orders += [o for o in payout_orders(state, view, now=now, deadlines_s=deadlines_s, in_flight=in_flight)

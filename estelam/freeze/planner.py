@@ -45,12 +45,12 @@ import functools
 import gc
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import compress, repeat
+from itertools import compress, repeat, starmap
 from operator import eq, itemgetter, or_
-from typing import TYPE_CHECKING, NamedTuple, NotRequired, ParamSpec, TypedDict, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, NotRequired, ParamSpec, TypedDict, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -148,6 +148,76 @@ class PlannedFreeze(NamedTuple):
         return (self.case_id, self.agency_id, self.asset_ref)
 
 
+PlanColumns = tuple[list[str], list[str], list[str], list[str], list[str], list[int], list[int], list[int], list[bool]]
+
+
+class FreezePlan(Sequence[PlannedFreeze]):
+    """The plan: a sequence of :class:`PlannedFreeze` rows, kept as their columns (in :class:`PlannedFreeze`'s
+    field order) and built into rows only when read as rows.
+
+    A cycle's diff (:func:`estelam.freeze.ledger.plan_orders`) reads the keys and amounts of every row, and the
+    rest of only the rows that get an order, so it reads the columns; building a named tuple per row (158,000 at
+    100,000 cases) was a tenth of the plan's time. Equal to any sequence of the same rows (a list of them)."""
+
+    __slots__ = ("_columns", "_rows")
+
+    def __init__(self, columns: PlanColumns) -> None:
+        self._columns = columns
+        self._rows: list[PlannedFreeze] | None = None
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[PlannedFreeze]) -> FreezePlan:
+        """The plan of ``rows`` (a plan built elsewhere: a list of rows)."""
+        if isinstance(rows, FreezePlan):
+            return rows
+        listed = list(rows)
+        columns = tuple(map(list, zip(*listed, strict=True))) if listed else tuple([] for _ in PlannedFreeze._fields)
+        plan = cls(columns)  # type: ignore[arg-type]  # nine lists, in the fields' order
+        plan._rows = listed
+        return plan
+
+    @property
+    def columns(self) -> PlanColumns:
+        """The rows' fields as lists: case_id, person_id, agency_id, asset_kind, asset_ref, planned_freeze_rial,
+        liquidity_rank, asset_value_rial, blocks_whole_asset."""
+        return self._columns
+
+    def keys(self) -> list[HoldKey]:
+        """Each row's (case_id, agency_id, asset_ref), in order."""
+        case_ids, _, agency_ids, _, asset_refs, *_ = self._columns
+        return list(zip(case_ids, agency_ids, asset_refs, strict=True))
+
+    def _built(self) -> list[PlannedFreeze]:
+        if self._rows is None:
+            self._rows = list(starmap(PlannedFreeze, zip(*self._columns, strict=True)))
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    @overload
+    def __getitem__(self, index: int) -> PlannedFreeze: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[PlannedFreeze]: ...
+    def __getitem__(self, index: int | slice) -> PlannedFreeze | list[PlannedFreeze]:
+        return self._built()[index]
+
+    def __iter__(self) -> Iterator[PlannedFreeze]:
+        return iter(self._built())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FreezePlan):
+            return self._columns == other._columns
+        if isinstance(other, list | tuple):
+            return self._built() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # a sequence compared by its rows, as a list is
+
+    def __repr__(self) -> str:
+        return f"FreezePlan({self._built()!r})"
+
+
 def _covering_choice(pool: list[tuple[int, int, str, str]], remainder: int) -> list[int]:
     """Positions in ``pool`` ((capacity, liquidity rank, agency, reference) each) of :func:`smallest_covering_set`."""
     left = sorted(range(len(pool)), key=lambda i: (-pool[i][0], *pool[i][1:]))
@@ -210,24 +280,31 @@ def _ints(values: pa.Array | pa.ChunkedArray) -> Ints:
     return np.asarray(values.to_numpy(), dtype=np.int64)
 
 
+Strings = npt.NDArray[np.object_]
+
+
 @dataclass(frozen=True, slots=True)
 class _Book:
     """The planner's input as columns: cases still owing (sorted by debtor, oldest first) and usable assets."""
 
-    cases: list[OpenCase]  # owing, by (person, filed_at, case_id); outstanding_rial as given
+    case_ids: Strings  # per case owing, by (person, filed_at, case_id)
+    case_persons: Strings
     owed: Ints  # per case: outstanding less collected
     case_debtor: Ints  # per case: the debtor's number (persons in sorted order)
     natural: Flags  # per debtor
-    assets: list[KnownAsset]  # usable (not protected, capacity > 0, of a debtor owing), in input order
-    debtor: Ints  # per asset
+    debtor: Ints  # per usable asset (not protected, capacity > 0, of a debtor owing), in input order
     capacity: Ints
     rank: Ints  # liquidity rank
     form: Ints  # BANK (a bank account), DIVISIBLE (any other part-freezable asset), WHOLE (vehicles and properties)
     agency: Ints  # codes of agency_id and asset_ref, in their string order
     ref: Ints
     fixed: Ints  # per asset: its place in the fixed order (debtor, rank, agency, reference)
-    agency_ids: pa.Array  # per asset, the strings
-    asset_refs: pa.Array
+    agency_codes: dict[str, int]  # agency_id -> its code in ``agency``
+    asset_refs: pa.Array  # per asset, the strings (as Arrow strings, and as the Python objects given)
+    agency_objects: Strings
+    ref_objects: Strings
+    asset_kinds: Strings
+    value: Ints  # per asset: the value reported
 
 
 #: An asset's form in the plan (``_Book.form``): a bank account (the subsistence minimum stays free), another asset
@@ -235,42 +312,66 @@ class _Book:
 BANK, DIVISIBLE, WHOLE = 0, 1, 2
 
 
-def _form(asset: KnownAsset) -> int:
-    return BANK if asset.asset_kind == BANK_ACCOUNT else WHOLE if asset.asset_kind in INDIVISIBLE_KINDS else DIVISIBLE
+def _form(asset_kind: str) -> int:
+    return BANK if asset_kind == BANK_ACCOUNT else WHOLE if asset_kind in INDIVISIBLE_KINDS else DIVISIBLE
+
+
+def _objects(values: list[str]) -> Strings:
+    """``values`` as a NumPy array of the same Python objects (taken by positions, then read back by ``tolist``)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _code_of(values: list[str]) -> dict[str, int]:
+    """Each distinct string's place in sorted order: codes of a column of few distinct values (agencies)."""
+    return {value: code for code, value in enumerate(sorted(set(values)))}
+
+
+def _owing_order(persons: list[str], filed_at: list[datetime], case_ids: list[str]) -> tuple[Ints, Ints]:
+    """The cases' positions in (person, filed_at, case_id) order (stable, as ``sorted`` by that key), and each
+    case's person's place among the persons (0, 1, ... in sorted order)."""
+    person_codes = _codes(pa.array(persons, pa.string())) - 1
+    if len({moment.tzinfo is None for moment in filed_at}) > 1:  # naive and aware: Python decides (or raises)
+        key = list(zip(persons, filed_at, case_ids, strict=True))
+        return np.asarray(sorted(range(len(key)), key=key.__getitem__), dtype=np.int64), person_codes
+    instants = _ints(pa.array(filed_at).cast(pa.int64()))
+    order = np.lexsort((_codes(pa.array(case_ids, pa.string())), instants, person_codes))
+    return np.asarray(order, dtype=np.int64), person_codes
 
 
 def _book(cases: Iterable[OpenCase], assets: Iterable[KnownAsset], news: Mapping[AssetKey, AssetNews],
           collected: Mapping[str, int]) -> _Book:
-    owing: list[tuple[OpenCase, int]] = []
-    for case in cases:
-        owed = case.outstanding_rial - collected.get(case.case_id, 0) if collected else case.outstanding_rial
-        if owed > 0:
-            owing.append((case, owed))
-    owing.sort(key=lambda item: (item[0].person_id, item[0].filed_at, item[0].case_id))
-    persons: list[str] = []
-    natural: list[bool] = []
-    case_debtor: list[int] = []
-    last = None
-    for case, _ in owing:
-        if case.person_id != last:
-            last = case.person_id
-            persons.append(last)
-            natural.append(case.person_kind == NATURAL_PERSON)
-        case_debtor.append(len(persons) - 1)
+    given = cases if isinstance(cases, list) else list(cases)
+    owed = np.fromiter((c.outstanding_rial for c in given), dtype=np.int64, count=len(given))
+    if collected:
+        owed -= np.fromiter((collected.get(c.case_id, 0) for c in given), dtype=np.int64, count=len(given))
+    owing = [given[i] for i in np.flatnonzero(owed > 0).tolist()]
+    owed = owed[owed > 0]
+    persons = [c.person_id for c in owing]
+    case_ids = [c.case_id for c in owing]
+    order, person_codes = _owing_order(persons, [c.filed_at for c in owing], case_ids)
+    case_debtor = person_codes[order]
+    firsts = order[np.flatnonzero(np.diff(case_debtor, prepend=-1))]  # each debtor's first case
+    natural = np.fromiter((owing[i].person_kind == NATURAL_PERSON for i in firsts.tolist()), dtype=np.bool_,
+                          count=len(firsts))
     reported = assets if isinstance(assets, list) else list(assets)
-    # every asset as columns; the debtor's number by a hash lookup of the person among the debtors owing
+    # every asset as columns; the debtor's number by a hash lookup of the person among the cases' persons
     owner = pc.index_in(pa.array([a.person_id for a in reported], pa.string()),
                         value_set=pa.array(persons, pa.string()))
-    debtor = _ints(owner.fill_null(-1))
+    at_case = _ints(owner.fill_null(-1))
+    debtor = np.where(at_case >= 0, person_codes[at_case], -1) if len(person_codes) else at_case
     capacity = np.fromiter((a.value_rial for a in reported), dtype=np.int64, count=len(reported))
     plannable = (debtor >= 0) & ~np.fromiter((a.is_protected for a in reported), dtype=np.bool_, count=len(reported))
     candidates = np.flatnonzero(plannable)
-    agency_ids = pa.array([reported[i].agency_id for i in candidates.tolist()], pa.string())
-    asset_refs = pa.array([reported[i].asset_ref for i in candidates.tolist()], pa.string())
+    agency_objects = _objects([reported[i].agency_id for i in candidates.tolist()])
+    ref_objects = _objects([reported[i].asset_ref for i in candidates.tolist()])
+    asset_refs = pa.array(ref_objects, pa.string())
+    value = capacity.copy()
     if news:  # the few assets with news: their capacity by AssetNews.capacity (a join finds them)
         told = pa.table({"agency": pa.array([k[0] for k in news], pa.string()),
                          "ref": pa.array([k[1] for k in news], pa.string())})
-        found = pa.table({"agency": agency_ids, "ref": asset_refs,
+        found = pa.table({"agency": pa.array(agency_objects, pa.string()), "ref": asset_refs,
                           "at": pa.array(np.arange(len(candidates), dtype=np.int64))}).join(
             told, keys=["agency", "ref"], join_type="inner", use_threads=False)
         for at in found.column("at").to_pylist():
@@ -280,39 +381,63 @@ def _book(cases: Iterable[OpenCase], assets: Iterable[KnownAsset], news: Mapping
     chosen = candidates[usable_at]
     usable = [reported[i] for i in chosen.tolist()]
     n = len(usable)
-    rank = np.asarray([a.liquidity_rank for a in usable], dtype=np.int64)
-    form = np.asarray([_form(a) for a in usable], dtype=np.int64)
-    keep = pa.array(usable_at)
-    agency_ids, asset_refs = agency_ids.filter(keep), asset_refs.filter(keep)
-    agency, ref = _codes(agency_ids), _codes(asset_refs)
+    kinds = [a.asset_kind for a in usable]
+    ranks = [a.rank for a in usable]
+    if any(r is not None for r in ranks):
+        rank = np.fromiter((a.liquidity_rank for a in usable), dtype=np.int64, count=n)
+    else:  # the built-in kinds' (an unknown kind without a rank fails here, as KnownAsset.liquidity_rank does)
+        rank = np.fromiter(map(LIQUIDITY_RANK.__getitem__, kinds), dtype=np.int64, count=n)
+    form_of = {kind: _form(kind) for kind in set(kinds)}
+    form = np.fromiter(map(form_of.__getitem__, kinds), dtype=np.int64, count=n)
+    agency_objects, ref_objects = agency_objects[usable_at], ref_objects[usable_at]
+    asset_refs = asset_refs.filter(pa.array(usable_at))
+    agency_codes = _code_of(agency_objects.tolist())
+    agency = np.fromiter(map(agency_codes.__getitem__, agency_objects.tolist()), dtype=np.int64, count=n)
+    ref = _codes(asset_refs)
     debtors = debtor[chosen]
     fixed = np.empty(n, dtype=np.int64)
     fixed[np.lexsort((ref, agency, rank, debtors))] = np.arange(n, dtype=np.int64)
-    return _Book([c for c, _ in owing], np.fromiter((o for _, o in owing), dtype=np.int64, count=len(owing)),
-                 np.asarray(case_debtor, dtype=np.int64), np.asarray(natural, dtype=np.bool_), usable, debtors,
-                 capacity[chosen], rank, form, agency, ref, fixed, agency_ids, asset_refs)
+    return _Book(_objects(case_ids)[order], _objects(persons)[order], owed[order], case_debtor, natural, debtors,
+                 capacity[chosen], rank, form, agency, ref, fixed, agency_codes, asset_refs, agency_objects,
+                 ref_objects, _objects(kinds), value[chosen])
+
+
+def _positions(keys: list[str], among: pa.Array) -> Ints:
+    """Per key, the position of the last equal string in ``among`` (-1 if none), as a dict of ``among`` finds."""
+    if len(among) == 0:
+        return np.full(len(keys), -1, dtype=np.int64)
+    last = pc.index_in(pa.array(keys, pa.string()), value_set=among[::-1])  # the first of equal values, reversed
+    return np.where(last.is_valid().to_numpy(zero_copy_only=False), len(among) - 1 - _ints(last.fill_null(0)), -1)
 
 
 def _held_rows(book: _Book, held: Mapping[HoldKey, int]) -> tuple[Ints, Ints, Ints]:
-    """The holds (amount > 0) of owing cases on usable assets of the case's debtor: (case, asset, amount) rows.
-
-    Dict lookups, not Arrow joins: measured, the joins cost more than the lookups at 170,000 holds."""
-    case_at = {case.case_id: i for i, case in enumerate(book.cases)}
-    asset_at = {(d, agency_id, asset_ref): i for i, (d, agency_id, asset_ref) in enumerate(zip(
-        book.debtor.tolist(), book.agency_ids.to_pylist(), book.asset_refs.to_pylist(), strict=True))}
-    debtor_of_case = book.case_debtor.tolist()
-    rows_case: list[int] = []
-    rows_asset: list[int] = []
-    rows_amount: list[int] = []
-    for (case_id, agency_id, asset_ref), rials in held.items():
-        if rials <= 0 or (i := case_at.get(case_id)) is None:
-            continue
-        if (j := asset_at.get((debtor_of_case[i], agency_id, asset_ref))) is not None:
-            rows_case.append(i)
-            rows_asset.append(j)
-            rows_amount.append(rials)
-    return (np.asarray(rows_case, dtype=np.int64), np.asarray(rows_asset, dtype=np.int64),
-            np.asarray(rows_amount, dtype=np.int64))
+    """The holds (amount > 0) of owing cases on usable assets of the case's debtor: (case, asset, amount) rows,
+    in ``held``'s order. The case by a hash lookup of its id, the asset by its reference (and its agency); where
+    references repeat among the usable assets, by a dict of (debtor, agency, reference)."""
+    amounts = np.fromiter(held.values(), dtype=np.int64, count=len(held))
+    some = np.flatnonzero(amounts > 0)
+    keys = list(held)
+    if len(some) < len(keys):
+        keys = [keys[i] for i in some.tolist()]
+    amounts = amounts[some]
+    none = np.zeros(0, dtype=np.int64)
+    if not keys or len(book.case_ids) == 0 or len(book.debtor) == 0:
+        return none, none, none
+    case = _positions([key[0] for key in keys], pa.array(book.case_ids, pa.string()))
+    if len(book.ref) == 0 or int(book.ref.max()) == len(book.ref):  # each reference one asset (dense codes from 1)
+        asset = _positions([key[2] for key in keys], book.asset_refs)
+        agency = np.fromiter(map(book.agency_codes.get, [key[1] for key in keys], repeat(-1)), dtype=np.int64,
+                             count=len(keys))
+        asset[asset >= 0] = np.where(book.agency[asset[asset >= 0]] == agency[asset >= 0], asset[asset >= 0], -1)
+    else:
+        asset_at = {key: i for i, key in enumerate(zip(book.debtor.tolist(), book.agency_objects.tolist(),
+                                                       book.ref_objects.tolist(), strict=True))}
+        debtor_of = np.where(case >= 0, book.case_debtor[np.maximum(case, 0)], -1).tolist()
+        asset = np.fromiter((asset_at.get((d, key[1], key[2]), -1) for d, key in zip(debtor_of, keys, strict=True)),
+                            dtype=np.int64, count=len(keys))
+    ok = (case >= 0) & (asset >= 0)
+    ok[ok] = book.case_debtor[case[ok]] == book.debtor[asset[ok]]
+    return case[ok], asset[ok], amounts[ok]
 
 
 def _kept_holds(book: _Book, held: Mapping[HoldKey, int], subsistence_minimum_rial: int) -> tuple[Ints, Ints, Ints]:
@@ -336,7 +461,7 @@ def _kept_holds(book: _Book, held: Mapping[HoldKey, int], subsistence_minimum_ri
     other_liquid = _sums(book.debtor, np.where(book.form == DIVISIBLE, book.capacity, 0), n_debtors)
     whole_needed = _sums(book.case_debtor, book.owed, n_debtors) - freezable_bank - other_liquid
     # 0. whole assets held: kept while those before them (fixed order) cover less than whole_needed
-    whole = np.zeros(len(book.assets), dtype=np.bool_)
+    whole = np.zeros(len(book.debtor), dtype=np.bool_)
     whole[asset[book.form[asset] == WHOLE]] = True
     held_whole = np.flatnonzero(whole)
     if len(held_whole):
@@ -404,8 +529,8 @@ def _fill(book: _Book, owed: Ints, capacity: Ints, whole_kept: Flags, subsistenc
         for members in np.split(pool, bounds):
             items = members.tolist()
             picks = _covering_choice(
-                [(int(capacity[i]), int(book.rank[i]), book.assets[i].agency_id, book.assets[i].asset_ref)
-                 for i in items], int(remainder[book.debtor[members[0]]]))
+                [(int(capacity[i]), int(book.rank[i]), book.agency_objects[i], book.ref_objects[i]) for i in items],
+                int(remainder[book.debtor[members[0]]]))
             chosen += [items[p] for p in picks]
         picked = np.asarray(chosen, dtype=np.int64)
         axis_asset.append(picked)
@@ -474,7 +599,7 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
                  news: Mapping[AssetKey, AssetNews] | None = None, *,
                  collected: Mapping[str, int] | None = None,
                  subsistence_minimum_rial: int = SUBSISTENCE_MINIMUM_RIAL,
-                 held: Mapping[HoldKey, int] | None = None) -> list[PlannedFreeze]:
+                 held: Mapping[HoldKey, int] | None = None) -> FreezePlan:
     """The desired state: for every open case still owing, the assets of its debtor to hold frozen and how much.
 
     ``collected`` (case_id -> rials already transferred to the court's account) is subtracted from
@@ -488,11 +613,11 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
     debtor, as ``int_assets_latest`` and the hub's view keep it (the latest report of each).
     """
     book = _book(cases, assets, news or {}, collected or {})
-    if not book.cases:
-        return []
-    n_assets = len(book.assets)
+    if len(book.case_ids) == 0:
+        return FreezePlan.of_rows([])
+    n_assets = len(book.debtor)
     k_case, k_asset, k_amount = _kept_holds(book, held or {}, subsistence_minimum_rial)
-    kept_of_case = _sums(k_case, k_amount, len(book.cases))
+    kept_of_case = _sums(k_case, k_amount, len(book.case_ids))
     kept_on_asset = _sums(k_asset, k_amount, n_assets)
     whole_kept = (book.form == WHOLE) & (kept_on_asset > 0)
     f_case, f_asset, f_amount = _fill(book, book.owed - kept_of_case, book.capacity - kept_on_asset, whole_kept,
@@ -511,12 +636,12 @@ def plan_freezes(cases: Iterable[OpenCase], assets: Iterable[KnownAsset],
     amount = np.concatenate((amount_of, f_amount[~stable]))
     within = np.concatenate((merged, np.arange(int((~stable).sum()), dtype=np.int64)))
     order = np.lexsort((within, book.case_debtor[case]))
-    plan: list[PlannedFreeze] = []
-    for i, j, rials in zip(case[order].tolist(), asset[order].tolist(), amount[order].tolist(), strict=True):
-        owner, a = book.cases[i], book.assets[j]
-        plan.append(PlannedFreeze(owner.case_id, owner.person_id, a.agency_id, a.asset_kind, a.asset_ref, rials,
-                                  a.liquidity_rank, a.value_rial, a.asset_kind in INDIVISIBLE_KINDS))
-    return plan
+    case, asset = case[order], asset[order]
+    # the rows' columns, taken by position (the same string objects the cases and assets hold)
+    return FreezePlan((book.case_ids[case].tolist(), book.case_persons[case].tolist(),
+                       book.agency_objects[asset].tolist(), book.asset_kinds[asset].tolist(),
+                       book.ref_objects[asset].tolist(), amount[order].tolist(), book.rank[asset].tolist(),
+                       book.value[asset].tolist(), (book.form[asset] == WHOLE).tolist()))
 
 
 #: Acknowledgement statuses, and the order kind, that may teach news of an asset (a cap, or money moved out)
@@ -629,7 +754,8 @@ def plan_table(cases: Iterable[WarehouseCaseRow], assets: Iterable[WarehouseAsse
     plan = plan_freezes(open_cases, known, news, collected=collected,
                         subsistence_minimum_rial=SUBSISTENCE_MINIMUM_RIAL if subsistence_minimum_rial is None
                         else subsistence_minimum_rial, held=held_holds(replay))
-    return pa.Table.from_pylist([{name: getattr(row, name) for name in PLAN_SCHEMA.names} for row in plan],
+    return pa.Table.from_arrays([pa.array(column, field.type) for column, field in zip(plan.columns, PLAN_SCHEMA,
+                                                                                      strict=True)],
                                 schema=PLAN_SCHEMA)
 
 
@@ -639,6 +765,7 @@ __all__ = [
     "PLAN_SCHEMA",
     "SUBSISTENCE_MINIMUM_RIAL",
     "AssetNews",
+    "FreezePlan",
     "HoldKey",
     "KnownAsset",
     "OpenCase",
