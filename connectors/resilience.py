@@ -154,6 +154,14 @@ class CircuitBreaker:
             f"circuit open after {self._failures} consecutive transient failures; "
             f"next trial in {wait:.1f} s", agency_id=self.agency_id, operation=operation, request_id=request_id)
 
+    def let_time_pass(self, seconds: float) -> None:
+        """Age an open circuit by ``seconds`` of time the monotonic clock did not see (a simulated night)."""
+        if seconds < 0:
+            raise ValueError("time passes forwards only")
+        with self._lock:
+            if self._opened_at is not None:
+                self._opened_at -= seconds
+
     def record_success(self) -> None:
         """The agency answered (even with a non-transient error): close the circuit."""
         with self._lock:

@@ -244,6 +244,15 @@ def forget_in_process_state() -> None:
     _in_process = InProcessState()
 
 
+def let_time_pass(seconds: float) -> None:
+    """This process's open circuits see ``seconds`` more pass (the demo's simulated days: a night between two
+    mornings ends every cool-down, as it would, though the days run a minute apart)."""
+    with _in_process._lock:
+        breakers = list(_in_process._breakers.values())
+    for breaker in breakers:
+        breaker.let_time_pass(seconds)
+
+
 def shared_state(url: str | None = None) -> SharedState:
     """The state for ``url`` (``redis://…``), or the process's own without one."""
     if not url:
@@ -256,4 +265,4 @@ def shared_state(url: str | None = None) -> SharedState:
 
 
 __all__ = ["Breaker", "Bucket", "InProcessState", "RedisBreaker", "RedisBucket", "RedisState", "SharedState",
-           "forget_in_process_state", "shared_state"]
+           "forget_in_process_state", "let_time_pass", "shared_state"]

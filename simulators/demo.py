@@ -247,6 +247,7 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
     """Run the story and keep the agencies and channels running while the caller looks or acts further (the
     tests' judges act in the portal, and a next cycle reaches the same simulators); stopped on exit.
     ``jurisdiction`` (``ir``, ``sa``) is the profile of the run (the settings' when None)."""
+    from connectors.shared_state import let_time_pass
     from estelam.contracts.registry import load_agency_registry, load_court_account
     from estelam.ingest.validation import prepare_gx
     from estelam.warehouse.summary import cycle_summary
@@ -305,6 +306,8 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
                 previous: Counter[str] = Counter()
                 for day in range(1, days + 1):
                     day_started = perf_counter()
+                    if day > 1:  # the night since the last morning passes for the agencies' circuits too
+                        let_time_pass((story.morning_at(day) - story.morning_at(day - 1)).total_seconds())
                     clock.move_to(story.morning_at(day))
                     outcome = DayResult(day=day, date=clock.today())
                     not_taking = _morning(day, story, fleet, api_url, result, outcome)

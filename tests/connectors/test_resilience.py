@@ -413,3 +413,24 @@ def test_a_client_without_transfer_is_refused_at_once_without_a_call() -> None:
         client.transfer(TRANSFER)
     assert not raised.value.transient
     assert agency.calls == 0 and client.last_attempts == 0
+
+
+def test_a_night_passed_ends_an_open_circuits_cool_down_and_no_more() -> None:
+    from connectors import shared_state
+    from connectors.resilience import DEFAULT_BREAKER_FAILURE_THRESHOLD
+
+    shared_state.forget_in_process_state()
+    breaker = shared_state.shared_state().breaker("bank_test")
+    for _ in range(DEFAULT_BREAKER_FAILURE_THRESHOLD):
+        breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN
+    shared_state.let_time_pass(1.0)  # a second is not the cool-down
+    assert breaker.state is BreakerState.OPEN
+    shared_state.let_time_pass(24 * 3600.0)  # a simulated night is
+    assert breaker.state is BreakerState.HALF_OPEN
+    closed = shared_state.shared_state().breaker("bank_other")
+    shared_state.let_time_pass(24 * 3600.0)  # a closed circuit stays closed
+    assert closed.state is BreakerState.CLOSED
+    with pytest.raises(ValueError, match="forwards"):
+        CircuitBreaker("bank_test").let_time_pass(-1.0)
+    shared_state.forget_in_process_state()
