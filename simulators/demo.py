@@ -30,7 +30,7 @@ from typing import Any
 
 from estelam.core import clock, settings
 from estelam.core.exceptions import DemoError
-from estelam.orchestration.in_process import MetadataMigration, configure_airflow, load_dags, run_dag
+from estelam.orchestration.in_process import MetadataMigration, configure_airflow, load_dags, run_dag, warm_up_task_api
 from simulators.faults import FaultProfile
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class DayResult:
     happenings: list[str] = field(default_factory=list)
     figures: dict[str, int] = field(default_factory=dict)  # the day's own counts (orders by kind, inquiries, ...)
     invariants: list[Any] = field(default_factory=list)  # simulators.invariants.Verdict
+    audit_wait_s: float = 0.0  # waited at the day's end for the audit worker to finish GX's audits
 
     @property
     def invariants_held(self) -> bool:
@@ -99,6 +100,7 @@ class DemoResult:
     texts: list[dict[str, str]] = field(default_factory=list)
     report_path: str = ""
     story: list[str] = field(default_factory=list)  # what a person reads after the run (story_lines)
+    audits: list[Any] = field(default_factory=list)  # estelam.ingest.audit_worker.AuditEntry, one per feed audited
 
 
 def _say(message: str) -> None:
@@ -249,7 +251,8 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
     ``jurisdiction`` (``ir``, ``sa``) is the profile of the run (the settings' when None)."""
     from connectors.shared_state import let_time_pass
     from estelam.contracts.registry import load_agency_registry, load_court_account
-    from estelam.ingest.validation import prepare_gx
+    from estelam.ingest.audit_worker import AuditWorkerProcess, audit_record
+    from estelam.warehouse import dbt_build
     from estelam.warehouse.summary import cycle_summary
     from simulators import world as world_module
     from simulators.channels import Channels
@@ -290,8 +293,12 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
             endpoints = fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json")
             # connectors (and the Airflow tasks dag.test() runs in this process) use the fleet's endpoints, and
             # notices go out by e-mail and SMS to the loopback mail server and SMS gateway
-            hub_settings = settings.current().with_changes(endpoints_file=endpoints, **channels.settings())
-            with settings.use(hub_settings), clock.simulated(story.morning_at(1)), _api_server() as api_url:
+            # Great Expectations audits what lands in a worker process of its own, beside this one (validation
+            # "background"): GX's import and suites are built there while the migration runs
+            hub_settings = settings.current().with_changes(endpoints_file=endpoints, validation="background",
+                                                           **channels.settings())
+            with (settings.use(hub_settings), clock.simulated(story.morning_at(1)), _api_server() as api_url,
+                  AuditWorkerProcess() as auditor):
                 kinds = Counter(str(registry.instance(agency_id).kind) for agency_id in fleet.servers
                                 if agency_id not in fleet.receivers)
                 _say(f"• simulators: {len(fleet.servers) - len(fleet.receivers)} agencies on loopback "
@@ -299,8 +306,11 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
                      f"{len(fleet.receivers)} receiving registers ({', '.join(sorted(fleet.receivers))})")
                 _say(f"• channels: mail server on port {channels.mail.port}, SMS gateway at {channels.sms.url}; "
                      f"the hub's API at {api_url}")
-                # GX's import and the feeds' suites (the first task would pay them) while the migration runs
-                prepare_gx(run_once=False)
+                _say(f"• validation: compiled contract rules as batches land; Great Expectations audits them in "
+                     f"the audit worker (pid {auditor.pid})")
+                # what the first day's tasks would pay for, done while the migration runs
+                warmed, parsed = warm_up_task_api(), dbt_build.prepare()
+                _say(f"• warmed up: Airflow's task API in {warmed:.1f}s, the dbt project parsed in {parsed:.1f}s")
                 _say(f"• airflow: metadata DB migrated in {migration.wait():.1f}s (from the start, alongside the rest)")
                 dags = load_dags()
                 previous: Counter[str] = Counter()
@@ -317,6 +327,7 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
                     now_counts = _landed_counts()
                     outcome.figures = _day_figures(previous, now_counts)
                     previous = now_counts
+                    outcome.audit_wait_s = auditor.drain()  # the day's landings all audited by GX
                     outcome.invariants = _invariants_at_day_end(story, fleet, not_taking)
                     outcome.seconds = perf_counter() - day_started
                     result.days.append(outcome)
@@ -331,6 +342,8 @@ def running(*, days: int = DEFAULT_DAYS, persons: int | None = None, cases: int 
                 result.mails = list(channels.mail.mailbox.messages)
                 result.texts = list(channels.sms.simulator.sent)
                 result.summary = cycle_summary(result.held_freezes)
+                auditor.drain()
+                result.audits = audit_record()
             yield LiveDemo(result, fleet, channels, dags, hub_settings)
 
 
@@ -423,8 +436,10 @@ def cost_line(result: DemoResult) -> str:
                for dag_id in dict.fromkeys(DAY_SEQUENCE)}
     total = sum(d.seconds for d in later) / len(later)
     parts = ", ".join(f"{dag_id} {seconds:.1f}s" for dag_id, seconds in average.items())
+    waited = sum(d.audit_wait_s for d in later) / len(later)
     first = f"day 1 {result.days[0].seconds:.1f}s; " if len(result.days) > 1 else ""
-    return f"{first}each later day {total:.1f}s on average: {parts} (the rest: the court's drop, the judge, checks)"
+    return (f"{first}each later day {total:.1f}s on average: {parts}, waiting for the GX audit {waited:.1f}s "
+            f"(the rest: the court's drop, the judge, checks)")
 
 
 def story_lines(result: DemoResult) -> list[str]:
@@ -475,6 +490,10 @@ def story_lines(result: DemoResult) -> list[str]:
         + ", ".join(f"day {d} {kind} on {case}: HTTP {status}" for d, case, kind, status in result.judge_acts) + ")",
         f"Invariants held at {held_days} of {len(result.days)} day ends (never frozen beyond the debt, nothing "
         f"lost, nothing twice)",
+        f"Validated  {sum(a.batches for a in result.audits):,} landed batches ({sum(a.rows for a in result.audits):,}"
+        f" rows) audited by Great Expectations in {len(result.audits):,} runs of the audit worker: "
+        + ("it agreed with the compiled rules on every row" if all(a.agreed for a in result.audits) else
+           f"IT DISAGREED on {sum(not a.agreed for a in result.audits)} feeds (landed again as GX judged them)"),
     ]
     return lines
 

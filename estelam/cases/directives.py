@@ -25,7 +25,7 @@ from estelam.core import clock
 from estelam.core.domain import RestrictionType
 from estelam.core.exceptions import DirectiveRejected
 from estelam.core.keys import stable_id
-from estelam.ingest.landing import AuditedLanding, landed_glob, read_landed, validate_and_land
+from estelam.ingest.landing import AuditedLanding, land_audited, landed_glob, read_landed
 
 DIRECTIVES_FEED: Final = "case_directives"
 #: The restriction a vehicle freeze asks for unless the judge directed otherwise.
@@ -294,7 +294,7 @@ def submit_directive(case_id: str, kind: Directive, *, issued_by: str, amount_ri
         "issued_by": issued_by, "issued_at": issued_at,
     }
     if landing is None:
-        validate_and_land(DIRECTIVES_FEED, [row], batch_id=directive_id, partition=issued_at.date())
+        land_audited(DIRECTIVES_FEED, [row], batch_id=directive_id, partition=issued_at.date())
     else:
         landing.land([row], batch_id=directive_id, partition=issued_at.date())
     audit.record(actor=issued_by, role=role, action=AuditAction.DIRECTIVE, purpose=purpose, person_id=person_id,
@@ -312,4 +312,4 @@ def mark_directive(case_id: str, directive: Directive, *, issued_by: str, author
         "amount_rial": None, "restriction_type": None, "order_id": None, "asset_ref": None, "note": None,
         "source": "court", "issued_by": issued_by, "issued_at": issued_at,
     }
-    validate_and_land(DIRECTIVES_FEED, [row], batch_id=row["directive_id"], partition=issued_at.date())
+    land_audited(DIRECTIVES_FEED, [row], batch_id=row["directive_id"], partition=issued_at.date())

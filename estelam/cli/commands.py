@@ -205,6 +205,29 @@ def simulators(
             stop.wait()
 
 
+@app.command("audit-worker", epilog="Example: ESTELAM_VALIDATION=background estelam audit-worker")
+def audit_worker(
+    once: Annotated[bool, typer.Option("--once", help="audit what is spooled now, then exit")] = False,
+    warm_up: Annotated[bool, typer.Option(help="build every feed's GX suite at start, not when first needed")] = True,
+) -> None:
+    """Have Great Expectations audit the batches the hub landed with its compiled rules (ESTELAM_VALIDATION=
+    background spools them), one GX run per feed; until interrupted, auditing what is spooled before it exits."""
+    from estelam.ingest import audit_worker as worker
+
+    if once:
+        entries = worker.audit_pass()
+        for entry in entries:
+            typer.echo(f"{entry.purpose}/{entry.feed}: {entry.batches} batches, {entry.rows} rows, "
+                       f"{'agreed' if entry.agreed else 'DISAGREED: ' + entry.disagreement}")
+        if not all(entry.agreed for entry in entries):
+            raise typer.Exit(EXIT_ESTELAM_ERROR)
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        worker.serve(stop, warm_up=warm_up)
+
+
 @app.command(epilog="Example: PROMETHEUS_MULTIPROC_DIR=/var/lib/estelam/metrics estelam metrics --port 9464")
 def metrics(
     host: Annotated[str, typer.Option(help="address to bind")] = DEFAULT_API_HOST,

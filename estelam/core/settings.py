@@ -32,7 +32,9 @@ ESTELAM_DELIVERY_BACKOFF_S  the first wait between attempts, doubled each time (
 ESTELAM_ALERT_EMAILS        operators' addresses alerts are mailed to (comma-separated)
 ESTELAM_ALERT_WEBHOOK_URL   where alerts are POSTed as JSON
 ESTELAM_VALIDATION          the hot paths' validation: ``audited`` (default: the contract's compiled rules per
-                            batch, one Great Expectations audit per task) or ``gx`` (the GX suite on every batch)
+                            batch, one Great Expectations audit per task), ``background`` (the compiled rules per
+                            batch; batches spooled for ``estelam audit-worker``, a long-lived process that has GX
+                            audit them) or ``gx`` (the GX suite on every batch)
 ==========================  =====================================================================
 
 :func:`current` reads them the first time it is called in a process and keeps the result; code
@@ -106,12 +108,18 @@ class Settings(BaseSettings):
     delivery_backoff_s: float = Field(default=1.0, ge=0)
     alert_emails: str = Field(default="", description="operators' e-mail addresses, comma-separated")
     alert_webhook_url: str | None = None
-    validation: Literal["audited", "gx"] = Field(
-        default="audited", description="hot paths: compiled rules audited by GX per task, or GX on every batch")
+    validation: Literal["audited", "background", "gx"] = Field(
+        default="audited", description="hot paths: compiled rules audited by GX per task or by the audit worker, "
+                                       "or GX on every batch")
 
     @property
     def warehouse_path(self) -> Path:
         return (self.warehouse or self.data_dir / "warehouse.duckdb").resolve()
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the ``ESTELAM_*`` variables a child process reads them from (unset fields left out)."""
+        return {f"ESTELAM_{name.upper()}": str(value) for name, value in self.model_dump().items()
+                if value is not None}
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied and validated (paths given as strings become paths)."""

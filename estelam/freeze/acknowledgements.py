@@ -2,7 +2,7 @@
 
 The agency says which order and what it did; the hub fills in the order's kind, case and asset from
 its own order log, so an agency can acknowledge only orders the hub sent it, and each only once.
-The rows go through :func:`estelam.ingest.landing.validate_and_land` into the ``freeze_acknowledgements``
+The rows go through :func:`estelam.ingest.landing.land_audited` into the ``freeze_acknowledgements``
 feed, where the next reconciliation cycle reads them.
 
 "Each only once" holds across threads and processes (two API replicas, or the API and a worker):
@@ -34,7 +34,7 @@ from estelam.core.domain import AckStatus
 from estelam.core.exceptions import RequestRejected
 from estelam.core.log import event_fields
 from estelam.freeze.ledger import ACKS_FEED, ORDERS_FEED
-from estelam.ingest.landing import landed_glob, validate_and_land
+from estelam.ingest.landing import land_audited, landed_glob
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def land_acknowledgements(agency_id: str, posted: Sequence[PostedAcknowledgement
             "acknowledged_at": at.astimezone(UTC), "reason": ack.reason or None,
         })
     try:
-        result = validate_and_land(ACKS_FEED, rows, batch_id=claim.batch_id, partition=claim.partition)
+        result = land_audited(ACKS_FEED, rows, batch_id=claim.batch_id, partition=claim.partition)
     except BaseException:
         claims.release(claim, ids)
         raise

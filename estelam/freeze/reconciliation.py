@@ -57,7 +57,7 @@ from estelam.freeze.ledger import (
     withdrawn_orders,
 )
 from estelam.freeze.planner import LIQUIDITY_RANK, SUBSISTENCE_MINIMUM_RIAL, KnownAsset, plan_freezes
-from estelam.ingest.landing import read_landed, validate_and_land
+from estelam.ingest.landing import land_audited, read_landed
 from estelam.outputs import alerts
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class LandedLedger:
 
     def record(self, batch_id: str, attempts: list[FreezeOrdersRow], acks: list[FreezeAcknowledgementsRow],
                notices: list[dict[str, object]], *, partition: date) -> None:
-        validate_and_land(ORDERS_FEED, attempts, batch_id=batch_id, partition=partition)
+        land_audited(ORDERS_FEED, attempts, batch_id=batch_id, partition=partition)
         # An order is acknowledged once, whichever way the acknowledgement comes (this push, or the agency posting
         # it to the API at the same moment): land only the acknowledgements this batch wins the claim for.
         claims = AcknowledgementClaims()
@@ -192,12 +192,12 @@ class LandedLedger:
             claim = claims.claim_each(agency_id, ids, batch_id=batch_id, partition=partition)
             won[agency_id] = claim, list(claim.order_ids)
         kept = [a for a in acks if str(a["order_id"]) in won[str(a["agency_id"])][1]]
-        landed = validate_and_land(ACKS_FEED, kept, batch_id=batch_id, partition=partition)
+        landed = land_audited(ACKS_FEED, kept, batch_id=batch_id, partition=partition)
         quarantined = set(landed.rejected_reasons_by("order_id"))
         for claim, order_ids in won.values():
             claims.mark_landed(claim, [o for o in order_ids if o not in quarantined])
             claims.release(claim, [o for o in order_ids if o in quarantined])  # the agency may acknowledge again
-        validate_and_land(notifications.FEED, notices, batch_id=batch_id, partition=partition)
+        land_audited(notifications.FEED, notices, batch_id=batch_id, partition=partition)
         notifications.deliver(notices, batch_id=batch_id, partition=partition)
 
     def settle_notifications(self, batch_id: str, *, partition: date) -> int:
@@ -211,7 +211,7 @@ class LandedLedger:
         owed = notifications.owed(self.attempts(), self.acknowledgements(),
                                   {str(n["notification_id"]) for n in landed})
         if owed:
-            validate_and_land(notifications.FEED, owed, batch_id=batch_id, partition=partition)
+            land_audited(notifications.FEED, owed, batch_id=batch_id, partition=partition)
             notifications.deliver(owed, batch_id=batch_id, partition=partition)
         if settled or owed:
             logger.info("notifications owed from earlier: %d delivered, %d made and delivered", settled, len(owed))

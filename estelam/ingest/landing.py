@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -231,11 +231,16 @@ class AuditedLanding:
 
     With a ``spool`` folder, the audit is left to whoever audits that folder (:func:`audit_spooled`): each batch's
     input is written there as it lands, and one GX run per feed then audits the batches of many tasks (the
-    inquiry DAG's mapped rounds, one per agency, are audited by its last task).
+    inquiry DAG's mapped rounds, one per agency, are audited by its last task). With the setting
+    ``validation = "background"`` every audited landing spools (to :func:`background_spool` unless it names its
+    own folder) and the audit worker (``estelam audit-worker``, :mod:`estelam.ingest.audit_worker`), a long-lived
+    process that built GX's context once, audits them: GX's cost leaves the process that lands.
     """
 
     def __init__(self, feed_name: str, *, spool: Path | None = None) -> None:
         self.contract = contracts.feed(feed_name)
+        if spool is None and settings.current().validation == "background":
+            spool = background_spool()
         self.spool = spool
         self._lock = threading.Lock()  # one landing may be shared by threads (the on-demand inquiries)
         self._pending: list[_Pending] = []
@@ -303,6 +308,21 @@ class AuditedLanding:
         raise ValidationDisagreement(message)
 
 
+def background_spool() -> Path:
+    """Where audited landings leave their batches for the audit worker when ``validation = "background"``."""
+    return settings.audit_spool_dir() / "background"
+
+
+def land_audited(feed_name: str, records: Sequence[Mapping[str, object]] | pa.Table, *, batch_id: str,
+                 partition: date) -> LandingResult:
+    """Land one batch as the contract's compiled rules judge it, audited by GX: at once, or by the audit worker
+    (``validation = "background"``); with ``validation = "gx"``, GX judges it itself. For producers of a batch at
+    a time (a cycle's orders, a push's receipts): the feed's data lands as :func:`validate_and_land` would land it,
+    and GX stays the authority."""
+    with AuditedLanding(feed_name) as landing:
+        return landing.land(records, batch_id=batch_id, partition=partition)
+
+
 @dataclass(frozen=True)
 class _Spooled:
     """A landed batch's input, kept in the spool folder until GX audits it."""
@@ -330,53 +350,76 @@ def _spool(spool: Path, feed: str, batch: _Spooled) -> None:
     os.replace(temporary, final)
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """A spooled file's identity (inode, modification time); None once it is gone."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
 @dataclass(frozen=True)
 class SpoolAudit:
-    """What :func:`audit_spooled` did for one feed."""
+    """What :func:`audit_spool` did for one feed."""
 
     feed: str
     batches: int
     rows: int
     agreed: bool  # False: GX judged some rows differently, and those batches were landed again as GX judged them
+    disagreement: str = ""  # what GX judged differently, when it did
 
 
 def audit_spooled(spool: Path) -> list[SpoolAudit]:
+    """Audit every batch spooled under ``spool`` (:func:`audit_spool`), then raise :class:`ValidationDisagreement`
+    if GX disagreed on any feed (those batches were landed again as GX judged them)."""
+    done = audit_spool(spool)
+    failures = [d.disagreement for d in done if not d.agreed]
+    if failures:
+        raise ValidationDisagreement("; ".join(failures))
+    return done
+
+
+def audit_spool(spool: Path, feeds: Collection[str] | None = None) -> list[SpoolAudit]:
     """Audit every batch spooled under ``spool``: one GX run per feed over all of them (each batch judged again by
     the compiled rules, then by the suite; a run per :data:`AUDIT_EVERY_ROWS` rows at most). An audited batch's
-    file is removed; where GX disagrees, the batch is landed again as GX judged it, and
-    :class:`ValidationDisagreement` is raised once every feed was audited. Re-running is safe: what was audited is
-    gone, what was not is audited by the next run."""
+    file is removed (unless it was landed and spooled again meanwhile: the next audit judges that one); where GX
+    disagrees, the batch is landed again as GX judged it and the feed's entry says so. Re-running is safe: what
+    was audited is gone, what was not is audited by the next run. ``feeds`` limits it to those feeds."""
     done: list[SpoolAudit] = []
-    failures: list[str] = []
-    folders = sorted(p for p in spool.iterdir() if p.is_dir()) if spool.is_dir() else []
+    folders = sorted(p for p in spool.iterdir() if p.is_dir() and (feeds is None or p.name in feeds)
+                     ) if spool.is_dir() else []
     for folder in folders:
         files = sorted(folder.glob(f"*{SPOOL_SUFFIX}"))
         if not files:
             continue
-        landing, rows, agreed, audited = AuditedLanding(folder.name), 0, True, []
+        landing, rows, failures, audited = AuditedLanding(folder.name), 0, [], []
         for number, path in enumerate(files, start=1):
-            batch: _Spooled = pickle.loads(path.read_bytes())  # the hub's own file (see _spool)
-            outcome = validate(landing.contract, batch.records, engine=Engine.COMPILED)
             due = False
-            if outcome.judged is not None:
-                due = landing._hold(_Pending(outcome, batch.batch_id, batch.partition, batch.roots))
-                rows += outcome.input_rows
-            audited.append(path)
+            try:
+                read = _stamp(path)
+                batch: _Spooled = pickle.loads(path.read_bytes())  # the hub's own file (see _spool)
+            except FileNotFoundError:  # audited meanwhile by another auditor
+                pass
+            else:
+                outcome = validate(landing.contract, batch.records, engine=Engine.COMPILED)
+                if outcome.judged is not None:
+                    due = landing._hold(_Pending(outcome, batch.batch_id, batch.partition, batch.roots))
+                    rows += outcome.input_rows
+                audited.append((path, read))
             if due or number == len(files):
                 try:
                     landing.audit()
                 except ValidationDisagreement as exc:
                     failures.append(str(exc))
-                    agreed = False
-                for audited_path in audited:  # audited, re-landed where GX disagreed: the files are done with
-                    audited_path.unlink(missing_ok=True)
+                for audited_path, stamp in audited:  # audited, re-landed where GX disagreed: done with, unless the
+                    if _stamp(audited_path) == stamp:  # batch was landed (and spooled) again meanwhile
+                        audited_path.unlink(missing_ok=True)
                 audited = []
-        done.append(SpoolAudit(folder.name, len(files), rows, agreed))
+        done.append(SpoolAudit(folder.name, len(files), rows, not failures, "; ".join(failures)))
         logger.info("%s: GX audited %d spooled batches (%d rows)%s", folder.name, len(files), rows,
-                    "" if agreed else ": it disagreed with the compiled rules",
+                    ": it disagreed with the compiled rules" if failures else "",
                     extra=event_fields(feed=folder.name, batches=len(files), rows=rows))
-    if failures:
-        raise ValidationDisagreement("; ".join(failures))
     return done
 
 

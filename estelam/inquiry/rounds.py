@@ -43,7 +43,7 @@ from estelam.core.domain import (
 from estelam.core.exceptions import AgencyError, AgencyUnavailable
 from estelam.core.keys import stable_id
 from estelam.core.log import event_fields
-from estelam.ingest.landing import AuditedLanding, LandingResult, audit_spooled, validate_and_land
+from estelam.ingest.landing import SPOOL_SUFFIX, AuditedLanding, LandingResult, audit_spooled, validate_and_land
 from estelam.ingest.validation import Engine
 from estelam.outputs import alerts
 
@@ -351,7 +351,13 @@ def rounds_audit_spool() -> Path:
 def audit_rounds() -> list[dict[str, object]]:
     """The inquiry DAG's last task: Great Expectations audits every batch the rounds landed, one suite run per feed
     instead of two per agency (the suite's fixed cost was two thirds of a round's time). Raises
-    ``ValidationDisagreement`` where GX judged rows differently (those batches are landed again as GX judged them)."""
+    ``ValidationDisagreement`` where GX judged rows differently (those batches are landed again as GX judged them).
+    With ``validation = "background"`` the audit worker audits them (it audits every spool folder) and this task
+    only says how many it left to it."""
+    if settings.current().validation == "background":
+        waiting = sum(1 for _ in rounds_audit_spool().glob(f"*/*{SPOOL_SUFFIX}"))
+        logger.info("%d landed batches of the rounds left to the audit worker", waiting)
+        return []
     return [asdict(audited) for audited in audit_spooled(rounds_audit_spool())]
 
 

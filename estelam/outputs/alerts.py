@@ -37,7 +37,7 @@ from connectors.resilience import BreakerState
 from estelam.access.message_log import MessageLog
 from estelam.core import clock, settings
 from estelam.core.exceptions import DeliveryError, RecordError
-from estelam.ingest.landing import landed_glob, read_landed, validate_and_land
+from estelam.ingest.landing import land_audited, landed_glob, read_landed
 from estelam.outputs import channels
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def raise_alerts(alerts: Iterable[Alert], *, sleep: Callable[[float], None] = ti
     partition = clock.today()
     fresh = [_row(a, ch, "queued", 0, None) for a, ch in todo if (a.alert_id, ch) not in queued]
     if fresh:
-        validate_and_land(FEED, fresh, batch_id=f"{stamp}-queued", partition=partition)
+        land_audited(FEED, fresh, batch_id=f"{stamp}-queued", partition=partition)
     results = []
     recorder = _MessagesIfWritable()
     for alert, channel in todo:
@@ -185,7 +185,7 @@ def raise_alerts(alerts: Iterable[Alert], *, sleep: Callable[[float], None] = ti
             results.append(_row(alert, channel, "failed", outcome.attempts, str(error)))
             logger.error("alert %s not delivered by %s: %s", alert.alert_id, channel, error)
         report.raised.append(alert.alert_id)
-    validate_and_land(FEED, results, batch_id=f"{stamp}-done", partition=partition)
+    land_audited(FEED, results, batch_id=f"{stamp}-done", partition=partition)
     publish_snapshot()
     return report
 

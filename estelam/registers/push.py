@@ -38,7 +38,7 @@ from estelam.contracts.registry import Receiver, load_receivers
 from estelam.core import clock
 from estelam.core.exceptions import AgencyError, ContractError
 from estelam.core.log import event_fields
-from estelam.ingest.landing import AuditedLanding, read_landed, validate_and_land
+from estelam.ingest.landing import AuditedLanding, land_audited, read_landed
 from estelam.registers import fugitives
 from estelam.warehouse.dbt_build import connect_read_only
 
@@ -239,7 +239,7 @@ def push_register(receiver: Receiver, *, batch_id: str, record: Record | None = 
     # the batch id is unique per run and receiver: a rerun never overwrites an earlier run's record
     pushes_batch = f"{batch_id}-{receiver.agency_id}-{uuid.uuid4().hex[:8]}"
     if landing is None:
-        validate_and_land(PUSHES_FEED, rows, batch_id=pushes_batch, partition=clock.today())
+        land_audited(PUSHES_FEED, rows, batch_id=pushes_batch, partition=clock.today())
     else:
         landing.land(rows, batch_id=pushes_batch, partition=clock.today())
     record.audit_many(audits)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from estelam.access.message_log import LoggedMessage, MessageLog
 from estelam.core import clock, settings
-from estelam.ingest.landing import validate_and_land
+from estelam.ingest.landing import land_audited
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,6 @@ def land_message_index(messages: MessageLog | None = None) -> int:
     if not rows:
         return 0
     batch_id = f"messages-{rows[0]['seq']:012d}-{rows[-1]['seq']:012d}"
-    result = validate_and_land(FEED, rows, batch_id=batch_id, partition=clock.today())
+    result = land_audited(FEED, rows, batch_id=batch_id, partition=clock.today())
     logger.info("message log: %d entries landed for the warehouse (%s)", result.valid_rows, batch_id)
     return len(rows)

@@ -50,7 +50,7 @@ def _world(tmp_path: Path) -> EnforcementWorld:
 def _arm(monkeypatch: pytest.MonkeyPatch, boundary: str) -> None:
     """Make the first write at ``boundary`` die (once)."""
     armed = {"on": True}
-    land, deliver = reconciliation.validate_and_land, notifications.deliver
+    land, deliver = reconciliation.land_audited, notifications.deliver
     feed_of = {"before the order log": ORDERS_FEED, "before the acknowledgements": ACKS_FEED,
                "before the notifications": notifications.FEED}
 
@@ -66,7 +66,7 @@ def _arm(monkeypatch: pytest.MonkeyPatch, boundary: str) -> None:
             raise Crash(boundary)
         return deliver(rows, **kwargs)
 
-    monkeypatch.setattr(reconciliation, "validate_and_land", landing)
+    monkeypatch.setattr(reconciliation, "land_audited", landing)
     monkeypatch.setattr(notifications, "deliver", delivering)
 
 
