@@ -208,12 +208,22 @@ def simulators(
 @app.command("audit-worker", epilog="Example: ESTELAM_VALIDATION=background estelam audit-worker")
 def audit_worker(
     once: Annotated[bool, typer.Option("--once", help="audit what is spooled now, then exit")] = False,
+    check: Annotated[bool, typer.Option("--check", help="a health check: exit 1 if a landed batch has waited for "
+                                                         "its audit longer than --stale-after")] = False,
+    stale_after: Annotated[float, typer.Option(help="seconds a batch may wait (with --check)")] = 600.0,
     warm_up: Annotated[bool, typer.Option(help="build every feed's GX suite at start, not when first needed")] = True,
 ) -> None:
     """Have Great Expectations audit the batches the hub landed with its compiled rules (ESTELAM_VALIDATION=
     background spools them), one GX run per feed; until interrupted, auditing what is spooled before it exits."""
     from estelam.ingest import audit_worker as worker
 
+    if check:
+        waited = worker.oldest_wait_s()
+        typer.echo(f"{worker.spooled_batches()} batches wait for their audit"
+                   + (f", the oldest for {waited:.0f}s" if waited is not None else ""))
+        if waited is not None and waited > stale_after:
+            raise typer.Exit(EXIT_ESTELAM_ERROR)
+        return
     if once:
         entries = worker.audit_pass()
         for entry in entries:

@@ -3,16 +3,17 @@
 With the setting ``validation = "background"`` the processes that land (Airflow's tasks, the API, the demo)
 judge each batch with the contract's compiled rules, land it, and spool its input under the audit spool
 (``<data>/audit_spool/<purpose>/<feed>/<batch>.pickle``, see :func:`estelam.ingest.landing.audit_spooled`).
-This worker builds GX's context and every feed's suite once, then audits whatever is spooled: one GX run per
-feed per pass over all of its waiting batches. GX stays the authority: where it judges a row differently from
+This worker builds GX's context and every feed's suite once, then audits what is spooled: one GX run per feed
+over all of its waiting batches, once they stop arriving (:data:`SETTLE_S`) or have waited :data:`MAX_WAIT_S`. GX stays the authority: where it judges a row differently from
 the compiled rules, the batch is landed again as GX judged it, the disagreement is logged as an error and kept
 in the audit record (:data:`RECORD_NAME`), and the pass goes on with the other feeds.
 
 What this buys: GX's fixed cost per run (its metric graph, 0.1–0.3 s whatever the size) and its import leave the
 process that lands, and on a machine with more than one core they run beside it instead of in its way.
 
-``estelam audit-worker`` runs it; :class:`AuditWorkerProcess` starts one as a child process and stops it by its
-PID (the demo does), and :meth:`AuditWorkerProcess.drain` waits until nothing spooled is left unaudited.
+``estelam audit-worker`` runs it (``--check`` is its health check: no batch waiting too long; ``--once`` audits
+what waits and exits); :class:`AuditWorkerProcess` starts one as a child process and stops it by its PID (the demo
+does), and :meth:`AuditWorkerProcess.drain` has it audit what waits now and waits until it did.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def spooled_batches(root: Path | None = None) -> int:
     """How many landed batches wait for their audit under ``root`` (the settings' audit spool by default)."""
     root = root or settings.audit_spool_dir()
     return sum(1 for _ in root.glob(f"*/*/*{SPOOL_SUFFIX}")) if root.is_dir() else 0
+
+
+def oldest_wait_s(root: Path | None = None) -> float | None:
+    """How long the oldest spooled batch under ``root`` has waited for its audit; None when none waits."""
+    root = root or settings.audit_spool_dir()
+    written = [m for m in (_written(p) for p in root.glob(f"*/*/*{SPOOL_SUFFIX}")) if m is not None]
+    return time.time() - min(written) if written else None
 
 
 def audit_pass(root: Path | None = None, *, settle_s: float = 0.0, max_wait_s: float | None = None

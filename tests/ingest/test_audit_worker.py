@@ -168,3 +168,25 @@ def _settings_from(environment: dict[str, str]) -> settings.Settings:
         os.environ.clear()
         os.environ.update(saved)
 
+
+
+def test_the_health_check_fails_when_a_batch_waits_too_long_and_once_audits_what_waits() -> None:
+    from typer.testing import CliRunner
+
+    from estelam.cli.commands import app
+
+    runner = CliRunner()
+    assert audit_worker.oldest_wait_s() is None
+    assert runner.invoke(app, ["audit-worker", "--check"]).exit_code == 0  # nothing waits
+    land_audited("inquiries", batches_of(contracts.feed("inquiries"), seed=9, count=2)[0], batch_id="wait-1",
+                 partition=PARTITION)
+    waited = audit_worker.oldest_wait_s()
+    assert waited is not None and waited >= 0
+    assert runner.invoke(app, ["audit-worker", "--check", "--stale-after", "3600"]).exit_code == 0
+    stale = runner.invoke(app, ["audit-worker", "--check", "--stale-after", "-1"])
+    assert stale.exit_code == 1 and "1 batches wait for their audit" in stale.output
+
+    once = runner.invoke(app, ["audit-worker", "--once"])
+
+    assert once.exit_code == 0 and "background/inquiries: 1 batches" in once.output and "agreed" in once.output
+    assert audit_worker.spooled_batches() == 0
