@@ -48,6 +48,17 @@ def test_the_story_holds_every_day(cycle: DemoResult) -> None:
         assert day.invariants_held, (day.day, [(v.name, v.detail) for v in day.invariants if not v.held])
 
 
+def test_great_expectations_audited_every_feed_that_landed_and_agreed(cycle: DemoResult) -> None:
+    """The demo lands with the compiled rules and the audit worker has GX audit every batch: each feed that landed
+    was audited (case events, answers, the inquiry log, orders, acknowledgements, notices), and GX agreed."""
+    audited = {a.feed for a in cycle.audits}
+    assert {"case_events", "inquiries", "bank_accounts", "freeze_orders", "freeze_acknowledgements",
+            "debtor_notifications", "case_directives"} <= audited, audited
+    assert all(a.agreed for a in cycle.audits), [a.disagreement for a in cycle.audits if not a.agreed]
+    landed = _read(cycle.data_dir, "case_events")  # type: ignore[attr-defined]
+    assert landed and sum(a.rows for a in cycle.audits if a.feed == "case_events") >= len(landed)
+
+
 def test_the_story_releases_excess_and_closed_cases_collects_pays_out_and_restricts(cycle: DemoResult) -> None:
     """A partial payment releases the excess, a closure releases everything, a judge's collection through the
     API is transferred and paid out, a judge's restriction change reaches the vehicle registry."""
