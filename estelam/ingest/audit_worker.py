@@ -4,9 +4,10 @@ With the setting ``validation = "background"`` the processes that land (Airflow'
 judge each batch with the contract's compiled rules, land it, and spool its input under the audit spool
 (``<data>/audit_spool/<purpose>/<feed>/<batch>.pickle``, see :func:`estelam.ingest.landing.audit_spooled`).
 This worker builds GX's context and every feed's suite once, then audits what is spooled: one GX run per feed
-over all of its waiting batches, once they stop arriving (:data:`SETTLE_S`) or have waited :data:`MAX_WAIT_S`. GX stays the authority: where it judges a row differently from
-the compiled rules, the batch is landed again as GX judged it, the disagreement is logged as an error and kept
-in the audit record (:data:`RECORD_NAME`), and the pass goes on with the other feeds.
+over all of its waiting batches, once they stop arriving (:data:`SETTLE_S`) or have waited :data:`MAX_WAIT_S`.
+GX stays the authority: where it judges a row differently from the compiled rules, the batch is landed again as
+GX judged it, the disagreement is logged as an error and kept in the audit record (:data:`RECORD_NAME`), and the
+pass goes on with the other feeds.
 
 What this buys: GX's fixed cost per run (its metric graph, 0.1–0.3 s whatever the size) and its import leave the
 process that lands, and on a machine with more than one core they run beside it instead of in its way.
@@ -179,8 +180,8 @@ class AuditWorkerProcess:
         return self._process.pid if self._process is not None else None
 
     def drain(self, *, timeout_s: float | None = None) -> float:
-        """Wait until no spooled batch waits for its audit; the seconds waited. Raises
-        (:class:`LandingError`) if the worker died (its log's tail says why) or did not finish in ``timeout_s``."""
+        """Have the worker audit what waits now, settled or not, and wait until it did; the seconds waited. Raises
+        :class:`LandingError` if the worker died (its log's tail says why) or did not finish in ``timeout_s``."""
         started = time.perf_counter()
         deadline = started + (timeout_s if timeout_s is not None else self.startup_timeout_s)
         marker = settings.audit_spool_dir() / DRAIN_MARKER
