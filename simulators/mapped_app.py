@@ -33,7 +33,7 @@ type. SOAP requests are checked against the WSDL's inline schema; REST requests 
 ``simulators.rest_app``, which serves them).
 
 The orders of the mapping's ``orders`` section are the mapping read backwards too: the order is read from the
-request (a composed asset reference joined from its parts), applied to the agency's ledger
+request (a composed asset reference joined from its parts, a freeze's restriction type), applied to the agency's ledger
 (``simulators.agency_state``: blocks, releases, cancels, idempotent order ids) over the assets the world's records
 make (``contributes.assets``: reference, value, ``protected_when``), and the acknowledgement written at the
 mapping's paths, the hub's status as the first agency value the mapping's ``statuses`` maps to it.
@@ -60,11 +60,13 @@ from connectors.credentials import Credentials
 from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.core import clock
-from estelam.core.domain import FreezeOrder, OrderKind, PersonKind, Protocol
+from estelam.core.domain import FreezeOrder, OrderKind, PersonKind, Protocol, RestrictionType
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id, latin_digits
 from estelam.core.kinds import (
     ASSET_REF_PART,
+    RESTRICTION_SOURCE,
+    AssetContribution,
     Interface,
     KindMapping,
     Node,
@@ -265,6 +267,17 @@ def _place_records(answer: dict[str, Any], node: Node, dotted: str, records: lis
         _put(answer, node, dotted, records[0])
 
 
+def _restriction_asked(assets: AssetContribution, said: Any) -> RestrictionType | tuple[int, str] | None:
+    """The restriction type a freeze's request carries (``$restriction``), else the mapping's default; (422, why)
+    for a type the kind does not declare. None for a kind without restrictions."""
+    if not assets.restrictions:
+        return None
+    restriction = str(said) if said not in (None, "") else str(assets.restriction_default)
+    if restriction not in assets.restrictions or restriction not in {str(r) for r in RestrictionType}:
+        return 422, f"unknown restriction type {restriction!r} (one of {list(assets.restrictions)})"
+    return RestrictionType(restriction)
+
+
 @dataclass
 class MappedAgency:
     """Answers the inquiries of one instance of a mapped kind from the world."""
@@ -292,7 +305,8 @@ class MappedAgency:
         whole = assets.asset_kind in INDIVISIBLE_KINDS
         self.state.hold([MappedAsset(join_asset_ref(assets, row), person_id,
                                      int(row.get(assets.value) or 0),
-                                     rule is not None and str(row.get(rule.column)) in rule.values, whole)
+                                     rule is not None and str(row.get(rule.column)) in rule.values, whole,
+                                     assets.restrictions)
                          for row in rows])
 
     def _hold_every_asset(self) -> None:
@@ -323,11 +337,14 @@ class MappedAgency:
         order_id, amount = given("$order_id"), given("$amount_rial")
         if not order_id or amount is None:
             return 422, "the order has no order id or amount"
+        restriction = _restriction_asked(assets, given(RESTRICTION_SOURCE))
+        if isinstance(restriction, tuple):
+            return restriction
         if not self.state.knows(ref):
             self._hold_every_asset()
         ack = self.state.apply(FreezeOrder(str(order_id), OrderKind(kind), str(given("$case_id") or ""),
                                            self.state.instance.agency_id, ref, int(amount), clock.now(),
-                                           cancels=given("$cancels")))
+                                           restriction_type=restriction, cancels=given("$cancels")))
         return self._acknowledgement(spec, ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial,
                                      str(order_id), ack.reason)
 
