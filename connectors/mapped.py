@@ -243,7 +243,7 @@ class MappedAgencyClient:
                 values["person_id"] = latin_digits(str(about))
                 if values["person_id"] != latin_digits(person_id):  # never land a record under the wrong person
                     raise _Foreign(f"the answer for {person_id} includes a record of {values['person_id']}")
-            rows.append(FeedRecord(latin_digits(person_id), values))
+            rows.append(FeedRecord(latin_digits(person_id), _latin_references(self.mapping, values)))
         return rows
 
     def _unknown(self, answer: Any) -> bool:
@@ -327,6 +327,16 @@ class MappedAgencyClient:
 
     def close(self) -> None:
         self._wire.close()
+
+
+def _latin_references(mapping: KindMapping, values: dict[str, Any]) -> dict[str, Any]:
+    """An asset's reference is an identifier: its text columns with Latin digits, whatever script the agency wrote
+    them in (a plate ``۱۲ب۳۴۵-۶۷`` is ordered as ``12ب345-67``)."""
+    if mapping.assets is not None:
+        for column in mapping.assets.ref_columns:
+            if isinstance(values.get(column), str):
+                values[column] = latin_digits(values[column])
+    return values
 
 
 def _restriction(order: FreezeOrder, kind: OrderKind, mapping: KindMapping) -> str | None:

@@ -8,11 +8,11 @@ Order semantics, as a real bank or registry applies them:
 - vehicles and properties are indivisible: a freeze registers the case's claim (up to the asset's
   unclaimed value) but restricts the *whole* asset, so the value it takes out of the owner's hands
   (:meth:`AgencyState.immobilised_value`) is the asset's full value as soon as any claim is on it;
-  a freeze on an asset whose freezes carry a restriction type (a vehicle: transfer, circulation, seizure; a
-  mapped kind's declared by its mapping) carries its type, refused when not one of them; the asset keeps the
-  strongest type the case asked for (weakest first), and an order of another type on an asset the case already
-  restricts restates the case's claim: the type is replaced (the judge changed it) and the claim grows to the
-  order's amount if that is more;
+  a freeze on an asset whose mapping declares restriction types (a vehicle: transfer, circulation, seizure)
+  carries its type, refused when not one of them; the asset keeps the strongest type the case asked for (the
+  mapping lists them weakest first), and an order of another type on an asset the case already restricts
+  restates the case's claim: the type is replaced (the judge changed it) and the claim grows to the order's
+  amount if that is more;
 - a release lifts up to the amount asked of what this case holds on the asset;
 - a transfer (the judge ordered collection) moves up to the amount asked of what this case holds
   on a bank account to the court's account: the block and the balance both go down by it; only
@@ -44,7 +44,6 @@ from estelam.core.domain import (
     FreezeOrder,
     OrderKind,
     RestrictionType,
-    Vehicle,
 )
 from estelam.core.identifiers import is_iban
 
@@ -63,15 +62,13 @@ class MappedAsset:
     restrictions: tuple[str, ...] = ()  # the restriction types a freeze may carry, weakest first (the mapping's)
 
 
-AgencyAsset = BankAccount | Vehicle | MappedAsset
+AgencyAsset = BankAccount | MappedAsset
 _AckMaker = Callable[..., Acknowledgement]
 
 
 def asset_ref(asset: AgencyAsset) -> str:
     if isinstance(asset, BankAccount):
         return asset.iban
-    if isinstance(asset, Vehicle):
-        return asset.plate
     return asset.asset_ref
 
 
@@ -85,14 +82,13 @@ def asset_value(asset: AgencyAsset) -> int:
 
 def restriction_types(asset: AgencyAsset) -> tuple[str, ...]:
     """The restriction types a freeze on the asset may carry, weakest first (none: its freezes carry no type)."""
-    if isinstance(asset, Vehicle):
-        return tuple(_RESTRICTION_STRENGTH)
     return asset.restrictions if isinstance(asset, MappedAsset) else ()
 
 
 def is_indivisible(asset: AgencyAsset) -> bool:
-    """Vehicles and properties are restricted whole, whatever the claim on them."""
-    return isinstance(asset, Vehicle) or (isinstance(asset, MappedAsset) and asset.indivisible)
+    """Vehicles and properties (their asset kinds ones the freeze plan takes whole) are restricted whole, whatever
+    the claim on them."""
+    return isinstance(asset, MappedAsset) and asset.indivisible
 
 
 class AgencyState:
@@ -292,10 +288,6 @@ class AgencyState:
         if self._frozen[key] == 0:
             self._restrictions.pop(key, None)
         return ack(AckStatus.DONE, undone, f"order {target} undone")
-
-
-#: Weakest first: a vehicle keeps the strongest restriction any order of the case asked for.
-_RESTRICTION_STRENGTH = (RestrictionType.TRANSFER, RestrictionType.CIRCULATION, RestrictionType.SEIZURE)
 
 
 #: The restriction types the hub's judges direct (a mapping's ``restrictions`` are among them).
