@@ -346,10 +346,12 @@ class MappedAgency:
                                            self.state.instance.agency_id, ref, int(amount), clock.now(),
                                            restriction_type=restriction, cancels=given("$cancels")))
         return self._acknowledgement(spec, ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial,
-                                     str(order_id), ack.reason)
+                                     str(order_id), ack.reason, ack.acknowledged_at)
 
     def _acknowledgement(self, spec: OrderOperation, status: str, amount: int, frozen_total: int, order_id: str,
-                         reason: str) -> dict[str, Any]:
+                         reason: str, at: datetime | None = None) -> dict[str, Any]:
+        """The acknowledgement at the mapping's paths; ``at`` when the order was applied (a repeated order id gets
+        the first acknowledgement unchanged)."""
         response = self.interface.operations[spec.operation].response
         said: dict[str, str] = {}
         for value, hub in spec.statuses.items():
@@ -365,9 +367,9 @@ class MappedAgency:
         if spec.order_id:
             _put(answer, response, spec.order_id, order_id)
         if spec.acknowledged_at:
-            at, _ = response.resolve(spec.acknowledged_at)
-            now = clock.now()
-            _put(answer, response, spec.acknowledged_at, now.date() if at.leaf == "date" else now)
+            node, _ = response.resolve(spec.acknowledged_at)
+            now = at or clock.now()
+            _put(answer, response, spec.acknowledged_at, now.date() if node.leaf == "date" else now)
         if spec.reason and reason:
             _put(answer, response, spec.reason, reason)
         return _fill(answer, response)
