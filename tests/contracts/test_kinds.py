@@ -96,8 +96,8 @@ def test_the_generated_asset_staging_model_agrees_with_the_mappings() -> None:
 def test_agency_kind_is_a_name_and_equal_names_are_one_object() -> None:
     assert AgencyKind("bank") is AgencyKind.BANK
     assert AgencyKind("tax_authority") is AgencyKind("tax_authority")
-    # the kinds with code of their own; the depository and the land registry are declared by their mappings
-    assert list(AgencyKind) == [AgencyKind.BANK, AgencyKind.VEHICLE_REGISTRY]
+    # the kinds with code of their own; the depository, the land and the vehicle registries are their mappings'
+    assert list(AgencyKind) == [AgencyKind.BANK]
     with pytest.raises(ValueError, match="not a valid AgencyKind"):
         AgencyKind("Tax Authority")
 
