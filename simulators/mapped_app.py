@@ -20,6 +20,8 @@ The world data says which persons the agency knows and how each feed column of t
       symbol: {choice: [IKCO1, FOLD1], unique: true}         # unique: no two of the person's records share it
       postal_code: {digits: 10}
       address: {template: "{city}، {street}", city: [تهران, اصفهان], street: [خیابان آزادی, خیابان انقلاب]}
+      plate: {template: ["{n} {a}", "{n} {l}"], weights: [9, 1], n: [1, 9999], a: [ا, ب], l: [A, B]}
+                                                         # one of several templates, by their weights
       known_ids: {person: id}
       note: {value: text}
 
@@ -173,9 +175,17 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
         base = row.get(str(spec["fraction_of"]))
         return None if base is None else int(int(base) * float(spec["share"]))
     if "template" in spec:  # each named part: a [low, high] pair of integers draws a number, a list a choice
-        parts = {k: _part(v, rng) for k, v in spec.items() if k != "template" and isinstance(v, list)}
-        return str(spec["template"]).format(**parts)
+        parts = {k: _part(v, rng) for k, v in spec.items() if k not in ("template", "weights") and isinstance(v, list)}
+        return _template(spec, rng).format(**parts)
     raise ContractError(f"unknown column generator {dict(spec)!r}")
+
+
+def _template(spec: Mapping[str, Any], rng: random.Random) -> str:
+    """The template: one, or one of a list drawn by its ``weights`` (a plate's usual line, now and then another)."""
+    templates = spec["template"]
+    if not isinstance(templates, list):
+        return str(templates)
+    return str(rng.choices(templates, weights=spec.get("weights") or [1] * len(templates))[0])
 
 
 def _part(options: list[Any], rng: random.Random) -> Any:
