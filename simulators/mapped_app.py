@@ -22,6 +22,9 @@ The world data says which persons the agency knows and how each feed column of t
       address: {template: "{city}، {street}", city: [تهران, اصفهان], street: [خیابان آزادی, خیابان انقلاب]}
       plate: {template: ["{n} {a}", "{n} {l}"], weights: [9, 1], n: [1, 9999], a: [ا, ب], l: [A, B]}
                                                          # one of several templates, by their weights
+      iban: {template: "{bank}{n}", bank: [IR01], n: [1, 99], dirty: {bank: [XX01]}}
+                                                         # dirty: parts drawn instead for the world's dirty_share
+                                                         #   of records (a registry's own wrong records)
       known_ids: {person: id}
       note: {value: text}
 
@@ -176,6 +179,9 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
         return None if base is None else int(int(base) * float(spec["share"]))
     if "template" in spec:  # each named part: a [low, high] pair of integers draws a number, a list a choice
         parts = {k: _part(v, rng) for k, v in spec.items() if k not in ("template", "weights") and isinstance(v, list)}
+        wrong = spec.get("dirty")
+        if isinstance(wrong, Mapping) and rng.random() < world.dirty_share:  # a record kept wrongly
+            parts.update({str(k): _part(list(v), rng) for k, v in wrong.items()})
         return _template(spec, rng).format(**parts)
     raise ContractError(f"unknown column generator {dict(spec)!r}")
 
