@@ -61,9 +61,10 @@ def _bytes(root: Path) -> int:
 
 def _subset(registry: AgencyRegistry) -> AgencyRegistry:
     banks = registry.of_kind(AgencyKind.BANK)[:2]
-    # the depository: a kind declared by its mapping (the generic client and the generated simulator)
+    # the depository and the vehicle registry: kinds declared by their mappings (the generic client and the
+    # generated simulator)
     others = [i for i in registry.instances if i.kind in (AgencyKind("securities_depository"),
-                                                          AgencyKind.VEHICLE_REGISTRY)]
+                                                          AgencyKind("vehicle_registry"))]
     return replace(registry, instances=tuple(banks + others))
 
 

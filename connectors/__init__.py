@@ -6,6 +6,7 @@ from connectors.base import AgencyClient
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry
 from connectors.resilience import ResilientClient
 from estelam.core.domain import AgencyInstance, Protocol
+from estelam.core.exceptions import ContractError
 
 
 def wire_client_for(instance: AgencyInstance, *,
@@ -20,9 +21,8 @@ def wire_client_for(instance: AgencyInstance, *,
         from connectors.soap import SoapAgencyClient
 
         return SoapAgencyClient(instance, credentials=credentials)
-    from connectors.rest import RestAgencyClient
-
-    return RestAgencyClient(instance, credentials=credentials)
+    raise ContractError(f"agency {instance.agency_id!r}: a REST kind ({instance.kind}) is declared by a mapping file "
+                        f"(contracts/kinds/{instance.kind}.yaml), and there is none")
 
 
 def client_for(instance: AgencyInstance, *, shared: str | None = None,

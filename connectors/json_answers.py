@@ -1,8 +1,7 @@
-"""Reading REST agencies' JSON answers into domain objects, and writing their order bodies.
+"""Reading JSON documents: typed fields of an answer, ``Malformed`` when one is missing or ill-typed.
 
-The client checks an answer's shape (what it needs to build domain objects); value rules
-(ranges, check digits, plate patterns) are the data contracts' job. Identifiers are
-normalised to Latin digits; names are kept exactly as the agency wrote them.
+A reader checks an answer's shape (what it needs); value rules (ranges, check digits, plate patterns) are the data
+contracts' job. Identifiers are normalised to Latin digits; names are kept exactly as the agency wrote them.
 """
 
 from __future__ import annotations
@@ -12,11 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from estelam.core.domain import FreezeOrder, Vehicle
 from estelam.core.identifiers import latin_digits
-
-#: What a vehicle restriction forbids when the order does not say: a change of owner.
-DEFAULT_RESTRICTION_TYPE = "transfer"
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -83,29 +78,3 @@ def list_of(document: Mapping[str, Any], name: str, where: str) -> list[Any]:
 def identifier_of(document: Mapping[str, Any], name: str, where: str) -> str:
     """An identifier with Latin digits, whatever script the agency wrote it in."""
     return latin_digits(text_of(document, name, where))
-
-
-def vehicle(item: Mapping[str, Any], where: str) -> Vehicle:
-    return Vehicle(
-        plate=identifier_of(item, "plate", where),
-        owner_id=identifier_of(item, "ownerId", where),
-        owner_name=text_of(item, "ownerName", where),
-        model=text_of(item, "model", where),
-        value_rial=integer_of(item, "valueRial", where),
-    )
-
-
-def owner_of(asset: Vehicle) -> str:
-    return asset.owner_id
-
-
-# --- writing orders -------------------------------------------------------------------------------
-
-
-def vehicle_restriction(order: FreezeOrder) -> dict[str, Any]:
-    return {**vehicle_release(order), "restrictionType": str(order.restriction_type or DEFAULT_RESTRICTION_TYPE)}
-
-
-def vehicle_release(order: FreezeOrder) -> dict[str, Any]:
-    return {"orderId": order.order_id, "caseId": order.case_id, "plate": order.asset_ref,
-            "amountRial": order.amount_rial}

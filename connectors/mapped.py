@@ -9,7 +9,8 @@ failure to the exception tree — is the SOAP and REST clients' own (``connector
 Records come back as :class:`estelam.core.domain.FeedRecord` (the feed's columns, typed as its contract says);
 a record that does not cast is that person's ``AgencyAnswerMalformed``, never landed half-read. A mapped kind holds
 the orders its mapping's ``orders`` section declares (freeze, release, transfer, cancel): the request filled from
-the order (a composed asset reference split into its parts, a cancel's withdrawn order id), the acknowledgement
+the order (a composed asset reference split into its parts, a cancel's withdrawn order id, a freeze's restriction
+type), the acknowledgement
 read from the paths the mapping names; an order kind it does not declare (and payout, which no mapping declares)
 raises ``OperationNotInContract`` and sends nothing.
 """
@@ -57,6 +58,7 @@ from estelam.core.kinds import (
     order_fields,
     read_columns,
     request_fields,
+    restriction_of,
     value_at,
     values_at,
 )
@@ -241,7 +243,7 @@ class MappedAgencyClient:
                 values["person_id"] = latin_digits(str(about))
                 if values["person_id"] != latin_digits(person_id):  # never land a record under the wrong person
                     raise _Foreign(f"the answer for {person_id} includes a record of {values['person_id']}")
-            rows.append(FeedRecord(latin_digits(person_id), values))
+            rows.append(FeedRecord(latin_digits(person_id), _latin_references(self.mapping, values)))
         return rows
 
     def _unknown(self, answer: Any) -> bool:
@@ -282,7 +284,7 @@ class MappedAgencyClient:
             fields = order_fields(spec, order_id=order.order_id, case_id=order.case_id, asset_ref=order.asset_ref,
                                   amount_rial=order.amount_rial, issued_at=order.issued_at,
                                   agency_id=self.instance.agency_id, cancels=order.cancels, asset_ref_parts=parts,
-                                  separator=separator)
+                                  separator=separator, restriction=_restriction(order, kind, self.mapping))
         except ValueError as exc:  # the order cannot be said in this agency's terms; nothing is sent
             raise AgencyError(str(exc), agency_id=self.instance.agency_id, operation=str(kind),
                               request_id=order.order_id) from exc
@@ -325,6 +327,25 @@ class MappedAgencyClient:
 
     def close(self) -> None:
         self._wire.close()
+
+
+def _latin_references(mapping: KindMapping, values: dict[str, Any]) -> dict[str, Any]:
+    """An asset's reference is an identifier: its text columns with Latin digits, whatever script the agency wrote
+    them in (a plate ``۱۲ب۳۴۵-۶۷`` is ordered as ``12ب345-67``)."""
+    if mapping.assets is not None:
+        for column in mapping.assets.ref_columns:
+            if isinstance(values.get(column), str):
+                values[column] = latin_digits(values[column])
+    return values
+
+
+def _restriction(order: FreezeOrder, kind: OrderKind, mapping: KindMapping) -> str | None:
+    """The restriction type a freeze carries (``$restriction``): the order's, else the mapping's default (None for
+    other orders and for kinds without ``contributes.assets.restrictions``)."""
+    if kind is not OrderKind.FREEZE:
+        return None
+    asked = str(order.restriction_type) if order.restriction_type else None
+    return restriction_of(mapping.assets, asked)
 
 
 def _amount(answer: Any, dotted: str) -> int:

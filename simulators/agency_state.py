@@ -8,9 +8,11 @@ Order semantics, as a real bank or registry applies them:
 - vehicles and properties are indivisible: a freeze registers the case's claim (up to the asset's
   unclaimed value) but restricts the *whole* asset, so the value it takes out of the owner's hands
   (:meth:`AgencyState.immobilised_value`) is the asset's full value as soon as any claim is on it;
-  a vehicle restriction carries its type (transfer, circulation, seizure), refused when unknown; an order
-  of another type on a vehicle the case already restricts restates the case's claim: the type is replaced
-  (the judge changed it) and the claim grows to the order's amount if that is more;
+  a freeze on an asset whose mapping declares restriction types (a vehicle: transfer, circulation, seizure)
+  carries its type, refused when not one of them; the asset keeps the strongest type the case asked for (the
+  mapping lists them weakest first), and an order of another type on an asset the case already restricts
+  restates the case's claim: the type is replaced (the judge changed it) and the claim grows to the order's
+  amount if that is more;
 - a release lifts up to the amount asked of what this case holds on the asset;
 - a transfer (the judge ordered collection) moves up to the amount asked of what this case holds
   on a bank account to the court's account: the block and the balance both go down by it; only
@@ -42,7 +44,6 @@ from estelam.core.domain import (
     FreezeOrder,
     OrderKind,
     RestrictionType,
-    Vehicle,
 )
 from estelam.core.identifiers import is_iban
 
@@ -58,17 +59,16 @@ class MappedAsset:
     value_rial: int
     protected: bool = False
     indivisible: bool = False
+    restrictions: tuple[str, ...] = ()  # the restriction types a freeze may carry, weakest first (the mapping's)
 
 
-AgencyAsset = BankAccount | Vehicle | MappedAsset
+AgencyAsset = BankAccount | MappedAsset
 _AckMaker = Callable[..., Acknowledgement]
 
 
 def asset_ref(asset: AgencyAsset) -> str:
     if isinstance(asset, BankAccount):
         return asset.iban
-    if isinstance(asset, Vehicle):
-        return asset.plate
     return asset.asset_ref
 
 
@@ -80,9 +80,15 @@ def asset_value(asset: AgencyAsset) -> int:
     return asset.balance_rial if isinstance(asset, BankAccount) else asset.value_rial
 
 
+def restriction_types(asset: AgencyAsset) -> tuple[str, ...]:
+    """The restriction types a freeze on the asset may carry, weakest first (none: its freezes carry no type)."""
+    return asset.restrictions if isinstance(asset, MappedAsset) else ()
+
+
 def is_indivisible(asset: AgencyAsset) -> bool:
-    """Vehicles and properties are restricted whole, whatever the claim on them."""
-    return isinstance(asset, Vehicle) or (isinstance(asset, MappedAsset) and asset.indivisible)
+    """Vehicles and properties (their asset kinds ones the freeze plan takes whole) are restricted whole, whatever
+    the claim on them."""
+    return isinstance(asset, MappedAsset) and asset.indivisible
 
 
 class AgencyState:
@@ -95,7 +101,7 @@ class AgencyState:
         for a in assets:
             self._refs_of[asset_owner(a)].append(asset_ref(a))
         self._frozen: dict[tuple[str, str], int] = defaultdict(int)  # (case_id, asset_ref) -> rials
-        self._restrictions: dict[tuple[str, str], RestrictionType] = {}  # (case_id, plate) -> type
+        self._restrictions: dict[tuple[str, str], RestrictionType] = {}  # (case_id, asset_ref) -> its type
         self._court_account: dict[str, int] = defaultdict(int)  # case_id -> rials collected
         self._applied: dict[str, Acknowledgement] = {}
         self._applied_orders: dict[str, FreezeOrder] = {}
@@ -136,7 +142,7 @@ class AgencyState:
             return asset_value(asset) if is_indivisible(asset) else claimed
 
     def restriction(self, case_id: str, plate: str) -> RestrictionType | None:
-        """The restriction type this case holds on a vehicle, if any."""
+        """The restriction type this case holds on an asset whose freezes carry one (a vehicle), if any."""
         with self._lock:
             return self._restrictions.get((case_id, plate)) if self._frozen.get((case_id, plate)) else None
 
@@ -221,27 +227,26 @@ class AgencyState:
             return ack(AckStatus.REFUSED, 0, f"{asset.account_kind} account is protected by law")
         if isinstance(asset, MappedAsset) and asset.protected:
             return ack(AckStatus.REFUSED, 0, "the asset is protected by law")
-        if isinstance(asset, Vehicle):
-            restriction = order.restriction_type or RestrictionType.TRANSFER
-            if restriction not in set(RestrictionType):
-                return ack(AckStatus.REFUSED, 0, f"unknown restriction type {restriction!r}")
+        types = restriction_types(asset)
+        asked = str(order.restriction_type or types[0]) if types else None
+        if asked is not None and (asked not in types or asked not in _RESTRICTION_TYPES):
+            return ack(AckStatus.REFUSED, 0, f"unknown restriction type {asked!r}")
+        wanted = RestrictionType(asked) if asked is not None else None
         available = max(asset_value(asset) - self._blocked(order.asset_ref), 0)
-        changed = (isinstance(asset, Vehicle) and self._frozen.get(key, 0) > 0 and order.restriction_type is not None
-                   and self._restrictions.get(key) is not RestrictionType(order.restriction_type))
-        # an order of another type restates the case's claim on the vehicle (its amount is the claim's total)
+        changed = (wanted is not None and self._frozen.get(key, 0) > 0 and order.restriction_type is not None
+                   and self._restrictions.get(key) != wanted)
+        # an order of another type restates the case's claim on the asset (its amount is the claim's total)
         wanted_more = max(order.amount_rial - self._frozen.get(key, 0), 0) if changed else order.amount_rial
         blocked = min(wanted_more, available)
         if blocked == 0 and not changed:
             return ack(AckStatus.REFUSED, 0, "nothing left to block on this asset")
         self._frozen[key] += blocked
-        if isinstance(asset, Vehicle):
+        if wanted is not None:
             held = self._restrictions.get(key)
-            wanted = RestrictionType(order.restriction_type or RestrictionType.TRANSFER)
-            if changed:  # the case already restricts the vehicle: an order of another type replaces the type
+            if changed:  # the case already restricts the asset: an order of another type replaces the type
                 self._restrictions[key] = wanted
-            else:  # a first or further claim: a stronger restriction replaces a weaker one; seizure is the strongest
-                self._restrictions[key] = max((r for r in (held, wanted) if r is not None),
-                                              key=_RESTRICTION_STRENGTH.index)
+            else:  # a first or further claim: a stronger restriction replaces a weaker one (the last is strongest)
+                self._restrictions[key] = max((r for r in (held, wanted) if r is not None), key=types.index)
             if changed:
                 return ack(AckStatus.DONE if blocked == wanted_more else AckStatus.PARTIAL, blocked,
                            f"restriction now {wanted}")
@@ -285,5 +290,5 @@ class AgencyState:
         return ack(AckStatus.DONE, undone, f"order {target} undone")
 
 
-#: Weakest first: a vehicle keeps the strongest restriction any order of the case asked for.
-_RESTRICTION_STRENGTH = (RestrictionType.TRANSFER, RestrictionType.CIRCULATION, RestrictionType.SEIZURE)
+#: The restriction types the hub's judges direct (a mapping's ``restrictions`` are among them).
+_RESTRICTION_TYPES = frozenset(str(r) for r in RestrictionType)

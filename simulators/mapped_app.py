@@ -20,6 +20,11 @@ The world data says which persons the agency knows and how each feed column of t
       symbol: {choice: [IKCO1, FOLD1], unique: true}         # unique: no two of the person's records share it
       postal_code: {digits: 10}
       address: {template: "{city}، {street}", city: [تهران, اصفهان], street: [خیابان آزادی, خیابان انقلاب]}
+      plate: {template: ["{n} {a}", "{n} {l}"], weights: [9, 1], n: [1, 9999], a: [ا, ب], l: [A, B]}
+                                                         # one of several templates, by their weights
+      iban: {template: "{bank}{n}", bank: [IR01], n: [1, 99], dirty: {bank: [XX01]}}
+                                                         # dirty: parts drawn instead for the world's dirty_share
+                                                         #   of records (a registry's own wrong records)
       known_ids: {person: id}
       note: {value: text}
 
@@ -33,7 +38,7 @@ type. SOAP requests are checked against the WSDL's inline schema; REST requests 
 ``simulators.rest_app``, which serves them).
 
 The orders of the mapping's ``orders`` section are the mapping read backwards too: the order is read from the
-request (a composed asset reference joined from its parts), applied to the agency's ledger
+request (a composed asset reference joined from its parts, a freeze's restriction type), applied to the agency's ledger
 (``simulators.agency_state``: blocks, releases, cancels, idempotent order ids) over the assets the world's records
 make (``contributes.assets``: reference, value, ``protected_when``), and the acknowledgement written at the
 mapping's paths, the hub's status as the first agency value the mapping's ``statuses`` maps to it.
@@ -60,11 +65,13 @@ from connectors.credentials import Credentials
 from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.core import clock
-from estelam.core.domain import FreezeOrder, OrderKind, PersonKind, Protocol
+from estelam.core.domain import FreezeOrder, OrderKind, PersonKind, Protocol, RestrictionType
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id, latin_digits
 from estelam.core.kinds import (
     ASSET_REF_PART,
+    RESTRICTION_SOURCE,
+    AssetContribution,
     Interface,
     KindMapping,
     Node,
@@ -171,9 +178,20 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
         base = row.get(str(spec["fraction_of"]))
         return None if base is None else int(int(base) * float(spec["share"]))
     if "template" in spec:  # each named part: a [low, high] pair of integers draws a number, a list a choice
-        parts = {k: _part(v, rng) for k, v in spec.items() if k != "template" and isinstance(v, list)}
-        return str(spec["template"]).format(**parts)
+        parts = {k: _part(v, rng) for k, v in spec.items() if k not in ("template", "weights") and isinstance(v, list)}
+        wrong = spec.get("dirty")
+        if isinstance(wrong, Mapping) and rng.random() < world.dirty_share:  # a record kept wrongly
+            parts.update({str(k): _part(list(v), rng) for k, v in wrong.items()})
+        return _template(spec, rng).format(**parts)
     raise ContractError(f"unknown column generator {dict(spec)!r}")
+
+
+def _template(spec: Mapping[str, Any], rng: random.Random) -> str:
+    """The template: one, or one of a list drawn by its ``weights`` (a plate's usual line, now and then another)."""
+    templates = spec["template"]
+    if not isinstance(templates, list):
+        return str(templates)
+    return str(rng.choices(templates, weights=spec.get("weights") or [1] * len(templates))[0])
 
 
 def _part(options: list[Any], rng: random.Random) -> Any:
@@ -265,6 +283,17 @@ def _place_records(answer: dict[str, Any], node: Node, dotted: str, records: lis
         _put(answer, node, dotted, records[0])
 
 
+def _restriction_asked(assets: AssetContribution, said: Any) -> RestrictionType | tuple[int, str] | None:
+    """The restriction type a freeze's request carries (``$restriction``), else the mapping's default; (422, why)
+    for a type the kind does not declare. None for a kind without restrictions."""
+    if not assets.restrictions:
+        return None
+    restriction = str(said) if said not in (None, "") else str(assets.restriction_default)
+    if restriction not in assets.restrictions or restriction not in {str(r) for r in RestrictionType}:
+        return 422, f"unknown restriction type {restriction!r} (one of {list(assets.restrictions)})"
+    return RestrictionType(restriction)
+
+
 @dataclass
 class MappedAgency:
     """Answers the inquiries of one instance of a mapped kind from the world."""
@@ -292,7 +321,8 @@ class MappedAgency:
         whole = assets.asset_kind in INDIVISIBLE_KINDS
         self.state.hold([MappedAsset(join_asset_ref(assets, row), person_id,
                                      int(row.get(assets.value) or 0),
-                                     rule is not None and str(row.get(rule.column)) in rule.values, whole)
+                                     rule is not None and str(row.get(rule.column)) in rule.values, whole,
+                                     assets.restrictions)
                          for row in rows])
 
     def _hold_every_asset(self) -> None:
@@ -323,16 +353,21 @@ class MappedAgency:
         order_id, amount = given("$order_id"), given("$amount_rial")
         if not order_id or amount is None:
             return 422, "the order has no order id or amount"
+        restriction = _restriction_asked(assets, given(RESTRICTION_SOURCE))
+        if isinstance(restriction, tuple):
+            return restriction
         if not self.state.knows(ref):
             self._hold_every_asset()
         ack = self.state.apply(FreezeOrder(str(order_id), OrderKind(kind), str(given("$case_id") or ""),
                                            self.state.instance.agency_id, ref, int(amount), clock.now(),
-                                           cancels=given("$cancels")))
+                                           restriction_type=restriction, cancels=given("$cancels")))
         return self._acknowledgement(spec, ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial,
-                                     str(order_id), ack.reason)
+                                     str(order_id), ack.reason, ack.acknowledged_at)
 
     def _acknowledgement(self, spec: OrderOperation, status: str, amount: int, frozen_total: int, order_id: str,
-                         reason: str) -> dict[str, Any]:
+                         reason: str, at: datetime | None = None) -> dict[str, Any]:
+        """The acknowledgement at the mapping's paths; ``at`` when the order was applied (a repeated order id gets
+        the first acknowledgement unchanged)."""
         response = self.interface.operations[spec.operation].response
         said: dict[str, str] = {}
         for value, hub in spec.statuses.items():
@@ -348,9 +383,9 @@ class MappedAgency:
         if spec.order_id:
             _put(answer, response, spec.order_id, order_id)
         if spec.acknowledged_at:
-            at, _ = response.resolve(spec.acknowledged_at)
-            now = clock.now()
-            _put(answer, response, spec.acknowledged_at, now.date() if at.leaf == "date" else now)
+            node, _ = response.resolve(spec.acknowledged_at)
+            now = at or clock.now()
+            _put(answer, response, spec.acknowledged_at, now.date() if node.leaf == "date" else now)
         if spec.reason and reason:
             _put(answer, response, spec.reason, reason)
         return _fill(answer, response)

@@ -2,7 +2,8 @@
 
 The route table is read from the OpenAPI document (paths, methods, operation ids,
 parameters, request-body schemas), and each operation id is bound to one handler
-of the agency kind. So the simulator and the hub's client honour the same file:
+of the kind's generated simulator (``simulators.mapped_app``: every REST kind is declared by a mapping). So the
+simulator and the hub's client honour the same file:
 an operation the file declares but the simulator cannot serve, or the other way
 round, is a ``ContractError`` when the application is built.
 
@@ -13,10 +14,6 @@ Validation, as a strict agency does it:
 - a body that is not JSON -> 400 problem; JSON that breaks the body schema
   (missing fields, amounts that are not positive integers, a batch above ``maxItems``) -> 422 problem.
 Errors are RFC 7807 ``application/problem+json`` documents.
-
-Batch inquiries answer each distinct person asked: their assets, or an ``error`` entry for that
-person alone (a person id failing its check digit). Identifiers in answers are written in the
-agency's own digit script (``world.spelling_of``), as real agencies do.
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -35,22 +31,17 @@ from urllib.parse import unquote
 import yaml
 
 from connectors.credentials import Credentials
-from connectors.wire import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER
-from estelam.core import clock
-from estelam.core.domain import AgencyKind, FreezeOrder, OrderKind, Vehicle
+from connectors.wire import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_person_id
-from simulators.agency_state import AgencyAsset, AgencyState
+from simulators.agency_state import AgencyState
 from simulators.server import Application, Request, Response
-from simulators.world import spelling_of
 
 OPENAPI_CONTENT_TYPE = "application/yaml; charset=utf-8"
 #: Where the simulator serves its own contract.
 OPENAPI_DOCUMENT_PATH = "/openapi.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 BEARER_PREFIX = "bearer "
-#: The per-person error code of a batch answer for a person id failing its check digit.
-INVALID_PERSON_ID = "invalid_person_id"
 INT64_MAX = 2**63 - 1
 
 #: Checks a schema cannot express: a person id's check digit.
@@ -74,9 +65,6 @@ class _Call:
     headers: dict[str, str]
     body: dict[str, Any] | None
     query: dict[str, str] = field(default_factory=dict)  # the first value of each query parameter
-
-
-Handler = Callable[[AgencyState, _Call], Response]
 
 
 @dataclass(frozen=True)
@@ -107,91 +95,7 @@ def problem(status: int, detail: str, instance: str = "") -> Response:
     return Response(status, body, {"Content-Type": PROBLEM_CONTENT_TYPE})
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-Identifier = Callable[[str], str]  # an identifier as this agency writes it
-
-
-def _vehicle_json(asset: AgencyAsset, identifier: Identifier) -> dict[str, Any]:
-    assert isinstance(asset, Vehicle)  # the state of a vehicle registry holds only vehicles
-    return {"plate": identifier(asset.plate), "ownerId": identifier(asset.owner_id), "ownerName": asset.owner_name,
-            "model": asset.model, "valueRial": asset.value_rial}
-
-
-# --- handlers ------------------------------------------------------------------------------------
-
-
-AssetJson = Callable[[AgencyAsset, Identifier], dict[str, Any]]
-
-
-def _inquiry(assets_field: str, asset_json: AssetJson) -> Handler:
-    def handle(state: AgencyState, call: _Call) -> Response:
-        person_id = call.path_params["personId"]
-        identifier = spelling_of(state.instance.agency_id).identifier
-        answer = {"personId": identifier(person_id), "answeredAt": _timestamp(clock.now()),
-                  assets_field: [asset_json(a, identifier) for a in state.assets_of(person_id)]}
-        return _json(200, answer, {REQUEST_ID_HEADER: call.headers.get(REQUEST_ID_HEADER.lower(), "")})
-
-    return handle
-
-
-def _batch_inquiry(assets_field: str, asset_json: AssetJson) -> Handler:
-    """One answer per distinct person asked: their assets, or an error for that person alone."""
-
-    def handle(state: AgencyState, call: _Call) -> Response:
-        body = call.body or {}
-        identifier = spelling_of(state.instance.agency_id).identifier
-        answers: list[dict[str, Any]] = []
-        for person_id in dict.fromkeys(body["personIds"]):  # distinct, in the order asked
-            if not is_person_id(person_id):
-                answers.append({"personId": identifier(person_id), "error": {
-                    "code": INVALID_PERSON_ID, "detail": f"personId {person_id!r} fails its check digit"}})
-                continue
-            answers.append({"personId": identifier(person_id),
-                            assets_field: [asset_json(a, identifier) for a in state.assets_of(person_id)]})
-        answer = {"requestId": body["requestId"], "answeredAt": _timestamp(clock.now()), "answers": answers}
-        return _json(200, answer, {REQUEST_ID_HEADER: body["requestId"]})
-
-    return handle
-
-
-def _order(kind: OrderKind, asset_ref_of: Callable[[Mapping[str, Any]], str]) -> Handler:
-    def handle(state: AgencyState, call: _Call) -> Response:
-        body = call.body or {}
-        now = clock.now()
-        order = FreezeOrder(order_id=body["orderId"], kind=kind, case_id=body["caseId"],
-                            agency_id=state.instance.agency_id, asset_ref=asset_ref_of(body),
-                            amount_rial=body["amountRial"], issued_at=now,
-                            restriction_type=body.get("restrictionType"), cancels=body.get("cancelsOrderId"))
-        ack = state.apply(order, now)
-        answer: dict[str, Any] = {
-            "orderId": ack.order_id, "status": str(ack.status),
-            "acknowledgedAmountRial": ack.acknowledged_amount_rial, "frozenTotalRial": ack.frozen_total_rial,
-            "acknowledgedAt": _timestamp(ack.acknowledged_at),
-        }
-        if ack.reason:
-            answer["reason"] = ack.reason
-        return _json(200, answer)
-
-    return handle
-
-
-def _plate(body: Mapping[str, Any]) -> str:
-    return str(body["plate"])
-
-
-#: Per agency kind, the handler bound to each operation id of its OpenAPI file.
-OPERATIONS: dict[AgencyKind, dict[str, Handler]] = {
-    AgencyKind.VEHICLE_REGISTRY: {
-        "listVehicles": _inquiry("vehicles", _vehicle_json),
-        "queryVehicles": _batch_inquiry("vehicles", _vehicle_json),
-        "restrictVehicle": _order(OrderKind.FREEZE, _plate),
-        "releaseRestriction": _order(OrderKind.RELEASE, _plate),
-        "cancelRestriction": _order(OrderKind.CANCEL, _plate),
-    },
-}
+Handler = Callable[[AgencyState, _Call], Response]
 
 
 # --- the OpenAPI document ------------------------------------------------------------------------
@@ -302,9 +206,8 @@ def rest_application(state: AgencyState, openapi_path: Path, credentials: Creden
     document = load_openapi(openapi_path)
     document_bytes = openapi_path.read_bytes()
     kind = state.instance.kind
-    handlers = handlers if handlers is not None else OPERATIONS.get(kind)  # given: a kind declared by a mapping
-    if handlers is None:
-        raise ContractError(f"no REST simulator for agency kind {kind}")
+    if handlers is None:  # every REST kind is declared by a mapping: its generated simulator gives the handlers
+        raise ContractError(f"no REST simulator for agency kind {kind}: it has no mapping (contracts/kinds/)")
     routes = _routes(document)
     declared = {r.operation_id for r in routes}
     if declared != set(handlers):

@@ -147,6 +147,14 @@ def _freezable_world_data(world: World, instance: AgencyInstance) -> KindWorld |
     return _world_data(str(instance.kind), world.jurisdiction)
 
 
+def _restricting_agencies(world: World) -> frozenset[str]:
+    """The agencies of the world whose kind's freezes carry a restriction type (its mapping's
+    ``contributes.assets.restrictions``: the vehicle registry's), so a judge may restrict their frozen assets."""
+    return frozenset(instance.agency_id for instance in world.instances if instance.mapping_file
+                     and (assets := mapping_at(Path(str(instance.mapping_file))).assets) is not None
+                     and assets.restrictions)
+
+
 @cache
 def _world_data(kind: str, jurisdiction: str) -> KindWorld:
     return kind_world(kind, jurisdiction=jurisdiction)
@@ -232,6 +240,7 @@ class Story:
         self.judge = judge  # the user id of the judge acting through the API, and the courts they sit in
         self.judge_courts = frozenset(judge_courts)
         self.kinds = dict(kinds)  # agency_id -> its kind
+        self.restricting = _restricting_agencies(world)  # whose freezes carry a restriction type (vehicles)
         banks = sorted(agency_id for agency_id, kind in kinds.items() if kind is AgencyKind.BANK)
         self.start = start
         self.days = days
@@ -289,7 +298,7 @@ class Story:
             by_case[case_id] += amount
             if self.kinds.get(agency_id) is AgencyKind.BANK:
                 accounts.add(case_id)
-            elif self.kinds.get(agency_id) is AgencyKind.VEHICLE_REGISTRY:
+            elif agency_id in self.restricting:
                 vehicles[case_id].append(ref)
         story_events: list[CaseEvent] = []
         if day == 2 and (case := self._pick(by_case, lambda c: True)):

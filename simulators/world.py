@@ -16,7 +16,8 @@ Real data is messy, and so is this world:
   and digits inside names in Persian, Arabic-Indic or Latin script;
 - some agencies write identifiers with Persian or Arabic-Indic digits on the wire
   (the simulators render them; connectors normalise them back at the edge);
-- a few records are kept wrongly (``dirty_share``): a mistyped IBAN, a plate in Latin letters;
+- a few records are kept wrongly (``dirty_share``): a mistyped IBAN (the mapped kinds' world data keep their
+  own wrong records: a plate in Latin letters);
 - some persons own nothing; most bank with one to three banks; a few with many.
 """
 
@@ -37,7 +38,6 @@ from estelam.core.domain import (
     BankAccount,
     CaseEventType,
     PersonKind,
-    Vehicle,
 )
 from estelam.core.identifiers import (
     iban_check_digits,
@@ -51,7 +51,8 @@ DEFAULT_PERSONS = 120
 DEFAULT_CASES = 48
 #: The world's "today": fixed so that a seed always yields the same dates.
 DEFAULT_ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
-#: Share of asset records an agency keeps wrongly (a mistyped IBAN, a plate in Latin letters):
+#: Share of asset records an agency keeps wrongly (a mistyped IBAN; a mapped kind's, such as a plate in Latin
+#: letters, its world data's):
 #: real registries have such errors, and the hub must quarantine them, not lose or trust them.
 DEFAULT_DIRTY_SHARE = 0.03
 
@@ -74,10 +75,6 @@ COMPANY_WORDS = ["شرکت", "صنایع", "بازرگانی", "تولیدی", "
 #: Company names, some with digits: each agency writes those digits in its own script.
 COMPANY_NAMES = ["کیان پارس", "یکتا", "نیک‌اندیشان", "پیک ایران", "کاوه", "کوثر", "یاران", "پارس ۲۰۰۰",
                  "کیمیا ۱۴", "نوین ۹۸", "سپهر ۳", "یکتاسازان ۱۴۰۲"]
-VEHICLE_MODELS = ["Peugeot 206", "Saipa Pride", "IKCO Samand", "Peugeot Pars", "Kia Cerato", "Toyota Corolla",
-                  "Saipa Tiba", "IKCO Dena", "Renault Tondar 90", "Hyundai Sonata"]
-#: Letters of Iranian plates (the feed contract lists them).
-PLATE_LETTERS = ["ب", "ج", "د", "س", "ص", "ط", "ق", "ل", "م", "ن", "و", "ه", "ی", "الف", "ت", "ع"]
 COURTS = ["THR-01", "THR-02", "ISF-01", "MHD-01", "TBZ-01", "SHZ-01", "AHZ-01"]
 
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
@@ -291,8 +288,8 @@ class Case:
     events: tuple[CaseEvent, ...]
 
 
-AgencyAsset = BankAccount | Vehicle
-_A = TypeVar("_A", BankAccount, Vehicle)
+AgencyAsset = BankAccount
+_A = TypeVar("_A", bound=BankAccount)
 
 
 def _stream(seed: int, purpose: int, index: int) -> random.Random:
@@ -379,7 +376,6 @@ class World:
             by_kind.setdefault(inst.kind, []).append(inst)
         self._banks = by_kind.get(AgencyKind.BANK, [])
         self._bank_codes = [bank_code_of(b) for b in self._banks]
-        self._vehicle_registries = by_kind.get(AgencyKind.VEHICLE_REGISTRY, [])
         self.persons: Sequence[Person] = _Persons(self)
         self.cases = [self._case(i) for i in range(n_cases)]
 
@@ -456,10 +452,6 @@ class World:
     def bank_accounts(self) -> dict[str, list[BankAccount]]:
         return self._of_kind(self._banks, BankAccount)
 
-    @property
-    def vehicles(self) -> dict[str, list[Vehicle]]:
-        return self._of_kind(self._vehicle_registries, Vehicle)
-
     def assets_at(self, agency_id: str) -> list[AgencyAsset]:
         return list(self._assets_by_agency.get(agency_id, []))
 
@@ -501,15 +493,6 @@ class World:
                     iban = iban[:-1] + str((int(iban[-1]) + 1) % 10)
                 balance = _rial(rng, 7, 11.5) if legal else _rial(rng, 6, 10.5)
                 rows.append(BankAccount(iban, person.person_id, name, kind, balance))
-        for registry in self._vehicle_registries:
-            if rng.random() < (0.3 if legal else 0.4):
-                name = spell(person.name, registry.agency_id)
-                rows = assets.setdefault(registry.agency_id, [])
-                for _ in range(rng.randint(1, 6) if legal else rng.choice([1, 1, 1, 2, 3])):
-                    letter = "B" if rng.random() < dirty else rng.choice(PLATE_LETTERS)  # Latin: invalid
-                    plate = f"{rng.randint(10, 99)}{letter}{rng.randint(100, 999)}-{rng.randint(10, 99)}"
-                    rows.append(Vehicle(plate, person.person_id, name, rng.choice(VEHICLE_MODELS),
-                                        _rial(rng, 9, 10.7)))
         return assets
 
     # --- per-jurisdiction hooks of a case (the Iranian ones here) ------------------------------

@@ -8,9 +8,9 @@ simulator finds a person without an index), Saudi data:
 - Arabic names, spelled by each agency its own way as Arabic records really are (:class:`ArabicSpelling`):
   hamza forms dropped (أ/إ -> ا, ؤ -> و, ئ -> ي), taa marbuta written as haa (ة -> ه), alef maksura as yeh
   (ى -> ي), tatweel stretching words (محمـــد), double spaces, and digits in Arabic-Indic or Latin script;
-- SA IBANs at the registry's banks (SAMA's 2-digit bank codes), Saudi plates at Muroor
-  (one to four digits and three plate letters, Arabic or their Latin equivalents); the mapped kinds' records
-  (Tadawul holdings at Edaa, deeds at the real-estate registry among them) drawn from their world data, the Saudi
+- SA IBANs at the registry's banks (SAMA's 2-digit bank codes); the mapped kinds' records (Tadawul holdings
+  at Edaa, deeds at the real-estate registry, Saudi plates at Muroor among them) drawn from their world data, the
+  Saudi
   variant where there is one (``simulators/world_data/<kind>.sa.yaml``), names in the Saudi spelling;
 - every amount in halalas (the profile's minor unit: 1 riyal = 100 halalas), integers;
 - cases at Saudi enforcement courts, numbered by Hijri year, filed with the creditor's SA IBAN, Saudi mobiles
@@ -24,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cache
 
-from estelam.core.domain import AccountKind, BankAccount, PersonKind, Vehicle
+from estelam.core.domain import AccountKind, BankAccount, PersonKind
 from estelam.core.identifiers import iban_check_digits
 from simulators.world import (
     ACCOUNTS_PER_BANK,
@@ -61,13 +61,6 @@ COMPANY_WORDS = ["شركة", "مؤسسة", "مجموعة", "شركة مساهم�
 #: Company names, some with digits: each agency writes those digits in its own script.
 COMPANY_NAMES = ["الرياض للتجارة", "النخبة", "الجزيرة العربية", "الأفق ٢٠٣٠", "الواحة", "المدينة المنورة",
                  "الخليج", "البناء الحديث", "أجيال ٧", "الرؤية", "الصفوة للمقاولات", "نجد ١٤٤٥"]
-VEHICLE_MODELS = ["Toyota Camry", "Hyundai Accent", "Toyota Land Cruiser", "Nissan Patrol", "Kia K5",
-                  "GMC Yukon", "Chevrolet Tahoe", "Toyota Hilux", "Lexus LX", "Hyundai Elantra"]
-#: The letters of Saudi plates, in Arabic and their Latin equivalents on the plate's other line.
-PLATE_LETTERS = "ابحدرسصطعقكلمنهوى"
-PLATE_LATIN = "ABJDRSXTEGKLZNHUV"
-#: Letters a careless clerk writes that no plate has (the contract refuses them).
-NOT_PLATE_LETTERS = "جخذزشضظغفث"
 #: Saudi enforcement courts (the court_code contract: three letters, two digits).
 COURTS = ["RUH-01", "RUH-02", "JED-01", "DMM-01", "MKH-01", "MED-01", "ABH-01"]
 JUDGES = ("عبدالعزيز القحطاني", "سلمان الغامدي", "خالد العتيبي", "ناصر الدوسري", "فهد الحربي", "بندر الشهري")
@@ -152,7 +145,7 @@ def spell_arabic(name: str, agency_id: str) -> str:
 
 
 class SaudiWorld(World):
-    """The Saudi world: Saudi ids, Arabic names, SA IBANs and Saudi plates, amounts in halalas."""
+    """The Saudi world: Saudi ids, Arabic names and SA IBANs, amounts in halalas."""
 
     courts = COURTS
     case_year = 1446
@@ -201,25 +194,7 @@ class SaudiWorld(World):
                     iban = iban[:-1] + str((int(iban[-1]) + 1) % 10)
                 balance = self._amount(rng, 7, 11.5) if legal else self._amount(rng, 6, 10.5)
                 rows.append(BankAccount(iban, person.person_id, name, kind, balance))
-        for registry in self._vehicle_registries:
-            if rng.random() < (0.3 if legal else 0.5):
-                name = spell_arabic(person.name, registry.agency_id)
-                rows = assets.setdefault(registry.agency_id, [])
-                for _ in range(rng.randint(1, 6) if legal else rng.choice([1, 1, 1, 2, 3])):
-                    rows.append(Vehicle(self._plate(rng), person.person_id, name, rng.choice(VEHICLE_MODELS),
-                                        self._amount(rng, 9, 10.7)))
         return assets
-
-    def _plate(self, rng: random.Random) -> str:
-        """A Saudi plate as Muroor writes it: digits and three letters, Arabic (or, now and then, the Latin line);
-        a few kept wrongly with a letter no plate has."""
-        digits = str(rng.randint(1, 9999))
-        picks = [rng.randrange(len(PLATE_LETTERS)) for _ in range(3)]
-        if rng.random() < self.dirty_share:
-            return f"{digits} {PLATE_LETTERS[picks[0]]}{rng.choice(NOT_PLATE_LETTERS)}{PLATE_LETTERS[picks[2]]}"
-        if rng.random() < 0.1:
-            return f"{digits} {''.join(PLATE_LATIN[p] for p in picks)}"
-        return f"{digits} {''.join(PLATE_LETTERS[p] for p in picks)}"
 
     # --- cases ---------------------------------------------------------------------------------
 

@@ -1,9 +1,15 @@
-"""What the mapping tests share: finding the line a refusal must name; the records a generated simulator draws."""
+"""What the mapping tests share: finding the line a refusal must name; the records a generated simulator draws; a
+copy of the contracts to break and the refusal it must meet; a mapped kind's generated simulator running."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from estelam.core.domain import AgencyInstance
 from estelam.core.kinds import join_asset_ref, mapping_at
@@ -34,3 +40,56 @@ def drawn_assets(world: World, instance: AgencyInstance) -> list[tuple[str, str,
     assert assets is not None, f"{instance.kind} contributes no assets"
     return [(p.person_id, join_asset_ref(assets, row), row) for p in world.persons
             for row in drawn_records(world, instance, p.person_id)]
+
+
+# --- what the mapped kinds' tests share ------------------------------------------------------------------------
+
+PROJECT_CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
+
+
+def copy_contracts(tmp_path: Path, monkeypatch: Any) -> Path:
+    """A copy of the project's contracts (each mapped kind's mapping, its interface beside it), to change, in use."""
+    from tests.settings_support import override
+
+    folder = tmp_path / "contracts"
+    shutil.copytree(PROJECT_CONTRACTS, folder)
+    override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data")
+    return folder
+
+
+def assert_refused_on_load(contracts_dir: Path, kind: str, old: str, new: str, field: str, says: str) -> None:
+    """Change ``old`` to ``new`` in ``kind``'s mapping: the registry refuses it naming the file, the line (the one
+    holding ``new``'s first line) and the field."""
+    from estelam.contracts import registry as contracts
+    from estelam.core.kinds import MappingError
+
+    path = contracts_dir / "kinds" / f"{kind}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(MappingError) as refused:
+        contracts.load_agency_registry()
+    error = refused.value
+    assert error.path == path and error.field == field, str(error)
+    assert says in str(error), str(error)
+    assert error.line > 0 and str(error).startswith(f"{path}:{error.line}: {field}: ")
+
+
+@contextmanager
+def simulated(world: World, instance: AgencyInstance, state: Any = None) -> Iterator[str]:
+    """The generated simulator of ``instance`` (as the fleet runs it) answering from the world: its URL."""
+    from simulators.agency_state import AgencyState
+    from simulators.mapped_app import mapped_application
+    from simulators.server import RunningServer
+
+    app = mapped_application(state or AgencyState(instance, []), mapping_at(Path(str(instance.mapping_file))), world,
+                             None)
+    with RunningServer(app) as server:
+        yield server.url
+
+
+def by_reference(instance: AgencyInstance, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Records (the feed's columns) in the order of their asset references."""
+    assets = mapping_at(Path(str(instance.mapping_file))).assets
+    assert assets is not None
+    return sorted((dict(r) for r in rows), key=lambda r: join_asset_ref(assets, r))

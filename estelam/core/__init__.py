@@ -37,7 +37,6 @@ from estelam.core.domain import (
     Protocol,
     RestrictionType,
     TlsOptions,
-    Vehicle,
 )
 from estelam.core.exceptions import (
     AccessDenied,
@@ -115,7 +114,6 @@ __all__ = [
     "RestrictionType",
     "Settings",
     "TlsOptions",
-    "Vehicle",
     "WarehouseError",
     "arabic_indic_digits",
     "contracts_dir",

@@ -30,7 +30,6 @@ class AgencyKind(str, metaclass=_KindNames):
 
     _interned: ClassVar[dict[str, AgencyKind]] = {}
     BANK: ClassVar[AgencyKind]
-    VEHICLE_REGISTRY: ClassVar[AgencyKind]
 
     def __new__(cls, value: str) -> AgencyKind:
         known = cls._interned.get(value)
@@ -54,9 +53,8 @@ class AgencyKind(str, metaclass=_KindNames):
 
 
 AgencyKind.BANK = AgencyKind("bank")
-AgencyKind.VEHICLE_REGISTRY = AgencyKind("vehicle_registry")
 #: The kinds with code of their own (operation tables, simulators, asset types); every other kind is a mapping.
-_BUILT_IN_KINDS: tuple[AgencyKind, ...] = (AgencyKind.BANK, AgencyKind.VEHICLE_REGISTRY)
+_BUILT_IN_KINDS: tuple[AgencyKind, ...] = (AgencyKind.BANK,)
 
 
 class Protocol(StrEnum):
@@ -90,7 +88,8 @@ class OrderKind(StrEnum):
 
 
 class RestrictionType(StrEnum):
-    """What a restriction on a vehicle forbids (the vehicle registry's ``restrictionType``)."""
+    """What a restriction forbids, as a judge directs it; a kind's mapping declares which its freezes carry
+    (``contributes.assets.restrictions``: the vehicle registry's ``restrictionType``)."""
 
     TRANSFER = "transfer"  # no change of owner
     CIRCULATION = "circulation"  # off the road
@@ -182,15 +181,6 @@ class BankAccount:
 
 
 @dataclass(frozen=True)
-class Vehicle:
-    plate: str
-    owner_id: str
-    owner_name: str
-    model: str
-    value_rial: int
-
-
-@dataclass(frozen=True)
 class FeedRecord:
     """One record of a kind declared by a mapping (``contracts/kinds/``): its feed's columns, as the mapping read
     them from the answer (the hub adds inquiry_id, agency_id and responded_at when it lands them)."""
@@ -199,7 +189,7 @@ class FeedRecord:
     values: Mapping[str, Any]
 
 
-Asset = BankAccount | Vehicle | FeedRecord
+Asset = BankAccount | FeedRecord
 
 
 @dataclass(frozen=True)
@@ -227,7 +217,8 @@ class FreezeOrder:
     asset_ref: str
     amount_rial: int
     issued_at: datetime
-    restriction_type: RestrictionType | None = None  # vehicles only: what the restriction forbids
+    restriction_type: RestrictionType | None = None  # a freeze on an asset of a kind declaring restrictions
+    # (contributes.assets.restrictions: a vehicle): what the restriction forbids
     cancels: str | None = None  # cancel orders only: the id of the order cancelled
 
 

@@ -47,6 +47,11 @@ The mapping file (every path is a dotted path of element or property names; ``.`
                                          #   columns: "{symbol} x {quantity}")
         owner_name: holder_name
         label: {fa: ..., ar: ..., en: ...}             # the asset kind's name in each language
+        restrictions: [transfer, circulation, seizure]  # optional: the restriction types a freeze may carry
+                                         #   (the hub's RestrictionType values), weakest first; the agency keeps
+                                         #   the strongest a case asked for unless a judge changes it
+        restriction_default: transfer    # optional: what a freeze asks for when the order names no type (the
+                                         #   first of restrictions when not given)
     orders:                              # optional, an asset kind only: the operations that act on its assets
       freeze:                            # freeze (required when orders are declared), release, transfer, cancel
         operation: blockWallet           # SOAP operation / OpenAPI operationId
@@ -62,8 +67,10 @@ The mapping file (every path is a dotted path of element or property names; ``.`
 Request sources: ``$person_id`` (the person asked, Latin digits), ``$person_ids`` (batch: every person asked),
 ``$request_id``, ``$page`` (paging), ``=text`` (a literal); an order's: ``$order_id``, ``$case_id``,
 ``$asset_ref``, ``$asset_ref.<column>`` (one part of a composed reference), ``$amount_rial``, ``$issued_at``,
-``$agency_id``, ``=text``, and a cancel's ``$cancels`` (the order it withdraws; required there, refused
-elsewhere). A kind that declares
+``$agency_id``, ``=text``, a cancel's ``$cancels`` (the order it withdraws; required there, refused
+elsewhere), and a freeze's ``$restriction`` (the restriction type the order carries, else
+``restriction_default``; only in ``orders.freeze`` of a kind declaring ``contributes.assets.restrictions``, and
+such a kind's freeze must send it). A kind that declares
 ``orders.freeze`` has its assets planned by the freeze plan and its orders sent by ``connectors.mapped``; without
 it they are reported, never planned. The columns ``inquiry_id``, ``agency_id`` and
 ``responded_at`` are the hub's own and are never mapped.
@@ -84,7 +91,7 @@ from typing import Any
 
 import yaml
 
-from estelam.core.domain import AgencyKind, Protocol
+from estelam.core.domain import AgencyKind, Protocol, RestrictionType
 from estelam.core.exceptions import ContractError
 
 #: Columns every answer feed has and the hub fills itself.
@@ -213,7 +220,9 @@ class BatchInquiry:
 #: Order kinds a mapping may declare, and where each order request's fields come from.
 ORDER_KINDS = ("freeze", "release", "transfer", "cancel")
 ORDER_SOURCES = frozenset({"$order_id", "$case_id", "$asset_ref", "$amount_rial", "$issued_at", "$agency_id",
-                           "$cancels"})
+                           "$cancels", "$restriction"})
+#: ``$restriction``: the restriction type a freeze carries (``contributes.assets.restrictions``).
+RESTRICTION_SOURCE = "$restriction"
 #: ``$asset_ref.<column>``: one part of a composed asset reference (``contributes.assets.asset_ref`` a list).
 ASSET_REF_PART = "$asset_ref."
 #: What joins the parts of a composed asset reference (``person_id`` and ``symbol`` -> ``0012345678:IKCO``).
@@ -291,6 +300,8 @@ class AssetContribution:
     lines: Mapping[str, int] = field(default_factory=dict)  # field -> line in the mapping file
     asset_ref_parts: tuple[str, ...] = ()  # a composed reference: its columns, in order (``[person_id, symbol]``)
     asset_ref_separator: str = ASSET_REF_SEPARATOR  # what joins a composed reference's parts
+    restrictions: tuple[str, ...] = ()  # the restriction types a freeze may carry, weakest first (none: no types)
+    restriction_default: str | None = None  # what a freeze asks for when the order names no type
 
     @property
     def detail_parts(self) -> tuple[tuple[str, bool], ...]:
@@ -377,7 +388,8 @@ def _labels(raw: Any, path: Path, where: str) -> dict[str, str]:
 BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "vehicle": "vehicle_registry",
                                            "property": "land_registry"}
 _ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "asset_ref_separator", "value", "liquidity_rank", "label",
-                           "protected", "protected_when", "detail", "owner_name"})
+                           "protected", "protected_when", "detail", "owner_name", "restrictions",
+                           "restriction_default"})
 
 
 def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: str = "") -> AssetContribution:
@@ -416,6 +428,7 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
             raise MappingError(path, line_of(spec, "asset_ref"), f"{where}.asset_ref",
                                f"a composed reference needs two or more distinct columns, got {raw_ref!r}")
     separator = _separator(spec, path, where, composed=bool(parts))
+    restrictions, restriction_default = _restrictions(spec, path, where)
     assets = AssetContribution(
         asset_kind=asset_kind,
         asset_ref=separator.join(parts) if parts else _text(spec, "asset_ref", path, where=f"{where}.") or "",
@@ -430,6 +443,8 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
         owner_name=_text(spec, "owner_name", path, where=f"{where}.", required=False),
         line=line,
         lines=dict(spec.lines),
+        restrictions=restrictions,
+        restriction_default=restriction_default,
     )
     for role, named in asset_columns(assets).items():
         if named not in columns and named != "person_id":
@@ -452,6 +467,59 @@ def _separator(spec: Located, path: Path, where: str, *, composed: bool) -> str:
         raise MappingError(path, line_of(spec, "asset_ref_separator"), f"{where}.asset_ref_separator",
                            f"{separator!r}: a separator is punctuation (no letter, digit, space or brace)")
     return separator
+
+
+def _restrictions(spec: Located, path: Path, where: str) -> tuple[tuple[str, ...], str | None]:
+    """``restrictions`` (the restriction types a freeze may carry, weakest first: distinct values of the hub's
+    ``RestrictionType``, the types its judges direct) and ``restriction_default`` (one of them; the first when not
+    given). Neither: the kind's freezes carry no type."""
+    raw = spec.get("restrictions")
+    default = _text(spec, "restriction_default", path, where=f"{where}.", required=False)
+    if raw is None:
+        if default is not None:
+            raise MappingError(path, line_of(spec, "restriction_default"), f"{where}.restriction_default",
+                               "names a default of no restrictions (contributes.assets.restrictions)")
+        return (), None
+    known = [str(r) for r in RestrictionType]
+    if not isinstance(raw, list) or not raw or len(set(map(str, raw))) != len(raw):
+        raise MappingError(path, line_of(spec, "restrictions"), f"{where}.restrictions",
+                           f"must be a list of distinct restriction types (weakest first), got {raw!r}")
+    unknown = [str(r) for r in raw if str(r) not in known]
+    if unknown:
+        raise MappingError(path, line_of(spec, "restrictions"), f"{where}.restrictions",
+                           f"{unknown} are not restriction types the hub orders (one of {known})")
+    types = tuple(str(r) for r in raw)
+    if default is not None and default not in types:
+        raise MappingError(path, line_of(spec, "restriction_default"), f"{where}.restriction_default",
+                           f"{default!r} is not one of restrictions {list(types)}")
+    return types, default or types[0]
+
+
+def _check_restriction_sources(path: Path, assets: AssetContribution | None, orders: Mapping[str, OrderOperation],
+                               section: Any) -> None:
+    """``$restriction`` goes in a freeze's request only, of a kind declaring ``contributes.assets.restrictions``; and
+    a kind declaring restrictions sends its freezes' type (else a judge's restriction would never reach the agency)."""
+    declared = assets is not None and bool(assets.restrictions)
+    for kind, order in orders.items():
+        raw_request = section[kind].get("request") if isinstance(section, Mapping) else None
+        for name, source in order.request.items():
+            if source != RESTRICTION_SOURCE:
+                continue
+            line = line_of(raw_request, name) or order.line
+            if not declared:
+                raise MappingError(path, line, f"orders.{kind}.request.{name}",
+                                   "$restriction: the kind declares no restriction types "
+                                   "(contributes.assets.restrictions)")
+            if kind != "freeze":
+                raise MappingError(path, line, f"orders.{kind}.request.{name}",
+                                   "$restriction is the restriction type a freeze carries: only orders.freeze "
+                                   "sends it")
+    freeze = orders.get("freeze")
+    if declared and freeze is not None and RESTRICTION_SOURCE not in freeze.request.values():
+        raise MappingError(path, line_of(section.get("freeze"), "request") if isinstance(section, Mapping)
+                           else freeze.line, "orders.freeze.request",
+                           "the kind declares restrictions (contributes.assets.restrictions): a freeze sends its "
+                           "type in one field ($restriction)")
 
 
 def _detail(spec: Located, path: Path, where: str) -> str | None:
@@ -639,6 +707,7 @@ def parse_mapping(path: Path) -> KindMapping:
     if facts is None and assets is None:
         raise MappingError(path, line_of(spec, "contributes"), "contributes", "declares neither facts nor assets")
     orders = _orders(spec, path, assets)
+    _check_restriction_sources(path, assets, orders, spec.get("orders"))
     if orders and assets is None:
         raise MappingError(path, line_of(spec, "orders"), "orders",
                            "only a kind that contributes assets takes orders (contributes.assets)")
@@ -1007,13 +1076,15 @@ def _check_order(mapping: KindMapping, interface: Interface, order: OrderOperati
 
 def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_ref: str, amount_rial: int,
                  issued_at: datetime, agency_id: str, cancels: str | None = None,
-                 asset_ref_parts: Sequence[str] = (), separator: str = ASSET_REF_SEPARATOR) -> dict[str, Any]:
+                 asset_ref_parts: Sequence[str] = (), separator: str = ASSET_REF_SEPARATOR,
+                 restriction: str | None = None) -> dict[str, Any]:
     """The order request's fields filled from an order; ``ValueError`` when the order cannot be said in the
     agency's terms (a composed reference without its parts, a cancel naming no order). ``separator`` joins a
-    composed reference's parts (``contributes.assets.asset_ref_separator``)."""
+    composed reference's parts (``contributes.assets.asset_ref_separator``); ``restriction`` is the type a freeze
+    carries (``restriction_of``)."""
     values: dict[str, Any] = {"$order_id": order_id, "$case_id": case_id, "$asset_ref": asset_ref,
                               "$amount_rial": amount_rial, "$issued_at": issued_at.isoformat(),
-                              "$agency_id": agency_id, "$cancels": cancels}
+                              "$agency_id": agency_id, "$cancels": cancels, RESTRICTION_SOURCE: restriction}
     wanted = set(order.request.values())
     if "$cancels" in wanted and not cancels:
         raise ValueError(f"{order.kind} order {order_id} names no order to cancel")
@@ -1023,6 +1094,17 @@ def order_fields(order: OrderOperation, *, order_id: str, case_id: str, asset_re
             raise ValueError(f"asset_ref {asset_ref!r} is not of the form {separator.join(asset_ref_parts)}")
         values.update({ASSET_REF_PART + part: value for part, value in zip(asset_ref_parts, split, strict=True)})
     return {name: values[source] if source in values else source[1:] for name, source in order.request.items()}
+
+
+def restriction_of(assets: AssetContribution | None, asked: str | None) -> str | None:
+    """The restriction type a freeze of this kind carries: the one the order asks for, else the mapping's default;
+    ``ValueError`` for a type the kind does not declare. None for a kind without restrictions."""
+    if assets is None or not assets.restrictions:
+        return None
+    restriction = str(asked) if asked else assets.restriction_default
+    if restriction not in assets.restrictions:
+        raise ValueError(f"restriction {restriction!r} is not one of the kind's {list(assets.restrictions)}")
+    return restriction
 
 
 def join_asset_ref(assets: AssetContribution, record: Mapping[str, Any]) -> str:
@@ -1194,8 +1276,9 @@ def iter_labels(mapping: KindMapping) -> Iterator[tuple[str, Mapping[str, str]]]
 
 
 __all__ = ["ACK_STATUSES", "ASSET_REF_PART", "ASSET_REF_SEPARATOR", "BUILT_IN_ASSET_KINDS", "CASTABLE", "HUB_COLUMNS",
-           "ORDER_KINDS", "AssetContribution",
+           "ORDER_KINDS", "RESTRICTION_SOURCE", "AssetContribution",
            "Interface", "KindMapping", "MappingError", "Node", "Operation", "OrderOperation", "ProtectedWhen",
            "asset_columns", "cast", "check_mapping", "join_asset_ref", "load_interface", "load_located", "mappings_in",
-           "order_fields", "parse_mapping", "read_columns", "request_fields", "split_asset_ref", "value_at",
+           "order_fields", "parse_mapping", "read_columns", "request_fields", "restriction_of", "split_asset_ref",
+           "value_at",
            "values_at"]

@@ -38,7 +38,6 @@ from estelam.core.domain import (
     FeedRecord,
     InquiryAnswer,
     InquiryStatus,
-    Vehicle,
 )
 from estelam.core.exceptions import AgencyError, AgencyUnavailable
 from estelam.core.keys import stable_id
@@ -84,9 +83,6 @@ def asset_record(inquiry_id: str, agency_id: str, asset: object, responded_at: d
     if isinstance(asset, BankAccount):
         return base | {"person_id": asset.holder_id, "holder_name": asset.holder_name, "iban": asset.iban,
                        "account_kind": str(asset.account_kind), "balance_rial": asset.balance_rial}
-    if isinstance(asset, Vehicle):
-        return base | {"person_id": asset.owner_id, "owner_name": asset.owner_name, "plate": asset.plate,
-                       "model": asset.model, "value_rial": asset.value_rial}
     if isinstance(asset, FeedRecord):  # a kind declared by a mapping: the columns its mapping read
         return base | dict(asset.values)
     raise TypeError(f"not an asset: {asset!r}")

@@ -28,7 +28,7 @@ def test_metrics_after_a_round_name_each_agency_and_route(tmp_path: Path, monkey
     override(monkeypatch, data_dir=tmp_path)
     full = load_agency_registry()
     registry = replace(full, instances=(full.of_kind(AgencyKind.BANK)[0],
-                                        full.of_kind(AgencyKind.VEHICLE_REGISTRY)[0]))
+                                        full.of_kind(AgencyKind("vehicle_registry"))[0]))
     world = generate(registry.instances, n_persons=12)
     with Fleet.start(registry, world) as fleet:
         override(monkeypatch, endpoints_file=fleet.write_endpoints(tmp_path / "endpoints.json"))

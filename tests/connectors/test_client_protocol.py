@@ -14,15 +14,15 @@ import pytest
 from connectors import AgencyClient, ResilientClient, client_for
 from connectors.base import FREEZE_AND_RELEASE
 from connectors.mapped import MappedAgencyClient, mapped_client
-from connectors.rest import RestAgencyClient
 from connectors.soap import SoapAgencyClient
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AgencyInstance, AgencyKind, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError, OperationNotInContract
 
 REGISTRY = load_agency_registry()
-#: The clients the hub holds: the built-in kinds' wire clients, the generic client of a mapped kind, the wrapper.
-Client = SoapAgencyClient | RestAgencyClient | MappedAgencyClient | ResilientClient
+#: The clients the hub holds: the built-in kind's wire client, the generic client of a mapped kind, the wrapper.
+Client = SoapAgencyClient | MappedAgencyClient | ResilientClient
+VEHICLES = AgencyKind("vehicle_registry")
 
 
 def _first(kind: AgencyKind) -> AgencyInstance:
@@ -30,7 +30,7 @@ def _first(kind: AgencyKind) -> AgencyInstance:
 
 
 def as_agency_client(client: Client) -> AgencyClient:
-    """Accepted by mypy only while all four satisfy the protocol."""
+    """Accepted by mypy only while all three satisfy the protocol."""
     return client
 
 
@@ -38,9 +38,9 @@ def as_agency_client(client: Client) -> AgencyClient:
 def clients() -> Iterator[dict[str, Client]]:
     bank = SoapAgencyClient(_first(AgencyKind.BANK), credentials=None)
     land = mapped_client(_first(AgencyKind("land_registry")), credentials=None)  # a kind declared by its mapping
-    vehicles = RestAgencyClient(_first(AgencyKind.VEHICLE_REGISTRY), credentials=None)
+    vehicles = mapped_client(_first(VEHICLES), credentials=None)  # a REST kind declared by its mapping
     made: dict[str, Client] = {
-        "soap_bank": bank, "mapped_land_registry": land, "rest_vehicle_registry": vehicles,
+        "soap_bank": bank, "mapped_land_registry": land, "mapped_vehicle_registry": vehicles,
         "resilient_bank": ResilientClient(bank), "resilient_vehicle_registry": ResilientClient(vehicles),
     }
     yield made
@@ -54,7 +54,7 @@ def test_wire_clients_and_the_resilient_client_are_agency_clients(
         typed: AgencyClient = as_agency_client(client)
         assert isinstance(typed, AgencyClient), name
         assert typed.max_batch_size >= 1, name
-    resilient: AgencyClient = client_for(_first(AgencyKind.VEHICLE_REGISTRY))
+    resilient: AgencyClient = client_for(_first(VEHICLES))
     try:
         assert isinstance(resilient, AgencyClient)
     finally:
@@ -88,11 +88,11 @@ def test_order_kinds_follow_each_contract(
     assert clients["resilient_bank"].order_kinds == frozenset(OrderKind)
     # every agency can be told to cancel an order; only banks move money (transfer, payout)
     assert clients["mapped_land_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
-    assert clients["rest_vehicle_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
+    assert clients["mapped_vehicle_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
     assert clients["resilient_vehicle_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
 
 
-@pytest.mark.parametrize("name", ["mapped_land_registry", "rest_vehicle_registry", "resilient_vehicle_registry"])
+@pytest.mark.parametrize("name", ["mapped_land_registry", "mapped_vehicle_registry", "resilient_vehicle_registry"])
 def test_transfer_where_the_contract_has_none_is_a_final_typed_error(
         clients: dict[str, Client], name: str) -> None:
     client = clients[name]
@@ -105,7 +105,7 @@ def test_transfer_where_the_contract_has_none_is_a_final_typed_error(
     assert not error.transient
 
 
-@pytest.mark.parametrize("name", ["mapped_land_registry", "rest_vehicle_registry", "resilient_vehicle_registry"])
+@pytest.mark.parametrize("name", ["mapped_land_registry", "mapped_vehicle_registry", "resilient_vehicle_registry"])
 def test_payout_where_the_contract_has_none_is_a_final_typed_error(
         clients: dict[str, Client], name: str) -> None:
     client = clients[name]

@@ -3,11 +3,12 @@ format's addition it needs — a composed reference joined by a separator of its
 a property is still named ``<section>/<main plate>/<sub plate>`` as every order and ledger named it — and the generic
 client against the generated simulator landing the properties its world data draws, sending the order bodies the
 WSDL declares (those of the hand-written client the mapping replaced), and the registry restricting a property whole
-(the built-in asset kind ``property``, which the freeze plan takes whole)."""
+(the built-in asset kind ``property``, which the freeze plan takes whole). What it does as every registry moved onto
+a mapping does (landing what its world data draws, refusing an order after its cancel): in
+test_vehicle_registry_mapping, for both."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,18 +18,17 @@ import pytest
 from lxml import etree
 
 from connectors import wire_client_for
-from connectors.mapped import MappedAgencyClient
 from estelam.contracts import kind_models
 from estelam.contracts import registry as contracts
 from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError, AgencyFault, OperationNotInContract
-from estelam.core.kinds import MappingError, mapping_at, split_asset_ref
+from estelam.core.kinds import mapping_at, split_asset_ref
 from estelam.freeze.planner import INDIVISIBLE_KINDS, LIQUIDITY_RANK
 from simulators.agency_state import AgencyState, MappedAsset
 from simulators.mapped_app import mapped_application
 from simulators.server import Request, Response, RunningServer
 from simulators.world import World, generate
-from tests.mapping_support import drawn_assets, drawn_records
+from tests.mapping_support import assert_refused_on_load, copy_contracts, drawn_assets
 
 PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 MAPPING = PROJECT_CONTRACTS / "kinds" / "land_registry.yaml"
@@ -41,17 +41,6 @@ AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def world() -> World:
     return generate(PROJECT.instances)
-
-
-@pytest.fixture
-def mapped_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project's contracts, to change."""
-    from tests.settings_support import override
-
-    folder = tmp_path / "contracts"
-    shutil.copytree(PROJECT_CONTRACTS, folder)
-    override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data")
-    return folder
 
 
 def _instance() -> AgencyInstance:
@@ -116,30 +105,6 @@ def test_the_generated_asset_staging_keeps_the_plate_reference_and_detail() -> N
     assert "cast(owner_name as varchar) as owner_name" in section  # identity evidence (int_person_records)
 
 
-def test_the_generic_client_lands_the_properties_the_world_draws(world: World, land: str) -> None:
-    client = wire_client_for(replace(_instance(), endpoint=land))
-    assert isinstance(client, MappedAgencyClient) and client.max_batch_size == 500
-
-    def plates(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-        return sorted(rows, key=lambda r: (str(r["registry_section"]), str(r["main_plate"]), str(r["sub_plate"])))
-
-    owners = 0
-    persons = [p.person_id for p in world.persons]
-    for n, person in enumerate(persons):
-        expected = plates(drawn_records(world, _instance(), person))
-        answer = client.inquire(person, f"inq-{n}")
-        assert plates([dict(r.values) for r in answer.assets]) == expected  # type: ignore[union-attr]
-        owners += bool(expected)
-    assert owners > 0
-    batch = client.inquire_batch(persons[:50], "batch-1")
-    for person in persons[:50]:
-        got = batch[person]
-        assert not isinstance(got, Exception)
-        assert plates([dict(r.values) for r in got.assets]) == plates(  # type: ignore[union-attr]
-            drawn_records(world, _instance(), person))
-    client.close()
-
-
 def test_orders_send_the_wsdl_s_bodies(world: World, recorded: tuple[str, list[etree._Element]]) -> None:
     url, bodies = recorded
     _, ref, row = drawn_assets(world, _instance())[0]
@@ -182,17 +147,6 @@ def test_the_registry_freezes_a_property_whole_and_releases_and_cancels_by_plate
     assert registry_state.applied_orders() == 5  # the transfer was never sent
 
 
-def test_an_order_arriving_after_its_cancel_is_refused(world: World, land: str) -> None:
-    _, ref, _ = drawn_assets(world, _instance())[1]
-    client = wire_client_for(replace(_instance(), endpoint=land))
-    first = client.cancel(_order(OrderKind.CANCEL, ref, 1_000, "x-1", cancels="late-1"))
-    assert (first.status, first.acknowledged_amount_rial) == (AckStatus.DONE, 0)
-    refused = client.freeze(_order(OrderKind.FREEZE, ref, 1_000, "late-1"))
-    assert (refused.status, refused.acknowledged_amount_rial, refused.reason) == (
-        AckStatus.REFUSED, 0, "cancelled by order x-1")
-    client.close()
-
-
 def test_an_order_the_mapping_cannot_say_is_not_sent() -> None:
     sent: list[Request] = []
 
@@ -222,14 +176,5 @@ def test_an_order_the_mapping_cannot_say_is_not_sent() -> None:
     ("asset_kind: property", "asset_kind: vehicle", "contributes.assets.asset_kind", "built-in kind's own"),
 ])
 def test_a_separator_that_does_not_fit_is_refused_naming_file_line_and_field(
-        mapped_contracts: Path, old: str, new: str, field: str, says: str) -> None:
-    path = mapped_contracts / "kinds" / "land_registry.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(MappingError) as refused:
-        contracts.load_agency_registry()
-    error = refused.value
-    assert error.path == path and error.field == field, str(error)
-    assert says in str(error), str(error)
-    assert error.line > 0 and str(error).startswith(f"{path}:{error.line}: {field}: ")
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, field: str, says: str) -> None:
+    assert_refused_on_load(copy_contracts(tmp_path, monkeypatch), "land_registry", old, new, field, says)

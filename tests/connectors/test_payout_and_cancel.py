@@ -1,7 +1,7 @@
 """Payouts and cancels over the wire, through the hub's clients against the simulators' contracts: the bank of the
 court's account pays a creditor (PayOutToCreditor), and every built-in agency kind undoes a cancelled order (SOAP
-CancelAccountOrder, REST cancelRestriction) or refuses it when it comes later (the kinds declared by mappings, the
-depository's and the land registry's cancels: their mapping tests)."""
+CancelAccountOrder) or refuses it when it comes later (the kinds declared by mappings, the depository's, the land
+registry's and the vehicle registry's cancels: their mapping tests)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors import AgencyClient
-from connectors.rest import RestAgencyClient
 from connectors.soap import SoapAgencyClient
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AckStatus, AgencyKind, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError
 from simulators.agency_state import AgencyState, asset_ref, asset_value
-from simulators.rest_app import rest_application
 from simulators.server import RunningServer
 from simulators.soap_app import soap_application
 from simulators.world import World, generate
@@ -46,10 +44,9 @@ def agencies(world: World) -> Iterator[dict[AgencyKind, Agency]]:
         instance = REGISTRY.of_kind(kind)[0]
         state = AgencyState(instance, world.assets_at(instance.agency_id))
         path = REGISTRY.contract_path(instance)
-        soap = instance.protocol.value == "soap"
-        server = RunningServer(soap_application(state, path) if soap else rest_application(state, path))
+        server = RunningServer(soap_application(state, path))  # every built-in kind speaks SOAP
         local = dataclasses.replace(instance, endpoint=server.url)
-        client: AgencyClient = SoapAgencyClient(local) if soap else RestAgencyClient(local)
+        client: AgencyClient = SoapAgencyClient(local)
         running[kind] = (Agency(state, client), server)
     yield {kind: agency for kind, (agency, _) in running.items()}
     for agency, server in running.values():
@@ -118,7 +115,7 @@ def test_an_order_arriving_after_its_cancel_is_refused(agencies: dict[AgencyKind
 
 def test_a_cancel_naming_no_order_is_refused_before_it_is_sent(agencies: dict[AgencyKind, Agency],
                                                                 case_id: str) -> None:
-    for kind in (AgencyKind.BANK, AgencyKind.VEHICLE_REGISTRY):
+    for kind in AgencyKind:
         agency = agencies[kind]
         agency_id = agency.client.instance.agency_id
         with pytest.raises(AgencyError, match="names no order to cancel"):

@@ -9,6 +9,7 @@ import ipaddress
 import os
 import ssl
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,19 +22,22 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from connectors.credentials import Credentials, demo_credentials, resolve_credentials
-from connectors.rest import RestAgencyClient
+from connectors.mapped import mapped_client
+from connectors.rest import RestAgencyClient, RestOperation
 from connectors.soap import SoapAgencyClient
 from connectors.wire import SOAP_ENV_NS, WSSE_NS, WSU_NS
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge, check_size, parse_untrusted
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AgencyInstance, InquiryAnswer, TlsOptions
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, ContractError
+from estelam.core.kinds import mapping_at
 from simulators.agency_state import AgencyState
-from simulators.rest_app import rest_application
+from simulators.mapped_app import mapped_application
 from simulators.server import Response, RunningServer
 from simulators.soap_app import soap_application
 from simulators.world import World, generate
 from simulators.ws_security import PASSWORD_DIGEST
+from tests.mapping_support import drawn_assets
 
 REGISTRY = load_agency_registry()
 BANK = REGISTRY.instance("bank_melli")
@@ -56,7 +60,7 @@ def _serve(instance: AgencyInstance, world: World, credentials: Credentials | No
     state = AgencyState(instance, world.assets_at(instance.agency_id))
     path = REGISTRY.contract_path(instance)
     app = (soap_application(state, path, credentials) if instance.protocol == "soap"
-           else rest_application(state, path, credentials))
+           else mapped_application(state, mapping_at(Path(str(instance.mapping_file))), world, credentials))
     return RunningServer(app, ssl_context=ssl_context)
 
 
@@ -131,9 +135,13 @@ def test_a_password_text_token_is_accepted(guarded_bank: AgencyInstance, owner: 
 # --- bearer tokens ---------------------------------------------------------------------------------------
 
 
+def _vehicle_owner(world: World) -> str:
+    return drawn_assets(world, VEHICLES)[0][0]
+
+
 def test_rest_with_the_right_bearer_token_is_answered(guarded_vehicles: AgencyInstance, world: World) -> None:
-    holder = world.vehicles["traffic_police"][0].owner_id
-    with RestAgencyClient(guarded_vehicles, credentials=SECRET) as client:
+    holder = _vehicle_owner(world)
+    with closing(mapped_client(guarded_vehicles, credentials=SECRET)) as client:
         assert client.inquire(holder, "r1").assets
         assert isinstance(client.inquire_batch([holder], "r2")[holder], InquiryAnswer)
 
@@ -141,7 +149,7 @@ def test_rest_with_the_right_bearer_token_is_answered(guarded_vehicles: AgencyIn
 @pytest.mark.parametrize("credentials", [Credentials("hub", "wrong"), None], ids=["wrong-token", "no-token"])
 def test_rest_without_the_right_bearer_token_is_401(guarded_vehicles: AgencyInstance, owner: str,
                                                     credentials: Credentials | None) -> None:
-    with RestAgencyClient(guarded_vehicles, credentials=credentials) as client, \
+    with closing(mapped_client(guarded_vehicles, credentials=credentials)) as client, \
             pytest.raises(AgencyFault) as caught:
         client.inquire(owner, "r-auth")
     assert caught.value.status_code == 401 and "bearer token" in str(caught.value)
@@ -232,21 +240,21 @@ def _server_context(pki: Pki, *, mutual: bool) -> ssl.SSLContext:
 def test_inquiries_over_tls_trust_the_configured_ca(world: World, pki: Pki, agency: AgencyInstance,
                                                     mutual: bool) -> None:
     person = (world.bank_accounts["bank_melli"][0].holder_id if agency is BANK
-              else world.vehicles["traffic_police"][0].owner_id)
+              else _vehicle_owner(world))
     with _serve(agency, world, SECRET, _server_context(pki, mutual=mutual)) as server:
         assert server.url.startswith("https://127.0.0.1:")
         tls = TlsOptions(ca_file=str(pki.ca), client_cert=str(pki.client_cert) if mutual else None,
                          client_key=str(pki.client_key) if mutual else None)
         local = dataclasses.replace(agency, endpoint=server.url, tls=tls)
         client = (SoapAgencyClient(local, credentials=SECRET) if agency is BANK
-                  else RestAgencyClient(local, credentials=SECRET))
+                  else mapped_client(local, credentials=SECRET))
         try:
             assert client.inquire(person, "tls-1").assets
         finally:
             client.close()
         untrusting = dataclasses.replace(local, tls=None)  # the system store does not know the test CA
         client = (SoapAgencyClient(untrusting, credentials=SECRET) if agency is BANK
-                  else RestAgencyClient(untrusting, credentials=SECRET))
+                  else mapped_client(untrusting, credentials=SECRET))
         try:
             with pytest.raises(AgencyFault, match="TLS handshake") as caught:
                 client.inquire(person, "tls-2")
@@ -285,9 +293,11 @@ def test_huge_answers_are_refused_by_both_clients() -> None:
         with pytest.raises(AgencyAnswerMalformed, match="exceeds the limit of 10000 bytes"):
             soap.inquire("0000000000", "huge")
         soap.close()
+        # the REST wire, which the generic client sends every REST kind's operations through
         rest = RestAgencyClient(dataclasses.replace(VEHICLES, endpoint=server.url), max_answer_bytes=10_000)
         with pytest.raises(AgencyAnswerMalformed, match="exceeds the limit of 10000 bytes"):
-            rest.inquire("0000000000", "huge")
+            rest._send("listVehicles", RestOperation("GET", "/v1/owners/{personId}/vehicles", "listVehicles"),
+                       "/v1/owners/0000000000/vehicles", "huge")
         rest.close()
 
 

@@ -46,7 +46,8 @@ def test_the_saudi_profile_picks_the_saudi_registry(monkeypatch: pytest.MonkeyPa
     assert banks == SAMA_BANK_CODES
     assert [i.agency_id for i in registry.of_kind(AgencyKind("securities_depository"))] == ["edaa"]
     assert registry.instance("edaa").mapping_file  # the depository is a kind declared by its mapping
-    assert [i.agency_id for i in registry.of_kind(AgencyKind.VEHICLE_REGISTRY)] == ["muroor"]
+    assert [i.agency_id for i in registry.of_kind(AgencyKind("vehicle_registry"))] == ["muroor"]
+    assert registry.instance("muroor").mapping_file  # and the vehicle registry
     assert [i.agency_id for i in registry.of_kind(AgencyKind("land_registry"))] == ["real_estate_registry"]
     assert registry.instance("real_estate_registry").mapping_file  # so is the land registry
     assert all(i.name_ar for i in registry.instances), "an Arabic deployment names every agency in Arabic"
@@ -146,7 +147,7 @@ def test_the_agencies_interfaces_accept_every_profiles_forms() -> None:
     wsdl = etree.parse(str(DEFAULT_CONTRACTS_DIR / "agencies" / "bank.wsdl"))
     iban_type = wsdl.find(f".//{xsd}simpleType[@name='Iban']/{xsd}restriction/{xsd}pattern")
     assert iban_type is not None
-    vehicles = yaml.safe_load((DEFAULT_CONTRACTS_DIR / "agencies" / "vehicle_registry.openapi.yaml").read_text())
+    vehicles = yaml.safe_load((DEFAULT_CONTRACTS_DIR / "kinds" / "vehicle_registry.openapi.yaml").read_text())
     sms = yaml.safe_load((DEFAULT_CONTRACTS_DIR / "agencies" / "sms_gateway.openapi.yaml").read_text())
     samples = {"ir": {"iban": IR_IBAN, "plate": "12ب345-67", "mobile": "09121234567"},
                "sa": {"iban": SA_IBAN, "plate": "1234 ابح", "mobile": "0512345678"}}

@@ -96,8 +96,8 @@ def test_the_generated_asset_staging_model_agrees_with_the_mappings() -> None:
 def test_agency_kind_is_a_name_and_equal_names_are_one_object() -> None:
     assert AgencyKind("bank") is AgencyKind.BANK
     assert AgencyKind("tax_authority") is AgencyKind("tax_authority")
-    # the kinds with code of their own; the depository and the land registry are declared by their mappings
-    assert list(AgencyKind) == [AgencyKind.BANK, AgencyKind.VEHICLE_REGISTRY]
+    # the kinds with code of their own; the depository, the land and the vehicle registries are their mappings'
+    assert list(AgencyKind) == [AgencyKind.BANK]
     with pytest.raises(ValueError, match="not a valid AgencyKind"):
         AgencyKind("Tax Authority")
 
@@ -196,6 +196,46 @@ def test_an_asset_contribution_that_does_not_fit_is_refused_naming_file_line_and
     error = refused.value
     assert error.path == path and error.field == field, str(error)
     assert says in str(error) and error.line == line_of(path, new.strip()), str(error)
+    assert str(error).startswith(f"{path}:{error.line}: {field}: ")
+
+
+# --- restriction types: a freeze's $restriction, declared by contributes.assets.restrictions -------------------
+
+
+@pytest.fixture
+def project_contracts(tmp_path: Path) -> Path:
+    """A copy of the project's contracts, to break."""
+    shutil.copytree(PROJECT_CONTRACTS, tmp_path / "contracts")
+    return tmp_path / "contracts"
+
+
+#: (kind, text in its mapping, what replaces it, the field refused, what the refusal says, the line it names)
+RESTRICTION_GUARD_RAILS = [
+    ("securities_depository", "symbol: $asset_ref.symbol,\n              amountRial: $amount_rial}",
+     "symbol: $asset_ref.symbol,\n              amountRial: $amount_rial, restrictionType: $restriction}",
+     "orders.freeze.request.restrictionType", "declares no restriction types", "restrictionType: $restriction"),
+    ("securities_depository", "holderId: $asset_ref.person_id,", "holderId: $asset_ref.person_id, kind: $restrictions,",
+     "orders.freeze.request.kind", "is not one of", "kind: $restrictions"),
+    ("securities_depository", "    liquidity_rank: 2\n",
+     "    liquidity_rank: 2\n    restrictions: [transfer, towing]\n", "contributes.assets.restrictions",
+     "['towing'] are not restriction types the hub orders", "restrictions:"),
+    ("securities_depository", "    liquidity_rank: 2\n", "    liquidity_rank: 2\n    restriction_default: transfer\n",
+     "contributes.assets.restriction_default", "a default of no restrictions", "restriction_default:"),
+]
+
+
+@pytest.mark.parametrize(("kind", "old", "new", "field", "says", "at"), RESTRICTION_GUARD_RAILS)
+def test_a_restriction_the_kind_cannot_carry_is_refused_naming_file_line_and_field(
+        project_contracts: Path, kind: str, old: str, new: str, field: str, says: str, at: str) -> None:
+    path = project_contracts / "kinds" / f"{kind}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(MappingError) as refused:
+        contracts.load_agency_registry(project_contracts / "agencies.yaml")
+    error = refused.value
+    assert error.path == path and error.field == field, str(error)
+    assert says in str(error) and error.line == line_of(path, at), str(error)
     assert str(error).startswith(f"{path}:{error.line}: {field}: ")
 
 

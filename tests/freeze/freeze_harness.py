@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from estelam.cases.directives import CaseDirectives
 from estelam.contracts.registry import CourtAccount
@@ -20,9 +21,9 @@ from estelam.core.domain import (
     BankAccount,
     FreezeOrder,
     Protocol,
-    Vehicle,
 )
 from estelam.core.exceptions import AgencyUnavailable
+from estelam.core.kinds import mapping_at
 from estelam.freeze.ledger import CaseFacts, HubView, LedgerState, ledger_state
 from estelam.freeze.planner import KnownAsset
 from estelam.freeze.reconciliation import CycleSummary, MemoryLedger, reconcile
@@ -33,11 +34,13 @@ DEADLINE_S = 30.0
 CYCLE_EVERY = timedelta(seconds=20)  # so an unanswered order is pending one cycle, late the next
 AGENCIES = {
     "bank_a": AgencyKind.BANK, "bank_b": AgencyKind.BANK, "csdi": AgencyKind("securities_depository"),
-    "traffic_police": AgencyKind.VEHICLE_REGISTRY, "land_registry": AgencyKind("land_registry"),
+    "traffic_police": AgencyKind("vehicle_registry"), "land_registry": AgencyKind("land_registry"),
 }
-#: The agency holding each asset type; the harness's mapped kinds are the depository's (its holdings) and the land
-#: registry's (its properties, restricted whole: ``indivisible``).
-KIND_OF = {BankAccount: "bank_account", Vehicle: "vehicle"}
+#: The harness's mapped kinds are the depository's (its holdings), the land registry's (its properties, restricted
+#: whole: ``indivisible``) and the vehicle registry's (its vehicles, restricted whole, each freeze of a type).
+KINDS = Path(__file__).resolve().parents[2] / "contracts" / "kinds"
+#: The restriction types a vehicle's freeze carries, weakest first, as the vehicle registry's mapping declares them.
+VEHICLE_RESTRICTIONS = mapping_at(KINDS / "vehicle_registry.yaml").assets.restrictions  # type: ignore[union-attr]
 
 
 def holding(holder_id: str, symbol: str, quantity: int, unit_price_rial: int) -> MappedAsset:
@@ -52,11 +55,17 @@ def parcel(owner_id: str, registry_section: str, main_plate: int, sub_plate: int
     return MappedAsset(f"{registry_section}/{main_plate}/{sub_plate}", owner_id, value_rial, indivisible=True)
 
 
+def registered_car(owner_id: str, plate: str, value_rial: int) -> MappedAsset:
+    """A vehicle at the vehicle registry, as its generated simulator holds it (contracts/kinds/vehicle_registry.yaml:
+    the plate its reference, restricted whole, a freeze carrying one of its restriction types)."""
+    return MappedAsset(plate, owner_id, value_rial, indivisible=True, restrictions=VEHICLE_RESTRICTIONS)
+
+
 def asset_kind(asset: AgencyAsset) -> str:
     """The asset kind the planner knows the asset by."""
     if isinstance(asset, MappedAsset):
-        return "property" if asset.indivisible else "security_holding"
-    return KIND_OF[type(asset)]
+        return "vehicle" if asset.restrictions else "property" if asset.indivisible else "security_holding"
+    return "bank_account"
 
 
 def instance(agency_id: str) -> AgencyInstance:
@@ -143,9 +152,7 @@ class EnforcementWorld:
     def _agency_for(asset: AgencyAsset) -> str:
         if isinstance(asset, BankAccount):
             return "bank_a" if int(asset.iban[-1]) % 2 == 0 else "bank_b"
-        if isinstance(asset, MappedAsset):
-            return "land_registry" if asset.indivisible else "csdi"
-        return "traffic_police"
+        return "traffic_police" if asset.restrictions else "land_registry" if asset.indivisible else "csdi"
 
     def inquire(self) -> None:
         """Every agency reports every debtor's assets as they are now."""

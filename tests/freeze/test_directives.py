@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from estelam.cases.directives import Directive, case_directives
-from estelam.core.domain import AccountKind, AckStatus, BankAccount, FreezeOrder, OrderKind, RestrictionType, Vehicle
+from estelam.core.domain import AccountKind, AckStatus, BankAccount, FreezeOrder, OrderKind, RestrictionType
 from estelam.freeze.ledger import CaseFacts, ReasonCode
-from tests.freeze.freeze_harness import EnforcementWorld
+from tests.freeze.freeze_harness import EnforcementWorld, registered_car
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
-CAR = Vehicle("12ب345-67", "P1", "P1", "Pride", 5_000)
+CAR = registered_car("P1", "12ب345-67", 5_000)
 ACCOUNT = BankAccount("IR000000000000000000000002", "P1", "P1", AccountKind.ORDINARY, 800)
 
 
@@ -52,14 +52,14 @@ def test_a_vehicle_directed_transfer_then_circulation_then_seizure_gets_an_order
     world, judge = world_of(CAR)
     police = world.states["traffic_police"]
     world.cycle("c1")
-    assert police.restriction("C1", CAR.plate) is RestrictionType.TRANSFER
+    assert police.restriction("C1", CAR.asset_ref) is RestrictionType.TRANSFER
     for n, wanted in enumerate((RestrictionType.CIRCULATION, RestrictionType.SEIZURE, RestrictionType.TRANSFER), 2):
-        judge.direct(Directive.RESTRICT_VEHICLE, asset_ref=CAR.plate, restriction_type=str(wanted))
+        judge.direct(Directive.RESTRICT_VEHICLE, asset_ref=CAR.asset_ref, restriction_type=str(wanted))
         world.clock.advance()
         world.cycle(f"c{n}")
-        assert sent(world, f"c{n}") == [("freeze", CAR.plate, str(wanted), ReasonCode.RESTRICTION_CHANGED)]
-        assert police.restriction("C1", CAR.plate) is wanted  # the registry holds the new type (a judge may lower it)
-        assert police.held_freezes() == {("C1", CAR.plate): 2_000}  # the claim itself unchanged
+        assert sent(world, f"c{n}") == [("freeze", CAR.asset_ref, str(wanted), ReasonCode.RESTRICTION_CHANGED)]
+        assert police.restriction("C1", CAR.asset_ref) is wanted  # the registry holds the new type (a judge may lower)
+        assert police.held_freezes() == {("C1", CAR.asset_ref): 2_000}  # the claim itself unchanged
         world.clock.advance()
         assert world.cycle(f"c{n}-again").orders == 0  # nothing more to send once the type holds
 
@@ -67,10 +67,10 @@ def test_a_vehicle_directed_transfer_then_circulation_then_seizure_gets_an_order
 def test_lifting_a_vehicles_restriction_releases_it_and_it_stays_released() -> None:
     world, judge = world_of(CAR)
     world.cycle("c1")
-    judge.direct(Directive.LIFT_VEHICLE_RESTRICTION, asset_ref=CAR.plate)
+    judge.direct(Directive.LIFT_VEHICLE_RESTRICTION, asset_ref=CAR.asset_ref)
     world.clock.advance()
     world.cycle("c2")
-    assert sent(world, "c2") == [("release", CAR.plate, None, ReasonCode.JUDGE_RELEASE)]
+    assert sent(world, "c2") == [("release", CAR.asset_ref, None, ReasonCode.JUDGE_RELEASE)]
     assert world.states["traffic_police"].held_freezes() == {}
     world.clock.advance()
     assert world.cycle("c3").orders == 0
@@ -119,7 +119,7 @@ def test_a_cancel_that_reaches_the_agency_before_its_order_makes_the_agency_refu
 
 
 def test_a_closed_case_gets_only_releases_and_its_unacknowledged_order_is_not_resent() -> None:
-    car = Vehicle("22ب345-67", "P1", "P1", "Pride", 900)
+    car = registered_car("P1", "22ب345-67", 900)
     world, _ = world_of(ACCOUNT, car, owed=1_500)
     world.cycle("c1", {"traffic_police": "lost"})  # the car's restriction applied, never acknowledged
     assert world.state().held and world.state().in_flight

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from estelam.cases.directives import CaseDirectives
 from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
-from estelam.core.domain import AccountKind, BankAccount, OrderKind, Vehicle
+from estelam.core.domain import AccountKind, BankAccount, OrderKind
 from estelam.freeze.ledger import CaseFacts, DebtPosition, OrderStatus, ReasonCode, ledger_state, plan_orders
 from estelam.freeze.planner import INDIVISIBLE_KINDS, AssetNews, KnownAsset, plan_freezes
 from estelam.freeze.reconciliation import MemoryLedger
-from tests.freeze.freeze_harness import AGENCIES, T0, EnforcementWorld, holding, parcel
+from tests.freeze.freeze_harness import AGENCIES, T0, EnforcementWorld, holding, parcel, registered_car
 
 PERSONS = ("P1", "P2", "P3")
 FAULTS = st.sampled_from(["ok", "ok", "down", "lost"])
@@ -98,7 +98,7 @@ def worlds(draw: st.DrawFn) -> EnforcementWorld:
                                           draw(st.integers(1, 100))))
         for _ in range(draw(st.integers(0, 2))):
             serial += 1
-            assets.append(Vehicle(f"PLATE-{serial}", person, person, "Pride", draw(st.integers(100, 3_000))))
+            assets.append(registered_car(person, f"PLATE-{serial}", draw(st.integers(100, 3_000))))
         for _ in range(draw(st.integers(0, 1))):
             serial += 1
             assets.append(parcel(person, "11", serial, 1, draw(st.integers(500, 5_000))))
@@ -212,7 +212,7 @@ def _check_cycle_end(world: EnforcementWorld) -> None:
 
     # per debtor: value taken out of their hands <= debt + one indivisible asset's value
     value_of = {(world.agency_of[r], r): v for r, v in
-                ((a.iban if isinstance(a, BankAccount) else a.plate if isinstance(a, Vehicle) else a.asset_ref,
+                ((a.iban if isinstance(a, BankAccount) else a.asset_ref,
                   a.balance_rial if isinstance(a, BankAccount) else a.value_rial) for a in world.assets)}
     owner = {(a.agency_id, a.asset_ref): (a.person_id, a.asset_kind) for a in world.reported}
     immobilised: dict[str, int] = defaultdict(int)

@@ -16,7 +16,6 @@ from estelam.core.domain import (
     FreezeOrder,
     OrderKind,
     RestrictionType,
-    Vehicle,
 )
 from estelam.core.exceptions import AgencyUnavailable
 from estelam.freeze import notifications
@@ -34,7 +33,7 @@ from estelam.freeze.ledger import (
 )
 from estelam.freeze.planner import AssetNews, KnownAsset, OpenCase, plan_freezes, smallest_covering_set
 from estelam.freeze.reconciliation import LandedLedger, push_orders
-from tests.freeze.freeze_harness import EnforcementWorld, parcel
+from tests.freeze.freeze_harness import EnforcementWorld, parcel, registered_car
 from tests.settings_support import override
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -259,7 +258,7 @@ def test_a_lost_acknowledgement_is_recovered_by_resending_the_same_key() -> None
 
 
 def test_vehicles_are_restricted_whole_with_their_type_and_money_moves_to_the_court() -> None:
-    car = Vehicle("12ب345-67", "P1", "P1", "Pride", 5_000)
+    car = registered_car("P1", "12ب345-67", 5_000)
     house = parcel("P1", "11", 7, 1, 50_000)
     account = BankAccount("IR000000000000000000000002", "P1", "P1", AccountKind.ORDINARY, 800)
     world = EnforcementWorld([car, house, account], {"C1": CaseFacts("C1", "P1", "natural", NOW, 2_000, True)},
@@ -267,8 +266,8 @@ def test_vehicles_are_restricted_whole_with_their_type_and_money_moves_to_the_co
     world.directives["C1"] = CaseDirectives(restriction_type=RestrictionType.CIRCULATION)
     world.cycle("c1")
     police = world.states["traffic_police"]
-    assert police.restriction("C1", car.plate) is RestrictionType.CIRCULATION
-    assert police.immobilised_value(car.plate) == 5_000  # the whole car, for a claim of 1,200
+    assert police.restriction("C1", car.asset_ref) is RestrictionType.CIRCULATION
+    assert police.immobilised_value(car.asset_ref) == 5_000  # the whole car, for a claim of 1,200
     assert world.states["land_registry"].held_freezes() == {}  # the smaller car covers: the house stays free
     world.directives["C1"] = CaseDirectives(collect=True, restriction_type=RestrictionType.SEIZURE)
     world.clock.advance()
@@ -277,7 +276,7 @@ def test_vehicles_are_restricted_whole_with_their_type_and_money_moves_to_the_co
     assert world.states["bank_a"].collected("C1") == 800
     assert world.states["bank_a"].held_freezes() == {}
     assert world.state().collected["C1"] == 800
-    assert police.held_freezes() == {("C1", car.plate): 1_200}  # still what is owed after the collection
+    assert police.held_freezes() == {("C1", car.asset_ref): 1_200}  # still what is owed after the collection
 
 
 # --- the logs as landed feeds ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from estelam.contracts import registry as contracts
-from estelam.core.domain import AgencyKind, BankAccount, Vehicle
+from estelam.core.domain import AgencyKind, BankAccount
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import iban_check_digits, iran_national_code_check_digit
 from estelam.ingest.validation import (
@@ -43,7 +43,7 @@ def asset_rows(world: World, asset_type: type | str) -> list[dict[str, object]]:
                           "responded_at": RESPONDED_AT}
                          for record in drawn_records(world, instance, person.person_id)]
         return rows
-    for agency_id in sorted({*world.bank_accounts, *world.vehicles}):
+    for agency_id in sorted(world.bank_accounts):
         for asset in world.assets_at(agency_id):
             if not isinstance(asset, asset_type):
                 continue
@@ -52,10 +52,6 @@ def asset_rows(world: World, asset_type: type | str) -> list[dict[str, object]]:
                 rows.append(base | {"inquiry_id": f"q-{asset.holder_id}", "person_id": asset.holder_id,
                                     "holder_name": asset.holder_name, "iban": asset.iban,
                                     "account_kind": str(asset.account_kind), "balance_rial": asset.balance_rial})
-            elif isinstance(asset, Vehicle):
-                rows.append(base | {"inquiry_id": f"q-{asset.owner_id}", "person_id": asset.owner_id,
-                                    "owner_name": asset.owner_name, "plate": asset.plate, "model": asset.model,
-                                    "value_rial": asset.value_rial})
     return rows
 
 
@@ -90,7 +86,7 @@ def reasons_by_row(outcome) -> dict[int, list[str]]:  # type: ignore[no-untyped-
 
 @pytest.mark.parametrize(
     ("feed", "asset_type"),
-    [("bank_accounts", BankAccount), ("security_holdings", "securities_depository"), ("vehicles", Vehicle),
+    [("bank_accounts", BankAccount), ("security_holdings", "securities_depository"), ("vehicles", "vehicle_registry"),
      ("properties", "land_registry")],
 )
 def test_good_asset_batches_pass_entirely(world: World, feed: str, asset_type: type | str) -> None:
@@ -110,7 +106,7 @@ def test_good_asset_batches_pass_entirely(world: World, feed: str, asset_type: t
 def test_a_dirty_world_is_quarantined_record_by_record() -> None:
     """The simulators' agencies keep a few records wrongly; exactly those are rejected."""
     dirty = generate(contracts.load_agency_registry().instances, n_persons=120, dirty_share=0.1)
-    vehicles = asset_rows(dirty, Vehicle)
+    vehicles = asset_rows(dirty, "vehicle_registry")
     outcome = validate(contracts.feed("vehicles"), vehicles)
     latin = {i for i, r in enumerate(vehicles) if "B" in str(r["plate"])}
     assert latin and set(reasons_by_row(outcome)) == latin
@@ -195,7 +191,7 @@ def test_suite_is_built_from_the_contract_only() -> None:
 
 
 def test_bad_vehicle_plate_and_share_bounds(world: World) -> None:
-    vehicles = asset_rows(world, Vehicle)[:3]
+    vehicles = asset_rows(world, "vehicle_registry")[:3]
     vehicles[1] = vehicles[1] | {"plate": "12X345-67"}
     outcome = validate(contracts.feed("vehicles"), vehicles)
     regex = contracts.feed("vehicles").column("plate").rules["regex"]

@@ -53,8 +53,6 @@ def _ref_of_row(feed: str, row: dict[str, object]) -> str:
     """An asset's reference from a landed or quarantined row (rows in quarantine are strings)."""
     if feed == "bank_accounts":
         return str(row["iban"])
-    if feed == "vehicles":
-        return str(row["plate"])
     return f"{row['person_id']}:{row['symbol']}"
 
 

@@ -30,7 +30,6 @@ from simulators.faults import (
     with_faults,
 )
 from simulators.mapped_app import mapped_application
-from simulators.rest_app import rest_application
 from simulators.server import Request, Response, RunningServer
 from simulators.soap_app import soap_application
 from simulators.world import World, generate
@@ -50,11 +49,9 @@ def _only(fault: Fault, seed: int = 1) -> FaultProfile:
 
 def _app(instance: AgencyInstance) -> tuple[AgencyState, object]:
     state = AgencyState(instance, WORLD.assets_at(instance.agency_id))
-    if instance.mapping_file:  # a kind declared by a mapping (the depository): its generated simulator
+    if instance.mapping_file:  # a kind declared by a mapping (the depository, the registries): generated simulator
         return state, mapped_application(state, mapping_at(Path(instance.mapping_file)), WORLD, None)
-    path = REGISTRY.contract_path(instance)
-    app = soap_application(state, path) if instance.protocol is Protocol.SOAP else rest_application(state, path)
-    return state, app
+    return state, soap_application(state, REGISTRY.contract_path(instance))  # the bank, the one built-in kind
 
 
 def _assets(agency_id: str) -> list[tuple[str, str]]:

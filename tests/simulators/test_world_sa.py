@@ -62,7 +62,12 @@ def test_accounts_are_sa_ibans_at_the_registrys_banks_in_halalas(world: World) -
 
 
 def test_plates_and_deeds_have_saudi_shapes(world: World) -> None:
-    plates = [v.plate for rows in world.vehicles.values() for v in rows]
+    # plates: the vehicle registry's generated simulator draws them from its Saudi world data
+    muroor = load_agency_registry().instance("muroor")
+    vehicles = [row for p in world.persons for row in drawn_records(world, muroor, p.person_id)]
+    assert vehicles and not world.assets_at("muroor")
+    assert all(v["value_rial"] % 100 == 0 for v in vehicles)  # whole riyals, in halalas
+    plates = [str(v["plate"]) for v in vehicles]
     shaped = [p for p in plates if re.fullmatch(SA.pattern("plate"), p)]
     assert len(plates) > 50 and len(plates) - len(shaped) < len(plates) * 0.1
     assert any(re.fullmatch(r"[0-9]{1,4} [A-Z]{3}", p) for p in shaped)  # the Latin line, now and then

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from estelam.contracts import registry as contracts
-from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, AgencyInstance, BankAccount, Vehicle
+from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, AgencyInstance, BankAccount
 from estelam.core.exceptions import WarehouseError
 from estelam.core.kinds import join_asset_ref, mapping_at
 from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL
@@ -32,7 +32,7 @@ SEED = 7
 PERSONS = 60
 CASES = 30
 ANSWER_DELAY = timedelta(minutes=5)
-STAGED_ASSET_MODELS = ("stg_bank__accounts", "stg_vehicle_registry__vehicles", "stg_kinds__assets")
+STAGED_ASSET_MODELS = ("stg_bank__accounts", "stg_kinds__assets")
 
 
 def land(data_dir: Path, feed: str, rows: list[dict[str, Any]], batch_id: str, landed_at: datetime) -> Path:
@@ -49,13 +49,13 @@ def land(data_dir: Path, feed: str, rows: list[dict[str, Any]], batch_id: str, l
 
 
 #: The feed each kind of asset lands in.
-FEED_OF = {BankAccount: "bank_accounts", Vehicle: "vehicles"}
+FEED_OF = {BankAccount: "bank_accounts"}
 
 
 @dataclass(frozen=True)
 class MappedRecord:
-    """A record of a kind declared by a mapping whose assets the hub freezes (the depository, the land registry), as
-    its generated simulator draws it: its asset reference, its feed and its columns."""
+    """A record of a kind declared by a mapping whose assets the hub freezes (the depository, the land and vehicle
+    registries), as its generated simulator draws it: its asset reference, its feed and its columns."""
 
     asset_ref: str
     feed: str
@@ -64,8 +64,8 @@ class MappedRecord:
 
 def assets_of(world: World, instance: AgencyInstance, person_id: str) -> list[AgencyAsset | MappedRecord]:
     """What the agency answers about the person: a built-in kind's assets, the records of a project's mapped kind
-    whose assets the hub freezes (the depository, the land registry; a test's own kind brings its own world data and
-    answers)."""
+    whose assets the hub freezes (the depository, the land and vehicle registries; a test's own kind brings its own
+    world data and answers)."""
     if instance.mapping_file is None:
         return [a for a in world.assets_at(instance.agency_id) if asset_owner(a) == person_id]
     mapping = mapping_at(Path(instance.mapping_file))
@@ -466,9 +466,9 @@ def test_persons_resolve_every_debtor_once(built: tuple[Landed, warehouse.BuildS
     assert all(not review and agreement == 1 for _, review, agreement in rows)
     # agencies spell the names their own way, yet every person has one name after normalisation
     assert query("select max(name_keys), max(spellings) > 1 from persons")[0] == (1, True)
-    # the depository's holder names and the land registry's owner names (their mappings name the owner) are
-    # evidence, as the built-in kinds' names are
-    for source in ("securities_depository", "land_registry"):
+    # the depository's holder names and the land and vehicle registries' owner names (their mappings name the owner)
+    # are evidence, as the built-in kinds' names are
+    for source in ("securities_depository", "land_registry", "vehicle_registry"):
         assert query(f"select count(*) > 0 from intermediate.int_person_records where source = '{source}'"
                      )[0] == (True,), source
 
@@ -491,6 +491,17 @@ def test_the_mapped_land_registry_s_properties_are_latest_assets(built: tuple[La
     # the reference as orders always named a property, the detail as the retired staging model wrote it
     assert all(ref.count("/") == 2 and detail.endswith("% share") and rank == 4 and named
                for _, ref, detail, rank, named in rows)
+
+
+def test_the_mapped_vehicle_registry_s_vehicles_are_latest_assets(built: tuple[Landed, warehouse.BuildSummary]) -> None:
+    landed, _ = built
+    assert landed.rows.get("vehicles", 0) > 0
+    rows = query("""select agency_kind, asset_ref, asset_detail, liquidity_rank, owner_name is not null, can_freeze
+                    from intermediate.int_assets_latest where asset_kind = 'vehicle'""")
+    assert rows and {r[0] for r in rows} == {"vehicle_registry"}
+    # the plate as orders always named a vehicle, the model as the retired staging model's detail, rank 3
+    assert all(ref[-3] == "-" and detail and rank == 3 and named and can
+               for _, ref, detail, rank, named, can in rows)
 
 
 def test_asset_report_carries_acknowledgements_staleness_and_the_timeline(

@@ -15,12 +15,6 @@ bank_accounts as (
 
 ),
 
-vehicles as (
-
-    select * from {{ ref('stg_vehicle_registry__vehicles') }}
-
-),
-
 -- the assets of the kinds declared by a mapping: generated from their contributes.assets (contracts/kinds/)
 mapped_assets as (
 
@@ -40,19 +34,6 @@ assets as (
         null::integer as liquidity_rank,
         true as can_freeze,
     from bank_accounts
-
-    union all
-
-    select
-        inquiry_id, person_id, agency_id, asset_kind, asset_ref,
-        value_rial,
-        owner_name,
-        model as asset_detail,
-        false as is_protected,
-        null::bigint as protected_rial,
-        null::integer as liquidity_rank,
-        true as can_freeze,
-    from vehicles
 
     union all
 

@@ -2,7 +2,6 @@
     including when it lists fewer assets (sold, closed, emptied). -#}
 {%- set asset_models = [
     ('bank', 'stg_bank__accounts'),
-    ('vehicle_registry', 'stg_vehicle_registry__vehicles'),
 ] -%}
 
 with

@@ -58,6 +58,24 @@ assets as (
     where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
     qualify row_number() over (partition by inquiry_id, employer_id order by _landed_at desc, _batch_id desc) = 1
 
+    union all
+
+    -- vehicle_registry: feed vehicles
+    select
+        inquiry_id, agency_id, 'vehicle_registry' as agency_kind, person_id, responded_at,
+        'vehicle' as asset_kind,
+        cast(plate as varchar) as asset_ref,
+        cast(value_rial as bigint) as value_rial,
+        null::bigint as protected_rial,
+        false as is_protected,
+        3 as liquidity_rank,
+        cast(owner_name as varchar) as owner_name,
+        cast(model as varchar) as asset_detail,
+        true as can_freeze,
+    from {{ source('landing', 'vehicles') }}
+    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
+    qualify row_number() over (partition by inquiry_id, plate order by _landed_at desc, _batch_id desc) = 1
+
 )
 
 select * from assets

@@ -33,12 +33,6 @@ mapped_assets as (
 
 ),
 
-vehicles as (
-
-    select * from {{ ref('stg_vehicle_registry__vehicles') }}
-
-),
-
 raw_ids as (
 
     select person_id as raw_person_id from case_events
@@ -48,8 +42,6 @@ raw_ids as (
     select person_id from bank_accounts
     union
     select person_id from mapped_assets
-    union
-    select person_id from vehicles
 
 ),
 

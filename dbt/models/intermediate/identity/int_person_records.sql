@@ -25,12 +25,6 @@ mapped_assets as (
 
 ),
 
-vehicles as (
-
-    select * from {{ ref('stg_vehicle_registry__vehicles') }}
-
-),
-
 person_ids as (
 
     select * from {{ ref('int_person_ids') }}
@@ -49,9 +43,6 @@ records as (
     select 'bank', agency_id, person_id, holder_name, null, responded_at,
     from bank_accounts
 
-    union all
-    select 'vehicle_registry', agency_id, person_id, owner_name, null, responded_at,
-    from vehicles
 
     union all
     select agency_kind, agency_id, person_id, owner_name, null, responded_at,
