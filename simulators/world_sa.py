@@ -39,7 +39,9 @@ from simulators.world import (
     _Contact,
     _CreditorContact,
     _Decision,
+    _mistyped,
     _weighted,
+    bank_code_of,
     render_digits,
 )
 
@@ -209,6 +211,11 @@ class SaudiWorld(World):
                     rows.append(Vehicle(self._plate(rng), person.person_id, name, rng.choice(VEHICLE_MODELS),
                                         self._amount(rng, 9, 10.7)))
         return assets
+
+    def iban_at(self, rng: random.Random, agency_id: str) -> str:
+        """A Saudi IBAN at the SAMA bank code of ``agency_id``, mistyped in the world's dirty share."""
+        return _mistyped(rng, saudi_iban(bank_code_of(self.instance_of(agency_id)), rng.randrange(10**18)),
+                         self.dirty_share)
 
     def _plate(self, rng: random.Random) -> str:
         """A Saudi plate as Muroor writes it: digits and three letters, Arabic (or, now and then, the Latin line);

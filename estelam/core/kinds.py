@@ -47,8 +47,13 @@ The mapping file (every path is a dotted path of element or property names; ``.`
                                          #   columns: "{symbol} x {quantity}")
         owner_name: holder_name
         label: {fa: ..., ar: ..., en: ...}             # the asset kind's name in each language
+        iban_accounts: true              # optional: the assets are accounts named by their IBAN (asset_ref one
+                                         #   column): the kind's instances name the bank code of their IBANs
+                                         #   (iban_bank_code in agencies.yaml) and the court's account
+                                         #   (court_account) is held at one of them, which pays creditors out
     orders:                              # optional, an asset kind only: the operations that act on its assets
-      freeze:                            # freeze (required when orders are declared), release, transfer, cancel
+      freeze:                            # freeze (required when orders are declared), release, transfer,
+                                         #   payout, cancel
         operation: blockWallet           # SOAP operation / OpenAPI operationId
         request: {walletId: $asset_ref, orderRef: $order_id, courtCase: $case_id, rialAmount: $amount_rial}
         order_id: orderRef               # optional: the acknowledgement's echo of the order id (checked)
@@ -63,7 +68,8 @@ Request sources: ``$person_id`` (the person asked, Latin digits), ``$person_ids`
 ``$request_id``, ``$page`` (paging), ``=text`` (a literal); an order's: ``$order_id``, ``$case_id``,
 ``$asset_ref``, ``$asset_ref.<column>`` (one part of a composed reference), ``$amount_rial``, ``$issued_at``,
 ``$agency_id``, ``=text``, and a cancel's ``$cancels`` (the order it withdraws; required there, refused
-elsewhere). A kind that declares
+elsewhere). A payout's ``$asset_ref`` is the creditor's IBAN (at any bank: not an asset this agency holds), so only
+a kind whose ``contributes.assets`` says ``iban_accounts`` declares ``orders.payout``. A kind that declares
 ``orders.freeze`` has its assets planned by the freeze plan and its orders sent by ``connectors.mapped``; without
 it they are reported, never planned. The columns ``inquiry_id``, ``agency_id`` and
 ``responded_at`` are the hub's own and are never mapped.
@@ -211,7 +217,7 @@ class BatchInquiry:
 
 
 #: Order kinds a mapping may declare, and where each order request's fields come from.
-ORDER_KINDS = ("freeze", "release", "transfer", "cancel")
+ORDER_KINDS = ("freeze", "release", "transfer", "payout", "cancel")
 ORDER_SOURCES = frozenset({"$order_id", "$case_id", "$asset_ref", "$amount_rial", "$issued_at", "$agency_id",
                            "$cancels"})
 #: ``$asset_ref.<column>``: one part of a composed asset reference (``contributes.assets.asset_ref`` a list).
@@ -291,6 +297,7 @@ class AssetContribution:
     lines: Mapping[str, int] = field(default_factory=dict)  # field -> line in the mapping file
     asset_ref_parts: tuple[str, ...] = ()  # a composed reference: its columns, in order (``[person_id, symbol]``)
     asset_ref_separator: str = ASSET_REF_SEPARATOR  # what joins a composed reference's parts
+    iban_accounts: bool = False  # accounts named by IBAN: instances name their bank code, the court's account is here
 
     @property
     def detail_parts(self) -> tuple[tuple[str, bool], ...]:
@@ -377,7 +384,7 @@ def _labels(raw: Any, path: Path, where: str) -> dict[str, str]:
 BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "vehicle": "vehicle_registry",
                                            "property": "land_registry"}
 _ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "asset_ref_separator", "value", "liquidity_rank", "label",
-                           "protected", "protected_when", "detail", "owner_name"})
+                           "protected", "protected_when", "detail", "owner_name", "iban_accounts"})
 
 
 def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: str = "") -> AssetContribution:
@@ -416,6 +423,7 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
             raise MappingError(path, line_of(spec, "asset_ref"), f"{where}.asset_ref",
                                f"a composed reference needs two or more distinct columns, got {raw_ref!r}")
     separator = _separator(spec, path, where, composed=bool(parts))
+    iban_accounts = _iban_accounts(spec, path, where, composed=bool(parts))
     assets = AssetContribution(
         asset_kind=asset_kind,
         asset_ref=separator.join(parts) if parts else _text(spec, "asset_ref", path, where=f"{where}.") or "",
@@ -430,6 +438,7 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
         owner_name=_text(spec, "owner_name", path, where=f"{where}.", required=False),
         line=line,
         lines=dict(spec.lines),
+        iban_accounts=iban_accounts,
     )
     for role, named in asset_columns(assets).items():
         if named not in columns and named != "person_id":
@@ -452,6 +461,19 @@ def _separator(spec: Located, path: Path, where: str, *, composed: bool) -> str:
         raise MappingError(path, line_of(spec, "asset_ref_separator"), f"{where}.asset_ref_separator",
                            f"{separator!r}: a separator is punctuation (no letter, digit, space or brace)")
     return separator
+
+
+def _iban_accounts(spec: Located, path: Path, where: str, *, composed: bool) -> bool:
+    """``iban_accounts``: true or false (default); an account is named by its IBAN alone, never a composed
+    reference."""
+    value = spec.get("iban_accounts", False)
+    if not isinstance(value, bool):
+        raise MappingError(path, line_of(spec, "iban_accounts"), f"{where}.iban_accounts",
+                           f"must be true or false, got {value!r}")
+    if value and composed:
+        raise MappingError(path, line_of(spec, "iban_accounts"), f"{where}.iban_accounts",
+                           "an account is named by its IBAN: asset_ref must be one column, not a composed reference")
+    return value
 
 
 def _detail(spec: Located, path: Path, where: str) -> str | None:
@@ -645,6 +667,10 @@ def parse_mapping(path: Path) -> KindMapping:
     if orders and "freeze" not in orders:
         raise MappingError(path, line_of(spec, "orders"), "orders.freeze",
                            "is required when the mapping declares orders")
+    if "payout" in orders and not (assets is not None and assets.iban_accounts):
+        raise MappingError(path, line_of(spec.get("orders"), "payout"), "orders.payout",
+                           "pays a creditor's IBAN out of the court's account: only a kind whose "
+                           "contributes.assets says iban_accounts: true holds it")
     return KindMapping(kind=kind, protocol=protocol, interface=interface, feed=_text(spec, "feed", path, where="")
                        or "", inquiry=inquiry, columns=columns, source=path,
                        binding=_text(spec, "binding", path, where="", required=False), batch=batch, facts=facts,
