@@ -15,6 +15,7 @@ The world data says which persons the agency knows and how each feed column of t
       vital_status: {choice: [alive, deceased], weights: [96, 4]}
       death_date: {date: ["2010-01-01", "2026-10-01"], only_if: {vital_status: deceased}}
       monthly_salary_rial: {int: [120000000, 900000000], step: 1000000}
+      balance_rial: {int: [1000000, 30000000000], step: 10000, log: true}   # log-uniform: as many per decade
       protected_rial: {fraction_of: monthly_salary_rial, share: 0.75}
       value_rial: {product_of: [quantity, unit_price_rial]}   # integer columns drawn before it, multiplied
       symbol: {choice: [IKCO1, FOLD1], unique: true}         # unique: no two of the person's records share it
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import random
 import threading
 import zlib
@@ -155,6 +157,8 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
     if "int" in spec:
         low, high = (int(n) for n in spec["int"])
         step = int(spec.get("step", 1))
+        if spec.get("log"):
+            return _log_uniform(rng, low, high, step)
         return rng.randrange(low, high + 1, step)
     if "date" in spec:
         start, end = (date.fromisoformat(str(d)) for d in spec["date"])
@@ -178,6 +182,13 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
         parts = {k: _part(v, rng) for k, v in spec.items() if k != "template" and isinstance(v, list)}
         return str(spec["template"]).format(**parts)
     raise ContractError(f"unknown column generator {dict(spec)!r}")
+
+
+def _log_uniform(rng: random.Random, low: int, high: int, step: int) -> int:
+    """An integer log-uniform between ``low`` and ``high`` (both above 0), rounded down to a multiple of ``step``:
+    as many small balances as large ones, decade by decade (``{int: [low, high], step: s, log: true}``)."""
+    drawn = int(math.exp(rng.uniform(math.log(low), math.log(high))))
+    return max(low, drawn // step * step)
 
 
 def _part(options: list[Any], rng: random.Random) -> Any:

@@ -1,13 +1,21 @@
-"""What the mapping tests share: finding the line a refusal must name; the records a generated simulator draws."""
+"""What the mapping tests share: finding the line a refusal must name; the records a generated simulator draws; the
+generic client of an instance by its mapping; the SOAP bodies a simulator was sent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
+from connectors.mapped import MappedAgencyClient
 from estelam.core.domain import AgencyInstance
-from estelam.core.kinds import join_asset_ref, mapping_at
+from estelam.core.kinds import feed_column_types, join_asset_ref, mapping_at
 from simulators.mapped_app import kind_world, records_of
+from simulators.server import Application, Request, Response, RunningServer
 from simulators.world import World
 
 
@@ -34,3 +42,31 @@ def drawn_assets(world: World, instance: AgencyInstance) -> list[tuple[str, str,
     assert assets is not None, f"{instance.kind} contributes no assets"
     return [(p.person_id, join_asset_ref(assets, row), row) for p in world.persons
             for row in drawn_records(world, instance, p.person_id)]
+
+
+def mapped_client_of(instance: AgencyInstance, mapping_file: Path, *, endpoint: str) -> MappedAgencyClient:
+    """The generic client of ``instance`` as its kind's mapping at ``mapping_file`` declares it, at ``endpoint``,
+    sending no token (for a kind still served by built-in code beside its mapping, or any mapped kind)."""
+    mapping = mapping_at(mapping_file)
+    return MappedAgencyClient(replace(instance, endpoint=endpoint, mapping_file=str(mapping_file)), mapping,
+                              feed_column_types(mapping), credentials=None)
+
+
+@contextmanager
+def recording(app: Application) -> Iterator[tuple[str, list[etree._Element]]]:
+    """``app`` served behind a recorder of every SOAP request's body element: (url, the bodies sent so far)."""
+    bodies: list[etree._Element] = []
+
+    def recorder(request: Request) -> Response:
+        if request.body:
+            body = etree.fromstring(request.body).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
+            bodies.extend(body if body is not None else [])
+        return app(request)
+
+    with RunningServer(recorder) as server:
+        yield server.url, bodies
+
+
+def body_fields(bodies: list[etree._Element]) -> list[tuple[str, dict[str, str | None]]]:
+    """Each recorded SOAP body as (operation element, its children's local names -> text)."""
+    return [(etree.QName(b).localname, {etree.QName(c).localname: c.text for c in b}) for b in bodies]

@@ -356,7 +356,9 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
         except (ValueError, KeyError) as exc:
             raise ContractError(f"{path}: agency kind {kind_name!r} is invalid: {exc}") from exc
         kinds[kind] = AgencyKindContract(kind, protocol, spec["contract"], spec["answer_feed"])
-    kinds.update(mapped_kinds(root))
+    # a kind the registry's ``kinds`` section declares keeps its built-in code even when a mapping of its name is
+    # there beside it (checked all the same): a kind moving onto its mapping switches when it leaves that section
+    kinds.update({kind: kc for kind, kc in mapped_kinds(root).items() if kind not in kinds})
     overrides = _endpoint_overrides()
     instances = []
     seen: set[str] = set()
