@@ -1080,6 +1080,9 @@ def _cast_literal(mapping: KindMapping, column: str, text: str, target: str, lin
 
 def values_at(record: Any, dotted: str) -> list[Any]:
     """Every value at ``dotted`` below ``record`` (dicts and lists of dicts, as answers are read)."""
+    if type(record) is dict and dotted and "." not in dotted:  # a record's own field: most paths of most mappings
+        value = record.get(dotted)
+        return [] if value is None else list(value) if type(value) is list else [value]
     current: list[Any] = [record]
     if dotted in ("", "."):
         return [v for v in current if v is not None]
@@ -1148,6 +1151,9 @@ def read_columns(mapping: KindMapping, record: Any, person_id: str, column_types
             found = values_at(record, source)
             value = ", ".join(str(cast(v, "string")) for v in found) if len(found) > 1 else (
                 found[0] if found else None)
+        if type(value) is str and target == "string":  # most columns: already what the contract holds
+            row[column] = value
+            continue
         try:
             row[column] = cast(value, target)
         except (TypeError, ValueError) as exc:
