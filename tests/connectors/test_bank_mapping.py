@@ -7,6 +7,7 @@ simulators alike, so the switch changes nothing on the wire."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,7 +16,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from connectors import wire_client_for
+from connectors.mapped import MappedAgencyClient
 from connectors.soap import SoapAgencyClient
+from estelam.contracts import kind_models
 from estelam.contracts import registry as contracts
 from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind
 from estelam.core.identifiers import is_iban
@@ -194,6 +198,36 @@ def test_both_paths_read_each_other_s_simulators_alike(world: World) -> None:
             assert seen > 0
             old.close()
             new.close()
+
+
+def test_the_switch_is_the_kinds_section_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the bank left out of the registry's kinds section, every bank is served by its mapping: the generic
+    client (every order kind), the bank codes and the court's account checked by ``iban_accounts``, and the
+    generated asset staging reading the accounts as the retired bank staging model did."""
+    folder = tmp_path / "contracts"
+    shutil.copytree(PROJECT_CONTRACTS, folder)
+    registry_file = folder / "agencies.yaml"
+    text = registry_file.read_text(encoding="utf-8")
+    built_in = "  bank:\n    protocol: soap\n    contract: kinds/bank.wsdl\n    answer_feed: bank_accounts\n"
+    assert built_in in text
+    registry_file.write_text(text.replace(built_in, ""), encoding="utf-8")
+    override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data")
+    registry = contracts.load_agency_registry()
+    banks = registry.of_kind(AgencyKind.BANK)
+    assert [b.agency_id for b in banks] == [b.agency_id for b in PROJECT.of_kind(AgencyKind.BANK)]
+    assert all(b.mapping_file == str(folder / "kinds" / "bank.yaml") for b in banks)
+    assert [b.iban_bank_code for b in banks] == [b.iban_bank_code for b in PROJECT.of_kind(AgencyKind.BANK)]
+    assert contracts.load_court_account() == contracts.load_court_account(PROJECT_CONTRACTS / "agencies.yaml")
+    client = wire_client_for(banks[0], credentials=None)
+    assert isinstance(client, MappedAgencyClient) and client.order_kinds == frozenset(OrderKind)
+    client.close()
+    staging = kind_models.render_assets()
+    section = staging[staging.index("-- bank: feed bank_accounts"):].split("union all")[0]
+    for said in ("'bank_account' as asset_kind", "cast(iban as varchar) as asset_ref",
+                 "cast(balance_rial as bigint) as value_rial", "1 as liquidity_rank",
+                 "cast(account_kind as varchar) as asset_detail", "cast(holder_name as varchar) as owner_name",
+                 "in ('salary', 'pension')", "true as can_freeze"):
+        assert said in section, said
 
 
 def test_the_saudi_banks_draw_sa_ibans_at_their_sama_codes_in_halalas(monkeypatch: pytest.MonkeyPatch) -> None:
