@@ -200,24 +200,28 @@ def test_both_paths_read_each_other_s_simulators_alike(world: World) -> None:
             new.close()
 
 
-def test_the_switch_is_the_kinds_section_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("jurisdiction", "agencies"), [("ir", "agencies.yaml"), ("sa", "agencies.sa.yaml")])
+def test_the_switch_is_the_kinds_section_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jurisdiction: str,
+                                               agencies: str) -> None:
     """With the bank left out of the registry's kinds section, every bank is served by its mapping: the generic
-    client (every order kind), the bank codes and the court's account checked by ``iban_accounts``, and the
-    generated asset staging reading the accounts as the retired bank staging model did."""
+    client (every order kind), the bank codes (3 digits in Iran, SAMA's 2 in Saudi Arabia) and the court's account
+    checked by ``iban_accounts``, and the generated asset staging reading the accounts as the retired bank staging
+    model did."""
     folder = tmp_path / "contracts"
     shutil.copytree(PROJECT_CONTRACTS, folder)
-    registry_file = folder / "agencies.yaml"
+    registry_file = folder / agencies
     text = registry_file.read_text(encoding="utf-8")
     built_in = "  bank:\n    protocol: soap\n    contract: kinds/bank.wsdl\n    answer_feed: bank_accounts\n"
     assert built_in in text
     registry_file.write_text(text.replace(built_in, ""), encoding="utf-8")
-    override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data")
+    override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data", jurisdiction=jurisdiction)
+    project = contracts.load_agency_registry(PROJECT_CONTRACTS / agencies)
     registry = contracts.load_agency_registry()
     banks = registry.of_kind(AgencyKind.BANK)
-    assert [b.agency_id for b in banks] == [b.agency_id for b in PROJECT.of_kind(AgencyKind.BANK)]
+    assert [b.agency_id for b in banks] == [b.agency_id for b in project.of_kind(AgencyKind.BANK)]
     assert all(b.mapping_file == str(folder / "kinds" / "bank.yaml") for b in banks)
-    assert [b.iban_bank_code for b in banks] == [b.iban_bank_code for b in PROJECT.of_kind(AgencyKind.BANK)]
-    assert contracts.load_court_account() == contracts.load_court_account(PROJECT_CONTRACTS / "agencies.yaml")
+    assert [b.iban_bank_code for b in banks] == [b.iban_bank_code for b in project.of_kind(AgencyKind.BANK)]
+    assert contracts.load_court_account() == contracts.load_court_account(PROJECT_CONTRACTS / agencies)
     client = wire_client_for(banks[0], credentials=None)
     assert isinstance(client, MappedAgencyClient) and client.order_kinds == frozenset(OrderKind)
     client.close()
