@@ -7,7 +7,6 @@ simulators alike, so the switch changes nothing on the wire."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -73,7 +72,7 @@ def _accounts(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
     return sorted((r["iban"], r["person_id"], r["holder_name"], r["account_kind"], r["balance_rial"]) for r in rows)
 
 
-def test_the_mapping_loads_against_the_wsdl_and_the_feed_beside_the_built_in_bank() -> None:
+def test_the_mapping_loads_against_the_wsdl_and_the_feed_and_serves_every_bank() -> None:
     mapping = mapping_at(MAPPING)
     assets = mapping.assets
     assert assets is not None and assets.iban_accounts
@@ -82,10 +81,10 @@ def test_the_mapping_loads_against_the_wsdl_and_the_feed_beside_the_built_in_ban
     assert assets.protected_when is not None and assets.protected_when.values == ("salary", "pension")
     assert set(mapping.orders) == {"freeze", "release", "transfer", "payout", "cancel"}
     assert mapping.feed == "bank_accounts" and mapping.interface == WSDL
-    # the registry's kinds section still declares the bank: its built-in code serves it until the switch
+    # the registry's kinds section no longer declares the bank: its mapping serves every bank
     kind = PROJECT.kinds[AgencyKind.BANK]
-    assert kind.mapping is None and kind.contract == "kinds/bank.wsdl"
-    assert all(i.mapping_file is None for i in PROJECT.of_kind(AgencyKind.BANK))
+    assert kind.mapping is not None and kind.contract == str(WSDL)
+    assert all(i.mapping_file == str(MAPPING) for i in PROJECT.of_kind(AgencyKind.BANK))
 
 
 def test_the_generic_client_lands_the_accounts_the_world_data_draws(world: World, generated: str) -> None:
@@ -201,27 +200,21 @@ def test_both_paths_read_each_other_s_simulators_alike(world: World) -> None:
 
 
 @pytest.mark.parametrize(("jurisdiction", "agencies"), [("ir", "agencies.yaml"), ("sa", "agencies.sa.yaml")])
-def test_the_switch_is_the_kinds_section_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jurisdiction: str,
+def test_the_switch_is_the_kinds_section_alone(monkeypatch: pytest.MonkeyPatch, jurisdiction: str,
                                                agencies: str) -> None:
-    """With the bank left out of the registry's kinds section, every bank is served by its mapping: the generic
-    client (every order kind), the bank codes (3 digits in Iran, SAMA's 2 in Saudi Arabia) and the court's account
-    checked by ``iban_accounts``, and the generated asset staging reading the accounts as the retired bank staging
-    model did."""
-    folder = tmp_path / "contracts"
-    shutil.copytree(PROJECT_CONTRACTS, folder)
-    registry_file = folder / agencies
-    text = registry_file.read_text(encoding="utf-8")
-    built_in = "  bank:\n    protocol: soap\n    contract: kinds/bank.wsdl\n    answer_feed: bank_accounts\n"
-    assert built_in in text
-    registry_file.write_text(text.replace(built_in, ""), encoding="utf-8")
-    override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data", jurisdiction=jurisdiction)
-    project = contracts.load_agency_registry(PROJECT_CONTRACTS / agencies)
-    registry = contracts.load_agency_registry()
+    """The bank left out of the registry's kinds section, every bank is served by its mapping: the generic client
+    (every order kind), the bank codes (3 digits in Iran, SAMA's 2 in Saudi Arabia) and the court's account checked
+    by ``iban_accounts``, and the generated asset staging reading the accounts as the retired bank staging model
+    did (IBAN reference, balance, rank 1, account kind as detail, salary and pension protected)."""
+    registry_file = PROJECT_CONTRACTS / agencies
+    assert "\n  bank:\n" not in registry_file.read_text(encoding="utf-8")
+    override(monkeypatch, jurisdiction=jurisdiction)
+    registry = contracts.load_agency_registry(registry_file)
     banks = registry.of_kind(AgencyKind.BANK)
-    assert [b.agency_id for b in banks] == [b.agency_id for b in project.of_kind(AgencyKind.BANK)]
-    assert all(b.mapping_file == str(folder / "kinds" / "bank.yaml") for b in banks)
-    assert [b.iban_bank_code for b in banks] == [b.iban_bank_code for b in project.of_kind(AgencyKind.BANK)]
-    assert contracts.load_court_account() == contracts.load_court_account(PROJECT_CONTRACTS / agencies)
+    assert banks and all(b.mapping_file == str(MAPPING) for b in banks)
+    assert all(b.iban_bank_code and len(b.iban_bank_code) == (3 if jurisdiction == "ir" else 2) for b in banks)
+    court = contracts.load_court_account(registry_file)
+    assert court is not None and court.agency_id in {b.agency_id for b in banks}
     client = wire_client_for(banks[0], credentials=None)
     assert isinstance(client, MappedAgencyClient) and client.order_kinds == frozenset(OrderKind)
     client.close()

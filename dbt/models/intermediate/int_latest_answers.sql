@@ -1,7 +1,6 @@
 {#- The latest answered inquiry per person per agency: an answer replaces every earlier answer,
     including when it lists fewer assets (sold, closed, emptied). -#}
 {%- set asset_models = [
-    ('bank', 'stg_bank__accounts'),
     ('vehicle_registry', 'stg_vehicle_registry__vehicles'),
 ] -%}
 
