@@ -15,7 +15,8 @@ validation, the freeze reconciliation, the case-event and directive intake, the 
 and Great Expectations, and builds the process-wide GX context with the suite of every feed a task
 lands (:func:`estelam.ingest.validation.prepare_gx`). Nothing here opens a connection, a file handle or a
 thread that a fork would share. dbt is left out: one task a cycle builds the warehouse, and it imports
-dbt when it builds.
+dbt when it builds. With ``ESTELAM_VALIDATION=background`` (the compose file's) no task runs GX (the audit worker
+does), so Great Expectations and its context are left out too.
 
 :data:`CELERY_CONFIG` is Airflow's own Celery configuration; importing this module connects one
 handler more to Celery's ``import_modules`` signal, sent in the worker's main process before the pool
@@ -35,6 +36,7 @@ from typing import Any
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 from celery.signals import import_modules
 
+from estelam.core import settings
 from estelam.ingest import validation
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,8 @@ TASK_MODULES = (
 def preload() -> dict[str, float]:
     """Import every task module and build the GX context with every feed's suite; seconds per step."""
     seconds: dict[str, float] = {}
-    for name in TASK_MODULES:
+    background = settings.current().validation == "background"  # the audit worker runs GX, no task does
+    for name in TASK_MODULES if not background else tuple(m for m in TASK_MODULES if m != "great_expectations"):
         started = perf_counter()
         importlib.import_module(name)
         seconds[name] = perf_counter() - started
@@ -66,10 +69,12 @@ def preload() -> dict[str, float]:
     # would leave that lock held for ever in the child
     tqdm = importlib.import_module("tqdm")
     tqdm.tqdm.monitor_interval = 0
-    started = perf_counter()
-    validation.prepare_gx()
-    seconds["gx context and suites"] = perf_counter() - started
-    logger.info("worker preloaded the tasks' modules and the GX context in %.1f s", sum(seconds.values()),
+    if not background:
+        started = perf_counter()
+        validation.prepare_gx()
+        seconds["gx context and suites"] = perf_counter() - started
+    logger.info("worker preloaded the tasks' modules%s in %.1f s", "" if background else " and the GX context",
+                sum(seconds.values()),
                 extra={"preload_s": {k: round(v, 3) for k, v in seconds.items()}})
     return seconds
 

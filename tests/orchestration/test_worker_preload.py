@@ -76,3 +76,17 @@ def test_the_deployment_points_airflow_at_the_preloading_configuration() -> None
     compose = yaml.safe_load(Path(settings.PROJECT_ROOT, "docker-compose.yml").read_text(encoding="utf-8"))
     worker = compose["services"]["airflow-worker"]["environment"]
     assert worker["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == "estelam.cli.worker.CELERY_CONFIG"
+
+
+def test_with_background_validation_the_worker_leaves_great_expectations_to_the_audit_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from estelam.cli import worker
+    from estelam.ingest import validation
+    from tests.settings_support import override
+
+    override(monkeypatch, validation="background")
+    monkeypatch.setattr(validation, "prepare_gx", lambda *a, **k: pytest.fail("GX prepared for tasks that run none"))
+    steps = worker.preload()
+    assert "great_expectations" not in steps and "gx context and suites" not in steps
+    assert "estelam.inquiry.rounds" in steps and "estelam.freeze.reconciliation" in steps
