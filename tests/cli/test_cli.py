@@ -21,7 +21,7 @@ from estelam.access.audit import AuditAction, AuditLog
 from estelam.cli import app, progress
 from estelam.core.exceptions import ContractError, DemoError
 
-SUBCOMMANDS = ("demo", "api", "dashboard", "simulators", "audit", "warehouse", "bench", "metrics")
+SUBCOMMANDS = ("demo", "api", "dashboard", "simulators", "audit", "audit-worker", "warehouse", "bench", "metrics")
 
 
 @pytest.fixture
