@@ -7,9 +7,12 @@ WS-Security token check on either side. Against it, each path runs for ``--secon
 
 - ``floor``: httpx posts the very envelope zeep would send (built once by zeep, person id swapped in)
   and lxml reads every account of the answer: the least any Python client must spend;
-- ``zeep``: ``SoapAgencyClient`` (the hub's wire client: zeep, strict parsing, domain objects);
-- ``hub``: ``ResilientClient`` around it (retry, deadline, breaker; the instance's rate limit removed,
-  since a limit would measure the limit).
+- ``zeep``: ``SoapAgencyClient`` (the hand-written bank client: zeep writes, lxml reads against the WSDL's shapes);
+- ``mapped``: ``MappedAgencyClient``, the generic client as ``contracts/kinds/bank.yaml`` declares the bank (the
+  same wire: zeep writes, ``connectors.soap_answers`` reads; the mapping's columns become feed records);
+- ``hub``: ``ResilientClient`` around the client the hub uses for the bank (``connectors.wire_client_for``: the
+  mapped client once the bank is declared by its mapping; retry, deadline, breaker; the instance's rate limit
+  removed, since a limit would measure the limit).
 
 Each runs one person per call (``InquireAccounts``) and ``--batch`` persons per call
 (``InquireAccountsBatch``), in ``--rounds`` interleaved rounds (the best round of each counts). The table
@@ -31,10 +34,14 @@ import httpx
 from lxml import etree
 
 from benchmarks.figures import emit, headline
+from connectors import wire_client_for
+from connectors.mapped import MappedAgencyClient
 from connectors.resilience import ResilientClient
 from connectors.soap import SOAP_PATH, SoapAgencyClient
 from estelam.contracts.registry import load_agency_registry
+from estelam.core import settings
 from estelam.core.domain import AgencyInstance
+from estelam.core.kinds import feed_column_types, mapping_at
 from simulators.agency_state import AgencyState, asset_owner
 from simulators.server import RunningServer
 from simulators.soap_app import soap_application
@@ -120,8 +127,11 @@ def measure(bank: AgencyInstance, persons: Sequence[str], seconds: float, batch:
             rounds: int = DEFAULT_ROUNDS) -> list[Measurement]:
     """Run every path in both modes against the bank at ``bank.endpoint``; the best of ``rounds`` each."""
     results: list[Measurement] = []
-    wire = SoapAgencyClient(bank, credentials=None)
-    hub = ResilientClient(SoapAgencyClient(bank, credentials=None))
+    wire = SoapAgencyClient(replace(bank, mapping_file=None), credentials=None)
+    mapping = mapping_at(settings.contracts_dir() / "kinds" / "bank.yaml")
+    mapped = MappedAgencyClient(replace(bank, mapping_file=str(mapping.source)), mapping, feed_column_types(mapping),
+                                credentials=None)
+    hub = ResilientClient(wire_client_for(bank, credentials=None))
     single_body, single_headers = _template(wire, "InquireAccounts", personId=PLACEHOLDER_ID, requestId="bench")
     placeholder_batch = [f"{n:010d}" for n in range(batch)]
     batch_body, batch_headers = _template(wire, "InquireAccountsBatch", requestId="bench",
@@ -155,10 +165,13 @@ def measure(bank: AgencyInstance, persons: Sequence[str], seconds: float, batch:
     paths: list[tuple[str, str, Callable[[int], int]]] = [
         ("floor (httpx + lxml)", "single", floor_single),
         ("zeep (SoapAgencyClient)", "single", lambda n: (wire.inquire(person(n), f"b{n}"), 1)[1]),
+        ("mapped (MappedAgencyClient)", "single", lambda n: (mapped.inquire(person(n), f"m{n}"), 1)[1]),
         ("hub (ResilientClient)", "single", lambda n: (hub.inquire(person(n), f"h{n}"), 1)[1]),
         ("floor (httpx + lxml)", f"batch {batch}", floor_batch),
         ("zeep (SoapAgencyClient)", f"batch {batch}",
          lambda n: len(wire.inquire_batch(group(n), f"bb{n}"))),
+        ("mapped (MappedAgencyClient)", f"batch {batch}",
+         lambda n: len(mapped.inquire_batch(group(n), f"mb{n}"))),
         ("hub (ResilientClient)", f"batch {batch}",
          lambda n: len(hub.inquire_batch(group(n), f"hb{n}"))),
     ]
@@ -170,11 +183,12 @@ def measure(bank: AgencyInstance, persons: Sequence[str], seconds: float, batch:
                 m = Measurement(path, mode, calls, inquiries, elapsed)
                 if (path, mode) not in best or m.per_second > best[(path, mode)].per_second:
                     best[(path, mode)] = m
-                print(f"  round {round_no}: {path:<26} {mode:<10} {m.per_second:>10,.0f} inquiries/s", flush=True)
+                print(f"  round {round_no}: {path:<28} {mode:<10} {m.per_second:>10,.0f} inquiries/s", flush=True)
         results.extend(best.values())
     finally:
         http.close()
         wire.close()
+        mapped.close()
         hub.close()
     return results
 
@@ -182,10 +196,10 @@ def measure(bank: AgencyInstance, persons: Sequence[str], seconds: float, batch:
 def table(results: Sequence[Measurement]) -> str:
     """The results as a plain-text table, each path's ratio to the floor of its mode."""
     floors = {m.mode: m.per_second for m in results if m.path.startswith("floor")}
-    lines = [f"{'path':<26} {'mode':<10} {'calls':>7} {'inquiries':>10} {'seconds':>8} {'inq/s':>9} {'vs floor':>9}"]
+    lines = [f"{'path':<28} {'mode':<10} {'calls':>7} {'inquiries':>10} {'seconds':>8} {'inq/s':>9} {'vs floor':>9}"]
     for m in results:
         ratio = m.per_second / floors[m.mode]
-        lines.append(f"{m.path:<26} {m.mode:<10} {m.calls:>7} {m.inquiries:>10} {m.seconds:>8.2f} "
+        lines.append(f"{m.path:<28} {m.mode:<10} {m.calls:>7} {m.inquiries:>10} {m.seconds:>8.2f} "
                      f"{m.per_second:>9,.0f} {ratio:>8.2f}x")
     single = {m.path: m.per_second for m in results if m.mode == "single"}
     batched = {m.path: m.per_second for m in results if m.mode != "single"}

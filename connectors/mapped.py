@@ -8,11 +8,10 @@ failure to the exception tree — is the SOAP and REST clients' own (``connector
 
 Records come back as :class:`estelam.core.domain.FeedRecord` (the feed's columns, typed as its contract says);
 a record that does not cast is that person's ``AgencyAnswerMalformed``, never landed half-read. A mapped kind holds
-the orders its mapping's ``orders`` section declares (freeze, release, transfer, cancel): the request filled from
-the order (a composed asset reference split into its parts, a cancel's withdrawn order id, a freeze's restriction
-type), the acknowledgement
-read from the paths the mapping names; an order kind it does not declare (and payout, which no mapping declares)
-raises ``OperationNotInContract`` and sends nothing.
+the orders its mapping's ``orders`` section declares (freeze, release, transfer, payout, cancel): the request filled
+from the order (a composed asset reference split into its parts, a cancel's withdrawn order id, a freeze's
+restriction type, a payout's creditor IBAN), the acknowledgement read from the paths the mapping names; an order
+kind it does not declare raises ``OperationNotInContract`` and sends nothing.
 """
 
 from __future__ import annotations
@@ -320,7 +319,7 @@ class MappedAgencyClient:
         return self._order(order, OrderKind.TRANSFER)
 
     def pay_out(self, order: FreezeOrder) -> Acknowledgement:
-        return self._order(order, OrderKind.PAYOUT)  # no mapping declares payout: OperationNotInContract
+        return self._order(order, OrderKind.PAYOUT)  # without orders.payout: OperationNotInContract
 
     def cancel(self, order: FreezeOrder) -> Acknowledgement:
         return self._order(order, OrderKind.CANCEL)  # without orders.cancel: OperationNotInContract

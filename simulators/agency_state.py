@@ -256,13 +256,13 @@ class AgencyState:
 
     def _transfer(self, order: FreezeOrder, asset: AgencyAsset, key: tuple[str, str],
                   ack: _AckMaker) -> Acknowledgement:
-        if not isinstance(asset, BankAccount):
+        if not isinstance(asset, BankAccount | MappedAsset) or is_indivisible(asset):
             return ack(AckStatus.REFUSED, 0, "only money can be transferred: sell the asset first")
-        moved = min(order.amount_rial, self._frozen.get(key, 0), asset.balance_rial)
+        moved = min(order.amount_rial, self._frozen.get(key, 0), asset_value(asset))
         if moved == 0:
             return ack(AckStatus.REFUSED, 0, "nothing frozen for this case on this account")
         self._frozen[key] -= moved
-        self._assets[order.asset_ref] = replace(asset, balance_rial=asset.balance_rial - moved)
+        self._assets[order.asset_ref] = _less(asset, moved)
         self._court_account[order.case_id] += moved
         return ack(AckStatus.DONE if moved == order.amount_rial else AckStatus.PARTIAL, moved)
 
@@ -292,3 +292,11 @@ class AgencyState:
 
 #: The restriction types the hub's judges direct (a mapping's ``restrictions`` are among them).
 _RESTRICTION_TYPES = frozenset(str(r) for r in RestrictionType)
+
+
+def _less(asset: BankAccount | MappedAsset, moved: int) -> BankAccount | MappedAsset:
+    """The money asset after ``moved`` left it (a transfer to the court's account): a mapped kind's transfer
+    operation (its mapping's ``orders.transfer``) moves money the way a bank account's does."""
+    if isinstance(asset, BankAccount):
+        return replace(asset, balance_rial=asset.balance_rial - moved)
+    return replace(asset, value_rial=asset.value_rial - moved)

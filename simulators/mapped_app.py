@@ -15,6 +15,7 @@ The world data says which persons the agency knows and how each feed column of t
       vital_status: {choice: [alive, deceased], weights: [96, 4]}
       death_date: {date: ["2010-01-01", "2026-10-01"], only_if: {vital_status: deceased}}
       monthly_salary_rial: {int: [120000000, 900000000], step: 1000000}
+      balance_rial: {int: [1000000, 30000000000], step: 10000, log: true}   # log-uniform: as many per decade
       protected_rial: {fraction_of: monthly_salary_rial, share: 0.75}
       value_rial: {product_of: [quantity, unit_price_rial]}   # integer columns drawn before it, multiplied
       symbol: {choice: [IKCO1, FOLD1], unique: true}         # unique: no two of the person's records share it
@@ -27,6 +28,8 @@ The world data says which persons the agency knows and how each feed column of t
                                                          #   of records (a registry's own wrong records)
       known_ids: {person: id}
       note: {value: text}
+      iban: {iban: bank_code}     # an IBAN of the world's form at the agency's bank code (agencies.yaml
+                                  #   iban_bank_code), its check digits broken in the world's dirty share
 
 Each person's records come from their own random stream (the world's seed, the kind, the person), so answers are
 the same on every call and no index is built: the simulators answer as fast as the built-in ones.
@@ -48,6 +51,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import random
 import threading
 import zlib
@@ -160,6 +164,8 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
     if "int" in spec:
         low, high = (int(n) for n in spec["int"])
         step = int(spec.get("step", 1))
+        if spec.get("log"):
+            return _log_uniform(rng, low, high, step)
         return rng.randrange(low, high + 1, step)
     if "date" in spec:
         start, end = (date.fromisoformat(str(d)) for d in spec["date"])
@@ -177,6 +183,8 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
     if "fraction_of" in spec:
         base = row.get(str(spec["fraction_of"]))
         return None if base is None else int(int(base) * float(spec["share"]))
+    if "iban" in spec:
+        return world.iban_at(rng, agency_id)
     if "template" in spec:  # each named part: a [low, high] pair of integers draws a number, a list a choice
         parts = {k: _part(v, rng) for k, v in spec.items() if k not in ("template", "weights") and isinstance(v, list)}
         wrong = spec.get("dirty")
@@ -192,6 +200,13 @@ def _template(spec: Mapping[str, Any], rng: random.Random) -> str:
     if not isinstance(templates, list):
         return str(templates)
     return str(rng.choices(templates, weights=spec.get("weights") or [1] * len(templates))[0])
+
+
+def _log_uniform(rng: random.Random, low: int, high: int, step: int) -> int:
+    """An integer log-uniform between ``low`` and ``high`` (both above 0), rounded down to a multiple of ``step``:
+    as many small balances as large ones, decade by decade (``{int: [low, high], step: s, log: true}``)."""
+    drawn = int(math.exp(rng.uniform(math.log(low), math.log(high))))
+    return max(low, drawn // step * step)
 
 
 def _part(options: list[Any], rng: random.Random) -> Any:
@@ -356,7 +371,7 @@ class MappedAgency:
         restriction = _restriction_asked(assets, given(RESTRICTION_SOURCE))
         if isinstance(restriction, tuple):
             return restriction
-        if not self.state.knows(ref):
+        if kind != "payout" and not self.state.knows(ref):  # a payout names the creditor's IBAN, at any bank
             self._hold_every_asset()
         ack = self.state.apply(FreezeOrder(str(order_id), OrderKind(kind), str(given("$case_id") or ""),
                                            self.state.instance.agency_id, ref, int(amount), clock.now(),

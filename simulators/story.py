@@ -39,7 +39,6 @@ from functools import cache
 from pathlib import Path
 
 from estelam.core.domain import (
-    PROTECTED_ACCOUNT_KINDS,
     AgencyInstance,
     AgencyKind,
     BankAccount,
@@ -107,36 +106,39 @@ class Morning:
 
 
 def _freezable(world: World, banks: Sequence[str], person: Person, keep: int | None = None) -> dict[str, int]:
-    """What of each bank's ordinary accounts the hub may freeze, if the plan reaches every account: all of it for
-    a legal person; for a natural person, what exceeds the subsistence minimum (``keep``) even if it is all kept
-    there."""
+    """What of each bank's unprotected accounts the hub may freeze, if the plan reaches every account: all of it
+    for a legal person; for a natural person, what exceeds the subsistence minimum (``keep``) even if it is all
+    kept there. The accounts are the banks' generated simulators' (their mapping's world data)."""
     if keep is None:
         keep = 0 if person.kind is PersonKind.LEGAL else SUBSISTENCE_MINIMUM_RIAL
-    held = {bank: sum(a.balance_rial for a in world.assets_of(bank, person.person_id)
-                      if isinstance(a, BankAccount) and a.account_kind not in PROTECTED_ACCOUNT_KINDS)
-            for bank in banks}
+    instances = {i.agency_id: i for i in world.instances}
+    held = {bank: _mapped_worth(world, instances[bank], person.person_id, unprotected=True) for bank in banks}
     return {bank: amount - keep for bank, amount in held.items() if amount > keep}
 
 
 def _worth(world: World, person_id: str) -> int:
     """Everything the person has at every agency of the world that the hub may freeze: the built-in kinds' assets
-    and the records of the kinds declared by mappings that take freeze orders (the depository's holdings, the land
-    registry's properties), as their generated simulators draw them."""
+    and the records of the kinds declared by mappings that take freeze orders (the banks' accounts, the
+    depository's holdings, the land registry's properties), as their generated simulators draw them."""
     built_in = sum(asset.balance_rial if isinstance(asset, BankAccount) else asset.value_rial
-                   for instance in world.instances for asset in world.assets_of(instance.agency_id, person_id))
+                   for instance in world.instances if not instance.mapping_file
+                   for asset in world.assets_of(instance.agency_id, person_id))
     return built_in + sum(_mapped_worth(world, instance, person_id) for instance in world.instances
                           if instance.mapping_file)
 
 
-def _mapped_worth(world: World, instance: AgencyInstance, person_id: str) -> int:
+def _mapped_worth(world: World, instance: AgencyInstance, person_id: str, *, unprotected: bool = False) -> int:
     """What the person's records at ``instance`` (a kind declared by a mapping) are worth, when its mapping names
-    their value and declares a freeze order; nothing otherwise."""
+    their value and declares a freeze order; nothing otherwise. ``unprotected``: only the records the law does not
+    protect whole (the mapping's ``protected_when``: a bank's salary and pension accounts)."""
     assets = mapping_at(Path(str(instance.mapping_file))).assets
     data = _freezable_world_data(world, instance)
     if assets is None or data is None:
         return 0
     rows = records_of(world, data, instance.agency_id, person_id) or []
-    return sum(int(row.get(assets.value) or 0) for row in rows)
+    rule = assets.protected_when if unprotected else None
+    return sum(int(row.get(assets.value) or 0) for row in rows
+               if rule is None or str(row.get(rule.column)) not in rule.values)
 
 
 def _freezable_world_data(world: World, instance: AgencyInstance) -> KindWorld | None:

@@ -314,6 +314,11 @@ def _iban(rng: random.Random, bank_code: str) -> str:
     return "IR" + iban_check_digits("IR", bban) + bban
 
 
+def _mistyped(rng: random.Random, iban: str, dirty_share: float) -> str:
+    """``iban``, its last digit mistyped (the check digits no longer hold) in ``dirty_share`` of draws."""
+    return iban[:-1] + str((int(iban[-1]) + 1) % 10) if rng.random() < dirty_share else iban
+
+
 def bank_code_of(instance: AgencyInstance) -> str:
     """The 3-digit IBAN bank code of a bank: from the registry, else a stable stand-in in 9xx."""
     if instance.iban_bank_code:
@@ -496,6 +501,15 @@ class World:
         return assets
 
     # --- per-jurisdiction hooks of a case (the Iranian ones here) ------------------------------
+
+    def iban_at(self, rng: random.Random, agency_id: str) -> str:
+        """An IBAN at the bank code of ``agency_id`` (a generated bank simulator's world data: ``{iban:
+        bank_code}``), mistyped in the world's dirty share: its check digits no longer hold."""
+        return _mistyped(rng, _iban(rng, bank_code_of(self.instance_of(agency_id))), self.dirty_share)
+
+    def instance_of(self, agency_id: str) -> AgencyInstance:
+        """The world's agency instance of this id."""
+        return next(i for i in self.instances if i.agency_id == agency_id)
 
     @staticmethod
     def _amount(rng: random.Random, low_exp: float, high_exp: float) -> int:

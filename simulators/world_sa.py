@@ -39,7 +39,9 @@ from simulators.world import (
     _Contact,
     _CreditorContact,
     _Decision,
+    _mistyped,
     _weighted,
+    bank_code_of,
     render_digits,
 )
 
@@ -195,6 +197,11 @@ class SaudiWorld(World):
                 balance = self._amount(rng, 7, 11.5) if legal else self._amount(rng, 6, 10.5)
                 rows.append(BankAccount(iban, person.person_id, name, kind, balance))
         return assets
+
+    def iban_at(self, rng: random.Random, agency_id: str) -> str:
+        """A Saudi IBAN at the SAMA bank code of ``agency_id``, mistyped in the world's dirty share."""
+        return _mistyped(rng, saudi_iban(bank_code_of(self.instance_of(agency_id)), rng.randrange(10**18)),
+                         self.dirty_share)
 
     # --- cases ---------------------------------------------------------------------------------
 

@@ -1,19 +1,24 @@
 """What the mapping tests share: finding the line a refusal must name; the records a generated simulator draws; a
-copy of the contracts to break and the refusal it must meet; a mapped kind's generated simulator running."""
+copy of the contracts to break and the refusal it must meet; a mapped kind's generated simulator running; the
+generic client of an instance by its mapping; the SOAP bodies a simulator was sent."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
+from connectors.mapped import MappedAgencyClient
 from estelam.core.domain import AgencyInstance
-from estelam.core.kinds import join_asset_ref, mapping_at
+from estelam.core.kinds import feed_column_types, join_asset_ref, mapping_at
 from simulators.mapped_app import kind_world, records_of
+from simulators.server import Application, Request, Response, RunningServer
 from simulators.world import World
 
 
@@ -93,3 +98,29 @@ def by_reference(instance: AgencyInstance, rows: Iterable[Mapping[str, Any]]) ->
     assets = mapping_at(Path(str(instance.mapping_file))).assets
     assert assets is not None
     return sorted((dict(r) for r in rows), key=lambda r: join_asset_ref(assets, r))
+def mapped_client_of(instance: AgencyInstance, mapping_file: Path, *, endpoint: str) -> MappedAgencyClient:
+    """The generic client of ``instance`` as its kind's mapping at ``mapping_file`` declares it, at ``endpoint``,
+    sending no token (for a kind still served by built-in code beside its mapping, or any mapped kind)."""
+    mapping = mapping_at(mapping_file)
+    return MappedAgencyClient(replace(instance, endpoint=endpoint, mapping_file=str(mapping_file)), mapping,
+                              feed_column_types(mapping), credentials=None)
+
+
+@contextmanager
+def recording(app: Application) -> Iterator[tuple[str, list[etree._Element]]]:
+    """``app`` served behind a recorder of every SOAP request's body element: (url, the bodies sent so far)."""
+    bodies: list[etree._Element] = []
+
+    def recorder(request: Request) -> Response:
+        if request.body:
+            body = etree.fromstring(request.body).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
+            bodies.extend(body if body is not None else [])
+        return app(request)
+
+    with RunningServer(recorder) as server:
+        yield server.url, bodies
+
+
+def body_fields(bodies: list[etree._Element]) -> list[tuple[str, dict[str, str | None]]]:
+    """Each recorded SOAP body as (operation element, its children's local names -> text)."""
+    return [(etree.QName(b).localname, {etree.QName(c).localname: c.text for c in b}) for b in bodies]

@@ -282,15 +282,23 @@ def _tls(value: Any, where: str, root: Path) -> TlsOptions | None:
     return TlsOptions(**paths)
 
 
-def _bank_code(spec: dict[str, Any], kind: AgencyKind, where: str) -> str | None:
+def holds_iban_accounts(kc: AgencyKindContract) -> bool:
+    """Whether the kind's assets are accounts named by IBAN: the built-in bank, or a mapping saying
+    ``contributes.assets.iban_accounts``. Its instances name their IBANs' bank code; the court's account is at one."""
+    if kc.mapping is not None:
+        return kc.mapping.assets is not None and kc.mapping.assets.iban_accounts
+    return kc.kind is AgencyKind.BANK
+
+
+def _bank_code(spec: dict[str, Any], kc: AgencyKindContract, where: str) -> str | None:
     code = spec.get("iban_bank_code")
     if code is None:
         return None
     code = str(code)
     digits = current_profile().iban_bank_code_digits  # 3 in Iranian IBANs, 2 in Saudi ones
-    if kind is not AgencyKind.BANK or not re.fullmatch(f"[0-9]{{{digits}}}", code):
+    if not holds_iban_accounts(kc) or not re.fullmatch(f"[0-9]{{{digits}}}", code):
         raise ContractError(f"{where}: iban_bank_code {code!r} must be {digits} digits "
-                            f"({current_profile().id} profile), on a bank")
+                            f"({current_profile().id} profile), on a bank (a kind holding IBAN accounts)")
     return code
 
 
@@ -348,7 +356,9 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
         except (ValueError, KeyError) as exc:
             raise ContractError(f"{path}: agency kind {kind_name!r} is invalid: {exc}") from exc
         kinds[kind] = AgencyKindContract(kind, protocol, spec["contract"], spec["answer_feed"])
-    kinds.update(mapped_kinds(root))
+    # a kind the registry's ``kinds`` section declares keeps its built-in code even when a mapping of its name is
+    # there beside it (checked all the same): a kind moving onto its mapping switches when it leaves that section
+    kinds.update({kind: kc for kind, kc in mapped_kinds(root).items() if kind not in kinds})
     overrides = _endpoint_overrides()
     instances = []
     seen: set[str] = set()
@@ -365,7 +375,7 @@ def load_agency_registry(path: Path | None = None) -> AgencyRegistry:
                                 f"{spec.get('kind')!r}, which is not a loaded agency kind (known: "
                                 f"{sorted(str(k) for k in kinds)}; a new kind is a file in {root / 'kinds'})")
         kind = found
-        bank_code = _bank_code(spec, kind, where)
+        bank_code = _bank_code(spec, kinds[kind], where)
         if bank_code is not None:
             if bank_code in bank_codes:  # an IBAN's bank code must say which bank holds the account
                 raise ContractError(f"{where}: iban_bank_code {bank_code} is already {bank_codes[bank_code]}'s")
@@ -438,7 +448,7 @@ def load_court_account(path: Path | None = None) -> CourtAccount | None:
         raise ContractError(f"{where} takes exactly agency_id and iban, got {spec!r}")
     registry = load_agency_registry(path)
     instance = registry.instance(str(spec["agency_id"]))
-    if instance.kind is not AgencyKind.BANK:
+    if not holds_iban_accounts(registry.kinds[instance.kind]):
         raise ContractError(f"{where}: {instance.agency_id!r} is a {instance.kind}, not a bank")
     iban = str(spec["iban"])
     if not is_iban(iban):

@@ -52,8 +52,13 @@ The mapping file (every path is a dotted path of element or property names; ``.`
                                          #   the strongest a case asked for unless a judge changes it
         restriction_default: transfer    # optional: what a freeze asks for when the order names no type (the
                                          #   first of restrictions when not given)
+        iban_accounts: true              # optional: the assets are accounts named by their IBAN (asset_ref one
+                                         #   column): the kind's instances name the bank code of their IBANs
+                                         #   (iban_bank_code in agencies.yaml) and the court's account
+                                         #   (court_account) is held at one of them, which pays creditors out
     orders:                              # optional, an asset kind only: the operations that act on its assets
-      freeze:                            # freeze (required when orders are declared), release, transfer, cancel
+      freeze:                            # freeze (required when orders are declared), release, transfer,
+                                         #   payout, cancel
         operation: blockWallet           # SOAP operation / OpenAPI operationId
         request: {walletId: $asset_ref, orderRef: $order_id, courtCase: $case_id, rialAmount: $amount_rial}
         order_id: orderRef               # optional: the acknowledgement's echo of the order id (checked)
@@ -70,9 +75,10 @@ Request sources: ``$person_id`` (the person asked, Latin digits), ``$person_ids`
 ``$agency_id``, ``=text``, a cancel's ``$cancels`` (the order it withdraws; required there, refused
 elsewhere), and a freeze's ``$restriction`` (the restriction type the order carries, else
 ``restriction_default``; only in ``orders.freeze`` of a kind declaring ``contributes.assets.restrictions``, and
-such a kind's freeze must send it). A kind that declares
-``orders.freeze`` has its assets planned by the freeze plan and its orders sent by ``connectors.mapped``; without
-it they are reported, never planned. The columns ``inquiry_id``, ``agency_id`` and
+such a kind's freeze must send it). A payout's ``$asset_ref`` is the creditor's IBAN (at any bank: not an asset this
+agency holds), so only a kind whose ``contributes.assets`` says ``iban_accounts`` declares ``orders.payout``. A kind
+that declares ``orders.freeze`` has its assets planned by the freeze plan and its orders sent by
+``connectors.mapped``; without it they are reported, never planned. The columns ``inquiry_id``, ``agency_id`` and
 ``responded_at`` are the hub's own and are never mapped.
 
 Errors name the file, the line and the field; the registry adds the checks against the feed contract's types.
@@ -218,7 +224,7 @@ class BatchInquiry:
 
 
 #: Order kinds a mapping may declare, and where each order request's fields come from.
-ORDER_KINDS = ("freeze", "release", "transfer", "cancel")
+ORDER_KINDS = ("freeze", "release", "transfer", "payout", "cancel")
 ORDER_SOURCES = frozenset({"$order_id", "$case_id", "$asset_ref", "$amount_rial", "$issued_at", "$agency_id",
                            "$cancels", "$restriction"})
 #: ``$restriction``: the restriction type a freeze carries (``contributes.assets.restrictions``).
@@ -302,6 +308,7 @@ class AssetContribution:
     asset_ref_separator: str = ASSET_REF_SEPARATOR  # what joins a composed reference's parts
     restrictions: tuple[str, ...] = ()  # the restriction types a freeze may carry, weakest first (none: no types)
     restriction_default: str | None = None  # what a freeze asks for when the order names no type
+    iban_accounts: bool = False  # accounts named by IBAN: instances name their bank code, the court's account is here
 
     @property
     def detail_parts(self) -> tuple[tuple[str, bool], ...]:
@@ -389,7 +396,7 @@ BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "vehicle": "v
                                            "property": "land_registry"}
 _ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "asset_ref_separator", "value", "liquidity_rank", "label",
                            "protected", "protected_when", "detail", "owner_name", "restrictions",
-                           "restriction_default"})
+                           "restriction_default", "iban_accounts"})
 
 
 def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: str = "") -> AssetContribution:
@@ -429,6 +436,7 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
                                f"a composed reference needs two or more distinct columns, got {raw_ref!r}")
     separator = _separator(spec, path, where, composed=bool(parts))
     restrictions, restriction_default = _restrictions(spec, path, where)
+    iban_accounts = _iban_accounts(spec, path, where, composed=bool(parts))
     assets = AssetContribution(
         asset_kind=asset_kind,
         asset_ref=separator.join(parts) if parts else _text(spec, "asset_ref", path, where=f"{where}.") or "",
@@ -445,6 +453,7 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
         lines=dict(spec.lines),
         restrictions=restrictions,
         restriction_default=restriction_default,
+        iban_accounts=iban_accounts,
     )
     for role, named in asset_columns(assets).items():
         if named not in columns and named != "person_id":
@@ -520,6 +529,19 @@ def _check_restriction_sources(path: Path, assets: AssetContribution | None, ord
                            else freeze.line, "orders.freeze.request",
                            "the kind declares restrictions (contributes.assets.restrictions): a freeze sends its "
                            "type in one field ($restriction)")
+
+
+def _iban_accounts(spec: Located, path: Path, where: str, *, composed: bool) -> bool:
+    """``iban_accounts``: true or false (default); an account is named by its IBAN alone, never a composed
+    reference."""
+    value = spec.get("iban_accounts", False)
+    if not isinstance(value, bool):
+        raise MappingError(path, line_of(spec, "iban_accounts"), f"{where}.iban_accounts",
+                           f"must be true or false, got {value!r}")
+    if value and composed:
+        raise MappingError(path, line_of(spec, "iban_accounts"), f"{where}.iban_accounts",
+                           "an account is named by its IBAN: asset_ref must be one column, not a composed reference")
+    return value
 
 
 def _detail(spec: Located, path: Path, where: str) -> str | None:
@@ -714,6 +736,10 @@ def parse_mapping(path: Path) -> KindMapping:
     if orders and "freeze" not in orders:
         raise MappingError(path, line_of(spec, "orders"), "orders.freeze",
                            "is required when the mapping declares orders")
+    if "payout" in orders and not (assets is not None and assets.iban_accounts):
+        raise MappingError(path, line_of(spec.get("orders"), "payout"), "orders.payout",
+                           "pays a creditor's IBAN out of the court's account: only a kind whose "
+                           "contributes.assets says iban_accounts: true holds it")
     return KindMapping(kind=kind, protocol=protocol, interface=interface, feed=_text(spec, "feed", path, where="")
                        or "", inquiry=inquiry, columns=columns, source=path,
                        binding=_text(spec, "binding", path, where="", required=False), batch=batch, facts=facts,
@@ -1136,6 +1162,9 @@ def _cast_literal(mapping: KindMapping, column: str, text: str, target: str, lin
 
 def values_at(record: Any, dotted: str) -> list[Any]:
     """Every value at ``dotted`` below ``record`` (dicts and lists of dicts, as answers are read)."""
+    if type(record) is dict and dotted and "." not in dotted:  # a record's own field: most paths of most mappings
+        value = record.get(dotted)
+        return [] if value is None else list(value) if type(value) is list else [value]
     current: list[Any] = [record]
     if dotted in ("", "."):
         return [v for v in current if v is not None]
@@ -1204,6 +1233,9 @@ def read_columns(mapping: KindMapping, record: Any, person_id: str, column_types
             found = values_at(record, source)
             value = ", ".join(str(cast(v, "string")) for v in found) if len(found) > 1 else (
                 found[0] if found else None)
+        if type(value) is str and target == "string":  # most columns: already what the contract holds
+            row[column] = value
+            continue
         try:
             row[column] = cast(value, target)
         except (TypeError, ValueError) as exc:

@@ -1,5 +1,5 @@
 """A new agency instance that speaks an existing contract is configuration only: a 31st bank and a
-second land registry (a kind declared by its mapping), added by a registry file, are simulated, found and inquired
+second land registry (kinds declared by their mappings), added by a registry file, are simulated, found and inquired
 through ``client_for``."""
 
 from __future__ import annotations
@@ -58,18 +58,18 @@ def test_a_31st_bank_and_a_second_land_registry_are_configuration_only(
     assert len(registry.of_kind(AgencyKind.BANK)) == 31
     assert len(registry.of_kind(AgencyKind("land_registry"))) == 2
     world = generate(registry.instances, n_persons=300, n_cases=5, dirty_share=0.0)
-    kosar_accounts = world.bank_accounts["bank_kosar"]
-    khorasan = drawn_assets(world, registry.instance("land_registry_khorasan"))  # its generated simulator's
-    assert kosar_accounts and khorasan
-    assert all(a.iban[4:7] == "073" and is_iban(a.iban) for a in kosar_accounts)  # the registry's bank code
+    kosar = drawn_assets(world, registry.instance("bank_kosar"))  # the generated simulators'
+    khorasan = drawn_assets(world, registry.instance("land_registry_khorasan"))
+    assert kosar and khorasan
+    assert all(iban[4:7] == "073" and is_iban(iban) for _, iban, _ in kosar)  # the registry's bank code
 
     with Fleet.start(registry, world) as fleet:
         endpoints = fleet.write_endpoints(tmp_path_factory.mktemp("run") / "endpoints.json")
         override(monkeypatch, endpoints_file=endpoints)
         found = load_agency_registry()  # the normal path: registry + endpoints file
-        account = kosar_accounts[0]
+        holder, _, account = kosar[0]
         landowner, _, parcel = khorasan[0]
-        for agency_id, owner, asset in (("bank_kosar", account.holder_id, account),
+        for agency_id, owner, asset in (("bank_kosar", holder, FeedRecord(holder, account)),
                                         ("land_registry_khorasan", landowner, FeedRecord(landowner, parcel))):
             instance = found.instance(agency_id)
             assert instance.endpoint == fleet.endpoints[agency_id]

@@ -266,7 +266,7 @@ def test_inquiries_over_tls_trust_the_configured_ca(world: World, pki: Pki, agen
 def test_registry_tls_paths_are_relative_to_the_registry(tmp_path: Path) -> None:
     registry = tmp_path / "agencies.yaml"
     registry.write_text(
-        "kinds:\n  bank: {protocol: soap, contract: agencies/bank.wsdl, answer_feed: bank_accounts}\n"
+        "kinds:\n  bank: {protocol: soap, contract: kinds/bank.wsdl, answer_feed: bank_accounts}\n"
         "instances:\n  - {agency_id: b, kind: bank, endpoint: 'https://bank.example', iban_bank_code: '017',\n"
         "     tls: {ca_file: pki/ca.pem, client_cert: pki/hub.pem, client_key: pki/hub.key},\n"
         "     credentials: 'file:secrets/b.txt', rate_limit_per_s: 20}\n")

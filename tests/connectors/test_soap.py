@@ -29,7 +29,6 @@ from estelam.core.domain import (
     BankAccount,
     FreezeOrder,
     OrderKind,
-    Protocol,
 )
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable
 from estelam.core.identifiers import is_person_id
@@ -39,9 +38,10 @@ from simulators.soap_app import SoapAgency, soap_application
 from simulators.world import World, generate
 
 REGISTRY = load_agency_registry()
-# the built-in SOAP kind (the banks); mapped kinds are tested in tests/contracts/test_kinds.py and (the land
-# registry) tests/connectors/test_land_registry_mapping.py
-SOAP_INSTANCES = [i for i in REGISTRY.instances if i.protocol is Protocol.SOAP and i.mapping_file is None]
+# the hand-written SOAP client and simulator, spoken to as the banks' built-in code (the registry now serves the
+# banks by their mapping: tests/connectors/test_bank_mapping.py); mapped kinds are tested in
+# tests/contracts/test_kinds.py and tests/connectors/test_*_mapping.py
+SOAP_INSTANCES = [dataclasses.replace(i, mapping_file=None) for i in REGISTRY.of_kind(AgencyKind.BANK)]
 NOT_A_PERSON_ID = "1234567890"  # ten digits, wrong check digit
 UNKNOWN_IBAN = "IR" + "0" * 24
 ISSUED_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)

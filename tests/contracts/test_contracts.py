@@ -11,7 +11,7 @@ from estelam.core.exceptions import ContractError
 from tests.settings_support import override
 
 EXPECTED_FEEDS = {
-    "case_events", "inquiries", "bank_accounts",
+    "case_events", "inquiries",
     "freeze_orders", "freeze_acknowledgements", "case_directives", "debtor_notifications", "message_log",
     "register_pushes",
     "notification_deliveries", "alerts",

@@ -144,7 +144,7 @@ def test_the_profile_must_have_the_pattern_a_contract_names(monkeypatch: pytest.
 def test_the_agencies_interfaces_accept_every_profiles_forms() -> None:
     """The WSDL and OpenAPI files are shared by both registries: each profile's IBAN, plate and mobile pass them."""
     xsd = "{http://www.w3.org/2001/XMLSchema}"
-    wsdl = etree.parse(str(DEFAULT_CONTRACTS_DIR / "agencies" / "bank.wsdl"))
+    wsdl = etree.parse(str(DEFAULT_CONTRACTS_DIR / "kinds" / "bank.wsdl"))
     iban_type = wsdl.find(f".//{xsd}simpleType[@name='Iban']/{xsd}restriction/{xsd}pattern")
     assert iban_type is not None
     vehicles = yaml.safe_load((DEFAULT_CONTRACTS_DIR / "kinds" / "vehicle_registry.openapi.yaml").read_text())

@@ -239,6 +239,71 @@ def test_a_restriction_the_kind_cannot_carry_is_refused_naming_file_line_and_fie
     assert str(error).startswith(f"{path}:{error.line}: {field}: ")
 
 
+PAYOUT = """  payout:
+    operation: blockWallet
+    request: {walletId: $asset_ref, orderRef: $order_id, courtCase: $case_id, rialAmount: $amount_rial}
+    status: outcome
+    amount: result.movedRial
+    frozen_total: result.heldRial
+"""
+EXCHANGE = """  - agency_id: coin_exchange
+    kind: crypto_exchange
+    name: Coin exchange
+    iban_bank_code: "055"
+    endpoint: http://127.0.0.1:2
+"""
+
+
+def test_a_kind_of_iban_accounts_names_bank_codes_holds_the_court_account_and_pays_out(
+        fixture_contracts: Path) -> None:
+    """``iban_accounts: true``: the kind's instances name their IBANs' bank code, the court's account is at one of
+    them, and its mapping may declare the payout (the creditor's IBAN as ``$asset_ref``)."""
+    _break_assets(fixture_contracts, "    owner_name: holder_name\n", "    owner_name: holder_name\n"
+                                                                       "    iban_accounts: true\n")
+    _break_assets(fixture_contracts, "contributes:\n", PAYOUT + "contributes:\n")
+    registry_file = fixture_contracts / "agencies.yaml"
+    court = "court_account: {agency_id: coin_exchange, iban: IR380170000000100000000001}\n"
+    registry_file.write_text(court + registry_file.read_text(encoding="utf-8") + EXCHANGE, encoding="utf-8")
+    registry = contracts.load_agency_registry(registry_file)
+    exchange = registry.instance("coin_exchange")
+    mapping = registry.kinds[exchange.kind].mapping
+    assert mapping is not None and mapping.assets is not None and mapping.assets.iban_accounts
+    assert exchange.iban_bank_code == "055" and "payout" in mapping.orders
+    assert contracts.load_court_account(registry_file) == contracts.CourtAccount("coin_exchange",
+                                                                                 "IR380170000000100000000001")
+
+
+def test_a_bank_code_or_the_court_account_is_refused_on_a_kind_without_iban_accounts(fixture_contracts: Path) -> None:
+    registry_file = fixture_contracts / "agencies.yaml"
+    text = registry_file.read_text(encoding="utf-8")
+    registry_file.write_text(text + EXCHANGE, encoding="utf-8")
+    with pytest.raises(ContractError, match=r"iban_bank_code '055' must be 3 digits .* on a bank"):
+        contracts.load_agency_registry(registry_file)
+    court = "court_account: {agency_id: coin_exchange, iban: IR380170000000100000000001}\n"
+    registry_file.write_text(court + text + EXCHANGE.replace('    iban_bank_code: "055"\n', ""), encoding="utf-8")
+    with pytest.raises(ContractError, match="is a crypto_exchange, not a bank"):
+        contracts.load_court_account(registry_file)
+
+
+@pytest.mark.parametrize(("old", "new", "field", "says"), [
+    ("    owner_name: holder_name\n", "    owner_name: holder_name\n    iban_accounts: yes please\n",
+     "contributes.assets.iban_accounts", "true or false"),
+    ("    asset_ref: wallet_id\n", "    asset_ref: [wallet_id, coin]\n    iban_accounts: true\n",
+     "contributes.assets.iban_accounts", "must be one column"),
+    ("contributes:\n", PAYOUT + "contributes:\n", "orders.payout", "only a kind whose contributes.assets says"),
+])
+def test_iban_accounts_and_the_payout_that_do_not_fit_are_refused_naming_file_line_and_field(
+        fixture_contracts: Path, old: str, new: str, field: str, says: str) -> None:
+    path = _break_assets(fixture_contracts, old, new)
+    with pytest.raises(MappingError) as refused:
+        contracts.load_agency_registry(fixture_contracts / "agencies.yaml")
+    error = refused.value
+    assert error.path == path and error.field == field, str(error)
+    assert says in str(error) and str(error).startswith(f"{path}:{error.line}: {field}: ")
+    key = "  payout:" if field == "orders.payout" else "iban_accounts:"
+    assert error.line == line_of(path, key), str(error)
+
+
 # --- a kind from files alone, a round against its generated simulator ----------------------------------------
 
 

@@ -17,6 +17,7 @@ from estelam.inquiry.on_demand import AUDITS, audit_pending, inquire_person, on_
 from simulators.faults import FaultProfile
 from simulators.fleet import Fleet
 from simulators.world import World, generate
+from tests.mapping_support import drawn_records
 from tests.settings_support import override
 
 FAILING_AGENCY = "bank_mellat"  # answers 503 to everything: retries run out
@@ -34,7 +35,7 @@ def fleet_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
     with pytest.MonkeyPatch.context() as mp:
         override(mp, data_dir=data)
         registry = load_agency_registry()
-        world = generate(registry.instances, n_persons=40, n_cases=16)
+        world = generate(registry.instances, n_persons=120, n_cases=16)  # a bank knows ~7% of persons
         faults = {FAILING_AGENCY: FaultProfile(rates={"server_error": 1.0}),
                   BREACHING_AGENCY: FaultProfile(rates={"contract_breach": 1.0})}
         with Fleet.start(registry, world, faults=faults) as fleet:
@@ -43,10 +44,10 @@ def fleet_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
 
 
 def _customer_of(world: World, agency_id: str) -> str:
-    """A customer of the bank whose accounts there are all clean (the world has deliberately dirty ones)."""
-    accounts = world.bank_accounts[agency_id]
-    return next(a.holder_id for a in accounts
-                if all(is_iban(b.iban) for b in accounts if b.holder_id == a.holder_id))
+    """A customer of the bank with a clean account there (its generated simulator draws dirty ones too)."""
+    bank = load_agency_registry().instance(agency_id)
+    return next(p.person_id for p in world.persons
+                if any(is_iban(str(r["iban"])) for r in drawn_records(world, bank, p.person_id)))
 
 
 def test_every_agency_ends_in_exactly_one_state_and_everything_lands(fleet_world: tuple[Path, World]) -> None:

@@ -50,7 +50,8 @@ def test_a_round_killed_before_its_inquiry_log_leaves_no_orphan_answer(tmp_path:
 
     build(select="path:models/staging")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        counted = con.execute("select inquiry_id, person_id, iban from staging.stg_bank__accounts").fetchall()
+        counted = con.execute("select inquiry_id, person_id, asset_ref from staging.stg_kinds__assets "
+                              "where agency_kind = 'bank'").fetchall()
         logged = {i for (i,) in con.execute("select inquiry_id from staging.stg_hub__inquiries").fetchall()}
     assert counted and {i for i, _, _ in counted} <= logged, "an answer counted without its inquiry log row"
     assert not {i for i, _, _ in counted} & orphans, "the dead round's answers were counted"

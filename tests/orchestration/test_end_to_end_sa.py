@@ -74,7 +74,8 @@ def test_saudi_ids_pass_the_saudi_check(saudi_cycle: DemoResult) -> None:
 def test_accounts_are_sa_ibans_at_their_banks_and_mistyped_ones_are_quarantined(saudi_cycle: DemoResult) -> None:
     data = saudi_cycle.data_dir  # type: ignore[attr-defined]
     codes = saudi_cycle.bank_codes  # type: ignore[attr-defined]
-    accounts = _query(data, "select agency_id, iban, balance_rial from staging.stg_bank__accounts")
+    accounts = _query(data, "select agency_id, asset_ref, value_rial from staging.stg_kinds__assets "
+                      "where agency_kind = 'bank'")
     assert accounts
     for agency_id, iban, balance in accounts:
         assert re.fullmatch(SA.pattern("iban"), str(iban)) and is_iban(str(iban))

@@ -239,11 +239,15 @@ def test_duplicated_assets_keep_the_first_and_quarantine_the_repeat(agency) -> N
 
 
 @pytest.mark.parametrize("agency", [("bank_saderat", Fault.UNKNOWN_ENUM)], indirect=True)
-def test_unknown_enum_values_are_refused_as_malformed(agency) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_enum_values_pass_the_wire_and_are_quarantined(agency) -> None:  # type: ignore[no-untyped-def]
+    """The banks' generic client reads an account kind as the feed's string; the feed's rule (allowed values)
+    quarantines the record at landing, the person's other accounts kept."""
     instance, _, faulty, client = agency
-    with pytest.raises(AgencyAnswerMalformed, match="blocked_by_bank"):
-        client.inquire(_richest_owner(instance.agency_id), "req-1")
+    answer = client.inquire(_richest_owner(instance.agency_id), "req-1")
     assert faulty.journal[0].fault is Fault.UNKNOWN_ENUM
+    outcome = _validated(instance, answer.assets)
+    assert outcome.rejected_rows == 1 and outcome.valid_rows == len(answer.assets) - 1
+    assert any("account_kind" in r for r in outcome.reasons_summary()), outcome.reasons_summary()
 
 
 # --- acknowledgements -----------------------------------------------------------------------------

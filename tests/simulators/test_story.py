@@ -10,6 +10,7 @@ from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL
 from simulators import invariants
 from simulators.story import BACKLOG, DOWN, MIN_DAYS, PARTIAL, Story, day_start, first_day
 from simulators.world import CaseEvent, World, generate
+from tests.mapping_support import drawn_records
 
 START = date(2026, 11, 24)
 
@@ -22,7 +23,9 @@ def _story(days: int = 7, persons: int = 120, cases: int = 48) -> Story:
 
 
 def _freezable_at(world: World, bank: str, person_id: str) -> int:
-    return sum(a.balance_rial for a in world.assets_of(bank, person_id) if hasattr(a, "balance_rial"))
+    """The person's balances at the bank, as its generated simulator (the banks' mapping) holds them."""
+    instance = next(i for i in world.instances if i.agency_id == bank)
+    return sum(int(r["balance_rial"] or 0) for r in drawn_records(world, instance, person_id))
 
 
 def test_the_faulty_banks_meet_real_orders_and_never_the_court_accounts_bank() -> None:

@@ -32,7 +32,7 @@ SEED = 7
 PERSONS = 60
 CASES = 30
 ANSWER_DELAY = timedelta(minutes=5)
-STAGED_ASSET_MODELS = ("stg_bank__accounts", "stg_kinds__assets")
+STAGED_ASSET_MODELS = ("stg_kinds__assets",)
 
 
 def land(data_dir: Path, feed: str, rows: list[dict[str, Any]], batch_id: str, landed_at: datetime) -> Path:

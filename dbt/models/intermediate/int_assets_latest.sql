@@ -1,4 +1,3 @@
-{%- set protected_kinds = var('protected_account_kinds') -%}
 {%- set rank = var('liquidity_rank') -%}
 
 with
@@ -9,13 +8,8 @@ latest_answers as (
 
 ),
 
-bank_accounts as (
-
-    select * from {{ ref('stg_bank__accounts') }}
-
-),
-
--- the assets of the kinds declared by a mapping: generated from their contributes.assets (contracts/kinds/)
+-- the assets of every agency kind, each declared by its mapping (the banks' accounts among them, salary and pension
+-- protected by their protected_when): generated from their contributes.assets (contracts/kinds/)
 mapped_assets as (
 
     select * from {{ ref('stg_kinds__assets') }}
@@ -23,19 +17,6 @@ mapped_assets as (
 ),
 
 assets as (
-
-    select
-        inquiry_id, person_id, agency_id, asset_kind, asset_ref,
-        balance_rial as value_rial,
-        holder_name as owner_name,
-        account_kind as asset_detail,
-        account_kind in ('{{ protected_kinds | join("', '") }}') as is_protected,
-        null::bigint as protected_rial,
-        null::integer as liquidity_rank,
-        true as can_freeze,
-    from bank_accounts
-
-    union all
 
     select
         inquiry_id, person_id, agency_id, asset_kind, asset_ref,

@@ -1,8 +1,5 @@
 {#- The latest answered inquiry per person per agency: an answer replaces every earlier answer,
     including when it lists fewer assets (sold, closed, emptied). -#}
-{%- set asset_models = [
-    ('bank', 'stg_bank__accounts'),
-] -%}
 
 with
 
@@ -18,14 +15,8 @@ answers as (
     from inquiries
     where status = 'answered'
 
-    {% for agency_kind, model in asset_models %}
-    -- an asset row also proves its inquiry was answered, should the inquiry log land later
-    union all
-    select distinct person_id, agency_id, '{{ agency_kind }}' as agency_kind, inquiry_id, responded_at,
-    from {{ ref(model) }}
-    {% endfor %}
-
-    -- the assets of the kinds declared by a mapping (generated from contracts/kinds/*.yaml)
+    -- an asset row also proves its inquiry was answered, should the inquiry log land later (every kind's assets,
+    -- generated from contracts/kinds/*.yaml)
     union all
     select distinct person_id, agency_id, agency_kind, inquiry_id, responded_at,
     from {{ ref('stg_kinds__assets') }}

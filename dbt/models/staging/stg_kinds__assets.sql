@@ -6,6 +6,24 @@ with
 
 assets as (
 
+    -- bank: feed bank_accounts
+    select
+        inquiry_id, agency_id, 'bank' as agency_kind, person_id, responded_at,
+        'bank_account' as asset_kind,
+        cast(iban as varchar) as asset_ref,
+        cast(balance_rial as bigint) as value_rial,
+        null::bigint as protected_rial,
+        coalesce(cast(account_kind as varchar) in ('salary', 'pension'), false) as is_protected,
+        1 as liquidity_rank,
+        cast(holder_name as varchar) as owner_name,
+        cast(account_kind as varchar) as asset_detail,
+        true as can_freeze,
+    from {{ source('landing', 'bank_accounts') }}
+    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
+    qualify row_number() over (partition by inquiry_id, iban order by _landed_at desc, _batch_id desc) = 1
+
+    union all
+
     -- land_registry: feed properties
     select
         inquiry_id, agency_id, 'land_registry' as agency_kind, person_id, responded_at,

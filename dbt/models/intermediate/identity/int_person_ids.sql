@@ -18,12 +18,6 @@ inquiries as (
 
 ),
 
-bank_accounts as (
-
-    select * from {{ ref('stg_bank__accounts') }}
-
-),
-
 -- the assets of the kinds declared by a mapping whose mapping names the owner (contributes.assets.owner_name):
 -- their ids and names are identity evidence, as the built-in kinds' are; a kind naming no owner has none
 mapped_assets as (
@@ -38,8 +32,6 @@ raw_ids as (
     select person_id as raw_person_id from case_events
     union
     select person_id from inquiries
-    union
-    select person_id from bank_accounts
     union
     select person_id from mapped_assets
 

@@ -10,12 +10,6 @@ case_events as (
 
 ),
 
-bank_accounts as (
-
-    select * from {{ ref('stg_bank__accounts') }}
-
-),
-
 -- the assets of the kinds declared by a mapping whose mapping names the owner (contributes.assets.owner_name),
 -- the source being the agency kind; a kind naming no owner is no evidence
 mapped_assets as (
@@ -38,11 +32,6 @@ records as (
         person_kind as declared_kind, occurred_at as seen_at,
     from case_events
     where event_type = 'filed'
-
-    union all
-    select 'bank', agency_id, person_id, holder_name, null, responded_at,
-    from bank_accounts
-
 
     union all
     select agency_kind, agency_id, person_id, owner_name, null, responded_at,
