@@ -270,6 +270,8 @@ class MappedAgencyClient:
 
     def _order(self, order: FreezeOrder, kind: OrderKind) -> Acknowledgement:
         """Send ``order`` through the mapping's operation for ``kind`` and read the acknowledgement as it says."""
+        if order.kind is not kind:  # a caller's mistake: nothing is sent
+            raise ValueError(f"order {order.order_id} is a {order.kind} order, not a {kind} order")
         spec = self.mapping.orders.get(str(kind))
         if spec is None:
             raise OperationNotInContract(

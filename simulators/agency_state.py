@@ -173,16 +173,16 @@ class AgencyState:
         """The owner pays money into a bank account (new balance, not yet reported to the hub)."""
         with self._lock:
             account = self._assets[ref]
-            assert isinstance(account, BankAccount)  # only accounts take deposits
-            self._assets[ref] = replace(account, balance_rial=account.balance_rial + amount_rial)
+            assert not is_indivisible(account)  # only money takes deposits
+            self._assets[ref] = _less(account, -amount_rial)
 
     def withdraw(self, ref: str, amount_rial: int) -> int:
         """The owner takes money out of an account: only its unblocked part; returns what was taken."""
         with self._lock:
             account = self._assets[ref]
-            assert isinstance(account, BankAccount)  # only accounts pay out
-            taken = min(amount_rial, max(account.balance_rial - self._blocked(ref), 0))
-            self._assets[ref] = replace(account, balance_rial=account.balance_rial - taken)
+            assert not is_indivisible(account)  # only money pays out
+            taken = min(amount_rial, max(asset_value(account) - self._blocked(ref), 0))
+            self._assets[ref] = _less(account, taken)
             return taken
 
     def apply(self, order: FreezeOrder, now: datetime | None = None) -> Acknowledgement:

@@ -47,6 +47,17 @@ def drawn_assets(world: World, instance: AgencyInstance) -> list[tuple[str, str,
             for row in drawn_records(world, instance, p.person_id)]
 
 
+def unprotected_assets(world: World, instance: AgencyInstance, *, at_least: int = 0) -> list[tuple[str, str, int]]:
+    """(owner, asset reference, value) of every asset the generated simulator of ``instance`` holds that its
+    mapping's ``protected_when`` leaves free (a bank's ordinary accounts), worth at least ``at_least``."""
+    assets = mapping_at(Path(str(instance.mapping_file))).assets
+    assert assets is not None
+    rule = assets.protected_when
+    return [(owner, ref, int(row.get(assets.value) or 0)) for owner, ref, row in drawn_assets(world, instance)
+            if int(row.get(assets.value) or 0) >= at_least
+            and (rule is None or str(row.get(rule.column)) not in rule.values)]
+
+
 # --- what the mapped kinds' tests share ------------------------------------------------------------------------
 
 PROJECT_CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"

@@ -5,8 +5,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AccountKind, BankAccount
 from simulators.world import World
+from tests.mapping_support import unprotected_assets
 
 
 @pytest.fixture
@@ -20,3 +22,10 @@ def ordinary_accounts(world: World) -> Iterator[BankAccount]:
     """Unfrozen ordinary accounts at bank_melli, each handed out once per module."""
     return iter([a for a in world.bank_accounts["bank_melli"]
                  if a.account_kind is AccountKind.ORDINARY and a.balance_rial >= 1_000_000])
+
+
+@pytest.fixture(scope="module")
+def drawn_accounts(world: World) -> Iterator[tuple[str, str, int]]:
+    """Unfrozen ordinary accounts at bank_melli as its generated simulator draws them (contracts/kinds/bank.yaml's
+    world data): (holder, IBAN, balance), at least 1,000,000 rials, each handed out once per module."""
+    return iter(unprotected_assets(world, load_agency_registry().instance("bank_melli"), at_least=1_000_000))

@@ -1,6 +1,6 @@
-"""Payouts and cancels over the wire, through the hub's clients against the simulators' contracts: the bank of the
-court's account pays a creditor (PayOutToCreditor), and every built-in agency kind undoes a cancelled order (SOAP
-CancelAccountOrder) or refuses it when it comes later (the kinds declared by mappings, the depository's, the land
+"""Payouts and cancels over the wire, through the generic client against the generated simulators: the bank of the
+court's account pays a creditor (PayOutToCreditor), and the bank undoes a cancelled order (SOAP CancelAccountOrder)
+or refuses it when it comes later (the kinds declared by mappings, the depository's, the land
 registry's and the vehicle registry's cancels: their mapping tests)."""
 
 from __future__ import annotations
@@ -8,18 +8,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from connectors import AgencyClient
-from connectors.soap import SoapAgencyClient
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AckStatus, AgencyKind, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError
-from simulators.agency_state import AgencyState, asset_ref, asset_value
+from estelam.core.kinds import mapping_at
+from simulators.agency_state import AgencyState
+from simulators.mapped_app import mapped_application
 from simulators.server import RunningServer
-from simulators.soap_app import soap_application
 from simulators.world import World, generate
+from tests.mapping_support import mapped_client_of, unprotected_assets
 
 REGISTRY = load_agency_registry()
 AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
@@ -42,11 +44,11 @@ def agencies(world: World) -> Iterator[dict[AgencyKind, Agency]]:
     running: dict[AgencyKind, tuple[Agency, RunningServer]] = {}
     for kind in AgencyKind:
         instance = REGISTRY.of_kind(kind)[0]
-        state = AgencyState(instance, world.assets_at(instance.agency_id))
-        path = REGISTRY.contract_path(instance)
-        server = RunningServer(soap_application(state, path))  # every built-in kind speaks SOAP
+        mapping_file = Path(str(instance.mapping_file))  # every agency kind is declared by its mapping
+        state = AgencyState(instance, [])  # the generated simulator holds what it draws as it is asked
+        server = RunningServer(mapped_application(state, mapping_at(mapping_file), world, None))
         local = dataclasses.replace(instance, endpoint=server.url)
-        client: AgencyClient = SoapAgencyClient(local)
+        client: AgencyClient = mapped_client_of(local, mapping_file, endpoint=server.url)
         running[kind] = (Agency(state, client), server)
     yield {kind: agency for kind, (agency, _) in running.items()}
     for agency, server in running.values():
@@ -81,9 +83,8 @@ def test_a_payout_to_a_malformed_iban_is_refused_by_the_contract_or_the_bank(age
 
 
 def _freezable(world: World, agency_id: str) -> str:
-    """An asset at the agency that can take a 1,000-rial freeze (not a protected account)."""
-    return next(asset_ref(a) for a in world.assets_at(agency_id) if asset_value(a) > 1_000
-                and getattr(a, "account_kind", "ordinary") == "ordinary")
+    """An asset the agency's generated simulator draws that can take a 1,000-rial freeze (not a protected account)."""
+    return unprotected_assets(world, REGISTRY.instance(agency_id), at_least=1_001)[0][1]
 
 
 @pytest.mark.parametrize("kind", list(AgencyKind), ids=str)

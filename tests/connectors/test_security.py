@@ -34,7 +34,6 @@ from estelam.core.kinds import mapping_at
 from simulators.agency_state import AgencyState
 from simulators.mapped_app import mapped_application
 from simulators.server import Response, RunningServer
-from simulators.soap_app import soap_application
 from simulators.world import World, generate
 from simulators.ws_security import PASSWORD_DIGEST
 from tests.mapping_support import drawn_assets
@@ -47,20 +46,18 @@ SECRET = Credentials("hub-user", "s3cret-passw0rd")
 
 @pytest.fixture(scope="module")
 def world() -> World:
-    return generate(REGISTRY.instances, n_persons=40)
+    return generate(REGISTRY.instances, n_persons=120)  # some persons bank at bank_melli
 
 
 @pytest.fixture(scope="module")
 def owner(world: World) -> str:
-    return world.bank_accounts["bank_melli"][0].holder_id
+    return drawn_assets(world, BANK)[0][0]  # a holder of an account the bank's generated simulator draws
 
 
 def _serve(instance: AgencyInstance, world: World, credentials: Credentials | None,
            ssl_context: ssl.SSLContext | None = None) -> RunningServer:
-    state = AgencyState(instance, world.assets_at(instance.agency_id))
-    path = REGISTRY.contract_path(instance)
-    app = (soap_application(state, path, credentials) if instance.protocol == "soap"
-           else mapped_application(state, mapping_at(Path(str(instance.mapping_file))), world, credentials))
+    state = AgencyState(instance, [])  # every agency kind's simulator is its mapping's generated one
+    app = mapped_application(state, mapping_at(Path(str(instance.mapping_file))), world, credentials)
     return RunningServer(app, ssl_context=ssl_context)
 
 
@@ -80,7 +77,7 @@ def guarded_vehicles(world: World) -> Iterator[AgencyInstance]:
 
 
 def test_soap_with_the_right_token_is_answered(guarded_bank: AgencyInstance, owner: str) -> None:
-    client = SoapAgencyClient(guarded_bank, credentials=SECRET)
+    client = mapped_client(guarded_bank, credentials=SECRET)
     assert client.inquire(owner, "r1").assets
     assert isinstance(client.inquire_batch([owner], "r2")[owner], InquiryAnswer)
     client.close()
@@ -90,7 +87,7 @@ def test_soap_with_the_right_token_is_answered(guarded_bank: AgencyInstance, own
                                          None], ids=["wrong-password", "wrong-user", "no-token"])
 def test_soap_without_the_right_token_is_an_authentication_fault(guarded_bank: AgencyInstance, owner: str,
                                                                  credentials: Credentials | None) -> None:
-    client = SoapAgencyClient(guarded_bank, credentials=credentials)
+    client = mapped_client(guarded_bank, credentials=credentials)
     with pytest.raises(AgencyFault) as caught:
         client.inquire(owner, "r-auth")
     client.close()
@@ -239,22 +236,19 @@ def _server_context(pki: Pki, *, mutual: bool) -> ssl.SSLContext:
 @pytest.mark.parametrize("agency", [BANK, VEHICLES], ids=["soap", "rest"])
 def test_inquiries_over_tls_trust_the_configured_ca(world: World, pki: Pki, agency: AgencyInstance,
                                                     mutual: bool) -> None:
-    person = (world.bank_accounts["bank_melli"][0].holder_id if agency is BANK
-              else _vehicle_owner(world))
+    person = drawn_assets(world, BANK)[0][0] if agency is BANK else _vehicle_owner(world)
     with _serve(agency, world, SECRET, _server_context(pki, mutual=mutual)) as server:
         assert server.url.startswith("https://127.0.0.1:")
         tls = TlsOptions(ca_file=str(pki.ca), client_cert=str(pki.client_cert) if mutual else None,
                          client_key=str(pki.client_key) if mutual else None)
         local = dataclasses.replace(agency, endpoint=server.url, tls=tls)
-        client = (SoapAgencyClient(local, credentials=SECRET) if agency is BANK
-                  else mapped_client(local, credentials=SECRET))
+        client = mapped_client(local, credentials=SECRET)
         try:
             assert client.inquire(person, "tls-1").assets
         finally:
             client.close()
         untrusting = dataclasses.replace(local, tls=None)  # the system store does not know the test CA
-        client = (SoapAgencyClient(untrusting, credentials=SECRET) if agency is BANK
-                  else mapped_client(untrusting, credentials=SECRET))
+        client = mapped_client(untrusting, credentials=SECRET)
         try:
             with pytest.raises(AgencyFault, match="TLS handshake") as caught:
                 client.inquire(person, "tls-2")
@@ -289,6 +283,7 @@ def test_documents_above_the_limit_are_refused_before_parsing() -> None:
 def test_huge_answers_are_refused_by_both_clients() -> None:
     huge = b"<a>" + b"x" * 50_000 + b"</a>"
     with RunningServer(lambda request: Response(200, huge, {"Content-Type": "text/xml"})) as server:
+        # the SOAP wire, which the generic client sends every SOAP kind's operations through
         soap = SoapAgencyClient(dataclasses.replace(BANK, endpoint=server.url), max_answer_bytes=10_000)
         with pytest.raises(AgencyAnswerMalformed, match="exceeds the limit of 10000 bytes"):
             soap.inquire("0000000000", "huge")

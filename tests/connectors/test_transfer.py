@@ -1,4 +1,5 @@
-"""Transfers to the court's account (collection) over the wire: the bank's TransferToCourt operation.
+"""Transfers to the court's account (collection) over the wire: the bank's TransferToCourt operation, through the
+generic client (contracts/kinds/bank.yaml) against the bank's generated simulator.
 
 Each module runs one bank simulator on loopback from a fresh state; tests keep apart by case id and by account
 (that the land registry has no transfer: tests/connectors/test_land_registry_mapping.py).
@@ -9,33 +10,35 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from connectors import client_for
 from connectors.base import FREEZE_AND_RELEASE, BatchAnswers
+from connectors.mapped import MappedAgencyClient
 from connectors.resilience import BreakerState, ResilientClient
-from connectors.soap import SoapAgencyClient
 from estelam.contracts.registry import load_agency_registry
-from estelam.core import settings
 from estelam.core.domain import (
     Acknowledgement,
     AckStatus,
     AgencyInstance,
-    BankAccount,
     FreezeOrder,
     InquiryAnswer,
     OrderKind,
 )
+from estelam.core.kinds import mapping_at
 from estelam.freeze.ledger import IssuedOrder, OrderStatus, ReasonCode
 from estelam.freeze.reconciliation import push_orders
-from simulators.agency_state import AgencyState
+from simulators.agency_state import AgencyState, asset_ref, asset_value
+from simulators.mapped_app import mapped_application
 from simulators.server import RunningServer
-from simulators.soap_app import soap_application
 from simulators.world import World, generate
+from tests.mapping_support import mapped_client_of
 
 REGISTRY = load_agency_registry()
 ISSUED_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+Accounts = Iterator[tuple[str, str, int]]  # (holder, IBAN, balance): conftest.drawn_accounts
 
 
 @dataclasses.dataclass
@@ -43,7 +46,7 @@ class Agency:
     instance: AgencyInstance
     state: AgencyState
     server: RunningServer
-    client: SoapAgencyClient
+    client: MappedAgencyClient
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +56,11 @@ def world() -> World:
 
 def _start(world: World, agency_id: str) -> Agency:
     instance = REGISTRY.instance(agency_id)
-    state = AgencyState(instance, world.assets_at(agency_id))
-    server = RunningServer(soap_application(state, settings.contracts_dir() / instance.contract))
+    mapping_file = Path(str(instance.mapping_file))
+    state = AgencyState(instance, [])  # the generated simulator holds the accounts it draws as it is asked
+    server = RunningServer(mapped_application(state, mapping_at(mapping_file), world, None))
     local = dataclasses.replace(instance, endpoint=server.url)
-    return Agency(local, state, server, SoapAgencyClient(local))
+    return Agency(local, state, server, mapped_client_of(local, mapping_file, endpoint=server.url))
 
 
 @pytest.fixture(scope="module")
@@ -83,62 +87,61 @@ def held_for(agency: Agency, case_id: str) -> dict[tuple[str, str], int]:
 
 
 def test_transfer_moves_part_of_the_block_to_the_court(bank: Agency, case_id: str,
-                                                      ordinary_accounts: Iterator[BankAccount]) -> None:
-    account = next(ordinary_accounts)
-    frozen = account.balance_rial // 2
+                                                      drawn_accounts: Accounts) -> None:
+    holder, iban, balance_rial = next(drawn_accounts)
+    frozen = balance_rial // 2
     part = frozen // 3
-    bank.client.freeze(order(OrderKind.FREEZE, case_id, account.iban, frozen, "f1"))
-    ack = bank.client.transfer(order(OrderKind.TRANSFER, case_id, account.iban, part, "t1"))
+    bank.client.freeze(order(OrderKind.FREEZE, case_id, iban, frozen, "f1"))
+    ack = bank.client.transfer(order(OrderKind.TRANSFER, case_id, iban, part, "t1"))
     assert ack.status is AckStatus.DONE
     assert (ack.acknowledged_amount_rial, ack.frozen_total_rial) == (part, frozen - part)
-    assert (ack.order_id, ack.case_id, ack.asset_ref, ack.agency_id) == (f"{case_id}/t1", case_id, account.iban,
+    assert (ack.order_id, ack.case_id, ack.asset_ref, ack.agency_id) == (f"{case_id}/t1", case_id, iban,
                                                                          "bank_melli")
     assert ack.acknowledged_at.tzinfo is UTC
-    assert held_for(bank, case_id) == {(case_id, account.iban): frozen - part}
+    assert held_for(bank, case_id) == {(case_id, iban): frozen - part}
     assert bank.state.collected(case_id) == part
-    balance = next(a for a in bank.state.assets_of(account.holder_id) if isinstance(a, BankAccount)
-                   and a.iban == account.iban).balance_rial
-    assert balance == account.balance_rial - part
+    balance = next(asset_value(a) for a in bank.state.assets_of(holder) if asset_ref(a) == iban)
+    assert balance == balance_rial - part
 
 
 def test_transfer_beyond_the_block_moves_only_what_is_frozen(bank: Agency, case_id: str,
-                                                             ordinary_accounts: Iterator[BankAccount]) -> None:
-    account = next(ordinary_accounts)
-    frozen = account.balance_rial // 4
-    bank.client.freeze(order(OrderKind.FREEZE, case_id, account.iban, frozen, "f1"))
-    ack = bank.client.transfer(order(OrderKind.TRANSFER, case_id, account.iban, frozen + 1_000, "t1"))
+                                                             drawn_accounts: Accounts) -> None:
+    _holder, iban, balance_rial = next(drawn_accounts)
+    frozen = balance_rial // 4
+    bank.client.freeze(order(OrderKind.FREEZE, case_id, iban, frozen, "f1"))
+    ack = bank.client.transfer(order(OrderKind.TRANSFER, case_id, iban, frozen + 1_000, "t1"))
     assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial) == (AckStatus.PARTIAL, frozen, 0)
     assert held_for(bank, case_id) == {}
     assert bank.state.collected(case_id) == frozen
     # nothing frozen any more: a further transfer is refused and moves nothing
-    again = bank.client.transfer(order(OrderKind.TRANSFER, case_id, account.iban, 1_000, "t2"))
+    again = bank.client.transfer(order(OrderKind.TRANSFER, case_id, iban, 1_000, "t2"))
     assert (again.status, again.acknowledged_amount_rial) == (AckStatus.REFUSED, 0)
     assert again.reason
     assert bank.state.collected(case_id) == frozen
 
 
 def test_transfer_without_a_block_is_refused(bank: Agency, case_id: str,
-                                             ordinary_accounts: Iterator[BankAccount]) -> None:
-    account = next(ordinary_accounts)
-    ack = bank.client.transfer(order(OrderKind.TRANSFER, case_id, account.iban, 1_000, "t1"))
+                                             drawn_accounts: Accounts) -> None:
+    _holder, iban, _balance_rial = next(drawn_accounts)
+    ack = bank.client.transfer(order(OrderKind.TRANSFER, case_id, iban, 1_000, "t1"))
     assert (ack.status, ack.acknowledged_amount_rial) == (AckStatus.REFUSED, 0)
     assert "nothing frozen" in ack.reason
     assert bank.state.collected(case_id) == 0
 
 
 def test_repeating_a_transfer_order_id_moves_the_money_once(bank: Agency, case_id: str,
-                                                            ordinary_accounts: Iterator[BankAccount]) -> None:
-    account = next(ordinary_accounts)
-    frozen = account.balance_rial // 2
-    bank.client.freeze(order(OrderKind.FREEZE, case_id, account.iban, frozen, "f1"))
-    transfer = order(OrderKind.TRANSFER, case_id, account.iban, frozen // 2, "t1")
+                                                            drawn_accounts: Accounts) -> None:
+    _holder, iban, balance_rial = next(drawn_accounts)
+    frozen = balance_rial // 2
+    bank.client.freeze(order(OrderKind.FREEZE, case_id, iban, frozen, "f1"))
+    transfer = order(OrderKind.TRANSFER, case_id, iban, frozen // 2, "t1")
     applied_before = bank.state.applied_orders()
     first = bank.client.transfer(transfer)
     again = bank.client.transfer(transfer)
     assert again == first
     assert bank.state.applied_orders() == applied_before + 1
     assert bank.state.collected(case_id) == frozen // 2
-    assert held_for(bank, case_id) == {(case_id, account.iban): frozen - frozen // 2}
+    assert held_for(bank, case_id) == {(case_id, iban): frozen - frozen // 2}
 
 
 def test_transfer_refuses_an_order_of_another_kind(bank: Agency, case_id: str) -> None:
@@ -156,14 +159,14 @@ def issued(the_order: FreezeOrder, *, asset_kind: str = "bank_account") -> Issue
 
 
 def test_push_orders_sends_a_transfer_through_the_hubs_bank_client(bank: Agency, case_id: str,
-                                                                   ordinary_accounts: Iterator[BankAccount]) -> None:
-    account = next(ordinary_accounts)
-    frozen = account.balance_rial // 2
+                                                                   drawn_accounts: Accounts) -> None:
+    _holder, iban, balance_rial = next(drawn_accounts)
+    frozen = balance_rial // 2
     client = client_for(bank.instance)
     try:
         assert isinstance(client, ResilientClient)
-        freeze = order(OrderKind.FREEZE, case_id, account.iban, frozen, "f1")
-        transfer = order(OrderKind.TRANSFER, case_id, account.iban, frozen, "t1")
+        freeze = order(OrderKind.FREEZE, case_id, iban, frozen, "f1")
+        transfer = order(OrderKind.TRANSFER, case_id, iban, frozen, "t1")
         log, acks = push_orders([issued(freeze), issued(transfer)], {"bank_melli": client}, cycle_id="c1",
                                 now=ISSUED_AT)
     finally:

@@ -11,7 +11,7 @@ import yaml
 from estelam.contracts import dbt_sources
 from estelam.contracts import registry as contracts
 from estelam.core import settings
-from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, CaseEventType
+from estelam.core.domain import CaseEventType
 from estelam.warehouse import dbt_build as warehouse
 from tests.settings_support import override
 
@@ -62,7 +62,8 @@ def test_a_contract_change_changes_the_rendered_sources(tmp_path: Path, monkeypa
 
 def test_project_vars_follow_the_domain() -> None:
     project = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    assert set(project["vars"]["protected_account_kinds"]) == {str(k) for k in PROTECTED_ACCOUNT_KINDS}
+    # which accounts the law protects is the bank mapping's protected_when (stg_kinds__assets), no project var
+    assert "protected_account_kinds" not in project["vars"]
     ranks = project["vars"]["liquidity_rank"]
     assert sorted(ranks, key=ranks.get) == ["bank_account", "security_holding", "vehicle", "property"]
 

@@ -6,6 +6,7 @@ the acknowledgement never comes back: a timeout after the fact). Time is a fake 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -14,11 +15,9 @@ from pathlib import Path
 from estelam.cases.directives import CaseDirectives
 from estelam.contracts.registry import CourtAccount
 from estelam.core.domain import (
-    AccountKind,
     Acknowledgement,
     AgencyInstance,
     AgencyKind,
-    BankAccount,
     FreezeOrder,
     Protocol,
 )
@@ -43,6 +42,20 @@ KINDS = Path(__file__).resolve().parents[2] / "contracts" / "kinds"
 VEHICLE_RESTRICTIONS = mapping_at(KINDS / "vehicle_registry.yaml").assets.restrictions  # type: ignore[union-attr]
 
 
+def account(iban: str, holder_id: str, balance_rial: int, *, protected: bool = False) -> MappedAsset:
+    """An account at a bank, as its generated simulator holds it (contracts/kinds/bank.yaml: the IBAN its reference,
+    the balance its value; salary and pension accounts ``protected``, as the mapping's protected_when declares)."""
+    return MappedAsset(iban, holder_id, balance_rial, protected=protected)
+
+
+def is_account(asset: AgencyAsset) -> bool:
+    """Whether the asset is a bank account (its reference an IBAN)."""
+    return _IBAN.fullmatch(asset_ref(asset)) is not None
+
+
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{24}")
+
+
 def holding(holder_id: str, symbol: str, quantity: int, unit_price_rial: int) -> MappedAsset:
     """A holding at the depository, as its generated simulator holds it (contracts/kinds/securities_depository.yaml:
     the reference ``<holder>:<symbol>``, the value the quantity times the price)."""
@@ -63,9 +76,9 @@ def registered_car(owner_id: str, plate: str, value_rial: int) -> MappedAsset:
 
 def asset_kind(asset: AgencyAsset) -> str:
     """The asset kind the planner knows the asset by."""
-    if isinstance(asset, MappedAsset):
-        return "vehicle" if asset.restrictions else "property" if asset.indivisible else "security_holding"
-    return "bank_account"
+    if not isinstance(asset, MappedAsset) or is_account(asset):
+        return "bank_account"
+    return "vehicle" if asset.restrictions else "property" if asset.indivisible else "security_holding"
 
 
 def instance(agency_id: str) -> AgencyInstance:
@@ -125,7 +138,7 @@ class FlakyAgency:
 class EnforcementWorld:
     """Debtors, their cases and assets at the agencies, and the hub's logs."""
 
-    assets: list[AgencyAsset]
+    assets: list[MappedAsset]
     cases: dict[str, CaseFacts]
     person_kind: dict[str, str]
     subsistence_minimum_rial: int = 0
@@ -137,7 +150,7 @@ class EnforcementWorld:
     court_account: CourtAccount | None = None  # where collections land and payouts leave from
 
     def __post_init__(self) -> None:
-        placed: dict[str, list[AgencyAsset]] = defaultdict(list)
+        placed: dict[str, list[MappedAsset]] = defaultdict(list)
         self.agency_of: dict[str, str] = {}
         for asset in self.assets:
             agency_id = self._agency_for(asset)
@@ -149,9 +162,9 @@ class EnforcementWorld:
         self.inquire()
 
     @staticmethod
-    def _agency_for(asset: AgencyAsset) -> str:
-        if isinstance(asset, BankAccount):
-            return "bank_a" if int(asset.iban[-1]) % 2 == 0 else "bank_b"
+    def _agency_for(asset: MappedAsset) -> str:
+        if is_account(asset):
+            return "bank_a" if int(asset.asset_ref[-1]) % 2 == 0 else "bank_b"
         return "traffic_police" if asset.restrictions else "land_registry" if asset.indivisible else "csdi"
 
     def inquire(self) -> None:
@@ -159,7 +172,7 @@ class EnforcementWorld:
         now = self.clock.now
         self.reported = [
             KnownAsset(asset_owner(a), agency_id, asset_kind(a), asset_ref(a), asset_value(a), now,
-                       isinstance(a, BankAccount) and a.account_kind is not AccountKind.ORDINARY)
+                       isinstance(a, MappedAsset) and a.protected)
             for agency_id, state in self.states.items()
             for person in self.person_kind for a in state.assets_of(person)
         ] + [KnownAsset(p.person_id, p.agency_id, p.asset_kind, p.asset_ref, p.value_rial, now) for p in self.phantoms]

@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from estelam.core.domain import AccountKind, BankAccount
 from estelam.freeze import notifications, reconciliation
 from estelam.freeze.ledger import ACKS_FEED, ORDERS_FEED, CaseFacts, ledger_state
 from estelam.freeze.reconciliation import LandedLedger
 from estelam.ingest.landing import read_landed
-from tests.freeze.freeze_harness import T0, EnforcementWorld, holding
+from tests.freeze.freeze_harness import T0, EnforcementWorld, account, holding
 from tests.settings_support import override
 
 
@@ -35,10 +34,10 @@ BOUNDARIES = ["before the order log", "before the acknowledgements", "before the
 
 def _world(tmp_path: Path) -> EnforcementWorld:
     assets = [
-        BankAccount("IR000000000000000000000002", "P1", "P1", AccountKind.ORDINARY, 700),
-        BankAccount("IR000000000000000000000003", "P1", "P1", AccountKind.ORDINARY, 900),
+        account("IR000000000000000000000002", "P1", 700),
+        account("IR000000000000000000000003", "P1", 900),
         holding("P2", "FOOLAD", 10, 120),
-        BankAccount("IR000000000000000000000004", "P3", "P3", AccountKind.ORDINARY, 5_000),
+        account("IR000000000000000000000004", "P3", 5_000),
     ]
     cases = {"C1": CaseFacts("C1", "P1", "natural", T0, 1_200, True),
              "C2": CaseFacts("C2", "P2", "natural", T0, 800, True),

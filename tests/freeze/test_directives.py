@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from estelam.cases.directives import Directive, case_directives
-from estelam.core.domain import AccountKind, AckStatus, BankAccount, FreezeOrder, OrderKind, RestrictionType
+from estelam.core.domain import AckStatus, FreezeOrder, OrderKind, RestrictionType
 from estelam.freeze.ledger import CaseFacts, ReasonCode
-from tests.freeze.freeze_harness import EnforcementWorld, registered_car
+from tests.freeze.freeze_harness import EnforcementWorld, account, registered_car
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 CAR = registered_car("P1", "12ب345-67", 5_000)
-ACCOUNT = BankAccount("IR000000000000000000000002", "P1", "P1", AccountKind.ORDINARY, 800)
+ACCOUNT = account("IR000000000000000000000002", "P1", 800)
 
 
 class Judge:
@@ -84,7 +84,7 @@ def test_a_cancelled_order_is_not_resent_and_what_it_may_have_blocked_is_release
     world.clock.advance()
     world.cycle("c2")
     # a cancel order of its own, naming the cancelled order: the bank undoes what it applied
-    assert sent(world, "c2") == [("cancel", ACCOUNT.iban, None, ReasonCode.ORDER_CANCELLED)]
+    assert sent(world, "c2") == [("cancel", ACCOUNT.asset_ref, None, ReasonCode.ORDER_CANCELLED)]
     (cancel,) = [r for r in world.ledger.attempts() if r["kind"] == "cancel"]
     assert cancel["cancels_order_id"] == order_id
     assert withdrawn(world, "c2") == [order_id]  # recorded withdrawn, with the reason, and not sent again
@@ -97,11 +97,11 @@ def test_cancelling_an_acknowledged_freeze_undoes_it_at_the_agency_and_it_is_not
     world, judge = world_of(ACCOUNT, owed=600)
     world.cycle("c1")
     (order_id,) = world.state().acknowledged
-    assert world.held_truth() == {("C1", "bank_a", ACCOUNT.iban): 600}
+    assert world.held_truth() == {("C1", "bank_a", ACCOUNT.asset_ref): 600}
     judge.direct(Directive.CANCEL_ORDER, order_id=order_id)
     world.clock.advance()
     world.cycle("c2")
-    assert sent(world, "c2") == [("cancel", ACCOUNT.iban, None, ReasonCode.ORDER_CANCELLED)]
+    assert sent(world, "c2") == [("cancel", ACCOUNT.asset_ref, None, ReasonCode.ORDER_CANCELLED)]
     assert world.held_truth() == {}
     world.clock.advance()
     assert world.cycle("c3").orders == 0  # the judge's cancel holds: no new freeze of the same asset
@@ -110,8 +110,8 @@ def test_cancelling_an_acknowledged_freeze_undoes_it_at_the_agency_and_it_is_not
 def test_a_cancel_that_reaches_the_agency_before_its_order_makes_the_agency_refuse_the_order() -> None:
     world, _ = world_of(ACCOUNT, owed=600)
     bank = world.states["bank_a"]
-    late = FreezeOrder("late-1", OrderKind.FREEZE, "C1", "bank_a", ACCOUNT.iban, 500, NOW)
-    cancel = FreezeOrder("cancel-1", OrderKind.CANCEL, "C1", "bank_a", ACCOUNT.iban, 500, NOW, cancels="late-1")
+    late = FreezeOrder("late-1", OrderKind.FREEZE, "C1", "bank_a", ACCOUNT.asset_ref, 500, NOW)
+    cancel = FreezeOrder("cancel-1", OrderKind.CANCEL, "C1", "bank_a", ACCOUNT.asset_ref, 500, NOW, cancels="late-1")
     assert bank.apply(cancel).reason == "order late-1 not received: it will be refused"
     refused = bank.apply(late)
     assert (refused.status, refused.acknowledged_amount_rial) == (AckStatus.REFUSED, 0)
@@ -138,17 +138,17 @@ def test_a_closed_case_gets_only_releases_and_its_unacknowledged_order_is_not_re
 def test_a_judge_ordered_release_of_an_amount_is_sent_once_and_the_asset_holds_no_more_after() -> None:
     world, judge = world_of(ACCOUNT, owed=600)
     world.cycle("c1")
-    judge.direct(Directive.RELEASE, asset_ref=ACCOUNT.iban, amount_rial=200)
+    judge.direct(Directive.RELEASE, asset_ref=ACCOUNT.asset_ref, amount_rial=200)
     world.clock.advance()
     world.cycle("c2")
-    assert sent(world, "c2") == [("release", ACCOUNT.iban, None, ReasonCode.JUDGE_RELEASE)]
-    assert world.held_truth() == {("C1", "bank_a", ACCOUNT.iban): 400}
+    assert sent(world, "c2") == [("release", ACCOUNT.asset_ref, None, ReasonCode.JUDGE_RELEASE)]
+    assert world.held_truth() == {("C1", "bank_a", ACCOUNT.asset_ref): 400}
     world.clock.advance()
     assert world.cycle("c3").orders == 0  # not frozen again up to the debt
 
 
 def test_collection_is_capped_at_the_amount_directed_and_at_what_is_owed() -> None:
-    rich = BankAccount("IR000000000000000000000004", "P1", "P1", AccountKind.ORDINARY, 5_000)
+    rich = account("IR000000000000000000000004", "P1", 5_000)
     world, judge = world_of(rich, owed=3_000)
     world.cycle("c1")
     judge.direct(Directive.COLLECT, amount_rial=1_000)

@@ -17,11 +17,20 @@ from hypothesis import strategies as st
 
 from estelam.cases.directives import CaseDirectives
 from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
-from estelam.core.domain import AccountKind, BankAccount, OrderKind
+from estelam.core.domain import OrderKind
 from estelam.freeze.ledger import CaseFacts, DebtPosition, OrderStatus, ReasonCode, ledger_state, plan_orders
 from estelam.freeze.planner import INDIVISIBLE_KINDS, AssetNews, KnownAsset, plan_freezes
 from estelam.freeze.reconciliation import MemoryLedger
-from tests.freeze.freeze_harness import AGENCIES, T0, EnforcementWorld, holding, parcel, registered_car
+from tests.freeze.freeze_harness import (
+    AGENCIES,
+    T0,
+    EnforcementWorld,
+    account,
+    holding,
+    is_account,
+    parcel,
+    registered_car,
+)
 
 PERSONS = ("P1", "P2", "P3")
 FAULTS = st.sampled_from(["ok", "ok", "down", "lost"])
@@ -90,8 +99,9 @@ def worlds(draw: st.DrawFn) -> EnforcementWorld:
     for person in PERSONS:
         for _ in range(draw(st.integers(0, 3))):
             serial += 1
-            kind = draw(st.sampled_from(list(AccountKind)))
-            assets.append(BankAccount(f"IR{serial:024d}", person, person, kind, draw(st.integers(0, 1_000))))
+            kind = draw(st.sampled_from(["ordinary", "salary", "pension"]))  # salary and pension are protected
+            assets.append(account(f"IR{serial:024d}", person, draw(st.integers(0, 1_000)),
+                                  protected=kind != "ordinary"))
         for _ in range(draw(st.integers(0, 1))):
             serial += 1
             assets.append(holding(person, f"SYM{serial}", draw(st.integers(1, 10)),
@@ -113,10 +123,10 @@ def worlds(draw: st.DrawFn) -> EnforcementWorld:
                              subsistence_minimum_rial=draw(st.sampled_from([0, 150])), ledger=ledger)
     ledger.world = world
     for _ in range(draw(st.integers(0, 2))):  # the debtor moves money after the agency reported it
-        accounts = [a for a in assets if isinstance(a, BankAccount)]
+        accounts = [a for a in assets if is_account(a)]
         if accounts:
-            account = draw(st.sampled_from(accounts))
-            world.states[world.agency_of[account.iban]].withdraw(account.iban, draw(st.integers(1, 1_000)))
+            held = draw(st.sampled_from(accounts))
+            world.states[world.agency_of[held.asset_ref]].withdraw(held.asset_ref, draw(st.integers(1, 1_000)))
     world.filed = {case_id: case.outstanding_rial for case_id, case in cases.items()}
     if draw(st.booleans()):  # an agency lists an asset it will not know when ordered
         world.phantoms.append(KnownAsset("P1", "bank_a", "bank_account", "IR-PHANTOM", 500, T0))
@@ -138,7 +148,7 @@ steps = st.lists(st.fixed_dictionaries({
 
 def _apply_step(world: EnforcementWorld, step: dict) -> None:
     case_ids = sorted(world.cases)
-    accounts = [a for a in world.assets if isinstance(a, BankAccount)]
+    accounts = [a for a in world.assets if is_account(a)]
     for person, amount in step["file"]:
         case_id = f"1403-{len(world.cases):06d}"
         world.cases[case_id] = CaseFacts(case_id, person, world.person_kind[person], world.clock.now, amount, True)
@@ -149,11 +159,11 @@ def _apply_step(world: EnforcementWorld, step: dict) -> None:
         world.close(case_ids[index % len(case_ids)])
     for index, amount in step["withdraw"]:
         if accounts:
-            iban = accounts[index % len(accounts)].iban
+            iban = accounts[index % len(accounts)].asset_ref
             world.states[world.agency_of[iban]].withdraw(iban, amount)
     for index, amount in step["deposit"]:
         if accounts:
-            iban = accounts[index % len(accounts)].iban
+            iban = accounts[index % len(accounts)].asset_ref
             world.states[world.agency_of[iban]].deposit(iban, amount)
     for index in step["collect"]:
         world.directives[case_ids[index % len(case_ids)]] = CaseDirectives(collect=True)
@@ -188,8 +198,7 @@ def _check_cycle_end(world: EnforcementWorld) -> None:
             assert truth.get(key, 0) == acked.get(key, 0), key
 
     # no protected account is frozen, at any agency
-    protected = {a.iban for a in world.assets if isinstance(a, BankAccount)
-                 and a.account_kind is not AccountKind.ORDINARY}
+    protected = {a.asset_ref for a in world.assets if is_account(a) and a.protected}
     assert not {ref for (_, _, ref) in truth if ref in protected}
 
     # per case: acknowledged freezes never exceed what is still owed, beyond what waits on an answer
@@ -211,9 +220,7 @@ def _check_cycle_end(world: EnforcementWorld) -> None:
             assert state.collected[case_id] == at_court
 
     # per debtor: value taken out of their hands <= debt + one indivisible asset's value
-    value_of = {(world.agency_of[r], r): v for r, v in
-                ((a.iban if isinstance(a, BankAccount) else a.asset_ref,
-                  a.balance_rial if isinstance(a, BankAccount) else a.value_rial) for a in world.assets)}
+    value_of = {(world.agency_of[a.asset_ref], a.asset_ref): a.value_rial for a in world.assets}
     owner = {(a.agency_id, a.asset_ref): (a.person_id, a.asset_kind) for a in world.reported}
     immobilised: dict[str, int] = defaultdict(int)
     largest_whole: dict[str, int] = defaultdict(int)

@@ -9,10 +9,8 @@ import pytest
 
 from estelam.cases.directives import CaseDirectives, Directive, case_directives
 from estelam.core.domain import (
-    AccountKind,
     Acknowledgement,
     AckStatus,
-    BankAccount,
     FreezeOrder,
     OrderKind,
     RestrictionType,
@@ -33,7 +31,7 @@ from estelam.freeze.ledger import (
 )
 from estelam.freeze.planner import AssetNews, KnownAsset, OpenCase, plan_freezes, smallest_covering_set
 from estelam.freeze.reconciliation import LandedLedger, push_orders
-from tests.freeze.freeze_harness import EnforcementWorld, parcel, registered_car
+from tests.freeze.freeze_harness import EnforcementWorld, account, parcel, registered_car
 from tests.settings_support import override
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -244,7 +242,7 @@ class _Down:
 
 
 def test_a_lost_acknowledgement_is_recovered_by_resending_the_same_key() -> None:
-    world = EnforcementWorld([BankAccount("IR000000000000000000000002", "P1", "P1", AccountKind.ORDINARY, 1_000)],
+    world = EnforcementWorld([account("IR000000000000000000000002", "P1", 1_000)],
                              {"C1": CaseFacts("C1", "P1", "natural", NOW, 600, True)},
                              {"P1": "natural"})
     world.cycle("c1", {"bank_a": "lost"})
@@ -260,8 +258,8 @@ def test_a_lost_acknowledgement_is_recovered_by_resending_the_same_key() -> None
 def test_vehicles_are_restricted_whole_with_their_type_and_money_moves_to_the_court() -> None:
     car = registered_car("P1", "12ب345-67", 5_000)
     house = parcel("P1", "11", 7, 1, 50_000)
-    account = BankAccount("IR000000000000000000000002", "P1", "P1", AccountKind.ORDINARY, 800)
-    world = EnforcementWorld([car, house, account], {"C1": CaseFacts("C1", "P1", "natural", NOW, 2_000, True)},
+    savings = account("IR000000000000000000000002", "P1", 800)
+    world = EnforcementWorld([car, house, savings], {"C1": CaseFacts("C1", "P1", "natural", NOW, 2_000, True)},
                              {"P1": "natural"})
     world.directives["C1"] = CaseDirectives(restriction_type=RestrictionType.CIRCULATION)
     world.cycle("c1")

@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 
 from estelam.cases.directives import Directive
 from estelam.contracts.registry import CourtAccount
-from estelam.core.domain import AccountKind, BankAccount
 from estelam.freeze.ledger import CaseFacts, ReasonCode
-from tests.freeze.freeze_harness import EnforcementWorld
+from tests.freeze.freeze_harness import EnforcementWorld, account
 from tests.freeze.test_directives import Judge, sent
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
-RICH = BankAccount("IR000000000000000000000004", "P1", "P1", AccountKind.ORDINARY, 5_000)
+RICH = account("IR000000000000000000000004", "P1", 5_000)
 CREDITOR_IBAN = "IR370120000000200000000002"
 COURT = CourtAccount("bank_b", "IR380170000000100000000001")
 

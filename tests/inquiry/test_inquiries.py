@@ -9,10 +9,9 @@ import pytest
 
 from estelam.contracts.registry import load_agency_registry
 from estelam.inquiry.rounds import InquiryTarget, run_round
-from simulators.agency_state import AgencyState
 from simulators.server import RunningServer
-from simulators.soap_app import soap_application
 from simulators.world import generate
+from tests.mapping_support import drawn_records, simulated
 from tests.settings_support import override
 
 
@@ -26,16 +25,15 @@ def test_answers_rejections_and_failures_are_all_recorded(tmp_path: Path, monkey
     registry = load_agency_registry()
     bank = registry.instance("bank_saderat")
     world = generate(registry.instances, n_persons=120, dirty_share=0.2)
-    accounts = world.bank_accounts[bank.agency_id]
     from estelam.core.identifiers import is_iban
 
-    dirty_owner = next(a.holder_id for a in accounts if not is_iban(a.iban))
-    clean_owner = next(a.holder_id for a in accounts if all(is_iban(b.iban) for b in accounts
-                                                            if b.holder_id == a.holder_id))
+    # the accounts the bank's generated simulator draws (its world data mistypes a few IBANs in the dirty share)
+    accounts = {p.person_id: drawn_records(world, bank, p.person_id) for p in world.persons}
+    dirty_owner = next(p for p, rows in accounts.items() if any(not is_iban(r["iban"]) for r in rows))
+    clean_owner = next(p for p, rows in accounts.items() if rows and all(is_iban(r["iban"]) for r in rows))
     targets = [InquiryTarget(clean_owner, "1403-000001"), InquiryTarget(dirty_owner, "1403-000002")]
-    state = AgencyState(bank, world.assets_at(bank.agency_id))
-    with RunningServer(soap_application(state, registry.contract_path(bank))) as server:
-        summary = run_round(replace(bank, endpoint=server.url), targets, round_id="r1", today=date(2026, 11, 1))
+    with simulated(world, bank) as url:
+        summary = run_round(replace(bank, endpoint=url), targets, round_id="r1", today=date(2026, 11, 1))
     assert (summary.answered, summary.rejected, summary.failed) == (1, 1, 0)
     log = _log(tmp_path)
     assert log[clean_owner]["status"] == "answered"
@@ -43,7 +41,7 @@ def test_answers_rejections_and_failures_are_all_recorded(tmp_path: Path, monkey
 
     # A retry of the same round replaces its batches: now the agency is gone (it never answers), so both end
     # deadline_missed, with reasons: silence is not a failure of the agency's answer but a missed deadline.
-    summary = run_round(replace(bank, endpoint=server.url), targets, round_id="r1", today=date(2026, 11, 1))
+    summary = run_round(replace(bank, endpoint=url), targets, round_id="r1", today=date(2026, 11, 1))
     assert (summary.answered, summary.failed, summary.deadline_missed) == (0, 0, 2)
     log = _log(tmp_path)
     assert len(log) == 2 and {r["status"] for r in log.values()} == {"deadline_missed"}

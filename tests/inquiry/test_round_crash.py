@@ -15,10 +15,8 @@ from estelam.ingest.landing import read_landed
 from estelam.inquiry import rounds
 from estelam.inquiry.rounds import InquiryTarget, run_round
 from estelam.warehouse.dbt_build import build
-from simulators.agency_state import AgencyState
-from simulators.server import RunningServer
-from simulators.soap_app import soap_application
 from simulators.world import generate
+from tests.mapping_support import drawn_records, simulated
 from tests.settings_support import override
 
 
@@ -31,12 +29,11 @@ def test_a_round_killed_before_its_inquiry_log_leaves_no_orphan_answer(tmp_path:
     override(monkeypatch, data_dir=tmp_path)
     registry = load_agency_registry()
     bank = registry.instance("bank_melli")
-    world = generate(registry.instances, n_persons=40, dirty_share=0.0)
-    owners = sorted({a.holder_id for a in world.bank_accounts[bank.agency_id]})
+    world = generate(registry.instances, n_persons=120, dirty_share=0.0)  # some hold accounts at the bank
+    owners = sorted(p.person_id for p in world.persons if drawn_records(world, bank, p.person_id))
     targets = [InquiryTarget(person, f"1403-{n:06d}") for n, person in enumerate(owners)]
-    with RunningServer(soap_application(AgencyState(bank, world.assets_at(bank.agency_id)),
-                                        registry.contract_path(bank))) as server:
-        agency = replace(bank, endpoint=server.url)
+    with simulated(world, bank) as url:  # the bank's generated simulator
+        agency = replace(bank, endpoint=url)
         with monkeypatch.context() as dying:
             def die(*args: object, **kwargs: object) -> None:
                 raise Crash("killed after the answers landed, before the inquiry log")

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from estelam.core.domain import AccountKind, BankAccount
 from estelam.core.identifiers import iran_national_code_check_digit
 from estelam.core.settings import Settings
 from estelam.freeze import notifications
@@ -20,7 +19,7 @@ from estelam.freeze.reconciliation import LandedLedger
 from estelam.ingest.landing import read_landed, validate_and_land
 from estelam.outputs import notify
 from simulators.sms_gateway import SmsGatewaySimulator
-from tests.freeze.freeze_harness import T0, EnforcementWorld, holding
+from tests.freeze.freeze_harness import T0, EnforcementWorld, account, holding
 from tests.notifications.conftest import Mailbox
 
 
@@ -56,7 +55,7 @@ def land_contacts() -> None:
 
 
 def world() -> EnforcementWorld:
-    assets = [BankAccount(IBANS[p], p, p, AccountKind.ORDINARY, 900) for p in CONTACTS]
+    assets = [account(IBANS[p], p, 900) for p in CONTACTS]
     assets.append(holding(BOTH, "FOOLAD", 10, 50))
     cases = {f"C{i}": CaseFacts(f"C{i}", p, "natural", T0, 1_200, True) for i, p in enumerate(CONTACTS)}
     return EnforcementWorld(assets, cases, dict.fromkeys(CONTACTS, "natural"),

@@ -20,7 +20,7 @@ from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUn
 from estelam.core.kinds import mapping_at
 from estelam.ingest.validation import validate
 from estelam.inquiry.rounds import asset_record
-from simulators.agency_state import AgencyState, asset_owner, asset_ref
+from simulators.agency_state import AgencyState, asset_ref
 from simulators.faults import (
     Fault,
     FaultProfile,
@@ -31,9 +31,8 @@ from simulators.faults import (
 )
 from simulators.mapped_app import mapped_application
 from simulators.server import Request, Response, RunningServer
-from simulators.soap_app import soap_application
 from simulators.world import World, generate
-from tests.mapping_support import drawn_assets
+from tests.mapping_support import drawn_assets, unprotected_assets
 
 REGISTRY = load_agency_registry()
 WORLD: World = generate(REGISTRY.instances, n_persons=80, dirty_share=0.0)
@@ -48,18 +47,13 @@ def _only(fault: Fault, seed: int = 1) -> FaultProfile:
 
 
 def _app(instance: AgencyInstance) -> tuple[AgencyState, object]:
-    state = AgencyState(instance, WORLD.assets_at(instance.agency_id))
-    if instance.mapping_file:  # a kind declared by a mapping (the depository, the registries): generated simulator
-        return state, mapped_application(state, mapping_at(Path(instance.mapping_file)), WORLD, None)
-    return state, soap_application(state, REGISTRY.contract_path(instance))  # the bank, the one built-in kind
+    state = AgencyState(instance, [])  # every agency kind's simulator is its mapping's generated one
+    return state, mapped_application(state, mapping_at(Path(str(instance.mapping_file))), WORLD, None)
 
 
 def _assets(agency_id: str) -> list[tuple[str, str]]:
-    """(owner, asset reference) of every asset the agency holds: a built-in kind's, or a mapped kind's records."""
-    instance = REGISTRY.instance(agency_id)
-    if not instance.mapping_file:
-        return [(asset_owner(a), asset_ref(a)) for a in WORLD.assets_at(agency_id)]
-    return [(owner, ref) for owner, ref, _ in drawn_assets(WORLD, instance)]
+    """(owner, asset reference) of every asset the agency's generated simulator draws."""
+    return [(owner, ref) for owner, ref, _ in drawn_assets(WORLD, REGISTRY.instance(agency_id))]
 
 
 @pytest.fixture
@@ -254,11 +248,7 @@ def test_unknown_enum_values_pass_the_wire_and_are_quarantined(agency) -> None: 
 
 
 def _order(instance: AgencyInstance, state: AgencyState, order_id: str, amount: int) -> FreezeOrder:
-    from estelam.core.domain import AccountKind, BankAccount
-
-    protected = {a.iban for a in WORLD.assets_at(instance.agency_id)
-                 if isinstance(a, BankAccount) and a.account_kind is not AccountKind.ORDINARY}
-    ref = next(ref for _, ref in _assets(instance.agency_id) if ref not in protected)
+    ref = unprotected_assets(WORLD, instance)[0][1]  # not protected by law (a salary or pension account)
     return FreezeOrder(order_id=order_id, kind=OrderKind.FREEZE, case_id="1403-000001",
                        agency_id=instance.agency_id, asset_ref=ref, amount_rial=amount,
                        issued_at=datetime.now(UTC))
