@@ -184,11 +184,11 @@ def _draw(spec: Mapping[str, Any], rng: random.Random, row: Drawn, person: Any, 
         base = row.get(str(spec["fraction_of"]))
         return None if base is None else int(int(base) * float(spec["share"]))
     if "iban" in spec:
-        return world.iban_at(rng, agency_id)
+        return world.iban_at(rng, agency_id, person.person_id)
     if "template" in spec:  # each named part: a [low, high] pair of integers draws a number, a list a choice
         parts = {k: _part(v, rng) for k, v in spec.items() if k not in ("template", "weights") and isinstance(v, list)}
         wrong = spec.get("dirty")
-        if isinstance(wrong, Mapping) and rng.random() < world.dirty_share:  # a record kept wrongly
+        if isinstance(wrong, Mapping) and world.keeps_wrongly(rng, agency_id, person.person_id):  # kept wrongly
             parts.update({str(k): _part(list(v), rng) for k, v in wrong.items()})
         return _template(spec, rng).format(**parts)
     raise ContractError(f"unknown column generator {dict(spec)!r}")

@@ -82,6 +82,7 @@ class Roles:
     partial_bank: str
     down_bank: str
     new_cases: Mapping[int, tuple[str, ...]]  # day -> case ids filed that day
+    careless: tuple[str, str] | None = None  # (bank, case): the bank keeps the case's debtor's accounts wrongly
 
 
 @dataclass
@@ -207,13 +208,36 @@ def cast_roles(world: World, banks: Sequence[str], *, days: int, spared: Iterabl
     if down is None:
         raise ValueError("the story needs three banks besides the spared ones")
     chosen_banks.append(down)
+    careless = _careless(world, [b for b in candidates if b not in chosen_banks], used)
+    if careless is not None:
+        used.add(careless[1])
     others = [c for c in world.cases if c.case_id not in used and c.debtor.person_id not in debtors]
     for day in range(PARTIAL_DAY + 1, days):
         picked = others[:NEW_CASES_PER_DAY]
         others = others[NEW_CASES_PER_DAY:]
         new_cases[day] = tuple(c.case_id for c in picked)
     return Roles(late_bank=chosen_banks[0], partial_bank=chosen_banks[1], down_bank=chosen_banks[2],
-                 new_cases=new_cases)
+                 new_cases=new_cases, careless=careless)
+
+
+def _careless(world: World, banks: Sequence[str], new: set[str]) -> tuple[str, str] | None:
+    """A bank and a case on the court's books before the story starts whose debtor has an account there and whose
+    debt stays unpaid and open in the court's own timeline: the bank's clerk keeps that debtor's accounts wrongly
+    (their IBANs' check digits do not hold), so the hub quarantines them and asks again every day."""
+    instances = {i.agency_id: i for i in world.instances}
+    for case in sorted(world.cases, key=lambda c: c.case_id):
+        kinds = {e.event_type for e in case.events}
+        owed = sum(e.amount_rial or 0 for e in case.events if e.event_type is CaseEventType.FILED)
+        paid = sum(e.amount_rial or 0 for e in case.events if e.event_type is CaseEventType.PAID)
+        filed_before = any(e.event_type is CaseEventType.FILED and e.occurred_at < world.anchor for e in case.events)
+        if (case.case_id in new or not filed_before or owed <= paid
+                or kinds & {CaseEventType.CLOSED, CaseEventType.PAYMENT_PROVED}):
+            continue
+        for bank in banks:
+            data = _freezable_world_data(world, instances[bank])
+            if data is not None and records_of(world, data, bank, case.debtor.person_id):
+                return bank, case.case_id
+    return None
 
 
 def first_day(today: date, now: datetime, days: int) -> date:
@@ -259,7 +283,11 @@ class Story:
                 self._timeline.extend(case.events)
         self._timeline.sort(key=lambda e: (e.occurred_at, e.event_id))
         self._dropped_until: datetime | None = None
-        self._used: set[str] = set()  # cases the story already acted on
+        self._used: set[str] = set()  # cases the story already acted on (or keeps for the careless clerk)
+        if self.roles.careless is not None:
+            bank, case_id = self.roles.careless
+            world.kept_wrongly.add((bank, self._cases[case_id].debtor.person_id))
+            self._used.add(case_id)
         self._directed: set[str] = set()  # cases the court system's directives act on
         self.absconded: str | None = None  # the case whose debtor absconded
 
@@ -291,6 +319,9 @@ class Story:
             plan.happenings.append(f"{self.roles.partial_bank} blocks only part of each new freeze")
         if day == DOWN_DAY:
             plan.happenings.append(f"{self.roles.down_bank} is down all day")
+        if day == 1 and self.roles.careless is not None:
+            bank, case_id = self.roles.careless
+            plan.happenings.append(f"{bank} keeps the accounts of case {case_id}'s debtor wrongly (mistyped IBANs)")
         if filed := self.roles.new_cases.get(day):
             plan.happenings.append(f"{len(filed)} new case{'s' if len(filed) > 1 else ''} filed")
         by_case: dict[str, int] = defaultdict(int)
@@ -320,7 +351,8 @@ class Story:
             plan.judge_acts.append(JudgeAct(case, {"kind": "restrict_vehicle", "asset_ref": vehicles[case][0],
                                                    "restriction_type": "seizure"},
                                             "seize a frozen vehicle"))
-        if day == 3 and (case := self._pick(by_case, lambda c: True, judge=True)):
+        if day == 3 and (case := self._pick(by_case, lambda c: True, judge=True)
+                         or self._pick(self._on_the_books(), lambda c: True, judge=True)):
             plan.judge_acts.append(JudgeAct(case, {"kind": "confidential",
                                                    "authorised_users": [self.judge, "clerk-1"]},
                                             "make a case confidential"))
@@ -350,6 +382,14 @@ class Story:
         """Every event the court has dropped up to the last morning (what each day's file holds in full)."""
         until = self._dropped_until
         return [e for e in self._timeline if until is not None and e.occurred_at < until]
+
+    def _on_the_books(self) -> dict[str, int]:
+        """The cases the court has dropped so far that are open and still owe, none counted as frozen: for a
+        directive that needs no hold (a judge may make any of their cases confidential)."""
+        dropped = self.dropped_so_far()
+        ended = {e.case_id for e in dropped if e.event_type in (CaseEventType.CLOSED, CaseEventType.PAYMENT_PROVED)}
+        return {case_id: 0 for case_id in sorted({e.case_id for e in dropped} - ended)
+                if self._outstanding(case_id) > 0}
 
     def _outstanding(self, case_id: str) -> int:
         """What the case still owes by the events dropped so far."""

@@ -314,9 +314,9 @@ def _iban(rng: random.Random, bank_code: str) -> str:
     return "IR" + iban_check_digits("IR", bban) + bban
 
 
-def _mistyped(rng: random.Random, iban: str, dirty_share: float) -> str:
-    """``iban``, its last digit mistyped (the check digits no longer hold) in ``dirty_share`` of draws."""
-    return iban[:-1] + str((int(iban[-1]) + 1) % 10) if rng.random() < dirty_share else iban
+def _mistyped(iban: str) -> str:
+    """``iban`` with its last digit mistyped: the check digits no longer hold."""
+    return iban[:-1] + str((int(iban[-1]) + 1) % 10)
 
 
 def bank_code_of(instance: AgencyInstance) -> str:
@@ -374,6 +374,8 @@ class World:
         self.anchor = anchor
         self.n_persons = n_persons
         self.dirty_share = dirty_share
+        #: (agency, person) pairs whose records the agency keeps wrongly whatever the draw (a story's careless clerk)
+        self.kept_wrongly: set[tuple[str, str]] = set()
         self.instances = tuple(instances)
         self._id_offset = _id_offset(seed)
         by_kind: dict[AgencyKind, list[AgencyInstance]] = {}
@@ -502,10 +504,17 @@ class World:
 
     # --- per-jurisdiction hooks of a case (the Iranian ones here) ------------------------------
 
-    def iban_at(self, rng: random.Random, agency_id: str) -> str:
+    def keeps_wrongly(self, rng: random.Random, agency_id: str, person_id: str) -> bool:
+        """Whether this record ``agency_id`` keeps of ``person_id`` is kept wrongly: drawn in the world's dirty
+        share, or always for a pair in :attr:`kept_wrongly` (the draw is made either way: the stream is the same)."""
+        drawn = rng.random() < self.dirty_share
+        return drawn or (agency_id, person_id) in self.kept_wrongly
+
+    def iban_at(self, rng: random.Random, agency_id: str, person_id: str) -> str:
         """An IBAN at the bank code of ``agency_id`` (a generated bank simulator's world data: ``{iban:
-        bank_code}``), mistyped in the world's dirty share: its check digits no longer hold."""
-        return _mistyped(rng, _iban(rng, bank_code_of(self.instance_of(agency_id))), self.dirty_share)
+        bank_code}``) for a record of ``person_id``, mistyped when kept wrongly: its check digits no longer hold."""
+        iban = _iban(rng, bank_code_of(self.instance_of(agency_id)))
+        return _mistyped(iban) if self.keeps_wrongly(rng, agency_id, person_id) else iban
 
     def instance_of(self, agency_id: str) -> AgencyInstance:
         """The world's agency instance of this id."""

@@ -198,10 +198,10 @@ class SaudiWorld(World):
                 rows.append(BankAccount(iban, person.person_id, name, kind, balance))
         return assets
 
-    def iban_at(self, rng: random.Random, agency_id: str) -> str:
-        """A Saudi IBAN at the SAMA bank code of ``agency_id``, mistyped in the world's dirty share."""
-        return _mistyped(rng, saudi_iban(bank_code_of(self.instance_of(agency_id)), rng.randrange(10**18)),
-                         self.dirty_share)
+    def iban_at(self, rng: random.Random, agency_id: str, person_id: str) -> str:
+        """A Saudi IBAN at the SAMA bank code of ``agency_id``, mistyped when kept wrongly (see ``keeps_wrongly``)."""
+        iban = saudi_iban(bank_code_of(self.instance_of(agency_id)), rng.randrange(10**18))
+        return _mistyped(iban) if self.keeps_wrongly(rng, agency_id, person_id) else iban
 
     # --- cases ---------------------------------------------------------------------------------
 
