@@ -120,3 +120,35 @@ def test_nothing_lost_and_nothing_twice_catch_what_they_name() -> None:
     assert invariants.nothing_twice(acks, {("b", "c", "r"): 20}, {}, {}).held
     assert not invariants.nothing_twice(acks, {("b", "c", "r"): 30}, {}, {}).held  # the release applied twice?
     assert not invariants.nothing_twice(acks, {("b", "c", "r"): 20}, {"c": 5}, {("m", "c", "IBAN"): 6}).held
+
+
+def test_the_careless_clerks_bank_keeps_every_account_of_one_open_case_wrongly_and_the_story_leaves_it_alone() -> None:
+    """The clerk's accounts fail their IBAN check (the hub quarantines them and asks again every day); the case is on
+    the books before the story, stays open and owing, and the story neither pays, closes nor directs it."""
+    from estelam.warehouse.duckdb_functions import is_valid_iban
+
+    for persons, cases in ((60, 24), (120, 48)):  # the end-to-end world and the demo's
+        story = _story(days=4, persons=persons, cases=cases)
+        assert story.roles.careless is not None
+        bank, case_id = story.roles.careless
+        case = next(c for c in story.world.cases if c.case_id == case_id)
+        assert (bank, case.debtor.person_id) in story.world.kept_wrongly
+        assert bank not in {story.roles.late_bank, story.roles.partial_bank, story.roles.down_bank}
+        instance = next(i for i in story.world.instances if i.agency_id == bank)
+        ibans = [str(r["iban"]) for r in drawn_records(story.world, instance, case.debtor.person_id)]
+        assert ibans and not any(is_valid_iban(iban) for iban in ibans)
+        assert not {CaseEventType.CLOSED, CaseEventType.PAYMENT_PROVED} & {e.event_type for e in case.events}
+        frozen = {(bank, case_id, ibans[0]): 10**12}  # even when it holds the most, the story acts elsewhere
+        mornings = [story.morning(day, frozen) for day in range(1, 5)]
+        assert any(bank in h and case_id in h for h in mornings[0].happenings)
+        assert case_id not in {e.case_id for m in mornings for e in m.events if "-d" in e.event_id}
+        assert case_id not in {a.case_id for m in mornings for a in m.judge_acts}
+
+
+def test_a_judge_makes_a_case_confidential_even_when_none_of_their_cases_is_frozen() -> None:
+    story = _story(days=4)
+    mornings = [story.morning(day, {}) for day in range(1, 5)]
+    acts = [(m.day, a.body["kind"], a.case_id) for m in mornings for a in m.judge_acts]
+    assert [(day, kind) for day, kind, _ in acts] == [(3, "confidential")]
+    case = next(c for c in story.world.cases if c.case_id == acts[0][2])
+    assert case.court_code in {"THR-01", "THR-02"} and case.case_id not in story.new_case_ids
