@@ -47,6 +47,8 @@ The mapping file (every path is a dotted path of element or property names; ``.`
                                          #   columns: "{symbol} x {quantity}")
         owner_name: holder_name
         label: {fa: ..., ar: ..., en: ...}             # the asset kind's name in each language
+        detail_labels:                   # optional, a one-column detail only: its values as readers see them
+          escrow: {fa: ..., ar: ..., en: ...}
         restrictions: [transfer, circulation, seizure]  # optional: the restriction types a freeze may carry
                                          #   (the hub's RestrictionType values), weakest first; the agency keeps
                                          #   the strongest a case asked for unless a judge changes it
@@ -290,7 +292,8 @@ class AssetContribution:
     ``liquidity_rank`` where it stands in the freeze plan's order (1 bank accounts ... 4 properties), ``protected``
     an integer column holding the share the law protects (shown beside the value, already outside it),
     ``protected_when`` the rule protecting the whole asset, ``detail`` and ``owner_name`` columns shown to readers,
-    ``label`` the asset's kind in each language.
+    ``label`` the asset's kind in each language, ``detail_labels`` what readers see for a detail column's values in
+    each language (a bank account's kind: ``salary`` -> "حقوق").
     """
 
     asset_kind: str
@@ -309,6 +312,7 @@ class AssetContribution:
     restrictions: tuple[str, ...] = ()  # the restriction types a freeze may carry, weakest first (none: no types)
     restriction_default: str | None = None  # what a freeze asks for when the order names no type
     iban_accounts: bool = False  # accounts named by IBAN: instances name their bank code, the court's account is here
+    detail_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # detail value -> language -> text
 
     @property
     def detail_parts(self) -> tuple[tuple[str, bool], ...]:
@@ -396,7 +400,7 @@ BUILT_IN_ASSET_KINDS: Mapping[str, str] = {"bank_account": "bank", "vehicle": "v
                                            "property": "land_registry"}
 _ASSET_FIELDS = frozenset({"asset_kind", "asset_ref", "asset_ref_separator", "value", "liquidity_rank", "label",
                            "protected", "protected_when", "detail", "owner_name", "restrictions",
-                           "restriction_default", "iban_accounts"})
+                           "restriction_default", "iban_accounts", "detail_labels"})
 
 
 def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: str = "") -> AssetContribution:
@@ -454,7 +458,11 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
         restrictions=restrictions,
         restriction_default=restriction_default,
         iban_accounts=iban_accounts,
+        detail_labels=_detail_labels(spec, path, where),
     )
+    if assets.detail_labels and (assets.detail is None or len(assets.detail_parts) != 1):
+        raise MappingError(path, line_of(spec, "detail_labels"), f"{where}.detail_labels",
+                           "labels the values of a detail that is one column (detail: <column>)")
     for role, named in asset_columns(assets).items():
         if named not in columns and named != "person_id":
             target = spec.get("protected_when") if role == "protected_when" else spec
@@ -462,6 +470,17 @@ def _assets(spec: Any, columns: Mapping[str, str], path: Path, line: int, kind: 
             raise MappingError(path, line_of(target, key), f"{where}.{role}",
                                f"names {named!r}, a column the mapping does not fill")
     return assets
+
+
+def _detail_labels(spec: Located, path: Path, where: str) -> dict[str, dict[str, str]]:
+    """``detail_labels``: each value of the detail column -> its text in every language."""
+    raw = spec.get("detail_labels")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not raw:
+        raise MappingError(path, line_of(spec, "detail_labels"), f"{where}.detail_labels",
+                           "must map each value of the detail column to {fa: ..., ar: ..., en: ...}")
+    return {str(value): _labels(texts, path, f"{where}.detail_labels.{value}") for value, texts in raw.items()}
 
 
 def _separator(spec: Located, path: Path, where: str, *, composed: bool) -> str:

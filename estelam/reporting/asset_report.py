@@ -46,6 +46,7 @@ from estelam.core.calendars import (
 from estelam.core.exceptions import ReportError
 from estelam.core.identifiers import latin_digits
 from estelam.core.jurisdiction import current_profile, load_profile
+from estelam.core.kinds import AssetContribution
 from estelam.reporting.facts import FactSection, load_fact_sections
 
 #: An agency whose last valid answer is older than this is marked stale in the report.
@@ -62,34 +63,34 @@ NOTO_NASKH_DIR = Path("/usr/share/fonts/truetype/noto")
 NOTO_NASKH_REGULAR = NOTO_NASKH_DIR / "NotoNaskhArabic-Regular.ttf"
 NOTO_NASKH_BOLD = NOTO_NASKH_DIR / "NotoNaskhArabic-Bold.ttf"
 
-ASSET_KIND = {
-    "fa": {"bank_account": "حساب بانکی", "security_holding": "سهام", "vehicle": "خودرو", "property": "ملک"},
-    "ar": {"bank_account": "حساب مصرفي", "security_holding": "أوراق مالية", "vehicle": "مركبة", "property": "عقار"},
-    "en": {"bank_account": "bank account", "security_holding": "securities", "vehicle": "vehicle",
-           "property": "real estate"},
-}
-
-
 def asset_kind_labels() -> dict[str, dict[Any, str]]:
-    """Language -> asset kind -> label: the built-in kinds' and each mapped kind's (``contributes.assets.label`` of
-    its mapping in ``contracts/kinds/``), so an asset kind declared by files reads in every language."""
-    from estelam.contracts.registry import load_agency_registry
-
-    labels: dict[str, dict[Any, str]] = {lang: dict(names) for lang, names in ASSET_KIND.items()}
-    for kind in load_agency_registry().kinds.values():
-        assets = kind.mapping.assets if kind.mapping is not None else None
-        if assets is not None:
-            for lang in LANGUAGES:
-                labels[lang].setdefault(assets.asset_kind, assets.label[lang])
+    """Language -> asset kind -> label, as each kind's mapping in ``contracts/kinds/`` gives it
+    (``contributes.assets.label``)."""
+    labels: dict[str, dict[Any, str]] = {lang: {} for lang in LANGUAGES}
+    for assets in _asset_contributions():
+        for lang in LANGUAGES:
+            labels[lang].setdefault(assets.asset_kind, assets.label[lang])
     return labels
 
 
-#: A bank account's kind (the asset's detail): salary and pension accounts are protected.
-ACCOUNT_KIND = {
-    "fa": {"ordinary": "عادی", "salary": "حقوق", "pension": "مستمری"},
-    "ar": {"ordinary": "عادي", "salary": "راتب", "pension": "معاش تقاعدي"},
-    "en": {"ordinary": "ordinary", "salary": "salary", "pension": "pension"},
-}
+def detail_labels() -> dict[str, dict[str, dict[str, str]]]:
+    """Language -> asset kind -> detail value -> what readers see (``contributes.assets.detail_labels``: a bank
+    account's kind)."""
+    labels: dict[str, dict[str, dict[str, str]]] = {lang: {} for lang in LANGUAGES}
+    for assets in _asset_contributions():
+        for value, texts in assets.detail_labels.items():
+            for lang in LANGUAGES:
+                labels[lang].setdefault(assets.asset_kind, {})[value] = texts[lang]
+    return labels
+
+
+def _asset_contributions() -> list[AssetContribution]:
+    from estelam.contracts.registry import load_agency_registry
+
+    return [kind.mapping.assets for kind in load_agency_registry().kinds.values()
+            if kind.mapping is not None and kind.mapping.assets is not None]
+
+
 EVENT = {
     "fa": {"filed": "ثبت درخواست اجرا", "referred": "ارجاع", "notified": "ابلاغ اجراییه", "invoiced": "صدور صورتحساب",
            "paid": "پرداخت", "freeze_ordered": "دستور توقیف", "released": "رفع توقیف", "closed": "مختومه",
@@ -524,10 +525,13 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
     def lookup(table: dict[str, dict[Any, str]]) -> Callable[[Any], str]:
         return lambda key: "—" if key is None and None not in table[lang] else table[lang].get(key, str(key))
 
+    details = detail_labels()[lang]
+
     def detail(asset: dict[str, Any]) -> Markup:
         text = asset.get("asset_detail")
-        if asset.get("asset_kind") == "bank_account" and text in ACCOUNT_KIND[lang]:
-            return Markup(escape(ACCOUNT_KIND[lang][text]))
+        known = details.get(str(asset.get("asset_kind")), {})
+        if text in known:
+            return Markup(escape(known[text]))
         return isolate(text, ltr=False) if text else Markup("—")
 
     def ident(value: object) -> Markup:

@@ -210,7 +210,7 @@ def project_contracts(tmp_path: Path) -> Path:
 
 
 #: (kind, text in its mapping, what replaces it, the field refused, what the refusal says, the line it names)
-RESTRICTION_GUARD_RAILS = [
+ASSET_GUARD_RAILS = [
     ("securities_depository", "symbol: $asset_ref.symbol,\n              amountRial: $amount_rial}",
      "symbol: $asset_ref.symbol,\n              amountRial: $amount_rial, restrictionType: $restriction}",
      "orders.freeze.request.restrictionType", "declares no restriction types", "restrictionType: $restriction"),
@@ -221,11 +221,17 @@ RESTRICTION_GUARD_RAILS = [
      "['towing'] are not restriction types the hub orders", "restrictions:"),
     ("securities_depository", "    liquidity_rank: 2\n", "    liquidity_rank: 2\n    restriction_default: transfer\n",
      "contributes.assets.restriction_default", "a default of no restrictions", "restriction_default:"),
+    # a detail's value labels: every language, and only for a detail that is one column
+    ("bank", "salary: {fa: حقوق, ar: راتب, en: salary}", "salary: {fa: حقوق, en: salary}",
+     "contributes.assets.detail_labels.salary", "needs exactly the languages", "salary: {fa: حقوق, en: salary}"),
+    ("securities_depository", "    liquidity_rank: 2\n",
+     "    liquidity_rank: 2\n    detail_labels: {blocked: {fa: مسدود, ar: محجوز, en: blocked}}\n",
+     "contributes.assets.detail_labels", "a detail that is one column", "detail_labels:"),
 ]
 
 
-@pytest.mark.parametrize(("kind", "old", "new", "field", "says", "at"), RESTRICTION_GUARD_RAILS)
-def test_a_restriction_the_kind_cannot_carry_is_refused_naming_file_line_and_field(
+@pytest.mark.parametrize(("kind", "old", "new", "field", "says", "at"), ASSET_GUARD_RAILS)
+def test_a_restriction_or_detail_label_that_does_not_fit_is_refused_naming_file_line_and_field(
         project_contracts: Path, kind: str, old: str, new: str, field: str, says: str, at: str) -> None:
     path = project_contracts / "kinds" / f"{kind}.yaml"
     text = path.read_text(encoding="utf-8")
