@@ -2,7 +2,8 @@
 
     .venv/bin/python -m benchmarks.on_demand_latency [--runs 50] [--persons 60]
 
-Every agency of the registry runs as a loopback simulator (``simulators.fleet``), each with
+Every agency of the registry runs as a loopback simulator (``estelam simulators --latency``, a process of its own:
+agencies are remote, and simulators sharing the hub's interpreter would make the hub wait for their XML), each with
 the ``latency`` fault on every request: each answer is delayed uniformly in ``LATENCY_S``, so which
 agency is slowest changes from run to run, as with real agencies. Each run calls
 ``estelam.inquiry.on_demand.inquire_person`` for one debtor (a different person each run) across all agencies,
@@ -21,16 +22,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from benchmarks.figures import emit, headline
 from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
-from simulators.faults import Fault, FaultProfile
-from simulators.fleet import Fleet
+from estelam.core.exceptions import EstelamError
 from simulators.world import generate
 
 DEFAULT_RUNS = 50
@@ -42,6 +48,47 @@ LATENCY_S = (0.05, 0.40)
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+#: How long the simulator fleet may take to start.
+FLEET_START_TIMEOUT_S = 120.0
+
+
+@contextmanager
+def fleet_process(persons: int, endpoints: Path,
+                  latency: tuple[float, float] = LATENCY_S) -> Iterator[dict[str, str]]:
+    """``estelam simulators`` in a process of its own, every answer late by ``latency`` (uniform, seconds): agency
+    id -> URL (also written to ``endpoints``, the hub's endpoints file); stopped by its PID when the block ends."""
+    command = [sys.executable, "-m", "estelam", "simulators", "--persons", str(persons),
+               "--latency", ",".join(str(x) for x in latency)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        urls: dict[str, str] = {}
+        deadline = time.monotonic() + FLEET_START_TIMEOUT_S
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.strip() == "ready":
+                break
+            agency_id, _, url = line.strip().partition("\t")
+            urls[agency_id] = url
+            if time.monotonic() > deadline:
+                break
+        else:
+            raise EstelamError(f"the simulator fleet ended before it was ready (exit {process.wait()})")
+        if time.monotonic() > deadline:
+            raise EstelamError(f"the simulator fleet was not ready within {FLEET_START_TIMEOUT_S:.0f} s")
+        endpoints.parent.mkdir(parents=True, exist_ok=True)
+        endpoints.write_text(json.dumps(urls, indent=2), encoding="utf-8")
+        yield urls
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,10 +106,9 @@ def main(argv: list[str] | None = None) -> None:
         registry = load_agency_registry()
         world = generate(registry.instances, n_persons=args.persons)
         n = len(registry.instances)
-        faults = {instance.agency_id: FaultProfile(rates={Fault.LATENCY: 1.0}, latency_s=LATENCY_S, seed=i)
-                  for i, instance in enumerate(registry.instances)}
-        with Fleet.start(registry, world, faults=faults) as fleet, settings.use(settings.current().with_changes(
-                endpoints_file=fleet.write_endpoints(settings.data_dir() / "run" / "endpoints.json"))):
+        endpoints = settings.data_dir() / "run" / "endpoints.json"
+        with fleet_process(args.persons, endpoints), settings.use(settings.current().with_changes(
+                endpoints_file=endpoints)):
             warm = inquire_person(world.persons[0].person_id)
             walls, slowest, overheads = [], [], []
             states: Counter[str] = Counter()

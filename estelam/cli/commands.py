@@ -184,10 +184,24 @@ def simulators(
                                               help="use the ports of contracts/agencies.yaml")] = False,
     seed: Annotated[int | None, typer.Option(help="seed of the synthetic world (default 1403)")] = None,
     persons: Annotated[int | None, typer.Option(help="synthetic persons (default 120)")] = None,
+    latency: Annotated[str | None, typer.Option(help="every answer late by LOW,HIGH seconds (uniform), as remote "
+                                                     "agencies answer")] = None,
 ) -> None:
-    """Serve every agency of the registry as a simulator until interrupted; prints agency_id and URL per line."""
+    """Serve every agency of the registry as a simulator until interrupted; prints agency_id and URL per line, then
+    a line ``ready``."""
+    delay: tuple[float, float] | None = None
+    if latency is not None:
+        try:
+            low, high = (float(x) for x in latency.split(","))
+        except ValueError:
+            low = high = -1.0
+        if not 0 <= low <= high:
+            typer.echo(f"error: --latency takes LOW,HIGH in seconds (0 <= LOW <= HIGH), not {latency!r}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        delay = (low, high)
     world_module = import_development_module("simulators.world", needed_by="the simulator fleet")
     fleet_module = import_development_module("simulators.fleet", needed_by="the simulator fleet")
+    faults_module = import_development_module("simulators.faults", needed_by="the simulator fleet")
     from estelam.contracts.registry import load_agency_registry
 
     registry = load_agency_registry()
@@ -196,11 +210,17 @@ def simulators(
         seed=world_module.DEFAULT_SEED if seed is None else seed,
         n_persons=world_module.DEFAULT_PERSONS if persons is None else persons,
     )
+    faults = None if delay is None else {
+        instance.agency_id: faults_module.FaultProfile(rates={faults_module.Fault.LATENCY: 1.0}, latency_s=delay,
+                                                       seed=n)
+        for n, instance in enumerate(registry.instances)}
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with fleet_module.Fleet.start(registry, world, host=host, fixed_ports=fixed_ports) as fleet:
+    with fleet_module.Fleet.start(registry, world, host=host, fixed_ports=fixed_ports, faults=faults) as fleet:
         for agency_id, url in fleet.endpoints.items():
             typer.echo(f"{agency_id}\t{url}")
+        typer.echo("ready")
+        sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
 

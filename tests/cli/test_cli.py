@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 
 from estelam.access.audit import AuditAction, AuditLog
 from estelam.cli import app, progress
+from estelam.contracts.registry import load_agency_registry
 from estelam.core.exceptions import ContractError, DemoError
 
 SUBCOMMANDS = ("demo", "api", "dashboard", "simulators", "audit", "audit-worker", "warehouse", "bench", "metrics")
@@ -158,6 +160,32 @@ def test_development_commands_say_they_need_the_checkout(runner: CliRunner, monk
     result = runner.invoke(app, argv)
     assert result.exit_code == 2
     assert result.stderr.strip() == message
+
+
+@pytest.mark.parametrize("latency", ["0.3", "a,b", "0.4,0.1", "-1,2"])
+def test_the_fleets_latency_must_be_a_range_of_seconds(runner: CliRunner, latency: str) -> None:
+    result = runner.invoke(app, ["simulators", "--latency", latency])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: --latency takes LOW,HIGH in seconds (0 <= LOW <= HIGH), not {latency!r}"
+
+
+def test_the_fleet_served_as_a_process_answers_late_by_its_latency() -> None:
+    """``estelam simulators --latency`` (the on-demand benchmark's remote agencies): one URL per agency, then
+    ``ready``; every inquiry is answered no sooner than the latency asks."""
+    import time
+
+    import httpx
+
+    from benchmarks.on_demand_latency import fleet_process
+
+    with tempfile.TemporaryDirectory() as data, fleet_process(10, Path(data) / "endpoints.json",
+                                                              latency=(0.3, 0.3)) as urls:
+        registry = load_agency_registry()
+        assert {i.agency_id for i in registry.instances} <= set(urls)
+        assert json.loads((Path(data) / "endpoints.json").read_text(encoding="utf-8")) == urls
+        started = time.perf_counter()
+        answer = httpx.post(urls["bank_melli"], content=b"<x/>", headers={"content-type": "text/xml"})
+        assert answer.status_code >= 400 and time.perf_counter() - started >= 0.3
 
 
 def test_a_module_missing_inside_a_development_package_is_not_hidden(runner: CliRunner,
