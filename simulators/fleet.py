@@ -43,7 +43,7 @@ class Fleet:
         ``faults`` (agency_id -> profile) makes those instances misbehave; see ``simulators.faults``.
         """
         from estelam.core.kinds import mapping_at
-        from simulators.mapped_app import mapped_application
+        from simulators.mapped_app import MappedSoapAgency, mapped_application
 
         fleet = cls()
         try:
@@ -56,6 +56,7 @@ class Fleet:
                 state = AgencyState(instance, [])
                 credentials = resolve_credentials(instance)  # the agency expects what the hub will show it
                 app = mapped_application(state, mapping_at(Path(instance.mapping_file)), world, credentials)
+                soap = app if isinstance(app, MappedSoapAgency) else None
                 app = with_faults(app, (faults or {}).get(instance.agency_id), protocol=instance.protocol,
                                   agency_id=instance.agency_id)
                 if isinstance(app, FaultyApplication):
@@ -63,6 +64,8 @@ class Fleet:
                 fleet.states[instance.agency_id] = state
                 port = (urlsplit(instance.endpoint).port or 0) if fixed_ports else 0
                 fleet.servers[instance.agency_id] = RunningServer(app, host=host, port=port)
+                if soap is not None and not fixed_ports:  # the served WSDL names where it really listens
+                    soap.public_url = fleet.servers[instance.agency_id].url
             for receiver in load_receivers():
                 agency = RegisterReceiver(receiver.contract, token=resolve_bearer_secret(
                     receiver.agency_id, receiver.credentials, demo_allowed=receiver.demo_credentials))
