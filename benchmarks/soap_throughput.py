@@ -2,14 +2,14 @@
 
     .venv/bin/python -m benchmarks.soap_throughput [--seconds 3] [--batch 100] [--in-process]
 
-One simulated bank serves from a child process (so client and server do not share one GIL), with no
-WS-Security token check on either side. Against it, each path runs for ``--seconds``:
+One simulated bank (the banks' generated simulator: ``contracts/kinds/bank.yaml`` over ``bank.wsdl``, its accounts
+drawn by ``simulators/world_data/bank.yaml``) serves from a child process (so client and server do not share one
+GIL), with no WS-Security token check on either side. Against it, each path runs for ``--seconds``:
 
 - ``floor``: httpx posts the very envelope zeep would send (built once by zeep, person id swapped in)
   and lxml reads every account of the answer: the least any Python client must spend;
-- ``zeep``: ``SoapAgencyClient`` (the hand-written bank client: zeep writes, lxml reads against the WSDL's shapes);
-- ``mapped``: ``MappedAgencyClient``, the generic client as ``contracts/kinds/bank.yaml`` declares the bank (the
-  same wire: zeep writes, ``connectors.soap_answers`` reads; the mapping's columns become feed records);
+- ``mapped``: ``MappedAgencyClient``, the generic client as ``contracts/kinds/bank.yaml`` declares the bank (zeep
+  writes, ``connectors.soap_answers`` reads against the WSDL's shapes; the mapping's columns become feed records);
 - ``hub``: ``ResilientClient`` around the client the hub uses for the bank (``connectors.wire_client_for``: the
   mapped client once the bank is declared by its mapping; retry, deadline, breaker; the instance's rate limit
   removed, since a limit would measure the limit).
@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import httpx
 from lxml import etree
@@ -37,15 +38,15 @@ from benchmarks.figures import emit, headline
 from connectors import wire_client_for
 from connectors.mapped import MappedAgencyClient
 from connectors.resilience import ResilientClient
-from connectors.soap import SOAP_PATH, SoapAgencyClient
+from connectors.soap import SOAP_PATH, SoapWire
 from estelam.contracts.registry import load_agency_registry
 from estelam.core import settings
 from estelam.core.domain import AgencyInstance
 from estelam.core.kinds import feed_column_types, mapping_at
-from simulators.agency_state import AgencyState, asset_owner
-from simulators.server import RunningServer
-from simulators.soap_app import soap_application
-from simulators.world import generate
+from simulators.agency_state import AgencyState
+from simulators.mapped_app import kind_world, mapped_application, records_of
+from simulators.server import Application, RunningServer
+from simulators.world import World, generate
 
 BANK = "bank_melli"
 DEFAULT_SECONDS = 3.0
@@ -73,22 +74,26 @@ class Measurement:
         return self.inquiries / self.seconds
 
 
-def _world_and_bank() -> tuple[AgencyInstance, AgencyState, list[str]]:
+def _world_and_bank() -> tuple[AgencyInstance, World, list[str]]:
     registry = load_agency_registry()
     bank = replace(registry.instance(BANK), credentials=None, rate_limit_per_s=None, tls=None)
     world = generate([bank], seed=WORLD_SEED, n_persons=WORLD_PERSONS, n_cases=0)
-    state = AgencyState(bank, world.assets_at(bank.agency_id))
     persons = [p.person_id for p in world.persons]
-    holders = {asset_owner(a) for a in world.assets_at(bank.agency_id)}
-    print(f"world: {len(persons)} persons, {len(holders)} hold accounts at {BANK}", flush=True)
-    return bank, state, persons
+    data = kind_world(str(bank.kind), jurisdiction=world.jurisdiction)
+    holders = sum(bool(records_of(world, data, bank.agency_id, p)) for p in persons)
+    print(f"world: {len(persons)} persons, {holders} hold accounts at {BANK}", flush=True)
+    return bank, world, persons
+
+
+def _simulator(bank: AgencyInstance, world: World) -> Application:
+    """The bank's generated simulator (its mapping over its WSDL), with a ledger of its own."""
+    return mapped_application(AgencyState(bank, []), mapping_at(Path(str(bank.mapping_file))), world, None)
 
 
 def serve() -> None:
     """Child process: serve the bank until stdin closes; print the URL first."""
-    bank, state, _ = _world_and_bank()
-    registry = load_agency_registry()
-    with RunningServer(soap_application(state, registry.contract_path(bank))) as server:
+    bank, world, _ = _world_and_bank()
+    with RunningServer(_simulator(bank, world)) as server:
         print(f"URL {server.url}", flush=True)
         sys.stdin.read()  # the parent closes stdin to stop us
 
@@ -104,7 +109,7 @@ def _run_for(seconds: float, call: Callable[[int], int]) -> tuple[int, int, floa
     return calls, inquiries, elapsed
 
 
-def _template(client: SoapAgencyClient, operation: str, **fields: object) -> tuple[bytes, dict[str, str]]:
+def _template(client: SoapWire, operation: str, **fields: object) -> tuple[bytes, dict[str, str]]:
     """The envelope and headers zeep sends for ``operation``."""
     envelope = client._client.create_message(client._service, operation, **fields)  # zeep's own message: the same bytes
     body = etree.tostring(envelope, encoding="utf-8", xml_declaration=True)
@@ -127,10 +132,11 @@ def measure(bank: AgencyInstance, persons: Sequence[str], seconds: float, batch:
             rounds: int = DEFAULT_ROUNDS) -> list[Measurement]:
     """Run every path in both modes against the bank at ``bank.endpoint``; the best of ``rounds`` each."""
     results: list[Measurement] = []
-    wire = SoapAgencyClient(replace(bank, mapping_file=None), credentials=None)
     mapping = mapping_at(settings.contracts_dir() / "kinds" / "bank.yaml")
     mapped = MappedAgencyClient(replace(bank, mapping_file=str(mapping.source)), mapping, feed_column_types(mapping),
                                 credentials=None)
+    wire = mapped._wire  # the zeep wire the generic client sends through: it writes the floor's envelopes
+    assert isinstance(wire, SoapWire)
     hub = ResilientClient(wire_client_for(bank, credentials=None))
     single_body, single_headers = _template(wire, "InquireAccounts", personId=PLACEHOLDER_ID, requestId="bench")
     placeholder_batch = [f"{n:010d}" for n in range(batch)]
@@ -164,12 +170,9 @@ def measure(bank: AgencyInstance, persons: Sequence[str], seconds: float, batch:
 
     paths: list[tuple[str, str, Callable[[int], int]]] = [
         ("floor (httpx + lxml)", "single", floor_single),
-        ("zeep (SoapAgencyClient)", "single", lambda n: (wire.inquire(person(n), f"b{n}"), 1)[1]),
         ("mapped (MappedAgencyClient)", "single", lambda n: (mapped.inquire(person(n), f"m{n}"), 1)[1]),
         ("hub (ResilientClient)", "single", lambda n: (hub.inquire(person(n), f"h{n}"), 1)[1]),
         ("floor (httpx + lxml)", f"batch {batch}", floor_batch),
-        ("zeep (SoapAgencyClient)", f"batch {batch}",
-         lambda n: len(wire.inquire_batch(group(n), f"bb{n}"))),
         ("mapped (MappedAgencyClient)", f"batch {batch}",
          lambda n: len(mapped.inquire_batch(group(n), f"mb{n}"))),
         ("hub (ResilientClient)", f"batch {batch}",
@@ -187,7 +190,6 @@ def measure(bank: AgencyInstance, persons: Sequence[str], seconds: float, batch:
         results.extend(best.values())
     finally:
         http.close()
-        wire.close()
         mapped.close()
         hub.close()
     return results
@@ -220,13 +222,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         serve()
         return
-    bank, state, persons = _world_and_bank()
+    bank, world, persons = _world_and_bank()
     print(f"cores: {os.cpu_count()}; python {sys.version.split()[0]}; {args.seconds:g} s per path and round, "
           f"{args.rounds} rounds; simulator {'in this process' if args.in_process else 'in a child process'}",
           flush=True)
     if args.in_process:
-        registry = load_agency_registry()
-        with RunningServer(soap_application(state, registry.contract_path(bank))) as server:
+        with RunningServer(_simulator(bank, world)) as server:
             results = measure(replace(bank, endpoint=server.url), persons, args.seconds, args.batch, args.rounds)
     else:
         child = subprocess.Popen([sys.executable, "-m", "benchmarks.soap_throughput", "--serve"],

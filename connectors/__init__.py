@@ -5,24 +5,21 @@ from __future__ import annotations
 from connectors.base import AgencyClient
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry
 from connectors.resilience import ResilientClient
-from estelam.core.domain import AgencyInstance, Protocol
+from estelam.core.domain import AgencyInstance
 from estelam.core.exceptions import ContractError
 
 
 def wire_client_for(instance: AgencyInstance, *,
                     credentials: Credentials | FromRegistry | None = FROM_REGISTRY) -> AgencyClient:
-    """The bare client that speaks ``instance``'s contract (zeep for SOAP, httpx for REST), one attempt per call;
-    ``credentials`` default to what the registry's reference resolves to (an Airflow connection may give others)."""
-    if instance.mapping_file:  # a kind declared by a mapping file: the generic client, whatever the protocol
-        from connectors.mapped import mapped_client
+    """The bare client that speaks ``instance``'s contract as its kind's mapping declares it (the generic client:
+    zeep for SOAP, httpx for REST), one attempt per call; ``credentials`` default to what the registry's reference
+    resolves to (an Airflow connection may give others)."""
+    if not instance.mapping_file:
+        raise ContractError(f"agency {instance.agency_id!r}: every kind ({instance.kind} too) is declared by a mapping "
+                            f"file (contracts/kinds/{instance.kind}.yaml), and there is none")
+    from connectors.mapped import mapped_client
 
-        return mapped_client(instance, credentials=credentials)
-    if instance.protocol is Protocol.SOAP:
-        from connectors.soap import SoapAgencyClient
-
-        return SoapAgencyClient(instance, credentials=credentials)
-    raise ContractError(f"agency {instance.agency_id!r}: a REST kind ({instance.kind}) is declared by a mapping file "
-                        f"(contracts/kinds/{instance.kind}.yaml), and there is none")
+    return mapped_client(instance, credentials=credentials)
 
 
 def client_for(instance: AgencyInstance, *, shared: str | None = None,

@@ -30,7 +30,7 @@ from connectors.batch_answers import BatchMismatch, match_answers, unsendable, w
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.json_answers import Malformed
 from connectors.rest import MAX_ANSWER_BYTES, RestAgencyClient, RestOperation, tls_context
-from connectors.soap import SoapAgencyClient, _Unreadable
+from connectors.soap import SoapWire, _Unreadable
 from connectors.xml_safety import MAX_DOCUMENT_BYTES
 from estelam.core import clock
 from estelam.core.domain import (
@@ -68,7 +68,7 @@ MAX_PAGES = 50
 SINGLE = 1
 
 
-class _SoapWire(SoapAgencyClient):
+class _SoapWire(SoapWire):
     """The SOAP client's wire alone (no operation table): sends one operation, reads its response element."""
 
     def __init__(self, instance: AgencyInstance, binding: str, *, credentials: Credentials | None,

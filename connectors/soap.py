@@ -1,4 +1,5 @@
-"""Clients for SOAP agencies (the banks), built with zeep from their WSDL in ``contracts/``.
+"""The SOAP wire to agencies, built with zeep from their WSDL in ``contracts/``: the generic client
+(``connectors.mapped``) sends every SOAP kind's operations through it, as the kind's mapping declares them.
 
 The WSDL is always read from the local contract file, never fetched from the
 agency, and the service is bound to the instance's own endpoint. zeep runs
@@ -17,17 +18,15 @@ the instance's ``tls`` options. Every failure leaves as an ``AgencyError`` subcl
 - the agency answered with another HTTP error -> ``AgencyFault`` (its status code)
 - the answer is not XML, is hostile XML, is too large, or does not follow the contract -> ``AgencyAnswerMalformed``
 
-Identifiers in answers (holder and owner ids) are normalised to Latin digits;
-names are kept exactly as the agency wrote them.
+What an answer means (which records, which columns, identifiers normalised to Latin digits) is the mapping's, read
+by the generic client.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,35 +43,14 @@ from zeep.wsdl.utils import etree_to_string
 from zeep.wsse.username import UsernameToken
 
 from connectors import message_hook
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, BatchAnswers
-from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
+from connectors.base import DEFAULT_CONNECT_TIMEOUT_S
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.soap_answers import NotSoap, Record, Shape, SoapFault, Unexpected, compile_shape, read_reply
 from connectors.wire import AUTHENTICATION_FAULT, AUTHENTICATION_STATUS, SOAP_FAULT_STATUS
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge, UnsafeXml
 from estelam.core import clock
-from estelam.core.domain import (
-    AccountKind,
-    Acknowledgement,
-    AckStatus,
-    AgencyInstance,
-    AgencyKind,
-    Asset,
-    BankAccount,
-    FeedRecord,
-    FreezeOrder,
-    InquiryAnswer,
-    OrderKind,
-    TlsOptions,
-)
-from estelam.core.exceptions import (
-    AgencyAnswerMalformed,
-    AgencyError,
-    AgencyFault,
-    AgencyUnavailable,
-    OperationNotInContract,
-)
-from estelam.core.identifiers import latin_digits
+from estelam.core.domain import AgencyInstance, TlsOptions
+from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable
 
 #: Where every SOAP agency listens, below its base URL.
 SOAP_PATH = "/soap"
@@ -104,81 +82,6 @@ _MALFORMED_ERRORS: tuple[type[Exception], ...] = (
 class _Unreadable(ValueError):
     """An answer field is missing or has a value outside the contract."""
 
-
-def _owner(asset: Asset) -> str:
-    if isinstance(asset, FeedRecord):
-        return asset.person_id
-    return asset.holder_id if isinstance(asset, BankAccount) else asset.owner_id
-
-
-def _field(value: Record, name: str) -> Any:
-    field_value = value.get(name)
-    if field_value is None:
-        raise _Unreadable(f"answer has no readable {name}")
-    return field_value
-
-
-def _rial(value: Record, name: str) -> int:
-    amount = _field(value, name)
-    if not isinstance(amount, int) or isinstance(amount, bool):
-        raise _Unreadable(f"{name} is not an integer number of rials: {amount!r}")
-    return amount
-
-
-def _utc(value: Record, name: str) -> datetime:
-    at = _field(value, name)
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise _Unreadable(f"{name} is not a timestamp with a time zone: {at!r}")
-    return at.astimezone(UTC)
-
-
-def _identifier(value: Record, name: str) -> str:
-    """An identifier field with Latin digits, whatever script the agency wrote it in."""
-    return latin_digits(str(_field(value, name)))
-
-
-def _bank_account(row: Record) -> BankAccount:
-    try:
-        kind = AccountKind(_field(row, "accountKind"))
-    except ValueError as exc:
-        raise _Unreadable(f"accountKind {row['accountKind']!r} is not in the contract") from exc
-    return BankAccount(iban=latin_digits(str(_field(row, "iban"))), holder_id=_identifier(row, "holderId"),
-                       holder_name=str(_field(row, "holderName")), account_kind=kind,
-                       balance_rial=_rial(row, "balanceRial"))
-
-
-def _iban_fields(asset_ref: str) -> dict[str, object]:
-    return {"iban": asset_ref}
-
-
-@dataclass(frozen=True)
-class SoapOperations:
-    """How one agency kind's WSDL names things: binding, operations, the repeated asset element."""
-
-    binding: str  # QName of the binding in the WSDL
-    inquire: str  # the single inquiry; its batch twin is "<inquire>Batch"
-    freeze: str
-    release: str
-    asset_element: str  # the repeated element of the inquiry answer
-    read_asset: Callable[[Record], Asset]
-    order_fields: Callable[[str], dict[str, object]]  # asset_ref -> request fields naming the asset
-    transfer: str | None = None  # moving frozen money to the court's account: only banks hold money
-    payout: str | None = None  # paying collected money to the creditor: the bank of the court's account
-    cancel: str | None = None  # cancelling an order the judge withdrew (names the cancelled order)
-
-    def operation_for(self, kind: OrderKind) -> str | None:
-        """The operation sending an order of ``kind``; None when the contract has none."""
-        return {OrderKind.FREEZE: self.freeze, OrderKind.RELEASE: self.release, OrderKind.TRANSFER: self.transfer,
-                OrderKind.PAYOUT: self.payout, OrderKind.CANCEL: self.cancel}[kind]
-
-
-#: The one table of SOAP agency kinds.
-OPERATIONS: dict[AgencyKind, SoapOperations] = {
-    AgencyKind.BANK: SoapOperations(
-        "{urn:estelam:agency:bank:v1}BankSoapBinding", "InquireAccounts", "FreezeAccount", "ReleaseAccount",
-        "account", _bank_account, _iban_fields, transfer="TransferToCourt", payout="PayOutToCreditor",
-        cancel="CancelAccountOrder"),
-}
 
 _documents: dict[tuple[Path, int], Document] = {}
 _documents_lock = threading.Lock()
@@ -268,25 +171,20 @@ def _session(tls: TlsOptions | None) -> requests.Session:
     return session
 
 
-class SoapAgencyClient:
-    """A SOAP agency instance (a bank), reached through zeep.
+class SoapWire:
+    """The wire to one SOAP agency instance, reached through zeep: the generic client's (``connectors.mapped``)
+    for every SOAP kind, which names the binding its mapping declares.
 
     ``credentials`` default to what the registry's reference resolves to; pass ``None`` to send
     no token (or other ``Credentials``, as tests do). An injected ``session`` is used as given
     (its TLS settings included).
     """
 
-    def __init__(self, instance: AgencyInstance, *, session: requests.Session | None = None,
+    def __init__(self, instance: AgencyInstance, binding: str, *, session: requests.Session | None = None,
                  credentials: Credentials | FromRegistry | None = FROM_REGISTRY,
                  max_answer_bytes: int = MAX_DOCUMENT_BYTES) -> None:
-        if instance.kind not in OPERATIONS:
-            raise ValueError(f"{instance.agency_id}: kind {instance.kind} has no SOAP operations")
-        self.operations = OPERATIONS[instance.kind]
-        self._connect(instance, self.operations.binding, session=session, credentials=credentials,
+        self._connect(instance, binding, session=session, credentials=credentials,
                       max_answer_bytes=max_answer_bytes)
-        self.batch_operation = f"{self.operations.inquire}Batch"
-        self.max_batch_size = self._declared_batch_size()
-        self.order_kinds = frozenset(k for k in OrderKind if self.operations.operation_for(k) is not None)
 
     def _connect(self, instance: AgencyInstance, binding: str, *, session: requests.Session | None,
                  credentials: Credentials | FromRegistry | None, max_answer_bytes: int) -> None:
@@ -311,137 +209,10 @@ class SoapAgencyClient:
         self._client = Client(self._document, transport=transport, settings=HARDENED_SETTINGS, wsse=wsse)
         self._service: ServiceProxy = self._client.create_service(binding, self._address)
 
-    def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
-        """Ask what assets ``person_id`` holds at this agency."""
-        operation = self.operations.inquire
-        with self._agency_call(operation, request_id):
-            answer = self._call(operation, personId=latin_digits(person_id), requestId=request_id)
-            rows = answer.get(self.operations.asset_element) or []
-            assets = tuple(self.operations.read_asset(row) for row in rows)
-            responded_at = _utc(answer, "answeredAt")
-        return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
-
-    def inquire_batch(self, person_ids: Sequence[str], request_id: str) -> BatchAnswers:
-        """Ask about up to ``max_batch_size`` persons in one call; see ``AgencyClient.inquire_batch``."""
-        operation = self.batch_operation
-        where: dict[str, Any] = {"agency_id": self.instance.agency_id, "operation": operation,
-                                 "request_id": request_id}
-        asked = wire_ids(person_ids)
-        refused = unsendable(person_ids, agency_id=self.instance.agency_id, operation=operation,
-                             request_id=request_id)
-        if not asked:
-            return dict(refused)
-        if len(asked) > self.max_batch_size:  # the agency would refuse it whole; nothing is sent
-            raise AgencyError(f"{len(asked)} persons exceed the contract's batch limit of {self.max_batch_size}",
-                              **where)
-        with self._agency_call(operation, request_id):
-            answer = self._call(operation, requestId=request_id, personId=asked)
-            answered_for = str(_field(answer, "requestId"))
-            if answered_for != request_id:
-                raise _Unreadable(f"answers request {answered_for!r} instead")
-            responded_at = _utc(answer, "answeredAt")
-            try:
-                entries = match_answers(person_ids, ((str(_field(p, "personId")), p)
-                                                     for p in answer.get("person") or []))
-            except BatchMismatch as exc:
-                raise _Unreadable(str(exc)) from exc
-            answered = {person_id: self._batch_entry(person_id, entry, request_id, responded_at, where)
-                        for person_id, entry in entries.items()}
-        return {p: refused[p] if p in refused else answered[p] for p in person_ids}
-
-    def _batch_entry(self, person_id: str, entry: Record, request_id: str, responded_at: datetime,
-                     where: dict[str, Any]) -> InquiryAnswer | AgencyFault | AgencyAnswerMalformed:
-        rows = entry.get(self.operations.asset_element) or []
-        error = entry.get("error")
-        if error is not None:
-            if rows:
-                raise _Unreadable(f"person {person_id} has both assets and an error")
-            return AgencyFault(f"refused for this person: {error.get('code')}: {error.get('message')}", **where)
-        try:
-            assets = tuple(self.operations.read_asset(row) for row in rows)
-        except _Unreadable as exc:  # one person's record breaks the contract: that person alone, not the batch
-            return AgencyAnswerMalformed(f"the record for this person does not follow the contract: {exc}", **where)
-        strangers = sorted({_owner(a) for a in assets} - {latin_digits(person_id)})
-        if strangers:  # another person's assets must never be landed under this person's inquiry
-            raise _Unreadable(f"the answer for {person_id} includes assets of other persons: {strangers}")
-        return InquiryAnswer(self.instance.agency_id, person_id, request_id, assets, responded_at)
-
-    def _declared_batch_size(self) -> int:
-        """The batch limit the WSDL declares: ``maxOccurs`` of the batch request's ``personId``."""
-        qname = self.operations.binding.split("}")[0] + "}" + self.batch_operation
-        element = self._client.get_element(qname)
-        for name, child in element.type.elements:
-            if name == "personId" and isinstance(child.max_occurs, int):
-                return child.max_occurs
-        raise ValueError(f"{self.instance.contract}: {self.batch_operation} declares no bounded personId")
-
-    def freeze(self, order: FreezeOrder) -> Acknowledgement:
-        """Block the order's asset up to ``order.amount_rial`` for ``order.case_id``."""
-        return self._send(order, OrderKind.FREEZE)
-
-    def release(self, order: FreezeOrder) -> Acknowledgement:
-        """Lift up to ``order.amount_rial`` of the case's block on the order's asset."""
-        return self._send(order, OrderKind.RELEASE)
-
-    def transfer(self, order: FreezeOrder) -> Acknowledgement:
-        """Move up to ``order.amount_rial`` of the case's block on a bank account to the court's account.
-
-        Raises ``OperationNotInContract`` (final, nothing sent) when this agency's contract has no transfer operation.
-        """
-        return self._send(order, OrderKind.TRANSFER)
-
-    def pay_out(self, order: FreezeOrder) -> Acknowledgement:
-        """Pay collected money from the court's account to the creditor's IBAN (``order.asset_ref``).
-
-        Raises ``OperationNotInContract`` (final, nothing sent) when this agency's contract has no payout operation.
-        """
-        return self._send(order, OrderKind.PAYOUT)
-
-    def cancel(self, order: FreezeOrder) -> Acknowledgement:
-        """Cancel the order ``order.cancels`` on the order's asset (undone if applied, refused if it comes later)."""
-        return self._send(order, OrderKind.CANCEL)
-
     def close(self) -> None:
         """Close the HTTP session, if this client opened it."""
         if self._own_session:
             self._session.close()
-
-    def _send(self, order: FreezeOrder, kind: OrderKind) -> Acknowledgement:
-        if order.kind is not kind:
-            raise ValueError(f"order {order.order_id} is a {order.kind} order, not a {kind} order")
-        operation = self.operations.operation_for(kind)
-        if operation is None:
-            raise OperationNotInContract(f"this agency's contract ({self.instance.contract}) has no {kind} operation",
-                              agency_id=self.instance.agency_id, operation=str(kind), request_id=order.order_id)
-        try:
-            asset_fields = self.operations.order_fields(order.asset_ref)
-        except ValueError as exc:
-            raise AgencyError(f"asset_ref {order.asset_ref!r} cannot be named in this agency's contract",
-                              agency_id=self.instance.agency_id, operation=operation,
-                              request_id=order.order_id) from exc
-        if kind is OrderKind.CANCEL:
-            if not order.cancels:
-                raise AgencyError(f"cancel order {order.order_id} names no order to cancel",
-                                  agency_id=self.instance.agency_id, operation=operation, request_id=order.order_id)
-            asset_fields = {"cancelsOrderId": order.cancels, **asset_fields}
-        with self._agency_call(operation, order.order_id):
-            answer = self._call(operation, orderId=order.order_id, caseId=order.case_id,
-                                amountRial=order.amount_rial, **asset_fields)
-            answered_order = str(_field(answer, "orderId"))
-            if answered_order != order.order_id:
-                raise _Unreadable(f"acknowledges order {answered_order!r} instead")
-            try:
-                status = AckStatus(_field(answer, "status"))
-            except ValueError as exc:
-                raise _Unreadable(f"status {answer['status']!r} is not in the contract") from exc
-            return Acknowledgement(
-                order_id=order.order_id, agency_id=self.instance.agency_id, case_id=order.case_id,
-                asset_ref=order.asset_ref, status=status,
-                acknowledged_amount_rial=_rial(answer, "acknowledgedAmountRial"),
-                frozen_total_rial=_rial(answer, "frozenTotalRial"),
-                acknowledged_at=_utc(answer, "acknowledgedAt"),
-                reason=answer.get("reason") or "",
-            )
 
     def _call(self, operation: str, **fields: object) -> Record:
         """Send ``operation`` (zeep writes the envelope and its WS-Security header); the answer's response element.

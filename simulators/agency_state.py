@@ -4,7 +4,7 @@ Order semantics, as a real bank or registry applies them:
 - an order id is applied at most once; a repeat returns the first acknowledgement;
 - a freeze blocks up to the amount asked, limited by what is still unblocked on the asset
   (``partial`` when less, ``refused`` when nothing is left);
-- protected (salary, pension) accounts are refused;
+- assets the law protects (the mapping's ``protected_when``: a bank's salary and pension accounts) are refused;
 - vehicles and properties are indivisible: a freeze registers the case's claim (up to the asset's
   unclaimed value) but restricts the *whole* asset, so the value it takes out of the owner's hands
   (:meth:`AgencyState.immobilised_value`) is the asset's full value as soon as any claim is on it;
@@ -36,11 +36,9 @@ from datetime import datetime
 
 from estelam.core import clock
 from estelam.core.domain import (
-    PROTECTED_ACCOUNT_KINDS,
     Acknowledgement,
     AckStatus,
     AgencyInstance,
-    BankAccount,
     FreezeOrder,
     OrderKind,
     RestrictionType,
@@ -62,33 +60,32 @@ class MappedAsset:
     restrictions: tuple[str, ...] = ()  # the restriction types a freeze may carry, weakest first (the mapping's)
 
 
-AgencyAsset = BankAccount | MappedAsset
+#: What an agency's ledger holds: its kind's assets, as its generated simulator draws them.
+AgencyAsset = MappedAsset
 _AckMaker = Callable[..., Acknowledgement]
 
 
 def asset_ref(asset: AgencyAsset) -> str:
-    if isinstance(asset, BankAccount):
-        return asset.iban
     return asset.asset_ref
 
 
 def asset_owner(asset: AgencyAsset) -> str:
-    return asset.holder_id if isinstance(asset, BankAccount) else asset.owner_id
+    return asset.owner_id
 
 
 def asset_value(asset: AgencyAsset) -> int:
-    return asset.balance_rial if isinstance(asset, BankAccount) else asset.value_rial
+    return asset.value_rial
 
 
 def restriction_types(asset: AgencyAsset) -> tuple[str, ...]:
     """The restriction types a freeze on the asset may carry, weakest first (none: its freezes carry no type)."""
-    return asset.restrictions if isinstance(asset, MappedAsset) else ()
+    return asset.restrictions
 
 
 def is_indivisible(asset: AgencyAsset) -> bool:
     """Vehicles and properties (their asset kinds ones the freeze plan takes whole) are restricted whole, whatever
     the claim on them."""
-    return isinstance(asset, MappedAsset) and asset.indivisible
+    return asset.indivisible
 
 
 class AgencyState:
@@ -223,9 +220,7 @@ class AgencyState:
             return ack(AckStatus.DONE, released)
         if order.kind is OrderKind.TRANSFER:
             return self._transfer(order, asset, key, ack)
-        if isinstance(asset, BankAccount) and asset.account_kind in PROTECTED_ACCOUNT_KINDS:
-            return ack(AckStatus.REFUSED, 0, f"{asset.account_kind} account is protected by law")
-        if isinstance(asset, MappedAsset) and asset.protected:
+        if asset.protected:
             return ack(AckStatus.REFUSED, 0, "the asset is protected by law")
         types = restriction_types(asset)
         asked = str(order.restriction_type or types[0]) if types else None
@@ -256,7 +251,7 @@ class AgencyState:
 
     def _transfer(self, order: FreezeOrder, asset: AgencyAsset, key: tuple[str, str],
                   ack: _AckMaker) -> Acknowledgement:
-        if not isinstance(asset, BankAccount | MappedAsset) or is_indivisible(asset):
+        if is_indivisible(asset):
             return ack(AckStatus.REFUSED, 0, "only money can be transferred: sell the asset first")
         moved = min(order.amount_rial, self._frozen.get(key, 0), asset_value(asset))
         if moved == 0:
@@ -294,9 +289,7 @@ class AgencyState:
 _RESTRICTION_TYPES = frozenset(str(r) for r in RestrictionType)
 
 
-def _less(asset: BankAccount | MappedAsset, moved: int) -> BankAccount | MappedAsset:
-    """The money asset after ``moved`` left it (a transfer to the court's account): a mapped kind's transfer
-    operation (its mapping's ``orders.transfer``) moves money the way a bank account's does."""
-    if isinstance(asset, BankAccount):
-        return replace(asset, balance_rial=asset.balance_rial - moved)
+def _less(asset: MappedAsset, moved: int) -> MappedAsset:
+    """The money asset after ``moved`` left it (a transfer to the court's account, the mapping's
+    ``orders.transfer``)."""
     return replace(asset, value_rial=asset.value_rial - moved)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from connectors.credentials import resolve_bearer_secret, resolve_credentials
 from estelam.contracts.registry import AgencyRegistry, load_receivers
-from estelam.core.domain import Protocol
+from estelam.core.exceptions import ContractError
 from simulators.agency_state import AgencyState
 from simulators.faults import FaultProfile, FaultyApplication, with_faults
 from simulators.register_receiver import RegisterReceiver
@@ -42,23 +42,21 @@ class Fleet:
 
         ``faults`` (agency_id -> profile) makes those instances misbehave; see ``simulators.faults``.
         """
-        from simulators.rest_app import rest_application
-        from simulators.soap_app import soap_application
+        from estelam.core.kinds import mapping_at
+        from simulators.mapped_app import MappedSoapAgency, mapped_application
 
         fleet = cls()
         try:
             for instance in registry.instances:
-                state = AgencyState(instance, world.assets_at(instance.agency_id))
-                contract = registry.contract_path(instance)
+                if not instance.mapping_file:
+                    raise ContractError(f"agency {instance.agency_id!r}: its kind ({instance.kind}) is declared by no "
+                                        f"mapping file (contracts/kinds/{instance.kind}.yaml); every simulator is "
+                                        "generated from its kind's mapping")
+                # the ledger starts empty: it learns each person's assets as the simulator draws them from the world
+                state = AgencyState(instance, [])
                 credentials = resolve_credentials(instance)  # the agency expects what the hub will show it
-                if instance.mapping_file:  # a kind declared by a mapping: generated from its files
-                    from estelam.core.kinds import mapping_at
-                    from simulators.mapped_app import mapped_application
-
-                    app = mapped_application(state, mapping_at(Path(instance.mapping_file)), world, credentials)
-                else:
-                    app = (soap_application(state, contract, credentials) if instance.protocol is Protocol.SOAP
-                           else rest_application(state, contract, credentials))
+                app = mapped_application(state, mapping_at(Path(instance.mapping_file)), world, credentials)
+                soap = app if isinstance(app, MappedSoapAgency) else None
                 app = with_faults(app, (faults or {}).get(instance.agency_id), protocol=instance.protocol,
                                   agency_id=instance.agency_id)
                 if isinstance(app, FaultyApplication):
@@ -66,6 +64,8 @@ class Fleet:
                 fleet.states[instance.agency_id] = state
                 port = (urlsplit(instance.endpoint).port or 0) if fixed_ports else 0
                 fleet.servers[instance.agency_id] = RunningServer(app, host=host, port=port)
+                if soap is not None and not fixed_ports:  # the served WSDL names where it really listens
+                    soap.public_url = fleet.servers[instance.agency_id].url
             for receiver in load_receivers():
                 agency = RegisterReceiver(receiver.contract, token=resolve_bearer_secret(
                     receiver.agency_id, receiver.credentials, demo_allowed=receiver.demo_credentials))

@@ -66,7 +66,7 @@ import yaml
 from lxml import etree
 
 from connectors.credentials import Credentials
-from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, XML_CONTENT_TYPE
+from connectors.wire import AUTHENTICATION_FAULT, FAULT_CLIENT, SOAP_ENV_NS, XML_CONTENT_TYPE
 from connectors.xml_safety import UnsafeXml, parse_untrusted
 from estelam.core import clock
 from estelam.core.domain import FreezeOrder, OrderKind, PersonKind, Protocol, RestrictionType
@@ -88,7 +88,6 @@ from estelam.freeze.planner import INDIVISIBLE_KINDS
 from simulators.agency_state import AgencyState, MappedAsset
 from simulators.rest_app import Handler, _Call, _json, problem, rest_application
 from simulators.server import Application, Request, Response
-from simulators.soap_app import SOAP_PATH, WSDL_NS, XSD_NS, envelope, fault_response
 from simulators.world import World, spelling_of
 from simulators.ws_security import AuthenticationFailed, UsernameTokenCheck
 
@@ -100,6 +99,15 @@ PAGE_SIZE = 2
 UNIQUE_ATTEMPTS = 8
 #: A refused person's code in a batch answer.
 INVALID_PERSON_ID = "invalid_person_id"
+XSD_NS = "http://www.w3.org/2001/XMLSchema"
+WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+SOAP_PATH = "/soap"
+#: A WSDL's soap:address; replaced by the simulator's own address (the agency's configured endpoint) when served.
+PLACEHOLDER_ADDRESS = b"http://agency.invalid/soap"
+#: A fault shows at most this many schema errors, each cut to ERROR_TEXT_LIMIT characters: a huge invalid request
+#: must not become a huge fault (nor the memory to build it).
+MAX_REPORTED_ERRORS = 5
+ERROR_TEXT_LIMIT = 200
 
 Drawn = dict[str, Any]
 
@@ -414,8 +422,8 @@ class MappedAgency:
         operation = self.interface.operations[inquiry.operation]
         person_field = self._person_field(inquiry.request, "$person_id")
         person_id = latin_digits(str(fields.get(person_field or "", "")))
-        if not is_person_id(person_id):
-            return 400, f"invalid person id {person_id!r}: check digit does not match"
+        if not is_person_id(person_id):  # the field named as the interface names it: what the caller sent wrong
+            return 400, f"invalid {person_field or 'person id'} {person_id!r}: check digit does not match"
         rows = records_of(self.world, self.data, self.state.instance.agency_id, person_id)
         self._hold(person_id, rows)
         answer: dict[str, Any] = {}
@@ -453,7 +461,8 @@ class MappedAgency:
             _put(entry, entry_node, batch.person_id, self.spell_id(person_id))
             if not is_person_id(person_id):
                 if batch.refused is None:
-                    return 400, f"invalid person id {person_id!r}: check digit does not match"
+                    field_name = self._person_field(batch.request, '$person_ids') or 'person id'
+                    return 400, f"invalid {field_name} {person_id!r}: check digit does not match"
                 _put(entry, entry_node, batch.refused.code, INVALID_PERSON_ID)
                 _put(entry, entry_node, batch.refused.message, f"invalid person id {person_id!r}")
             else:
@@ -482,6 +491,28 @@ class MappedAgency:
 
 
 # --- SOAP ---------------------------------------------------------------------------------------------
+
+_ENV = f"{{{SOAP_ENV_NS}}}"
+
+
+def envelope(body_child: etree._Element) -> bytes:
+    """A SOAP 1.1 envelope around one body element, serialised as UTF-8."""
+    env = etree.Element(f"{_ENV}Envelope", nsmap={"soap": SOAP_ENV_NS})
+    etree.SubElement(env, f"{_ENV}Body").append(body_child)
+    return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+
+def fault_response(code: str, message: str) -> Response:
+    """A SOAP 1.1 fault (``soap:Client`` or ``soap:Server``) with HTTP 500."""
+    fault = etree.Element(f"{_ENV}Fault", nsmap={"soap": SOAP_ENV_NS})
+    etree.SubElement(fault, "faultcode").text = f"soap:{code}"
+    etree.SubElement(fault, "faultstring").text = message
+    return Response(500, envelope(fault), {"Content-Type": XML_CONTENT_TYPE})
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= ERROR_TEXT_LIMIT else f"{text[:ERROR_TEXT_LIMIT]}..."
+
 
 
 def _wire_text(value: Any) -> str:
@@ -536,18 +567,25 @@ def _inline_schema(definitions: etree._Element, schema: etree._Element) -> etree
 
 
 class MappedSoapAgency:
-    def __init__(self, agency: MappedAgency, credentials: Credentials | None) -> None:
+    """The generated SOAP simulator of one agency: the WSDL it serves (at its own address), the WS-Security token
+    it checks, the WSDL's inline schema every request must follow, the mapping read backwards for the answer."""
+
+    def __init__(self, agency: MappedAgency, credentials: Credentials | None, *,
+                 public_url: str | None = None) -> None:
         self.agency = agency
         path = agency.interface.path
         self.wsdl = path.read_bytes()
+        #: The served WSDL's address: configured (default the registry's endpoint), never a request's Host header.
+        self.public_url = public_url or agency.state.instance.endpoint
         self._token_check = UsernameTokenCheck(credentials) if credentials is not None else None
         definitions = parse_untrusted(self.wsdl)
         schema = definitions.find(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema")
         self._schema = _inline_schema(definitions, schema) if schema is not None else None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the schema's error log is shared state
         mapping = agency.mapping
         self._handlers: dict[str, tuple[Operation, Callable[[Mapping[str, Any]], Any]]] = {}
         operations = agency.interface.operations
+        self._declared = {(op.request.namespace or "", op.request.name) for op in operations.values()}
         self._handlers[operations[mapping.inquiry.operation].request.name] = (
             operations[mapping.inquiry.operation], agency.single)
         if mapping.batch is not None:
@@ -557,33 +595,55 @@ class MappedSoapAgency:
             self._handlers[operations[order.operation].request.name] = (
                 operations[order.operation], functools.partial(agency.order, kind))
 
+    def validate(self, element: etree._Element, limit: int | None = None) -> list[str]:
+        """Schema errors of one body element (request or response), the first ``limit`` of them; empty when valid."""
+        if self._schema is None:
+            return []
+        with self._lock:
+            if self._schema.validate(element):
+                return []
+            errors = self._schema.error_log  # lxml-stubs do not declare _ErrorLog iterable; lxml's is
+            found = [f"{_cut(e.message)} (line {e.line})" for e in errors]  # type: ignore[attr-defined]
+        if limit is None or len(found) <= limit:
+            return found
+        return [*found[:limit], f"and {len(found) - limit} more"]
+
+    def _serve_wsdl(self) -> Response:
+        address = (self.public_url or "").rstrip("/")
+        wsdl = self.wsdl.replace(PLACEHOLDER_ADDRESS, f"{address}{SOAP_PATH}".encode()) if address else self.wsdl
+        return Response(200, wsdl, {"Content-Type": XML_CONTENT_TYPE})
+
     def __call__(self, request: Request) -> Response:
         if request.method == "GET":
-            return Response(200, self.wsdl, {"Content-Type": XML_CONTENT_TYPE})
+            return self._serve_wsdl()
         if request.path != SOAP_PATH or request.method != "POST":
             return Response(404, b"not found", {"Content-Type": "text/plain"})
         try:
             root = parse_untrusted(request.body)
-        except (UnsafeXml, etree.XMLSyntaxError) as exc:
-            return fault_response(FAULT_CLIENT, f"not acceptable XML: {str(exc)[:200]}")
-        if self._token_check is not None:
+        except UnsafeXml as exc:  # a DOCTYPE, entities, or a document above the size limit
+            return fault_response(FAULT_CLIENT, _cut(str(exc)))
+        except etree.XMLSyntaxError as exc:
+            return fault_response(FAULT_CLIENT, _cut(f"not well-formed XML: {exc}"))
+        if self._token_check is not None:  # who is asking comes before what they ask
             try:
                 self._token_check.verify(root)
             except AuthenticationFailed as refusal:
                 return fault_response(AUTHENTICATION_FAULT, f"authentication failed: {refusal}")
-        body = root.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
+        body = root.find(f"{_ENV}Body")
         children = [] if body is None else [c for c in body if isinstance(c.tag, str)]
         if len(children) != 1:
             return fault_response(FAULT_CLIENT, "the SOAP Body must hold exactly one operation element")
         element = children[0]
-        handler = self._handlers.get(etree.QName(element).localname)
-        if handler is None:
-            return fault_response(FAULT_CLIENT, f"operation {element.tag} is not served by this simulator")
-        if self._schema is not None:
-            with self._lock:
-                if not self._schema.validate(element):
-                    errors = [str(e) for e in self._schema.error_log][:3]  # type: ignore[attr-defined]
-                    return fault_response(FAULT_CLIENT, f"does not follow the contract: {'; '.join(errors)[:300]}")
+        qname = etree.QName(element)
+        handler = self._handlers.get(qname.localname)
+        if handler is None or (handler[0].request.namespace or "") != (qname.namespace or ""):
+            if (qname.namespace or "", qname.localname) in self._declared:
+                return fault_response(FAULT_CLIENT, f"operation {element.tag} is not served by this simulator")
+            return fault_response(FAULT_CLIENT, f"unknown operation {element.tag}: not in this agency's WSDL")
+        errors = self.validate(element, limit=MAX_REPORTED_ERRORS)
+        if errors:
+            return fault_response(FAULT_CLIENT,
+                                  f"{qname.localname} does not follow the contract: {'; '.join(errors)}")
         operation, answer_of = handler
         answer = answer_of(_read(element, operation.request))
         if isinstance(answer, tuple):
@@ -627,14 +687,16 @@ def _rest_handlers(agency: MappedAgency) -> dict[str, Handler]:
 
 
 def mapped_application(state: AgencyState, mapping: KindMapping, world: World, credentials: Credentials | None, *,
-                       world_data: KindWorld | None = None) -> Application:
-    """The simulator of ``state.instance``, a kind declared by ``mapping``, answering from ``world``."""
+                       world_data: KindWorld | None = None, public_url: str | None = None) -> Application:
+    """The simulator of ``state.instance``, a kind declared by ``mapping``, answering from ``world``; a SOAP one's
+    served WSDL names ``public_url`` (default: the agency's configured endpoint) as its address."""
     interface = load_interface(mapping.interface, mapping.protocol, mapping.binding)
     data = world_data or kind_world(str(mapping.kind), jurisdiction=world.jurisdiction)
     agency = MappedAgency(state, mapping, interface, world, data)
     if mapping.protocol is Protocol.SOAP:
-        return MappedSoapAgency(agency, credentials)
+        return MappedSoapAgency(agency, credentials, public_url=public_url)
     return rest_application(state, mapping.interface, credentials, handlers=_rest_handlers(agency))
 
 
-__all__ = ["KindWorld", "MappedAgency", "kind_world", "load_kind_world", "mapped_application", "records_of"]
+__all__ = ["SOAP_PATH", "KindWorld", "MappedAgency", "MappedSoapAgency", "envelope", "fault_response", "kind_world",
+           "load_kind_world", "mapped_application", "records_of"]

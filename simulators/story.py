@@ -41,7 +41,6 @@ from pathlib import Path
 from estelam.core.domain import (
     AgencyInstance,
     AgencyKind,
-    BankAccount,
     CaseEventType,
     PersonKind,
 )
@@ -118,14 +117,10 @@ def _freezable(world: World, banks: Sequence[str], person: Person, keep: int | N
 
 
 def _worth(world: World, person_id: str) -> int:
-    """Everything the person has at every agency of the world that the hub may freeze: the built-in kinds' assets
-    and the records of the kinds declared by mappings that take freeze orders (the banks' accounts, the
-    depository's holdings, the land registry's properties), as their generated simulators draw them."""
-    built_in = sum(asset.balance_rial if isinstance(asset, BankAccount) else asset.value_rial
-                   for instance in world.instances if not instance.mapping_file
-                   for asset in world.assets_of(instance.agency_id, person_id))
-    return built_in + sum(_mapped_worth(world, instance, person_id) for instance in world.instances
-                          if instance.mapping_file)
+    """Everything the person has at every agency of the world that the hub may freeze: the records of the kinds that
+    take freeze orders (the banks' accounts, the depository's holdings, the land registry's properties), as their
+    generated simulators draw them."""
+    return sum(_mapped_worth(world, instance, person_id) for instance in world.instances)
 
 
 def _mapped_worth(world: World, instance: AgencyInstance, person_id: str, *, unprotected: bool = False) -> int:

@@ -1,14 +1,16 @@
-"""A deterministic synthetic world: persons, their assets at every agency, and enforcement cases.
+"""A deterministic synthetic world: persons, whether they own anything, and enforcement cases.
 
 The same seed always gives the same world, so simulators, the court system's
-event drops and tests agree on who owns what.
+event drops and tests agree on who owns what. What each agency holds of a person is drawn by the agency kind's
+generated simulator (``simulators.mapped_app``, from ``simulators/world_data/<kind>.yaml``), from a stream of its
+own; the world gives it the person, the agency's spelling, IBANs at a bank's own code (``World.iban_at``) and the
+records kept wrongly (``World.keeps_wrongly``).
 
 It scales from tens to millions of persons because nothing is drawn ahead of
-need: person ``i`` (identity, name, and every asset at every agency) comes from
+need: person ``i`` (identity, name, whether they own nothing) comes from
 its own random stream, seeded by ``(seed, i)``, and its national code is a
 bijection of ``i``, so a simulator can find a person by id without an index
-(``World.person``, ``World.assets_of``). Asking for every agency's asset lists
-(``bank_accounts``, ``assets_at`` ...) draws the whole world once, in O(n).
+(``World.person``, ``World.owns_nothing``).
 
 Real data is messy, and so is this world:
 - each agency spells names its own way (``Spelling``): Arabic or Persian yeh and kaf,
@@ -18,7 +20,7 @@ Real data is messy, and so is this world:
   (the simulators render them; connectors normalise them back at the edge);
 - a few records are kept wrongly (``dirty_share``): a mistyped IBAN (the mapped kinds' world data keep their
   own wrong records: a plate in Latin letters);
-- some persons own nothing; most bank with one to three banks; a few with many.
+- some persons own nothing anywhere.
 """
 
 from __future__ import annotations
@@ -28,17 +30,10 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache, cached_property
-from typing import TypedDict, TypeVar, Unpack, overload
+from functools import cache
+from typing import TypedDict, Unpack, overload
 
-from estelam.core.domain import (
-    AccountKind,
-    AgencyInstance,
-    AgencyKind,
-    BankAccount,
-    CaseEventType,
-    PersonKind,
-)
+from estelam.core.domain import AgencyInstance, AgencyKind, CaseEventType, PersonKind
 from estelam.core.identifiers import (
     iban_check_digits,
     iran_legal_id_check_digit,
@@ -60,10 +55,6 @@ DEFAULT_DIRTY_SHARE = 0.03
 LEGAL_SHARE = 0.15
 #: Share of persons who own nothing anywhere: debtors like these exist, and the hub must say so.
 ASSETLESS_SHARE = 0.05
-#: How many banks a person banks with, and how often: most one to three, a few many.
-BANKS_PER_PERSON = {0: 10, 1: 34, 2: 27, 3: 14, 4: 6, 5: 4, 8: 3, 12: 1, 20: 1}
-#: Accounts a person holds at one bank.
-ACCOUNTS_PER_BANK = {1: 70, 2: 25, 3: 5}
 
 FIRST_NAMES = ["علی", "محمد", "زهرا", "فاطمه", "حسین", "مریم", "رضا", "سکینه", "مهدی", "کبری",
                "یاسر", "نرگس", "کاظم", "لیلا", "یوسف", "شکوفه", "عبدالله", "کیمیا", "مصطفی", "ریحانه",
@@ -288,20 +279,12 @@ class Case:
     events: tuple[CaseEvent, ...]
 
 
-AgencyAsset = BankAccount
-_A = TypeVar("_A", bound=BankAccount)
-
-
 def _stream(seed: int, purpose: int, index: int) -> random.Random:
     return random.Random((seed << 34) | (purpose << 32) | index)
 
 
 def _id_offset(seed: int) -> int:
     return zlib.crc32(f"persons:{seed}".encode()) % _ID_SPACE
-
-
-def _weighted(rng: random.Random, table: dict[int, int]) -> int:
-    return rng.choices(list(table), weights=list(table.values()))[0]
 
 
 def _rial(rng: random.Random, low_exp: float, high_exp: float) -> int:
@@ -356,10 +339,10 @@ class _Persons(Sequence[Person]):
 
 
 class World:
-    """Persons, their assets at the given agency instances, and enforcement cases; all from one seed.
+    """Persons and enforcement cases at the given agency instances; all from one seed.
 
     This is the Iranian world; a jurisdiction's world (``simulators.world_sa.SaudiWorld``) overrides the drawing
-    of persons and assets and the per-case hooks below (courts, case years, amounts, contacts, decisions)."""
+    of persons and IBANs and the per-case hooks below (courts, case years, amounts, contacts, decisions)."""
 
     #: The courts cases are filed at, the first year of case numbers, the jurisdiction profile the world is of.
     courts: Sequence[str] = COURTS
@@ -423,44 +406,10 @@ class World:
         if index is None:
             return True
         rng = _stream(self.seed, _PERSON_STREAM, index)
-        self._draw_person(index, rng)  # the person's stream, continued as _draw_assets_of does
+        self._draw_person(index, rng)  # the person's stream, continued: its next draw says it
         return rng.random() < ASSETLESS_SHARE
 
-    def assets_of(self, agency_id: str, person_id: str) -> list[AgencyAsset]:
-        """What ``agency_id`` holds for ``person_id``, drawn for this person alone (no full world needed)."""
-        index = self.index_of(person_id)
-        if index is None:
-            return []
-        return self._draw_assets(index).get(agency_id, [])
-
-    def iter_assets(self) -> Iterator[tuple[Person, dict[str, list[AgencyAsset]]]]:
-        """Every person with their assets by agency, one at a time: O(1) memory."""
-        for index in range(self.n_persons):
-            rng = _stream(self.seed, _PERSON_STREAM, index)
-            person = self._draw_person(index, rng)
-            yield person, self._draw_assets_of(person, rng)
-
-    # --- the whole world, drawn once ---------------------------------------------------------
-
-    @cached_property
-    def _assets_by_agency(self) -> dict[str, list[AgencyAsset]]:
-        by_agency: dict[str, list[AgencyAsset]] = {}
-        for _, assets in self.iter_assets():
-            for agency_id, rows in assets.items():
-                by_agency.setdefault(agency_id, []).extend(rows)
-        return by_agency
-
-    def _of_kind(self, instances: list[AgencyInstance], kind: type[_A]) -> dict[str, list[_A]]:
-        """Per agency among ``instances``, its assets (all of ``kind``: a bank holds only accounts)."""
-        return {i.agency_id: [a for a in self._assets_by_agency[i.agency_id] if isinstance(a, kind)]
-                for i in instances if i.agency_id in self._assets_by_agency}
-
-    @property
-    def bank_accounts(self) -> dict[str, list[BankAccount]]:
-        return self._of_kind(self._banks, BankAccount)
-
-    def assets_at(self, agency_id: str) -> list[AgencyAsset]:
-        return list(self._assets_by_agency.get(agency_id, []))
+    # --- cases --------------------------------------------------------------------------------
 
     def case_events(self) -> list[CaseEvent]:
         return sorted((e for c in self.cases for e in c.events), key=lambda e: (e.occurred_at, e.event_id))
@@ -476,31 +425,6 @@ class World:
             name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_NAMES)}"
             return Person(legal + str(iran_legal_id_check_digit(legal)), PersonKind.LEGAL, name)
         return Person(code, PersonKind.NATURAL, f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}")
-
-    def _draw_assets(self, index: int) -> dict[str, list[AgencyAsset]]:
-        rng = _stream(self.seed, _PERSON_STREAM, index)
-        return self._draw_assets_of(self._draw_person(index, rng), rng)
-
-    def _draw_assets_of(self, person: Person, rng: random.Random) -> dict[str, list[AgencyAsset]]:
-        """Every asset of ``person`` at every agency, continuing the person's own stream."""
-        assets: dict[str, list[AgencyAsset]] = {}
-        if rng.random() < ASSETLESS_SHARE:
-            return assets
-        legal = person.kind is PersonKind.LEGAL
-        dirty = self.dirty_share
-        n_banks = min(_weighted(rng, BANKS_PER_PERSON), len(self._banks))
-        for b in sorted(rng.sample(range(len(self._banks)), n_banks)):
-            bank = self._banks[b]
-            name = spell(person.name, bank.agency_id)
-            rows = assets.setdefault(bank.agency_id, [])
-            for _ in range(_weighted(rng, ACCOUNTS_PER_BANK)):
-                kind = AccountKind.ORDINARY if legal else rng.choices(list(AccountKind), weights=[75, 15, 10])[0]
-                iban = _iban(rng, self._bank_codes[b])
-                if rng.random() < dirty:  # a mistyped IBAN: the check digits no longer hold
-                    iban = iban[:-1] + str((int(iban[-1]) + 1) % 10)
-                balance = _rial(rng, 7, 11.5) if legal else _rial(rng, 6, 10.5)
-                rows.append(BankAccount(iban, person.person_id, name, kind, balance))
-        return assets
 
     # --- per-jurisdiction hooks of a case (the Iranian ones here) ------------------------------
 

@@ -24,23 +24,18 @@ import zlib
 from dataclasses import dataclass
 from functools import cache
 
-from estelam.core.domain import AccountKind, BankAccount, PersonKind
+from estelam.core.domain import PersonKind
 from estelam.core.identifiers import iban_check_digits
 from simulators.world import (
-    ACCOUNTS_PER_BANK,
-    ASSETLESS_SHARE,
-    BANKS_PER_PERSON,
     CONTACT_EMAIL_SHARE,
     CONTACT_MOBILE_SHARE,
     LEGAL_SHARE,
-    AgencyAsset,
     Person,
     World,
     _Contact,
     _CreditorContact,
     _Decision,
     _mistyped,
-    _weighted,
     bank_code_of,
     render_digits,
 )
@@ -176,27 +171,7 @@ class SaudiWorld(World):
             return None
         return index
 
-    # --- assets --------------------------------------------------------------------------------
-
-    def _draw_assets_of(self, person: Person, rng: random.Random) -> dict[str, list[AgencyAsset]]:
-        assets: dict[str, list[AgencyAsset]] = {}
-        if rng.random() < ASSETLESS_SHARE:
-            return assets
-        legal = person.kind is PersonKind.LEGAL
-        dirty = self.dirty_share
-        n_banks = min(_weighted(rng, BANKS_PER_PERSON), len(self._banks))
-        for b in sorted(rng.sample(range(len(self._banks)), n_banks)):
-            bank = self._banks[b]
-            name = spell_arabic(person.name, bank.agency_id)
-            rows = assets.setdefault(bank.agency_id, [])
-            for _ in range(_weighted(rng, ACCOUNTS_PER_BANK)):
-                kind = AccountKind.ORDINARY if legal else rng.choices(list(AccountKind), weights=[75, 15, 10])[0]
-                iban = saudi_iban(self._bank_codes[b], rng.randrange(10**18))
-                if rng.random() < dirty:  # a mistyped IBAN: the check digits no longer hold
-                    iban = iban[:-1] + str((int(iban[-1]) + 1) % 10)
-                balance = self._amount(rng, 7, 11.5) if legal else self._amount(rng, 6, 10.5)
-                rows.append(BankAccount(iban, person.person_id, name, kind, balance))
-        return assets
+    # --- IBANs ---------------------------------------------------------------------------------
 
     def iban_at(self, rng: random.Random, agency_id: str, person_id: str) -> str:
         """A Saudi IBAN at the SAMA bank code of ``agency_id``, mistyped when kept wrongly (see ``keeps_wrongly``)."""

@@ -67,16 +67,6 @@ class PersonKind(StrEnum):
     LEGAL = "legal"
 
 
-class AccountKind(StrEnum):
-    ORDINARY = "ordinary"
-    SALARY = "salary"
-    PENSION = "pension"
-
-
-#: Accounts the law protects from freezing.
-PROTECTED_ACCOUNT_KINDS = frozenset({AccountKind.SALARY, AccountKind.PENSION})
-
-
 class OrderKind(StrEnum):
     FREEZE = "freeze"
     RELEASE = "release"
@@ -172,15 +162,6 @@ class AgencyInstance:
 
 
 @dataclass(frozen=True)
-class BankAccount:
-    iban: str
-    holder_id: str
-    holder_name: str
-    account_kind: AccountKind
-    balance_rial: int
-
-
-@dataclass(frozen=True)
 class FeedRecord:
     """One record of a kind declared by a mapping (``contracts/kinds/``): its feed's columns, as the mapping read
     them from the answer (the hub adds inquiry_id, agency_id and responded_at when it lands them)."""
@@ -189,7 +170,8 @@ class FeedRecord:
     values: Mapping[str, Any]
 
 
-Asset = BankAccount | FeedRecord
+#: What an agency's answer lists: its kind's records, as its mapping reads them.
+Asset = FeedRecord
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ from estelam.contracts.registry import load_agency_registry
 from estelam.core import clock, settings
 from estelam.core.domain import (
     AgencyInstance,
-    BankAccount,
     FeedRecord,
     InquiryAnswer,
     InquiryStatus,
@@ -80,9 +79,6 @@ class RoundSummary:
 def asset_record(inquiry_id: str, agency_id: str, asset: object, responded_at: datetime) -> dict[str, object]:
     """One asset of an answer, shaped as its feed's data contract wants it."""
     base: dict[str, object] = {"inquiry_id": inquiry_id, "agency_id": agency_id, "responded_at": responded_at}
-    if isinstance(asset, BankAccount):
-        return base | {"person_id": asset.holder_id, "holder_name": asset.holder_name, "iban": asset.iban,
-                       "account_kind": str(asset.account_kind), "balance_rial": asset.balance_rial}
     if isinstance(asset, FeedRecord):  # a kind declared by a mapping: the columns its mapping read
         return base | dict(asset.values)
     raise TypeError(f"not an asset: {asset!r}")

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 import pytest
 
 from estelam.contracts.registry import load_agency_registry
-from estelam.core.domain import AccountKind, BankAccount
 from simulators.world import World
 from tests.mapping_support import unprotected_assets
 
@@ -15,13 +14,6 @@ from tests.mapping_support import unprotected_assets
 def case_id(request: pytest.FixtureRequest) -> str:
     """A case of this test's own, so freezes of other tests never show in its assertions."""
     return f"1403-{zlib.crc32(request.node.nodeid.encode()):010d}"
-
-
-@pytest.fixture(scope="module")
-def ordinary_accounts(world: World) -> Iterator[BankAccount]:
-    """Unfrozen ordinary accounts at bank_melli, each handed out once per module."""
-    return iter([a for a in world.bank_accounts["bank_melli"]
-                 if a.account_kind is AccountKind.ORDINARY and a.balance_rial >= 1_000_000])
 
 
 @pytest.fixture(scope="module")

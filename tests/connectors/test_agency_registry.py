@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -82,6 +83,9 @@ def test_a_31st_bank_and_a_second_land_registry_are_configuration_only(
             assert asset in answer.assets
             assert isinstance(batch[owner], InquiryAnswer) and batch[owner].assets == answer.assets
             assert all(type(a) is type(asset) for a in answer.assets)
+        # the new bank's generated simulator serves its WSDL at the address it really listens at
+        wsdl = httpx.get(f"{fleet.endpoints['bank_kosar']}/soap", params={"wsdl": ""}, timeout=10)
+        assert f'location="{fleet.endpoints["bank_kosar"]}/soap"'.encode() in wsdl.content
 
 
 def test_a_registry_entry_that_breaks_the_rules_is_refused(extended_contracts: Path) -> None:

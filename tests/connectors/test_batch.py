@@ -22,7 +22,6 @@ from estelam.core.domain import AgencyInstance, FeedRecord, InquiryAnswer
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyError, AgencyFault
 from estelam.core.identifiers import iran_national_code_check_digit
 from estelam.core.kinds import mapping_at
-from simulators.agency_state import asset_owner
 from simulators.fleet import Fleet
 from simulators.server import Request, Response, RunningServer
 from simulators.world import World, generate, render_digits, spelling_of
@@ -37,17 +36,14 @@ CONTRACT_BATCH_LIMIT = 500
 
 
 def expected_assets(world: World, agency_id: str, person_id: str) -> list[Any]:
-    """What the agency holds of the person: a built-in kind's assets, a mapped kind's records as the client reads
-    them (the feed's columns)."""
+    """What the agency holds of the person: its kind's records as the client reads them (the feed's columns)."""
     instance = REGISTRY.instance(agency_id)
-    if instance.mapping_file is None:
-        return list(world.assets_of(agency_id, person_id))
-    columns = mapping_at(Path(instance.mapping_file)).columns
+    columns = mapping_at(Path(str(instance.mapping_file))).columns
     return [FeedRecord(person_id, {c: row[c] for c in columns}) for row in drawn_records(world, instance, person_id)]
 
 
-def owner_of(asset: Any) -> str:
-    return str(asset.person_id) if isinstance(asset, FeedRecord) else asset_owner(asset)
+def owner_of(asset: FeedRecord) -> str:
+    return str(asset.person_id)
 
 
 def _bad_id(good: str) -> str:

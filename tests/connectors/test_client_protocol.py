@@ -14,14 +14,13 @@ import pytest
 from connectors import AgencyClient, ResilientClient, client_for
 from connectors.base import FREEZE_AND_RELEASE
 from connectors.mapped import MappedAgencyClient, mapped_client
-from connectors.soap import SoapAgencyClient
 from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AgencyInstance, AgencyKind, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError, OperationNotInContract
 
 REGISTRY = load_agency_registry()
-#: The clients the hub holds: the built-in kind's wire client, the generic client of a mapped kind, the wrapper.
-Client = SoapAgencyClient | MappedAgencyClient | ResilientClient
+#: The clients the hub holds: the generic client of every kind (declared by its mapping), the wrapper.
+Client = MappedAgencyClient | ResilientClient
 VEHICLES = AgencyKind("vehicle_registry")
 
 
@@ -30,17 +29,17 @@ def _first(kind: AgencyKind) -> AgencyInstance:
 
 
 def as_agency_client(client: Client) -> AgencyClient:
-    """Accepted by mypy only while all three satisfy the protocol."""
+    """Accepted by mypy only while both satisfy the protocol."""
     return client
 
 
 @pytest.fixture
 def clients() -> Iterator[dict[str, Client]]:
-    bank = SoapAgencyClient(_first(AgencyKind.BANK), credentials=None)
+    bank = mapped_client(_first(AgencyKind.BANK), credentials=None)  # a SOAP kind declared by its mapping
     land = mapped_client(_first(AgencyKind("land_registry")), credentials=None)  # a kind declared by its mapping
     vehicles = mapped_client(_first(VEHICLES), credentials=None)  # a REST kind declared by its mapping
     made: dict[str, Client] = {
-        "soap_bank": bank, "mapped_land_registry": land, "mapped_vehicle_registry": vehicles,
+        "mapped_bank": bank, "mapped_land_registry": land, "mapped_vehicle_registry": vehicles,
         "resilient_bank": ResilientClient(bank), "resilient_vehicle_registry": ResilientClient(vehicles),
     }
     yield made
@@ -84,7 +83,7 @@ def test_a_client_without_the_transfer_operation_is_not_an_agency_client() -> No
 
 def test_order_kinds_follow_each_contract(
         clients: dict[str, Client]) -> None:
-    assert clients["soap_bank"].order_kinds == frozenset(OrderKind)
+    assert clients["mapped_bank"].order_kinds == frozenset(OrderKind)
     assert clients["resilient_bank"].order_kinds == frozenset(OrderKind)
     # every agency can be told to cancel an order; only banks move money (transfer, payout)
     assert clients["mapped_land_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}

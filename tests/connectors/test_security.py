@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 from connectors.credentials import Credentials, demo_credentials, resolve_credentials
 from connectors.mapped import mapped_client
 from connectors.rest import RestAgencyClient, RestOperation
-from connectors.soap import SoapAgencyClient
+from connectors.soap import SoapWire
 from connectors.wire import SOAP_ENV_NS, WSSE_NS, WSU_NS
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge, check_size, parse_untrusted
 from estelam.contracts.registry import load_agency_registry
@@ -284,9 +284,11 @@ def test_huge_answers_are_refused_by_both_clients() -> None:
     huge = b"<a>" + b"x" * 50_000 + b"</a>"
     with RunningServer(lambda request: Response(200, huge, {"Content-Type": "text/xml"})) as server:
         # the SOAP wire, which the generic client sends every SOAP kind's operations through
-        soap = SoapAgencyClient(dataclasses.replace(BANK, endpoint=server.url), max_answer_bytes=10_000)
-        with pytest.raises(AgencyAnswerMalformed, match="exceeds the limit of 10000 bytes"):
-            soap.inquire("0000000000", "huge")
+        soap = SoapWire(dataclasses.replace(BANK, endpoint=server.url), "{urn:estelam:agency:bank:v1}BankSoapBinding",
+                        max_answer_bytes=10_000)
+        with pytest.raises(AgencyAnswerMalformed, match="exceeds the limit of 10000 bytes"), \
+                soap._agency_call("InquireAccounts", "huge"):
+            soap._call("InquireAccounts", personId="0000000000", requestId="huge")
         soap.close()
         # the REST wire, which the generic client sends every REST kind's operations through
         rest = RestAgencyClient(dataclasses.replace(VEHICLES, endpoint=server.url), max_answer_bytes=10_000)

@@ -1,4 +1,5 @@
-"""The simulated SOAP agency under a hostile client: forged tokens must not spend nonces, and a huge invalid
+"""The generated SOAP agency (a bank: contracts/kinds/bank.yaml over bank.wsdl) under a hostile client: forged
+tokens must not spend nonces, and a huge invalid
 request must not come back as a huge fault."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ import base64
 import hashlib
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -14,19 +16,24 @@ from lxml import etree
 from connectors.credentials import Credentials
 from connectors.wire import SOAP_ENV_NS, WSSE_NS, WSU_NS
 from estelam.contracts.registry import load_agency_registry
+from estelam.core.kinds import mapping_at
 from simulators.agency_state import AgencyState
+from simulators.mapped_app import MappedSoapAgency, mapped_application
 from simulators.server import Request
-from simulators.soap_app import SoapAgency
+from simulators.world import generate
 from simulators.ws_security import PASSWORD_DIGEST
 
 SECRET = Credentials("hub-user", "s3cret-passw0rd")
 
 
 @pytest.fixture(scope="module")
-def bank() -> SoapAgency:
+def bank() -> MappedSoapAgency:
     registry = load_agency_registry()
     instance = registry.instance("bank_melli")
-    return SoapAgency(AgencyState(instance, []), registry.contract_path(instance), SECRET)
+    world = generate(registry.instances, n_persons=20, n_cases=2)
+    app = mapped_application(AgencyState(instance, []), mapping_at(Path(str(instance.mapping_file))), world, SECRET)
+    assert isinstance(app, MappedSoapAgency)
+    return app
 
 
 def _token(secret: str, nonce: bytes, created: datetime) -> str:
@@ -38,7 +45,7 @@ def _token(secret: str, nonce: bytes, created: datetime) -> str:
             "</wsse:UsernameToken>")
 
 
-def _post(bank: SoapAgency, token: str, operation: str) -> tuple[int, bytes]:
+def _post(bank: MappedSoapAgency, token: str, operation: str) -> tuple[int, bytes]:
     envelope = (f'<s:Envelope xmlns:s="{SOAP_ENV_NS}"><s:Header><wsse:Security xmlns:wsse="{WSSE_NS}" '
                 f'xmlns:wsu="{WSU_NS}">{token}</wsse:Security></s:Header><s:Body>{operation}</s:Body></s:Envelope>')
     response = bank(Request("POST", "/soap", {}, {"content-type": "text/xml"}, envelope.encode()))
@@ -49,7 +56,7 @@ INQUIRY = ('<InquireAccounts xmlns="urn:estelam:agency:bank:v1"><personId>001234
            "<requestId>r</requestId></InquireAccounts>")
 
 
-def test_a_forged_token_does_not_spend_the_nonce(bank: SoapAgency) -> None:
+def test_a_forged_token_does_not_spend_the_nonce(bank: MappedSoapAgency) -> None:
     nonce, now = os.urandom(16), datetime.now(UTC)
     forged, _ = _post(bank, _token("wrong-password", nonce, now), INQUIRY)
     assert forged == 500
@@ -63,7 +70,7 @@ def test_a_forged_token_does_not_spend_the_nonce(bank: SoapAgency) -> None:
     ["x" * 2_000_000],  # one huge value, echoed whole by the schema error
     [f"not-a-person-{n}" * 50 for n in range(500)],  # five hundred errors
 ], ids=["one-huge-value", "many-errors"])
-def test_a_huge_invalid_request_gets_a_small_fault(bank: SoapAgency, persons: list[str]) -> None:
+def test_a_huge_invalid_request_gets_a_small_fault(bank: MappedSoapAgency, persons: list[str]) -> None:
     invalid = "".join(f"<personId>{p}</personId>" for p in persons)
     operation = (f'<InquireAccountsBatch xmlns="urn:estelam:agency:bank:v1"><requestId>r</requestId>{invalid}'
                  "</InquireAccountsBatch>")

@@ -29,7 +29,6 @@ from estelam.contracts.registry import load_agency_registry
 from estelam.core.domain import AgencyKind, FeedRecord, InquiryStatus
 from estelam.ingest.validation import validate
 from estelam.inquiry.rounds import InquiryTarget, asset_record, run_round
-from simulators.agency_state import asset_owner, asset_ref
 from simulators.faults import Fault, FaultProfile, everywhere
 from simulators.fleet import Fleet
 from simulators.world import generate
@@ -161,13 +160,11 @@ def test_nothing_valid_is_lost_and_corrupted_assets_are_in_quarantine(fault_roun
         quarantined: dict[tuple[str, str, str], list[list[str]]] = defaultdict(list)
         for r in _rows(data / "quarantine", feed):
             quarantined[(str(r["agency_id"]), str(r["person_id"]), _ref_of_row(feed, r))].append(r["_reasons"])
-        # what each agency holds of the persons it answered about: a built-in kind's world assets, the banks' the
-        # records their generated simulators draw (their mapping's world data)
-        held: list[tuple[str, str, str, object]] = (
-            [(i.agency_id, asset_owner(a), asset_ref(a), a) for i in registry.of_kind(kind)
-             for a in world.assets_at(i.agency_id)] if kind_contract.mapping is None else
-            [(i.agency_id, owner, ref, FeedRecord(owner, row)) for i in registry.of_kind(kind)
-             for owner, ref, row in drawn_assets(world, i)])
+        # what each agency holds of the persons it answered about: the records its generated simulator draws (its
+        # mapping's world data)
+        held: list[tuple[str, str, str, object]] = [
+            (i.agency_id, owner, ref, FeedRecord(owner, row)) for i in registry.of_kind(kind)
+            for owner, ref, row in drawn_assets(world, i)]
         held = [h for h in held if (h[0], h[1]) in got_answer]
         # The oracle: what the contract itself says of the world's records, with no fault injected.
         oracle = validate(contracts.feed(feed), [asset_record(f"{agency_id}-{owner}", agency_id, a,

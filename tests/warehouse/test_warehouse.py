@@ -15,14 +15,12 @@ import pytest
 import yaml
 
 from estelam.contracts import registry as contracts
-from estelam.core.domain import PROTECTED_ACCOUNT_KINDS, AgencyInstance, BankAccount
+from estelam.core.domain import AgencyInstance, AgencyKind
 from estelam.core.exceptions import WarehouseError
 from estelam.core.kinds import join_asset_ref, mapping_at
 from estelam.freeze.planner import SUBSISTENCE_MINIMUM_RIAL
-from estelam.inquiry.rounds import asset_record
 from estelam.warehouse import dbt_build as warehouse
 from estelam.warehouse.publishing import marts_to_publish
-from simulators.agency_state import AgencyAsset, asset_owner, asset_ref
 from simulators.mapped_app import WORLD_DATA_DIR
 from simulators.world import World, generate
 from tests.mapping_support import drawn_records
@@ -48,10 +46,6 @@ def land(data_dir: Path, feed: str, rows: list[dict[str, Any]], batch_id: str, l
     return path
 
 
-#: The feed each kind of asset lands in.
-FEED_OF = {BankAccount: "bank_accounts"}
-
-
 @dataclass(frozen=True)
 class MappedRecord:
     """A record of a kind declared by a mapping whose assets the hub freezes (the depository, the land and vehicle
@@ -62,13 +56,10 @@ class MappedRecord:
     values: dict[str, Any]
 
 
-def assets_of(world: World, instance: AgencyInstance, person_id: str) -> list[AgencyAsset | MappedRecord]:
-    """What the agency answers about the person: a built-in kind's assets, the records of a project's mapped kind
-    whose assets the hub freezes (the depository, the land and vehicle registries; a test's own kind brings its own
-    world data and answers)."""
-    if instance.mapping_file is None:
-        return [a for a in world.assets_at(instance.agency_id) if asset_owner(a) == person_id]
-    mapping = mapping_at(Path(instance.mapping_file))
+def assets_of(world: World, instance: AgencyInstance, person_id: str) -> list[MappedRecord]:
+    """What the agency answers about the person: the records of a kind whose assets the hub freezes (the banks, the
+    depository, the land and vehicle registries; a test's own kind brings its own world data and answers)."""
+    mapping = mapping_at(Path(str(instance.mapping_file)))
     if mapping.assets is None or "freeze" not in mapping.orders or not (
             WORLD_DATA_DIR / f"{instance.kind}.yaml").is_file():
         return []  # facts, and assets the hub never orders frozen, are not what this world lands
@@ -76,12 +67,24 @@ def assets_of(world: World, instance: AgencyInstance, person_id: str) -> list[Ag
             for row in drawn_records(world, instance, person_id)]
 
 
-def asset_row(asset: AgencyAsset | MappedRecord, inquiry_id: str, agency_id: str,
+def asset_row(asset: MappedRecord, inquiry_id: str, agency_id: str,
               responded_at: datetime) -> tuple[str, dict[str, Any]]:
-    if isinstance(asset, MappedRecord):
-        return asset.feed, {"inquiry_id": inquiry_id, "agency_id": agency_id, **asset.values,
-                            "responded_at": responded_at}
-    return FEED_OF[type(asset)], asset_record(inquiry_id, agency_id, asset, responded_at)
+    return asset.feed, {"inquiry_id": inquiry_id, "agency_id": agency_id, **asset.values, "responded_at": responded_at}
+
+
+def bank_accounts(world: World) -> list[tuple[str, dict[str, Any]]]:
+    """(bank, account) of every account the banks' generated simulators draw (their mapping's world data)."""
+    banks = sorted(contracts.load_agency_registry().of_kind(AgencyKind.BANK), key=lambda b: b.agency_id)
+    return [(bank.agency_id, row) for bank in banks for p in world.persons
+            for row in drawn_records(world, bank, p.person_id)]
+
+
+def protected_kinds() -> frozenset[str]:
+    """The account kinds the banks' mapping says the law protects (``protected_when``: salary, pension)."""
+    bank = contracts.load_agency_registry().of_kind(AgencyKind.BANK)[0]
+    assets = mapping_at(Path(str(bank.mapping_file))).assets
+    assert assets is not None and assets.protected_when is not None
+    return frozenset(assets.protected_when.values)
 
 
 @dataclass
@@ -126,8 +129,7 @@ def land_world(data_dir: Path, *, with_freezes: bool) -> Landed:
                     if len(assets) < 2 or landed.dropped_asset is not None:
                         continue
                     last = assets[-1]
-                    landed.dropped_asset = (instance.agency_id, last.asset_ref if isinstance(last, MappedRecord)
-                                            else asset_ref(last))
+                    landed.dropped_asset = (instance.agency_id, last.asset_ref)
                     assets = assets[:-1]
                 inquiry_id = f"run{round_no}-{instance.agency_id}-{person_id}"
                 failed = round_no == 1 and n % 11 == 3 and instance.agency_id == "csdi"
@@ -159,35 +161,36 @@ def land_freezes(data_dir: Path, landed: Landed, at: datetime) -> None:
         str(e.event_type) == "closed" for e in c.events)}
     orders: list[dict[str, Any]] = []
     acks: list[dict[str, Any]] = []
-    for agency_id, accounts in sorted(landed.world.bank_accounts.items()):
-        for account in accounts:
-            case = open_cases.get(account.holder_id)
-            if case is None:
-                continue
-            protected = account.account_kind in PROTECTED_ACCOUNT_KINDS
-            if (protected and landed.refused_ref) or (not protected and landed.frozen_case):
-                continue
-            if not protected and account.balance_rial == 0:
-                continue
-            amount = account.balance_rial if protected else min(account.balance_rial, case.amount_owed_rial // 4)
-            order_id = f"ord-{case.case_id}-{account.iban}-1"
-            orders.append({"order_id": order_id, "cycle_id": "cycle-0001", "kind": "freeze", "case_id": case.case_id,
-                           "agency_id": agency_id, "asset_ref": account.iban, "amount_rial": max(amount, 1),
-                           "issued_at": at, "delivery": "delivered", "reason": None,
-                           "person_id": account.holder_id, "asset_kind": "bank_account", "restriction_type": None,
-                           "version": 0, "reason_code": "new_freeze", "confidential": False,
-                           "first_issued_at": at, "deadline_at": at + timedelta(seconds=30),
-                           "status": "acknowledged"})
-            acks.append({"order_id": order_id, "order_kind": "freeze", "agency_id": agency_id, "case_id": case.case_id,
-                         "asset_ref": account.iban, "status": "refused" if protected else "done",
-                         "acknowledged_amount_rial": 0 if protected else amount,
-                         "frozen_total_rial": 0 if protected else amount,
-                         "acknowledged_at": at + timedelta(seconds=3),
-                         "reason": "protected by law" if protected else None})
-            if protected:
-                landed.refused_ref = account.iban
-            else:
-                landed.frozen_case = case.case_id
+    protected_kind = protected_kinds()
+    for agency_id, account in bank_accounts(landed.world):
+        iban, holder, balance = str(account["iban"]), str(account["person_id"]), int(account["balance_rial"])
+        case = open_cases.get(holder)
+        if case is None:
+            continue
+        protected = account["account_kind"] in protected_kind
+        if (protected and landed.refused_ref) or (not protected and landed.frozen_case):
+            continue
+        if not protected and balance == 0:
+            continue
+        amount = balance if protected else min(balance, case.amount_owed_rial // 4)
+        order_id = f"ord-{case.case_id}-{iban}-1"
+        orders.append({"order_id": order_id, "cycle_id": "cycle-0001", "kind": "freeze", "case_id": case.case_id,
+                       "agency_id": agency_id, "asset_ref": iban, "amount_rial": max(amount, 1),
+                       "issued_at": at, "delivery": "delivered", "reason": None,
+                       "person_id": holder, "asset_kind": "bank_account", "restriction_type": None,
+                       "version": 0, "reason_code": "new_freeze", "confidential": False,
+                       "first_issued_at": at, "deadline_at": at + timedelta(seconds=30),
+                       "status": "acknowledged"})
+        acks.append({"order_id": order_id, "order_kind": "freeze", "agency_id": agency_id, "case_id": case.case_id,
+                     "asset_ref": iban, "status": "refused" if protected else "done",
+                     "acknowledged_amount_rial": 0 if protected else amount,
+                     "frozen_total_rial": 0 if protected else amount,
+                     "acknowledged_at": at + timedelta(seconds=3),
+                     "reason": "protected by law" if protected else None})
+        if protected:
+            landed.refused_ref = iban
+        else:
+            landed.frozen_case = case.case_id
     land(data_dir, "freeze_orders", orders, "hub-orders-0001", at)
     land(data_dir, "freeze_acknowledgements", acks, "acks-0001", at + timedelta(minutes=1))
     moved = [a for a in acks if a["acknowledged_amount_rial"] > 0]
@@ -300,8 +303,7 @@ def test_freeze_plan_covers_open_cases_only_and_as_far_as_assets_allow(
 
 def test_protected_and_refused_accounts_are_never_planned(built: tuple[Landed, warehouse.BuildSummary]) -> None:
     landed, _ = built
-    protected = {a.iban for accounts in landed.world.bank_accounts.values() for a in accounts
-                 if a.account_kind in PROTECTED_ACCOUNT_KINDS}
+    protected = {str(a["iban"]) for _, a in bank_accounts(landed.world) if a["account_kind"] in protected_kinds()}
     planned = {r[0] for r in query("select asset_ref from freeze_plan where asset_kind = 'bank_account'")}
     assert protected, "the world should have protected accounts"
     assert planned, "the plan should freeze some bank accounts"
