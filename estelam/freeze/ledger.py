@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from hashlib import sha256
 from itertools import compress, filterfalse, repeat
-from operator import attrgetter, eq, itemgetter, methodcaller
+from operator import attrgetter, eq, is_not, itemgetter, methodcaller, ne
 from typing import Final, TypeVar
 
 from estelam.cases.directives import NO_DIRECTIVES, CaseDirectives
@@ -464,23 +464,30 @@ def withdrawn_orders(state: LedgerState, view: HubView, in_flight: Mapping[Key, 
     return found
 
 
-def _may_order(wanted: Mapping[Key, int], state: LedgerState,
+def _may_order(desired: Mapping[Key, int], wanted: Sequence[int], state: LedgerState,
                dropped: Mapping[Key, IssuedOrder], ceilings: Mapping[Key, int],
                directives: Mapping[str, CaseDirectives]) -> set[Key]:
     """The case-and-asset keys :func:`plan_orders` may issue an order on: those the plan wants other than held,
     and every key of a case with directives, withdrawn, under a judge's ceiling or carrying a vehicle's restriction.
-    Any other key (wanted as held, nothing directed) gets no order, so the diff looks no further at it."""
+    Any other key (wanted as held, nothing directed) gets no order, so the diff looks no further at it.
+    ``desired``: each planned key's row; ``wanted``: each row's wanted amount, then a 0 (the amount of a key the
+    plan does not name, at row -1): the plan's keys are hashed once, into ``desired``, not into a second dict."""
     held = state.held
-    keys = {key for key, want in wanted.items() if want != held.get(key, 0)}
-    keys.update(key for key, amount in held.items() if amount > 0 and wanted.get(key, 0) != amount)
+    keys = set(compress(desired, map(ne, map(wanted.__getitem__, desired.values()), map(held.get, desired, repeat(0)))))
+    keys.update(key for key, amount in held.items() if amount > 0 and wanted[desired.get(key, -1)] != amount)
     keys.update(dropped.keys())
     keys.update(key for key in ceilings if key in held)
     # a vehicle's restriction orders only if its case is directed or it was acknowledged with a type other than
     # the undirected one (the keys of directed cases are all added below)
-    keys.update(key for key, restriction in state.restrictions.items()
-                if restriction is not NO_DIRECTIVES.restriction_for(key[2]) and (key in wanted or held.get(key, 0) > 0))
+    restrictions = state.restrictions
+    if NO_DIRECTIVES.vehicle_restrictions:  # an undirected case's restriction per plate (none as it stands)
+        other = [key for key, restriction in restrictions.items()
+                 if restriction is not NO_DIRECTIVES.restriction_for(key[2])]
+    else:  # the undirected restriction is every plate's: the keys acknowledged with another, found by the builtins
+        other = list(compress(restrictions, map(is_not, restrictions.values(), repeat(NO_DIRECTIVES.restriction_type))))
+    keys.update(key for key in other if key in desired or held.get(key, 0) > 0)
     if directives:
-        keys.update(key for key in wanted if key[0] in directives)
+        keys.update(key for key in desired if key[0] in directives)
         keys.update(key for key, amount in held.items() if amount > 0 and key[0] in directives)
     return keys
 
@@ -514,10 +521,11 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
     _, plan_persons, _, plan_kinds, _, planned, *_ = plan.columns
     desired = dict(zip(plan_keys, range(len(plan_keys)), strict=True))
     open_ids = set(compress(cases, map(_IS_OPEN, cases.values())))
+    # each row's wanted amount (its row's, if its case is open), then a 0 for the keys the plan does not name
     if open_ids.issuperset(map(_FIRST, desired)):  # every row's case open: what it wants is its row's amount
-        wanted = dict(zip(plan_keys, planned, strict=True))
+        wanted = [*planned, 0]
     else:
-        wanted = {key: planned[at] if key[0] in open_ids else 0 for key, at in desired.items()}
+        wanted = [*(amount if key[0] in open_ids else 0 for key, amount in zip(plan_keys, planned, strict=True)), 0]
     kinds: dict[AssetKey, str] | None = None  # built when a release names an asset the plan does not
     ceilings = judge_ceilings(state, view)
     # what each case may still have transferred to the court: what it owes, within the collection's amount
@@ -535,10 +543,13 @@ def plan_orders(plan: Sequence[PlannedFreeze], state: LedgerState, view: HubView
             budget = min(budget, max(limit - state.collected[case_id], 0))
         transfer_budget[case_id] = budget - transferring[case_id]
     deadline_at: dict[str, datetime] = {}  # per agency: now plus its reply deadline (computed once)
-    may_order = sorted(_may_order(wanted, state, dropped, ceilings, view.directives) - in_flight.keys())
-    # the position of the debtors whose keys may be released (release_reason reads no other)
+    may_order = sorted(_may_order(desired, wanted, state, dropped, ceilings, view.directives) - in_flight.keys())
+    # the position of the debtors whose keys may be released on an open case still owing (release_reason reads no
+    # other: a closed or paid case's release says so without it)
+    collected = state.collected
     position = DebtPosition.of(state, cases, {case.person_id for case_id, _, _ in may_order
-                                              if (case := cases.get(case_id)) is not None})
+                                              if (case := cases.get(case_id)) is not None and case.is_open
+                                              and case.outstanding_rial > collected.get(case_id, 0)})
     for key in may_order:
         case_id, agency_id, asset_ref = key
         row = desired.get(key)
