@@ -8,9 +8,11 @@ import re
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 #: Landing refuses longer batch ids; a long run id keeps its start and gains a digest of the whole.
 MAX_BATCH_ID = 120
+#: The length of a :func:`stable_id` (hex digits of its SHA-256).
+STABLE_ID_LENGTH = 24
 
 
-def stable_id(*parts: object, length: int = 24) -> str:
+def stable_id(*parts: object, length: int = STABLE_ID_LENGTH) -> str:
     """A short hex digest of ``parts``; stable across processes and machines."""
     digest = hashlib.sha256("|".join(map(str, parts)).encode("utf-8")).hexdigest()
     return digest[:length]
