@@ -367,7 +367,8 @@ def _morning(day: int, story: Any, fleet: Any, api_url: str, result: DemoResult,
     drop_events([e for e in story.dropped_so_far() if e.occurred_at.date() in touched], settings.inbox_dir())
     outcome.happenings = list(morning.happenings)
     if morning.events:
-        outcome.happenings.insert(0, f"the court drops {len(morning.events)} case events")
+        outcome.happenings.insert(0, f"the court drops {len(morning.events)} case "
+                                     f"event{'' if len(morning.events) == 1 else 's'}")
     if directives:
         drop_directives(directives, settings.inbox_dir(), day=clock.today().isoformat())
         outcome.happenings.append(f"the court system sends {len(directives)} directives")
@@ -404,24 +405,26 @@ def _quarantined(feed: str) -> list[dict[str, object]]:
     return [row for path in sorted(folder.glob("*/*.parquet")) for row in pq.read_table(path).to_pylist()]
 
 
-#: How a day's line names its figures: (figure key of _landed_counts, words).
+#: How a day's line names its figures: (figure key of _landed_counts, the words for one, the words for several).
 _DAY_FIGURES = (
-    ("inquiries answered", "answers"),
-    ("inquiries failed", "inquiries failed"),
-    ("inquiries deadline_missed", "inquiries unanswered"),
-    ("freeze sendings", "freeze orders"),
-    ("release sendings", "releases"),
-    ("transfer sendings", "transfers"),
-    ("payout sendings", "payouts"),
-    ("cancel sendings", "cancels"),
-    ("freeze sendings failed", "orders not taken"),
-    ("freeze acknowledged partial", "partial freezes"),
+    ("inquiries answered", "answer", "answers"),
+    ("inquiries rejected", "answer quarantined", "answers quarantined"),
+    ("inquiries failed", "inquiry failed", "inquiries failed"),
+    ("inquiries deadline_missed", "inquiry unanswered", "inquiries unanswered"),
+    ("freeze sendings", "freeze order", "freeze orders"),
+    ("release sendings", "release", "releases"),
+    ("transfer sendings", "transfer", "transfers"),
+    ("payout sendings", "payout", "payouts"),
+    ("cancel sendings", "cancel", "cancels"),
+    ("freeze sendings failed", "order not taken", "orders not taken"),
+    ("freeze acknowledged partial", "partial freeze", "partial freezes"),
 )
 
 
 def day_line(day: DayResult) -> str:
     """One line for a simulated day: its date, its cost, what the hub did and whether the invariants held."""
-    did = " · ".join(f"{day.figures[key]:,} {words}" for key, words in _DAY_FIGURES if day.figures.get(key))
+    did = " · ".join(f"{n:,} {one if n == 1 else several}" for key, one, several in _DAY_FIGURES
+                     if (n := day.figures.get(key, 0)))
     verdict = "invariants held" if day.invariants_held else "INVARIANTS BROKEN: " + "; ".join(
         f"{v.name}: {v.detail}" for v in day.invariants if not v.held)
     return f"day {day.day} · {day.date.isoformat()} · {day.seconds:5.1f}s · {did or 'nothing to do'} · {verdict}"
@@ -467,7 +470,8 @@ def story_lines(result: DemoResult) -> list[str]:
             from main.kpi_deadline_compliance group by agency_id having sum(late) + sum(unanswered) > 0
             order by sum(late) + sum(unanswered) desc, agency_id limit 5""").fetchall()
         inquired = con.execute("select count(distinct day), sum(inquiries_sent), sum(answered), sum(failed) "
-                               "+ sum(deadline_missed) from main.kpi_inquiries_daily").fetchone() or (0, 0, 0, 0)
+                               "+ sum(deadline_missed), sum(rejected) from main.kpi_inquiries_daily").fetchone() \
+            or (0, 0, 0, 0, 0)
     notices = Counter(str(n.get("recipient") or "debtor") for n in read_landed("debtor_notifications"))
     frozen_cases = {case_id for (_, case_id, _) in result.held_freezes}
     collected, paid = sum(result.collected.values()), sum(result.payouts.values())
@@ -475,7 +479,8 @@ def story_lines(result: DemoResult) -> list[str]:
     lines = [
         f"Found      {found[0]:,} assets of {found[1]:,} debtors worth {money(found[2])}, over "
         f"{inquired[1] or 0:,} inquiries on {inquired[0]} days ({inquired[2] or 0:,} answered, "
-        f"{inquired[3] or 0:,} failed or unanswered, asked again)",
+        f"{inquired[4] or 0:,} quarantined for breaking their feed's contract and "
+        f"{inquired[3] or 0:,} failed or unanswered, each asked again)",
         f"Frozen     {money(sum(result.held_freezes.values()))} held now at the agencies for "
         f"{len(frozen_cases)} cases",
         "Released   " + (", ".join(f"{n} for {reason.replace('_', ' ')}" for reason, n in releases.most_common())
