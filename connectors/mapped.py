@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -363,6 +364,14 @@ class _Foreign(ValueError):
     """A record of another person under the person asked: the whole answer is untrustworthy."""
 
 
+@lru_cache(maxsize=64)
+def _openapi_document(path: Path, mtime_ns: int) -> Any:
+    """The OpenAPI file, parsed once per process and version (every client reads its batch limit from it)."""
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
 def _declared_limit(interface: Interface, operation: Operation, field_name: str) -> int | None:
     """The batch field's declared limit: ``maxOccurs`` (WSDL) or ``maxItems`` (OpenAPI)."""
     if interface.protocol is Protocol.SOAP:
@@ -375,9 +384,7 @@ def _declared_limit(interface: Interface, operation: Operation, field_name: str)
             if name == field_name and isinstance(child.max_occurs, int):
                 return int(child.max_occurs)
         return None
-    import yaml
-
-    document = yaml.safe_load(interface.path.read_text(encoding="utf-8"))
+    document = _openapi_document(interface.path, interface.path.stat().st_mtime_ns)
     try:
         schema = (document["paths"][operation.path][operation.method.lower()]["requestBody"]["content"]
                   ["application/json"]["schema"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import ssl
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import httpx
@@ -57,14 +58,20 @@ class RestOperation:
 # --- TLS -------------------------------------------------------------------------------------
 
 
-def tls_context(tls: TlsOptions | None) -> ssl.SSLContext | bool:
-    """What httpx should verify with: the system store, or the instance's CA file and client certificate."""
+def tls_context(tls: TlsOptions | None) -> ssl.SSLContext:
+    """What httpx should verify with: httpx's default trust store (one context for the process: building it reads the
+    CA bundle, ~50 ms, and every client would), or the instance's CA file and client certificate."""
     if tls is None:
-        return True
+        return _default_tls_context()
     context = ssl.create_default_context(cafile=tls.ca_file)
     if tls.client_cert:
         context.load_cert_chain(tls.client_cert, tls.client_key)
     return context
+
+
+@cache
+def _default_tls_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
 
 
 def _certificate_refused(exc: BaseException) -> bool:
