@@ -215,6 +215,17 @@ def cast_roles(world: World, banks: Sequence[str], *, days: int, spared: Iterabl
                  new_cases=new_cases, careless=careless)
 
 
+def _owing(events: Iterable[CaseEvent]) -> dict[str, int]:
+    """What each case of ``events`` owes by them: the amounts filed less the payments."""
+    owed: dict[str, int] = defaultdict(int)
+    for e in events:
+        if e.event_type is CaseEventType.FILED:
+            owed[e.case_id] += e.amount_rial or 0
+        elif e.event_type is CaseEventType.PAID:
+            owed[e.case_id] -= e.amount_rial or 0
+    return owed
+
+
 def _careless(world: World, banks: Sequence[str], new: set[str]) -> tuple[str, str] | None:
     """A bank and a case on the court's books before the story starts whose debtor has an account there and whose
     debt stays unpaid and open in the court's own timeline: the bank's clerk keeps that debtor's accounts wrongly
@@ -222,10 +233,8 @@ def _careless(world: World, banks: Sequence[str], new: set[str]) -> tuple[str, s
     instances = {i.agency_id: i for i in world.instances}
     for case in sorted(world.cases, key=lambda c: c.case_id):
         kinds = {e.event_type for e in case.events}
-        owed = sum(e.amount_rial or 0 for e in case.events if e.event_type is CaseEventType.FILED)
-        paid = sum(e.amount_rial or 0 for e in case.events if e.event_type is CaseEventType.PAID)
         filed_before = any(e.event_type is CaseEventType.FILED and e.occurred_at < world.anchor for e in case.events)
-        if (case.case_id in new or not filed_before or owed <= paid
+        if (case.case_id in new or not filed_before or _owing(case.events).get(case.case_id, 0) <= 0
                 or kinds & {CaseEventType.CLOSED, CaseEventType.PAYMENT_PROVED}):
             continue
         for bank in banks:
@@ -383,14 +392,11 @@ class Story:
         directive that needs no hold (a judge may make any of their cases confidential)."""
         dropped = self.dropped_so_far()
         ended = {e.case_id for e in dropped if e.event_type in (CaseEventType.CLOSED, CaseEventType.PAYMENT_PROVED)}
-        return {case_id: 0 for case_id in sorted({e.case_id for e in dropped} - ended)
-                if self._outstanding(case_id) > 0}
+        return {case_id: 0 for case_id, owed in sorted(_owing(dropped).items()) if owed > 0 and case_id not in ended}
 
     def _outstanding(self, case_id: str) -> int:
         """What the case still owes by the events dropped so far."""
-        dropped = [e for e in self.dropped_so_far() if e.case_id == case_id]
-        owed = sum(e.amount_rial or 0 for e in dropped if e.event_type is CaseEventType.FILED)
-        return owed - sum(e.amount_rial or 0 for e in dropped if e.event_type is CaseEventType.PAID)
+        return _owing(e for e in self.dropped_so_far() if e.case_id == case_id).get(case_id, 0)
 
     def _pick(self, by_case: Mapping[str, int], fits: Callable[[str], bool], *, judge: bool = False) -> str | None:
         """A frozen case the story has not used yet, largest hold first: for a judge's directive, one of the demo

@@ -22,7 +22,7 @@ The PDF (WeasyPrint) embeds Noto Naskh Arabic from Debian's fonts-noto-core.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,21 +63,21 @@ NOTO_NASKH_DIR = Path("/usr/share/fonts/truetype/noto")
 NOTO_NASKH_REGULAR = NOTO_NASKH_DIR / "NotoNaskhArabic-Regular.ttf"
 NOTO_NASKH_BOLD = NOTO_NASKH_DIR / "NotoNaskhArabic-Bold.ttf"
 
-def asset_kind_labels() -> dict[str, dict[Any, str]]:
+def asset_kind_labels(contributions: Sequence[AssetContribution]) -> dict[str, dict[Any, str]]:
     """Language -> asset kind -> label, as each kind's mapping in ``contracts/kinds/`` gives it
     (``contributes.assets.label``)."""
     labels: dict[str, dict[Any, str]] = {lang: {} for lang in LANGUAGES}
-    for assets in _asset_contributions():
+    for assets in contributions:
         for lang in LANGUAGES:
             labels[lang].setdefault(assets.asset_kind, assets.label[lang])
     return labels
 
 
-def detail_labels() -> dict[str, dict[str, dict[str, str]]]:
+def detail_labels(contributions: Sequence[AssetContribution]) -> dict[str, dict[str, dict[str, str]]]:
     """Language -> asset kind -> detail value -> what readers see (``contributes.assets.detail_labels``: a bank
     account's kind)."""
     labels: dict[str, dict[str, dict[str, str]]] = {lang: {} for lang in LANGUAGES}
-    for assets in _asset_contributions():
+    for assets in contributions:
         for value, texts in assets.detail_labels.items():
             for lang in LANGUAGES:
                 labels[lang].setdefault(assets.asset_kind, {})[value] = texts[lang]
@@ -85,6 +85,7 @@ def detail_labels() -> dict[str, dict[str, dict[str, str]]]:
 
 
 def _asset_contributions() -> list[AssetContribution]:
+    """What each kind of the registry contributes as assets (its mapping's ``contributes.assets``)."""
     from estelam.contracts.registry import load_agency_registry
 
     return [kind.mapping.assets for kind in load_agency_registry().kinds.values()
@@ -525,7 +526,8 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
     def lookup(table: dict[str, dict[Any, str]]) -> Callable[[Any], str]:
         return lambda key: "—" if key is None and None not in table[lang] else table[lang].get(key, str(key))
 
-    details = detail_labels()[lang]
+    contributions = _asset_contributions()  # the registry read once for both label tables
+    details = detail_labels(contributions)[lang]
 
     def detail(asset: dict[str, Any]) -> Markup:
         text = asset.get("asset_detail")
@@ -540,7 +542,8 @@ def _formatters(lang: str, where: Jurisdiction) -> dict[str, Callable[..., Any]]
 
     return {"num": num, "money": money, "ltr": isolate, "ident": ident, "asset_detail": detail,
              "when": when, "when_text": when_text, "percent": percent,
-            "agency": agency, "asset_kind": lookup(asset_kind_labels()), "event": lookup(EVENT), "step": lookup(STEP),
+            "agency": agency, "asset_kind": lookup(asset_kind_labels(contributions)), "event": lookup(EVENT),
+            "step": lookup(STEP),
             "source": lookup(SOURCE), "inquiry_status": lookup(STATUS), "ack": lookup(ACK),
             "detail": lookup({k: DETAIL[k] | ACK[k] for k in DETAIL}), "utc": utc_text}
 
