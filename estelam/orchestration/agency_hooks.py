@@ -67,9 +67,11 @@ class AgencyHook(BaseHook):
     def credentials(self, login: str | None, password: str) -> Credentials:
         raise NotImplementedError
 
-    def get_client(self, *, shared: str | None = None) -> ResilientClient:
-        """The resilient client for the agency, as the connection says to reach it."""
-        instance, credentials = self.resolve()
+    def get_client(self, *, shared: str | None = None,
+                   resolved: tuple[AgencyInstance, Credentials | FromRegistry] | None = None) -> ResilientClient:
+        """The resilient client for the agency, as the connection says to reach it (``resolved``: what
+        :meth:`resolve` already returned, so the connection is looked up once)."""
+        instance, credentials = resolved or self.resolve()
         return client_for(instance, shared=shared, credentials=credentials)
 
 
