@@ -1,8 +1,11 @@
 """Ask every partner agency about the debtors of open cases.
 
-One mapped task per agency instance of ``contracts/agencies.yaml``; each asks
-its agency about the debtors with no fresh answer, then lands the answers and
-the inquiry log (every inquiry ends answered, rejected or failed, with a reason),
+The first task brings the inquiry targets up to date (the court's new cases and
+payments, the last answers: a dbt build of their lineage only) and writes down
+the round's plan: whom each agency is asked about. Then one mapped task per
+agency instance of ``contracts/agencies.yaml`` with anyone to ask about; each
+asks its agency about those debtors, then lands the answers and the inquiry log
+(every inquiry ends answered, rejected or failed, with a reason),
 each batch judged by the feed contract's compiled rules. The last task has Great
 Expectations audit every batch the rounds landed, one suite run per feed (a
 batch GX judges differently is landed again as GX judged it, and the task fails
@@ -15,7 +18,7 @@ import pendulum
 from airflow.sdk import dag, get_current_context, task
 
 from estelam.orchestration.airflow_assets import INQUIRY_ANSWERS
-from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL
+from estelam.orchestration.pools import TASK_TIMEOUTS, WAREHOUSE_POOL, WAREHOUSE_WRITER_SLOTS
 from estelam.outputs.callbacks import on_task_failure
 
 
@@ -29,13 +32,15 @@ from estelam.outputs.callbacks import on_task_failure
     doc_md=__doc__,
 )
 def asset_inquiries() -> None:
-    @task
-    def agencies() -> list[str]:
-        from estelam.inquiry.rounds import agencies_to_ask
+    # builds the inquiry targets' lineage first: it writes the warehouse
+    @task(pool=WAREHOUSE_POOL, pool_slots=WAREHOUSE_WRITER_SLOTS)
+    def plan_round() -> list[str]:
+        from estelam.core.keys import safe_batch_id
+        from estelam.inquiry.rounds import plan_round
 
-        return agencies_to_ask()
+        return plan_round(safe_batch_id(get_current_context()["run_id"]))
 
-    @task(multiple_outputs=False, pool=WAREHOUSE_POOL)  # reads the warehouse: never during a build
+    @task(multiple_outputs=False, pool=WAREHOUSE_POOL)  # a reader when its round has no plan: never during a build
     def inquire(agency_id: str) -> dict[str, object]:
         from estelam.core.keys import safe_batch_id
         from estelam.inquiry.rounds import inquire_agency
@@ -44,12 +49,15 @@ def asset_inquiries() -> None:
 
     @task(outlets=[INQUIRY_ANSWERS])
     def audit_answers() -> list[dict[str, object]]:
-        from estelam.inquiry.rounds import audit_rounds
+        from estelam.core.keys import safe_batch_id
+        from estelam.inquiry.rounds import audit_rounds, end_round
 
-        return audit_rounds()
+        try:
+            return audit_rounds()
+        finally:
+            end_round(safe_batch_id(get_current_context()["run_id"]))
 
     # a teardown: it audits what every round landed, failed or not
-    inquire.expand(agency_id=agencies()) >> audit_answers().as_teardown()
-
+    inquire.expand(agency_id=plan_round()) >> audit_answers().as_teardown()
 
 asset_inquiries()

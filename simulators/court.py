@@ -96,7 +96,9 @@ def court_directives(orders: Sequence[Mapping[str, object]], *, issued_at: datet
 
     def add(directive: str, target: tuple[str, str, str, str, int] | None, **fields: object) -> None:
         if target is not None:
-            at = issued_at + timedelta(seconds=len(records))
+            # a millisecond apart, so they keep their order without reaching into the hub's day: a directive
+            # stamped after the day's inquiry round would have its debtor asked again the next day
+            at = issued_at + timedelta(milliseconds=len(records))
             records.append({"case_id": target[0], "directive": directive, "issued_by": COURT_JUDGE,
                             "issued_at": at.isoformat(), "note": f"court decision {len(records) + 1}", **fields})
 

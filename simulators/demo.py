@@ -6,7 +6,8 @@
 The hub's clock (``estelam.core.clock``) is moved to each simulated day's morning and runs from there. Every
 day is a real cycle of the real DAGs against the agencies' simulators: the court system drops what happened
 since the day before (``simulators.story``: new cases, payments, closures, abscondings), a judge acts
-through the hub's API, some agencies misbehave; then the hub ingests, builds, inquires, builds, reconciles
+through the hub's API, some agencies misbehave; then the hub ingests, builds its inquiry targets and inquires,
+builds, reconciles
 (freezes, releases, transfers, payouts, restriction changes) and pushes its registers. At each day's end the
 invariants (``simulators.invariants``) are checked against what the agencies hold. A last build publishes
 everything; the result tells the story and stops everything it started.
@@ -35,12 +36,12 @@ from simulators.faults import FaultProfile
 
 logger = logging.getLogger(__name__)
 
-#: One simulated day: the court's drop taken in, the warehouse built, every agency asked about whoever needs
-#: asking, built again, the freeze plan reconciled with the agencies, the registers pushed. The day's orders and
-#: acknowledgements reach the warehouse in the next day's first build (and the last day's in :data:`CLOSING`).
+#: One simulated day: the court's drop taken in; every agency asked about whoever needs asking (the round first
+#: builds what its targets are made of: the new cases, payments and answers); the warehouse built; the freeze plan
+#: reconciled with the agencies; the registers pushed. The day's orders and acknowledgements reach the warehouse
+#: in the next day's builds (and the last day's in :data:`CLOSING`).
 DAY_SEQUENCE = (
     "case_events_ingest",
-    "warehouse_build",
     "asset_inquiries",
     "warehouse_build",
     "freeze_reconciliation",
@@ -111,7 +112,7 @@ def _say(message: str) -> None:
 #: key are kept). The acknowledgement claims go too: order ids are derived from the case, asset and kind, so the
 #: same world's orders carry the same ids run after run, and a claim kept from the last run would withhold their
 #: acknowledgements from the landing zone.
-DEMO_OUTPUTS = ("landing", "quarantine", "inbox", "run", "reports", "dbt", "published", "notifications",
+DEMO_OUTPUTS = ("landing", "quarantine", "inbox", "run", "rounds", "reports", "dbt", "published", "notifications",
                 "acknowledgements", "audit", "messages", "checkpoints", "audit_spool")
 
 

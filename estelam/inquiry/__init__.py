@@ -7,15 +7,15 @@ May import: core, contracts, connectors, ingest, outputs (a round's alerts).
 from __future__ import annotations
 
 from estelam.inquiry.on_demand import inquire_person, on_demand_round_id, warm_up
-from estelam.inquiry.rounds import InquiryTarget, agencies_to_ask, asset_record, inquire_agency, run_round
+from estelam.inquiry.rounds import InquiryTarget, asset_record, inquire_agency, plan_round, run_round
 
 __all__ = [
     "InquiryTarget",
-    "agencies_to_ask",
     "asset_record",
     "inquire_agency",
     "inquire_person",
     "on_demand_round_id",
+    "plan_round",
     "run_round",
     "warm_up",
 ]

@@ -25,6 +25,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from connectors import AgencyClient, client_for
 from connectors.base import DEFAULT_INQUIRY_BATCH_SIZE, BatchAnswers
 from connectors.shared_state import shared_state
@@ -91,7 +94,14 @@ def _batches(targets: Sequence[InquiryTarget], size: int) -> Iterator[tuple[int,
 
 def targets_for(agency_id: str, *, stale_after: timedelta = DEFAULT_STALE_AFTER,
                 now: datetime | None = None) -> list[InquiryTarget]:
-    """Debtors of open cases with no fresh answer from this agency (from the warehouse).
+    """Debtors of open cases with no fresh answer from this agency (from the warehouse); see
+    :func:`targets_by_agency`."""
+    return targets_by_agency([agency_id], stale_after=stale_after, now=now)[agency_id]
+
+
+def targets_by_agency(agency_ids: Sequence[str], *, stale_after: timedelta = DEFAULT_STALE_AFTER,
+                      now: datetime | None = None) -> dict[str, list[InquiryTarget]]:
+    """For each agency, the debtors of open cases with no fresh answer from it, in one read of the warehouse.
 
     A judge's re-inquiry directive (``reinquire_now``, ``priority_reinquiry``) makes the case's debtor a target
     until an answer newer than the directive arrives, however fresh the last one; those come first.
@@ -99,28 +109,90 @@ def targets_for(agency_id: str, *, stale_after: timedelta = DEFAULT_STALE_AFTER,
     from estelam.warehouse.dbt_build import connect_read_only
 
     cutoff = (now or clock.now()) - stale_after
+    found: dict[str, list[InquiryTarget]] = {agency_id: [] for agency_id in agency_ids}
     with connect_read_only() as con:
         rows = con.execute(
             """
-            with directed as (
+            with asked as (select unnest(?::varchar[]) as agency_id),
+            directed as (
                 select case_id, max(issued_at) as directed_at
                 from staging.stg_court__case_directives
                 where directive in ('reinquire_now', 'priority_reinquiry')
                 group by case_id
+            ),
+            last_answered as (
+                select agency_id, person_id, max(responded_at) as responded_at
+                from staging.stg_hub__inquiries
+                where status = 'answered' and agency_id in (select agency_id from asked)
+                group by all
             )
-            select t.person_id, t.case_id
-            from inquiry_targets as t
+            select a.agency_id, t.person_id, t.case_id
+            from asked as a
+            cross join inquiry_targets as t
             left join directed as d on d.case_id = t.case_id
-            where not exists (
-                select 1 from staging.stg_hub__inquiries as i
-                where i.person_id = t.person_id and i.agency_id = ?
-                  and i.status = 'answered' and i.responded_at >= greatest(?, coalesce(d.directed_at, ?))
-            )
-            order by d.directed_at is null, t.person_id
+            left join last_answered as l on l.agency_id = a.agency_id and l.person_id = t.person_id
+            where l.responded_at is null or l.responded_at < greatest(?, coalesce(d.directed_at, ?))
+            order by a.agency_id, d.directed_at is null, t.person_id
             """,
-            [agency_id, cutoff, cutoff],
+            [list(found), cutoff, cutoff],
         ).fetchall()
-    return [InquiryTarget(person_id, case_id) for person_id, case_id in rows]
+    for agency_id, person_id, case_id in rows:
+        found[agency_id].append(InquiryTarget(person_id, case_id))
+    return found
+
+
+#: What :func:`targets_by_agency` reads of the warehouse (with what those are built from).
+TARGETS_READ = ("inquiry_targets", "stg_court__case_directives", "stg_hub__inquiries")
+#: The columns of a round's plan (:func:`plan_round`), in the order the agency is asked.
+_PLAN_SCHEMA = pa.schema([("agency_id", pa.string()), ("person_id", pa.string()), ("case_id", pa.string())])
+
+
+def round_plan_path(round_id: str) -> Path:
+    """Where a round's plan lies while the round runs: which agency is asked about whom."""
+    return settings.data_dir() / "rounds" / f"{round_id}.parquet"
+
+
+def plan_round(round_id: str, *, refresh: bool = True) -> list[str]:
+    """The inquiry DAG's first task: bring the inquiry targets up to date, and write down whom each agency is asked
+    about in this round; returns the agencies that have anyone to be asked about (the DAG fans out over these).
+
+    ``refresh`` builds the inquiry targets' lineage in the warehouse from what landed since the last build (the
+    court's new cases and payments, the last round's answers: ``estelam.warehouse.dbt_build.build``'s
+    ``only_for``), with its data tests, so a round never asks from yesterday's cases; the warehouse build after the
+    round builds the rest. The targets are read once for every agency, instead of once per agency's task."""
+    if refresh:
+        from estelam.warehouse.dbt_build import build
+
+        build(changed_only=True, unit_tests=False, only_for=TARGETS_READ)
+    agency_ids = [i.agency_id for i in load_agency_registry().instances]
+    targets = targets_by_agency(agency_ids)
+    rows = [(agency_id, t.person_id, t.case_id) for agency_id in agency_ids for t in targets[agency_id]]
+    path = round_plan_path(round_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    pq.write_table(pa.Table.from_pylist([dict(zip(_PLAN_SCHEMA.names, row, strict=True)) for row in rows],
+                                        schema=_PLAN_SCHEMA), partial)
+    partial.replace(path)
+    asked = [agency_id for agency_id in agency_ids if targets[agency_id]]
+    logger.info("round %s: %d inquiries planned at %d of %d agencies", round_id, len(rows), len(asked),
+                len(agency_ids), extra=event_fields(round_id=round_id, planned=len(rows), agencies=len(asked)))
+    return asked
+
+
+def planned_targets(round_id: str, agency_id: str) -> list[InquiryTarget] | None:
+    """Whom ``agency_id`` is asked about in the round, as :func:`plan_round` wrote it; None when the round has no
+    plan (a task run again after its round ended, or a round run by hand): then the warehouse is asked."""
+    path = round_plan_path(round_id)
+    if not path.is_file():
+        return None
+    table = pq.read_table(path, filters=[("agency_id", "=", agency_id)], columns=["person_id", "case_id"])
+    return [InquiryTarget(person_id, case_id) for person_id, case_id in
+            zip(table.column("person_id").to_pylist(), table.column("case_id").to_pylist(), strict=True)]
+
+
+def end_round(round_id: str) -> None:
+    """The round's plan is not kept once its audit ran (the inquiry log is the record of what was asked)."""
+    round_plan_path(round_id).unlink(missing_ok=True)
 
 
 def _unique_persons(batch: Sequence[InquiryTarget]) -> list[str]:
@@ -316,7 +388,7 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
 
 
 def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:
-    """The DAG's task: find this agency's targets, run the round, return a small summary.
+    """The DAG's task: this agency's targets (the round's plan, else the warehouse), the round, a small summary.
 
     The agency is reached as its Airflow Connection says (``estelam.orchestration.agency_hooks``), or as the
     registry says when it has none."""
@@ -324,11 +396,12 @@ def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:
 
     instance = load_agency_registry().instance(agency_id)
     hook = hook_for(instance)
-    resolved, _ = hook.resolve()
-    client = hook.get_client(shared=settings.current().resilience_store)
+    resolved = hook.resolve()
+    client = hook.get_client(shared=settings.current().resilience_store, resolved=resolved)
     try:
-        summary = run_round(resolved, targets_for(agency_id), round_id=round_id, client=client,
-                            audit_spool=rounds_audit_spool())
+        targets = planned_targets(round_id, agency_id)
+        summary = run_round(resolved[0], targets_for(agency_id) if targets is None else targets, round_id=round_id,
+                            client=client, audit_spool=rounds_audit_spool())
     finally:
         client.close()
     raise_round_alerts(summary, round_id=round_id)
@@ -358,8 +431,3 @@ def raise_round_alerts(summary: RoundSummary, *, round_id: str) -> None:
     breaker = shared_state(settings.current().resilience_store).breaker(summary.agency_id).state
     alerts.raise_alerts(alerts.round_alerts(summary.agency_id, round_id, deadline_missed=summary.deadline_missed,
                                             sent=summary.sent, breaker=breaker))
-
-
-def agencies_to_ask() -> list[str]:
-    """Every agency instance of the registry: the inquiry DAG fans out over these."""
-    return [i.agency_id for i in load_agency_registry().instances]

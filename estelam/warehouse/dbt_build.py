@@ -100,7 +100,8 @@ def contract_vars() -> dict[str, Any]:
 
 
 def dbt_args(command: str, select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
-             exclude_resource_types: Sequence[str] = (), write_artifacts: bool = True) -> list[str]:
+             exclude_resource_types: Sequence[str] = (), write_artifacts: bool = True,
+             indirect_selection: str | None = None) -> list[str]:
     """The dbt command line :func:`build` runs (also handy for ``dbt parse`` in tests).
 
     ``dbt_vars`` override the project's vars (e.g. ``{"as_of": ...}`` to replay the registry at a moment);
@@ -121,6 +122,8 @@ def dbt_args(command: str, select: str | None = None, dbt_vars: dict[str, Any] |
         args.append("--no-write-json")
     if select:
         args += ["--select", select]
+    if indirect_selection:
+        args += ["--indirect-selection", indirect_selection]
     for resource_type in exclude_resource_types:
         args += ["--exclude-resource-type", resource_type]
     return args
@@ -289,8 +292,18 @@ def _changed_selection(inputs: dict[str, Any]) -> str | None:
     return " ".join([*(f"source:landing.{feed}+" for feed in changed), f"tag:{CLOCK_TAG}+"])
 
 
+def lineage_selection(models: Sequence[str], within: str | None) -> str:
+    """The dbt selection of ``models`` and what they are built from, within the selection ``within`` (a union of
+    selectors, as :func:`_changed_selection` gives; None: the whole project)."""
+    lineage = [f"+{model}" for model in models]
+    if within is None:
+        return " ".join(lineage)
+    return " ".join(f"{part},{upstream}" for part in within.split() for upstream in lineage)
+
+
 def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
-          unit_tests: bool = True, write_artifacts: bool = False, changed_only: bool = False) -> BuildSummary:
+          unit_tests: bool = True, write_artifacts: bool = False, changed_only: bool = False,
+          only_for: Sequence[str] = ()) -> BuildSummary:
     """Run ``dbt build`` (seeds, models, snapshots, sources' tests, data and unit tests) into the warehouse.
 
     ``unit_tests=False`` leaves out dbt's unit tests: they test the models' logic on fixed inputs, not the data,
@@ -310,6 +323,11 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
     tables were built from the same files by the same code and vars, so they stand. Anything else that differs
     (no record, other code, vars or warehouse file) makes it a whole build. A whole or changed-only build that
     succeeds records its inputs; one that fails removes the record, so the next build is whole.
+
+    ``only_for`` (models) narrows the build to what those models are built from: the inquiry round's first task
+    builds ``inquiry_targets``' lineage among what changed, with the tests of those nodes only (dbt's cautious
+    indirect selection: a test that also reads a node left out waits for the whole build). Such a build records
+    nothing, so the next changed-only build still builds everything that changed since the last whole one.
     """
     from estelam.warehouse.message_index import land_message_index  # the record's index, before dbt reads it
 
@@ -318,6 +336,8 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
     inputs = _build_inputs(dbt_vars) if select is None else None
     if changed_only and inputs is not None:
         select = _changed_selection(inputs)
+    if only_for:
+        select, inputs = lineage_selection(only_for, select), None
     started = time.perf_counter()
     logger.info("dbt build started%s%s", f" (select {select})" if select else "",
                 "" if unit_tests else " (data tests, no unit tests)")
@@ -330,7 +350,8 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
         inputs_path.unlink(missing_ok=True)
         raise
     outcome = _invoke(dbt_args("build", select, dbt_vars, write_artifacts=write_artifacts,
-                               exclude_resource_types=() if unit_tests else ("unit_test",)), manifest=manifest)
+                               exclude_resource_types=() if unit_tests else ("unit_test",),
+                               indirect_selection="cautious" if only_for else None), manifest=manifest)
     duration = time.perf_counter() - started
 
     results = list(getattr(outcome.result, "results", None) or [])

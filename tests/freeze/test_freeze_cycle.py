@@ -22,7 +22,7 @@ from estelam.freeze import notifications
 from estelam.freeze.planner import plan_freezes
 from estelam.freeze.reconciliation import load_view, run_cycle
 from estelam.ingest.case_events import ingest_inbox
-from estelam.inquiry.rounds import agencies_to_ask, inquire_agency
+from estelam.inquiry.rounds import end_round, inquire_agency, plan_round, planned_targets, targets_for
 from estelam.warehouse import dbt_build as warehouse
 from simulators import world as world_module
 from simulators.court import drop_case_events, event_record
@@ -53,7 +53,7 @@ def frozen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Frozen]:
             drop_case_events(world, settings.inbox_dir())
             ingest_inbox()
             warehouse.build()
-            for agency_id in agencies_to_ask():
+            for agency_id in plan_round("round-1", refresh=False):
                 inquire_agency(agency_id, round_id="round-1")
             warehouse.build()
             run_cycle("cycle-1")
@@ -68,6 +68,28 @@ def test_the_published_plan_is_what_reconciliation_plans(frozen: Frozen) -> None
     view = load_view()
     assert mart == {row.key: row.planned_freeze_rial for row in plan_freezes(view.open_cases(), view.assets)}
     assert mart, "nothing planned"
+
+
+def test_a_round_plans_whom_each_agency_has_not_answered_in_one_read(frozen: Frozen) -> None:
+    from estelam.ingest.landing import read_landed
+
+    answered = {(r["agency_id"], r["person_id"]) for r in read_landed("inquiries") if r["status"] == "answered"}
+    with warehouse.connect_read_only() as con:
+        debtors = {person for (person,) in con.execute("select person_id from inquiry_targets").fetchall()}
+    agencies = [i.agency_id for i in load_agency_registry().instances]
+    # the world has debtors answered by some agencies and not others (the faulty and the dirty ones)
+    expected = {(a, p) for a in agencies for p in debtors} - answered
+
+    asked = plan_round("round-2", refresh=False)
+    try:
+        planned = {a: planned_targets("round-2", a) for a in agencies}
+        assert {(a, t.person_id) for a, targets in planned.items() for t in targets or []} == expected
+        assert asked == [a for a in agencies if planned[a]], "only agencies with someone to ask are fanned out to"
+        for agency_id in agencies:  # the one read gives what each agency's own read gives, in the same order
+            assert planned[agency_id] == targets_for(agency_id)
+    finally:
+        end_round("round-2")
+    assert planned_targets("round-2", agencies[0]) is None, "a round's plan is gone once the round ended"
 
 
 def test_a_case_paid_in_full_is_released_everywhere_within_one_cycle_and_the_debtor_told(frozen: Frozen) -> None:

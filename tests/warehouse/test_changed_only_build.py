@@ -77,3 +77,32 @@ def test_a_changed_only_build_builds_what_new_batches_touch_and_equals_a_whole_b
         with pytest.raises(WarehouseError, match="contract_rules_case_events"):
             warehouse.build(unit_tests=False, changed_only=True)
         assert not (whole_data / warehouse.BUILD_INPUTS_FILE).exists()
+
+
+def test_the_selection_of_models_lineage_within_a_changed_selection() -> None:
+    assert warehouse.lineage_selection(["a", "b"], None) == "+a +b"
+    assert warehouse.lineage_selection(["a"], "source:landing.x+ tag:clock+") == "source:landing.x+,+a tag:clock+,+a"
+
+
+def test_a_build_only_for_the_inquiry_targets_builds_their_lineage_and_leaves_the_rest_to_the_next_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from estelam.inquiry.rounds import TARGETS_READ
+
+    data = tmp_path / "data"
+    override(monkeypatch, data_dir=data, warehouse=data / "warehouse.duckdb")
+    landed = land_world(data, with_freezes=False)
+    at = landed.world.anchor + timedelta(days=3)
+    with clock.simulated(at):
+        whole = warehouse.build(unit_tests=False, changed_only=True)
+        record = (data / warehouse.BUILD_INPUTS_FILE).read_text(encoding="utf-8")
+        land_freezes(data, landed, at - timedelta(hours=1))
+
+        narrow = warehouse.build(unit_tests=False, changed_only=True, only_for=TARGETS_READ)
+        assert narrow.selected is not None
+        assert "source:landing.freeze_acknowledgements+,+inquiry_targets" in narrow.selected.split()
+        assert 0 < narrow.models < whole.models / 3 and narrow.tests_failed == 0
+        # it records nothing: the next build still builds everything the freezes touched
+        assert (data / warehouse.BUILD_INPUTS_FILE).read_text(encoding="utf-8") == record
+        after = warehouse.build(unit_tests=False, changed_only=True)
+        assert "source:landing.freeze_orders+" in (after.selected or "").split()
+        assert after.models > narrow.models
