@@ -10,6 +10,7 @@
     │   ├── OperationNotInContract  the agency's contract has no such operation (e.g. transfer): nothing sent
     │   └── AgencyAnswerMalformed the answer does not follow the agency's contract
     ├── LandingError             a batch could not be written to the landing zone
+    ├── RoundError               an inquiry task's rounds did not run at some of its agencies (the others ran)
     ├── WarehouseError           dbt failed to build the warehouse
     ├── ReportError              a report could not be produced (unknown case, language or variant)
     ├── DemoError                the end-to-end demo could not run a step
@@ -119,6 +120,11 @@ class OperationNotInContract(AgencyError):
 
 class LandingError(EstelamError):
     """A batch could not be written to the landing zone."""
+
+
+class RoundError(EstelamError):
+    """An inquiry task could not run the rounds of some of its agencies (the rest of its agencies were asked);
+    an agency's own faults are not this: they end as its inquiries' recorded states."""
 
 
 class ReportError(EstelamError):

@@ -41,7 +41,7 @@ from estelam.core.domain import (
     InquiryAnswer,
     InquiryStatus,
 )
-from estelam.core.exceptions import AgencyError, AgencyUnavailable
+from estelam.core.exceptions import AgencyError, AgencyUnavailable, RoundError
 from estelam.core.keys import stable_id
 from estelam.core.log import event_fields
 from estelam.ingest.landing import SPOOL_SUFFIX, AuditedLanding, LandingResult, audit_spooled, validate_and_land
@@ -55,6 +55,8 @@ INQUIRY_LOG_FEED = "inquiries"
 DEFAULT_STALE_AFTER = timedelta(days=7)
 #: Persons per landed batch: one Parquet file per batch per agency.
 DEFAULT_BATCH_SIZE = 500
+#: Inquiries a task of the round is given before the next agency gets a task of its own (:func:`task_groups`).
+INQUIRIES_PER_TASK = 200
 
 
 @dataclass(frozen=True)
@@ -152,9 +154,28 @@ def round_plan_path(round_id: str) -> Path:
     return settings.data_dir() / "rounds" / f"{round_id}.parquet"
 
 
-def plan_round(round_id: str, *, refresh: bool = True) -> list[str]:
+def task_groups(planned: Sequence[tuple[str, int]], *, inquiries_per_task: int = INQUIRIES_PER_TASK) -> list[list[str]]:
+    """The agencies with anyone to ask about (``(agency_id, inquiries planned)`` in the registry's order), grouped
+    into the round's tasks: an agency with ``inquiries_per_task`` or more has a task of its own; agencies with
+    fewer share one until it holds that many. A day with two new debtors is one task, not 37 tasks each paying
+    a task's start-up for two inquiries; a national round is still one task per agency."""
+    groups: list[list[str]] = []
+    held = inquiries_per_task  # the open group is full: the first agency opens one
+    for agency_id, count in planned:
+        if count <= 0:
+            continue
+        if held >= inquiries_per_task or count >= inquiries_per_task:
+            groups.append([])
+            held = 0
+        groups[-1].append(agency_id)
+        held += count
+    return groups
+
+
+def plan_round(round_id: str, *, refresh: bool = True) -> list[list[str]]:
     """The inquiry DAG's first task: bring the inquiry targets up to date, and write down whom each agency is asked
-    about in this round; returns the agencies that have anyone to be asked about (the DAG fans out over these).
+    about in this round; returns the agencies that have anyone to be asked about, grouped into the round's tasks
+    (:func:`task_groups`: the DAG fans out over these).
 
     ``refresh`` builds the inquiry targets' lineage in the warehouse from what landed since the last build (the
     court's new cases and payments, the last round's answers: ``estelam.warehouse.dbt_build.build``'s
@@ -173,10 +194,12 @@ def plan_round(round_id: str, *, refresh: bool = True) -> list[str]:
     pq.write_table(pa.Table.from_pylist([dict(zip(_PLAN_SCHEMA.names, row, strict=True)) for row in rows],
                                         schema=_PLAN_SCHEMA), partial)
     partial.replace(path)
-    asked = [agency_id for agency_id in agency_ids if targets[agency_id]]
-    logger.info("round %s: %d inquiries planned at %d of %d agencies", round_id, len(rows), len(asked),
-                len(agency_ids), extra=event_fields(round_id=round_id, planned=len(rows), agencies=len(asked)))
-    return asked
+    groups = task_groups([(agency_id, len(targets[agency_id])) for agency_id in agency_ids])
+    asked = sum(len(group) for group in groups)
+    logger.info("round %s: %d inquiries planned at %d of %d agencies, in %d tasks", round_id, len(rows), asked,
+                len(agency_ids), len(groups),
+                extra=event_fields(round_id=round_id, planned=len(rows), agencies=asked, tasks=len(groups)))
+    return groups
 
 
 def planned_targets(round_id: str, agency_id: str) -> list[InquiryTarget] | None:
@@ -385,6 +408,25 @@ def run_round(instance: AgencyInstance, targets: Sequence[InquiryTarget], *, rou
                 totals["assets_landed"], totals["assets_quarantined"],
                 extra=event_fields(round_id=round_id, **summary.as_dict()))
     return summary
+
+
+def inquire_agencies(agency_ids: Sequence[str], *, round_id: str) -> list[dict[str, object]]:
+    """The DAG's mapped task: each agency's round in turn (:func:`inquire_agency`); their summaries. A round that
+    cannot run (not an agency's fault: those end as recorded inquiry states) does not keep the task's other
+    agencies from being asked; the task then fails with :class:`RoundError` naming them."""
+    summaries: list[dict[str, object]] = []
+    broken: dict[str, str] = {}
+    for agency_id in agency_ids:
+        try:
+            summaries.append(inquire_agency(agency_id, round_id=round_id))
+        except Exception as exc:  # recorded, named in the RoundError, and the next agency is asked
+            logger.exception("round %s: the round at %s could not run", round_id, agency_id,
+                             extra=event_fields(round_id=round_id, agency_id=agency_id))
+            broken[agency_id] = f"{type(exc).__name__}: {exc}"
+    if broken:
+        raise RoundError(f"round {round_id}: the rounds at {len(broken)} of {len(agency_ids)} agencies could not run: "
+                         + "; ".join(f"{agency_id}: {reason[:300]}" for agency_id, reason in broken.items()))
+    return summaries
 
 
 def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:

@@ -32,6 +32,7 @@ def test_one_dag_per_file_named_after_it(dagbag) -> None:  # type: ignore[no-unt
 def test_inquiries_fan_out_over_agencies_with_dynamic_mapping(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags.get("asset_inquiries")
     assert dag.get_task("inquire").is_mapped
+    assert dag.get_task("inquire").upstream_task_ids == {"plan_round"}  # fans out over the round's plan
 
 
 def test_the_rounds_are_audited_by_gx_once_at_the_end_whatever_their_outcome(dagbag) -> None:  # type: ignore[no-untyped-def]

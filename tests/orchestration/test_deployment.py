@@ -168,8 +168,9 @@ def test_dag_tasks_use_only_pools_that_exist_with_enough_slots() -> None:
             used.setdefault(task.pool, set()).add(f"{dag.dag_id}.{task.task_id}")
     writer = "warehouse_build.dbt_build"
     assert writer in used[WAREHOUSE_POOL]
-    build = load_dags()["warehouse_build"].get_task("dbt_build")
-    assert build.pool_slots == pools[WAREHOUSE_POOL], "the dbt writer must exclude every warehouse reader"
+    dags = load_dags()
+    for build in (dags["warehouse_build"].get_task("dbt_build"), dags["asset_inquiries"].get_task("plan_round")):
+        assert build.pool_slots == pools[WAREHOUSE_POOL], "a dbt writer must exclude every warehouse reader"
     assert {"asset_inquiries.inquire", "freeze_reconciliation.reconcile",
             "warehouse_build.publish_kpis"} <= used[WAREHOUSE_POOL]
 
