@@ -38,8 +38,11 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+# Bytecode is compiled once here: a machine that sets PYTHONDONTWRITEBYTECODE (this one does) would otherwise
+# compile Airflow, dbt, pandas and GX from source in every process that imports them (18.8 s -> 7.4 s to import them).
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON) --quiet
+	$(UV) sync --frozen --python $(PYTHON) --quiet --compile-bytecode
+	$(VENV)/bin/python -m compileall -q estelam connectors simulators dags dashboards benchmarks
 	touch $@
 
 clean:
