@@ -61,4 +61,5 @@ def asset_inquiries() -> None:
     # a teardown: it audits what every round landed, failed or not
     inquire.expand(agency_ids=plan_round()) >> audit_answers().as_teardown()
 
+
 asset_inquiries()

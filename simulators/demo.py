@@ -7,10 +7,9 @@ The hub's clock (``estelam.core.clock``) is moved to each simulated day's mornin
 day is a real cycle of the real DAGs against the agencies' simulators: the court system drops what happened
 since the day before (``simulators.story``: new cases, payments, closures, abscondings), a judge acts
 through the hub's API, some agencies misbehave; then the hub ingests, builds its inquiry targets and inquires,
-builds, reconciles
-(freezes, releases, transfers, payouts, restriction changes) and pushes its registers. At each day's end the
-invariants (``simulators.invariants``) are checked against what the agencies hold. A last build publishes
-everything; the result tells the story and stops everything it started.
+builds, reconciles (freezes, releases, transfers, payouts, restriction changes) and pushes its registers. At each
+day's end the invariants (``simulators.invariants``) are checked against what the agencies hold. A last build
+publishes everything; the result tells the story and stops everything it started.
 """
 
 from __future__ import annotations

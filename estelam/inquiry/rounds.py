@@ -430,7 +430,8 @@ def inquire_agencies(agency_ids: Sequence[str], *, round_id: str) -> list[dict[s
 
 
 def inquire_agency(agency_id: str, *, round_id: str) -> dict[str, object]:
-    """The DAG's task: this agency's targets (the round's plan, else the warehouse), the round, a small summary.
+    """One agency's part of the DAG's task: its targets (the round's plan, else the warehouse), its round, a small
+    summary.
 
     The agency is reached as its Airflow Connection says (``estelam.orchestration.agency_hooks``), or as the
     registry says when it has none."""
