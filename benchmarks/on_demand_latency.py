@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import selectors
 import statistics
 import subprocess
 import sys
@@ -54,29 +55,43 @@ def _percentile(values: list[float], share: float) -> float:
 FLEET_START_TIMEOUT_S = 120.0
 
 
+def announced_urls(process: subprocess.Popen[bytes], timeout_s: float) -> dict[str, str]:
+    """What a starting ``estelam simulators`` prints on its standard output: one ``agency_id<TAB>URL`` line per agency,
+    then ``ready``. Raises EstelamError when the process ends first, or prints nothing more for ``timeout_s`` in all:
+    the wait is bounded even when the fleet hangs without a word (the pipe is polled, never read blindly)."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    urls: dict[str, str] = {}
+    pending = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(timeout=remaining):
+                raise EstelamError(f"the simulator fleet was not ready within {timeout_s:.0f} s")
+            chunk = os.read(process.stdout.fileno(), 65536)
+            if not chunk:
+                raise EstelamError(f"the simulator fleet ended before it was ready (exit {process.wait()})")
+            *lines, pending = (pending + chunk).split(b"\n")
+            for raw in lines:
+                line = raw.decode("utf-8", errors="replace").strip()
+                if line == "ready":
+                    return urls
+                agency_id, _, url = line.partition("\t")
+                if agency_id and url:
+                    urls[agency_id] = url
+
+
 @contextmanager
-def fleet_process(persons: int, endpoints: Path,
-                  latency: tuple[float, float] = LATENCY_S) -> Iterator[dict[str, str]]:
+def fleet_process(persons: int, endpoints: Path, latency: tuple[float, float] = LATENCY_S, *,
+                  start_timeout_s: float = FLEET_START_TIMEOUT_S) -> Iterator[dict[str, str]]:
     """``estelam simulators`` in a process of its own, every answer late by ``latency`` (uniform, seconds): agency
     id -> URL (also written to ``endpoints``, the hub's endpoints file); stopped by its PID when the block ends."""
     command = [sys.executable, "-m", "estelam", "simulators", "--persons", str(persons),
                "--latency", ",".join(str(x) for x in latency)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=os.environ.copy())
     try:
-        urls: dict[str, str] = {}
-        deadline = time.monotonic() + FLEET_START_TIMEOUT_S
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.strip() == "ready":
-                break
-            agency_id, _, url = line.strip().partition("\t")
-            urls[agency_id] = url
-            if time.monotonic() > deadline:
-                break
-        else:
-            raise EstelamError(f"the simulator fleet ended before it was ready (exit {process.wait()})")
-        if time.monotonic() > deadline:
-            raise EstelamError(f"the simulator fleet was not ready within {FLEET_START_TIMEOUT_S:.0f} s")
+        urls = announced_urls(process, start_timeout_s)
         endpoints.parent.mkdir(parents=True, exist_ok=True)
         endpoints.write_text(json.dumps(urls, indent=2), encoding="utf-8")
         yield urls

@@ -188,6 +188,38 @@ def test_the_fleet_served_as_a_process_answers_late_by_its_latency() -> None:
         assert answer.status_code >= 400 and time.perf_counter() - started >= 0.3
 
 
+def test_waiting_for_the_fleet_is_bounded_when_it_hangs_silently_or_dies() -> None:
+    import subprocess
+    import sys
+    import time
+
+    from benchmarks.on_demand_latency import announced_urls
+    from estelam.core.exceptions import EstelamError
+
+    def started(code: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+
+    talking = started("import sys; print('bank_a\\thttp://127.0.0.1:1/soap'); print('ready'); sys.stdout.flush()")
+    assert announced_urls(talking, 30) == {"bank_a": "http://127.0.0.1:1/soap"}
+    talking.wait()
+    # a URL printed, then silence: the wait ends at the deadline, not when the process does
+    silent = started("import sys, time; print('bank_a\\thttp://x'); sys.stdout.flush(); time.sleep(60)")
+    began = time.monotonic()
+    try:
+        with pytest.raises(EstelamError, match="not ready within 1 s"):
+            announced_urls(silent, 1)
+        assert time.monotonic() - began < 10
+    finally:
+        silent.kill()
+        silent.wait()
+    dying = started("raise SystemExit(3)")
+    with pytest.raises(EstelamError, match=r"ended before it was ready \(exit 3\)"):
+        announced_urls(dying, 30)
+    for process in (talking, silent, dying):
+        assert process.stdout is not None
+        process.stdout.close()
+
+
 def test_a_module_missing_inside_a_development_package_is_not_hidden(runner: CliRunner,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     def import_module(name: str) -> ModuleType:
