@@ -65,18 +65,6 @@ AgencyAsset = MappedAsset
 _AckMaker = Callable[..., Acknowledgement]
 
 
-def asset_ref(asset: AgencyAsset) -> str:
-    return asset.asset_ref
-
-
-def asset_owner(asset: AgencyAsset) -> str:
-    return asset.owner_id
-
-
-def asset_value(asset: AgencyAsset) -> int:
-    return asset.value_rial
-
-
 def restriction_types(asset: AgencyAsset) -> tuple[str, ...]:
     """The restriction types a freeze on the asset may carry, weakest first (none: its freezes carry no type)."""
     return asset.restrictions
@@ -93,10 +81,10 @@ class AgencyState:
 
     def __init__(self, instance: AgencyInstance, assets: Sequence[AgencyAsset]) -> None:
         self.instance = instance
-        self._assets = {asset_ref(a): a for a in assets}
+        self._assets = {a.asset_ref: a for a in assets}
         self._refs_of: dict[str, list[str]] = defaultdict(list)  # owner -> refs (owners never change)
         for a in assets:
-            self._refs_of[asset_owner(a)].append(asset_ref(a))
+            self._refs_of[a.owner_id].append(a.asset_ref)
         self._frozen: dict[tuple[str, str], int] = defaultdict(int)  # (case_id, asset_ref) -> rials
         self._restrictions: dict[tuple[str, str], RestrictionType] = {}  # (case_id, asset_ref) -> its type
         self._court_account: dict[str, int] = defaultdict(int)  # case_id -> rials collected
@@ -110,9 +98,9 @@ class AgencyState:
         """Add assets this agency learned of after it opened (a generated simulator's, drawn from the world)."""
         with self._lock:
             for a in assets:
-                if asset_ref(a) not in self._assets:
-                    self._assets[asset_ref(a)] = a
-                    self._refs_of[asset_owner(a)].append(asset_ref(a))
+                if a.asset_ref not in self._assets:
+                    self._assets[a.asset_ref] = a
+                    self._refs_of[a.owner_id].append(a.asset_ref)
 
     def knows(self, ref: str) -> bool:
         """Whether the agency holds an asset of this reference."""
@@ -136,7 +124,7 @@ class AgencyState:
             claimed = self._blocked(ref)
             if asset is None or claimed == 0:
                 return 0
-            return asset_value(asset) if is_indivisible(asset) else claimed
+            return asset.value_rial if is_indivisible(asset) else claimed
 
     def restriction(self, case_id: str, plate: str) -> RestrictionType | None:
         """The restriction type this case holds on an asset whose freezes carry one (a vehicle), if any."""
@@ -178,7 +166,7 @@ class AgencyState:
         with self._lock:
             account = self._assets[ref]
             assert not is_indivisible(account)  # only money pays out
-            taken = min(amount_rial, max(asset_value(account) - self._blocked(ref), 0))
+            taken = min(amount_rial, max(account.value_rial - self._blocked(ref), 0))
             self._assets[ref] = _less(account, taken)
             return taken
 
@@ -227,7 +215,7 @@ class AgencyState:
         if asked is not None and (asked not in types or asked not in _RESTRICTION_TYPES):
             return ack(AckStatus.REFUSED, 0, f"unknown restriction type {asked!r}")
         wanted = RestrictionType(asked) if asked is not None else None
-        available = max(asset_value(asset) - self._blocked(order.asset_ref), 0)
+        available = max(asset.value_rial - self._blocked(order.asset_ref), 0)
         changed = (wanted is not None and self._frozen.get(key, 0) > 0 and order.restriction_type is not None
                    and self._restrictions.get(key) != wanted)
         # an order of another type restates the case's claim on the asset (its amount is the claim's total)
@@ -253,7 +241,7 @@ class AgencyState:
                   ack: _AckMaker) -> Acknowledgement:
         if is_indivisible(asset):
             return ack(AckStatus.REFUSED, 0, "only money can be transferred: sell the asset first")
-        moved = min(order.amount_rial, self._frozen.get(key, 0), asset_value(asset))
+        moved = min(order.amount_rial, self._frozen.get(key, 0), asset.value_rial)
         if moved == 0:
             return ack(AckStatus.REFUSED, 0, "nothing frozen for this case on this account")
         self._frozen[key] -= moved

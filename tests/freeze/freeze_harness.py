@@ -26,7 +26,7 @@ from estelam.core.kinds import mapping_at
 from estelam.freeze.ledger import CaseFacts, HubView, LedgerState, ledger_state
 from estelam.freeze.planner import KnownAsset
 from estelam.freeze.reconciliation import CycleSummary, MemoryLedger, reconcile
-from simulators.agency_state import AgencyAsset, AgencyState, MappedAsset, asset_owner, asset_ref, asset_value
+from simulators.agency_state import AgencyAsset, AgencyState, MappedAsset
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DEADLINE_S = 30.0
@@ -50,7 +50,7 @@ def account(iban: str, holder_id: str, balance_rial: int, *, protected: bool = F
 
 def is_account(asset: AgencyAsset) -> bool:
     """Whether the asset is a bank account (its reference an IBAN)."""
-    return _IBAN.fullmatch(asset_ref(asset)) is not None
+    return _IBAN.fullmatch(asset.asset_ref) is not None
 
 
 _IBAN = re.compile(r"[A-Z]{2}[0-9]{24}")
@@ -76,7 +76,7 @@ def registered_car(owner_id: str, plate: str, value_rial: int) -> MappedAsset:
 
 def asset_kind(asset: AgencyAsset) -> str:
     """The asset kind the planner knows the asset by."""
-    if not isinstance(asset, MappedAsset) or is_account(asset):
+    if is_account(asset):
         return "bank_account"
     return "vehicle" if asset.restrictions else "property" if asset.indivisible else "security_holding"
 
@@ -155,7 +155,7 @@ class EnforcementWorld:
         for asset in self.assets:
             agency_id = self._agency_for(asset)
             placed[agency_id].append(asset)
-            self.agency_of[asset_ref(asset)] = agency_id
+            self.agency_of[asset.asset_ref] = agency_id
         self.states = {a: AgencyState(instance(a), placed[a]) for a in AGENCIES}
         self.clients = {a: FlakyAgency(s, self.clock) for a, s in self.states.items()}
         self.reported: list[KnownAsset] = []
@@ -171,8 +171,7 @@ class EnforcementWorld:
         """Every agency reports every debtor's assets as they are now."""
         now = self.clock.now
         self.reported = [
-            KnownAsset(asset_owner(a), agency_id, asset_kind(a), asset_ref(a), asset_value(a), now,
-                       isinstance(a, MappedAsset) and a.protected)
+            KnownAsset(a.owner_id, agency_id, asset_kind(a), a.asset_ref, a.value_rial, now, a.protected)
             for agency_id, state in self.states.items()
             for person in self.person_kind for a in state.assets_of(person)
         ] + [KnownAsset(p.person_id, p.agency_id, p.asset_kind, p.asset_ref, p.value_rial, now) for p in self.phantoms]

@@ -20,7 +20,7 @@ from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUn
 from estelam.core.kinds import mapping_at
 from estelam.ingest.validation import validate
 from estelam.inquiry.rounds import asset_record
-from simulators.agency_state import AgencyState, asset_ref
+from simulators.agency_state import AgencyState
 from simulators.faults import (
     Fault,
     FaultProfile,
@@ -212,7 +212,7 @@ def test_contract_breaches_pass_the_wire_and_fail_validation(agency) -> None:  #
     answer = client.inquire(person_id, "req-1")
     [breach] = faulty.journal
     assert breach.fault is Fault.CONTRACT_BREACH and breach.person_id == person_id
-    assert breach.asset_ref in {asset_ref(a) for a in state.assets_of(person_id)}
+    assert breach.asset_ref in {a.asset_ref for a in state.assets_of(person_id)}
     outcome = _validated(instance, answer.assets)
     assert outcome.rejected_rows == 1, breach.detail
     assert outcome.valid_rows == len(state.assets_of(person_id)) - 1  # the others are untouched
@@ -229,7 +229,7 @@ def test_duplicated_assets_keep_the_first_and_quarantine_the_repeat(agency) -> N
     outcome = _validated(instance, answer.assets)
     assert outcome.valid_rows == len(state.assets_of(person_id)) and outcome.rejected_rows == 1
     assert any("duplicate primary key" in r for r in outcome.reasons_summary())
-    assert faulty.journal[0].asset_ref in {asset_ref(a) for a in state.assets_of(person_id)}
+    assert faulty.journal[0].asset_ref in {a.asset_ref for a in state.assets_of(person_id)}
 
 
 @pytest.mark.parametrize("agency", [("bank_saderat", Fault.UNKNOWN_ENUM)], indirect=True)
