@@ -35,7 +35,7 @@ from estelam.core.domain import (
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable, ContractError
 from estelam.core.identifiers import iran_national_code_check_digit, is_person_id
 from estelam.core.kinds import KindMapping, join_asset_ref, load_interface, mapping_at, order_fields, restriction_of
-from simulators.agency_state import AgencyState, MappedAsset, asset_owner, asset_ref, asset_value
+from simulators.agency_state import AgencyState, MappedAsset
 from simulators.mapped_app import mapped_application
 from simulators.rest_app import rest_application
 from simulators.server import Request, Response, RunningServer
@@ -140,7 +140,7 @@ def test_inquiry_returns_exactly_the_worlds_assets(agency: SimulatedAgency, worl
     owners_seen = 0
     for n, person in enumerate(world.persons):
         answer = agency.client.inquire(person.person_id, f"inq-{n}")
-        expected = sorted(asset_ref(a) for a in agency.assets if asset_owner(a) == person.person_id)
+        expected = sorted(a.asset_ref for a in agency.assets if a.owner_id == person.person_id)
         assert _refs(agency, answer.assets) == expected
         assert (answer.agency_id, answer.person_id, answer.request_id) == (
             agency.instance.agency_id, person.person_id, f"inq-{n}")
@@ -175,7 +175,7 @@ def test_invalid_person_id_is_a_fault_with_status_400(agency: SimulatedAgency) -
 
 def test_freeze_done_then_partial_then_refused(agency: SimulatedAgency) -> None:
     asset = agency.assets[0]
-    ref, value = asset_ref(asset), asset_value(asset)
+    ref, value = asset.asset_ref, asset.value_rial
 
     done = agency.client.freeze(agency.order(OrderKind.FREEZE, ref, value // 2, "ord-1"))
     assert (done.status, done.acknowledged_amount_rial, done.frozen_total_rial) == (AckStatus.DONE, value // 2,
@@ -198,7 +198,7 @@ def test_freeze_done_then_partial_then_refused(agency: SimulatedAgency) -> None:
 def test_freeze_of_an_unknown_asset(agency: SimulatedAgency) -> None:
     assert agency.mapping.assets is not None
     ref = f"{STRANGER_ID}:NOSUCH" if agency.mapping.assets.asset_ref_parts else "11ب111-11"
-    assert ref not in {asset_ref(a) for a in agency.assets}
+    assert ref not in {a.asset_ref for a in agency.assets}
     ack = agency.client.freeze(agency.order(OrderKind.FREEZE, ref, 50_000, "ord-unknown"))
     assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial) == (AckStatus.UNKNOWN_ASSET, 0, 0)
     assert ack.reason
@@ -206,7 +206,7 @@ def test_freeze_of_an_unknown_asset(agency: SimulatedAgency) -> None:
 
 
 def test_release_lifts_up_to_what_the_case_holds(agency: SimulatedAgency) -> None:
-    ref = asset_ref(agency.assets[1])
+    ref = agency.assets[1].asset_ref
     agency.client.freeze(agency.order(OrderKind.FREEZE, ref, 100_000, "ord-f"))
 
     first = agency.client.release(agency.order(OrderKind.RELEASE, ref, 40_000, "ord-r1"))
@@ -219,7 +219,7 @@ def test_release_lifts_up_to_what_the_case_holds(agency: SimulatedAgency) -> Non
 
 
 def test_a_repeated_order_id_is_applied_once(agency: SimulatedAgency) -> None:
-    ref = asset_ref(agency.assets[2])
+    ref = agency.assets[2].asset_ref
     order = agency.order(OrderKind.FREEZE, ref, 70_000, "ord-once")
     first = agency.client.freeze(order)
     again = agency.client.freeze(order)
@@ -274,7 +274,7 @@ def test_order_bodies_on_the_wire() -> None:
 )
 def test_simulator_rejects_bad_order_bodies_with_422(agency: SimulatedAgency, change: dict[str, Any],
                                                      expected: str) -> None:
-    ref = asset_ref(agency.assets[0])
+    ref = agency.assets[0].asset_ref
     freeze = agency.mapping.orders["freeze"]
     assets = agency.mapping.assets
     assert assets is not None
@@ -294,7 +294,7 @@ def test_simulator_rejects_bad_order_bodies_with_422(agency: SimulatedAgency, ch
 def test_simulator_answers_protocol_errors_with_problems(vehicles: SimulatedAgency) -> None:
     agency = vehicles
     freeze = agency.path_of(agency.mapping.orders["freeze"].operation)
-    person = asset_owner(agency.assets[0])
+    person = agency.assets[0].owner_id
     not_json = httpx.post(agency.url + freeze, content=b"{oops", headers={"Content-Type": "application/json"})
     no_request_id = httpx.get(agency.url + agency.path_of(agency.mapping.inquiry.operation, personId=person))
     nowhere = httpx.get(agency.url + "/v1/nowhere")

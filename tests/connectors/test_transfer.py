@@ -30,7 +30,7 @@ from estelam.core.domain import (
 from estelam.core.kinds import mapping_at
 from estelam.freeze.ledger import IssuedOrder, OrderStatus, ReasonCode
 from estelam.freeze.reconciliation import push_orders
-from simulators.agency_state import AgencyState, asset_ref, asset_value
+from simulators.agency_state import AgencyState
 from simulators.mapped_app import mapped_application
 from simulators.server import RunningServer
 from simulators.world import World, generate
@@ -100,7 +100,7 @@ def test_transfer_moves_part_of_the_block_to_the_court(bank: Agency, case_id: st
     assert ack.acknowledged_at.tzinfo is UTC
     assert held_for(bank, case_id) == {(case_id, iban): frozen - part}
     assert bank.state.collected(case_id) == part
-    balance = next(asset_value(a) for a in bank.state.assets_of(holder) if asset_ref(a) == iban)
+    balance = next(a.value_rial for a in bank.state.assets_of(holder) if a.asset_ref == iban)
     assert balance == balance_rial - part
 
 
