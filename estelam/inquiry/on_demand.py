@@ -13,18 +13,21 @@ fan-out itself adds on top (threads, clients, landing) is ``OnDemandResult.overh
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from time import perf_counter
+from time import monotonic, perf_counter
 
 from connectors import AgencyClient, client_for
 from estelam.access.record import SYSTEM_ACTOR, SYSTEM_ROLE, Record
 from estelam.contracts.registry import load_agency_registry
 from estelam.core import clock, settings
 from estelam.core.domain import AgencyInstance, InquiryStatus
+from estelam.core.exceptions import EstelamError
 from estelam.core.keys import safe_batch_id
 from estelam.ingest.landing import AuditQueue
 from estelam.ingest.validation import Engine
@@ -41,7 +44,8 @@ from estelam.inquiry.rounds import (
 logger = logging.getLogger(__name__)
 
 ROUND_PREFIX = "ondemand"
-#: Threads asking agencies at once; the registry has ~33 agencies, all asked in one wave.
+#: Threads asking agencies at once, shared by the inquiries of a process; the registry has 37 agencies, all asked in
+#: one wave.
 MAX_PARALLEL_AGENCIES = 64
 #: On-demand batches land as the contract's compiled rules judge them; GX audits them in the background, together,
 #: at most once a minute (:func:`audit_pending` audits what waits now: at a server's shutdown, in tests).
@@ -118,16 +122,85 @@ def on_demand_round_id(person_id: str, at: datetime) -> str:
     return safe_batch_id(f"{ROUND_PREFIX}-{at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}-{person_id}")
 
 
+class IdleClients:
+    """Agency clients kept between on-demand inquiries, so a judge's inquiry does not build 37 clients (their
+    WSDLs, TLS contexts and connections: ~0.2 s of CPU that 37 threads queue for) before it asks anyone.
+
+    A client serves one inquiry at a time: :meth:`take` hands out an idle one (or builds one) and :meth:`give_back`
+    keeps it for the next, at most ``per_agency`` of them per agency. A client idle longer than ``max_idle_s`` is
+    closed rather than reused, so a rotated credential or a changed endpoint reaches the next inquiry within that
+    time (a changed endpoint or resilience store is another key at once). One that was in use when an inquiry
+    failed unexpectedly is closed, never given back."""
+
+    def __init__(self, *, per_agency: int = 4, max_idle_s: float = 60.0) -> None:
+        self.per_agency = per_agency
+        self.max_idle_s = max_idle_s
+        self._idle: dict[tuple[AgencyInstance, str | None], list[tuple[float, AgencyClient]]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, instance: AgencyInstance) -> AgencyClient:
+        store = settings.current().resilience_store
+        stale: list[AgencyClient] = []
+        client: AgencyClient | None = None
+        with self._lock:
+            idle = self._idle.get((instance, store), [])
+            while idle and client is None:
+                since, candidate = idle.pop()
+                if monotonic() - since <= self.max_idle_s:
+                    client = candidate
+                else:
+                    stale.append(candidate)
+        for old in stale:
+            old.close()
+        return client if client is not None else client_for(instance, shared=store)
+
+    def give_back(self, instance: AgencyInstance, client: AgencyClient) -> None:
+        with self._lock:
+            idle = self._idle.setdefault((instance, settings.current().resilience_store), [])
+            if len(idle) < self.per_agency:
+                idle.append((monotonic(), client))
+                return
+        client.close()
+
+    def close(self) -> None:
+        """Close every idle client (a server's shutdown, a test's end)."""
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for clients in idle.values():
+            for _, client in clients:
+                client.close()
+
+
+#: The clients of this process's on-demand inquiries.
+CLIENTS = IdleClients()
+
+_threads: tuple[int, ThreadPoolExecutor] | None = None
+_threads_lock = threading.Lock()
+
+
+def _asking_threads() -> ThreadPoolExecutor:
+    """The threads that ask agencies, kept for the process's next inquiries (starting 37 threads cost each inquiry
+    ~40 ms before its last agency was asked); a forked child (a Celery worker's task) starts its own."""
+    global _threads
+    with _threads_lock:
+        if _threads is None or _threads[0] != os.getpid():
+            _threads = os.getpid(), ThreadPoolExecutor(max_workers=MAX_PARALLEL_AGENCIES,
+                                                        thread_name_prefix="ondemand")
+        return _threads[1]
+
+
 def _ask_one(instance: AgencyInstance, target: InquiryTarget, round_id: str,
              asking: Asking) -> tuple[AskedBatch, float]:
-    """Ask one agency with its own resilient client; (what it said, seconds the hub waited for it)."""
+    """Ask one agency with a client of its own for the inquiry; (what it said, seconds the hub waited for it)."""
     started = perf_counter()
-    agency: AgencyClient = client_for(instance, shared=settings.current().resilience_store)
+    agency = CLIENTS.take(instance)
     try:
         asked = ask_batch(agency, instance, [target], round_id=round_id, batch_id=f"{round_id}-{instance.agency_id}",
                           asking=asking)
-    finally:
+    except BaseException:
         agency.close()
+        raise
+    CLIENTS.give_back(instance, agency)
     return asked, perf_counter() - started
 
 
@@ -157,9 +230,8 @@ def inquire_person(person_id: str, *, case_id: str | None = None, agencies: Sequ
     asked: dict[str, tuple[AskedBatch, float]] = {}
     landed = []
     started = perf_counter()
-    workers = max(1, min(MAX_PARALLEL_AGENCIES, len(instances)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ondemand") as pool:
-        futures = [pool.submit(_ask_one, i, target, round_id, asking) for i in instances]
+    futures = [_asking_threads().submit(_ask_one, i, target, round_id, asking) for i in instances]
+    try:
         for future in as_completed(futures):
             batch, latency_s = future.result()
             asked[batch.agency_id] = batch, latency_s
@@ -169,6 +241,9 @@ def inquire_person(person_id: str, *, case_id: str | None = None, agencies: Sequ
                 batches = [asked[i.agency_id][0] for i in instances if feed_of[i.agency_id] == feed]
                 landed.append(land_answers(feed, batches, batch_id=f"{round_id}-{feed}", partition=partition,
                                            landing=AUDITS.landing(feed)))
+    except BaseException:
+        wait(futures)  # nothing of this inquiry is left running behind the error
+        raise
     land_inquiry_log([asked[i.agency_id][0] for i in instances], batch_id=round_id, partition=partition,
                      landing=AUDITS.landing(INQUIRY_LOG_FEED))
     wall_s = perf_counter() - started
@@ -191,14 +266,20 @@ def inquire_person(person_id: str, *, case_id: str | None = None, agencies: Sequ
 
 def warm_up() -> float:
     """Compile the rules of every feed an on-demand inquiry lands (the on-demand path validates with the
-    contract's compiled rules, not GX's per-batch machinery); call once when a server starts. Lands nothing;
-    returns the seconds it took."""
+    contract's compiled rules, not GX's per-batch machinery) and build one client per agency (:data:`CLIENTS`);
+    call once when a server starts. Lands nothing; returns the seconds it took."""
     from estelam.contracts import registry as contracts
     from estelam.ingest.validation import validate
 
     started = perf_counter()
-    feeds = {kind.answer_feed for kind in load_agency_registry().kinds.values()} | {INQUIRY_LOG_FEED}
+    registry = load_agency_registry()
+    feeds = {kind.answer_feed for kind in registry.kinds.values()} | {INQUIRY_LOG_FEED}
     for name in sorted(feeds):
         contract = contracts.feed(name)
         validate(contract, [dict.fromkeys((c.name for c in contract.columns), None)], engine=Engine.COMPILED)
+    for instance in registry.instances:  # one client per agency, ready for the first inquiry
+        try:
+            CLIENTS.give_back(instance, CLIENTS.take(instance))
+        except EstelamError as exc:  # its secret missing, say: the inquiry that needs it will say so
+            logger.warning("on-demand warm-up: no client for %s: %s", instance.agency_id, exc)
     return perf_counter() - started
