@@ -348,8 +348,9 @@ def _file_signature(path: Path) -> tuple[str, int, int]:
 
 def _registry_inputs(path: Path) -> tuple[object, ...]:
     """What a loaded registry was read from: the registry file, the kinds' and feeds' folders, the endpoints file
-    and the profile. Any of them touched (a file's time or size) makes the next load read everything again."""
-    root = path.resolve().parent
+    and the profile. Any of them touched (a file's time or size) makes the next load read everything again.
+    ``path`` is resolved."""
+    root = path.parent
     folders = [root / "kinds", root / "feeds"]
     files = [path, *(f for folder in folders if folder.is_dir() for f in sorted(folder.iterdir()))]
     endpoints = settings.current().endpoints_file

@@ -187,18 +187,20 @@ def plan_round(round_id: str, *, refresh: bool = True) -> list[list[str]]:
         build(changed_only=True, unit_tests=False, only_for=TARGETS_READ)
     agency_ids = [i.agency_id for i in load_agency_registry().instances]
     targets = targets_by_agency(agency_ids)
-    rows = [(agency_id, t.person_id, t.case_id) for agency_id in agency_ids for t in targets[agency_id]]
+    planned = [(agency_id, t) for agency_id in agency_ids for t in targets[agency_id]]
+    plan = pa.table({"agency_id": [agency_id for agency_id, _ in planned],
+                     "person_id": [t.person_id for _, t in planned],
+                     "case_id": [t.case_id for _, t in planned]}, schema=_PLAN_SCHEMA)
     path = round_plan_path(round_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    pq.write_table(pa.Table.from_pylist([dict(zip(_PLAN_SCHEMA.names, row, strict=True)) for row in rows],
-                                        schema=_PLAN_SCHEMA), partial)
+    pq.write_table(plan, partial)
     partial.replace(path)
     groups = task_groups([(agency_id, len(targets[agency_id])) for agency_id in agency_ids])
     asked = sum(len(group) for group in groups)
-    logger.info("round %s: %d inquiries planned at %d of %d agencies, in %d tasks", round_id, len(rows), asked,
+    logger.info("round %s: %d inquiries planned at %d of %d agencies, in %d tasks", round_id, plan.num_rows, asked,
                 len(agency_ids), len(groups),
-                extra=event_fields(round_id=round_id, planned=len(rows), agencies=asked, tasks=len(groups)))
+                extra=event_fields(round_id=round_id, planned=plan.num_rows, agencies=asked, tasks=len(groups)))
     return groups
 
 

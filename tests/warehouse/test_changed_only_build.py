@@ -15,7 +15,7 @@ from estelam.core import clock
 from estelam.core.exceptions import WarehouseError
 from estelam.warehouse import dbt_build as warehouse
 from tests.settings_support import override
-from tests.warehouse.test_warehouse import land, land_freezes, land_world
+from tests.warehouse.test_warehouse import Landed, land, land_freezes, land_world
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,12 +38,17 @@ def _marts() -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
-def test_a_changed_only_build_builds_what_new_batches_touch_and_equals_a_whole_build(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _landed_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Landed, datetime]:
+    """The data directory with the test world's answers landed (no freezes yet), and a moment three days on."""
     data = tmp_path / "data"
     override(monkeypatch, data_dir=data, warehouse=data / "warehouse.duckdb")
     landed = land_world(data, with_freezes=False)
-    at = landed.world.anchor + timedelta(days=3)
+    return data, landed, landed.world.anchor + timedelta(days=3)
+
+
+def test_a_changed_only_build_builds_what_new_batches_touch_and_equals_a_whole_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, landed, at = _landed_world(tmp_path, monkeypatch)
     with clock.simulated(at):
         first = warehouse.build(unit_tests=False, changed_only=True)
         assert first.selected is None  # nothing recorded yet: everything
@@ -88,10 +93,7 @@ def test_a_build_only_for_the_inquiry_targets_builds_their_lineage_and_leaves_th
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from estelam.inquiry.rounds import TARGETS_READ
 
-    data = tmp_path / "data"
-    override(monkeypatch, data_dir=data, warehouse=data / "warehouse.duckdb")
-    landed = land_world(data, with_freezes=False)
-    at = landed.world.anchor + timedelta(days=3)
+    data, landed, at = _landed_world(tmp_path, monkeypatch)
     with clock.simulated(at):
         whole = warehouse.build(unit_tests=False, changed_only=True)
         record = (data / warehouse.BUILD_INPUTS_FILE).read_text(encoding="utf-8")
