@@ -302,13 +302,15 @@ def lineage_selection(models: Sequence[str], within: str | None) -> str:
 
 
 def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
-          unit_tests: bool = True, write_artifacts: bool = False, changed_only: bool = False,
-          only_for: Sequence[str] = ()) -> BuildSummary:
+          unit_tests: bool = True, data_tests: bool = True, write_artifacts: bool = False,
+          changed_only: bool = False, only_for: Sequence[str] = ()) -> BuildSummary:
     """Run ``dbt build`` (seeds, models, snapshots, sources' tests, data and unit tests) into the warehouse.
 
     ``unit_tests=False`` leaves out dbt's unit tests: they test the models' logic on fixed inputs, not the data,
     so they belong to CI and to ``estelam warehouse build`` (dbt's own advice), not to every scheduled build
-    (the warehouse_build DAG), where they were about a fifth of a small build's time. Data tests always run.
+    (the warehouse_build DAG), where they were about a fifth of a small build's time. Data tests run unless
+    ``data_tests=False``, which only the warehouse benchmark asks for (to time the models alone): like a
+    selected build, it records nothing.
 
     The message log's new entries are landed first (``message_log`` feed), so every inquiry and order row
     built can be traced to its message. Raises WarehouseError naming the failing nodes if any model, test or
@@ -333,14 +335,15 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
 
     land_message_index()
     inputs_path = settings.data_dir() / BUILD_INPUTS_FILE
-    inputs = _build_inputs(dbt_vars) if select is None else None
+    inputs = _build_inputs(dbt_vars) if select is None and data_tests else None
     if changed_only and inputs is not None:
         select = _changed_selection(inputs)
     if only_for:
         select, inputs = lineage_selection(only_for, select), None
     started = time.perf_counter()
+    excluded = (() if unit_tests else ("unit_test",)) + (() if data_tests else ("test",))
     logger.info("dbt build started%s%s", f" (select {select})" if select else "",
-                "" if unit_tests else " (data tests, no unit tests)")
+                f" (without {', '.join(excluded)})" if excluded else "")
     write_artifacts = write_artifacts or not _manifest_current()
     if not write_artifacts:
         (settings.data_dir() / DBT_TARGET_SUBDIR / "run_results.json").unlink(missing_ok=True)
@@ -350,7 +353,7 @@ def build(select: str | None = None, dbt_vars: dict[str, Any] | None = None, *,
         inputs_path.unlink(missing_ok=True)
         raise
     outcome = _invoke(dbt_args("build", select, dbt_vars, write_artifacts=write_artifacts,
-                               exclude_resource_types=() if unit_tests else ("unit_test",),
+                               exclude_resource_types=excluded,
                                indirect_selection="cautious" if only_for else None), manifest=manifest)
     duration = time.perf_counter() - started
 
