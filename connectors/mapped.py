@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
-
+from connectors.agency_http import agency_http
 from connectors.base import BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.json_answers import Malformed
-from connectors.rest import MAX_ANSWER_BYTES, RestAgencyClient, RestOperation, tls_context
+from connectors.rest import MAX_ANSWER_BYTES, RestAgencyClient, RestOperation
 from connectors.soap import SoapWire, _Unreadable
 from connectors.xml_safety import MAX_DOCUMENT_BYTES
 from estelam.core import clock
@@ -74,7 +73,7 @@ class _SoapWire(SoapWire):
 
     def __init__(self, instance: AgencyInstance, binding: str, *, credentials: Credentials | None,
                  max_answer_bytes: int) -> None:
-        self._connect(instance, binding, session=None, credentials=credentials, max_answer_bytes=max_answer_bytes)
+        self._connect(instance, binding, http=None, credentials=credentials, max_answer_bytes=max_answer_bytes)
 
     def send(self, operation: Operation, fields: Mapping[str, Any], request_id: str) -> Any:
         with self._agency_call(operation.name, request_id):
@@ -95,8 +94,7 @@ class _RestWire(RestAgencyClient):
     def __init__(self, instance: AgencyInstance, *, credentials: Credentials | None, max_answer_bytes: int) -> None:
         self.instance = instance
         self._owns_http = True
-        self._http = httpx.Client(base_url=instance.endpoint, timeout=httpx.Timeout(instance.timeout_s, connect=2.0),
-                                  verify=tls_context(instance.tls))
+        self._http = agency_http(instance)
         self._authorization = {"Authorization": f"Bearer {credentials.secret}"} if credentials else {}
         self._max_answer_bytes = max_answer_bytes
 
@@ -122,6 +120,10 @@ class _RestWire(RestAgencyClient):
 
 class MappedAgencyClient:
     """An ``AgencyClient`` for an instance of a kind declared by a mapping."""
+
+    #: Its wires' pools bound every socket operation by the reply deadline of the call (``connectors.agency_http``):
+    #: ``ResilientClient`` runs its attempts in the caller's thread.
+    keeps_reply_deadline = True
 
     def __init__(self, instance: AgencyInstance, mapping: KindMapping, column_types: Mapping[str, str], *,
                  credentials: Credentials | FromRegistry | None = FROM_REGISTRY,

@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from connectors import metrics
+from connectors.agency_http import reply_deadline
 from connectors.base import AgencyClient, BatchAnswers
 from estelam.core.domain import Acknowledgement, AgencyInstance, FreezeOrder, InquiryAnswer, OrderKind
 from estelam.core.exceptions import AgencyDeadlineMissed, AgencyError, AgencyUnavailable, OperationNotInContract
@@ -308,6 +309,8 @@ class ResilientClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self.last_attempts = 0
+        #: whether the wrapped client bounds every socket operation by the reply deadline itself
+        self._keeps_deadline = bool(getattr(inner, "keeps_reply_deadline", False))
 
     def inquire(self, person_id: str, request_id: str) -> InquiryAnswer:
         """Ask about one person, within the deadline."""
@@ -426,14 +429,19 @@ class ResilientClient:
                          attempts: int) -> _T:
         """One attempt, bounded as a whole by the reply deadline (connect, send, every read).
 
-        An agency that trickles its answer a byte at a time never trips a per-read timeout, so the attempt runs
-        in a thread of its own (a reused attempt thread) and is abandoned at the deadline: the call ends
-        ``deadline_missed`` then, and the abandoned attempt ends when the agency does (or its connection times out),
-        its answer discarded. With a
-        test's fake clock the attempt runs inline (the fake clock decides what time it is).
+        An agency that trickles its answer a byte at a time never trips a per-read timeout. A client that keeps the
+        deadline itself (``keeps_reply_deadline``: the generic client, whose pools bound every socket operation by
+        it, ``connectors.agency_http``) runs the attempt in the caller's thread inside ``reply_deadline``: it ends
+        at the deadline, its connection closed. Any other client's attempt runs in a thread of its own (a reused
+        attempt thread) and is abandoned at the deadline: the call ends ``deadline_missed`` then, and the abandoned
+        attempt ends when the agency does (or its connection times out), its answer discarded. With a test's fake
+        clock the attempt runs inline (the fake clock decides what time it is).
         """
         if not isinstance(self._clock, SystemClock):
             return send()
+        if self._keeps_deadline:
+            with reply_deadline(deadline):
+                return send()
         # the message log's exchange travels with the attempt
         attempt = _Attempt(send, contextvars.copy_context())
         _ATTEMPT_THREADS.run(attempt)

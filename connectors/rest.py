@@ -16,20 +16,18 @@ for the instance; TLS trust and the client certificate come from the instance's 
 from __future__ import annotations
 
 import json
-import ssl
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import httpx
 
 from connectors import message_hook
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S
+from connectors.agency_http import AgencyHttp, agency_http, certificate_refused
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.wire import REQUEST_ID_HEADER
 from connectors.xml_safety import MAX_DOCUMENT_BYTES
 from estelam.core import clock
-from estelam.core.domain import AgencyInstance, TlsOptions
+from estelam.core.domain import AgencyInstance
 from estelam.core.exceptions import (
     AgencyAnswerMalformed,
     AgencyCallSite,
@@ -55,35 +53,6 @@ class RestOperation:
     operation_id: str
 
 
-# --- TLS -------------------------------------------------------------------------------------
-
-
-def tls_context(tls: TlsOptions | None) -> ssl.SSLContext:
-    """What httpx should verify with: httpx's default trust store (one context for the process: building it reads the
-    CA bundle, ~50 ms, and every client would), or the instance's CA file and client certificate."""
-    if tls is None:
-        return _default_tls_context()
-    context = ssl.create_default_context(cafile=tls.ca_file)
-    if tls.client_cert:
-        context.load_cert_chain(tls.client_cert, tls.client_key)
-    return context
-
-
-@cache
-def _default_tls_context() -> ssl.SSLContext:
-    return httpx.create_ssl_context()
-
-
-def _certificate_refused(exc: BaseException) -> bool:
-    """Whether a connection failed because a certificate was not trusted (not a passing outage)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
-
-
 # --- the client -----------------------------------------------------------------------------------
 
 
@@ -96,16 +65,12 @@ class RestAgencyClient:
     ``credentials`` default to what the registry's reference resolves to; ``None`` sends no token.
     """
 
-    def __init__(self, instance: AgencyInstance, *, http: httpx.Client | None = None,
+    def __init__(self, instance: AgencyInstance, *, http: AgencyHttp | httpx.Client | None = None,
                  credentials: Credentials | FromRegistry | None = FROM_REGISTRY,
                  max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
         self.instance = instance
         self._owns_http = http is None
-        self._http = http or httpx.Client(
-            base_url=instance.endpoint,
-            timeout=httpx.Timeout(instance.timeout_s, connect=DEFAULT_CONNECT_TIMEOUT_S),
-            verify=tls_context(instance.tls),
-        )
+        self._http = http or agency_http(instance)
         if isinstance(credentials, FromRegistry):
             credentials = resolve_credentials(instance)
         self._authorization = {"Authorization": f"Bearer {credentials.secret}"} if credentials else {}
@@ -167,7 +132,7 @@ class RestAgencyClient:
         """The ``AgencyError`` for a call that got no readable answer."""
         if isinstance(exc, AgencyError):
             return exc
-        if isinstance(exc, httpx.ConnectError) and _certificate_refused(exc):
+        if isinstance(exc, httpx.ConnectError) and certificate_refused(exc):
             return AgencyFault(f"TLS handshake refused: {exc}", **context)  # does not heal on a retry
         if isinstance(exc, httpx.DecodingError):
             return AgencyAnswerMalformed(f"answer cannot be decoded: {exc}", **context)
@@ -210,4 +175,4 @@ def _fault_message(response: httpx.Response, content: bytes) -> str:
     return f"{status}: {text}" if text else status
 
 
-__all__ = ["MAX_ANSWER_BYTES", "RestAgencyClient", "RestOperation", "tls_context"]
+__all__ = ["MAX_ANSWER_BYTES", "RestAgencyClient", "RestOperation"]

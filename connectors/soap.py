@@ -5,7 +5,8 @@ The WSDL is always read from the local contract file, never fetched from the
 agency, and the service is bound to the instance's own endpoint. zeep runs
 with strict, hardened settings: no DTDs, no entities, no external references,
 and no answer above ``xml_safety.MAX_DOCUMENT_BYTES`` is read. zeep writes every request (the
-envelope and its WS-Security header); answers are read with lxml against the WSDL's element shapes
+envelope and its WS-Security header) and httpx sends it, through the agency's pool (``agency_http``: TLS, proxy,
+the reply deadline on every socket operation); answers are read with lxml against the WSDL's element shapes
 (``soap_answers``), not through zeep's object graph, with the same checks. Every request
 carries a WS-Security UsernameToken (PasswordDigest) when the registry names
 credentials for the instance; TLS trust and the client certificate come from
@@ -27,13 +28,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import requests
+import httpx
 from lxml import etree
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_environ_proxies
 from zeep import Client, Settings
 from zeep import exceptions as zeep_errors
 from zeep.proxy import ServiceProxy
@@ -43,13 +43,13 @@ from zeep.wsdl.utils import etree_to_string
 from zeep.wsse.username import UsernameToken
 
 from connectors import message_hook
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S
+from connectors.agency_http import AgencyHttp, agency_http, certificate_refused
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.soap_answers import NotSoap, Record, Shape, SoapFault, Unexpected, compile_shape, read_reply
 from connectors.wire import AUTHENTICATION_FAULT, AUTHENTICATION_STATUS, SOAP_FAULT_STATUS
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge, UnsafeXml
 from estelam.core import clock
-from estelam.core.domain import AgencyInstance, TlsOptions
+from estelam.core.domain import AgencyInstance
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, AgencyUnavailable
 
 #: Where every SOAP agency listens, below its base URL.
@@ -106,69 +106,52 @@ def wsdl_document(path: Path) -> Document:
         return document
 
 
-class _BoundedTransport(Transport):
-    """zeep's transport, reading at most ``max_answer_bytes`` of any answer (a huge answer is refused unread)."""
+@cache
+def _zeep_transport() -> Transport:
+    """The transport zeep's clients are built with: zeep asks for one, but it sends nothing (``_Poster`` does)."""
+    return Transport(timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S, cache=None)
 
-    def __init__(self, *args: Any, max_answer_bytes: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # zeep's Transport.__init__ is unannotated
+
+class _HttpStatus(Exception):
+    """The agency answered with an HTTP error and no SOAP fault: the status says it."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"HTTP {status_code}")
+        self.status_code = status_code
+
+
+class _Poster:
+    """Posts envelopes over the agency's pool (``connectors.agency_http``) and reads at most ``max_answer_bytes`` of
+    any answer (a huge answer is refused unread). zeep writes the envelopes; it does not send them."""
+
+    def __init__(self, http: AgencyHttp | httpx.Client, max_answer_bytes: int) -> None:
+        self.http = http
         self.max_answer_bytes = max_answer_bytes
-        self._templates: dict[str, requests.PreparedRequest] = {}
 
-    def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
+    def post(self, address: str, message: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """(HTTP status, answer): the exchange is on the record (the message log) when one is being kept."""
         if not message_hook.recording():
             return self._post(address, message, headers)
         sent_at = clock.now()
         try:
-            response = self._post(address, message, headers)
+            status, content = self._post(address, message, headers)
         except Exception as exc:  # the request left (or tried to): it is on the record with why no answer came
             message_hook.record(message, None, sent_at=sent_at, error=f"{type(exc).__name__}: {exc}"[:500])
             raise
-        message_hook.record(message, response.content, sent_at=sent_at, http_status=response.status_code)
-        return response
+        message_hook.record(message, content, sent_at=sent_at, http_status=status)
+        return status, content
 
-    def _post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
-        # Straight to the session's adapter (its connection pool): the session's headers, TLS settings and
-        # proxies apply; its cookie jar, hooks, auth and redirects do not, and no SOAP agency uses them. This
-        # skips what requests' Session.request spends per call merging settings that never change. verify
-        # and cert are passed per request: requests lets REQUESTS_CA_BUNDLE override the session's own.
-        session = self.session
-        template = self._templates.get(address)
-        if template is None:  # the URL is parsed and checked once per address
-            template = self._templates[address] = requests.PreparedRequest()
-            template.prepare(method="POST", url=address)
-        request = template.copy()
-        request.headers = CaseInsensitiveDict({**session.headers, **headers})
-        request.prepare_body(message, None)
-        response = session.get_adapter(address).send(request, stream=True, timeout=self.operation_timeout,
-                                                      verify=True if session.verify is None else session.verify,
-                                                      cert=session.cert,
-                                                      proxies=session.proxies)
-        try:
+    def _post(self, address: str, message: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        with self.http.stream("POST", address, content=message, headers=headers) as response:
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > self.max_answer_bytes:
                 raise DocumentTooLarge(declared, self.max_answer_bytes)
             body = bytearray()
-            for chunk in response.iter_content(_READ_CHUNK_BYTES):
+            for chunk in response.iter_bytes(_READ_CHUNK_BYTES):
                 body += chunk
                 if len(body) > self.max_answer_bytes:
                     raise DocumentTooLarge(len(body), self.max_answer_bytes)
-        finally:
-            response.close()
-        response._content = bytes(body)  # what requests would have read itself, now bounded
-        return response
-
-
-def _session(tls: TlsOptions | None) -> requests.Session:
-    session = requests.Session()
-    # no per-request scan of the environment (proxies, netrc, CA bundle): the client reads the proxies
-    # once when it is built, and TLS trust comes from the registry alone
-    session.trust_env = False
-    if tls is not None:
-        if tls.ca_file:
-            session.verify = tls.ca_file
-        if tls.client_cert:
-            session.cert = (tls.client_cert, tls.client_key) if tls.client_key else tls.client_cert
-    return session
+            return response.status_code, bytes(body)
 
 
 class SoapWire:
@@ -176,63 +159,59 @@ class SoapWire:
     for every SOAP kind, which names the binding its mapping declares.
 
     ``credentials`` default to what the registry's reference resolves to; pass ``None`` to send
-    no token (or other ``Credentials``, as tests do). An injected ``session`` is used as given
-    (its TLS settings included).
+    no token (or other ``Credentials``, as tests do). An injected ``http`` client is used as given (its TLS
+    settings included) and left open by ``close()``; the wire's own (``connectors.agency_http``) keeps the reply
+    deadline.
     """
 
-    def __init__(self, instance: AgencyInstance, binding: str, *, session: requests.Session | None = None,
+    def __init__(self, instance: AgencyInstance, binding: str, *, http: AgencyHttp | httpx.Client | None = None,
                  credentials: Credentials | FromRegistry | None = FROM_REGISTRY,
                  max_answer_bytes: int = MAX_DOCUMENT_BYTES) -> None:
-        self._connect(instance, binding, session=session, credentials=credentials,
-                      max_answer_bytes=max_answer_bytes)
+        self._connect(instance, binding, http=http, credentials=credentials, max_answer_bytes=max_answer_bytes)
 
-    def _connect(self, instance: AgencyInstance, binding: str, *, session: requests.Session | None,
+    def _connect(self, instance: AgencyInstance, binding: str, *, http: AgencyHttp | httpx.Client | None,
                  credentials: Credentials | FromRegistry | None, max_answer_bytes: int) -> None:
-        """The session, transport, WS-Security token and zeep service bound to ``binding`` at the instance."""
+        """The HTTP pool, WS-Security token and zeep service bound to ``binding`` at the instance."""
         self.instance = instance
         self._binding_name = binding
-        self._own_session = session is None
-        self._session = session or _session(instance.tls)
+        self._own_http = http is None
+        self._poster = _Poster(http or agency_http(instance), max_answer_bytes)
         if isinstance(credentials, FromRegistry):
             credentials = resolve_credentials(instance)
         # a fresh nonce and creation time per message: a captured message cannot be replayed
         wsse = (UsernameToken(credentials.username, credentials.secret, use_digest=True, zulu_timestamp=True)
                 if credentials is not None else None)
-        transport = _BoundedTransport(session=self._session, timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S,
-                                      operation_timeout=(DEFAULT_CONNECT_TIMEOUT_S, instance.timeout_s),
-                                      max_answer_bytes=max_answer_bytes)
-        self._transport = transport
         self._address = f"{instance.endpoint}{SOAP_PATH}"
-        if self._own_session:  # the proxies the environment names for this agency, read once
-            self._session.proxies.update(get_environ_proxies(self._address))
         self._document = wsdl_document(Path(instance.contract))
-        self._client = Client(self._document, transport=transport, settings=HARDENED_SETTINGS, wsse=wsse)
+        # zeep writes the envelopes (and their WS-Security header); the poster sends them, so zeep's own transport
+        # (a requests session) never sends anything
+        self._client = Client(self._document, transport=_zeep_transport(), settings=HARDENED_SETTINGS, wsse=wsse)
         self._service: ServiceProxy = self._client.create_service(binding, self._address)
 
     def close(self) -> None:
-        """Close the HTTP session, if this client opened it."""
-        if self._own_session:
-            self._session.close()
+        """Close the HTTP pool, if this wire opened it."""
+        if self._own_http:
+            self._poster.http.close()
 
     def _call(self, operation: str, **fields: object) -> Record:
         """Send ``operation`` (zeep writes the envelope and its WS-Security header); the answer's response element.
 
         The answer is read with lxml against the operation's response shape from the WSDL (``soap_answers``);
-        a SOAP fault raises ``SoapFault``, an HTTP error without one ``requests.HTTPError``.
+        a SOAP fault raises ``SoapFault``, an HTTP error without one ``_HttpStatus``.
         """
         binding = self._service._binding
         envelope, headers = binding._create(operation, (), fields, client=self._client,
                                             options=self._service._binding_options)
-        response = self._transport.post(self._address, etree_to_string(envelope), headers)
+        status, content = self._poster.post(self._address, etree_to_string(envelope), headers)
         response_tag, shape = self._reply_shape(operation)
         try:
-            return read_reply(response.content, max_bytes=self._transport.max_answer_bytes, response=shape,
+            return read_reply(content, max_bytes=self._poster.max_answer_bytes, response=shape,
                               response_tag=response_tag)
         except SoapFault:
             raise
         except Exception:
-            if response.status_code != 200:  # an HTTP error whose body is no SOAP fault: the status says it
-                raise requests.HTTPError(f"HTTP {response.status_code}", response=response) from None
+            if status != 200:  # an HTTP error whose body is no SOAP fault: the status says it
+                raise _HttpStatus(status) from None
             raise
 
     def _reply_shape(self, operation: str) -> tuple[str, Shape]:
@@ -251,9 +230,10 @@ class SoapWire:
         try:
             with message_hook.call_site(self.instance.agency_id, operation, request_id):
                 yield
-        except requests.exceptions.SSLError as exc:  # a certificate the hub does not trust will not change on a retry
-            raise AgencyFault(f"TLS handshake with {self.instance.endpoint} failed: {exc}", **where) from exc
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except httpx.TransportError as exc:
+            if isinstance(exc, httpx.ConnectError) and certificate_refused(exc):
+                # a certificate the hub does not trust will not change on a retry
+                raise AgencyFault(f"TLS handshake with {self.instance.endpoint} failed: {exc}", **where) from exc
             raise AgencyUnavailable(f"no answer from {self.instance.endpoint}: {exc}", **where) from exc
         except (SoapFault, zeep_errors.Fault) as exc:
             code = (exc.code or "").rpartition(":")[2]  # "soap:Client.Authentication" -> "Client.Authentication"
@@ -263,17 +243,12 @@ class SoapWire:
             fault = AgencyFault(message, status_code=SOAP_FAULT_STATUS, **where)
             fault.transient = not code.startswith("Client")  # the caller's own fault: a retry gets the same
             raise fault from exc
-        except requests.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else None
-            raise AgencyFault(f"HTTP {status}", status_code=status, **where) from exc
+        except _HttpStatus as exc:
+            raise AgencyFault(str(exc), status_code=exc.status_code, **where) from exc
         except UnsafeXml as exc:  # DocumentTooLarge included
             raise AgencyAnswerMalformed(f"answer refused: {exc}", **where) from exc
         except etree.XMLSyntaxError as exc:  # an answer with status 200 that is not XML
             raise AgencyAnswerMalformed(f"answer is not XML: {str(exc)[:200]}", **where) from exc
-        except zeep_errors.TransportError as exc:
-            if exc.status_code == 200:  # zeep reports "answered 200 with something that is not XML" this way
-                raise AgencyAnswerMalformed(f"answer is not XML: {exc.message[:200]}", **where) from exc
-            raise AgencyFault(f"HTTP {exc.status_code}", status_code=exc.status_code, **where) from exc
         except _MALFORMED_ERRORS as exc:
             raise AgencyAnswerMalformed(f"answer does not follow the contract: {exc}", **where) from exc
         except _Unreadable as exc:
