@@ -1,6 +1,6 @@
 """The HTTP every agency wire sends through (httpx, SOAP and REST alike), and the reply deadline it keeps.
 
-``agency_http(instance)`` is the HTTP of one agency instance: a connection pool with its TLS trust and client
+``AgencyHttp(instance)`` is the HTTP of one agency instance: a connection pool with its TLS trust and client
 certificate from the registry, the proxy the environment names for its endpoint (read once, when the pool is built),
 and every socket operation bounded by the reply deadline of the call in progress.
 
@@ -179,12 +179,4 @@ class AgencyHttp:
         self._closer()
 
 
-def agency_http(instance: AgencyInstance) -> AgencyHttp:
-    """The HTTP of ``instance`` (``AgencyHttp``)."""
-    return AgencyHttp(instance)
-
-
-__all__ = [
-    "AgencyHttp", "agency_http", "agency_transport", "certificate_refused", "proxy_for", "reply_deadline",
-    "tls_context",
-]
+__all__ = ["AgencyHttp", "agency_transport", "certificate_refused", "proxy_for", "reply_deadline", "tls_context"]

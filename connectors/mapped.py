@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from connectors.agency_http import agency_http
 from connectors.base import BatchAnswers
 from connectors.batch_answers import BatchMismatch, match_answers, unsendable, wire_ids
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
@@ -71,10 +70,6 @@ SINGLE = 1
 class _SoapWire(SoapWire):
     """The SOAP client's wire alone (no operation table): sends one operation, reads its response element."""
 
-    def __init__(self, instance: AgencyInstance, binding: str, *, credentials: Credentials | None,
-                 max_answer_bytes: int) -> None:
-        self._connect(instance, binding, http=None, credentials=credentials, max_answer_bytes=max_answer_bytes)
-
     def send(self, operation: Operation, fields: Mapping[str, Any], request_id: str) -> Any:
         with self._agency_call(operation.name, request_id):
             return self._call(operation.name, **fields)
@@ -90,13 +85,6 @@ class _SoapWire(SoapWire):
 
 class _RestWire(RestAgencyClient):
     """The REST client's wire alone (no route table): sends one operation of the OpenAPI file, decodes its JSON."""
-
-    def __init__(self, instance: AgencyInstance, *, credentials: Credentials | None, max_answer_bytes: int) -> None:
-        self.instance = instance
-        self._owns_http = True
-        self._http = agency_http(instance)
-        self._authorization = {"Authorization": f"Bearer {credentials.secret}"} if credentials else {}
-        self._max_answer_bytes = max_answer_bytes
 
     def send(self, operation: Operation, fields: Mapping[str, Any], request_id: str) -> Any:
         path = operation.path

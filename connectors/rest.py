@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from connectors import message_hook
-from connectors.agency_http import AgencyHttp, agency_http, certificate_refused
+from connectors.agency_http import AgencyHttp, certificate_refused
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.wire import REQUEST_ID_HEADER
 from connectors.xml_safety import MAX_DOCUMENT_BYTES
@@ -70,7 +70,7 @@ class RestAgencyClient:
                  max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
         self.instance = instance
         self._owns_http = http is None
-        self._http = http or agency_http(instance)
+        self._http = http or AgencyHttp(instance)
         if isinstance(credentials, FromRegistry):
             credentials = resolve_credentials(instance)
         self._authorization = {"Authorization": f"Bearer {credentials.secret}"} if credentials else {}

@@ -5,10 +5,10 @@ The WSDL is always read from the local contract file, never fetched from the
 agency, and the service is bound to the instance's own endpoint. zeep runs
 with strict, hardened settings: no DTDs, no entities, no external references,
 and no answer above ``xml_safety.MAX_DOCUMENT_BYTES`` is read. zeep writes every request (the
-envelope and its WS-Security header) and httpx sends it, through the agency's pool (``agency_http``: TLS, proxy,
-the reply deadline on every socket operation); answers are read with lxml against the WSDL's element shapes
-(``soap_answers``), not through zeep's object graph, with the same checks. Every request
-carries a WS-Security UsernameToken (PasswordDigest) when the registry names
+envelope and its WS-Security header) and httpx sends it, through the agency's pool
+(``agency_http.AgencyHttp``: TLS, proxy, the reply deadline on every socket operation); answers are read with lxml
+against the WSDL's element shapes (``soap_answers``), not through zeep's object graph, with the same checks. Every
+request carries a WS-Security UsernameToken (PasswordDigest) when the registry names
 credentials for the instance; TLS trust and the client certificate come from
 the instance's ``tls`` options. Every failure leaves as an ``AgencyError`` subclass:
 
@@ -43,7 +43,7 @@ from zeep.wsdl.utils import etree_to_string
 from zeep.wsse.username import UsernameToken
 
 from connectors import message_hook
-from connectors.agency_http import AgencyHttp, agency_http, certificate_refused
+from connectors.agency_http import AgencyHttp, certificate_refused
 from connectors.credentials import FROM_REGISTRY, Credentials, FromRegistry, resolve_credentials
 from connectors.soap_answers import NotSoap, Record, Shape, SoapFault, Unexpected, compile_shape, read_reply
 from connectors.wire import AUTHENTICATION_FAULT, AUTHENTICATION_STATUS, SOAP_FAULT_STATUS
@@ -89,6 +89,13 @@ _documents_lock = threading.Lock()
 _replies: dict[tuple[int, str, str], tuple[str, Shape]] = {}
 
 
+@cache
+def _zeep_transport() -> Transport:
+    """The transport zeep reads the local WSDL files with, and builds its clients with: it never sends a request
+    (``_Poster`` does)."""
+    return Transport(timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S, cache=None)
+
+
 def wsdl_document(path: Path) -> Document:
     """The parsed WSDL at ``path``, parsed once per process (and again if the file changes).
 
@@ -99,17 +106,10 @@ def wsdl_document(path: Path) -> Document:
     with _documents_lock:
         document = _documents.get(key)
         if document is None:
-            loader = Transport(timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S, cache=None)
             # zeep annotates ``transport`` as a class, but Document takes (and uses) an instance
-            document = Document(str(key[0]), loader, settings=HARDENED_SETTINGS)  # type: ignore[arg-type]
+            document = Document(str(key[0]), _zeep_transport(), settings=HARDENED_SETTINGS)  # type: ignore[arg-type]
             _documents[key] = document
         return document
-
-
-@cache
-def _zeep_transport() -> Transport:
-    """The transport zeep's clients are built with: zeep asks for one, but it sends nothing (``_Poster`` does)."""
-    return Transport(timeout=DEFAULT_WSDL_LOAD_TIMEOUT_S, cache=None)
 
 
 class _HttpStatus(Exception):
@@ -167,15 +167,10 @@ class SoapWire:
     def __init__(self, instance: AgencyInstance, binding: str, *, http: AgencyHttp | httpx.Client | None = None,
                  credentials: Credentials | FromRegistry | None = FROM_REGISTRY,
                  max_answer_bytes: int = MAX_DOCUMENT_BYTES) -> None:
-        self._connect(instance, binding, http=http, credentials=credentials, max_answer_bytes=max_answer_bytes)
-
-    def _connect(self, instance: AgencyInstance, binding: str, *, http: AgencyHttp | httpx.Client | None,
-                 credentials: Credentials | FromRegistry | None, max_answer_bytes: int) -> None:
-        """The HTTP pool, WS-Security token and zeep service bound to ``binding`` at the instance."""
         self.instance = instance
         self._binding_name = binding
         self._own_http = http is None
-        self._poster = _Poster(http or agency_http(instance), max_answer_bytes)
+        self._poster = _Poster(http or AgencyHttp(instance), max_answer_bytes)
         if isinstance(credentials, FromRegistry):
             credentials = resolve_credentials(instance)
         # a fresh nonce and creation time per message: a captured message cannot be replayed
