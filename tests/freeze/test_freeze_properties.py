@@ -18,7 +18,15 @@ from hypothesis import strategies as st
 from estelam.cases.directives import CaseDirectives
 from estelam.contracts.rows import FreezeAcknowledgementsRow, FreezeOrdersRow
 from estelam.core.domain import OrderKind
-from estelam.freeze.ledger import CaseFacts, DebtPosition, OrderStatus, ReasonCode, ledger_state, plan_orders
+from estelam.freeze.ledger import (
+    CaseFacts,
+    DebtPosition,
+    LedgerState,
+    OrderStatus,
+    ReasonCode,
+    ledger_state,
+    plan_orders,
+)
 from estelam.freeze.planner import INDIVISIBLE_KINDS, AssetNews, KnownAsset, plan_freezes
 from estelam.freeze.reconciliation import MemoryLedger
 from tests.freeze.freeze_harness import (
@@ -65,12 +73,13 @@ class CauseCheckingLedger(MemoryLedger):
             elif reason == ReasonCode.DEBT_REDUCED:
                 assert position.frozen_of_case[case.case_id] > owed, f"{order_id}: 'debt reduced' within the debt"
             else:
-                assert self._asset_holds_less(state.news, reported, held_on, person, asset), (
+                assert self._asset_holds_less(state, reported, held_on, person, asset), (
                     f"{order_id}: 'asset changed' on {asset}, which still holds what is frozen on it")
         super().record(batch_id, attempts, acks, notices, partition=partition)
 
-    def _asset_holds_less(self, news: dict[tuple[str, str], AssetNews], reported: dict[tuple[str, str], KnownAsset],
+    def _asset_holds_less(self, state: LedgerState, reported: dict[tuple[str, str], KnownAsset],
                           held_on: Counter[tuple[str, str]], person: str, asset: tuple[str, str]) -> bool:
+        news = state.news
         known = reported.get(asset)
         if known is None or known.is_protected:
             return True
@@ -81,7 +90,8 @@ class CauseCheckingLedger(MemoryLedger):
             capacity_of = {a.key: news.get(a.key, AssetNews()).capacity(a) for a in mine}
             rest = sum(c for key, c in capacity_of.items() if reported[key].asset_kind not in INDIVISIBLE_KINDS
                        or (key != asset and held_on[key] > 0))
-            owed = sum(max(c.outstanding_rial, 0) for c in self.world.cases.values()
+            # what the planner covers: each open case's debt less what was already collected for it
+            owed = sum(max(c.outstanding_rial - state.collected[c.case_id], 0) for c in self.world.cases.values()
                        if c.person_id == person and c.is_open)
             return rest >= owed
         if known.asset_kind != "bank_account" or self.world.person_kind[person] != "natural":
