@@ -449,7 +449,8 @@ def _kept_holds(book: _Book, held: Mapping[HoldKey, int], subsistence_minimum_ri
     released, so what is restricted whole exceeds the need by less than one of them. 1. Each case keeps its
     holds, its held assets in that fixed order, up to what it owes. 2. Each asset keeps those, older cases
     first, up to what it can give now. 3. A natural person's bank holds, in the accounts' fixed order (agency,
-    reference, then older cases first), up to their balances less the subsistence minimum.
+    reference, then older cases first), up to their balances less the subsistence minimum. Passes 1-3 repeat
+    until passes 2 and 3 cut nothing, each hold they cut counting in pass 1 only as what they left of it.
     """
     case, asset, amount = _held_rows(book, held)
     if len(case) == 0:
@@ -471,21 +472,30 @@ def _kept_holds(book: _Book, held: Mapping[HoldKey, int], subsistence_minimum_ri
         released = held_whole[before >= whole_needed[debtor]]
         live = ~np.isin(asset, released)
         case, asset, amount = case[live], asset[live], amount[live]
-    # 1. per case (cases are numbered in order), its held assets in the fixed order, up to what it owes
+    # 1-3 until they agree: what passes 2 and 3 cut of a hold no longer counts, in pass 1, against what its case
+    # owes, so the case's other holds keep what the cut frees (else the case falls short by the cut, and the fill
+    # moves that gap onto another asset: a re-run would plan orders with nothing changed)
     order = np.lexsort((book.fixed[asset], case))
-    case, asset, amount = case[order], asset[order], amount[order]
-    kept = _overlap(_running(amount, case), amount, book.owed[case])
-    # 2. per asset, older cases first, up to what it can give
-    order = np.lexsort((case, asset))
-    case, asset, kept = case[order], asset[order], kept[order]
-    kept = _overlap(_running(kept, asset), kept, book.capacity[asset])
-    # 3. a natural person's bank holds: accounts in (agency, reference) order, older cases first
+    case, asset, cap = case[order], asset[order], amount[order]
+    by_asset = np.lexsort((case, asset))
     bank_hold = (book.form[asset] == BANK) & book.natural[book.debtor[asset]]
-    if bank_hold.any():
-        rows = np.flatnonzero(bank_hold)
-        rows = rows[np.lexsort((case[rows], book.fixed[asset[rows]]))]
-        debtor = book.debtor[asset[rows]]
-        kept[rows] = _overlap(_running(kept[rows], debtor), kept[rows], freezable_bank[debtor])
+    banks = np.flatnonzero(bank_hold)
+    banks = banks[np.lexsort((case[banks], book.fixed[asset[banks]]))]
+    bank_debtor = book.debtor[asset[banks]]
+    while True:
+        # 1. per case (cases are numbered in order), its held assets in the fixed order, up to what it owes
+        wanted = _overlap(_running(cap, case), cap, book.owed[case])
+        # 2. per asset, older cases first, up to what it can give
+        kept = np.empty_like(wanted)
+        kept[by_asset] = _overlap(_running(wanted[by_asset], asset[by_asset]), wanted[by_asset],
+                                  book.capacity[asset[by_asset]])
+        # 3. a natural person's bank holds: accounts in (agency, reference) order, older cases first
+        if len(banks):
+            kept[banks] = _overlap(_running(kept[banks], bank_debtor), kept[banks], freezable_bank[bank_debtor])
+        cut = kept < wanted
+        if not cut.any():
+            break
+        cap = np.where(cut, kept, cap)
     some = kept > 0
     return case[some], asset[some], kept[some]
 

@@ -72,8 +72,9 @@ def kept_holds(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], held
        what is restricted whole exceeds the need by less than one of them. 1. Each case keeps its holds, its
        held assets in that fixed order, up to what it owes. 2. Each asset keeps those, older cases first, up to
        what it can give now. 3. A natural person's bank holds, in the accounts' fixed order, up to
-       ``freezable_bank_rial`` (the balances less the subsistence minimum; ``None`` for a legal person). The
-       warehouse's ``int_freeze_allocations`` computes the same passes as window functions.
+       ``freezable_bank_rial`` (the balances less the subsistence minimum; ``None`` for a legal person). Passes
+       1-3 repeat until passes 2 and 3 cut nothing, each hold they cut counting in pass 1 only as what they left
+       of it. The warehouse's ``int_freeze_allocations`` computes the same passes as window functions.
     """
     capacity = {(asset.agency_id, asset.asset_ref): (asset, c) for asset, c in usable}
     rank = {case.case_id: n for n, case in enumerate(cases)}
@@ -91,31 +92,37 @@ def kept_holds(cases: list[OpenCase], usable: list[tuple[KnownAsset, int]], held
     for key, amount, asset_key in live:
         if asset_key in capacity:
             holds_of[key[0]].append(((LIQUIDITY_RANK[capacity[asset_key][0].asset_kind], key[1], key[2]), key, amount))
-    kept: dict[HoldKey, int] = {}
-    for case in cases:  # 1. per case, up to what it owes
-        holds = holds_of.get(case.case_id)
-        if not holds:
-            continue
+    for holds in holds_of.values():
         holds.sort(key=itemgetter(0))
-        upto, owed = 0, case.outstanding_rial
-        for _, key, amount in holds:
-            upto += amount
-            kept[key] = _overlap(upto, amount, owed)
-    # kept is in case order already (pass 1 walks the cases in rank order): group it per asset as it stands
-    by_asset: dict[AssetKey, list[HoldKey]] = defaultdict(list)  # 2. per asset, up to what it can give
-    for key in kept:
-        by_asset[key[1:]].append(key)
-    for asset_key, keys in by_asset.items():
-        upto, can_give = 0, capacity[asset_key][1]
-        for key in keys:
-            upto += kept[key]
-            kept[key] = _overlap(upto, kept[key], can_give)
-    if freezable_bank_rial is not None:  # 3. a natural person's bank holds leave the subsistence minimum free
-        upto = 0
-        for key in sorted((k for k in kept if capacity[k[1:]][0].asset_kind == BANK_ACCOUNT),
-                          key=lambda k: (k[1], k[2], rank[k[0]])):
-            upto += kept[key]
-            kept[key] = _overlap(upto, kept[key], freezable_bank_rial)
+    cap = {key: amount for holds in holds_of.values() for _, key, amount in holds}
+    while True:  # 1-3 until they agree: a hold cut by pass 2 or 3 no longer counts against its case in pass 1
+        wanted: dict[HoldKey, int] = {}
+        for case in cases:  # 1. per case, up to what it owes
+            upto, owed = 0, case.outstanding_rial
+            for _, key, _ in holds_of.get(case.case_id, ()):
+                upto += cap[key]
+                wanted[key] = _overlap(upto, cap[key], owed)
+        kept = dict(wanted)
+        # kept is in case order already (pass 1 walks the cases in rank order): group it per asset as it stands
+        by_asset: dict[AssetKey, list[HoldKey]] = defaultdict(list)  # 2. per asset, up to what it can give
+        for key in kept:
+            by_asset[key[1:]].append(key)
+        for asset_key, keys in by_asset.items():
+            upto, can_give = 0, capacity[asset_key][1]
+            for key in keys:
+                upto += kept[key]
+                kept[key] = _overlap(upto, kept[key], can_give)
+        if freezable_bank_rial is not None:  # 3. a natural person's bank holds leave the subsistence minimum free
+            upto = 0
+            for key in sorted((k for k in kept if capacity[k[1:]][0].asset_kind == BANK_ACCOUNT),
+                              key=lambda k: (k[1], k[2], rank[k[0]])):
+                upto += kept[key]
+                kept[key] = _overlap(upto, kept[key], freezable_bank_rial)
+        cut = [key for key, amount in kept.items() if amount < wanted[key]]
+        if not cut:
+            break
+        for key in cut:
+            cap[key] = kept[key]
     return {key: amount for key, amount in kept.items() if amount > 0}
 
 

@@ -135,6 +135,19 @@ def test_each_case_keeps_its_own_holds_and_whole_assets_stay_while_liquid_falls_
         ("OLD", "ACC"): 600, ("NEW", "ACC"): 600}
 
 
+def test_a_bank_hold_the_subsistence_minimum_cuts_leaves_its_case_its_other_holds() -> None:
+    """Hypothesis found it: a re-run planned two orders with nothing changed. The account's hold (1) counted
+    against the case before the subsistence minimum cut it, so the property kept 1 less, and the fill put that 1 on
+    the vehicle: a release of 1 on the property and a top-up of 1 on the car, every cycle."""
+    assets = [asset("ACC", "bank_account", 75), asset("SEC", "security_holding", 1, agency="csdi"),
+              asset("CAR", "vehicle", 100, agency="traffic_police"),
+              asset("HOUSE", "property", 3_350, agency="land_registry")]
+    held = {("C1", "bank_melli", "ACC"): 1, ("C1", "csdi", "SEC"): 1, ("C1", "traffic_police", "CAR"): 37,
+            ("C1", "land_registry", "HOUSE"): 3_343}
+    plan = plan_freezes([case("C1", 3_381)], assets, subsistence_minimum_rial=100, held=held)
+    assert planned(plan) == {("C1", "SEC"): 1, ("C1", "CAR"): 37, ("C1", "HOUSE"): 3_343}
+
+
 # --- the diff -------------------------------------------------------------------------------------
 
 

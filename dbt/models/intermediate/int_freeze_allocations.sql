@@ -19,7 +19,8 @@
     latest frozen total) is kept while it serves the debt, in four passes: whole assets held stay held while
     those before them leave uncovered what liquid assets cannot cover; each case keeps its holds up to what it
     owes; each asset keeps those, older cases first, up to what it can give; a natural person's bank holds stay
-    within what may be frozen of their balances. The axes then plan only the rest: each case's remaining debt on
+    within what may be frozen of their balances; the last three again, per debtor, until the last two cut
+    nothing (a hold they cut then counts against its case only as what they left of it). The axes then plan only the rest: each case's remaining debt on
     each asset's remaining capacity, whole assets already held right after the liquid ones.
 -#}
 {%- set minimum = var('subsistence_minimum_rial') -%}
@@ -292,64 +293,87 @@ whole_released as (
 
 ),
 
-kept_by_case as (
+kept_rounds as (
 
-    -- pass 1: each case keeps its holds, in the assets' fixed order, up to what it owes
-    select
-        *,
-        greatest(least(upto, owed_rial) - (upto - held_rial), 0) as by_case_rial,
-    from (
+    -- passes 1-3, per debtor until passes 2 and 3 cut nothing: a hold they cut then counts in pass 1 only as what
+    -- they left of it (cap_rial), so its case's other holds keep what the cut frees
+    with recursive rounds as (
         select
-            held_rows.*,
-            sum(held_rial) over (
-                partition by case_id order by liquidity_rank, agency_id, asset_ref
-                rows between unbounded preceding and current row
-            ) as upto,
+            held_rows.case_id, held_rows.person_id, held_rows.agency_id, held_rows.asset_kind, held_rows.asset_ref,
+            held_rows.liquidity_rank, held_rows.value_rial, held_rows.capacity_rial, held_rows.owed_rial,
+            held_rows.case_pos,
+            full_totals.debtor_kind = 'natural' and held_rows.asset_kind = 'bank_account' as subsistence_bound,
+            full_totals.freezable_bank_rial,
+            held_rows.held_rial::bigint as cap_rial,
+            0::bigint as kept_rial,
+            false as settled,
         from held_rows
+        inner join full_totals using (person_id)
         anti join whole_released using (person_id, agency_id, asset_ref)
-    )
-
-),
-
-kept_by_asset as (
-
-    -- pass 2: each asset keeps those, older cases first, up to what it can give
-    select
-        * exclude (upto),
-        greatest(least(upto, capacity_rial) - (upto - by_case_rial), 0) as by_asset_rial,
-    from (
+        union all
         select
-            * exclude (upto),
-            sum(by_case_rial) over (
-                partition by person_id, agency_id, asset_ref order by case_pos
-                rows between unbounded preceding and current row
-            ) as upto,
-        from kept_by_case
+            * exclude (cap_rial, wanted_rial, new_kept_rial),
+            (case when new_kept_rial < wanted_rial then new_kept_rial else cap_rial end)::bigint as cap_rial,
+            new_kept_rial::bigint as kept_rial,
+            not bool_or(new_kept_rial < wanted_rial) over (partition by person_id) as settled,
+        from (
+            -- pass 3: a natural person's bank holds, in the accounts' fixed order, within what may be frozen
+            select
+                * exclude (upto, by_asset_rial),
+                case
+                    when subsistence_bound
+                        then greatest(least(upto, freezable_bank_rial) - (upto - by_asset_rial), 0)
+                    else by_asset_rial
+                end as new_kept_rial,
+            from (
+                select
+                    *,
+                    sum(by_asset_rial) over (
+                        partition by person_id, subsistence_bound order by agency_id, asset_ref, case_pos
+                        rows between unbounded preceding and current row
+                    ) as upto,
+                from (
+                    -- pass 2: each asset keeps those, older cases first, up to what it can give
+                    select
+                        * exclude (upto),
+                        greatest(least(upto, capacity_rial) - (upto - wanted_rial), 0) as by_asset_rial,
+                    from (
+                        select
+                            *,
+                            sum(wanted_rial) over (
+                                partition by person_id, agency_id, asset_ref order by case_pos
+                                rows between unbounded preceding and current row
+                            ) as upto,
+                        from (
+                            -- pass 1: each case keeps its holds, in the assets' fixed order, up to what it owes
+                            select
+                                * exclude (upto),
+                                greatest(least(upto, owed_rial) - (upto - cap_rial), 0) as wanted_rial,
+                            from (
+                                select
+                                    * exclude (kept_rial, settled),
+                                    sum(cap_rial) over (
+                                        partition by case_id order by liquidity_rank, agency_id, asset_ref
+                                        rows between unbounded preceding and current row
+                                    ) as upto,
+                                from rounds
+                                where not settled
+                            )
+                        )
+                    )
+                )
+            )
+        )
     )
+    select * from rounds
 
 ),
 
 kept as (
 
-    -- pass 3: a natural person's bank holds, in the accounts' fixed order, within what may be frozen of them
-    select
-        bank.case_id, bank.person_id, bank.agency_id, bank.asset_kind, bank.asset_ref, bank.liquidity_rank,
-        bank.value_rial,
-        case
-            when full_totals.debtor_kind = 'natural' and bank.asset_kind = 'bank_account'
-                then greatest(least(bank.upto, full_totals.freezable_bank_rial) - (bank.upto - bank.by_asset_rial), 0)
-            else bank.by_asset_rial
-        end as kept_rial,
-    from (
-        select
-            *,
-            sum(by_asset_rial) over (
-                partition by person_id, asset_kind = 'bank_account' order by agency_id, asset_ref, case_pos
-                rows between unbounded preceding and current row
-            ) as upto,
-        from kept_by_asset
-    ) as bank
-    inner join full_totals using (person_id)
+    select case_id, person_id, agency_id, asset_kind, asset_ref, liquidity_rank, value_rial, kept_rial,
+    from kept_rounds
+    where settled
 
 ),
 
