@@ -25,3 +25,11 @@
     {{ var('default_reply_deadline_s') | float }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Seconds from ``earlier`` to ``later`` (timestamps with time zone), as epoch(later - earlier) gives them, but
+    from the two instants' microseconds: subtracting two such timestamps builds an interval through the time-zone
+    calendar, some ten times the cost (1.6 s for 4.4 million rows). -#}
+{% macro seconds_between(later, earlier) -%}
+    ((epoch_us({{ later }}) - epoch_us({{ earlier }})) / 1000000)
+{%- endmacro %}

@@ -67,9 +67,9 @@ final as (
         entries.is_automated,
         entries.amount_rial,
         entries.detail,
-        round(epoch(entries.occurred_at - lag(entries.occurred_at) over (
+        round({{ seconds_between('entries.occurred_at', 'lag(entries.occurred_at) over (
             partition by entries.case_id order by entries.occurred_at, entries.source, entries.entry_id
-        )) / 3600.0, 2) as hours_since_previous,
+        )') }} / 3600.0, 2) as hours_since_previous,
     from entries
     left join steps using (event_type)
 

@@ -31,7 +31,7 @@ requests as (
         requested_at as sent_at,
         responded_at as answered_at,
         -- the hub's measured response time where it has one; the clock difference otherwise
-        coalesce(latency_ms / 1000.0, epoch(responded_at - requested_at)) as elapsed_s,
+        coalesce(latency_ms / 1000.0, {{ seconds_between('responded_at', 'requested_at') }}) as elapsed_s,
         {{ reply_deadline_s('agency_id') }} as deadline_s,
     from inquiries
 
@@ -42,7 +42,7 @@ requests as (
         -- an order is re-sent each cycle until acknowledged: its deadline runs from the first sending
         coalesce(orders.first_issued_at, orders.issued_at),
         acknowledgements.acknowledged_at,
-        epoch(acknowledgements.acknowledged_at - coalesce(orders.first_issued_at, orders.issued_at)),
+        {{ seconds_between('acknowledgements.acknowledged_at', 'coalesce(orders.first_issued_at, orders.issued_at)') }},
         {{ reply_deadline_s('orders.agency_id') }},
     from orders
     left join acknowledgements using (order_id)

@@ -5,7 +5,8 @@
 
 with
 
-events as (
+-- read where used, not materialised: each use scans only its columns of the staged table
+events as not materialized (
 
     select * from {{ ref('stg_court__case_events') }}
 
@@ -25,7 +26,10 @@ steps as (
 
 filings as (
 
-    select case_id, min(occurred_at) as filed_at,
+    select
+        case_id,
+        min(occurred_at) as filed_at,
+        cast(date_trunc('month', timezone('UTC', min(occurred_at))) as date) as filed_month,
     from events
     where event_type = 'filed'
     group by case_id
@@ -65,11 +69,11 @@ timed as (
     select
         first_steps.*,
         filings.filed_at,
-        cast(timezone('UTC', date_trunc('month', filings.filed_at)) as date) as filed_month,
+        filings.filed_month,
         -- a step done before its predecessor (out of order) took no time of its own
-        greatest(epoch(first_steps.reached_at - coalesce(lag(first_steps.reached_at) over (
+        greatest({{ seconds_between('first_steps.reached_at', 'coalesce(lag(first_steps.reached_at) over (
             partition by first_steps.case_id order by first_steps.step_no
-        ), filings.filed_at)), 0) / 3600.0 as hours_since_previous,
+        ), filings.filed_at)') }}, 0) / 3600.0 as hours_since_previous,
     from first_steps
     inner join filings using (case_id)
 
@@ -83,7 +87,7 @@ whole_requests as (
         'whole_request' as step,
         any_value(filed_month) as filed_month,
         bool_and(is_automated) as is_automated,
-        greatest(epoch(max(reached_at) filter (where step_no = 6) - any_value(filed_at)), 0) / 3600.0
+        greatest({{ seconds_between('max(reached_at) filter (where step_no = 6)', 'any_value(filed_at)') }}, 0) / 3600.0
             as hours_since_previous,
     from timed
     group by case_id

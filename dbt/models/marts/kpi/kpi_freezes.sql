@@ -43,9 +43,11 @@ order_stats as (
         count(acknowledgements.order_id) as orders_acknowledged,
         count(*) - count(acknowledgements.order_id) as orders_unacknowledged,
         -- from the order's first sending (it is re-sent each cycle until acknowledged)
-        round(quantile_cont(epoch(acknowledgements.acknowledged_at - coalesce(orders.first_issued_at, orders.issued_at)),
+        round(quantile_cont({{ seconds_between('acknowledgements.acknowledged_at',
+                                         'coalesce(orders.first_issued_at, orders.issued_at)') }},
             0.5), 3) as ack_seconds_p50,
-        round(quantile_cont(epoch(acknowledgements.acknowledged_at - coalesce(orders.first_issued_at, orders.issued_at)),
+        round(quantile_cont({{ seconds_between('acknowledgements.acknowledged_at',
+                                         'coalesce(orders.first_issued_at, orders.issued_at)') }},
             0.95), 3) as ack_seconds_p95,
     from orders
     left join acknowledgements using (order_id)
