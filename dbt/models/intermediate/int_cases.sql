@@ -1,6 +1,7 @@
 with
 
-events as (
+-- read where used, not materialised: each use scans only its columns of the staged table
+events as not materialized (
 
     select * from {{ ref('stg_court__case_events') }}
 
@@ -22,18 +23,6 @@ filing as (
     from events
     where event_type = 'filed'
     qualify row_number() over (partition by case_id order by occurred_at desc, event_id desc) = 1
-
-),
-
-decision as (
-
-    -- the enforcement decision the case rests on, and its judge: the latest the court sent (filed, freeze_ordered)
-    select
-        case_id,
-        arg_max(decision_number, occurred_at) filter (where decision_number is not null) as decision_number,
-        arg_max(judge_name, occurred_at) filter (where judge_name is not null) as judge_name,
-    from events
-    group by case_id
 
 ),
 
@@ -89,6 +78,9 @@ progress as (
         min(occurred_at) filter (where event_type = 'payment_proved') as payment_proved_at,
         max(occurred_at) filter (where event_type = 'absconded') as absconded_at,
         max(occurred_at) filter (where event_type = 'apprehended') as apprehended_at,
+        -- the enforcement decision the case rests on, and its judge: the latest the court sent (filed, freeze_ordered)
+        arg_max(decision_number, occurred_at) filter (where decision_number is not null) as decision_number,
+        arg_max(judge_name, occurred_at) filter (where judge_name is not null) as judge_name,
     from events
     group by case_id
 
@@ -103,8 +95,8 @@ final as (
         filing.debtor_name,
         filing.creditor_name,
         filing.creditor_iban,
-        decision.decision_number,
-        decision.judge_name,
+        progress.decision_number,
+        progress.judge_name,
         filing.court_code,
         filing.filed_at,
         filing.amount_owed_rial,
@@ -127,7 +119,6 @@ final as (
     from filing
     inner join progress using (case_id)
     left join paid_in_full using (case_id)
-    left join decision using (case_id)
     left join money using (case_id)
 
 )
