@@ -30,16 +30,21 @@ freeze_plan as (
 
 case_asset_keys as (
 
+    -- one row per case and asset (int_assets_latest is one row per person, agency and asset): no deduplication
     select cases.case_id, assets.agency_id, assets.asset_ref,
     from cases
     inner join assets on assets.person_id = cases.person_id
 
-    union
+    union all
 
     -- still frozen on an asset the latest answers no longer list: the judge must see it too
     select frozen_state.case_id, frozen_state.agency_id, frozen_state.asset_ref,
     from frozen_state
     inner join cases using (case_id)
+    anti join assets
+        on assets.person_id = cases.person_id
+        and assets.agency_id = frozen_state.agency_id
+        and assets.asset_ref = frozen_state.asset_ref
     where frozen_state.frozen_rial > 0
 
 ),
@@ -80,11 +85,14 @@ case_assets as (
 
 coverage as (
 
+    -- what is frozen for the case on its assets: every hold above zero is one of its rows (case_asset_keys), and
+    -- a row without one counts nothing; from the few holds, not the case's millions of asset rows
     select
-        case_id,
-        cast(sum(frozen_rial) as bigint) as case_frozen_rial,
-    from case_assets
-    group by case_id
+        cases.case_id,
+        cast(coalesce(sum(frozen_state.frozen_rial), 0) as bigint) as case_frozen_rial,
+    from cases
+    left join frozen_state on frozen_state.case_id = cases.case_id and frozen_state.frozen_rial > 0
+    group by cases.case_id
 
 ),
 
