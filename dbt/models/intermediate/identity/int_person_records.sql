@@ -57,10 +57,18 @@ grouped as (
 
 spellings as (
 
+    -- each spelling once: its normalised form and the keys made of it (a few hundred values, millions of rows)
     select
         raw_name,
-        normalise_name(raw_name) as name_normalised,
-    from (select distinct raw_name from grouped where raw_name is not null)
+        name_normalised,
+        -- identity.name_key: the normalised name without spaces (word breaks vary by agency)
+        replace(name_normalised, ' ', '') as name_key,
+        -- the same words in any order ("کریمی علی" = "علی کریمی")
+        array_to_string(list_sort(string_split(name_normalised, ' ')), '') as name_token_key,
+    from (
+        select raw_name, normalise_name(raw_name) as name_normalised,
+        from (select distinct raw_name from grouped where raw_name is not null)
+    )
 
 ),
 
@@ -76,10 +84,8 @@ final as (
         person_ids.person_key,
         person_ids.identifier_scheme,
         spellings.name_normalised,
-        -- identity.name_key: the normalised name without spaces (word breaks vary by agency)
-        replace(spellings.name_normalised, ' ', '') as name_key,
-        -- the same words in any order ("کریمی علی" = "علی کریمی")
-        array_to_string(list_sort(string_split(spellings.name_normalised, ' ')), '') as name_token_key,
+        spellings.name_key,
+        spellings.name_token_key,
         grouped.records,
         grouped.first_seen_at,
         grouped.last_seen_at,
