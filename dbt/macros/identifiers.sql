@@ -109,11 +109,13 @@
             when '{{ known }}' then '{{ known }}:' || {{ sql_person_id_canonical(known, code) }}
             {%- endfor %}
         end
+        {%- if schemes %}
         else coalesce(
             {%- for scheme in schemes %}
             '{{ scheme }}:' || {{ sql_person_id_canonical(scheme, code) }}{{ ',' if not loop.last }}
             {%- endfor %}
         )
+        {%- endif %}
     end
 {%- endmacro %}
 
