@@ -16,9 +16,9 @@ answers as (
     where status = 'answered'
 
     -- an asset row also proves its inquiry was answered, should the inquiry log land later (every kind's assets,
-    -- generated from contracts/kinds/*.yaml)
+    -- generated from contracts/kinds/*.yaml); per_inquiry groups them, so no distinct here
     union all
-    select distinct person_id, agency_id, agency_kind, inquiry_id, responded_at,
+    select person_id, agency_id, agency_kind, inquiry_id, responded_at,
     from {{ ref('stg_kinds__assets') }}
 
 ),
