@@ -20,8 +20,9 @@
     those before them leave uncovered what liquid assets cannot cover; each case keeps its holds up to what it
     owes; each asset keeps those, older cases first, up to what it can give; a natural person's bank holds stay
     within what may be frozen of their balances; the last three again, per debtor, until the last two cut
-    nothing (a hold they cut then counts against its case only as what they left of it). The axes then plan only the rest: each case's remaining debt on
-    each asset's remaining capacity, whole assets already held right after the liquid ones.
+    nothing (a hold they cut then counts against its case only as what they left of it). The axes then plan only
+    the rest: each case's remaining debt on each asset's remaining capacity, whole assets already held right after
+    the liquid ones.
 -#}
 {%- set minimum = var('subsistence_minimum_rial') -%}
 

@@ -85,8 +85,8 @@ case_assets as (
 
 coverage as (
 
-    -- what is frozen for the case on its assets: every hold above zero is one of its rows (case_asset_keys), and
-    -- a row without one counts nothing; from the few holds, not the case's millions of asset rows
+    -- the case's frozen total: each of its holds above zero is one of its asset rows (case_asset_keys), so it is
+    -- summed from the holds (tens of thousands), not from the asset rows (millions)
     select
         cases.case_id,
         cast(coalesce(sum(frozen_state.frozen_rial), 0) as bigint) as case_frozen_rial,
