@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from estelam.cases.directives import DIRECTIVES_FEED, Directive, submit_directive
+from estelam.cases.directives import (
+    DIRECTIVES_FEED,
+    CaseOnRecord,
+    Directive,
+    cases_on_record,
+    submit_directive,
+)
 from estelam.core import settings
 from estelam.core.domain import RestrictionType
 from estelam.core.exceptions import DirectiveRejected
@@ -37,7 +44,8 @@ class DirectiveIngest:
         return {"files": self.files, "directives_landed": self.landed, "directives_refused": self.refused}
 
 
-def _submit(record: dict[str, object], landing: AuditedLanding | None = None) -> str:
+def _submit(record: dict[str, object], landing: AuditedLanding | None = None,
+            on_record: Mapping[str, CaseOnRecord] | None = None) -> str:
     """Submit one court record (raises :class:`DirectiveRejected` with the reason)."""
     try:
         kind = Directive(str(record["directive"]))
@@ -57,7 +65,7 @@ def _submit(record: dict[str, object], landing: AuditedLanding | None = None) ->
             order_id=str(record["order_id"]) if record.get("order_id") else None,
             asset_ref=str(record["asset_ref"]) if record.get("asset_ref") else None,
             note=str(record["note"]) if record.get("note") else None, issued_at=issued_at, source="court",
-            role="court", landing=landing)
+            role="court", landing=landing, on_record=on_record)
     except (KeyError, ValueError) as exc:  # a missing field, an unknown kind or type, a bad timestamp
         raise DirectiveRejected(f"not a directive record: {type(exc).__name__}: {str(exc)[:120]}") from exc
 
@@ -69,14 +77,22 @@ def ingest_directive_file(path: Path, landing: AuditedLanding | None = None) -> 
         with AuditedLanding(DIRECTIVES_FEED) as own:
             return ingest_directive_file(path, own)
     landed = refused = 0
+    records: list[tuple[int, object]] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+        if line.strip():
+            try:
+                records.append((number, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                records.append((number, exc))
+    # the file's cases in one scan of the court events (landing directives adds no court event)
+    on_record = cases_on_record(str(r["case_id"]) for _, r in records if isinstance(r, dict) and "case_id" in r)
+    for number, record in records:
         try:
-            record = json.loads(line)
+            if isinstance(record, json.JSONDecodeError):
+                raise record
             if not isinstance(record, dict):
                 raise DirectiveRejected("not a JSON object")
-            _submit(record, landing)
+            _submit(record, landing, on_record)
             landed += 1
         except (json.JSONDecodeError, DirectiveRejected) as exc:
             refused += 1
