@@ -86,3 +86,20 @@
     {%- endif -%}
     select 1
 {% endmacro %}
+
+
+{#- The newest copy of each key of a landed feed (a batch landed again, an event the court sent twice), as
+    ``qualify row_number() over (partition by key order by _landed_at desc, _batch_id desc) = 1`` gives it, but
+    ranking only the keys that repeat: the window sorts every column of every row through it (17 s of CPU for
+    5.8 million court events), while most keys land once and pass straight through an anti join. ``key`` is the
+    feed's primary key (its columns, comma-separated), never null by its contract. -#}
+{% macro latest_copies(relation, key, order_by='_landed_at desc, _batch_id desc') -%}
+    (
+        with landed as not materialized (select * from {{ relation }}),
+        repeated as (select {{ key }} from landed group by {{ key }} having count(*) > 1)
+        select * from landed anti join repeated using ({{ key }})
+        union all
+        select * from (select * from landed semi join repeated using ({{ key }}))
+        qualify row_number() over (partition by {{ key }} order by {{ order_by }}) = 1
+    )
+{%- endmacro %}

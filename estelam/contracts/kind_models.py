@@ -71,9 +71,8 @@ def _select(mapping: KindMapping) -> str:
             inquiry_id, agency_id, person_id, responded_at,
             row_number() over (partition by inquiry_id order by {key}) as record_no,
             {casts}
-        from {{{{ source('landing', '{mapping.feed}') }}}}
+        from {{{{ latest_copies(source('landing', '{mapping.feed}'), '{key}') }}}}
         where inquiry_id in (select inquiry_id from {{{{ source('landing', 'inquiries') }}}})
-        qualify row_number() over (partition by {key} order by _landed_at desc, _batch_id desc) = 1
     ) unpivot (value_text for column_name in ({names}))"""
 
 
@@ -113,9 +112,8 @@ def _asset_select(mapping: KindMapping) -> str:
         {_column_or_null(assets.owner_name, "varchar")} as owner_name,
         {_detail_sql(assets)} as asset_detail,
         {can_freeze} as can_freeze,
-    from {{{{ source('landing', '{mapping.feed}') }}}}
-    where inquiry_id in (select inquiry_id from {{{{ source('landing', 'inquiries') }}}})
-    qualify row_number() over (partition by {key} order by _landed_at desc, _batch_id desc) = 1"""
+    from {{{{ latest_copies(source('landing', '{mapping.feed}'), '{key}') }}}}
+    where inquiry_id in (select inquiry_id from {{{{ source('landing', 'inquiries') }}}})"""
 
 
 def _asset_ref_sql(assets: AssetContribution) -> str:

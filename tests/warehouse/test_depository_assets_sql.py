@@ -2,12 +2,12 @@
 the retired hand-written model (``stg_depository__holdings`` as ``int_assets_latest`` read it) gave, row for row: the
 asset kind, reference (``<holder>:<symbol>``), value, owner name, detail (``<symbol> x <quantity>``), rank, not
 protected, freezable; an answer counts once its inquiry's log has landed, and a row landed twice counts once (the
-newest copy). Run on DuckDB over landed rows (``source`` resolved to in-memory tables), as in
+newest copy). Run on DuckDB over landed rows (``source`` resolved to in-memory tables, the deduplication macro
+rendered), as in
 ``test_freeze_allocations_sql.py``."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import duckdb
@@ -15,12 +15,9 @@ import duckdb
 from estelam.contracts import kind_models
 from estelam.contracts import registry as contracts
 from estelam.core.domain import AgencyKind
+from tests.warehouse.test_latest_copies_sql import rendered
 
 AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
-
-
-def _sources_resolved(sql: str) -> str:
-    return re.sub(r"\{\{\s*source\('landing',\s*'(\w+)'\)\s*\}\}", r"\1", sql)
 
 
 def test_the_mapped_depository_stages_the_assets_the_hand_written_model_did() -> None:
@@ -46,7 +43,7 @@ def test_the_mapped_depository_stages_the_assets_the_hand_written_model_did() ->
             ("inq-2", "csdi", "1234567891", "security_holding", "1234567891:IKCO1", 10_000, "Tehran Co", "IKCO1 x 4",
              False, None, 2, True)]
     mapped = con.execute(f"""
-        with assets as ({_sources_resolved(kind_models._asset_select(mapping))})
+        with assets as ({rendered(kind_models._asset_select(mapping))})
         select inquiry_id, agency_id, person_id, asset_kind, asset_ref, value_rial, owner_name, asset_detail,
             is_protected, protected_rial, liquidity_rank, can_freeze
         from assets order by all""").fetchall()

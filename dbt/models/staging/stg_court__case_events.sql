@@ -2,7 +2,8 @@ with
 
 source as (
 
-    select * from {{ source('landing', 'case_events') }}
+    -- the court may send an event again in a later drop: keep the newest copy only
+    select * from {{ latest_copies(source('landing', 'case_events'), 'event_id') }}
 
 ),
 
@@ -28,8 +29,6 @@ renamed as (
         _landed_at as landed_at,
 
     from source
-    -- the court may send an event again in a later drop: keep the newest copy only
-    qualify row_number() over (partition by event_id order by _landed_at desc, _batch_id desc) = 1
 
 )
 

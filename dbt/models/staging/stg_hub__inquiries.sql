@@ -2,7 +2,8 @@ with
 
 source as (
 
-    select * from {{ source('landing', 'inquiries') }}
+    -- a re-landed inquiry keeps its id: keep the newest copy only
+    select * from {{ latest_copies(source('landing', 'inquiries'), 'inquiry_id') }}
 
 ),
 
@@ -27,8 +28,6 @@ renamed as (
         _landed_at as landed_at,
 
     from source
-    -- a re-landed inquiry keeps its id: keep the newest copy only
-    qualify row_number() over (partition by inquiry_id order by _landed_at desc, _batch_id desc) = 1
 
 )
 

@@ -18,9 +18,8 @@ assets as (
         cast(holder_name as varchar) as owner_name,
         cast(account_kind as varchar) as asset_detail,
         true as can_freeze,
-    from {{ source('landing', 'bank_accounts') }}
+    from {{ latest_copies(source('landing', 'bank_accounts'), 'inquiry_id, iban') }}
     where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
-    qualify row_number() over (partition by inquiry_id, iban order by _landed_at desc, _batch_id desc) = 1
 
     union all
 
@@ -36,9 +35,8 @@ assets as (
         cast(owner_name as varchar) as owner_name,
         cast(share_percent as varchar) || '% share' as asset_detail,
         true as can_freeze,
-    from {{ source('landing', 'properties') }}
+    from {{ latest_copies(source('landing', 'properties'), 'inquiry_id, registry_section, main_plate, sub_plate') }}
     where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
-    qualify row_number() over (partition by inquiry_id, registry_section, main_plate, sub_plate order by _landed_at desc, _batch_id desc) = 1
 
     union all
 
@@ -54,9 +52,8 @@ assets as (
         cast(holder_name as varchar) as owner_name,
         cast(symbol as varchar) || ' x ' || cast(quantity as varchar) as asset_detail,
         true as can_freeze,
-    from {{ source('landing', 'security_holdings') }}
+    from {{ latest_copies(source('landing', 'security_holdings'), 'inquiry_id, symbol') }}
     where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
-    qualify row_number() over (partition by inquiry_id, symbol order by _landed_at desc, _batch_id desc) = 1
 
     union all
 
@@ -72,9 +69,8 @@ assets as (
         null::varchar as owner_name,
         cast(employer_name as varchar) as asset_detail,
         false as can_freeze,
-    from {{ source('landing', 'employments') }}
+    from {{ latest_copies(source('landing', 'employments'), 'inquiry_id, employer_id') }}
     where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
-    qualify row_number() over (partition by inquiry_id, employer_id order by _landed_at desc, _batch_id desc) = 1
 
     union all
 
@@ -90,9 +86,8 @@ assets as (
         cast(owner_name as varchar) as owner_name,
         cast(model as varchar) as asset_detail,
         true as can_freeze,
-    from {{ source('landing', 'vehicles') }}
+    from {{ latest_copies(source('landing', 'vehicles'), 'inquiry_id, plate') }}
     where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
-    qualify row_number() over (partition by inquiry_id, plate order by _landed_at desc, _batch_id desc) = 1
 
 )
 

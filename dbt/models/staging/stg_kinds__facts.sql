@@ -18,9 +18,8 @@ facts as (
             cast(address as varchar) as address,
             cast(postal_code as varchar) as postal_code,
             cast(known_ids as varchar) as known_ids
-        from {{ source('landing', 'civil_records') }}
+        from {{ latest_copies(source('landing', 'civil_records'), 'inquiry_id, person_id') }}
         where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
-        qualify row_number() over (partition by inquiry_id, person_id order by _landed_at desc, _batch_id desc) = 1
     ) unpivot (value_text for column_name in (full_name, vital_status, death_date, address, postal_code, known_ids))
 
     union all
@@ -35,9 +34,8 @@ facts as (
             cast(country_code as varchar) as country_code,
             cast(trader_name as varchar) as trader_name,
             cast(trader_address as varchar) as trader_address
-        from {{ source('landing', 'vat_registrations') }}
+        from {{ latest_copies(source('landing', 'vat_registrations'), 'inquiry_id, person_id') }}
         where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
-        qualify row_number() over (partition by inquiry_id, person_id order by _landed_at desc, _batch_id desc) = 1
     ) unpivot (value_text for column_name in (country_code, trader_name, trader_address))
 
     union all
@@ -54,9 +52,8 @@ facts as (
             cast(amount_rial as varchar) as amount_rial,
             cast(returned_on as varchar) as returned_on,
             cast(reason as varchar) as reason
-        from {{ source('landing', 'returned_cheques') }}
+        from {{ latest_copies(source('landing', 'returned_cheques'), 'inquiry_id, sayad_id') }}
         where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
-        qualify row_number() over (partition by inquiry_id, sayad_id order by _landed_at desc, _batch_id desc) = 1
     ) unpivot (value_text for column_name in (sayad_id, bank_name, amount_rial, returned_on, reason))
 
     union all
@@ -73,9 +70,8 @@ facts as (
             cast(garnishable_rial as varchar) as garnishable_rial,
             cast(protected_rial as varchar) as protected_rial,
             cast(employed_since as varchar) as employed_since
-        from {{ source('landing', 'employments') }}
+        from {{ latest_copies(source('landing', 'employments'), 'inquiry_id, employer_id') }}
         where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
-        qualify row_number() over (partition by inquiry_id, employer_id order by _landed_at desc, _batch_id desc) = 1
     ) unpivot (value_text for column_name in (employer_name, monthly_salary_rial, garnishable_rial, protected_rial, employed_since))
 
 )
