@@ -77,24 +77,25 @@ def ingest_directive_file(path: Path, landing: AuditedLanding | None = None) -> 
         with AuditedLanding(DIRECTIVES_FEED) as own:
             return ingest_directive_file(path, own)
     landed = refused = 0
-    records: list[tuple[int, object]] = []
+    # (line number, the parsed record or None, why it could not be parsed)
+    lines: list[tuple[int, object, str | None]] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             try:
-                records.append((number, json.loads(line)))
+                lines.append((number, json.loads(line), None))
             except json.JSONDecodeError as exc:
-                records.append((number, exc))
+                lines.append((number, None, f"not JSON: {exc}"))
     # the file's cases in one scan of the court events (landing directives adds no court event)
-    on_record = cases_on_record(str(r["case_id"]) for _, r in records if isinstance(r, dict) and "case_id" in r)
-    for number, record in records:
+    on_record = cases_on_record(str(r["case_id"]) for _, r, _ in lines if isinstance(r, dict) and "case_id" in r)
+    for number, record, unreadable in lines:
         try:
-            if isinstance(record, json.JSONDecodeError):
-                raise record
+            if unreadable is not None:
+                raise DirectiveRejected(unreadable)
             if not isinstance(record, dict):
                 raise DirectiveRejected("not a JSON object")
             _submit(record, landing, on_record)
             landed += 1
-        except (json.JSONDecodeError, DirectiveRejected) as exc:
+        except DirectiveRejected as exc:
             refused += 1
             logger.warning("court directive %s:%d refused: %s", path.name, number, exc,
                            extra=event_fields(file=path.name, line=number))
