@@ -33,3 +33,10 @@
 {% macro seconds_between(later, earlier) -%}
     ((epoch_us({{ later }}) - epoch_us({{ earlier }})) / 1000000)
 {%- endmacro %}
+
+
+{#- The first day of the UTC month of ``instant`` (a timestamp with time zone), as a date: the month a KPI counts
+    an event in, whatever the session's time zone. -#}
+{% macro month_of(instant) -%}
+    cast(date_trunc('month', timezone('UTC', {{ instant }})) as date)
+{%- endmacro %}

@@ -29,7 +29,7 @@ filings as (
     select
         case_id,
         min(occurred_at) as filed_at,
-        cast(date_trunc('month', timezone('UTC', min(occurred_at))) as date) as filed_month,
+        {{ month_of('min(occurred_at)') }} as filed_month,
     from events
     where event_type = 'filed'
     group by case_id

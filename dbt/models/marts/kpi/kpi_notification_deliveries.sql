@@ -13,7 +13,7 @@ deliveries as (
 final as (
 
     select
-        cast(timezone('UTC', date_trunc('month', state_at)) as date) as month,
+        {{ month_of('state_at') }} as month,
         channel,
         count(*) as deliveries,
         count(*) filter (where state = 'delivered') as delivered,

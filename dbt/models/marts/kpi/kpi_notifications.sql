@@ -12,7 +12,7 @@ events as (
 final as (
 
     select
-        cast(timezone('UTC', date_trunc('month', occurred_at)) as date) as month,
+        {{ month_of('occurred_at') }} as month,
         court_code,
         count(*) as notices,
         count(*) filter (where channel = 'electronic') as electronic,
