@@ -15,7 +15,7 @@ import duckdb
 from estelam.contracts import kind_models
 from estelam.contracts import registry as contracts
 from estelam.core.domain import AgencyKind
-from tests.warehouse.test_latest_copies_sql import rendered
+from tests.warehouse.sql_support import rendered
 
 AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
 

@@ -7,23 +7,12 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-import jinja2
 import pyarrow as pa
 import pytest
 
-from estelam.core import settings
+from tests.warehouse.sql_support import rendered
 
-MACROS = settings.DBT_PROJECT_DIR / "macros" / "landing.sql"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def rendered(sql: str, **context: object) -> str:
-    """``sql`` rendered as dbt would, with ``latest_copies`` defined and ``source('landing', x)`` as ``x``."""
-    source = MACROS.read_text(encoding="utf-8")
-    macro = source[source.index("{% macro latest_copies"):]
-    macro = macro[:macro.index("{%- endmacro %}") + len("{%- endmacro %}")]
-    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(macro + sql)
-    return template.render(source=lambda _source, name: name, **context)
 
 
 def latest_copies(relation: str, key: str) -> str:
