@@ -18,6 +18,7 @@ the freeze plan takes only assets it can order frozen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from estelam.contracts.registry import feed as feed_contract
@@ -48,6 +49,12 @@ _NO_ASSETS = """select
 where false
 """
 
+#: The rows of every kind whose inquiry's log row has landed (an answer counts once it has): one semi join over all
+#: the kinds' rows, not one per kind, each of which read the inquiries' ids anew.
+_ANSWERED = """select * from {cte}
+where inquiry_id in (select inquiry_id from {{{{ source('landing', 'inquiries') }}}})
+"""
+
 
 def fact_mappings() -> list[KindMapping]:
     """The mappings of the registry's fact kinds, by kind name."""
@@ -72,7 +79,6 @@ def _select(mapping: KindMapping) -> str:
             row_number() over (partition by inquiry_id order by {key}) as record_no,
             {casts}
         from {{{{ latest_copies(source('landing', '{mapping.feed}'), '{key}') }}}}
-        where inquiry_id in (select inquiry_id from {{{{ source('landing', 'inquiries') }}}})
     ) unpivot (value_text for column_name in ({names}))"""
 
 
@@ -112,8 +118,7 @@ def _asset_select(mapping: KindMapping) -> str:
         {_column_or_null(assets.owner_name, "varchar")} as owner_name,
         {_detail_sql(assets)} as asset_detail,
         {can_freeze} as can_freeze,
-    from {{{{ latest_copies(source('landing', '{mapping.feed}'), '{key}') }}}}
-    where inquiry_id in (select inquiry_id from {{{{ source('landing', 'inquiries') }}}})"""
+    from {{{{ latest_copies(source('landing', '{mapping.feed}'), '{key}') }}}}"""
 
 
 def _asset_ref_sql(assets: AssetContribution) -> str:
@@ -135,13 +140,13 @@ def mapping_can_freeze(mapping: KindMapping) -> bool:
     return "freeze" in mapping.orders
 
 
-def render_assets() -> str:
-    """The generated asset staging model's text."""
-    mappings = asset_mappings()
+def render_assets(mappings: Sequence[KindMapping] | None = None) -> str:
+    """The generated asset staging model's text (of ``mappings``: by default every kind contributing assets)."""
+    mappings = asset_mappings() if mappings is None else mappings
     if not mappings:
         return ASSETS_HEADER + "\n" + _NO_ASSETS
     body = "\n\n    union all\n\n".join(_asset_select(m) for m in mappings)
-    return ASSETS_HEADER + "\nwith\n\nassets as (\n\n" + body + "\n\n)\n\nselect * from assets\n"
+    return ASSETS_HEADER + "\nwith\n\nassets as (\n\n" + body + "\n\n)\n\n" + _ANSWERED.format(cte="assets")
 
 
 def render_staging() -> str:
@@ -150,7 +155,7 @@ def render_staging() -> str:
     body = "\n\n    union all\n\n".join(_select(m) for m in mappings) if mappings else None
     if body is None:
         return HEADER + "\n" + _EMPTY
-    return HEADER + "\nwith\n\nfacts as (\n\n" + body + "\n\n)\n\nselect * from facts\n"
+    return HEADER + "\nwith\n\nfacts as (\n\n" + body + "\n\n)\n\n" + _ANSWERED.format(cte="facts")
 
 
 def staging_path() -> Path:

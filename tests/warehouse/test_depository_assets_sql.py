@@ -43,7 +43,7 @@ def test_the_mapped_depository_stages_the_assets_the_hand_written_model_did() ->
             ("inq-2", "csdi", "1234567891", "security_holding", "1234567891:IKCO1", 10_000, "Tehran Co", "IKCO1 x 4",
              False, None, 2, True)]
     mapped = con.execute(f"""
-        with assets as ({rendered(kind_models._asset_select(mapping))})
+        with assets as ({rendered(kind_models.render_assets([mapping]))})
         select inquiry_id, agency_id, person_id, asset_kind, asset_ref, value_rial, owner_name, asset_detail,
             is_protected, protected_rial, liquidity_rank, can_freeze
         from assets order by all""").fetchall()

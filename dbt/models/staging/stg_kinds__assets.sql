@@ -19,7 +19,6 @@ assets as (
         cast(account_kind as varchar) as asset_detail,
         true as can_freeze,
     from {{ latest_copies(source('landing', 'bank_accounts'), 'inquiry_id, iban') }}
-    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
 
     union all
 
@@ -36,7 +35,6 @@ assets as (
         cast(share_percent as varchar) || '% share' as asset_detail,
         true as can_freeze,
     from {{ latest_copies(source('landing', 'properties'), 'inquiry_id, registry_section, main_plate, sub_plate') }}
-    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
 
     union all
 
@@ -53,7 +51,6 @@ assets as (
         cast(symbol as varchar) || ' x ' || cast(quantity as varchar) as asset_detail,
         true as can_freeze,
     from {{ latest_copies(source('landing', 'security_holdings'), 'inquiry_id, symbol') }}
-    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
 
     union all
 
@@ -70,7 +67,6 @@ assets as (
         cast(employer_name as varchar) as asset_detail,
         false as can_freeze,
     from {{ latest_copies(source('landing', 'employments'), 'inquiry_id, employer_id') }}
-    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
 
     union all
 
@@ -87,8 +83,8 @@ assets as (
         cast(model as varchar) as asset_detail,
         true as can_freeze,
     from {{ latest_copies(source('landing', 'vehicles'), 'inquiry_id, plate') }}
-    where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
 
 )
 
 select * from assets
+where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})

@@ -19,7 +19,6 @@ facts as (
             cast(postal_code as varchar) as postal_code,
             cast(known_ids as varchar) as known_ids
         from {{ latest_copies(source('landing', 'civil_records'), 'inquiry_id, person_id') }}
-        where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
     ) unpivot (value_text for column_name in (full_name, vital_status, death_date, address, postal_code, known_ids))
 
     union all
@@ -35,7 +34,6 @@ facts as (
             cast(trader_name as varchar) as trader_name,
             cast(trader_address as varchar) as trader_address
         from {{ latest_copies(source('landing', 'vat_registrations'), 'inquiry_id, person_id') }}
-        where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
     ) unpivot (value_text for column_name in (country_code, trader_name, trader_address))
 
     union all
@@ -53,7 +51,6 @@ facts as (
             cast(returned_on as varchar) as returned_on,
             cast(reason as varchar) as reason
         from {{ latest_copies(source('landing', 'returned_cheques'), 'inquiry_id, sayad_id') }}
-        where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
     ) unpivot (value_text for column_name in (sayad_id, bank_name, amount_rial, returned_on, reason))
 
     union all
@@ -71,9 +68,9 @@ facts as (
             cast(protected_rial as varchar) as protected_rial,
             cast(employed_since as varchar) as employed_since
         from {{ latest_copies(source('landing', 'employments'), 'inquiry_id, employer_id') }}
-        where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
     ) unpivot (value_text for column_name in (employer_name, monthly_salary_rial, garnishable_rial, protected_rial, employed_since))
 
 )
 
 select * from facts
+where inquiry_id in (select inquiry_id from {{ source('landing', 'inquiries') }})
