@@ -31,7 +31,7 @@ from typing import Any
 from benchmarks.figures import emit, headline
 from connectors import message_hook
 from estelam.access.record import Record
-from estelam.contracts.registry import AgencyRegistry, load_agency_registry
+from estelam.contracts.registry import AgencyRegistry, iban_account_holders, load_agency_registry
 from estelam.core import settings
 from estelam.core.domain import AgencyKind
 from simulators.faults import Fault, FaultProfile
@@ -60,7 +60,7 @@ def _bytes(root: Path) -> int:
 
 
 def _subset(registry: AgencyRegistry) -> AgencyRegistry:
-    banks = registry.of_kind(AgencyKind.BANK)[:2]
+    banks = iban_account_holders(registry.instances)[:2]
     # the depository and the vehicle registry: kinds declared by their mappings (the generic client and the
     # generated simulator)
     others = [i for i in registry.instances if i.kind in (AgencyKind("securities_depository"),

@@ -38,6 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
+from estelam.contracts.registry import iban_account_holders
 from estelam.core.domain import (
     AgencyInstance,
     AgencyKind,
@@ -271,7 +272,9 @@ class Story:
         self.judge_courts = frozenset(judge_courts)
         self.kinds = dict(kinds)  # agency_id -> its kind
         self.restricting = _restricting_agencies(world)  # whose freezes carry a restriction type (vehicles)
-        banks = sorted(agency_id for agency_id, kind in kinds.items() if kind is AgencyKind.BANK)
+        # the kinds whose accounts are named by IBAN (the banks'), as the world's agencies' mappings say
+        self._iban_kinds = frozenset(instance.kind for instance in iban_account_holders(world.instances))
+        banks = sorted(agency_id for agency_id, kind in kinds.items() if kind in self._iban_kinds)
         self.start = start
         self.days = days
         self.roles = cast_roles(world, banks, days=days, spared=spared)
@@ -333,7 +336,7 @@ class Story:
         accounts: set[str] = set()
         for (agency_id, case_id, ref), amount in frozen.items():
             by_case[case_id] += amount
-            if self.kinds.get(agency_id) is AgencyKind.BANK:
+            if self.kinds.get(agency_id) in self._iban_kinds:
                 accounts.add(case_id)
             elif agency_id in self.restricting:
                 vehicles[case_id].append(ref)

@@ -33,7 +33,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TypedDict, Unpack, overload
 
-from estelam.core.domain import AgencyInstance, AgencyKind, CaseEventType, PersonKind
+from estelam.contracts.registry import iban_account_holders
+from estelam.core.domain import AgencyInstance, CaseEventType, PersonKind
 from estelam.core.identifiers import (
     iban_check_digits,
     iran_legal_id_check_digit,
@@ -361,10 +362,7 @@ class World:
         self.kept_wrongly: set[tuple[str, str]] = set()
         self.instances = tuple(instances)
         self._id_offset = _id_offset(seed)
-        by_kind: dict[AgencyKind, list[AgencyInstance]] = {}
-        for inst in self.instances:
-            by_kind.setdefault(inst.kind, []).append(inst)
-        self._banks = by_kind.get(AgencyKind.BANK, [])
+        self._banks = iban_account_holders(self.instances)
         self._bank_codes = [bank_code_of(b) for b in self._banks]
         self.persons: Sequence[Person] = _Persons(self)
         self.cases = [self._case(i) for i in range(n_cases)]

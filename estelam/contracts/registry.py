@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,7 @@ from estelam.core.domain import MESSAGE_LOG_MODES, AgencyInstance, AgencyKind, M
 from estelam.core.exceptions import ContractError
 from estelam.core.identifiers import is_iban
 from estelam.core.jurisdiction import Profile, current_profile
-from estelam.core.kinds import KindMapping, MappingError, check_mapping, load_located, mappings_in
+from estelam.core.kinds import KindMapping, MappingError, check_mapping, load_located, mapping_at, mappings_in
 
 #: Contract column types -> Arrow types. Money and counts are int64, time is UTC.
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -190,7 +191,8 @@ class AgencyKindContract:
     protocol: Protocol
     contract: str
     answer_feed: str
-    #: a kind declared by a mapping file (``contracts/kinds/<kind>.yaml``); None for the built-in kinds
+    #: a kind declared by a mapping file (``contracts/kinds/<kind>.yaml``); None for one the registry file's
+    #: ``kinds`` section declares
     mapping: KindMapping | None = None
 
 
@@ -283,11 +285,20 @@ def _tls(value: Any, where: str, root: Path) -> TlsOptions | None:
 
 
 def holds_iban_accounts(kc: AgencyKindContract) -> bool:
-    """Whether the kind's assets are accounts named by IBAN: the built-in bank, or a mapping saying
-    ``contributes.assets.iban_accounts``. Its instances name their IBANs' bank code; the court's account is at one."""
-    if kc.mapping is not None:
-        return kc.mapping.assets is not None and kc.mapping.assets.iban_accounts
-    return kc.kind is AgencyKind.BANK
+    """Whether the kind's assets are accounts named by IBAN (the bank's): its mapping says
+    ``contributes.assets.iban_accounts``. Its instances name their IBANs' bank code; the court's account is at one.
+    A kind with no mapping (one the registry file's ``kinds`` section declares) holds none."""
+    return _iban_accounts(kc.mapping)
+
+
+def iban_account_holders(instances: Iterable[AgencyInstance]) -> list[AgencyInstance]:
+    """The banks among ``instances``, in their order: the instances whose kind holds accounts named by IBAN, as
+    each kind's mapping (``AgencyInstance.mapping_file``) says (:func:`holds_iban_accounts`)."""
+    return [i for i in instances if i.mapping_file and _iban_accounts(mapping_at(Path(i.mapping_file)))]
+
+
+def _iban_accounts(mapping: KindMapping | None) -> bool:
+    return mapping is not None and mapping.assets is not None and mapping.assets.iban_accounts
 
 
 def _bank_code(spec: dict[str, Any], kc: AgencyKindContract, where: str) -> str | None:

@@ -6,7 +6,7 @@ Money is always an integer number of rials; time is always timezone-aware UTC.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -15,21 +15,13 @@ from typing import Any, ClassVar, Literal
 _KIND_NAME = re.compile(r"[a-z][a-z0-9_]{1,62}")
 
 
-class _KindNames(type):
-    """Iterating ``AgencyKind`` gives the kinds with code of their own (the kinds declared by mappings are the
-    registry's: ``estelam.contracts.registry``)."""
-
-    def __iter__(cls) -> Iterator[AgencyKind]:
-        return iter(_BUILT_IN_KINDS)
-
-
-class AgencyKind(str, metaclass=_KindNames):
+class AgencyKind(str):
     """An agency kind's name: data, not code. The registry loads the kinds (``contracts/agencies.yaml`` and
     ``contracts/kinds/*.yaml``) and refuses an instance of a kind it did not load; this type only checks the name's
-    shape. Equal names are one object, so ``kind is AgencyKind.BANK`` holds for a kind read from a file."""
+    shape. Equal names are one object, so ``kind is AgencyKind("bank")`` holds for a kind read from a file. No kind
+    is named in code: what a kind does (a bank's accounts named by IBAN) its mapping says, and the registry asks it."""
 
     _interned: ClassVar[dict[str, AgencyKind]] = {}
-    BANK: ClassVar[AgencyKind]
 
     def __new__(cls, value: str) -> AgencyKind:
         known = cls._interned.get(value)
@@ -50,11 +42,6 @@ class AgencyKind(str, metaclass=_KindNames):
     def value(self) -> str:
         """The name, as ``StrEnum`` members had it."""
         return str.__str__(self)
-
-
-AgencyKind.BANK = AgencyKind("bank")
-#: The kinds with code of their own (operation tables, simulators, asset types); every other kind is a mapping.
-_BUILT_IN_KINDS: tuple[AgencyKind, ...] = (AgencyKind.BANK,)
 
 
 class Protocol(StrEnum):

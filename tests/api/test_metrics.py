@@ -27,7 +27,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_metrics_after_a_round_name_each_agency_and_route(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     override(monkeypatch, data_dir=tmp_path)
     full = load_agency_registry()
-    registry = replace(full, instances=(full.of_kind(AgencyKind.BANK)[0],
+    registry = replace(full, instances=(full.of_kind(AgencyKind("bank"))[0],
                                         full.of_kind(AgencyKind("vehicle_registry"))[0]))
     world = generate(registry.instances, n_persons=12)
     with Fleet.start(registry, world) as fleet:

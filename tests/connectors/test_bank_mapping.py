@@ -79,9 +79,9 @@ def test_the_mapping_loads_against_the_wsdl_and_the_feed_and_serves_every_bank()
     assert set(mapping.orders) == {"freeze", "release", "transfer", "payout", "cancel"}
     assert mapping.feed == "bank_accounts" and mapping.interface == WSDL
     # the registry's kinds section no longer declares the bank: its mapping serves every bank
-    kind = PROJECT.kinds[AgencyKind.BANK]
+    kind = PROJECT.kinds[AgencyKind("bank")]
     assert kind.mapping is not None and kind.contract == str(WSDL)
-    assert all(i.mapping_file == str(MAPPING) for i in PROJECT.of_kind(AgencyKind.BANK))
+    assert all(i.mapping_file == str(MAPPING) for i in PROJECT.of_kind(AgencyKind("bank")))
 
 
 def test_the_generic_client_lands_the_accounts_the_world_data_draws(world: World, generated: str) -> None:
@@ -183,7 +183,7 @@ def test_the_switch_is_the_kinds_section_alone(monkeypatch: pytest.MonkeyPatch, 
     assert "\n  bank:\n" not in registry_file.read_text(encoding="utf-8")
     override(monkeypatch, jurisdiction=jurisdiction)
     registry = contracts.load_agency_registry(registry_file)
-    banks = registry.of_kind(AgencyKind.BANK)
+    banks = registry.of_kind(AgencyKind("bank"))
     assert banks and all(b.mapping_file == str(MAPPING) for b in banks)
     assert all(b.iban_bank_code and len(b.iban_bank_code) == (3 if jurisdiction == "ir" else 2) for b in banks)
     court = contracts.load_court_account(registry_file)
@@ -204,7 +204,7 @@ def test_the_saudi_banks_draw_sa_ibans_at_their_sama_codes_in_halalas(monkeypatc
     override(monkeypatch, jurisdiction="sa")
     saudi = contracts.load_agency_registry()
     world = generate(saudi.instances, n_persons=300, n_cases=2)
-    bank = replace(saudi.of_kind(AgencyKind.BANK)[0], mapping_file=str(MAPPING))
+    bank = replace(saudi.of_kind(AgencyKind("bank"))[0], mapping_file=str(MAPPING))
     rows = [r for _, _, r in drawn_assets(world, bank)]
     code = bank_code_of(bank)
     assert len(code) == 2 and rows

@@ -35,7 +35,7 @@ def as_agency_client(client: Client) -> AgencyClient:
 
 @pytest.fixture
 def clients() -> Iterator[dict[str, Client]]:
-    bank = mapped_client(_first(AgencyKind.BANK), credentials=None)  # a SOAP kind declared by its mapping
+    bank = mapped_client(_first(AgencyKind("bank")), credentials=None)  # a SOAP kind declared by its mapping
     land = mapped_client(_first(AgencyKind("land_registry")), credentials=None)  # a kind declared by its mapping
     vehicles = mapped_client(_first(VEHICLES), credentials=None)  # a REST kind declared by its mapping
     made: dict[str, Client] = {
@@ -63,7 +63,7 @@ def test_wire_clients_and_the_resilient_client_are_agency_clients(
 class _FreezeOnly:
     """A client written before transfers existed: no ``transfer``, no ``order_kinds``."""
 
-    instance = _first(AgencyKind.BANK)
+    instance = _first(AgencyKind("bank"))
     max_batch_size = 1
 
     def inquire(self, person_id: str, request_id: str) -> None: ...

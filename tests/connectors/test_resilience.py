@@ -41,7 +41,7 @@ from estelam.core.exceptions import (
 )
 from tests.settings_support import override
 
-INSTANCE = AgencyInstance("bank_test", AgencyKind.BANK, "Test Bank", Protocol.SOAP, "kinds/bank.wsdl",
+INSTANCE = AgencyInstance("bank_test", AgencyKind("bank"), "Test Bank", Protocol.SOAP, "kinds/bank.wsdl",
                           "http://127.0.0.1:1", reply_deadline_s=10.0, timeout_s=2.0)
 WHERE = {"agency_id": "bank_test", "operation": "inquire", "request_id": "r"}
 

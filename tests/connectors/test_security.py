@@ -28,6 +28,7 @@ from connectors.soap import SoapWire
 from connectors.wire import SOAP_ENV_NS, WSSE_NS, WSU_NS
 from connectors.xml_safety import MAX_DOCUMENT_BYTES, DocumentTooLarge, check_size, parse_untrusted
 from estelam.contracts.registry import load_agency_registry
+from estelam.core import settings
 from estelam.core.domain import AgencyInstance, InquiryAnswer, TlsOptions
 from estelam.core.exceptions import AgencyAnswerMalformed, AgencyFault, ContractError
 from estelam.core.kinds import mapping_at
@@ -258,9 +259,10 @@ def test_inquiries_over_tls_trust_the_configured_ca(world: World, pki: Pki, agen
 
 
 def test_registry_tls_paths_are_relative_to_the_registry(tmp_path: Path) -> None:
+    for folder in ("feeds", "kinds"):  # the bank is its mapping's, whose accounts are named by IBAN
+        (tmp_path / folder).symlink_to(settings.contracts_dir() / folder, target_is_directory=True)
     registry = tmp_path / "agencies.yaml"
     registry.write_text(
-        "kinds:\n  bank: {protocol: soap, contract: kinds/bank.wsdl, answer_feed: bank_accounts}\n"
         "instances:\n  - {agency_id: b, kind: bank, endpoint: 'https://bank.example', iban_bank_code: '017',\n"
         "     tls: {ca_file: pki/ca.pem, client_cert: pki/hub.pem, client_key: pki/hub.key},\n"
         "     credentials: 'file:secrets/b.txt', rate_limit_per_s: 20}\n")

@@ -340,4 +340,4 @@ def test_simulator_serves_its_wsdl_with_its_own_address(bank: RunningAgency) -> 
 def test_wsdl_is_parsed_once_per_process() -> None:
     path = settings.contracts_dir() / BANK.contract
     assert wsdl_document(path) is wsdl_document(path)
-    assert BANK.kind is AgencyKind.BANK
+    assert BANK.kind is AgencyKind("bank")

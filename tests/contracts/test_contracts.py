@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from estelam.contracts import registry as contracts
-from estelam.core.domain import AgencyKind, Protocol
+from estelam.core.domain import Protocol
 from estelam.core.exceptions import ContractError
 from tests.settings_support import override
 
@@ -42,8 +42,8 @@ def test_money_is_integer_and_time_is_utc() -> None:
 def test_agency_registry_names_a_contract_file_for_every_instance() -> None:
     registry = contracts.load_agency_registry()
     assert {i.kind for i in registry.instances} == set(registry.kinds)
-    assert set(AgencyKind) <= set(registry.kinds)  # the built-in kinds, and those declared by mapping files
-    assert len(registry.of_kind(AgencyKind.BANK)) >= 3
+    assert all(kc.mapping is not None for kc in registry.kinds.values())  # every kind is its mapping file's
+    assert len(contracts.iban_account_holders(registry.instances)) >= 3
     for instance in registry.instances:
         assert registry.contract_path(instance).is_file(), instance.contract
         assert registry.kinds[instance.kind].answer_feed in contracts.feeds()
@@ -53,7 +53,7 @@ def test_agency_registry_names_a_contract_file_for_every_instance() -> None:
 
 def test_the_registry_declares_thirty_banks_and_every_instance_fully() -> None:
     registry = contracts.load_agency_registry()
-    banks = registry.of_kind(AgencyKind.BANK)
+    banks = contracts.iban_account_holders(registry.instances)
     assert len(banks) == 30
     codes = [b.iban_bank_code for b in banks]
     assert all(c is not None and len(c) == 3 and c.isdigit() for c in codes)
@@ -65,7 +65,7 @@ def test_the_registry_declares_thirty_banks_and_every_instance_fully() -> None:
         assert instance.reply_deadline_s > 0 and instance.timeout_s > 0
         assert instance.rate_limit_per_s and instance.rate_limit_per_s > 0
         assert instance.credentials and instance.name_fa
-        assert (instance.iban_bank_code is not None) == (instance.kind is AgencyKind.BANK)
+        assert (instance.iban_bank_code is not None) == contracts.holds_iban_accounts(registry.kinds[instance.kind])
 
 
 def test_endpoint_overrides_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,7 +42,7 @@ def test_the_saudi_profile_picks_the_saudi_registry(monkeypatch: pytest.MonkeyPa
     override(monkeypatch, jurisdiction="sa")
     assert contracts.registry_path().name == "agencies.sa.yaml"
     registry = contracts.load_agency_registry()
-    banks = {i.agency_id: i.iban_bank_code for i in registry.of_kind(AgencyKind.BANK)}
+    banks = {i.agency_id: i.iban_bank_code for i in registry.of_kind(AgencyKind("bank"))}
     assert banks == SAMA_BANK_CODES
     assert [i.agency_id for i in registry.of_kind(AgencyKind("securities_depository"))] == ["edaa"]
     assert registry.instance("edaa").mapping_file  # the depository is a kind declared by its mapping
@@ -62,7 +62,7 @@ def test_the_iranian_profile_keeps_its_registry(monkeypatch: pytest.MonkeyPatch)
     override(monkeypatch, jurisdiction="ir")
     assert contracts.registry_path().name == "agencies.yaml"
     registry = contracts.load_agency_registry()
-    codes = [i.iban_bank_code for i in registry.of_kind(AgencyKind.BANK)]
+    codes = [i.iban_bank_code for i in registry.of_kind(AgencyKind("bank"))]
     assert len(codes) == 30 and all(code is not None and len(code) == 3 for code in codes)
     account = contracts.load_court_account()
     assert account is not None and account.iban.startswith("IR")

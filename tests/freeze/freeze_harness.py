@@ -32,7 +32,7 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DEADLINE_S = 30.0
 CYCLE_EVERY = timedelta(seconds=20)  # so an unanswered order is pending one cycle, late the next
 AGENCIES = {
-    "bank_a": AgencyKind.BANK, "bank_b": AgencyKind.BANK, "csdi": AgencyKind("securities_depository"),
+    "bank_a": AgencyKind("bank"), "bank_b": AgencyKind("bank"), "csdi": AgencyKind("securities_depository"),
     "traffic_police": AgencyKind("vehicle_registry"), "land_registry": AgencyKind("land_registry"),
 }
 #: The harness's mapped kinds are the depository's (its holdings), the land registry's (its properties, restricted

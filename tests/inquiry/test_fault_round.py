@@ -26,7 +26,7 @@ from connectors import wire_client_for
 from connectors.resilience import CircuitBreaker, ResilientClient, RetryPolicy
 from estelam.contracts import registry as contracts
 from estelam.contracts.registry import load_agency_registry
-from estelam.core.domain import AgencyKind, FeedRecord, InquiryStatus
+from estelam.core.domain import FeedRecord, InquiryStatus
 from estelam.ingest.validation import validate
 from estelam.inquiry.rounds import InquiryTarget, asset_record, run_round
 from simulators.faults import Fault, FaultProfile, everywhere
@@ -66,7 +66,7 @@ def fault_round(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
     patch = pytest.MonkeyPatch()
     override(patch, data_dir=data)
     registry = load_agency_registry()
-    banks = registry.of_kind(AgencyKind.BANK)
+    banks = contracts.iban_account_holders(registry.instances)
     assert len(banks) >= 30, "the registry should hold 30 banks"
     down_bank = banks[-1].agency_id
     quick = tuple(replace(i, timeout_s=TIMEOUT_S,
@@ -153,7 +153,7 @@ def test_nothing_valid_is_lost_and_corrupted_assets_are_in_quarantine(fault_roun
                          if f.fault is Fault.DUPLICATE)
     checked = 0
     for kind, kind_contract in registry.kinds.items():
-        if kind_contract.mapping is not None and kind is not AgencyKind.BANK:  # tests/contracts/test_kinds.py
+        if not contracts.holds_iban_accounts(kind_contract):  # the banks' (the others': tests/contracts/test_kinds.py)
             continue
         feed = kind_contract.answer_feed
         landed = Counter((r["agency_id"], r["person_id"], _ref_of_row(feed, r)) for r in _rows(data / "landing", feed))

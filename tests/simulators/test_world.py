@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from estelam.contracts.registry import load_agency_registry
-from estelam.core.domain import AgencyInstance, AgencyKind, PersonKind
+from estelam.contracts.registry import iban_account_holders, load_agency_registry
+from estelam.core.domain import AgencyInstance, PersonKind
 from estelam.core.identifiers import is_iban, is_iran_legal_id, is_iran_national_code, latin_digits, normalise_name
 from simulators.world import (
     ARABIC_INDIC_DIGITS,
@@ -25,7 +25,7 @@ from simulators.world import (
 from tests.mapping_support import drawn_records
 
 REGISTRY = load_agency_registry()
-BANKS = REGISTRY.of_kind(AgencyKind.BANK)
+BANKS = iban_account_holders(REGISTRY.instances)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from estelam.contracts.registry import load_agency_registry
-from estelam.core.domain import AgencyKind, PersonKind
+from estelam.contracts.registry import iban_account_holders, load_agency_registry
+from estelam.core.domain import PersonKind
 from estelam.core.identifiers import is_iban, normalise_name, person_key
 from estelam.core.jurisdiction import load_profile
 from simulators.world import World, generate
@@ -29,7 +29,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
 
 def _accounts(world: World) -> list[tuple[str, dict[str, Any]]]:
     """(bank, account) of the accounts the Saudi banks' generated simulators draw (world_data/bank.sa.yaml)."""
-    return [(bank.agency_id, row) for bank in world.instances if bank.kind is AgencyKind.BANK
+    return [(bank.agency_id, row) for bank in iban_account_holders(world.instances)
             for p in world.persons for row in drawn_records(world, bank, p.person_id)]
 
 

@@ -74,14 +74,14 @@ def asset_row(asset: MappedRecord, inquiry_id: str, agency_id: str,
 
 def bank_accounts(world: World) -> list[tuple[str, dict[str, Any]]]:
     """(bank, account) of every account the banks' generated simulators draw (their mapping's world data)."""
-    banks = sorted(contracts.load_agency_registry().of_kind(AgencyKind.BANK), key=lambda b: b.agency_id)
+    banks = sorted(contracts.load_agency_registry().of_kind(AgencyKind("bank")), key=lambda b: b.agency_id)
     return [(bank.agency_id, row) for bank in banks for p in world.persons
             for row in drawn_records(world, bank, p.person_id)]
 
 
 def protected_kinds() -> frozenset[str]:
     """The account kinds the banks' mapping says the law protects (``protected_when``: salary, pension)."""
-    bank = contracts.load_agency_registry().of_kind(AgencyKind.BANK)[0]
+    bank = contracts.load_agency_registry().of_kind(AgencyKind("bank"))[0]
     assets = mapping_at(Path(str(bank.mapping_file))).assets
     assert assets is not None and assets.protected_when is not None
     return frozenset(assets.protected_when.values)
