@@ -16,7 +16,7 @@ from lxml import etree
 
 from connectors.mapped import MappedAgencyClient
 from estelam.core.domain import AgencyInstance
-from estelam.core.kinds import feed_column_types, join_asset_ref, mapping_at
+from estelam.core.kinds import MappingError, feed_column_types, join_asset_ref, mapping_at
 from simulators.mapped_app import kind_world, records_of
 from simulators.server import Application, Request, Response, RunningServer
 from simulators.world import World
@@ -73,11 +73,11 @@ def copy_contracts(tmp_path: Path, monkeypatch: Any) -> Path:
     return folder
 
 
-def assert_refused_on_load(contracts_dir: Path, kind: str, old: str, new: str, field: str, says: str) -> None:
-    """Change ``old`` to ``new`` in ``kind``'s mapping: the registry refuses it naming the file, the line (the one
-    holding ``new``'s first line) and the field."""
+def assert_refused_on_load(contracts_dir: Path, kind: str, old: str, new: str, field: str,
+                           says: str) -> MappingError:
+    """Change ``old`` to ``new`` in ``kind``'s mapping: the registry refuses it naming the file, a line and the field;
+    the refusal (to check which line)."""
     from estelam.contracts import registry as contracts
-    from estelam.core.kinds import MappingError
 
     path = contracts_dir / "kinds" / f"{kind}.yaml"
     text = path.read_text(encoding="utf-8")
@@ -89,6 +89,7 @@ def assert_refused_on_load(contracts_dir: Path, kind: str, old: str, new: str, f
     assert error.path == path and error.field == field, str(error)
     assert says in str(error), str(error)
     assert error.line > 0 and str(error).startswith(f"{path}:{error.line}: {field}: ")
+    return error
 
 
 @contextmanager

@@ -3,12 +3,12 @@ published OpenAPI document: the mapping format's additions it needs — a compos
 [person_id, symbol]``, split again into an order's fields by ``$asset_ref.<column>``), a ``detail`` template, an
 ``orders.cancel`` naming the withdrawn order (``$cancels``) — and the generic client against the generated simulator
 landing the holdings its world data draws and sending the order bodies the depository's interface declares (those
-of the hand-written client the mapping replaced)."""
+of the hand-written client the mapping replaced). Its order steps against the generated simulator: in
+test_mapped_order_steps, with the land registry's and the vehicle registry's."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -22,15 +22,13 @@ from connectors.mapped import MappedAgencyClient
 from estelam.contracts import kind_models
 from estelam.contracts import registry as contracts
 from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind
-from estelam.core.exceptions import AgencyError, AgencyFault
-from estelam.core.kinds import MappingError, mapping_at, split_asset_ref
+from estelam.core.kinds import mapping_at, split_asset_ref
 from simulators.agency_state import AgencyState
 from simulators.mapped_app import mapped_application
 from simulators.server import Request, Response, RunningServer
 from simulators.world import World, generate
-from tests.mapping_support import drawn_assets, drawn_records
+from tests.mapping_support import PROJECT_CONTRACTS, assert_refused_on_load, copy_contracts, drawn_records
 
-PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 MAPPING = PROJECT_CONTRACTS / "kinds" / "securities_depository.yaml"
 PROJECT = contracts.load_agency_registry()
 CASE = "1403-000123"
@@ -40,18 +38,6 @@ AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def world() -> World:
     return generate(PROJECT.instances)
-
-
-@pytest.fixture
-def mapped_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project's contracts (the depository declared by its mapping, the interface beside it), to
-    change."""
-    from tests.settings_support import override
-
-    folder = tmp_path / "contracts"
-    shutil.copytree(PROJECT_CONTRACTS, folder)
-    override(monkeypatch, contracts_dir=folder, data_dir=tmp_path / "data")
-    return folder
 
 
 def _instance() -> AgencyInstance:
@@ -142,39 +128,7 @@ def test_orders_send_the_interface_s_bodies_and_read_the_acknowledgements() -> N
     assert acks[0].reason == "part" and acks[0].acknowledged_at == datetime(2026, 11, 1, 9, 30, 5, tzinfo=UTC)
 
 
-def test_the_generic_client_orders_against_the_depository_simulator(world: World, depository: str) -> None:
-    holder, ref, _ = drawn_assets(world, _instance())[0]
-    client = wire_client_for(replace(_instance(), endpoint=depository))
-    ack = client.freeze(_order(OrderKind.FREEZE, ref, 1, "sim-1"))
-    assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial) == (AckStatus.DONE, 1, 1)
-    assert client.release(_order(OrderKind.RELEASE, ref, 1, "sim-2")).frozen_total_rial == 0
-    cancelled = client.cancel(_order(OrderKind.CANCEL, ref, 1, "sim-3", cancels="sim-1"))
-    assert cancelled.order_id == "sim-3" and cancelled.status in set(AckStatus)
-    assert client.freeze(_order(OrderKind.FREEZE, f"{holder}:NOSUCH", 1, "sim-4")).status is (
-        AckStatus.UNKNOWN_ASSET)
-    client.close()
-
-
-def test_an_order_the_mapping_cannot_say_is_not_sent() -> None:
-    sent: list[Request] = []
-
-    def recorder(request: Request) -> Response:
-        sent.append(request)
-        return Response(500)
-
-    with RunningServer(recorder) as server:
-        client = wire_client_for(replace(_instance(), endpoint=server.url), credentials=None)
-        with pytest.raises(AgencyError, match="not of the form person_id:symbol") as refused:
-            client.freeze(_order(OrderKind.FREEZE, "IKCO1", 100, "o-1"))
-        assert not isinstance(refused.value, AgencyFault)
-        with pytest.raises(AgencyError, match="names no order to cancel"):
-            client.cancel(_order(OrderKind.CANCEL, "0012345679:IKCO1", 100, "o-2"))
-        client.close()
-    assert sent == []
-
-
 # --- guard rails of the additions ---------------------------------------------------------------------------
-
 
 
 @pytest.mark.parametrize(("old", "new", "field", "says"), [
@@ -195,14 +149,5 @@ def test_an_order_the_mapping_cannot_say_is_not_sent() -> None:
      "built-in kind's own"),
 ])
 def test_an_addition_that_does_not_fit_is_refused_naming_file_line_and_field(
-        mapped_contracts: Path, old: str, new: str, field: str, says: str) -> None:
-    path = mapped_contracts / "kinds" / "securities_depository.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(MappingError) as refused:
-        contracts.load_agency_registry()
-    error = refused.value
-    assert error.path == path and error.field == field, str(error)
-    assert says in str(error), str(error)
-    assert error.line > 0 and str(error).startswith(f"{path}:{error.line}: {field}: ")
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, field: str, says: str) -> None:
+    assert_refused_on_load(copy_contracts(tmp_path, monkeypatch), "securities_depository", old, new, field, says)

@@ -1,11 +1,11 @@
 """The land registry, a kind declared by its mapping (contracts/kinds/land_registry.yaml) over its WSDL: the mapping
 format's addition it needs — a composed reference joined by a separator of its own (``asset_ref_separator: /``), so
 a property is still named ``<section>/<main plate>/<sub plate>`` as every order and ledger named it — and the generic
-client against the generated simulator landing the properties its world data draws, sending the order bodies the
-WSDL declares (those of the hand-written client the mapping replaced), and the registry restricting a property whole
-(the built-in asset kind ``property``, which the freeze plan takes whole). What it does as every registry moved onto
-a mapping does (landing what its world data draws, refusing an order after its cancel): in
-test_vehicle_registry_mapping, for both."""
+client sending the order bodies the WSDL declares (those of the hand-written client the mapping replaced). What it
+does as every registry moved onto a mapping does (landing what its world data draws, refusing an order after its
+cancel): in test_vehicle_registry_mapping, for both; its order steps against the generated simulator, restricting a
+property whole (the built-in asset kind ``property``, which the freeze plan takes whole): in test_mapped_order_steps,
+with the depository's and the vehicle registry's."""
 
 from __future__ import annotations
 
@@ -20,17 +20,21 @@ from lxml import etree
 from connectors import wire_client_for
 from estelam.contracts import kind_models
 from estelam.contracts import registry as contracts
-from estelam.core.domain import AckStatus, AgencyInstance, AgencyKind, FreezeOrder, OrderKind
-from estelam.core.exceptions import AgencyError, AgencyFault, OperationNotInContract
+from estelam.core.domain import AgencyInstance, AgencyKind, FreezeOrder, OrderKind
 from estelam.core.kinds import mapping_at, split_asset_ref
 from estelam.freeze.planner import INDIVISIBLE_KINDS, LIQUIDITY_RANK
-from simulators.agency_state import AgencyState, MappedAsset
+from simulators.agency_state import AgencyState
 from simulators.mapped_app import mapped_application
-from simulators.server import Request, Response, RunningServer
 from simulators.world import World, generate
-from tests.mapping_support import assert_refused_on_load, copy_contracts, drawn_assets
+from tests.mapping_support import (
+    PROJECT_CONTRACTS,
+    assert_refused_on_load,
+    body_fields,
+    copy_contracts,
+    drawn_assets,
+    recording,
+)
 
-PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 MAPPING = PROJECT_CONTRACTS / "kinds" / "land_registry.yaml"
 PROJECT = contracts.load_agency_registry()
 NS = "urn:estelam:agency:land_registry:v1"
@@ -48,32 +52,11 @@ def _instance() -> AgencyInstance:
 
 
 @pytest.fixture
-def registry_state() -> AgencyState:
-    return AgencyState(PROJECT.instance("land_registry"), [])
-
-
-@pytest.fixture
-def land(world: World, registry_state: AgencyState) -> Iterator[str]:
-    """The land registry's generated simulator (as the fleet runs it), answering from the world."""
-    app = mapped_application(registry_state, mapping_at(MAPPING), world, None)
-    with RunningServer(app) as server:
-        yield server.url
-
-
-@pytest.fixture
 def recorded(world: World) -> Iterator[tuple[str, list[etree._Element]]]:
     """The generated simulator behind a recorder of every request body it is sent."""
     app = mapped_application(AgencyState(PROJECT.instance("land_registry"), []), mapping_at(MAPPING), world, None)
-    bodies: list[etree._Element] = []
-
-    def recorder(request: Request) -> Response:
-        if request.body:
-            body = etree.fromstring(request.body).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
-            bodies.extend(body if body is not None else [])
-        return app(request)
-
-    with RunningServer(recorder) as server:
-        yield server.url, bodies
+    with recording(app) as served:
+        yield served
 
 
 def _order(kind: OrderKind, ref: str, amount: int, order_id: str, cancels: str | None = None) -> FreezeOrder:
@@ -116,51 +99,13 @@ def test_orders_send_the_wsdl_s_bodies(world: World, recorded: tuple[str, list[e
     plate = {"registrySection": str(row["registry_section"]), "mainPlate": str(row["main_plate"]),
              "subPlate": str(row["sub_plate"])}
     # the bodies the hand-written client sent, element for element
-    assert [(etree.QName(b).localname, {etree.QName(c).localname: c.text for c in b}) for b in bodies] == [
+    assert body_fields(bodies) == [
         ("FreezeProperty", {"orderId": "o-1", "caseId": CASE, **plate, "amountRial": "100"}),
         ("ReleaseProperty", {"orderId": "o-2", "caseId": CASE, **plate, "amountRial": "50"}),
         ("CancelPropertyOrder", {"orderId": "o-3", "caseId": CASE, "cancelsOrderId": "o-1", **plate,
                                  "amountRial": "100"}),
     ]
     assert all(etree.QName(b).namespace == NS for b in bodies)
-
-
-def test_the_registry_freezes_a_property_whole_and_releases_and_cancels_by_plate(
-        world: World, land: str, registry_state: AgencyState) -> None:
-    owner, ref, row = drawn_assets(world, _instance())[0]
-    client = wire_client_for(replace(_instance(), endpoint=land))
-    ack = client.freeze(_order(OrderKind.FREEZE, ref, 1, "sim-1"))
-    assert (ack.status, ack.acknowledged_amount_rial, ack.frozen_total_rial, ack.asset_ref) == (
-        AckStatus.DONE, 1, 1, ref)
-    held = registry_state.assets_of(owner)
-    assert MappedAsset(ref, owner, int(row["value_rial"]), False, True) in held  # restricted whole
-    assert registry_state.immobilised_value(ref) == row["value_rial"]
-    assert client.release(_order(OrderKind.RELEASE, ref, 1, "sim-2")).frozen_total_rial == 0
-    assert registry_state.immobilised_value(ref) == 0
-    client.freeze(_order(OrderKind.FREEZE, ref, 5, "sim-3"))
-    cancelled = client.cancel(_order(OrderKind.CANCEL, ref, 5, "sim-4", cancels="sim-3"))
-    assert (cancelled.order_id, cancelled.status, cancelled.frozen_total_rial) == ("sim-4", AckStatus.DONE, 0)
-    assert client.freeze(_order(OrderKind.FREEZE, "99/99999/0", 1, "sim-5")).status is AckStatus.UNKNOWN_ASSET
-    with pytest.raises(OperationNotInContract, match="no transfer operation"):
-        client.transfer(_order(OrderKind.TRANSFER, ref, 1, "sim-6"))
-    client.close()
-    assert registry_state.applied_orders() == 5  # the transfer was never sent
-
-
-def test_an_order_the_mapping_cannot_say_is_not_sent() -> None:
-    sent: list[Request] = []
-
-    def recorder(request: Request) -> Response:
-        sent.append(request)
-        return Response(500)
-
-    with RunningServer(recorder) as server:
-        client = wire_client_for(replace(_instance(), endpoint=server.url), credentials=None)
-        with pytest.raises(AgencyError, match="not of the form registry_section/main_plate/sub_plate") as refused:
-            client.freeze(_order(OrderKind.FREEZE, "0012345679:IKCO1", 100, "o-1"))
-        assert not isinstance(refused.value, AgencyFault)
-        client.close()
-    assert [r for r in sent if r.body] == []
 
 
 # --- guard rails of the addition ------------------------------------------------------------------------------

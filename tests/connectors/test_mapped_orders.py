@@ -18,12 +18,11 @@ from connectors import client_for, wire_client_for
 from estelam.contracts import registry as contracts
 from estelam.core.domain import AckStatus, AgencyInstance, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyAnswerMalformed, OperationNotInContract
-from estelam.core.kinds import MappingError
 from estelam.freeze.ledger import CaseFacts, HubView
 from estelam.freeze.planner import KnownAsset
 from estelam.freeze.reconciliation import MemoryLedger, reconcile
 from simulators.server import Request, Response, RunningServer
-from tests.mapping_support import line_of
+from tests.mapping_support import assert_refused_on_load, line_of
 from tests.settings_support import override
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kinds"
@@ -158,7 +157,6 @@ def test_reconciliation_pushes_a_planned_freeze_of_a_mapped_asset_through_the_ma
 # --- guard rails ------------------------------------------------------------------------------------------
 
 
-
 @pytest.mark.parametrize(("old", "new", "field", "says"), [
     ("operation: blockWallet", "operation: blockWallets", "orders.freeze.operation", "has no operation"),
     ("rialAmount: $amount_rial, channel", "amountRial: $amount_rial, channel", "orders.freeze.request.amountRial",
@@ -179,18 +177,10 @@ def test_reconciliation_pushes_a_planned_freeze_of_a_mapped_asset_through_the_ma
 ])
 def test_an_order_section_that_does_not_fit_its_interface_is_refused_naming_file_line_and_field(
         fixture_contracts: Path, old: str, new: str, field: str, says: str) -> None:
-    path = fixture_contracts / "kinds" / "crypto_exchange.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(MappingError) as refused:
-        contracts.load_agency_registry()
-    error = refused.value
-    assert error.path == path and error.field == field, str(error)
-    assert says in str(error), str(error)
+    error = assert_refused_on_load(fixture_contracts, "crypto_exchange", old, new, field, says)
     first = new.strip().splitlines()[0]
-    assert error.line == line_of(path, first if field != "orders.freeze.request" else "request: {walletId"), str(error)
-    assert str(error).startswith(f"{path}:{error.line}: {field}: ")
+    assert error.line == line_of(error.path, first if field != "orders.freeze.request" else "request: {walletId"), (
+        str(error))
 
 
 def test_a_notice_names_a_mapped_asset_by_its_mappings_label(fixture_contracts: Path) -> None:

@@ -1,7 +1,7 @@
 """Payouts and cancels over the wire, through the generic client against the generated simulators: the bank of the
 court's account pays a creditor (PayOutToCreditor), and the bank undoes a cancelled order (SOAP CancelAccountOrder)
 or refuses it when it comes later (the kinds declared by mappings, the depository's, the land
-registry's and the vehicle registry's cancels: their mapping tests)."""
+registry's and the vehicle registry's cancels: test_mapped_order_steps)."""
 
 from __future__ import annotations
 

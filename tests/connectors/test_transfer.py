@@ -2,7 +2,7 @@
 generic client (contracts/kinds/bank.yaml) against the bank's generated simulator.
 
 Each module runs one bank simulator on loopback from a fresh state; tests keep apart by case id and by account
-(that the land registry has no transfer: tests/connectors/test_land_registry_mapping.py).
+(that the depository and the registries have no transfer: tests/connectors/test_mapped_order_steps.py).
 """
 
 from __future__ import annotations
