@@ -6,7 +6,7 @@ statically, and the same clients are checked at run time against the ``runtime_c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +15,7 @@ from connectors import AgencyClient, ResilientClient, client_for
 from connectors.base import FREEZE_AND_RELEASE
 from connectors.mapped import MappedAgencyClient, mapped_client
 from estelam.contracts.registry import load_agency_registry
-from estelam.core.domain import AgencyInstance, AgencyKind, FreezeOrder, OrderKind
+from estelam.core.domain import Acknowledgement, AgencyInstance, AgencyKind, FreezeOrder, OrderKind
 from estelam.core.exceptions import AgencyError, OperationNotInContract
 
 REGISTRY = load_agency_registry()
@@ -91,25 +91,25 @@ def test_order_kinds_follow_each_contract(
     assert clients["resilient_vehicle_registry"].order_kinds == FREEZE_AND_RELEASE | {OrderKind.CANCEL}
 
 
+def _transfer(client: Client, order: FreezeOrder) -> Acknowledgement:
+    return client.transfer(order)
+
+
+def _pay_out(client: Client, order: FreezeOrder) -> Acknowledgement:
+    return client.pay_out(order)
+
+
 @pytest.mark.parametrize("name", ["mapped_land_registry", "mapped_vehicle_registry", "resilient_vehicle_registry"])
-def test_transfer_where_the_contract_has_none_is_a_final_typed_error(
-        clients: dict[str, Client], name: str) -> None:
+@pytest.mark.parametrize(("kind", "send"), [(OrderKind.TRANSFER, _transfer), (OrderKind.PAYOUT, _pay_out)],
+                         ids=["transfer", "payout"])
+def test_a_transfer_or_payout_where_the_contract_has_none_is_a_final_typed_error(
+        clients: dict[str, Client], name: str, kind: OrderKind,
+        send: Callable[[Client, FreezeOrder], Acknowledgement]) -> None:
     client = clients[name]
-    order = FreezeOrder("t1", OrderKind.TRANSFER, "C1", client.instance.agency_id, "IR" + "0" * 24, 1_000,
+    order = FreezeOrder(f"{kind}-1", kind, "C1", client.instance.agency_id, "IR" + "0" * 24, 1_000,
                         datetime(2026, 11, 1, tzinfo=UTC))
-    with pytest.raises(OperationNotInContract, match="no transfer operation") as raised:
-        client.transfer(order)  # no simulator runs: reaching the network would fail differently
+    with pytest.raises(OperationNotInContract, match=f"no {kind} operation") as raised:
+        send(client, order)  # no simulator runs: reaching the network would fail differently
     error: AgencyError = raised.value
-    assert (error.agency_id, error.operation, error.request_id) == (client.instance.agency_id, "transfer", "t1")
+    assert (error.agency_id, error.operation, error.request_id) == (client.instance.agency_id, kind, order.order_id)
     assert not error.transient
-
-
-@pytest.mark.parametrize("name", ["mapped_land_registry", "mapped_vehicle_registry", "resilient_vehicle_registry"])
-def test_payout_where_the_contract_has_none_is_a_final_typed_error(
-        clients: dict[str, Client], name: str) -> None:
-    client = clients[name]
-    order = FreezeOrder("p1", OrderKind.PAYOUT, "C1", client.instance.agency_id, "IR" + "0" * 24, 1_000,
-                        datetime(2026, 11, 1, tzinfo=UTC))
-    with pytest.raises(OperationNotInContract, match="no payout operation") as raised:
-        client.pay_out(order)
-    assert (raised.value.operation, raised.value.request_id) == ("payout", "p1")
