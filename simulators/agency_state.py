@@ -204,7 +204,7 @@ class AgencyState:
             return self._cancel(order, key, ack)
         if order.kind is OrderKind.RELEASE:
             released = min(order.amount_rial, self._frozen.get(key, 0))
-            self._frozen[key] -= released
+            self._lift(key, released)
             return ack(AckStatus.DONE, released)
         if order.kind is OrderKind.TRANSFER:
             return self._transfer(order, asset, key, ack)
@@ -244,7 +244,7 @@ class AgencyState:
         moved = min(order.amount_rial, self._frozen.get(key, 0), asset.value_rial)
         if moved == 0:
             return ack(AckStatus.REFUSED, 0, "nothing frozen for this case on this account")
-        self._frozen[key] -= moved
+        self._lift(key, moved)
         self._assets[order.asset_ref] = _less(asset, moved)
         self._court_account[order.case_id] += moved
         return ack(AckStatus.DONE if moved == order.amount_rial else AckStatus.PARTIAL, moved)
@@ -267,10 +267,15 @@ class AgencyState:
         if applied.kind is not OrderKind.FREEZE:
             return ack(AckStatus.REFUSED, 0, f"order {target} is a {applied.kind}: it cannot be undone")
         undone = min(done.acknowledged_amount_rial, self._frozen.get(key, 0))
-        self._frozen[key] -= undone
+        self._lift(key, undone)
+        return ack(AckStatus.DONE, undone, f"order {target} undone")
+
+    def _lift(self, key: tuple[str, str], amount: int) -> None:
+        """Unfreeze ``amount`` of the case's hold on the asset; a hold lifted in full takes its restriction type
+        with it (released, moved to the court or undone alike)."""
+        self._frozen[key] -= amount
         if self._frozen[key] == 0:
             self._restrictions.pop(key, None)
-        return ack(AckStatus.DONE, undone, f"order {target} undone")
 
 
 #: The restriction types the hub's judges direct (a mapping's ``restrictions`` are among them).

@@ -169,6 +169,16 @@ def test_a_further_claim_keeps_the_strongest_type_a_case_asked_for(
     assert police_state.restriction("1403-000999", plate) is RestrictionType.TRANSFER
 
 
+def test_a_released_restriction_leaves_nothing_behind_for_the_next_freeze(
+        world: World, police: MappedAgencyClient, police_state: AgencyState) -> None:
+    # a seizure released in full is gone: the case's next freeze carries its own type, not the old seizure
+    _, plate, _ = drawn_assets(world, _instance())[3]
+    police.freeze(_order(OrderKind.FREEZE, plate, 1, "u-1", restriction=RestrictionType.SEIZURE))
+    assert police.release(_order(OrderKind.RELEASE, plate, 1, "u-2")).frozen_total_rial == 0
+    police.freeze(_order(OrderKind.FREEZE, plate, 1, "u-3", restriction=RestrictionType.CIRCULATION))
+    assert police_state.restriction(CASE, plate) is RestrictionType.CIRCULATION
+
+
 def test_the_registry_refuses_a_type_its_interface_does_not_declare(world: World) -> None:
     # the generic client never sends it (test_mapped_order_steps); the registry's interface declares the types: 422
     _, plate, _ = drawn_assets(world, _instance())[0]
