@@ -59,7 +59,7 @@ where inquiry_id in (select inquiry_id from {{{{ source('landing', 'inquiries') 
 def fact_mappings() -> list[KindMapping]:
     """The mappings of the registry's fact kinds, by kind name."""
     kinds = load_agency_registry().kinds
-    found = [k.mapping for k in kinds.values() if k.mapping is not None and k.mapping.facts is not None]
+    found = [k.mapping for k in kinds.values() if k.mapping.facts is not None]
     return sorted(found, key=lambda m: str(m.kind))
 
 
@@ -85,7 +85,7 @@ def _select(mapping: KindMapping) -> str:
 def asset_mappings() -> list[KindMapping]:
     """The mappings of the registry's kinds that contribute assets, by kind name."""
     kinds = load_agency_registry().kinds
-    found = [k.mapping for k in kinds.values() if k.mapping is not None and k.mapping.assets is not None]
+    found = [k.mapping for k in kinds.values() if k.mapping.assets is not None]
     return sorted(found, key=lambda m: str(m.kind))
 
 

@@ -191,9 +191,8 @@ class AgencyKindContract:
     protocol: Protocol
     contract: str
     answer_feed: str
-    #: a kind declared by a mapping file (``contracts/kinds/<kind>.yaml``); None for one the registry file's
-    #: ``kinds`` section declares
-    mapping: KindMapping | None = None
+    #: the mapping file that declares the kind (``contracts/kinds/<kind>.yaml``): every kind is one
+    mapping: KindMapping
 
 
 #: Registry defaults when the file's ``defaults:`` does not say.
@@ -286,8 +285,7 @@ def _tls(value: Any, where: str, root: Path) -> TlsOptions | None:
 
 def holds_iban_accounts(kc: AgencyKindContract) -> bool:
     """Whether the kind's assets are accounts named by IBAN (the bank's): its mapping says
-    ``contributes.assets.iban_accounts``. Its instances name their IBANs' bank code; the court's account is at one.
-    A kind with no mapping (one the registry file's ``kinds`` section declares) holds none."""
+    ``contributes.assets.iban_accounts``. Its instances name their IBANs' bank code; the court's account is at one."""
     return _iban_accounts(kc.mapping)
 
 
@@ -396,17 +394,10 @@ def _read_agency_registry(path: Path) -> AgencyRegistry:
     root = path.parent
     raw = _load_yaml(path)
     defaults = raw.get("defaults") or {}
-    kinds: dict[AgencyKind, AgencyKindContract] = {}
-    for kind_name, spec in (raw.get("kinds") or {}).items():
-        try:
-            kind = AgencyKind(kind_name)
-            protocol = Protocol(spec["protocol"])
-        except (ValueError, KeyError) as exc:
-            raise ContractError(f"{path}: agency kind {kind_name!r} is invalid: {exc}") from exc
-        kinds[kind] = AgencyKindContract(kind, protocol, spec["contract"], spec["answer_feed"])
-    # a kind the registry's ``kinds`` section declares keeps its built-in code even when a mapping of its name is
-    # there beside it (checked all the same): a kind moving onto its mapping switches when it leaves that section
-    kinds.update({kind: kc for kind, kc in mapped_kinds(root).items() if kind not in kinds})
+    if raw.get("kinds"):  # the section kinds used to be declared in, when some had code of their own
+        raise ContractError(f"{path}: agency kinds {sorted(raw['kinds'])} are declared in a kinds section; every "
+                            f"kind is a mapping file in {root / 'kinds'} (its interface and its feed beside it)")
+    kinds = mapped_kinds(root)
     overrides = _endpoint_overrides()
     instances = []
     seen: set[str] = set()
@@ -448,7 +439,7 @@ def _read_agency_registry(path: Path) -> AgencyRegistry:
                 tls=_tls(spec.get("tls", defaults.get("tls")), where, root),
                 iban_bank_code=bank_code,
                 message_log=_message_log_mode(spec.get("message_log", defaults.get("message_log", "full")), where),
-                mapping_file=str(kc.mapping.source) if kc.mapping is not None else None,
+                mapping_file=str(kc.mapping.source),
             )
         )
     return AgencyRegistry(kinds=kinds, instances=tuple(instances), root=root)

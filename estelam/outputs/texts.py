@@ -113,7 +113,7 @@ def _mapped_asset_labels(path: Path) -> dict[str, dict[str, str]]:
     except ContractError:
         return {}
     return {kind.mapping.assets.asset_kind: dict(kind.mapping.assets.label) for kind in registry.kinds.values()
-            if kind.mapping is not None and kind.mapping.assets is not None}
+            if kind.mapping.assets is not None}
 
 
 def asset_noun(asset_kind: str, language: str) -> str:

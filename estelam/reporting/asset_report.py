@@ -89,7 +89,7 @@ def _asset_contributions() -> list[AssetContribution]:
     from estelam.contracts.registry import load_agency_registry
 
     return [kind.mapping.assets for kind in load_agency_registry().kinds.values()
-            if kind.mapping is not None and kind.mapping.assets is not None]
+            if kind.mapping.assets is not None]
 
 
 EVENT = {

@@ -32,7 +32,7 @@ def load_fact_sections(con: Any, person_id: str, names: Mapping[str, Mapping[str
     from estelam.contracts.registry import load_agency_registry
 
     kinds = {str(k): c.mapping for k, c in load_agency_registry().kinds.items()
-             if c.mapping is not None and c.mapping.facts is not None}
+             if c.mapping.facts is not None}
     if not kinds:
         return []
     exists = con.execute("select count(*) from information_schema.tables where table_name = 'person_facts'"

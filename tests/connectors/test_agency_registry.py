@@ -103,3 +103,13 @@ def test_a_registry_entry_that_breaks_the_rules_is_refused(extended_contracts: P
         path.write_text(yaml.safe_dump(broken, allow_unicode=True), encoding="utf-8")
         with pytest.raises(ContractError, match=message):
             load_agency_registry()
+
+
+def test_a_kind_declared_in_the_registry_file_and_not_by_a_mapping_is_refused(extended_contracts: Path) -> None:
+    path = extended_contracts / "agencies.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["kinds"] = {"tax_office": {"protocol": "rest", "contract": "tax.yaml", "answer_feed": "tax_records"}}
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ContractError, match=r"\['tax_office'\] are declared in a kinds section; every kind is a "
+                                            r"mapping file in .*kinds"):
+        load_agency_registry()

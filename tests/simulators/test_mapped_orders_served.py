@@ -30,7 +30,6 @@ DEPOSITORY_WORLD = WORLD_DATA_DIR / "securities_depository.yaml"
 AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
 CASE = "1403-000007"
 EXCHANGE_REGISTRY = """defaults: {reply_deadline_s: 10, timeout_s: 5, demo_credentials: true}
-kinds: {}
 instances:
   - agency_id: coin_exchange
     kind: crypto_exchange
