@@ -13,7 +13,8 @@ fresh process as a task process would run it:
   them (``landing.AuditedLanding``; the default).
 
 Each process ingests twice: ``cold`` includes importing and building Great Expectations' context and the suite
-(what a bare task process pays), ``warm`` is the same inbox again (a preloaded worker, or the demo's second cycle).
+(what a bare task process pays), ``warm`` is the same files again, its ledger of taken files forgotten (a preloaded
+worker landing new files).
 The floor (in the same processes) reads every file and writes it as Parquet with no validation. A measurement,
 not a test.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,15 +64,20 @@ def _floor(inbox: Path, out: Path) -> float:
 def child(inbox: Path, data_dir: Path) -> None:
     """One mode (the environment's ESTELAM_VALIDATION) in this process: cold ingest, warm ingest, floor."""
     from estelam.core import settings
-    from estelam.ingest.case_events import ingest_inbox
+    from estelam.ingest.case_events import INGESTED_LEDGER, ingest_inbox
 
+    own = data_dir / "inbox"  # the inbox keeps the ledger of what it has taken: each process its own copy
+    shutil.copytree(inbox, own)
     with settings.use(settings.current().with_changes(data_dir=data_dir)):
         started = time.perf_counter()
-        cold = ingest_inbox(inbox)
+        cold = ingest_inbox(own)
         cold_s = time.perf_counter() - started
+        (own / INGESTED_LEDGER).unlink()  # forgotten, so the warm run lands every file again (as new files)
         started = time.perf_counter()
-        ingest_inbox(inbox)
+        warm = ingest_inbox(own)
         warm_s = time.perf_counter() - started
+    if warm.files != cold.files:
+        raise SystemExit(f"the warm run landed {warm.files} files, the cold one {cold.files}")
     floor_dir = data_dir / "floor"
     floor_dir.mkdir()
     print(json.dumps({"cold_s": cold_s, "warm_s": warm_s, "floor_s": _floor(inbox, floor_dir), **cold.as_dict()}))
