@@ -91,7 +91,7 @@ def _freezable(world: World, agency_id: str) -> str:
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=str)
-def test_every_agency_kind_undoes_a_cancelled_freeze(agencies: dict[AgencyKind, Agency], world: World,
+def test_the_bank_undoes_a_cancelled_freeze(agencies: dict[AgencyKind, Agency], world: World,
                                                      case_id: str, kind: AgencyKind) -> None:
     agency = agencies[kind]
     agency_id = agency.client.instance.agency_id

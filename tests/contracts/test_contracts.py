@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 from estelam.contracts import registry as contracts
+from estelam.core import settings
 from estelam.core.domain import Protocol
 from estelam.core.exceptions import ContractError
 from tests.settings_support import override
@@ -42,7 +43,8 @@ def test_money_is_integer_and_time_is_utc() -> None:
 def test_agency_registry_names_a_contract_file_for_every_instance() -> None:
     registry = contracts.load_agency_registry()
     assert {i.kind for i in registry.instances} == set(registry.kinds)
-    assert all(kc.mapping is not None for kc in registry.kinds.values())  # every kind is its mapping file's
+    kinds_dir = settings.contracts_dir() / "kinds"
+    assert all(kc.mapping.source == kinds_dir / f"{kind}.yaml" for kind, kc in registry.kinds.items())  # its file's
     assert len(contracts.iban_account_holders(registry.instances)) >= 3
     for instance in registry.instances:
         assert registry.contract_path(instance).is_file(), instance.contract
