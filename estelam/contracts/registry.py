@@ -295,8 +295,8 @@ def iban_account_holders(instances: Iterable[AgencyInstance]) -> list[AgencyInst
     return [i for i in instances if i.mapping_file and _iban_accounts(mapping_at(Path(i.mapping_file)))]
 
 
-def _iban_accounts(mapping: KindMapping | None) -> bool:
-    return mapping is not None and mapping.assets is not None and mapping.assets.iban_accounts
+def _iban_accounts(mapping: KindMapping) -> bool:
+    return mapping.assets is not None and mapping.assets.iban_accounts
 
 
 def _bank_code(spec: dict[str, Any], kc: AgencyKindContract, where: str) -> str | None:
