@@ -41,7 +41,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("freeze-plan", "freeze_plan_scale", ("--cases", "20000", "--rounds", "1")),
     Benchmark("warehouse", "warehouse_scale", ("--persons", "50000")),
     Benchmark("soap", "soap_throughput", ("--seconds", "1", "--rounds", "1")),
-    Benchmark("on-demand", "on_demand_latency", ("--runs", "10", "--persons", "30")),
+    Benchmark("on-demand", "on_demand_latency", ("--runs", "20", "--persons", "30")),
     Benchmark("record", "record_overhead", ("--persons", "100", "--rounds", "3")),
     Benchmark("task-startup", "task_startup", ("--runs", "2")),
     Benchmark("case-events", "case_events_ingest", ("--rounds", "1")),
