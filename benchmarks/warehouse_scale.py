@@ -401,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--persons", type=int, default=DEFAULT_PERSONS)
     parser.add_argument("--data-dir", type=Path, default=None, help="default: a temporary directory")
     parser.add_argument("--keep", action="store_true", help="keep the data directory afterwards")
+    parser.add_argument("--memory-limit", default=None,
+                        help="DuckDB's memory_limit for the build (dbt var duckdb_memory_limit; the profile's: 3GB)")
     args = parser.parse_args(argv)
 
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="estelam-scale-"))).resolve()
@@ -416,7 +418,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"floor (one raw DuckDB query over the Parquet): {floor_s:.1f} s "
                   f"(registry {floor_result[0]:,} persons, {floor_result[2]:,} cases, {floor_result[4]:,} KPI rows)")
 
-            summary = warehouse.build(write_artifacts=True)  # dbt_times reads its run_results.json
+            dbt_vars = {"duckdb_memory_limit": args.memory_limit} if args.memory_limit else None
+            summary = warehouse.build(dbt_vars=dbt_vars, write_artifacts=True)  # dbt_times reads run_results.json
             print(f"warehouse.build(): {summary.duration_s:.1f} s ({summary.models} models, "
                   f"{summary.tests_passed} tests, {summary.unit_tests} unit tests, {summary.tests_failed} failed, "
                   f"{summary.tests_warned} warned)")
@@ -424,14 +427,15 @@ def main(argv: list[str] | None = None) -> None:
             print("marts: " + ", ".join(f"{mart} {n:,}" for mart, n in counts.items()))
             print(f"ratio build / floor: {summary.duration_s / floor_s:.1f}x")
             times = dbt_times(data_dir)
-            models_only = warehouse.build(data_tests=False, unit_tests=False)  # the same models, nothing tested
+            models_only = warehouse.build(dbt_vars=dbt_vars, data_tests=False, unit_tests=False)  # nothing tested
             print(f"models alone (seeds, models, snapshot; no tests), again on the same landing zone: "
                   f"{models_only.duration_s:.1f} s, {models_only.duration_s / floor_s:.1f}x the floor")
             emit("warehouse", [headline(f"warehouse.build() at {args.persons:,} persons", summary.duration_s, "s",
                                         floor_s),
                                 headline(f"models alone at {args.persons:,} persons", models_only.duration_s, "s",
                                          floor_s)],
-                 persons=args.persons, rows=rows, generate_s=round(generated, 3), floor_s=round(floor_s, 3),
+                 persons=args.persons, memory_limit=args.memory_limit or "3GB",
+                 rows=rows, generate_s=round(generated, 3), floor_s=round(floor_s, 3),
                  build_s=summary.duration_s, models_only_s=models_only.duration_s, models=summary.models,
                  tests=summary.tests_passed, unit_tests=summary.unit_tests, tests_failed=summary.tests_failed,
                  dbt=times,
