@@ -2,7 +2,8 @@ with
 
 source as (
 
-    select * from {{ source('landing', 'freeze_acknowledgements') }}
+    -- an order id is acknowledged once; a repeat delivery is the same acknowledgement
+    select * from {{ latest_copies(source('landing', 'freeze_acknowledgements'), 'order_id') }}
 
 ),
 
@@ -23,8 +24,6 @@ renamed as (
         _landed_at as landed_at,
 
     from source
-    -- an order id is acknowledged once; a repeat delivery is the same acknowledgement
-    qualify row_number() over (partition by order_id order by _landed_at desc, _batch_id desc) = 1
 
 )
 

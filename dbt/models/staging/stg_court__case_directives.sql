@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('landing', 'case_directives') }}
+    select * from {{ latest_copies(source('landing', 'case_directives'), 'directive_id') }}
 
 ),
 
@@ -25,7 +25,6 @@ renamed as (
         _landed_at as landed_at,
 
     from source
-    qualify row_number() over (partition by directive_id order by _landed_at desc, _batch_id desc) = 1
 
 )
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('landing', 'debtor_notifications') }}
+    select * from {{ latest_copies(source('landing', 'debtor_notifications'), 'notification_id') }}
 
 ),
 
@@ -26,7 +26,6 @@ renamed as (
         _landed_at as landed_at,
 
     from source
-    qualify row_number() over (partition by notification_id order by _landed_at desc, _batch_id desc) = 1
 
 )
 

@@ -2,7 +2,8 @@ with
 
 source as (
 
-    select * from {{ source('landing', 'freeze_orders') }}
+    -- an order is sent again every cycle until acknowledged: its latest sending is its state
+    select * from {{ latest_copies(source('landing', 'freeze_orders'), 'order_id', 'issued_at desc, _landed_at desc, _batch_id desc') }}
 
 ),
 
@@ -34,8 +35,6 @@ renamed as (
         _landed_at as landed_at,
 
     from source
-    -- an order is sent again every cycle until acknowledged: its latest sending is its state
-    qualify row_number() over (partition by order_id order by issued_at desc, _landed_at desc, _batch_id desc) = 1
 
 )
 

@@ -2,7 +2,8 @@ with
 
 source as (
 
-    select * from {{ source('landing', 'message_log') }}
+    -- a batch landed again keeps its entries' sequence numbers: keep one copy
+    select * from {{ latest_copies(source('landing', 'message_log'), 'seq') }}
 
 ),
 
@@ -28,8 +29,6 @@ renamed as (
         _landed_at as landed_at,
 
     from source
-    -- a batch landed again keeps its entries' sequence numbers: keep one copy
-    qualify row_number() over (partition by seq order by _landed_at desc, _batch_id desc) = 1
 
 )
 
